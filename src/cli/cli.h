@@ -1,0 +1,25 @@
+/* cli.h - the commands of the multi-call binary. argv[0] (or the first
+ * argument of "yubin") picks one; each returns the process exit status. */
+#ifndef YUBIN_CLI_H
+#define YUBIN_CLI_H
+
+typedef int cli_main_fn(int argc, char **argv);
+
+struct cli_command {
+	const char	*name;
+	cli_main_fn	*main;
+	const char	*help;
+};
+
+/* cli_commands - the table, ended by a NULL name */
+extern const struct cli_command cli_commands[];
+const struct cli_command *cli_find(const char *name);
+
+cli_main_fn cmd_postconf;
+cli_main_fn cmd_postfix;
+cli_main_fn cmd_doveconf;
+cli_main_fn cmd_doveadm;
+cli_main_fn cmd_dev;
+cli_main_fn cmd_unavailable;
+
+#endif

@@ -1,0 +1,45 @@
+/* commands.c - the table of commands of the multi-call binary. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/log.h"
+
+const struct cli_command cli_commands[] = {
+	{ "postfix", cmd_postfix, "control the MTA: check (start, stop, reload, flush follow)" },
+	{ "postconf", cmd_postconf, "show or edit main.cf and master.cf parameters" },
+	{ "postqueue", cmd_unavailable, "queue control for users (list, flush)" },
+	{ "postsuper", cmd_unavailable, "queue maintenance (delete, hold, requeue)" },
+	{ "postcat", cmd_unavailable, "show a queued message" },
+	{ "postmap", cmd_unavailable, "build or query lookup tables" },
+	{ "postalias", cmd_unavailable, "build or query alias tables" },
+	{ "sendmail", cmd_unavailable, "submit mail (Sendmail-compatible)" },
+	{ "mailq", cmd_unavailable, "list the mail queue" },
+	{ "newaliases", cmd_unavailable, "rebuild the alias database" },
+	{ "dovecot", cmd_unavailable, "run the mail access servers" },
+	{ "doveconf", cmd_doveconf, "show dovecot.conf settings" },
+	{ "doveadm", cmd_doveadm, "mail access administration (config, ...)" },
+	{ "dev", cmd_dev, "create and run a self-contained development instance" },
+	{ NULL, NULL, NULL },
+};
+
+const struct cli_command *
+cli_find(const char *name)
+{
+	const struct cli_command *c;
+
+	for (c = cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* cmd_unavailable - commands whose subsystem this build does not have yet:
+ * say so plainly and fail, rather than pretend. */
+int
+cmd_unavailable(int argc, char **argv)
+{
+	log_msg(LOG_LEVEL_FATAL, "%s is not available in yubin %s yet: its subsystem "
+	    "is not built", log_tag(), YUBIN_VERSION);
+	return 75;		/* EX_TEMPFAIL */
+}

@@ -1,0 +1,8 @@
+/* dev.c - placeholder while the command is written in this session. */
+#include "cli/cli.h"
+
+int
+cmd_dev(int argc, char **argv)
+{
+	return 1;
+}

@@ -1,0 +1,8 @@
+/* doveadm.c - placeholder while the command is written in this session. */
+#include "cli/cli.h"
+
+int
+cmd_doveadm(int argc, char **argv)
+{
+	return 1;
+}

@@ -1,0 +1,8 @@
+/* doveconf.c - placeholder while the command is written in this session. */
+#include "cli/cli.h"
+
+int
+cmd_doveconf(int argc, char **argv)
+{
+	return 1;
+}

@@ -1,0 +1,8 @@
+/* postconf.c - placeholder while the command is written in this session. */
+#include "cli/cli.h"
+
+int
+cmd_postconf(int argc, char **argv)
+{
+	return 1;
+}
