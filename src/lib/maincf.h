@@ -44,6 +44,9 @@ struct maincf_param {
 extern const struct maincf_param maincf_params[];
 extern const size_t maincf_nparams;
 const struct maincf_param *maincf_param_find(const char *name);
+/* maincf_param_is_raw - a parameter whose $names are expanded at delivery
+ * time, not from main.cf (forward_path's $home), as Postfix's raw table */
+bool	 maincf_param_is_raw(const char *name);
 
 /* One "name = value" line of main.cf, as written. */
 struct maincf_entry {
