@@ -80,6 +80,20 @@ dev_parse_port_base(const char *s, int *base_r)
 	return true;
 }
 
+/* dev_path_is_safe - the path goes unquoted into main.cf lists, $name
+ * expansion and passwd-file fields, where white space, '$', ',' or ':'
+ * mean something; refuse (and say why) rather than quote */
+static bool
+dev_path_is_safe(const char *path)
+{
+	if (path[strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789/._+-")] == '\0')
+		return true;
+	log_error("%s: use a directory whose path has only letters, digits and / . _ + - "
+	    "in it (it is written into main.cf and the users file)", path);
+	return false;
+}
+
 /* dev_mkdirs - mkdir -p; existing directories are fine */
 static int
 dev_mkdirs(const char *path, mode_t mode)
@@ -476,6 +490,9 @@ cmd_dev(int argc, char **argv)
 	if (dir_arg == NULL)
 		dir_arg = DEV_DEFAULT_DIR;
 
+	/* checked before anything is created, and again once resolved */
+	if (!dev_path_is_safe(dir_arg))
+		return 1;
 	if (dev_mkdirs(dir_arg, 0755) != 0) {
 		log_error("cannot create %s: %s", dir_arg, strerror(errno));
 		return 1;
@@ -484,6 +501,10 @@ cmd_dev(int argc, char **argv)
 	 * MAIL_CONFIG=DIR work from any working directory */
 	if ((dir = realpath(dir_arg, NULL)) == NULL) {
 		log_error("cannot resolve %s: %s", dir_arg, strerror(errno));
+		return 1;
+	}
+	if (!dev_path_is_safe(dir)) {
+		free(dir);
 		return 1;
 	}
 

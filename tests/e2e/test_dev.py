@@ -243,3 +243,11 @@ def test_foreground_stops_cleanly_on_signal(bindir, tmp_path, sig):
     assert p.returncode == 0, (out, err)
     assert "stopped" in out
     assert re.search(r"yubin/master\[\d+\]: stopped$", err, re.M), err
+
+
+def test_directory_with_unsafe_characters_is_refused(run, tmp_path):
+    # it would be written unquoted into main.cf lists and the users file
+    r = run("yubin", "dev", str(tmp_path / "my dev"), "--no-wait")
+    assert r.rc == 1, r
+    assert "only letters, digits" in r.err, r
+    assert not (tmp_path / "my dev").exists()
