@@ -42,6 +42,29 @@ postconf_usage(void)
 	exit(1);
 }
 
+/* postconf_squeeze - collapse white space runs to one space, as Postfix's
+ * postconf prints values (its output is built word by word) */
+static void
+postconf_squeeze(struct str *val)
+{
+	size_t i, o = 0;
+	bool space = false;
+
+	for (i = 0; i < val->len; i++) {
+		char c = val->s[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			space = o > 0;
+			continue;
+		}
+		if (space)
+			val->s[o++] = ' ';
+		space = false;
+		val->s[o++] = c;
+	}
+	str_truncate(val, o);
+}
+
 /* postconf_print - one "name = value" line in the form the flags ask for */
 static void
 postconf_print(struct postconf *pc, const char *name, const char *raw)
@@ -58,6 +81,7 @@ postconf_print(struct postconf *pc, const char *name, const char *raw)
 	} else {
 		str_append(&val, raw);
 	}
+	postconf_squeeze(&val);
 	if (pc->flags & PC_HIDE_VALUE)
 		printf("%s\n", name);
 	else if (pc->flags & PC_HIDE_NAME)
