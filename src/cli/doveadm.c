@@ -1,8 +1,44 @@
-/* doveadm.c - placeholder while the command is written in this session. */
+/* doveadm.c - Dovecot's doveadm. Only "config" exists so far; it is
+ * doveconf with the remaining arguments, as in Dovecot. */
+#include <stdio.h>
+#include <string.h>
+
 #include "cli/cli.h"
+
+#define DOVEADM_EX_USAGE 64	/* EX_USAGE: what doveadm exits with on usage errors */
+
+static void
+doveadm_usage(void)
+{
+	fprintf(stderr, "usage: doveadm [-Dv] [-f <formatter>] <command> [<args>]\n\n"
+	    "  config       [doveconf parameters]\n");
+}
 
 int
 cmd_doveadm(int argc, char **argv)
 {
-	return 1;
+	int i = 1;
+
+	/* global options that do not change what "config" prints */
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-o") == 0)
+			i++;
+		else if (strcmp(argv[i], "-D") != 0 && strcmp(argv[i], "-v") != 0) {
+			fprintf(stderr, "doveadm: Unknown option: %s\n", argv[i]);
+			doveadm_usage();
+			return DOVEADM_EX_USAGE;
+		}
+		i++;
+	}
+	if (i >= argc) {
+		doveadm_usage();
+		return DOVEADM_EX_USAGE;
+	}
+	if (strcmp(argv[i], "config") == 0) {
+		/* argv[i] becomes doveconf's argv[0] */
+		return cmd_doveconf(argc - i, argv + i);
+	}
+	fprintf(stderr, "doveadm: Unknown command '%s'\n", argv[i]);
+	doveadm_usage();
+	return DOVEADM_EX_USAGE;
 }
