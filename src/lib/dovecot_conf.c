@@ -402,9 +402,52 @@ dc_enum_ok(const char *values, const char *value)
 	return false;
 }
 
-/* dc_check_value - Dovecot's messages for values of the wrong type */
+/* dc_time_text - Dovecot's config_export_time: the largest whole unit */
+static void
+dc_time_text(struct str *out, unsigned long long ms)
+{
+	static const struct { const char *name; unsigned long long div; } steps[] = {
+		{ "mins", 60 }, { "hours", 60 }, { "days", 24 }, { "weeks", 7 },
+	};
+	const char *suffix = "secs";
+	unsigned long long n = ms / 1000;
+	size_t i;
+
+	if (ms == 0) {
+		str_append_c(out, '0');
+		return;
+	}
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && n % steps[i].div == 0; i++) {
+		n /= steps[i].div;
+		suffix = steps[i].name;
+	}
+	str_appendf(out, "%llu %s", n, suffix);
+}
+
+/* dc_size_text - Dovecot's config_export_size */
+static void
+dc_size_text(struct str *out, unsigned long long n)
+{
+	static const char suffixes[] = "BkMGTPE";
+	size_t i = 0;
+
+	if (n == 0) {
+		str_append_c(out, '0');
+		return;
+	}
+	while (i + 1 < sizeof(suffixes) - 1 && n % 1024 == 0) {
+		n /= 1024;
+		i++;
+	}
+	str_appendf(out, "%llu %c", n, suffixes[i]);
+}
+
+/* dc_normalize - check value against its type with Dovecot's wording and
+ * write the form doveconf prints ("5m" is shown as "5 mins", "Y" as "yes"),
+ * so that comparisons with the defaults mean the same as in Dovecot */
 static int
-dc_check_value(const struct dovecot_conf_setting *set, const char *value, struct str *err)
+dc_normalize(const struct dovecot_conf_setting *set, const char *value, struct str *out,
+    struct str *err)
 {
 	unsigned long long n;
 	const char *e;
@@ -412,20 +455,38 @@ dc_check_value(const struct dovecot_conf_setting *set, const char *value, struct
 
 	switch (set->type) {
 	case DC_STR:
-		return 0;
+		break;
 	case DC_BOOL:
-		if (dovecot_conf_parse_bool(value, &b, &e) == 0)
+		if (dovecot_conf_parse_bool(value, &b, &e) == 0) {
+			str_append(out, b ? "yes" : "no");
 			return 0;
+		}
 		str_appendf(err, "Invalid boolean value: %s (use yes or no)", value);
 		return -1;
 	case DC_UINT:
-		if (dovecot_conf_parse_uint(value, &n, &e) == 0)
+		if (dovecot_conf_parse_uint(value, &n, &e) == 0) {
+			str_appendf(out, "%llu", n);
 			return 0;
+		}
 		str_appendf(err, "Invalid number %s: Not a valid number", value);
 		return -1;
-	case DC_TIME:
-		if (dovecot_conf_parse_time_ms(value, &n, &e) == 0)
+	case DC_PORT:
+		if (dovecot_conf_parse_uint(value, &n, &e) == 0 && n <= 65535) {
+			str_appendf(out, "%llu", n);
 			return 0;
+		}
+		str_appendf(err, "Invalid port number %s", value);
+		return -1;
+	case DC_TIME:
+		if (dovecot_conf_parse_time_ms(value, &n, &e) == 0) {
+			if (n % 1000 != 0) {
+				str_appendf(err, "Milliseconds not supported for this setting: %s",
+				    value);
+				return -1;
+			}
+			dc_time_text(out, n);
+			return 0;
+		}
 		if (strcmp(e, "missing units") == 0)
 			str_appendf(err, "Time interval '%s' is missing units "
 			    "(add e.g. 's' for seconds)", value);
@@ -433,16 +494,19 @@ dc_check_value(const struct dovecot_conf_setting *set, const char *value, struct
 			str_appendf(err, "Invalid time interval: %s", value);
 		return -1;
 	case DC_SIZE:
-		if (dovecot_conf_parse_size(value, &n, &e) == 0)
+		if (dovecot_conf_parse_size(value, &n, &e) == 0) {
+			dc_size_text(out, n);
 			return 0;
+		}
 		str_appendf(err, "Invalid size: %s", value);
 		return -1;
 	case DC_ENUM:
 		if (dc_enum_ok(set->enum_values, value))
-			return 0;
+			break;
 		str_appendf(err, "Invalid value: %s", value);
 		return -1;
 	}
+	str_append(out, value);
 	return 0;
 }
 
@@ -572,10 +636,17 @@ dc_set(struct dovecot_conf *conf, const char *dir, const char *key, const char *
 	}
 	/* A file's content is not read while parsing (Dovecot's doveconf
 	 * does not either), so it cannot be checked here. */
-	if (ret == 0 && set != NULL && !is_file)
-		ret = dc_check_value(set, expanded.s, err);
-	if (ret == 0)
+	if (ret == 0 && set != NULL && !is_file) {
+		struct str norm;
+
+		str_init(&norm, expanded.len + 16);
+		ret = dc_normalize(set, expanded.s, &norm, err);
+		if (ret == 0)
+			dc_kv_set(s, key, norm.s, dir);
+		str_deinit(&norm);
+	} else if (ret == 0) {
 		dc_kv_set(s, key, expanded.s, dir);
+	}
 	str_deinit(&expanded);
 	return ret;
 }
@@ -648,10 +719,8 @@ dc_section_begin(struct dovecot_conf *conf, const char *path, unsigned line,
 	}
 	if (*name == '\0')
 		name = NULL;
-	if (dc_is_filter_type(type) && name == NULL) {
-		str_appendf(err, "%s must have a name", type);
-		return -1;
-	}
+	if (dc_is_filter_type(type) && name == NULL)
+		name = "";	/* Dovecot accepts "protocol {", matching nothing */
 	/* Named sections, filters and the string lists merge with an earlier
 	 * one of the same type and name; unnamed list entries (passdb,
 	 * userdb, namespace) are each their own. */
@@ -781,7 +850,7 @@ dc_parse_line(struct dovecot_conf *conf, const char *path, unsigned lineno, char
 				break;
 		} else if (*p == '#') {
 			if (!IS_WHITE(p[-1])) {
-				strvec_push_take(&conf->warnings, xasprintf("%s line %u: Ambiguous '#' "
+				strvec_push_take(&conf->warnings, xasprintf("Configuration file %s line %u: Ambiguous '#' "
 				    "character in line, treating it as comment. Add a space "
 				    "before it to remove this warning.", path, lineno));
 			}
@@ -810,6 +879,10 @@ dc_parse_line(struct dovecot_conf *conf, const char *path, unsigned lineno, char
 			dc_unescape(line);
 		}
 		return dc_include(conf, path, line, key[8] == '_', err);
+	}
+	if (*line == '=' && line == key) {
+		str_append(err, "Missing key name ('=' at the beginning of line)");
+		return -1;
 	}
 	if (*line == '=') {
 		struct str dir;
@@ -1371,6 +1444,7 @@ static void
 dc_dump_secret_value(struct str *out, const char *key, const char *value)
 {
 	const char *p = value, *scheme, *at, *slash, *colon;
+	bool rewritten = false;
 	struct str tmp;
 
 	if (*value != '\0' && (dc_ends_with(key, "_password") || dc_ends_with(key, "_key") ||
@@ -1391,10 +1465,14 @@ dc_dump_secret_value(struct str *out, const char *key, const char *value)
 		}
 		str_append_n(&tmp, p, scheme - p);
 		str_append(&tmp, "#hidden_use-P_to_show#");
+		rewritten = true;
 		p = at;
 	}
 	str_append(&tmp, p);
-	dovecot_conf_dump_value(out, tmp.s);
+	if (rewritten)	/* doveconf writes a rewritten URL as it is */
+		str_append(out, tmp.s);
+	else
+		dovecot_conf_dump_value(out, tmp.s);
 	str_deinit(&tmp);
 }
 

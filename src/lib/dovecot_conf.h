@@ -24,6 +24,7 @@ enum dovecot_conf_type {
 	DC_STR,
 	DC_BOOL,	/* yes / no */
 	DC_UINT,
+	DC_PORT,	/* 0..65535 */
 	DC_TIME,	/* "5 mins", "30s", ... */
 	DC_SIZE,	/* "64 k", "10M", ... */
 	DC_ENUM,	/* one of enum_values */
