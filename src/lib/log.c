@@ -121,6 +121,8 @@ log_printable(struct str *out, const char *s, size_t n)
 	}
 }
 
+static void log_vmsg(enum log_level, const char *, va_list) __attribute__((format(printf, 2, 0)));
+
 static void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {

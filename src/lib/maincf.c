@@ -310,13 +310,17 @@ maincf_parse(struct maincf *mc, const char *path, const char *text, size_t len,
 				str_append_c(&ll, ' ');
 				str_append_n(&ll, q, (size_t)(e - q));
 			} else {
-				struct str show;
+				struct str line, show;
 
+				/* The input buffer is not NUL-terminated: copy the line. */
+				str_init(&line, 64);
+				str_append_n(&line, p, (size_t)(e - p));
 				str_init(&show, 64);
-				log_printable(&show, p, 200);
+				log_printable(&show, line.s, 200);
 				log_warn("%s: logical line must not start with whitespace: \"%s\"",
 				    path, show.s);
 				str_deinit(&show);
+				str_deinit(&line);
 			}
 		} else {
 			if (have)
