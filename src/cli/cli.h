@@ -20,6 +20,7 @@ cli_main_fn cmd_postfix;
 cli_main_fn cmd_doveconf;
 cli_main_fn cmd_doveadm;
 cli_main_fn cmd_dev;
+cli_main_fn cmd_paramdoc;
 cli_main_fn cmd_unavailable;
 
 #endif

@@ -19,6 +19,7 @@ const struct cli_command cli_commands[] = {
 	{ "dovecot", cmd_unavailable, "run the mail access servers" },
 	{ "doveconf", cmd_doveconf, "show dovecot.conf settings" },
 	{ "doveadm", cmd_doveadm, "mail access administration (config, ...)" },
+	{ "paramdoc", cmd_paramdoc, "print the main.cf parameter table as Markdown" },
 	{ "dev", cmd_dev, "create and run a self-contained development instance" },
 	{ NULL, NULL, NULL },
 };
