@@ -630,7 +630,14 @@ dc_set(struct dovecot_conf *conf, const char *dir, const char *key, const char *
 		str_append_c(&expanded, '<');
 		str_append(&expanded, value);
 	} else if (is_var) {
+		/* "x = $x $x" on every line doubles the value: cap what an
+		 * expansion may add, so memory stays near the input's size */
+		expanded.max = strlen(value) + DOVECOT_CONF_MAX_EXPANSION;
 		ret = dc_expand(s, key, value, &expanded, err);
+		if (ret == 0 && expanded.overflow) {
+			str_appendf(err, "Value of %s too long after expanding $%s", key, key);
+			ret = -1;
+		}
 	} else {
 		str_append(&expanded, value);
 	}

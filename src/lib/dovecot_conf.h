@@ -60,6 +60,7 @@ struct dovecot_conf_section;	/* opaque: root, section or filter; owned by the co
 #define DOVECOT_CONF_MAX_INCLUDE_DEPTH	32
 #define DOVECOT_CONF_MAX_FILES		1024	/* included files in one parse */
 #define DOVECOT_CONF_MAX_SECTION_DEPTH	16
+#define DOVECOT_CONF_MAX_EXPANSION	(64 * 1024)	/* bytes a $key expansion may add */
 
 struct dovecot_conf *dovecot_conf_new(void);
 void	 dovecot_conf_free(struct dovecot_conf **);
