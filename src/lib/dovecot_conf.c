@@ -1653,7 +1653,8 @@ dc_dump_body(const struct dovecot_conf_section *s, unsigned flags, int indent, s
 		str_append_c(&key, '/');
 		dc_items_add(&it, str_export(&key), NULL, NULL, c);
 	}
-	qsort(it.v, it.n, sizeof(*it.v), dc_sort_cmp);
+	if (it.n > 1)
+		qsort(it.v, it.n, sizeof(*it.v), dc_sort_cmp);
 	for (i = 0; i < it.n; i++) {
 		if (it.v[i].section != NULL) {
 			dc_dump_section(it.v[i].section, flags, indent, out);
