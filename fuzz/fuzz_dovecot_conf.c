@@ -1,5 +1,5 @@
 /* fuzz_dovecot_conf.c - libFuzzer harness for the dovecot.conf parser.
- * Parses from the buffer with includes disabled, so that "!include /etc/*"
+ * Parses from the buffer with includes disabled, so that "!include /etc/..."
  * in the input never reads files; then dumps both ways and looks up a few
  * paths, which walks every tree the parser can build. */
 #include <stddef.h>
