@@ -13,6 +13,7 @@
 #include "lib/instance.h"
 #include "lib/log.h"
 #include "lib/maincf.h"
+#include "lib/mastercf.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
@@ -22,6 +23,7 @@
 #define PC_HIDE_NAME		0x04	/* -h */
 #define PC_HIDE_VALUE		0x08	/* -H */
 #define PC_EXPAND		0x10	/* -x */
+#define PC_FOLD			0x20	/* -f */
 
 struct postconf {
 	struct maincf	*mc;		/* owned */
@@ -241,7 +243,7 @@ cmd_postconf(int argc, char **argv)
 
 	strvec_init(&overrides);
 	optind = 1;
-	while ((c = getopt(argc, argv, "aAc:dehHlmMno:PvxX#")) != -1) {
+	while ((c = getopt(argc, argv, "aAc:defhHlmMno:PvxX#")) != -1) {
 		switch (c) {
 		case 'c': dir_flag = optarg; break;
 		case 'd': pc.flags |= PC_SHOW_DEFAULTS; break;
@@ -249,6 +251,7 @@ cmd_postconf(int argc, char **argv)
 		case 'h': pc.flags |= PC_HIDE_NAME; break;
 		case 'H': pc.flags |= PC_HIDE_VALUE; break;
 		case 'x': pc.flags |= PC_EXPAND; break;
+		case 'f': pc.flags |= PC_FOLD; break;
 		case 'o': strvec_push(&overrides, optarg); break;
 		case 'v': log_set_verbose(1); break;
 		case 'e': case 'X': case '#': case 'M': case 'P':
@@ -295,10 +298,16 @@ cmd_postconf(int argc, char **argv)
 	if (pc.flags & PC_SHOW_DEFAULTS)
 		maincf_use_defaults_only(pc.mc, true);
 
-	if (mode == 'M' || mode == 'P')
-		ret = postconf_master(pc.mc, mode, pc.flags & PC_SHOW_DEFAULTS, argc, argv);
-	else
+	if (mode == 'M' || mode == 'P') {
+		ret = postconf_master(pc.mc, mode, (pc.flags & PC_FOLD) != 0, argc, argv);
+	} else {
+		struct mastercf *mf = NULL;
+
+		if (!(pc.flags & PC_SHOW_DEFAULTS))
+			(void)postconf_master_load(pc.mc, &mf, true);
+		mastercf_free(&mf);
 		ret = postconf_show(&pc, argc, argv);
+	}
 	fflush(stdout);
 	maincf_free(&pc.mc);
 	return ret;
