@@ -1,0 +1,63 @@
+/* qdir.h - the queue directories under queue_directory: their names and
+ * modes, moving a message between them durably, and listing them.
+ *
+ * Message queues: incoming (committed, not yet seen by the queue manager),
+ * active (being delivered), deferred (waiting for its next attempt, whose
+ * time is the file's mtime), hold (never scheduled until released), corrupt
+ * (files a reader rejected), maildrop (local submissions, issue 4). Beside
+ * them: bounce and defer (per-message delivery status text), pid (the
+ * master's lock file), public (the qmgr FIFO, pickup) and private (unix
+ * sockets of internal services). */
+#ifndef YUBIN_QDIR_H
+#define YUBIN_QDIR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/util.h"
+
+/* qdir_all - every directory qdir_create makes, NULL-terminated */
+extern const char *const qdir_all[];
+/* qdir_message_queues - the queues that hold queue files, in the order
+ * mailq shows them and postsuper searches them */
+extern const char *const qdir_message_queues[];
+
+/* qdir_is_message_queue - one of qdir_message_queues */
+bool	 qdir_is_message_queue(const char *name);
+/* qdir_mode - the mode qdir_create gives a directory (-1 if unknown) */
+int	 qdir_mode(const char *name);
+
+/* qdir_create - make queue_dir and every directory in qdir_all that is
+ * missing, with its mode; owner uid/gid when they are not -1 (as root).
+ * 0, or -1 with *error_r (owned by the qdir module, valid until next call). */
+int	 qdir_create(const char *queue_dir, uid_t uid, gid_t gid, const char **error_r);
+
+/* qdir_path - "queue_dir/queue/id" (caller frees) */
+char	*qdir_path(const char *queue_dir, const char *queue, const char *id);
+
+/* qdir_fsync - fsync a directory so that renames in it survive a crash */
+int	 qdir_fsync(const char *dir);
+
+/* qdir_move - rename queue_dir/from/id to queue_dir/to/id and fsync both
+ * directories. -1 with errno (ENOENT: someone else moved or removed it). */
+int	 qdir_move(const char *queue_dir, const char *id, const char *from, const char *to);
+
+/* qdir_list - append the valid queue IDs in queue_dir/queue to ids, sorted.
+ * Temporary and stray names are skipped (qdir_list_other finds them).
+ * -1 with errno when the directory cannot be read. */
+int	 qdir_list(const char *queue_dir, const char *queue, struct strvec *ids);
+/* qdir_list_other - names in queue_dir/queue that are not queue IDs */
+int	 qdir_list_other(const char *queue_dir, const char *queue, struct strvec *names);
+
+/* qdir_find - the message queue that holds id (a qdir_message_queues
+ * element), or NULL */
+const char *qdir_find(const char *queue_dir, const char *id);
+
+/* qdir_defer_path - the per-message deferral reasons file (caller frees) */
+char	*qdir_defer_path(const char *queue_dir, const char *id);
+
+/* qdir_remove - remove a message wherever it is in queue (and its deferral
+ * reasons); fsync the directory. -1 with errno. */
+int	 qdir_remove(const char *queue_dir, const char *queue, const char *id);
+
+#endif
