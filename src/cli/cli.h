@@ -22,5 +22,15 @@ cli_main_fn cmd_doveadm;
 cli_main_fn cmd_dev;
 cli_main_fn cmd_paramdoc;
 cli_main_fn cmd_unavailable;
+cli_main_fn cmd_postqueue;
+cli_main_fn cmd_postsuper;
+cli_main_fn cmd_postcat;
+cli_main_fn cmd_mailq;
+cli_main_fn cmd_sendmail;
+cli_main_fn cmd_qtool;
+
+/* postqueue_run - postqueue's work for mailq and sendmail too: mode 'p'
+ * (list), 'j' (JSON), 'f' (flush), 'i' (one ID: arg), 's' (site: arg) */
+int	 postqueue_run(const char *config_flag, int mode, const char *arg);
 
 #endif

@@ -421,6 +421,24 @@ qmsg_rcpt_done(struct qmsg *m, size_t i, const char **error_r)
 	return 0;
 }
 
+int
+qmsg_walk(const struct qmsg *m, qmsg_walk_fn *fn, void *ctx)
+{
+	const unsigned char *b = (const unsigned char *)m->buf;
+	size_t off = 0, len;
+	int ret;
+
+	/* the buffer was checked by qmsg_parse_into: every length fits */
+	while (off + QMSG_REC_HDR_SIZE <= (size_t)m->file_size) {
+		len = ((size_t)b[off + 1] << 24) | ((size_t)b[off + 2] << 16) |
+		    ((size_t)b[off + 3] << 8) | (size_t)b[off + 4];
+		if ((ret = fn(b[off], m->buf + off + QMSG_REC_HDR_SIZE, len, ctx)) != 0)
+			return ret;
+		off += QMSG_REC_HDR_SIZE + len;
+	}
+	return 0;
+}
+
 const char *
 qmsg_rec_name(int type)
 {

@@ -119,6 +119,11 @@ size_t	 qmsg_todo(const struct qmsg *);
  * before returning 0, so that a crash after it never delivers again. */
 int	 qmsg_rcpt_done(struct qmsg *, size_t i, const char **error_r);
 
+/* qmsg_walk - call fn for every record of a parsed message, in file order
+ * (postcat); stops early when fn returns non-zero */
+typedef int qmsg_walk_fn(int type, const char *data, size_t len, void *ctx);
+int	 qmsg_walk(const struct qmsg *, qmsg_walk_fn *fn, void *ctx);
+
 /* qmsg_rec_name - the record type's name for postcat ("sender", ...) */
 const char *qmsg_rec_name(int type);
 

@@ -1,0 +1,65 @@
+/* transport.h - how the queue manager hands one recipient to a delivery
+ * transport, the interface that the local, lmtp and smtp transports of
+ * later issues plug into.
+ *
+ * A transport is named as in master.cf and main.cf ("discard", "error",
+ * "local", "smtp", ...). transport_find() gives the built-in
+ * implementation of a name; the queue manager calls deliver() for one
+ * recipient with the nexthop of "transport:nexthop" and gets a status with
+ * a DSN (status code, relay, reason text) back. The queue manager, not the
+ * transport, marks the recipient done and writes the log line, so that
+ * "done before status=sent" holds for every transport. */
+#ifndef YUBIN_TRANSPORT_H
+#define YUBIN_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct qmsg;
+struct maincf;
+
+enum transport_status {
+	TRANSPORT_SENT,		/* delivered (or discarded): mark done */
+	TRANSPORT_DEFERRED,	/* try again later */
+	TRANSPORT_BOUNCED,	/* failed for good: mark done, bounce (issue 4) */
+};
+
+#define TRANSPORT_DSN_STATUS_SIZE	16
+#define TRANSPORT_DSN_TEXT_SIZE		512
+#define TRANSPORT_RELAY_SIZE		256
+
+/* The outcome of one delivery, in the shape of Postfix's DSN_BUF. */
+struct transport_dsn {
+	char	status[TRANSPORT_DSN_STATUS_SIZE];	/* "2.0.0" */
+	char	reason[TRANSPORT_DSN_TEXT_SIZE];	/* "discarded", "user unknown" */
+	char	relay[TRANSPORT_RELAY_SIZE];		/* "none", "host[addr]:port" */
+	double	conn_setup;	/* seconds spent on connection set-up (delays=c) */
+};
+
+/* One delivery request: one recipient of one message. */
+struct transport_request {
+	struct qmsg	*msg;		/* borrowed */
+	size_t		 rcpt;		/* index into msg->rcpts */
+	const char	*service;	/* transport name as configured; borrowed */
+	const char	*nexthop;	/* text after "transport:", or the domain; borrowed */
+	struct maincf	*cf;		/* borrowed: the instance's main.cf */
+};
+
+struct transport {
+	const char	*name;
+	/* deliver - try one recipient; always fills dsn */
+	enum transport_status (*deliver)(const struct transport_request *,
+	    struct transport_dsn *dsn);
+};
+
+/* transport_find - the built-in transport of this master.cf command name
+ * ("discard", "error", "retry"), or NULL when this build has none */
+const struct transport *transport_find(const char *name);
+
+/* transport_dsn_set - fill a DSN; a reason that starts with an RFC 3463
+ * detail code ("5.1.1 text") overrides the default status, as Postfix's
+ * discard and error read their nexthop */
+void	 transport_dsn_set(struct transport_dsn *, const char *def_status, const char *relay,
+	    const char *reason);
+
+#endif
