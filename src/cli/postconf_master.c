@@ -80,8 +80,8 @@ postconf_master_load(struct maincf *mc, struct mastercf **mf_r, bool quiet_missi
 		if (errno == ENOENT && quiet_missing) {
 			log_warn("open %s: %s", path, strerror(ENOENT));
 		} else {
-			log_error("%s", err);
-			ret = -1;
+			/* Postfix's postconf treats a bad master.cf as fatal. */
+			fatal("%s", err);
 		}
 	}
 	warnings = mastercf_warnings(mf);

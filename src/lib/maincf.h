@@ -60,7 +60,7 @@ struct maincf *maincf_new(const char *config_dir);
 void	 maincf_free(struct maincf **);
 /* maincf_load - read DIR/main.cf. -1 when it cannot be read or is malformed;
  * *error_r then says why, naming the file (and line). Bad lines are also
- * collected as warnings (maincf_warnings). */
+ * reported with log_warn as they are found. */
 int	 maincf_load(struct maincf *, const char **error_r);
 /* maincf_parse - like maincf_load, from a buffer (for tests and fuzzing) */
 int	 maincf_parse(struct maincf *, const char *path, const char *text, size_t len,
