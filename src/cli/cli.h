@@ -21,6 +21,9 @@ cli_main_fn cmd_doveconf;
 cli_main_fn cmd_doveadm;
 cli_main_fn cmd_dev;
 cli_main_fn cmd_paramdoc;
+cli_main_fn cmd_postmap;
+cli_main_fn cmd_postalias;
+cli_main_fn cmd_newaliases;
 cli_main_fn cmd_unavailable;
 cli_main_fn cmd_postqueue;
 cli_main_fn cmd_postsuper;
@@ -28,6 +31,8 @@ cli_main_fn cmd_postcat;
 cli_main_fn cmd_mailq;
 cli_main_fn cmd_sendmail;
 cli_main_fn cmd_qtool;
+cli_main_fn cmd_master;
+cli_main_fn cmd_qmgr;
 
 /* postqueue_run - postqueue's work for mailq and sendmail too: mode 'p'
  * (list), 'j' (JSON), 'f' (flush), 'i' (one ID: arg), 's' (site: arg) */

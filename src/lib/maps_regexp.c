@@ -1,0 +1,534 @@
+/* maps_regexp.c - regexp:/path, POSIX regular expressions as Postfix's
+ * regexp_table(5):
+ *
+ *   /pattern/flags result          first match wins; $1..$n, ${n}, $$
+ *   !/pattern/flags result         matches when the pattern does not
+ *   /pattern/flags!/pattern2/ res  both must hold (old form, still read)
+ *   if /pattern/flags ... endif    rules inside apply when it matches
+ *
+ * Flags toggle: i (case-insensitive, on by default), x (extended syntax, on
+ * by default), m (multi-line: REG_NEWLINE, off). Any character but white
+ * space and '!' delimits a pattern. Bad rules are logged with Postfix's
+ * wording ("regexp map PATH, line N: ...") and skipped.
+ *
+ * Bounds, because a table file is trusted but a mistake in it must not hang
+ * a daemon: the file is at most MAPS_REGEXP_FILE_MAX bytes and
+ * MAPS_REGEXP_RULES_MAX rules, a pattern at most MAPS_REGEXP_PATTERN_MAX
+ * bytes, repetition bounds {m,n} at most 255 (POSIX's RE_DUP_MAX) and their
+ * product per pattern at most MAPS_REGEXP_DUP_PRODUCT (glibc copies a
+ * bounded repeat that many times: (a{255}){255} would take gigabytes).
+ * Tests: tests/unit/lib/test_maps.c, fuzz/fuzz_maps_regexp.c */
+#include "lib/maps-private.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "lib/util.h"
+
+#define MAPS_REGEXP_FILE_MAX	(16UL * 1024 * 1024)
+#define MAPS_REGEXP_RULES_MAX	100000
+#define MAPS_REGEXP_PATTERN_MAX	8192
+#define MAPS_REGEXP_DUP_PRODUCT	4096
+#define MAPS_REGEXP_NESTING_MAX	100
+
+enum rx_op {
+	RX_MATCH,
+	RX_IF,
+	RX_ENDIF,
+};
+
+struct rx_rule {
+	enum rx_op	 op;
+	int		 line;
+	regex_t		 first;		/* MATCH, IF */
+	bool		 first_match;	/* false: "!/pattern/" */
+	bool		 has_second;
+	regex_t		 second;
+	bool		 second_match;
+	char		*replacement;	/* owned; MATCH */
+	size_t		 max_sub;	/* highest $n in the replacement */
+	size_t		 endif;		/* IF: index of its ENDIF, 0 = none */
+};
+
+struct rx_table {
+	struct rx_rule	*rules;		/* owned */
+	size_t		 n, cap;
+	size_t		 max_sub;
+	regmatch_t	*pmatch;	/* owned, max_sub + 1 */
+	size_t		*stack;		/* open IFs while parsing */
+	size_t		 nesting;
+	const char	*path;		/* borrowed while parsing */
+};
+
+struct rx_pattern {
+	const char	*text;		/* in the line buffer, NUL-terminated */
+	int		 cflags;
+	bool		 match;
+};
+
+/* pattern_is_bounded - the limits in the header comment */
+static bool
+pattern_is_bounded(const char *re, const char **why_r)
+{
+	unsigned long product = 1;
+	const char *p;
+
+	if (strlen(re) > MAPS_REGEXP_PATTERN_MAX) {
+		*why_r = "pattern is too long";
+		return false;
+	}
+	for (p = re; *p != '\0'; p++) {
+		unsigned long a = 0, b = 0;
+		char *end;
+
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (*p != '{' || !isdigit((unsigned char)p[1]))
+			continue;
+		a = strtoul(p + 1, &end, 10);
+		b = a;
+		if (*end == ',')
+			b = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10) : a;
+		if (a > 255 || b > 255) {
+			*why_r = "repetition bound is larger than 255";
+			return false;
+		}
+		if (b < a)
+			b = a;
+		if (b > 1) {
+			product *= b;
+			if (product > MAPS_REGEXP_DUP_PRODUCT) {
+				*why_r = "too many bounded repetitions";
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* get_pattern - "[!...]<d>text<d>flags" at *pp; advances *pp past it */
+static bool
+get_pattern(struct rx_table *tb, int line, char **pp, struct rx_pattern *pat)
+{
+	char *p = *pp, delim;
+
+	pat->match = true;
+	for (; *p == '!' || isspace((unsigned char)*p); p++)
+		if (*p == '!')
+			pat->match = !pat->match;
+	if (*p == '\0') {
+		log_warn("regexp map %s, line %d: no regexp: skipping this rule", tb->path, line);
+		return false;
+	}
+	delim = *p++;
+	pat->text = p;
+	while (*p != '\0' && *p != delim) {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				break;
+			p++;
+		}
+		p++;
+	}
+	if (*p == '\0') {
+		log_warn("regexp map %s, line %d: no closing regexp delimiter \"%c\": "
+		    "skipping this rule", tb->path, line, delim);
+		return false;
+	}
+	*p++ = '\0';
+	pat->cflags = REG_EXTENDED | REG_ICASE;
+	for (; *p != '\0' && !isspace((unsigned char)*p) && *p != '!'; p++) {
+		switch (*p) {
+		case 'i':
+			pat->cflags ^= REG_ICASE;
+			break;
+		case 'm':
+			pat->cflags ^= REG_NEWLINE;
+			break;
+		case 'x':
+			pat->cflags ^= REG_EXTENDED;
+			break;
+		default:
+			log_warn("regexp map %s, line %d: unknown regexp option \"%c\": "
+			    "skipping this rule", tb->path, line, *p);
+			return false;
+		}
+	}
+	*pp = p;
+	return true;
+}
+
+static bool
+compile(struct rx_table *tb, int line, const struct rx_pattern *pat, int extra, regex_t *re)
+{
+	const char *why;
+	char buf[256];
+	int err;
+
+	if (!pattern_is_bounded(pat->text, &why)) {
+		log_warn("regexp map %s, line %d: %s: skipping this rule", tb->path, line, why);
+		return false;
+	}
+	if ((err = regcomp(re, pat->text, pat->cflags | extra)) != 0) {
+		regerror(err, re, buf, sizeof(buf));
+		log_warn("regexp map %s, line %d: %s", tb->path, line, buf);
+		regfree(re);
+		return false;
+	}
+	return true;
+}
+
+/* scan_replacement - check $n references; the highest n in *max_r */
+static bool
+scan_replacement(struct rx_table *tb, int line, const char *s, size_t *max_r)
+{
+	*max_r = 0;
+	while ((s = strchr(s, '$')) != NULL) {
+		const char *name, *end;
+		unsigned long n;
+
+		s++;
+		if (*s == '$') {
+			s++;
+			continue;
+		}
+		if (*s == '{' || *s == '(') {
+			char close = *s == '{' ? '}' : ')';
+
+			name = s + 1;
+			if ((end = strchr(name, close)) == NULL)
+				goto bad;
+			s = end + 1;
+		} else {
+			name = s;
+			for (end = s; isalnum((unsigned char)*end) || *end == '_'; end++)
+				;
+			s = end;
+		}
+		if (end == name)
+			goto bad;
+		for (const char *d = name; d < end; d++) {
+			if (!isdigit((unsigned char)*d)) {
+				log_warn("regexp map %s, line %d: non-numeric replacement index "
+				    "\"%.*s\"", tb->path, line, (int)(end - name), name);
+				goto bad;
+			}
+		}
+		n = end - name > 6 ? 1000000 : strtoul(name, NULL, 10);
+		if (n < 1 || n > 1000) {
+			log_warn("regexp map %s, line %d: out-of-range replacement index \"%.*s\"",
+			    tb->path, line, (int)(end - name), name);
+			goto bad;
+		}
+		if (n > *max_r)
+			*max_r = n;
+	}
+	return true;
+bad:
+	log_warn("regexp map %s, line %d: bad replacement syntax: skipping this rule",
+	    tb->path, line);
+	return false;
+}
+
+static struct rx_rule *
+rule_add(struct rx_table *tb, enum rx_op op, int line)
+{
+	struct rx_rule *r;
+
+	if (tb->n == tb->cap) {
+		tb->cap = tb->cap ? tb->cap * 2 : 32;
+		tb->rules = xreallocarray(tb->rules, tb->cap, sizeof(*tb->rules));
+	}
+	r = &tb->rules[tb->n++];
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	r->line = line;
+	return r;
+}
+
+static void
+parse_match(struct rx_table *tb, char *p, int line)
+{
+	struct rx_pattern first, second;
+	bool has_second = false;
+	regex_t re1, re2;
+	struct rx_rule *r;
+	size_t max_sub;
+
+	if (!get_pattern(tb, line, &p, &first))
+		return;
+	if (*p == '!') {
+		if (!get_pattern(tb, line, &p, &second))
+			return;
+		has_second = true;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0')
+		log_warn("regexp map %s, line %d: no replacement text: using empty string",
+		    tb->path, line);
+	if (!scan_replacement(tb, line, p, &max_sub))
+		return;
+	if (max_sub > 0 && !first.match) {
+		log_warn("regexp map %s, line %d: $number found in negative match replacement "
+		    "text: skipping this rule", tb->path, line);
+		return;
+	}
+	if (!compile(tb, line, &first, max_sub == 0 ? REG_NOSUB : 0, &re1))
+		return;
+	if (max_sub > re1.re_nsub) {
+		log_warn("regexp map %s, line %d: out of range replacement index \"%d\": "
+		    "skipping this rule", tb->path, line, (int)max_sub);
+		regfree(&re1);
+		return;
+	}
+	if (has_second && !compile(tb, line, &second, REG_NOSUB, &re2)) {
+		regfree(&re1);
+		return;
+	}
+	r = rule_add(tb, RX_MATCH, line);
+	r->first = re1;
+	r->first_match = first.match;
+	r->has_second = has_second;
+	if (has_second) {
+		r->second = re2;
+		r->second_match = second.match;
+	}
+	r->replacement = xstrdup(p);
+	r->max_sub = max_sub;
+	if (max_sub > tb->max_sub)
+		tb->max_sub = max_sub;
+}
+
+static int
+parse_line(void *ctx, struct str *line, int lineno)
+{
+	struct rx_table *tb = ctx;
+	char *p = line->s;
+	struct rx_rule *r;
+
+	while (line->len > 0 && isspace((unsigned char)line->s[line->len - 1]))
+		line->s[--line->len] = '\0';
+	if (*p == '\0')
+		return 0;
+	if (tb->n >= MAPS_REGEXP_RULES_MAX) {
+		log_warn("regexp map %s, line %d: more than %d rules: ignoring the rest",
+		    tb->path, lineno, MAPS_REGEXP_RULES_MAX);
+		return -1;
+	}
+	if (!isalnum((unsigned char)*p)) {
+		parse_match(tb, p, lineno);
+	} else if (strncasecmp(p, "if", 2) == 0 && !isalnum((unsigned char)p[2])) {
+		struct rx_pattern pat;
+		regex_t re;
+
+		p += 2;
+		if (!get_pattern(tb, lineno, &p, &pat))
+			return 0;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p != '\0') {
+			log_warn("regexp map %s, line %d: ignoring extra text after IF statement: "
+			    "\"%s\"", tb->path, lineno, p);
+			log_warn("regexp map %s, line %d: do not prepend whitespace to statements "
+			    "between IF and ENDIF", tb->path, lineno);
+		}
+		if (tb->nesting >= MAPS_REGEXP_NESTING_MAX) {
+			log_warn("regexp map %s, line %d: IF nested more than %d deep: "
+			    "skipping this rule", tb->path, lineno, MAPS_REGEXP_NESTING_MAX);
+			return 0;
+		}
+		if (!compile(tb, lineno, &pat, REG_NOSUB, &re))
+			return 0;
+		r = rule_add(tb, RX_IF, lineno);
+		r->first = re;
+		r->first_match = pat.match;
+		tb->stack[tb->nesting++] = tb->n - 1;
+	} else if (strncasecmp(p, "endif", 5) == 0 && !isalnum((unsigned char)p[5])) {
+		if (tb->nesting == 0) {
+			log_warn("regexp map %s, line %d: ignoring ENDIF without matching IF",
+			    tb->path, lineno);
+			return 0;
+		}
+		for (p += 5; isspace((unsigned char)*p); p++)
+			;
+		if (*p != '\0')
+			log_warn("regexp map %s, line %d: ignoring extra text after ENDIF",
+			    tb->path, lineno);
+		rule_add(tb, RX_ENDIF, lineno);
+		tb->rules[tb->stack[--tb->nesting]].endif = tb->n - 1;
+	} else {
+		log_warn("regexp map %s, line %d: ignoring unrecognized request", tb->path, lineno);
+	}
+	return 0;
+}
+
+static void
+rx_free(struct rx_table *tb)
+{
+	size_t i;
+
+	for (i = 0; i < tb->n; i++) {
+		struct rx_rule *r = &tb->rules[i];
+
+		if (r->op == RX_ENDIF)
+			continue;
+		regfree(&r->first);
+		if (r->has_second)
+			regfree(&r->second);
+		free(r->replacement);
+	}
+	free(tb->rules);
+	free(tb->pmatch);
+	free(tb->stack);
+	free(tb);
+}
+
+static int
+regexp_open(struct maps_table *t, const char **error_r)
+{
+	struct rx_table *tb = xcalloc(1, sizeof(*tb));
+	struct str text;
+
+	str_init(&text, 4096);
+	if (file_read(t->name, MAPS_REGEXP_FILE_MAX, &text) < 0) {
+		*error_r = maps_error("open %s: %s", t->name,
+		    errno == EFBIG ? "file is too large" : strerror(errno));
+		str_deinit(&text);
+		free(tb);
+		return -1;
+	}
+	tb->path = t->name;
+	tb->stack = xcalloc(MAPS_REGEXP_NESTING_MAX, sizeof(size_t));
+	(void)maps_source_lines(t->name, text.s, text.len, parse_line, tb);
+	while (tb->nesting > 0)
+		log_warn("regexp map %s, line %d: IF has no matching ENDIF", t->name,
+		    tb->rules[tb->stack[--tb->nesting]].line);
+	tb->pmatch = xcalloc(tb->max_sub + 1, sizeof(regmatch_t));
+	str_deinit(&text);
+	t->ctx = tb;
+	return 0;
+}
+
+/* expand - the replacement with $n from the match; an unmatched group is
+ * empty text */
+static void
+expand(const struct rx_rule *r, const regmatch_t *pm, const char *key, struct str *out)
+{
+	const char *s = r->replacement;
+
+	str_reset(out);
+	while (*s != '\0') {
+		const char *name, *end;
+		size_t n;
+
+		if (*s != '$') {
+			str_append_c(out, *s++);
+			continue;
+		}
+		s++;
+		if (*s == '$') {
+			str_append_c(out, *s++);
+			continue;
+		}
+		if (*s == '{' || *s == '(') {
+			name = s + 1;
+			end = strchr(name, *s == '{' ? '}' : ')');
+			s = end + 1;
+		} else {
+			name = s;
+			for (end = s; isdigit((unsigned char)*end); end++)
+				;
+			s = end;
+		}
+		n = strtoul(name, NULL, 10);
+		if (n <= r->max_sub && pm[n].rm_so >= 0 && pm[n].rm_eo > pm[n].rm_so)
+			str_append_n(out, key + pm[n].rm_so, (size_t)(pm[n].rm_eo - pm[n].rm_so));
+	}
+}
+
+/* matches - 1 the rule's sense holds, 0 not, -1 regexec failed. Postfix
+ * logs a failure and reads it as "no match"; here it is an error, so that
+ * a rule that could not be evaluated never lets mail past. */
+static int
+matches(const struct maps_table *t, const struct rx_rule *r, const regex_t *re, bool want,
+    const char *key, size_t nmatch, regmatch_t *pm, const char **error_r)
+{
+	int err = regexec(re, key, nmatch, pm, 0);
+
+	if (err == 0)
+		return want ? 1 : 0;
+	if (err == REG_NOMATCH)
+		return want ? 0 : 1;
+	*error_r = maps_error("regexp map %s, line %d: regexec failed (%d)", t->name, r->line,
+	    err);
+	return -1;
+}
+
+static int
+regexp_lookup(struct maps_table *t, const char *key, struct str *value_r, const char **error_r)
+{
+	struct rx_table *tb = t->ctx;
+	size_t i;
+	int m;
+
+	for (i = 0; i < tb->n; i++) {
+		const struct rx_rule *r = &tb->rules[i];
+
+		switch (r->op) {
+		case RX_MATCH:
+			m = matches(t, r, &r->first, r->first_match, key,
+			    r->max_sub > 0 ? r->max_sub + 1 : 0, tb->pmatch, error_r);
+			if (m <= 0) {
+				if (m < 0)
+					return -1;
+				continue;
+			}
+			if (r->has_second) {
+				m = matches(t, r, &r->second, r->second_match, key, 0, NULL,
+				    error_r);
+				if (m <= 0) {
+					if (m < 0)
+						return -1;
+					continue;
+				}
+			}
+			expand(r, tb->pmatch, key, value_r);
+			return 1;
+		case RX_IF:
+			m = matches(t, r, &r->first, r->first_match, key, 0, NULL, error_r);
+			if (m < 0)
+				return -1;
+			if (m == 0) {
+				if (r->endif == 0)
+					return 0;	/* IF without ENDIF: nothing after */
+				i = r->endif;
+			}
+			continue;
+		case RX_ENDIF:
+			continue;
+		}
+	}
+	return 0;
+}
+
+static void
+regexp_close(struct maps_table *t)
+{
+	if (t->ctx != NULL)
+		rx_free(t->ctx);
+	t->ctx = NULL;
+}
+
+const struct maps_backend maps_backend_regexp = {
+	"regexp", MAPS_BACKEND_PATTERN, regexp_open, regexp_lookup, NULL, regexp_close,
+};
