@@ -21,8 +21,6 @@ const struct cli_command cli_commands[] = {
 	{ "doveadm", cmd_doveadm, "mail access administration (config, ...)" },
 	{ "paramdoc", cmd_paramdoc, "print the main.cf parameter table as Markdown" },
 	{ "dev", cmd_dev, "create and run a self-contained development instance" },
-	{ "master", cmd_master, "the master daemon (postfix start runs it)" },
-	{ "qmgr", cmd_qmgr, "the queue manager daemon (run by the master)" },
 	{ "qtool", cmd_qtool, "queue test tool (enqueue a message; for tests only)" },
 	{ NULL, NULL, NULL },
 };
