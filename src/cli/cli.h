@@ -24,6 +24,7 @@ cli_main_fn cmd_paramdoc;
 cli_main_fn cmd_postmap;
 cli_main_fn cmd_postalias;
 cli_main_fn cmd_newaliases;
+cli_main_fn cmd_smtpd;
 cli_main_fn cmd_unavailable;
 cli_main_fn cmd_postqueue;
 cli_main_fn cmd_postsuper;

@@ -20,6 +20,7 @@ const struct cli_command cli_commands[] = {
 	{ "doveconf", cmd_doveconf, "show dovecot.conf settings" },
 	{ "doveadm", cmd_doveadm, "mail access administration (config, ...)" },
 	{ "paramdoc", cmd_paramdoc, "print the main.cf parameter table as Markdown" },
+	{ "smtpd", cmd_smtpd, "the SMTP server daemon (run by the master, or --listen for tests)" },
 	{ "dev", cmd_dev, "create and run a self-contained development instance" },
 	{ "qtool", cmd_qtool, "queue test tool (enqueue a message; for tests only)" },
 	{ NULL, NULL, NULL },

@@ -1,0 +1,196 @@
+/* smtpd_msg.c - the queue file of an SMTP transaction: opened at the first
+ * accepted recipient (so that "ID: client=" is logged when Postfix logs it),
+ * a Received: header in Postfix's shape, the content as the reader
+ * produces it, and "250 ... queued as ID" only after qfile_writer_commit()
+ * made the file durable. Any failure aborts the file: nothing else is
+ * touched. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "queue/qfile.h"
+#include "smtpd/smtpd.h"
+
+int
+smtpd_msg_open(struct smtpd_session *s)
+{
+	const struct smtpd_config *cfg = &s->srv->cfg;
+	const char *err;
+	int rc = 0;
+
+	if (qfile_writer_open(cfg->queue_dir, cfg->long_ids, &s->tx.qf, &err) < 0) {
+		log_warn("queue file create in %s/incoming: %s", cfg->queue_dir, err);
+		return -1;
+	}
+	snprintf(s->tx.id, sizeof(s->tx.id), "%s", qfile_writer_id(s->tx.qf));
+	rc |= qfile_writer_sender(s->tx.qf, s->tx.sender.s);
+	rc |= qfile_writer_attr(s->tx.qf, "client_name", s->name);
+	rc |= qfile_writer_attr(s->tx.qf, "client_address", s->addr);
+	if (s->helo.len > 0)
+		rc |= qfile_writer_attr(s->tx.qf, "helo_name", s->helo.s);
+	rc |= qfile_writer_attr(s->tx.qf, "protocol", smtpd_protocol(s));
+	rc |= qfile_writer_attr(s->tx.qf, "log_ident", s->tx.id);
+	if (s->tx.smtputf8)
+		rc |= qfile_writer_attr(s->tx.qf, "smtputf8", "1");
+	if (s->tx.body[0] != '\0')
+		rc |= qfile_writer_attr(s->tx.qf, "bodytype", s->tx.body);
+	if (rc != 0) {
+		log_warn("%s: queue file write error", s->tx.id);
+		qfile_writer_abort(&s->tx.qf);
+		s->tx.id[0] = '\0';
+		return -1;
+	}
+	log_info("%s: client=%s", s->tx.id, s->namaddr);
+	return 0;
+}
+
+/* smtpd_msg_received - "Received: from helo (name [addr])\n\tby myhostname
+ * (mail_name) with ESMTP id ID\n\tfor <rcpt>; date", as Postfix writes it
+ * (the "for" clause only with one recipient) */
+static void
+smtpd_msg_received(struct smtpd_session *s, struct str *out)
+{
+	const struct smtpd_config *cfg = &s->srv->cfg;
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %e %b %Y %H:%M:%S %z (%Z)", &tm);
+	str_append(out, "Received: from ");
+	log_printable(out, s->helo.len > 0 ? s->helo.s : s->name, 255);
+	str_appendf(out, " (%s [%s])\n\tby %s (%s) with %s id %s", s->name, s->addr,
+	    cfg->myhostname, cfg->mail_name, smtpd_protocol(s), s->tx.id);
+	if (s->tx.nrcpt == 1) {
+		str_append(out, "\n\tfor <");
+		log_printable(out, s->tx.first_rcpt.s, 512);
+		str_append(out, ">");
+	}
+	/* strftime's %e pads with a space; Postfix prints "Mon,  1 Jan" too */
+	str_appendf(out, "; %s\n", date);
+}
+
+int
+smtpd_msg_begin(struct smtpd_session *s)
+{
+	struct str hdr;
+	int rc;
+
+	if (s->tx.qf == NULL)
+		return -1;
+	str_init(&hdr, 256);
+	smtpd_msg_received(s, &hdr);
+	rc = qfile_writer_content(s->tx.qf, hdr.s, hdr.len, 0);
+	str_deinit(&hdr);
+	s->tx.write_failed = rc < 0;
+	return rc;
+}
+
+/* smtpd_msg_content - hand what the reader produced to the queue file */
+void
+smtpd_msg_content(struct smtpd_session *s)
+{
+	struct smtpd_data *d = &s->tx.data;
+
+	if (d->out.len > 0 && !d->overflow && !s->tx.write_failed && s->tx.qf != NULL &&
+	    qfile_writer_content(s->tx.qf, d->out.s, d->out.len, 0) < 0) {
+		log_warn("%s: queue file write error", s->tx.id);
+		s->tx.write_failed = true;
+	}
+	str_reset(&d->out);
+}
+
+void
+smtpd_msg_wake_qmgr(const char *queue_dir)
+{
+	char *path = xasprintf("%s/public/qmgr", queue_dir);
+	int fd;
+
+	/* non-blocking: no reader (ENXIO) or a full FIFO (EAGAIN) is fine,
+	 * the queue manager also scans incoming on its own */
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, "A", 1);
+		close(fd);
+	}
+	free(path);
+}
+
+/* smtpd_msg_finish - end of the message: commit, reply, log. Returns the
+ * reply already sent: 0 when the message was queued. */
+static int
+smtpd_msg_finish(struct smtpd_session *s, bool bdat)
+{
+	struct smtpd_data *d = &s->tx.data;
+	const char *err;
+	size_t size = d->size;
+
+	smtpd_msg_content(s);
+	if (d->overflow) {
+		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		s->error_count++;
+		smtpd_tx_reset(s);
+		return -1;
+	}
+	if (!s->tx.write_failed && d->msgid.len > 0)
+		(void)qfile_writer_attr(s->tx.qf, "message_id", d->msgid.s);
+	if (s->tx.write_failed || qfile_writer_commit(s->tx.qf, &err) < 0) {
+		if (!s->tx.write_failed)
+			log_warn("%s: queue file commit: %s", s->tx.id, err);
+		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+		s->error_count++;
+		smtpd_tx_reset(s);
+		return -1;
+	}
+	qfile_writer_free(&s->tx.qf);
+	if (d->msgid.len > 0) {
+		struct str text;
+
+		str_init(&text, 128);
+		log_printable(&text, d->msgid.s, SMTPD_DATA_MSGID_MAX);
+		log_info("%s: message-id=%s", s->tx.id, text.s);
+		str_deinit(&text);
+	}
+	if (bdat)
+		smtpd_reply(s, "250 2.0.0 Ok: %zu bytes queued as %s", size, s->tx.id);
+	else
+		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->tx.id);
+	smtpd_msg_wake_qmgr(s->srv->cfg.queue_dir);
+	smtpd_tx_reset(s);
+	return 0;
+}
+
+/* smtpd_msg_end - the "." of DATA was read */
+void
+smtpd_msg_end(struct smtpd_session *s)
+{
+	if (smtpd_msg_finish(s, false) == 0)
+		s->cmd_ok[SMTPD_CMD_SLOT_DATA]++;
+}
+
+/* smtpd_msg_bdat_done - the bytes of one BDAT chunk were read */
+void
+smtpd_msg_bdat_done(struct smtpd_session *s)
+{
+	if (s->tx.bdat_reply[0] != '\0') {
+		smtpd_reply(s, "%s", s->tx.bdat_reply);
+		s->error_count++;
+		if (s->tx.bdat_last || !s->tx.active)
+			smtpd_tx_reset(s);
+		return;
+	}
+	s->cmd_ok[SMTPD_CMD_SLOT_BDAT]++;
+	if (s->tx.bdat_last) {
+		smtpd_data_finish(&s->tx.data);
+		smtpd_msg_finish(s, true);
+		return;
+	}
+	smtpd_msg_content(s);
+	smtpd_reply(s, "250 2.0.0 Ok: %zu bytes", s->tx.data.size);
+}
