@@ -32,6 +32,9 @@ cli_main_fn cmd_postcat;
 cli_main_fn cmd_mailq;
 cli_main_fn cmd_sendmail;
 cli_main_fn cmd_qtool;
+cli_main_fn cmd_master;
+cli_main_fn cmd_qmgr;
+cli_main_fn cmd_inprocess;
 
 /* postqueue_run - postqueue's work for mailq and sendmail too: mode 'p'
  * (list), 'j' (JSON), 'f' (flush), 'i' (one ID: arg), 's' (site: arg) */

@@ -22,6 +22,10 @@ const struct cli_command cli_commands[] = {
 	{ "paramdoc", cmd_paramdoc, "print the main.cf parameter table as Markdown" },
 	{ "smtpd", cmd_smtpd, "the SMTP server daemon (run by the master, or --listen for tests)" },
 	{ "dev", cmd_dev, "create and run a self-contained development instance" },
+	{ "master", cmd_master, "the master daemon (postfix start runs it)" },
+	{ "qmgr", cmd_qmgr, "the queue manager daemon (run by the master)" },
+	{ "discard", cmd_inprocess, "the discard transport (runs inside qmgr)" },
+	{ "error", cmd_inprocess, "the error transport (runs inside qmgr)" },
 	{ "qtool", cmd_qtool, "queue test tool (enqueue a message; for tests only)" },
 	{ NULL, NULL, NULL },
 };

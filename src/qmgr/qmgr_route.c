@@ -1,0 +1,133 @@
+/* qmgr_route.c - the queue manager's pure rules: transport choice, retry
+ * back-off, expiry, Postfix's delay format. Tests: tests/unit/qmgr/test_qmgr.c */
+#include "qmgr/qmgr.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/maincf.h"
+#include "lib/str.h"
+#include "lib/util.h"
+
+/* qmgr_domain_in - domain is listed in the list parameter; subdomains
+ * match ".example.com" items, and any item when subdomains is set
+ * (parent_domain_matches_subdomains). File and table items are skipped
+ * until the lookup tables exist. */
+static int
+qmgr_domain_in(struct maincf *cf, const char *param, const char *domain, bool subdomains,
+    const char **error_r)
+{
+	struct strvec items;
+	struct str val;
+	size_t i, dlen = strlen(domain), ilen;
+	int found = 0;
+
+	str_init(&val, 128);
+	if (maincf_get(cf, param, &val, error_r) != 0) {
+		str_deinit(&val);
+		return -1;
+	}
+	strvec_init(&items);
+	maincf_list_split(val.s, &items);
+	for (i = 0; i < items.n && !found; i++) {
+		const char *it = items.v[i];
+
+		if (*it == '/' || strchr(it, ':') != NULL)
+			continue;
+		ilen = strlen(it);
+		if (strcasecmp(it, domain) == 0)
+			found = 1;
+		else if (*it == '.' && dlen > ilen && strcasecmp(domain + dlen - ilen, it) == 0)
+			found = 1;
+		else if (subdomains && dlen > ilen + 1 && domain[dlen - ilen - 1] == '.' &&
+		    strcasecmp(domain + dlen - ilen, it) == 0)
+			found = 1;
+	}
+	strvec_deinit(&items);
+	str_deinit(&val);
+	return found;
+}
+
+int
+qmgr_route(struct maincf *cf, const char *rcpt, struct str *transport, struct str *nexthop,
+    const char **error_r)
+{
+	const char *at = strrchr(rcpt, '@'), *domain = at != NULL ? at + 1 : "", *param;
+	struct str val;
+	char *colon;
+	int r;
+
+	param = "default_transport";
+	if (at == NULL || *domain == '\0') {
+		param = "local_transport";
+	} else if ((r = qmgr_domain_in(cf, "mydestination", domain, false, error_r)) != 0) {
+		if (r < 0)
+			return -1;
+		param = "local_transport";
+	} else if ((r = qmgr_domain_in(cf, "relay_domains", domain, true, error_r)) != 0) {
+		if (r < 0)
+			return -1;
+		param = "relay_transport";
+	}
+	str_init(&val, 64);
+	if (maincf_get(cf, param, &val, error_r) != 0) {
+		str_deinit(&val);
+		return -1;
+	}
+	str_reset(transport);
+	str_reset(nexthop);
+	if ((colon = strchr(val.s, ':')) != NULL) {
+		str_append_n(transport, val.s, (size_t)(colon - val.s));
+		str_append(nexthop, colon + 1);
+	} else {
+		str_append(transport, val.s);
+	}
+	if (nexthop->len == 0)
+		str_append(nexthop, domain);
+	str_deinit(&val);
+	if (transport->len == 0) {
+		*error_r = "empty transport name";
+		return -1;
+	}
+	return 0;
+}
+
+long
+qmgr_backoff(long arrival, long now, long min_backoff, long max_backoff)
+{
+	long age = now - arrival;
+
+	if (age > max_backoff)
+		age = max_backoff;
+	if (age < min_backoff)
+		age = min_backoff;
+	return age;
+}
+
+bool
+qmgr_expired(long arrival, long now, long lifetime)
+{
+	return now - arrival > lifetime;
+}
+
+void
+qmgr_format_delay(struct str *out, double seconds)
+{
+	char buf[32];
+	size_t n;
+
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds >= 10) {
+		str_appendf(out, "%ld", (long)seconds);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.2f", seconds);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	str_append(out, n > 0 ? buf : "0");
+}
