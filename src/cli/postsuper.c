@@ -123,18 +123,21 @@ static size_t
 ps_all(const char *queue_dir, const struct ps_request *r)
 {
 	const char *const *qs = ps_queues(r->op);
-	struct strvec ids;
-	size_t i, j, n = 0;
+	struct strvec ids[8];
+	size_t i, j, nq, n = 0;
 
-	for (i = 0; qs[i] != NULL; i++) {
-		if (r->queue != NULL && strcmp(r->queue, qs[i]) != 0)
-			continue;
-		strvec_init(&ids);
-		(void)qdir_list(queue_dir, qs[i], &ids);
-		for (j = 0; j < ids.n; j++)
-			if (ps_apply(queue_dir, r->op, qs[i], ids.v[j]))
+	/* list every queue first: a message moved by this very run (hold ->
+	 * incoming) must not be found again further down */
+	for (nq = 0; qs[nq] != NULL && nq < 8; nq++) {
+		strvec_init(&ids[nq]);
+		if (r->queue == NULL || strcmp(r->queue, qs[nq]) == 0)
+			(void)qdir_list(queue_dir, qs[nq], &ids[nq]);
+	}
+	for (i = 0; i < nq; i++) {
+		for (j = 0; j < ids[i].n; j++)
+			if (ps_apply(queue_dir, r->op, qs[i], ids[i].v[j]))
 				n++;
-		strvec_deinit(&ids);
+		strvec_deinit(&ids[i]);
 	}
 	return n;
 }
