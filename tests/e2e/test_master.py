@@ -1,0 +1,177 @@
+"""The master and the queue manager: start/status/stop through `yubin
+master` (master_control), a queued message delivered by the discard
+transport and removed, recovery after kill -9 of the queue manager, the
+skipped-service warning, flush, and reload."""
+import os
+import pwd
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(pred, timeout=15.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    return pred()
+
+
+@pytest.fixture
+def inst(tmp_path, run):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    spool = tmp_path / "spool"
+    log = tmp_path / "maillog"
+    user = pwd.getpwuid(os.getuid()).pw_name
+    (etc / "main.cf").write_text(
+        "queue_directory = %s\nmaillog_file = %s\nmail_owner = %s\n"
+        "default_transport = discard:test\nmydestination = localhost\n"
+        "local_transport = error:5.1.1 no such user\nrelay_domains = relay.example\n"
+        "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\nqueue_run_delay = 1s\n"
+        % (spool, log, user))
+    (etc / "master.cf").write_text(
+        "qmgr      unix  n       -       n       300     1       qmgr\n"
+        "cleanup   unix  n       -       n       -       0       cleanup\n"
+        "discard   unix  -       -       n       -       -       discard\n"
+        "error     unix  -       -       n       -       -       error\n")
+    d = {"etc": str(etc), "spool": str(spool), "log": str(log),
+         "env": {"MAIL_CONFIG": str(etc)}}
+    yield d
+    # teardown: stop the master we started, by its own pid
+    pidfile = os.path.join(str(spool), "pid", "master.pid")
+    if os.path.exists(pidfile):
+        try:
+            pid = int(open(pidfile).read().strip() or 0)
+            if pid > 0:
+                os.kill(pid, signal.SIGQUIT)
+                wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10)
+        except (ValueError, ProcessLookupError):
+            pass
+
+
+def maillog(inst):
+    try:
+        return open(inst["log"]).read()
+    except FileNotFoundError:
+        return ""
+
+
+def enqueue(run, inst, *args):
+    r = run("yubin", "qtool", "enqueue", *args, env=inst["env"], stdin="Subject: t\n\nx\n")
+    assert r.rc == 0, r
+    return r.out.strip()
+
+
+def start(run, inst):
+    r = run("yubin", "master", "start", env=inst["env"])
+    assert r.rc == 0, r
+    assert "yubin/postfix-script: starting the yubin mail system" in r.err
+    r = run("yubin", "master", "status", env=inst["env"])
+    assert r.rc == 0, r
+    m = re.search(r"yubin/postfix-script: the yubin mail system is running: PID: (\d+)", r.err)
+    assert m, r
+    return int(m.group(1))
+
+
+def qmgr_pid(master_pid):
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            stat = open("/proc/%s/stat" % p).read()
+            cmd = open("/proc/%s/cmdline" % p, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == master_pid and cmd and cmd[0] == b"qmgr":
+            return int(p)
+    return None
+
+
+def test_start_deliver_stop(run, inst):
+    qid = enqueue(run, inst, "-f", "alice@example.org", "bob@example.net", "u@localhost")
+    mpid = start(run, inst)
+    assert wait_for(lambda: "%s: removed" % qid in maillog(inst)), maillog(inst)
+    log = maillog(inst)
+    assert re.search(r"yubin/qmgr\[\d+\]: %s: from=<alice@example.org>, size=\d+, nrcpt=2 "
+                     r"\(queue active\)" % qid, log), log
+    assert re.search(r"yubin/discard\[\d+\]: %s: to=<bob@example.net>, relay=none, "
+                     r"delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, "
+                     r"status=sent \(test\)" % qid, log), log
+    assert re.search(r"yubin/error\[\d+\]: %s: to=<u@localhost>, relay=none, .*dsn=5\.1\.1, "
+                     r"status=bounced \(no such user\)" % qid, log), log
+    assert re.search(r"master.cf: line 2: service cleanup is not available in this build, "
+                     r"not started", log), log
+    assert "daemon started -- version" in log
+    # a second start refuses
+    r = run("yubin", "master", "start", env=inst["env"])
+    assert r.rc != 0 and "already running" in r.err
+    # new mail is picked up through the FIFO wake-up
+    qid2 = enqueue(run, inst, "carol@example.net")
+    assert wait_for(lambda: "%s: removed" % qid2 in maillog(inst)), maillog(inst)
+    r = run("yubin", "master", "stop", env=inst["env"])
+    assert r.rc == 0, r
+    assert "stopping the yubin mail system" in r.err
+    assert not os.path.exists("/proc/%d" % mpid) or \
+        open("/proc/%d/stat" % mpid).read().split()[2] == "Z"
+    r = run("yubin", "master", "status", env=inst["env"])
+    assert r.rc == 1 and "not running" in r.err
+    assert run("yubin", "master", "stop", env=inst["env"]).rc == 1
+
+
+def test_deferred_mail_and_flush(run, inst):
+    qid = enqueue(run, inst, "x@relay.example")
+    start(run, inst)
+    assert wait_for(lambda: "status=deferred (mail transport unavailable)" in maillog(inst))
+    assert re.search(r"%s: to=<x@relay.example>, relay=none, .*dsn=4\.3\.0, "
+                     r"status=deferred \(mail transport unavailable\)" % qid, maillog(inst))
+    assert wait_for(lambda: os.listdir(os.path.join(inst["spool"], "deferred")) == [qid])
+    r = run("mailq", env=inst["env"])
+    assert "(mail transport unavailable)" in r.out, r
+    n = maillog(inst).count("%s: from=" % qid)
+    assert run("postqueue", "-f", env=inst["env"]).rc == 0
+    assert run("yubin", "master", "flush", env=inst["env"]).rc == 0
+    assert wait_for(lambda: maillog(inst).count("%s: from=" % qid) > n)
+    run("postsuper", "-d", "ALL", env=inst["env"])
+    assert run("yubin", "master", "stop", env=inst["env"]).rc == 0
+
+
+def test_qmgr_killed_is_restarted_and_recovers(run, inst):
+    mpid = start(run, inst)
+    qp = wait_for(lambda: qmgr_pid(mpid))
+    assert qp
+    # a message left in active/ as by a crash mid-delivery
+    qid = enqueue(run, inst, "-q", "active", "bob@example.net")
+    os.kill(qp, signal.SIGKILL)
+    assert wait_for(lambda: "%s: removed" % qid in maillog(inst)), maillog(inst)
+    assert re.search(r"warning: process \S+/qmgr pid %d killed by signal 9" % qp, maillog(inst))
+    new = wait_for(lambda: qmgr_pid(mpid))
+    assert new and new != qp
+    # delivered exactly once
+    assert maillog(inst).count("%s: to=<bob@example.net>" % qid) == 1
+    assert run("yubin", "master", "stop", env=inst["env"]).rc == 0
+
+
+def test_reload_replaces_workers(run, inst):
+    mpid = start(run, inst)
+    qp = wait_for(lambda: qmgr_pid(mpid))
+    assert run("yubin", "master", "reload", env=inst["env"]).rc == 0
+    assert wait_for(lambda: "reload -- version" in maillog(inst))
+    new = wait_for(lambda: (lambda p: p if p and p != qp else None)(qmgr_pid(mpid)))
+    assert new
+    assert run("yubin", "master", "status", env=inst["env"]).rc == 0
+    assert run("yubin", "master", "abort", env=inst["env"]).rc == 0
