@@ -17,6 +17,7 @@ const struct cli_command *cli_find(const char *name);
 
 cli_main_fn cmd_postconf;
 cli_main_fn cmd_postfix;
+cli_main_fn cmd_yubin_control;
 cli_main_fn cmd_doveconf;
 cli_main_fn cmd_doveadm;
 cli_main_fn cmd_dev;

@@ -6,7 +6,9 @@
 #include "lib/log.h"
 
 const struct cli_command cli_commands[] = {
-	{ "postfix", cmd_postfix, "control the MTA: check (start, stop, reload, flush follow)" },
+	{ "postfix", cmd_postfix, "control the MTA: start, stop, abort, reload, status, flush, check" },
+	{ "start", cmd_yubin_control, "start the instance (postfix start)" },
+	{ "stop", cmd_yubin_control, "stop the instance (postfix stop)" },
 	{ "postconf", cmd_postconf, "show or edit main.cf and master.cf parameters" },
 	{ "postqueue", cmd_postqueue, "queue control for users (list, flush)" },
 	{ "postsuper", cmd_postsuper, "queue maintenance (delete, hold, requeue)" },

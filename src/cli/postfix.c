@@ -1,4 +1,4 @@
-/* postfix.c - the postfix(1) command: "postfix [-Dv] [-c DIR] check" for now.
+/* postfix.c - the postfix(1) command: "postfix [-Dv] [-c DIR] verb".
  *
  * check parses main.cf and master.cf and reports, the way Postfix's daemons
  * would at start-up, values they would refuse: typed parameters (booleans,
@@ -7,7 +7,8 @@
  * "postfix: warning: ..." or "postfix: fatal: ..." lines naming file and
  * line; the exit status is 1 when any is fatal. A clean configuration prints
  * nothing. dovecot.conf is checked by doveconf, not here.
- * The other commands wait for the master process.
+ * start, start-fg, stop, abort, reload, status and flush are the master's
+ * (src/master/master.c, master_control).
  * Tests: tests/e2e/test_postfix_check.py */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -26,6 +27,7 @@
 #include "lib/log.h"
 #include "lib/maincf.h"
 #include "lib/mastercf.h"
+#include "master/master.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
@@ -563,7 +565,7 @@ postfix_usage(void)
 int
 cmd_postfix(int argc, char **argv)
 {
-	static const char *const later[] = { "start", "start-fg", "stop", "reload", "abort",
+	static const char *const verbs[] = { "start", "start-fg", "stop", "reload", "abort",
 		"status", "flush", NULL };
 	const char *flag_dir = NULL, *cmd;
 	int ch, verbose = 0;
@@ -594,13 +596,30 @@ cmd_postfix(int argc, char **argv)
 		}
 		return postfix_check(instance_config_dir(flag_dir));
 	}
-	for (i = 0; later[i] != NULL; i++) {
-		if (strcmp(cmd, later[i]) == 0) {
-			log_msg(LOG_LEVEL_FATAL, "the master process is not available in this build yet");
-			return 1;
-		}
-	}
+	for (i = 0; verbs[i] != NULL; i++)
+		if (strcmp(cmd, verbs[i]) == 0)
+			return master_control(instance_config_dir(flag_dir), cmd, argc - optind - 1,
+			    argv + optind + 1);
 	log_msg(LOG_LEVEL_FATAL, "unknown command: '%s'. Usage: postfix start (or stop, reload, "
 	    "abort, flush, check, status)", cmd);
 	return 1;
+}
+
+/* cmd_yubin_control - "yubin start|stop [-c DIR]": the same as postfix's verbs */
+int
+cmd_yubin_control(int argc, char **argv)
+{
+	const char *flag_dir = NULL;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch != 'c') {
+			log_msg(LOG_LEVEL_FATAL, "usage: yubin %s [-c config_dir]", argv[0]);
+			return 1;
+		}
+		flag_dir = optarg;
+	}
+	return master_control(instance_config_dir(flag_dir), argv[0], argc - optind,
+	    argv + optind);
 }
