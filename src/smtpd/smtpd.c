@@ -104,6 +104,8 @@ smtpd_tx_reset(struct smtpd_session *s)
 	tx->write_failed = false;
 	tx->bdat_left = 0;
 	tx->bdat_last = false;
+	tx->bdat_size = 0;
+	tx->bdat_total = 0;
 	tx->bdat_reply[0] = '\0';
 	smtpd_data_deinit(&tx->data);
 	smtpd_data_init(&tx->data, false, 0);

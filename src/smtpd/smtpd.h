@@ -79,6 +79,8 @@ struct smtpd_tx {
 	char	 bdat_reply[128];	/* the reply after a discarded chunk, or "" */
 	size_t	 bdat_left;		/* bytes of the current chunk still to read */
 	bool	 bdat_last;
+	size_t	 bdat_size;		/* size of the current chunk, as received */
+	size_t	 bdat_total;		/* bytes of all chunks, as received */
 	struct smtpd_data data;		/* the message reader */
 };
 

@@ -562,6 +562,7 @@ smtpd_cmd_data(struct smtpd_session *s, const char *args)
 			smtpd_reply(s, "554 5.5.1 Error: no valid recipients");
 		return -1;
 	}
+	smtpd_data_deinit(&s->tx.data);
 	smtpd_data_init(&s->tx.data, false, (size_t)s->srv->cfg.message_size_limit);
 	if (smtpd_msg_begin(s) < 0) {
 		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
@@ -604,6 +605,8 @@ smtpd_cmd_bdat(struct smtpd_session *s, const char *args)
 		return -1;
 	}
 	s->tx.bdat_left = (size_t)size;
+	s->tx.bdat_size = (size_t)size;
+	s->tx.bdat_total += (size_t)size;
 	s->tx.bdat_last = last;
 	s->tx.bdat_reply[0] = '\0';
 	if (size == 0 && !last) {
@@ -620,6 +623,7 @@ smtpd_cmd_bdat(struct smtpd_session *s, const char *args)
 		    "551 5.0.0 Discarded %zu bytes after earlier error", (size_t)size);
 	} else {
 		if (!s->tx.bdat) {
+			smtpd_data_deinit(&s->tx.data);
 			smtpd_data_init(&s->tx.data, true, (size_t)cfg->message_size_limit);
 			s->tx.bdat = true;
 			if (smtpd_msg_begin(s) < 0) {

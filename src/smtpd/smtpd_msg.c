@@ -129,7 +129,6 @@ smtpd_msg_finish(struct smtpd_session *s, bool bdat)
 {
 	struct smtpd_data *d = &s->tx.data;
 	const char *err;
-	size_t size = d->size;
 
 	smtpd_msg_content(s);
 	if (d->overflow) {
@@ -158,7 +157,7 @@ smtpd_msg_finish(struct smtpd_session *s, bool bdat)
 		str_deinit(&text);
 	}
 	if (bdat)
-		smtpd_reply(s, "250 2.0.0 Ok: %zu bytes queued as %s", size, s->tx.id);
+		smtpd_reply(s, "250 2.0.0 Ok: %zu bytes queued as %s", s->tx.bdat_total, s->tx.id);
 	else
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->tx.id);
 	smtpd_msg_wake_qmgr(s->srv->cfg.queue_dir);
@@ -192,5 +191,5 @@ smtpd_msg_bdat_done(struct smtpd_session *s)
 		return;
 	}
 	smtpd_msg_content(s);
-	smtpd_reply(s, "250 2.0.0 Ok: %zu bytes", s->tx.data.size);
+	smtpd_reply(s, "250 2.0.0 Ok: %zu bytes", s->tx.bdat_size);
 }
