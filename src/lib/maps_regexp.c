@@ -15,8 +15,11 @@
  * a daemon: the file is at most MAPS_REGEXP_FILE_MAX bytes and
  * MAPS_REGEXP_RULES_MAX rules, a pattern at most MAPS_REGEXP_PATTERN_MAX
  * bytes, repetition bounds {m,n} at most 255 (POSIX's RE_DUP_MAX) and their
- * product per pattern at most MAPS_REGEXP_DUP_PRODUCT (glibc copies a
- * bounded repeat that many times: (a{255}){255} would take gigabytes).
+ * product per pattern at most MAPS_REGEXP_DUP_PRODUCT, and that product
+ * times the pattern length at most MAPS_REGEXP_DUP_COST: glibc copies a
+ * bounded repeat that many times and its matcher keeps sets of those copies
+ * per state, so (a{255}){255} would take gigabytes. Real tables stay far
+ * below ("[0-9]{1,3}" four times costs 81 x 40).
  * Tests: tests/unit/lib/test_maps.c, fuzz/fuzz_maps_regexp.c */
 #include "lib/maps-private.h"
 
@@ -35,7 +38,8 @@
 #define MAPS_REGEXP_FILE_MAX	(16UL * 1024 * 1024)
 #define MAPS_REGEXP_RULES_MAX	100000
 #define MAPS_REGEXP_PATTERN_MAX	8192
-#define MAPS_REGEXP_DUP_PRODUCT	4096
+#define MAPS_REGEXP_DUP_PRODUCT	1024
+#define MAPS_REGEXP_DUP_COST	32768	/* product times pattern length */
 #define MAPS_REGEXP_NESTING_MAX	100
 
 enum rx_op {
@@ -106,7 +110,8 @@ pattern_is_bounded(const char *re, const char **why_r)
 			b = a;
 		if (b > 1) {
 			product *= b;
-			if (product > MAPS_REGEXP_DUP_PRODUCT) {
+			if (product > MAPS_REGEXP_DUP_PRODUCT ||
+			    product * strlen(re) > MAPS_REGEXP_DUP_COST) {
 				*why_r = "too many bounded repetitions";
 				return false;
 			}
