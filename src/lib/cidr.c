@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "lib/cidr.h"
+#include "lib/maps.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
@@ -23,6 +24,7 @@ struct cidr_item {
 	bool		 negate;
 	struct cidr	 net;
 	char		*text;		/* owned: host name or type:table */
+	struct maps	*maps;		/* owned: the opened type:table */
 };
 
 struct cidr_list {
@@ -155,8 +157,10 @@ cidr_list_free(struct cidr_list **lp)
 
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		free(l->items[i].text);
+		maps_free(&l->items[i].maps);
+	}
 	free(l->items);
 	free(l);
 	*lp = NULL;
@@ -244,10 +248,16 @@ cidr_list_add(struct cidr_list *l, const char *pattern, const char **error_r)
 		/* "type:table" has a colon but is no IPv6 address */
 		if (pattern[0] != '[' && strchr(pattern, ':') != NULL &&
 		    isalpha((unsigned char)pattern[0])) {
+			/* a table that cannot be read fails each lookup (-1), as
+			 * Postfix defers on a broken table */
+			struct maps *m = maps_open(pattern, MAPS_FLAG_DEFER_ERRORS, error_r);
+			if (m == NULL)
+				return -1;
 			it = cidr_list_push(l);
 			it->kind = CIDR_TABLE;
 			it->negate = negate;
 			it->text = xstrdup(pattern);
+			it->maps = m;
 			return 0;
 		}
 		if (!isalpha((unsigned char)pattern[0]))
@@ -298,10 +308,23 @@ cidr_list_match(const struct cidr_list *l, const char *addr, const char *name)
 			    cidr_name_matches(it->text, name, l->subdomains);
 			break;
 		case CIDR_TABLE:
-		default:
-			/* no lookup-table library linked yet: a temporary error,
-			 * so that the caller defers rather than decides */
-			return -1;
+		default: {
+			/* the client address, then its name: any value is a match */
+			struct str val;
+			const char *err;
+			int rc = 0;
+
+			str_init(&val, 16);
+			if (addr != NULL)
+				rc = maps_find(it->maps, addr, &val, &err);
+			if (rc == 0 && name != NULL && strcmp(name, "unknown") != 0)
+				rc = maps_find(it->maps, name, &val, &err);
+			str_deinit(&val);
+			if (rc < 0)
+				return -1;	/* the caller defers rather than decides */
+			hit = rc == 1;
+			break;
+		}
 		}
 		if (hit)
 			return it->negate ? 0 : 1;

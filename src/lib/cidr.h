@@ -10,10 +10,11 @@
  *   /file/name                       more patterns, white space or line
  *                                    separated, "#" comments
  *   type:table                       looked up (the client address, then
- *                                    the name) in a lookup table; until the
- *                                    lookup-table library is linked such a
- *                                    pattern makes the match fail with -1
- *                                    (a temporary error), never a silent yes
+ *                                    the name) in a lookup table (maps.h);
+ *                                    any value is a match; a table that
+ *                                    cannot be read makes the match fail
+ *                                    with -1 (a temporary error), never a
+ *                                    silent yes
  * Address text is compared in binary, so "::ffff:127.0.0.1" matches
  * 127.0.0.0/8 as Postfix does for IPv4-mapped clients. */
 #ifndef YUBIN_CIDR_H
