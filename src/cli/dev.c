@@ -27,6 +27,7 @@
 #include "lib/str.h"
 #include "lib/tlscert.h"
 #include "lib/util.h"
+#include "master/master.h"
 
 #define DEV_DEFAULT_DIR	"var/dev"
 
@@ -354,12 +355,15 @@ dev_bindir(struct str *out)
 	path_dirname(out, exe);
 }
 
-/* dev_service_state - what the banner says about a service. No daemon is
- * built yet (smtpd, imapd, pop3d, lmtpd and managesieved come later), so
- * this says so rather than pretend. */
+/* dev_service_state - what the banner says about a service: the master.cf
+ * services run under the master (smtpd); the Dovecot-side servers (lmtpd,
+ * imapd, pop3d, managesieved) come with later issues, and the banner says
+ * so rather than pretend. */
 static const char *
-dev_service_state(const struct dev_service *svc)
+dev_service_state(const struct dev_service *svc, bool no_wait)
 {
+	if (strcmp(svc->config, "master.cf") == 0)
+		return no_wait ? "configured (smtpd)" : "listening (smtpd)";
 	return "not built yet";
 }
 
@@ -384,10 +388,11 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 
 		snprintf(addr, sizeof(addr), "127.0.0.1:%d", dev->port_base + svc->offset);
 		printf("  %-12s %-17s %-13s %s\n", svc->name, addr, svc->config,
-		    dev_service_state(svc));
+		    dev_service_state(svc, no_wait));
 	}
-	printf("\nNo mail service is listening yet: the SMTP, LMTP, IMAP, POP3 and\n"
-	    "ManageSieve servers are not built in this version.\n\n");
+	printf("\nSMTP (smtp, submission, smtps) goes through the queue; the LMTP, IMAP,\n"
+	    "POP3 and ManageSieve servers and local delivery are not built in this\n"
+	    "version, so mail for local users stays queued (mailq shows it).\n\n");
 	if (dev_password(dev, &pw))
 		printf("Test user: %s, password %s (%s/users)\n\n", DEV_USER_NAME, pw.s, dev->dir);
 	else
@@ -396,7 +401,10 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	printf("  %s/postconf -c %s -n\n", bindir.s, dev->dir);
 	printf("  MAIL_CONFIG=%s %s/postconf -n\n", dev->dir, bindir.s);
 	printf("  %s/doveconf -c %s/dovecot.conf -n\n", bindir.s, dev->dir);
-	printf("  %s/postfix -c %s check\n\n", bindir.s, dev->dir);
+	printf("  %s/postfix -c %s check\n", bindir.s, dev->dir);
+	printf("  swaks --server 127.0.0.1:%d --to %s@localhost\n", dev->port_base + DEV_PORT_SMTP,
+	    DEV_USER_NAME);
+	printf("  %s/mailq -C %s\n\n", bindir.s, dev->dir);
 	if (no_wait)
 		printf("Instance ready (--no-wait: not staying in the foreground).\n");
 	else
@@ -404,30 +412,6 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	fflush(stdout);
 	str_deinit(&bindir);
 	str_deinit(&pw);
-}
-
-/* dev_wait - stay in the foreground until SIGINT or SIGTERM. The signals
- * are blocked by the caller before anything is printed, so one sent as
- * soon as the banner appears is not lost. */
-static void
-dev_wait(const sigset_t *set)
-{
-	for (;;) {
-		int sig = sigwaitinfo(set, NULL);
-
-		if (sig < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("sigwaitinfo: %s", strerror(errno));
-			return;
-		}
-		if (sig == SIGHUP) {
-			log_info("reload requested: no daemon is running yet, nothing to reload");
-			continue;
-		}
-		log_info("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-		return;
-	}
 }
 
 int
@@ -440,7 +424,6 @@ cmd_dev(int argc, char **argv)
 	struct passwd *pw;
 	struct group *gr;
 	bool no_wait = false;
-	sigset_t set;
 	int i, base = DEV_PORT_BASE_DEFAULT, ret = 1;
 
 	for (i = 1; i < argc; i++) {
@@ -551,24 +534,30 @@ cmd_dev(int argc, char **argv)
 		goto out;
 	dev_check_ports(&dev);
 
-	/* blocked before the banner, collected by sigwaitinfo in dev_wait */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (!no_wait)
-		sigprocmask(SIG_BLOCK, &set, NULL);
+	if (!no_wait) {
+		/* Blocked before the banner invites Ctrl-C; the master takes any
+		 * pending one once its handlers are in place. */
+		sigset_t set;
 
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+	}
 	log_info("instance %s, port base %d%s", dir, base, no_wait ? ", not starting (--no-wait)"
 	    : ", starting");
 	dev_banner(&dev, no_wait);
+	ret = 0;
 	if (!no_wait) {
-		dev_wait(&set);
+		/* The master runs here, in the foreground, until SIGINT or
+		 * SIGTERM; it opens its own log sinks from main.cf. */
+		log_set_file(NULL);
+		ret = master_control(dir, "start-fg", 0, NULL);
 		log_info("stopped");
 		printf("yubin dev: stopped\n");
 		fflush(stdout);
 	}
-	ret = 0;
 out:
 	log_set_file(NULL);
 	free(dir);

@@ -356,9 +356,16 @@ out:
 static void
 master_spawn(struct master *m, struct master_service *s)
 {
+	sigset_t all, saved;
 	pid_t pid;
 
+	/* Signals stay blocked across fork until the child has its default
+	 * handlers back: a SIGTERM that reached the child while it still had the
+	 * master's handler would be swallowed, and the worker would never stop. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &saved);
 	if ((pid = fork()) < 0) {
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 		log_error("fork: %s", strerror(errno));
 		s->restart_at = time(NULL) + s->backoff;
 		return;
@@ -366,13 +373,14 @@ master_spawn(struct master *m, struct master_service *s)
 	if (pid == 0) {
 		sigset_t none;
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGQUIT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (s->fd >= 0) {
 			if (s->fd == SKELETON_LISTEN_FD)
 				(void)fcntl(s->fd, F_SETFD, 0);
@@ -388,6 +396,7 @@ master_spawn(struct master *m, struct master_service *s)
 		execv(m->exe, s->argv.v);
 		_exit(127);
 	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	s->pid = pid;
 }
 
@@ -600,6 +609,18 @@ master_run(const char *config_dir, bool log_stderr)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* A caller (yubin dev) may have blocked these so that a signal sent
+		 * before the handlers existed stays pending; take it now. */
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGQUIT);
+		sigaddset(&set, SIGHUP);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	}
 
 	if (master_load(&m, NULL, 0, true) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "cannot start: configuration errors");
