@@ -14,12 +14,11 @@
  * Bounds, because a table file is trusted but a mistake in it must not hang
  * a daemon: the file is at most MAPS_REGEXP_FILE_MAX bytes and
  * MAPS_REGEXP_RULES_MAX rules, a pattern at most MAPS_REGEXP_PATTERN_MAX
- * bytes, repetition bounds {m,n} at most 255 (POSIX's RE_DUP_MAX) and their
- * product per pattern at most MAPS_REGEXP_DUP_PRODUCT, and that product
- * times the pattern length at most MAPS_REGEXP_DUP_COST: glibc copies a
- * bounded repeat that many times and its matcher keeps sets of those copies
- * per state, so (a{255}){255} would take gigabytes. Real tables stay far
- * below ("[0-9]{1,3}" four times costs 81 x 40).
+ * bytes, repetition bounds {m,n} at most 255 (POSIX's RE_DUP_MAX), and
+ * the size glibc will expand a pattern to (it copies repeated parts, so
+ * nested repeats multiply) at most MAPS_REGEXP_NODES_MAX: without that,
+ * "(a{255}){255}" or eighty nested "+" take gigabytes. Real tables stay far
+ * below.
  * Tests: tests/unit/lib/test_maps.c, fuzz/fuzz_maps_regexp.c */
 #include "lib/maps-private.h"
 
@@ -38,8 +37,8 @@
 #define MAPS_REGEXP_FILE_MAX	(16UL * 1024 * 1024)
 #define MAPS_REGEXP_RULES_MAX	100000
 #define MAPS_REGEXP_PATTERN_MAX	8192
-#define MAPS_REGEXP_DUP_PRODUCT	1024
-#define MAPS_REGEXP_DUP_COST	32768	/* product times pattern length */
+#define MAPS_REGEXP_NODES_MAX	20000
+#define MAPS_REGEXP_GROUPS_MAX	256
 #define MAPS_REGEXP_NESTING_MAX	100
 
 enum rx_op {
@@ -77,44 +76,94 @@ struct rx_pattern {
 	bool		 match;
 };
 
-/* pattern_is_bounded - the limits in the header comment */
+/* pattern_is_bounded - estimate the size glibc's regcomp will build.
+ * "x+" becomes "xx*" and "x{m,n}" n copies of x, so nested repeats
+ * multiply: "(((a+)+)+)..." doubles per level and "(a{255}){255}" is 65025
+ * copies. The estimate walks the pattern with a stack of groups (each
+ * knowing its size so far and the size of its last atom), treating "\("
+ * and "\{" like "(" and "{" so that the same count serves extended and
+ * basic syntax. Over MAPS_REGEXP_NODES_MAX the rule is refused. */
 static bool
 pattern_is_bounded(const char *re, const char **why_r)
 {
-	unsigned long product = 1;
+	struct frame {
+		unsigned long total, last;
+	} stack[MAPS_REGEXP_GROUPS_MAX];
+	size_t depth = 0;
 	const char *p;
 
 	if (strlen(re) > MAPS_REGEXP_PATTERN_MAX) {
 		*why_r = "pattern is too long";
 		return false;
 	}
+	stack[0].total = stack[0].last = 0;
 	for (p = re; *p != '\0'; p++) {
-		unsigned long a = 0, b = 0;
-		char *end;
+		struct frame *f = &stack[depth];
+		bool esc = *p == '\\' && p[1] != '\0';
+		char c = esc ? *++p : *p;
 
-		if (*p == '\\' && p[1] != '\0') {
-			p++;
-			continue;
-		}
-		if (*p != '{' || !isdigit((unsigned char)p[1]))
-			continue;
-		a = strtoul(p + 1, &end, 10);
-		b = a;
-		if (*end == ',')
-			b = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10) : a;
-		if (a > 255 || b > 255) {
-			*why_r = "repetition bound is larger than 255";
-			return false;
-		}
-		if (b < a)
-			b = a;
-		if (b > 1) {
-			product *= b;
-			if (product > MAPS_REGEXP_DUP_PRODUCT ||
-			    product * strlen(re) > MAPS_REGEXP_DUP_COST) {
-				*why_r = "too many bounded repetitions";
+		if (c == '(') {
+			if (depth + 1 >= MAPS_REGEXP_GROUPS_MAX) {
+				*why_r = "too many nested groups";
 				return false;
 			}
+			stack[++depth].total = 0;
+			stack[depth].last = 0;
+			continue;
+		}
+		if (c == ')' && depth > 0) {
+			unsigned long size = f->total > 0 ? f->total : 1;
+
+			depth--;
+			stack[depth].total += size;
+			stack[depth].last = size;
+		} else if (c == '+') {
+			f->total += f->last;
+			f->last *= 2;
+		} else if (c == '{' && isdigit((unsigned char)p[1])) {
+			char *end;
+			unsigned long a = strtoul(p + 1, &end, 10), b = a;
+
+			if (*end == ',' && isdigit((unsigned char)end[1]))
+				b = strtoul(end + 1, &end, 10);
+			if (a > 255 || b > 255) {
+				*why_r = "repetition bound is larger than 255";
+				return false;
+			}
+			if (b < a)
+				b = a;
+			if (b > 1) {
+				f->total += f->last * (b - 1);
+				f->last *= b;
+			}
+			p = end - 1;	/* the closing brace is skipped as text */
+		} else if (c == '[' && !esc) {
+			/* a bracket expression is one node; find its end */
+			const char *q = p + 1;
+
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q != '\0' && *q != ']') {
+				if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+					const char *close = strchr(q + 2, q[1]);
+
+					q = close != NULL && close[1] == ']' ? close + 2 : q + 1;
+				} else {
+					q++;
+				}
+			}
+			p = *q == '\0' ? q - 1 : q;
+			f->total += 1;
+			f->last = 1;
+		} else if (c != '*' && c != '?' && c != '|') {
+			f->total += 1;
+			f->last = 1;
+		}
+		if (f->total > MAPS_REGEXP_NODES_MAX || f->last > MAPS_REGEXP_NODES_MAX) {
+			*why_r = "pattern expands too much (nested repetition)";
+			return false;
 		}
 	}
 	return true;

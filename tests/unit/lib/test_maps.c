@@ -296,6 +296,7 @@ test_regexp(void **state)
 	    "/x/!/y/\tx-without-y\n"
 	    "#(a+)+ is fine for a DFA; bounds are capped\n"
 	    "/(a{255}){255}/ never\n"
+
 	    "/[/ bad\n"
 	    "/(a)/ $2\n"
 	    "/^line\nfeed/m\tmulti\n");
@@ -313,6 +314,20 @@ test_regexp(void **state)
 	expect(spec, 0, "x@y", NULL);
 	expect(spec, 0, "x@z", "x-without-y");
 	expect(spec, MAPS_FLAG_FOLD_PATTERN, "CASE", "insensitive");
+	free(spec);
+	free(path);
+
+	/* nested repeats that would expand to gigabytes are refused; long
+	 * flat patterns are not */
+	path = write_tmp("re3",
+	    "/k++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++/ never\n"
+	    "/^[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+"
+	    "\\.[a-z]+\\.[a-z]+\\.[a-z]+$/ twelve\n"
+	    "/^([0-9]{1,3}\\.){3}[0-9]{1,3}$/ ipv4\n");
+	spec = xasprintf("regexp:%s", path);
+	expect(spec, 0, "kkkk", NULL);
+	expect(spec, 0, "b.c.d.e.f.g.h.i.j.k.l.m", "twelve");
+	expect(spec, 0, "192.0.2.1", "ipv4");
 	free(spec);
 	free(path);
 
