@@ -214,12 +214,8 @@ smtpd_read_line(struct smtpd_session *s, struct evbuffer *in)
 			take = limit;
 			s->skip_line = true;
 		}
+		/* bounded by line_length_limit by construction */
 		str_reset(&s->line);
-		s->line.overflow = false;
-		str_truncate(&s->line, 0);
-		if (s->line.cap < take + 1) {
-			str_append_n(&s->line, "", 0);
-		}
 		{
 			char buf[4096];
 			size_t left = take, n;
