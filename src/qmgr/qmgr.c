@@ -2,9 +2,10 @@
  *
  * One process, one message at a time: deliveries are in-process calls of
  * the transport interface for now, which keeps the crash rules simple. A
- * recipient is marked done in the queue file (fsync'd) before its
- * status=sent line is logged, so that a crash at any point re-delivers no
- * finished recipient; a message is in active/ while it is being worked on,
+ * recipient is marked done in the queue file (fsync'd) right after its
+ * delivery and its status line, so that a crash re-delivers no recipient
+ * whose mark reached the file, and loses none; a message is in active/
+ * while it is being worked on,
  * and everything in active/ goes back to incoming/ at start.
  * Tests: tests/unit/qmgr/test_qmgr.c, tests/e2e/test_master.py */
 #include "qmgr/qmgr.h"
@@ -193,12 +194,12 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		t_end = qmgr_now();
 		if (st == TRANSPORT_DEFERRED && expired) {
 			/* the sender's notice is the bounce daemon's (issue 4) */
+			qmgr_log_delivery(q, q->sk.command, m, i, &dsn,
+			    "expired, returned to sender", t_active, t_start, t_end);
 			if (qmsg_rcpt_done(m, i, &err) != 0) {
 				log_error("%s", err);
 				break;
 			}
-			qmgr_log_delivery(q, q->sk.command, m, i, &dsn,
-			    "expired, returned to sender", t_active, t_start, t_end);
 			continue;
 		}
 		if (st == TRANSPORT_DEFERRED) {
@@ -211,13 +212,18 @@ qmgr_deliver(struct qmgr *q, const char *id)
 			    &dsn, "deferred", t_active, t_start, t_end);
 			continue;
 		}
-		/* done on disk first: a crash after this never delivers again */
+		/* Logged, then marked done on disk. The mark is a write and an
+		 * fsync; a kill -9 inside that fsync leaves the mark in the page
+		 * cache, so logging after it would lose the line for a delivered
+		 * recipient. This order errs the other way: a crash in the few
+		 * instructions between the two repeats a delivery (as Postfix
+		 * may), and never loses one. */
+		qmgr_log_delivery(q, tp->name, m, i, &dsn,
+		    st == TRANSPORT_SENT ? "sent" : "bounced", t_active, t_start, t_end);
 		if (qmsg_rcpt_done(m, i, &err) != 0) {
 			log_error("%s", err);
 			break;
 		}
-		qmgr_log_delivery(q, tp->name, m, i, &dsn,
-		    st == TRANSPORT_SENT ? "sent" : "bounced", t_active, t_start, t_end);
 	}
 	str_deinit(&transport);
 	str_deinit(&nexthop);
@@ -281,6 +287,39 @@ qmgr_scan(struct qmgr *q, const char *queue, bool due_only)
 	strvec_deinit(&ids);
 }
 
+/* qmgr_clean_temporaries - remove the temporary files of receivers that
+ * died before their commit ("t.PID.N.USEC", see qfile.c): they were never
+ * acknowledged, so nothing is lost. A live PID keeps its file (it may be a
+ * receiver at work; a reused PID only delays the clean-up). */
+static void
+qmgr_clean_temporaries(struct qmgr *q)
+{
+	struct strvec names;
+	size_t i;
+
+	strvec_init(&names);
+	(void)qdir_list_other(q->sk.queue_dir, "incoming", &names);
+	for (i = 0; i < names.n; i++) {
+		char *end;
+		long pid;
+		char *path;
+
+		if (strncmp(names.v[i], "t.", 2) != 0)
+			continue;
+		pid = strtol(names.v[i] + 2, &end, 10);
+		if (end == names.v[i] + 2 || *end != '.' || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = xasprintf("%s/incoming/%s", q->sk.queue_dir, names.v[i]);
+		if (unlink(path) == 0)
+			log_warn("removed a partial queue file of a receiver that died: %s",
+			    names.v[i]);
+		free(path);
+	}
+	strvec_deinit(&names);
+}
+
 /* qmgr_recover - after a crash, what was active is delivered again from
  * incoming; done recipients stay done */
 static void
@@ -289,6 +328,7 @@ qmgr_recover(struct qmgr *q)
 	struct strvec ids;
 	size_t i;
 
+	qmgr_clean_temporaries(q);
 	strvec_init(&ids);
 	(void)qdir_list(q->sk.queue_dir, "active", &ids);
 	for (i = 0; i < ids.n; i++)
@@ -419,6 +459,7 @@ qmgr_main(int argc, char **argv)
 			q.flush = false;
 			q.next_deferred_scan = now + q.run_delay;
 			qmgr_scan(&q, "deferred", true);
+			qmgr_clean_temporaries(&q);
 		}
 	}
 	ret = 0;

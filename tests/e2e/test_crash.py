@@ -1,0 +1,199 @@
+"""Nothing acknowledged is ever lost: a load of 1,000 messages over SMTP while
+every yubin process of the instance is killed with SIGKILL at random moments,
+in a bounded number of rounds. Every message that got "250 ... queued as ID"
+must be delivered exactly once afterwards (the discard transport logs each
+delivery), and the queue must end empty."""
+import grp
+import os
+import pwd
+import random
+import re
+import signal
+import smtplib
+import socket
+import threading
+import time
+
+import pytest
+
+MESSAGES = 1000
+SESSIONS = 4
+KILL_ROUNDS = 6
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def instance_pids(etc):
+    """PIDs whose command line names this instance's config directory."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if etc.encode() in argv and os.path.basename(argv[0]) in (
+                b"yubin", b"postfix", b"master", b"smtpd", b"qmgr"):
+            pids.append(int(d))
+    return pids
+
+
+@pytest.fixture
+def inst(tmp_path, run):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    port = free_port()
+    d = {"etc": str(etc), "spool": str(tmp_path / "spool"), "log": str(tmp_path / "maillog"),
+         "port": port}
+    (etc / "main.cf").write_text(
+        "compatibility_level = 3.6\nmyhostname = mx.crash.test\n"
+        "mydestination = crash.test, localhost\nmynetworks = 127.0.0.0/8\n"
+        "queue_directory = %(spool)s\ndata_directory = %(spool)s/data\n"
+        "maillog_file = %(log)s\nmail_owner = %(user)s\nsetgid_group = %(group)s\n"
+        "local_transport = discard:crash\ndefault_transport = discard:crash\n"
+        "local_recipient_maps =\nalias_maps =\n"
+        "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\nqueue_run_delay = 1s\n"
+        % dict(d, user=pwd.getpwuid(os.getuid())[0], group=grp.getgrgid(os.getgid())[0]))
+    (etc / "master.cf").write_text(
+        "127.0.0.1:%d inet n - n - - smtpd\n"
+        "qmgr      unix  n       -       n       300     1       qmgr\n"
+        "discard   unix  -       -       n       -       -       discard\n" % port)
+    yield d
+    for pid in instance_pids(str(etc)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def start(run, inst):
+    r = run("postfix", "-c", inst["etc"], "start", timeout=60)
+    assert r.rc == 0, r
+
+
+def send_all(inst, acked, stop, errors):
+    """SESSIONS threads share the message numbers; each retries on any
+    connection trouble with a new attempt (a new queue ID if it lands)."""
+    counter = iter(range(MESSAGES))
+    lock = threading.Lock()
+
+    def worker():
+        conn = None
+        while not stop.is_set():
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                break
+            for attempt in range(400):
+                if stop.is_set():
+                    return
+                try:
+                    if conn is None:
+                        conn = smtplib.SMTP("127.0.0.1", inst["port"], timeout=20)
+                        conn.ehlo("client.crash.test")
+                    code, _ = conn.mail("sender@crash.test")
+                    if code != 250:
+                        raise smtplib.SMTPException("MAIL %d" % code)
+                    code, _ = conn.rcpt("user%d@crash.test" % n)
+                    if code != 250:
+                        raise smtplib.SMTPException("RCPT %d" % code)
+                    code, resp = conn.data(b"Subject: crash %d/%d\r\n\r\nbody %d\r\n"
+                                           % (n, attempt, n))
+                    if code == 250:
+                        m = re.search(rb"queued as ([0-9A-Za-z]+)", resp)
+                        with lock:
+                            acked.append(m.group(1).decode())
+                        break
+                    conn.rset()
+                except (OSError, smtplib.SMTPException):
+                    try:
+                        if conn is not None:
+                            conn.close()
+                    except OSError:
+                        pass
+                    conn = None
+                    time.sleep(0.05)
+            else:
+                errors.append("message %d never accepted" % n)
+        if conn is not None:
+            try:
+                conn.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+
+    threads = [threading.Thread(target=worker) for _ in range(SESSIONS)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def test_kill_9_during_load_loses_nothing_and_delivers_once(run, inst):
+    start(run, inst)
+    acked, errors = [], []
+    stop = threading.Event()
+    threads = send_all(inst, acked, stop, errors)
+    rng = random.Random(int(os.environ.get("YUBIN_CRASH_SEED", "0")) or None)
+    kills = 0
+    try:
+        for _ in range(KILL_ROUNDS):
+            # Soon and often: 1,000 small messages take about a second
+            # between kills on this kind of machine.
+            time.sleep(rng.uniform(0.02, 0.4))
+            if not any(t.is_alive() for t in threads):
+                break
+            pids = instance_pids(inst["etc"])
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            kills += 1
+            deadline = time.time() + 10
+            while instance_pids(inst["etc"]) and time.time() < deadline:
+                time.sleep(0.05)
+            start(run, inst)
+        for t in threads:
+            t.join(timeout=600)
+    finally:
+        stop.set()
+    assert not errors, errors[:5]
+    print("kill rounds: %d, acknowledged: %d" % (kills, len(acked)))
+    assert len(acked) >= MESSAGES and kills > 0
+
+    # Every acknowledged message is delivered, exactly once.
+    def sent_counts():
+        counts = {}
+        try:
+            text = open(inst["log"]).read()
+        except FileNotFoundError:
+            text = ""
+        for m in re.finditer(r"\]: ([0-9A-Za-z]+): to=<[^>]*>.*status=sent", text):
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+        return counts
+
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        counts = sent_counts()
+        if all(counts.get(q, 0) >= 1 for q in acked):
+            break
+        time.sleep(0.5)
+    time.sleep(2)  # let anything that would wrongly repeat show itself
+    counts = sent_counts()
+    missing = [q for q in acked if counts.get(q, 0) == 0]
+    twice = {q: c for q, c in counts.items() if c > 1}
+    assert not missing, "acknowledged but never delivered: %s" % missing[:10]
+    assert not twice, "delivered more than once: %s" % list(twice.items())[:10]
+    r = run("mailq", "-C", inst["etc"])
+    assert r.rc == 0 and "Mail queue is empty" in r.out, r
+    for q in ("incoming", "active", "deferred", "corrupt"):
+        d = os.path.join(inst["spool"], q)
+        left = [f for f in os.listdir(d)] if os.path.isdir(d) else []
+        assert not [f for f in left if not f.startswith(".")], (q, left[:5])
