@@ -137,7 +137,9 @@ skeleton_init(struct skeleton *sk, const char *command, int argc, char **argv,
 	/* with maillog_file, Postfix's daemons log there instead of syslog
 	 * (through postlogd); the master asks for stderr in dev mode */
 	sk->log_flags = *maillog != '\0' ? 0 : LOG_TO_SYSLOG;
-	if ((env = getenv("YUBIN_LOG_STDERR")) != NULL && strcmp(env, "1") == 0)
+	/* by hand (tests, debugging) or in dev mode, also on stderr */
+	if (!sk->under_master ||
+	    ((env = getenv("YUBIN_LOG_STDERR")) != NULL && strcmp(env, "1") == 0))
 		sk->log_flags |= LOG_TO_STDERR | LOG_STDERR_FULL;
 	skeleton_log_as(sk, sk->command);
 	if (*maillog != '\0' && log_set_file(maillog) != 0) {

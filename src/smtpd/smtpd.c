@@ -31,6 +31,7 @@
 #include "lib/maincf.h"
 #include "lib/mem.h"
 #include "queue/qfile.h"
+#include "master/skeleton.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_check.h"
 
@@ -651,78 +652,38 @@ int
 cmd_smtpd(int argc, char **argv)
 {
 	struct smtpd_server srv;
-	const char *config_dir = NULL, *listen_spec = NULL, *err, *service = "smtp";
-	struct strvec overrides;
-	struct str tag;
-	int i, fd, verbose = 0, rc = 1;
-	bool under_master = getenv("YUBIN_MASTER") != NULL;
+	struct skeleton sk;
+	const char *err;
+	int fd, rc = 1;
 
 	memset(&srv, 0, sizeof(srv));
-	strvec_init(&overrides);
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			config_dir = argv[++i];
-		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-			service = argv[++i];
-		else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
-			i++;
-		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-			strvec_push(&overrides, argv[++i]);
-		else if (strcmp(argv[i], "-v") == 0)
-			verbose++;
-		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-			listen_spec = argv[++i];
-		else {
-			strvec_deinit(&overrides);
-			return smtpd_usage();
-		}
-	}
-	(void)service;
-	srv.mc = maincf_new(instance_config_dir(config_dir));
-	if (maincf_load(srv.mc, &err) < 0) {
+	/* argv, main.cf with the -o overrides, logging as $syslog_name/smtpd:
+	 * the skeleton every daemon shares (docs/process-contract.md) */
+	if (skeleton_init(&sk, "smtpd", argc, argv, &err) != 0) {
 		log_msg(LOG_LEVEL_ERROR, "%s", err);
-		goto out;
+		skeleton_deinit(&sk);
+		return smtpd_usage();
 	}
-	for (i = 0; i < (int)overrides.n; i++) {
-		char *eq = strchr(overrides.v[i], '=');
-		if (eq == NULL) {
-			log_msg(LOG_LEVEL_ERROR, "-o %s: expected name=value", overrides.v[i]);
-			goto out;
-		}
-		*eq = '\0';
-		maincf_override(srv.mc, overrides.v[i], eq + 1);
-	}
-	str_init(&tag, 32);
-	if (maincf_get(srv.mc, "syslog_name", &tag, &err) < 0 || tag.len == 0) {
-		str_reset(&tag);
-		str_append(&tag, "yubin");
-	}
-	str_append(&tag, "/smtpd");
-	log_open(tag.s, LOG_TO_STDERR | LOG_STDERR_FULL | (under_master ? LOG_TO_SYSLOG : 0));
-	str_deinit(&tag);
-	log_set_verbose(verbose);
-	{
-		struct str mf;
-
-		str_init(&mf, 64);
-		if (maincf_get(srv.mc, "maillog_file", &mf, &err) == 0 && mf.len > 0)
-			(void)log_set_file(mf.s);
-		str_deinit(&mf);
-	}
+	srv.mc = sk.cf;
 	if (smtpd_config_read(&srv, &err) < 0) {
 		log_msg(LOG_LEVEL_ERROR, "%s", err);
 		goto out;
 	}
-	if (under_master)
-		fd = SMTPD_LISTEN_FD;
-	else if (listen_spec != NULL) {
-		if ((fd = smtpd_listen(listen_spec, &err)) < 0) {
-			log_msg(LOG_LEVEL_ERROR, "listen on %s: %s", listen_spec, err);
+	if (sk.listen_fd >= 0)
+		fd = sk.listen_fd;
+	else if (sk.listen_addr != NULL) {
+		if ((fd = smtpd_listen(sk.listen_addr, &err)) < 0) {
+			log_msg(LOG_LEVEL_ERROR, "listen on %s: %s", sk.listen_addr, err);
 			goto out;
 		}
 	} else {
 		log_msg(LOG_LEVEL_ERROR, "not started by the master (YUBIN_MASTER is unset): "
 		    "give --listen ADDRESS:PORT");
+		goto out;
+	}
+	/* The TLS key is read and the socket bound: from here on, mail_owner. */
+	if (skeleton_drop_privileges(&sk, &err) != 0) {
+		log_msg(LOG_LEVEL_ERROR, "%s", err);
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -736,8 +697,8 @@ cmd_smtpd(int argc, char **argv)
 	}
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, smtpd_sigterm_cb, &srv);
 	event_add(srv.sigterm, NULL);
-	if (listen_spec != NULL)
-		log_info("listening on %s", listen_spec);
+	if (sk.listen_addr != NULL)
+		log_info("listening on %s", sk.listen_addr);
 	event_base_dispatch(srv.base);
 	rc = 0;
 out:
@@ -750,7 +711,7 @@ out:
 	if (srv.base != NULL)
 		event_base_free(srv.base);
 	smtpd_config_free(&srv.cfg);
-	maincf_free(&srv.mc);
-	strvec_deinit(&overrides);
+	srv.mc = NULL;		/* the skeleton's */
+	skeleton_deinit(&sk);
 	return rc;
 }

@@ -2,6 +2,7 @@
 generated main.cf, driven over raw sockets (exact bytes), Python's smtplib
 and swaks. Reply texts are Postfix's. No test asserts a time."""
 import os
+import pwd
 import signal
 import smtplib
 import socket
@@ -36,6 +37,8 @@ class Smtpd:
             f.write("mynetworks = 127.0.0.1/32\n")
             f.write("compatibility_level = 3.6\n")
             f.write("smtpd_timeout = 30s\n")
+            # smtpd drops to mail_owner after bind; the tests' own user
+            f.write("mail_owner = %s\n" % pwd.getpwuid(os.getuid()).pw_name)
             f.write(extra)
         self.port = free_port()
         self.logpath = os.path.join(self.dir, "smtpd.log")
@@ -526,3 +529,13 @@ def test_swaks_delivers(smtpd):
     assert p.returncode == 0, p.stdout + p.stderr
     assert "250 2.0.0 Ok: queued as" in p.stdout
     assert len(smtpd.queued()) == 1
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to change user")
+def test_runs_as_mail_owner_after_bind(smtpd_factory):
+    # Network code is never root after bind: smtpd becomes mail_owner.
+    s = smtpd_factory(extra="mail_owner = nobody\n")
+    with open("/proc/%d/status" % s.proc.pid) as f:
+        uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+    nobody = pwd.getpwnam("nobody").pw_uid
+    assert uids == [str(nobody)] * 4, uids
