@@ -84,3 +84,105 @@ def confdir(tmp_path):
     d = tmp_path / "etc"
     d.mkdir()
     return d
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Instance:
+    """A yubin instance in a temporary directory: main.cf and master.cf
+    written from the given text, started with `postfix -c DIR start` and
+    stopped (then killed if need be) by the PIDs whose command line names it."""
+
+    def __init__(self, run, root, main_extra="", master_extra="", smtpd_args=""):
+        import grp
+        import pwd
+        self.run = run
+        self.etc = str(root / "etc")
+        self.spool = str(root / "spool")
+        self.log = str(root / "maillog")
+        self.port = free_port()
+        os.makedirs(self.etc)
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write("compatibility_level = 3.6\nmyhostname = mx.test.example\n"
+                    "mydestination = test.example, localhost\nmynetworks = 127.0.0.0/8\n"
+                    "queue_directory = %s\ndata_directory = %s/data\nmaillog_file = %s\n"
+                    "mail_owner = %s\nsetgid_group = %s\nalias_maps =\n"
+                    "local_recipient_maps =\nlocal_transport = discard:local\n"
+                    "default_transport = discard:remote\n"
+                    "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n"
+                    "queue_run_delay = 1s\n"
+                    % (self.spool, self.spool, self.log, pwd.getpwuid(os.getuid())[0],
+                       grp.getgrgid(os.getgid())[0]))
+            f.write(main_extra)
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write("127.0.0.1:%d inet n - n - - smtpd%s\n"
+                    "qmgr      unix  n       -       n       300     1       qmgr\n"
+                    "discard   unix  -       -       n       -       -       discard\n"
+                    "error     unix  -       -       n       -       -       error\n"
+                    % (self.port, (" " + smtpd_args) if smtpd_args else ""))
+            f.write(master_extra)
+
+    def start(self):
+        r = self.run("postfix", "-c", self.etc, "start", timeout=60)
+        assert r.rc == 0, r
+
+    def pids(self):
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit() or int(d) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if self.etc.encode() in argv:
+                pids.append(int(d))
+        return pids
+
+    def stop(self):
+        import signal
+        import time
+        self.run("postfix", "-c", self.etc, "stop", timeout=90)
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def maillog(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, count=1, timeout=60):
+        import re
+        import time
+        end = time.time() + timeout
+        while time.time() < end:
+            if len(re.findall(pattern, self.maillog(), re.M)) >= count:
+                return True
+            time.sleep(0.1)
+        return False
+
+
+@pytest.fixture
+def instance_factory(run, tmp_path):
+    made = []
+
+    def make(**kw):
+        inst = Instance(run, tmp_path / ("i%d" % len(made)), **kw)
+        made.append(inst)
+        return inst
+    yield make
+    for inst in made:
+        inst.stop()
