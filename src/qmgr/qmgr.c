@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounce/bounce.h"
 #include "cli/cli.h"
 #include "lib/log.h"
 #include "lib/maincf.h"
@@ -42,6 +44,8 @@ struct qmgr {
 	int		 fd;		/* FIFO or listening socket */
 	bool		 fd_is_socket;
 	long		 min_backoff, max_backoff, run_delay, lifetime, bounce_lifetime;
+	long		 delay_warning;	/* delay_warning_time, 0 = never */
+	bool		 long_ids;	/* enable_long_queue_ids, for notices */
 	time_t		 next_deferred_scan;
 	bool		 flush;		/* 'F' seen: deferred mail is due now */
 };
@@ -127,7 +131,69 @@ qmgr_corrupt(struct qmgr *q, const char *queue, const char *id, const char *why)
 		log_error("%s: move to corrupt: %s", id, strerror(errno));
 }
 
+/* qmgr_bounces - the recipients of one pass that failed for good (or, for
+ * a delay warning, are still deferred), kept until the notice is queued */
+struct qmgr_bounces {
+	struct bounce_rcpt	*r;	/* strings: addr, orcpt borrowed; status, reason owned */
+	size_t			*idx;	/* index into msg->rcpts */
+	size_t			 n;
+};
+
+static void
+qmgr_bounces_add(struct qmgr_bounces *b, const struct qmsg *m, size_t i,
+    const struct transport_dsn *dsn)
+{
+	b->r = xreallocarray(b->r, b->n + 1, sizeof(*b->r));
+	b->idx = xreallocarray(b->idx, b->n + 1, sizeof(*b->idx));
+	b->r[b->n].addr = m->rcpts[i].addr;
+	b->r[b->n].orcpt = m->rcpts[i].orcpt;
+	b->r[b->n].notify = m->rcpts[i].notify;
+	b->r[b->n].status = xstrdup(dsn->status);
+	b->r[b->n].reason = xstrdup(dsn->reason);
+	b->r[b->n].relay = xstrdup(dsn->relay);
+	b->idx[b->n] = i;
+	b->n++;
+}
+
+static void
+qmgr_bounces_free(struct qmgr_bounces *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free((char *)(uintptr_t)b->r[i].status);
+		free((char *)(uintptr_t)b->r[i].reason);
+		free((char *)(uintptr_t)b->r[i].relay);
+	}
+	free(b->r);
+	free(b->idx);
+	memset(b, 0, sizeof(*b));
+}
+
+/* qmgr_notify - queue a notice through the bounce module, logged as
+ * Postfix's bounce daemon logs it */
+static int
+qmgr_notify(struct qmgr *q, enum bounce_kind kind, struct qmsg *m, struct qmgr_bounces *b)
+{
+	const char *err;
+	int r;
+
+	skeleton_log_as(&q->sk, "bounce");
+	r = bounce_notify(q->sk.cf, q->sk.queue_dir, q->long_ids, kind, m, b->r, b->n, &err);
+	if (r != 0)
+		log_warn("%s: cannot queue a delivery status notification: %s", m->id, err);
+	skeleton_log_as(&q->sk, q->sk.command);
+	return r;
+}
+
+/* qmgr_warned_path - the marker of a delay warning already sent (Postfix
+ * keeps a warning time in the queue file; ours is not rewritten) */
+static char *
+qmgr_warned_path(struct qmgr *q, const char *id)
+{
+	return qdir_path(q->sk.queue_dir, "bounce", id);
+}
+
 /* qmgr_deliver - one message, now in active/ */
+
 static void
 qmgr_deliver(struct qmgr *q, const char *id)
 {
@@ -141,6 +207,7 @@ qmgr_deliver(struct qmgr *q, const char *id)
 	const char *err;
 	char *path;
 	double t_active = qmgr_now(), t_start, t_end;
+	struct qmgr_bounces bounced, delayed;
 	size_t i, nreasons = 0;
 	long lifetime;
 	time_t now;
@@ -168,6 +235,8 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		log_info("%s", line.s);
 		str_deinit(&line);
 	}
+	memset(&bounced, 0, sizeof(bounced));
+	memset(&delayed, 0, sizeof(delayed));
 	str_init(&transport, 32);
 	str_init(&nexthop, 64);
 	for (i = 0; i < m->nrcpts && !qmgr_stop; i++) {
@@ -193,13 +262,10 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		}
 		t_end = qmgr_now();
 		if (st == TRANSPORT_DEFERRED && expired) {
-			/* the sender's notice is the bounce daemon's (issue 4) */
+			/* marked done once the sender's notice is queued, below */
 			qmgr_log_delivery(q, q->sk.command, m, i, &dsn,
 			    "expired, returned to sender", t_active, t_start, t_end);
-			if (qmsg_rcpt_done(m, i, &err) != 0) {
-				log_error("%s", err);
-				break;
-			}
+			qmgr_bounces_add(&bounced, m, i, &dsn);
 			continue;
 		}
 		if (st == TRANSPORT_DEFERRED) {
@@ -210,6 +276,7 @@ qmgr_deliver(struct qmgr *q, const char *id)
 			nreasons++;
 			qmgr_log_delivery(q, tp != NULL ? tp->name : q->sk.command, m, i,
 			    &dsn, "deferred", t_active, t_start, t_end);
+			qmgr_bounces_add(&delayed, m, i, &dsn);
 			continue;
 		}
 		/* Logged, then marked done on disk. The mark is a write and an
@@ -220,6 +287,12 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		 * may), and never loses one. */
 		qmgr_log_delivery(q, tp->name, m, i, &dsn,
 		    st == TRANSPORT_SENT ? "sent" : "bounced", t_active, t_start, t_end);
+		if (st == TRANSPORT_BOUNCED) {
+			/* done only when the notice is durable: a crash before
+			 * that bounces again rather than never */
+			qmgr_bounces_add(&bounced, m, i, &dsn);
+			continue;
+		}
 		if (qmsg_rcpt_done(m, i, &err) != 0) {
 			log_error("%s", err);
 			break;
@@ -227,9 +300,35 @@ qmgr_deliver(struct qmgr *q, const char *id)
 	}
 	str_deinit(&transport);
 	str_deinit(&nexthop);
+	if (bounced.n > 0 && qmgr_notify(q, BOUNCE_FAILURE, m, &bounced) == 0) {
+		for (i = 0; i < bounced.n; i++)
+			if (qmsg_rcpt_done(m, bounced.idx[i], &err) != 0) {
+				log_error("%s", err);
+				break;
+			}
+	}
+	/* a notice that could not be queued leaves its recipients to do: the
+	 * message is deferred below and bounces on the next attempt */
+	if (delayed.n > 0 && !expired && !qmgr_stop && q->delay_warning > 0 &&
+	    (long)now - m->arrival_sec >= q->delay_warning) {
+		char *wpath = qmgr_warned_path(q, id);
+
+		if (access(wpath, F_OK) != 0 && qmgr_notify(q, BOUNCE_DELAY, m, &delayed) == 0 &&
+		    file_write_atomic(wpath, "", 0, 0600) != 0)
+			log_warn("%s: cannot record the delay warning: %s", id, strerror(errno));
+		free(wpath);
+	}
+	qmgr_bounces_free(&bounced);
+	qmgr_bounces_free(&delayed);
 
 	if (qmsg_todo(m) == 0) {
 		qmsg_free(&m);
+		{
+			char *wpath = qmgr_warned_path(q, id);
+
+			(void)unlink(wpath);
+			free(wpath);
+		}
 		if (qdir_remove(q->sk.queue_dir, "active", id) == 0)
 			log_info("%s: removed", id);
 		else
@@ -410,8 +509,11 @@ qmgr_main(int argc, char **argv)
 	    qmgr_setting(&q, "maximal_backoff_time", &q.max_backoff) != 0 ||
 	    qmgr_setting(&q, "queue_run_delay", &q.run_delay) != 0 ||
 	    qmgr_setting(&q, "maximal_queue_lifetime", &q.lifetime) != 0 ||
-	    qmgr_setting(&q, "bounce_queue_lifetime", &q.bounce_lifetime) != 0)
+	    qmgr_setting(&q, "bounce_queue_lifetime", &q.bounce_lifetime) != 0 ||
+	    qmgr_setting(&q, "delay_warning_time", &q.delay_warning) != 0)
 		goto out;
+	if (maincf_get_bool(q.sk.cf, "enable_long_queue_ids", &q.long_ids, &err) != 0)
+		q.long_ids = false;
 	mcpath = xasprintf("%s/master.cf", q.sk.config_dir);
 	q.mc = mastercf_new();
 	if (mastercf_load(q.mc, mcpath, &err) != 0)

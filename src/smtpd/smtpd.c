@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mail/rewrite.h"
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -100,6 +102,8 @@ smtpd_tx_reset(struct smtpd_session *s)
 	tx->id[0] = '\0';
 	tx->smtputf8 = false;
 	tx->body[0] = '\0';
+	tx->dsn_ret[0] = '\0';
+	tx->dsn_envid[0] = '\0';
 	tx->bdat = false;
 	tx->bdat_failed = false;
 	tx->write_failed = false;
@@ -576,6 +580,9 @@ smtpd_config_read(struct smtpd_server *srv, const char **error_r)
 		*error_r = buf;
 		goto fail;
 	}
+	/* addresses are rewritten once, on the way into the queue file */
+	if ((cfg->rewrite = rewrite_new(mc, error_r)) == NULL)
+		goto fail;
 	str_deinit(&v);
 	return 0;
 fail:
@@ -595,6 +602,7 @@ smtpd_config_free(struct smtpd_config *cfg)
 	strvec_deinit(&cfg->forbidden);
 	SSL_CTX_free(cfg->ssl_ctx);
 	smtpd_checks_free(&cfg->checks);
+	rewrite_free(&cfg->rewrite);
 }
 
 /* smtpd_listen - bind ADDR:PORT ("127.0.0.1:2525", "[::1]:2525") */

@@ -20,6 +20,7 @@ struct evconnlistener;
 struct maincf;
 struct qfile_writer;
 struct smtpd_checks;
+struct rewrite;
 struct ssl_ctx_st;
 
 enum smtpd_tls_level {
@@ -54,6 +55,7 @@ struct smtpd_config {
 	struct strvec discard_ehlo;	/* EHLO keywords not announced */
 	struct strvec forbidden;	/* commands that end the session */
 	struct smtpd_checks *checks;	/* owned */
+	struct rewrite *rewrite;	/* owned: canonical and virtual rewriting */
 };
 
 enum smtpd_mode {
@@ -73,6 +75,8 @@ struct smtpd_tx {
 	char	 id[40];		/* queue ID, "" until qf is open */
 	bool	 smtputf8;
 	char	 body[16];		/* BODY= value, or "" */
+	char	 dsn_ret[8];		/* RET= value, or "" */
+	char	 dsn_envid[104];	/* ENVID= value (xtext), or "" */
 	bool	 bdat;			/* BDAT chunks have begun */
 	bool	 bdat_failed;		/* a chunk failed: discard until LAST */
 	bool	 write_failed;		/* the queue file refused content */
@@ -170,6 +174,9 @@ void	 smtpd_cmd_stats(const struct smtpd_session *, struct str *out);
 
 /* smtpd_msg.c: the queue file of a transaction */
 int	 smtpd_msg_open(struct smtpd_session *);
+/* smtpd_msg_rcpt - a recipient, rewritten and expanded, into the queue file;
+ * on failure the 451 reply is sent (smtpd_msg.c) */
+int	 smtpd_msg_rcpt(struct smtpd_session *, const char *rcpt, const char *orcpt, int notify);
 int	 smtpd_msg_begin(struct smtpd_session *);
 void	 smtpd_msg_content(struct smtpd_session *);
 void	 smtpd_msg_end(struct smtpd_session *);

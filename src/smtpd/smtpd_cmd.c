@@ -372,11 +372,15 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *args)
 				smtpd_reply(s, "501 5.5.4 Bad RET parameter syntax");
 				return -1;
 			}
+			memcpy(s->tx.dsn_ret, val, vlen);
+			s->tx.dsn_ret[vlen] = '\0';
 		} else if (smtpd_key_is(key, klen, "ENVID")) {
 			if (val == NULL || vlen > 100 || !smtpd_xtext_is_valid(val, vlen)) {
 				smtpd_reply(s, "501 5.5.4 Bad ENVID parameter syntax");
 				return -1;
 			}
+			memcpy(s->tx.dsn_envid, val, vlen);
+			s->tx.dsn_envid[vlen] = '\0';
 		} else if (smtpd_key_is(key, klen, "AUTH") && val != NULL) {
 			/* RFC 4954: ignored from a client that did not authenticate */
 		} else {
@@ -524,12 +528,8 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *args)
 		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
 		goto fail;
 	}
-	if (qfile_writer_rcpt(s->tx.qf, rcpt.s, orcpt, notify) < 0) {
-		log_warn("%s: queue file write error (recipient)", s->tx.id);
-		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
-		smtpd_tx_reset(s);
+	if (smtpd_msg_rcpt(s, rcpt.s, orcpt, notify) < 0)
 		goto fail;
-	}
 	if (s->tx.nrcpt++ == 0)
 		str_append(&s->tx.first_rcpt, rcpt.s);
 	smtpd_reply(s, "250 2.1.5 Ok");

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "mail/rewrite.h"
 #include "lib/mem.h"
 #include "queue/qfile.h"
 #include "smtpd/smtpd.h"
@@ -21,6 +24,7 @@ int
 smtpd_msg_open(struct smtpd_session *s)
 {
 	const struct smtpd_config *cfg = &s->srv->cfg;
+	struct str sender;
 	const char *err;
 	int rc = 0;
 
@@ -29,7 +33,21 @@ smtpd_msg_open(struct smtpd_session *s)
 		return -1;
 	}
 	snprintf(s->tx.id, sizeof(s->tx.id), "%s", qfile_writer_id(s->tx.qf));
-	rc |= qfile_writer_sender(s->tx.qf, s->tx.sender.s);
+	str_init(&sender, 64);
+	if (rewrite_address(cfg->rewrite, REWRITE_ENVELOPE_SENDER, s->tx.sender.s, &sender,
+	    &err) != 0) {
+		log_warn("%s: %s", s->tx.id, err);
+		str_deinit(&sender);
+		qfile_writer_abort(&s->tx.qf);
+		s->tx.id[0] = '\0';
+		return -1;
+	}
+	rc |= qfile_writer_sender(s->tx.qf, sender.s);
+	str_deinit(&sender);
+	if (s->tx.dsn_ret[0] != '\0')
+		rc |= qfile_writer_attr(s->tx.qf, "dsn_ret", s->tx.dsn_ret);
+	if (s->tx.dsn_envid[0] != '\0')
+		rc |= qfile_writer_attr(s->tx.qf, "dsn_envid", s->tx.dsn_envid);
 	rc |= qfile_writer_attr(s->tx.qf, "client_name", s->name);
 	rc |= qfile_writer_attr(s->tx.qf, "client_address", s->addr);
 	if (s->helo.len > 0)
@@ -47,6 +65,41 @@ smtpd_msg_open(struct smtpd_session *s)
 		return -1;
 	}
 	log_info("%s: client=%s", s->tx.id, s->namaddr);
+	return 0;
+}
+
+/* smtpd_msg_rcpt - one accepted recipient into the queue file, rewritten
+ * (canonical maps, then virtual aliases: one address may become many; the
+ * original goes into each as its ORCPT unless the client gave one, so the
+ * delivery log shows orig_to=). Replies 451 itself on failure. */
+int
+smtpd_msg_rcpt(struct smtpd_session *s, const char *rcpt, const char *orcpt, int notify)
+{
+	struct strvec out;
+	const char *err;
+	char *orig = NULL;
+	size_t i;
+	int rc = 0;
+
+	strvec_init(&out);
+	if (rewrite_recipient(s->srv->cfg.rewrite, rcpt, &out, &err) != 0) {
+		log_warn("%s: %s", s->tx.id, err);
+		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+		strvec_deinit(&out);
+		return -1;
+	}
+	if (orcpt == NULL && (out.n != 1 || strcmp(out.v[0], rcpt) != 0))
+		orcpt = orig = xasprintf("rfc822;%s", rcpt);
+	for (i = 0; i < out.n && rc == 0; i++)
+		rc = qfile_writer_rcpt(s->tx.qf, out.v[i], orcpt, notify);
+	free(orig);
+	strvec_deinit(&out);
+	if (rc < 0) {
+		log_warn("%s: queue file write error (recipient)", s->tx.id);
+		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+		smtpd_tx_reset(s);
+		return -1;
+	}
 	return 0;
 }
 
