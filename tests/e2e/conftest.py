@@ -143,7 +143,8 @@ class Instance:
                     argv = f.read().split(b"\0")
             except OSError:
                 continue
-            if self.etc.encode() in argv:
+            if self.etc.encode() in argv and os.path.basename(argv[0]) in (
+                    b"yubin", b"postfix", b"master", b"smtpd", b"qmgr", b"pickup"):
                 pids.append(int(d))
         return pids
 

@@ -3,9 +3,7 @@ every yubin process of the instance is killed with SIGKILL at random moments,
 in a bounded number of rounds. Every message that got "250 ... queued as ID"
 must be delivered exactly once afterwards (the discard transport logs each
 delivery), and the queue must end empty."""
-import grp
 import os
-import pwd
 import random
 import re
 import signal
@@ -21,62 +19,14 @@ SESSIONS = 4
 KILL_ROUNDS = 6
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def instance_pids(etc):
-    """PIDs whose command line names this instance's config directory."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == os.getpid():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if etc.encode() in argv and os.path.basename(argv[0]) in (
-                b"yubin", b"postfix", b"master", b"smtpd", b"qmgr"):
-            pids.append(int(d))
-    return pids
-
-
 @pytest.fixture
-def inst(tmp_path, run):
-    etc = tmp_path / "etc"
-    etc.mkdir()
-    port = free_port()
-    d = {"etc": str(etc), "spool": str(tmp_path / "spool"), "log": str(tmp_path / "maillog"),
-         "port": port}
-    (etc / "main.cf").write_text(
-        "compatibility_level = 3.6\nmyhostname = mx.crash.test\n"
-        "mydestination = crash.test, localhost\nmynetworks = 127.0.0.0/8\n"
-        "queue_directory = %(spool)s\ndata_directory = %(spool)s/data\n"
-        "maillog_file = %(log)s\nmail_owner = %(user)s\nsetgid_group = %(group)s\n"
-        "local_transport = discard:crash\ndefault_transport = discard:crash\n"
-        "local_recipient_maps =\nalias_maps =\n"
-        "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\nqueue_run_delay = 1s\n"
-        % dict(d, user=pwd.getpwuid(os.getuid())[0], group=grp.getgrgid(os.getgid())[0]))
-    (etc / "master.cf").write_text(
-        "127.0.0.1:%d inet n - n - - smtpd\n"
-        "qmgr      unix  n       -       n       300     1       qmgr\n"
-        "discard   unix  -       -       n       -       -       discard\n" % port)
-    yield d
-    for pid in instance_pids(str(etc)):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+def inst(instance_factory):
+    i = instance_factory()
+    return {"etc": i.etc, "spool": i.spool, "log": i.log, "port": i.port, "obj": i}
 
 
 def start(run, inst):
-    r = run("postfix", "-c", inst["etc"], "start", timeout=60)
-    assert r.rc == 0, r
+    inst["obj"].start()
 
 
 def send_all(inst, acked, stop, errors):
@@ -149,7 +99,7 @@ def test_kill_9_during_load_loses_nothing_and_delivers_once(run, inst):
             time.sleep(rng.uniform(0.02, 0.4))
             if not any(t.is_alive() for t in threads):
                 break
-            pids = instance_pids(inst["etc"])
+            pids = inst["obj"].pids()
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -157,7 +107,7 @@ def test_kill_9_during_load_loses_nothing_and_delivers_once(run, inst):
                     pass
             kills += 1
             deadline = time.time() + 10
-            while instance_pids(inst["etc"]) and time.time() < deadline:
+            while inst["obj"].pids() and time.time() < deadline:
                 time.sleep(0.05)
             start(run, inst)
         for t in threads:
