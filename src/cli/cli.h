@@ -35,6 +35,7 @@ cli_main_fn cmd_sendmail;
 cli_main_fn cmd_qtool;
 cli_main_fn cmd_master;
 cli_main_fn cmd_qmgr;
+cli_main_fn cmd_pickup;
 cli_main_fn cmd_inprocess;
 
 /* postqueue_run - postqueue's work for mailq and sendmail too: mode 'p'

@@ -187,6 +187,13 @@ int
 qfile_writer_open(const char *queue_dir, bool long_ids, struct qfile_writer **w_r,
     const char **error_r)
 {
+	return qfile_writer_open_queue(queue_dir, "incoming", long_ids, w_r, error_r);
+}
+
+int
+qfile_writer_open_queue(const char *queue_dir, const char *queue, bool long_ids,
+    struct qfile_writer **w_r, const char **error_r)
+{
 	static unsigned counter;
 	struct qfile_writer *w;
 	struct timeval tv;
@@ -196,7 +203,7 @@ qfile_writer_open(const char *queue_dir, bool long_ids, struct qfile_writer **w_
 	w = xcalloc(1, sizeof(*w));
 	w->fd = -1;
 	str_init(&w->buf, 4096);
-	w->dir = xasprintf("%s/incoming", queue_dir);
+	w->dir = xasprintf("%s/%s", queue_dir, queue);
 	gettimeofday(&tv, NULL);
 	/* a temporary name is never a valid queue ID (it has dots) */
 	w->tmp_path = xasprintf("%s/t.%ld.%u.%06ld", w->dir, (long)getpid(), counter++,

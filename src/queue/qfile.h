@@ -38,6 +38,10 @@ struct qfile_writer;
  * a string literal or strerror text). */
 int	 qfile_writer_open(const char *queue_dir, bool long_ids, struct qfile_writer **w_r,
 	    const char **error_r);
+/* qfile_writer_open_queue - the same in another queue directory: sendmail
+ * writes to maildrop, where pickup finds only committed files */
+int	 qfile_writer_open_queue(const char *queue_dir, const char *queue, bool long_ids,
+	    struct qfile_writer **w_r, const char **error_r);
 /* qfile_writer_id - the queue ID, known from open on */
 const char *qfile_writer_id(const struct qfile_writer *);
 /* qfile_writer_sender - the envelope sender ("" for the null sender <>) */
