@@ -1,0 +1,156 @@
+#!/bin/bash
+# smtp-bench.sh - SMTP in, through the queue, to the discard transport:
+# yubin and a real Postfix 3.7 configured the same way, in the same run,
+# driven by Postfix's own smtp-source. Reports accepted and delivered
+# messages per second at 1, 10 and 50 sessions, and yubin/Postfix ratios.
+#
+# Usage (as root, Debian 12 with scripts/bootstrap done and build/ built):
+#   [SANDBOX=/tmp/yubin-bench] [RUNS=3] [MSGS=2000] [SIZE=4096]
+#   [SESSIONS="1 10 50"] [PIN=""] bench/smtp-bench.sh [OUT.md]
+# PIN="taskset -c 0" runs servers and load generator on one CPU (see
+# shared/anchors/README.md on CPU placement); default: unpinned.
+# Everything listens on 127.0.0.1 only; every loop is bounded.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+YUBIN=${YUBIN:-$ROOT/build/bin}
+SANDBOX=${SANDBOX:-/tmp/yubin-bench}
+RUNS=${RUNS:-3}
+MSGS=${MSGS:-2000}
+SIZE=${SIZE:-4096}
+SESSIONS=${SESSIONS:-"1 10 50"}
+PIN=${PIN:-}
+PF_PORT=${PF_PORT:-12525}
+YB_PORT=${YB_PORT:-12526}
+WAIT_LIMIT=${WAIT_LIMIT:-600}
+OUT=${1:-}
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN{printf "%.1f", n/(b-a)}'; }
+sent_count() { grep -c 'status=sent' "$1" 2>/dev/null || true; }
+
+COMMON_MAIN="compatibility_level = 3.6
+myhostname = mx.bench.test
+mydomain = bench.test
+mydestination = bench.test, localhost
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost =
+alias_maps =
+alias_database =
+local_recipient_maps =
+local_transport = discard:bench
+default_transport = discard:bench
+biff = no
+smtpd_banner = \$myhostname ESMTP"
+
+setup_postfix() {
+	local d=$SANDBOX/postfix
+	rm -rf "$d"; mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/log"
+	cat > "$d/etc/main.cf" <<EOC
+$COMMON_MAIN
+queue_directory = $d/spool
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $d/log/maillog
+maillog_file_prefixes = $d/log
+EOC
+	cat > "$d/etc/master.cf" <<EOC
+127.0.0.1:$PF_PORT inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOC
+	postfix -c "$d/etc" set-permissions >/dev/null 2>&1
+	$PIN postfix -c "$d/etc" start >/dev/null 2>&1 || { log "postfix did not start"; return 1; }
+	echo "$d/log/maillog"
+}
+
+setup_yubin() {
+	local d=$SANDBOX/yubin
+	rm -rf "$d"; mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/log"
+	cat > "$d/etc/main.cf" <<EOC
+$COMMON_MAIN
+queue_directory = $d/spool
+data_directory = $d/data
+mail_owner = $(id -un)
+setgid_group = $(id -gn)
+maillog_file = $d/log/maillog
+EOC
+	cat > "$d/etc/master.cf" <<EOC
+127.0.0.1:$YB_PORT inet n - n - - smtpd
+qmgr      unix  n       -       n       300     1       qmgr
+discard   unix  -       -       n       -       -       discard
+EOC
+	$PIN "$YUBIN/postfix" -c "$d/etc" start >/dev/null 2>&1 || { log "yubin did not start"; return 1; }
+	echo "$d/log/maillog"
+}
+
+stop_all() {
+	postfix -c "$SANDBOX/postfix/etc" stop >/dev/null 2>&1
+	"$YUBIN/postfix" -c "$SANDBOX/yubin/etc" stop >/dev/null 2>&1
+}
+
+# run_one NAME PORT MAILLOG SESSIONS -> "accepted delivered" msg/s
+run_one() {
+	local name=$1 port=$2 maillog=$3 s=$4 before t0 t1 t2 n i
+	before=$(sent_count "$maillog")
+	t0=$(now)
+	timeout "$WAIT_LIMIT" $PIN smtp-source -s "$s" -m "$MSGS" -l "$SIZE" \
+	    -t user1@bench.test -f sender@bench.test "127.0.0.1:$port" ||
+		log "$name: smtp-source exit $?"
+	t1=$(now)
+	for i in $(seq 1 $((WAIT_LIMIT * 10))); do
+		n=$(( $(sent_count "$maillog") - before ))
+		[ "$n" -ge "$MSGS" ] && break
+		sleep 0.1
+	done
+	t2=$(now)
+	[ "$n" -lt "$MSGS" ] && log "$name: only $n of $MSGS delivered"
+	echo "$(rate "$MSGS" "$t0" "$t1") $(rate "$n" "$t0" "$t2")"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+main() {
+	command -v smtp-source >/dev/null || { log "smtp-source (postfix package) missing"; exit 1; }
+	[ "$(id -u)" = 0 ] || { log "run as root (Postfix needs it)"; exit 1; }
+	mkdir -p "$SANDBOX"
+	trap stop_all EXIT
+	local pf_log yb_log s r line
+	pf_log=$(setup_postfix) || exit 1
+	yb_log=$(setup_yubin) || exit 1
+	sleep 1
+	printf '| sessions | Postfix accepted | yubin accepted | ratio | Postfix delivered | yubin delivered | ratio |\n'
+	printf '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+	for s in $SESSIONS; do
+		: > "$SANDBOX/pf.$s"; : > "$SANDBOX/yb.$s"
+		# Alternate the two servers run by run, so drift hits both alike.
+		for r in $(seq 1 "$RUNS"); do
+			run_one postfix "$PF_PORT" "$pf_log" "$s" >> "$SANDBOX/pf.$s"
+			run_one yubin "$YB_PORT" "$yb_log" "$s" >> "$SANDBOX/yb.$s"
+		done
+		local pa pd ya yd
+		pa=$(cut -d' ' -f1 "$SANDBOX/pf.$s" | median); pd=$(cut -d' ' -f2 "$SANDBOX/pf.$s" | median)
+		ya=$(cut -d' ' -f1 "$SANDBOX/yb.$s" | median); yd=$(cut -d' ' -f2 "$SANDBOX/yb.$s" | median)
+		line=$(awk -v s="$s" -v pa="$pa" -v ya="$ya" -v pd="$pd" -v yd="$yd" 'BEGIN{
+			printf "| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f |", s, pa, ya, ya/pa, pd, yd, (pd>0?yd/pd:0)}')
+		echo "$line"
+		[ -n "$OUT" ] && echo "$line" >> "$OUT"
+	done
+}
+main
