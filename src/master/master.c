@@ -48,6 +48,7 @@ struct master_service {
 	char		*command;	/* owned */
 	struct strvec	 argv;		/* owned: the worker's argv */
 	int		 fd;		/* listening endpoint, -1 for none */
+	bool		 fd_shared;	/* fd belongs to the service's first process */
 	pid_t		 pid;		/* 0 when not running */
 	time_t		 restart_at;	/* when to start it again (pid 0) */
 	long		 backoff;	/* seconds; doubles on each failure */
@@ -132,7 +133,7 @@ master_running_pid(const char *queue_dir)
 static void
 master_service_free(struct master_service *s)
 {
-	if (s->fd >= 0)
+	if (s->fd >= 0 && !s->fd_shared)
 		close(s->fd);
 	if (s->path != NULL)
 		(void)unlink(s->path);
@@ -252,6 +253,54 @@ master_runnable(const char *command)
 	return c != NULL && c->main != cmd_unavailable && c->main != cmd_inprocess;
 }
 
+/* master_process_count - how many processes serve one service. smtpd runs
+ * many sessions per process on an event loop; a few processes let their
+ * queue-file commits (fsync) overlap, as Postfix's process per session
+ * does. Capped by maxproc ("-": default_process_limit). Every other
+ * service has one process. */
+static size_t
+master_process_count(struct maincf *cf, const struct mastercf_service *s)
+{
+	long maxproc = s->maxproc, ncpu = sysconf(_SC_NPROCESSORS_ONLN), want;
+	const char *err;
+
+	if (s->type != MASTERCF_INET || strcmp(s->command, "smtpd") != 0)
+		return 1;
+	if (maxproc < 0 && maincf_get_long(cf, "default_process_limit", &maxproc, &err) != 0)
+		maxproc = 100;
+	want = 2 * (ncpu > 0 ? ncpu : 1);
+	if (maxproc > 0 && want > maxproc)
+		want = maxproc;
+	return want > 0 ? (size_t)want : 1;
+}
+
+/* master_add_copies - the last service in svc served by n processes: n-1
+ * more entries that share its listener ("name/type#k" keys, so that a
+ * reload matches them up) */
+static size_t
+master_add_copies(struct master_service **svcp, size_t nsvc, size_t n)
+{
+	size_t k, first = nsvc - 1;
+
+	for (k = 1; k < n; k++) {
+		struct master_service *svc, *c;
+
+		*svcp = xreallocarray(*svcp, nsvc + 1, sizeof(**svcp));
+		svc = *svcp;
+		c = &svc[nsvc++];
+		memset(c, 0, sizeof(*c));
+		c->key = xasprintf("%s#%zu", svc[first].key, k);
+		c->command = xstrdup(svc[first].command);
+		c->fd = svc[first].fd;
+		c->fd_shared = true;
+		c->backoff = 1;
+		strvec_init(&c->argv);
+		for (size_t j = 0; j < svc[first].argv.n; j++)
+			strvec_push(&c->argv, svc[first].argv.v[j]);
+	}
+	return nsvc;
+}
+
 /* master_load - read main.cf and master.cf into a new service table; old
  * services with the same name and type hand over their listener, so a
  * reload never closes a socket that clients are connecting to */
@@ -342,6 +391,7 @@ master_load(struct master *m, struct master_service *old, size_t nold, bool repo
 		}
 		if (s->verbose)
 			strvec_push(&ns->argv, "-v");
+		nsvc = master_add_copies(&svc, nsvc, master_process_count(cf, s));
 	}
 	m->svc = svc;
 	m->nsvc = nsvc;
