@@ -81,23 +81,31 @@ qmgr_transport_for(struct qmgr *q, const char *name)
 	return transport_find(s->command);
 }
 
+/* qmgr_log_delivery - Postfix's delivery line; to is the address
+ * delivered to when a transport expanded the recipient (NULL: the
+ * recipient itself), and the recipient is then the orig_to */
 static void
 qmgr_log_delivery(struct qmgr *q, const char *tag, const struct qmsg *m, size_t i,
-    const struct transport_dsn *dsn, const char *status, double t_active, double t_start,
-    double t_end)
+    const char *to, const struct transport_dsn *dsn, const char *status, double t_active,
+    double t_start, double t_end)
 {
 	const struct qmsg_rcpt *r = &m->rcpts[i];
 	double arrival = (double)m->arrival_sec + (double)m->arrival_usec / 1e6;
-	const char *orig;
+	const char *orig = NULL;
 	struct str line;
 
+	if (to == NULL)
+		to = r->addr;
+	else
+		orig = r->addr;
 	str_init(&line, 256);
 	str_appendf(&line, "%s: to=<", m->id);
-	log_printable(&line, r->addr, 1000);
+	log_printable(&line, to, 1000);
 	str_append_c(&line, '>');
-	if (r->orcpt != NULL) {
+	if (r->orcpt != NULL)
 		orig = strncasecmp(r->orcpt, "rfc822;", 7) == 0 ? r->orcpt + 7 : r->orcpt;
-		if (strcasecmp(orig, r->addr) != 0) {
+	if (orig != NULL) {
+		if (strcasecmp(orig, to) != 0) {
 			str_append(&line, ", orig_to=<");
 			log_printable(&line, orig, 1000);
 			str_append_c(&line, '>');
@@ -120,6 +128,20 @@ qmgr_log_delivery(struct qmgr *q, const char *tag, const struct qmsg *m, size_t 
 	log_info("%s", line.s);
 	skeleton_log_as(&q->sk, q->sk.command);
 	str_deinit(&line);
+}
+
+/* qmgr_log_lines - one line per delivery of an expanded recipient */
+static void
+qmgr_log_lines(struct qmgr *q, const char *tag, const struct qmsg *m, size_t i,
+    const struct transport_lines *lines, double t_active, double t_start, double t_end)
+{
+	size_t k;
+
+	for (k = 0; k < lines->n; k++)
+		qmgr_log_delivery(q, tag, m, i, lines->v[k].to, &lines->v[k].dsn,
+		    lines->v[k].status == TRANSPORT_SENT ? "sent" :
+		    lines->v[k].status == TRANSPORT_BOUNCED ? "bounced" : "deferred",
+		    t_active, t_start, t_end);
 }
 
 /* qmgr_corrupt - a file no reader can trust: out of the way, kept */
@@ -202,6 +224,7 @@ qmgr_deliver(struct qmgr *q, const char *id)
 	const struct transport *tp;
 	struct transport_request req;
 	struct transport_dsn dsn;
+	struct transport_lines lines = { NULL, 0 };
 	enum transport_status st;
 	struct qmsg *m;
 	const char *err;
@@ -246,6 +269,7 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		req.msg = m;
 		req.rcpt = i;
 		req.cf = q->sk.cf;
+		req.lines = &lines;
 		t_start = qmgr_now();
 		if (qmgr_route(q->sk.cf, m->rcpts[i].addr, &transport, &nexthop, &err) != 0) {
 			transport_dsn_set(&dsn, "4.3.0", "none", err);
@@ -263,8 +287,9 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		t_end = qmgr_now();
 		if (st == TRANSPORT_DEFERRED && expired) {
 			/* marked done once the sender's notice is queued, below */
-			qmgr_log_delivery(q, q->sk.command, m, i, &dsn,
+			qmgr_log_delivery(q, q->sk.command, m, i, NULL, &dsn,
 			    "expired, returned to sender", t_active, t_start, t_end);
+			transport_lines_deinit(&lines);
 			qmgr_bounces_add(&bounced, m, i, &dsn);
 			continue;
 		}
@@ -274,8 +299,12 @@ qmgr_deliver(struct qmgr *q, const char *id)
 			reasons[nreasons].status = xstrdup(dsn.status);
 			reasons[nreasons].text = xstrdup(dsn.reason);
 			nreasons++;
-			qmgr_log_delivery(q, tp != NULL ? tp->name : q->sk.command, m, i,
-			    &dsn, "deferred", t_active, t_start, t_end);
+			if (lines.n > 0)
+				qmgr_log_lines(q, tp->name, m, i, &lines, t_active, t_start, t_end);
+			else
+				qmgr_log_delivery(q, tp != NULL ? tp->name : q->sk.command, m, i,
+				    NULL, &dsn, "deferred", t_active, t_start, t_end);
+			transport_lines_deinit(&lines);
 			qmgr_bounces_add(&delayed, m, i, &dsn);
 			continue;
 		}
@@ -285,8 +314,12 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		 * recipient. This order errs the other way: a crash in the few
 		 * instructions between the two repeats a delivery (as Postfix
 		 * may), and never loses one. */
-		qmgr_log_delivery(q, tp->name, m, i, &dsn,
-		    st == TRANSPORT_SENT ? "sent" : "bounced", t_active, t_start, t_end);
+		if (lines.n > 0)
+			qmgr_log_lines(q, tp->name, m, i, &lines, t_active, t_start, t_end);
+		else
+			qmgr_log_delivery(q, tp->name, m, i, NULL, &dsn,
+			    st == TRANSPORT_SENT ? "sent" : "bounced", t_active, t_start, t_end);
+		transport_lines_deinit(&lines);
 		if (st == TRANSPORT_BOUNCED) {
 			/* done only when the notice is durable: a crash before
 			 * that bounces again rather than never */

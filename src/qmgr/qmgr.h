@@ -11,7 +11,8 @@ struct maincf;
 struct str;
 
 /* qmgr_route - the transport and nexthop of a recipient: mydestination ->
- * local_transport, relay_domains -> relay_transport, else
+ * local_transport, virtual_mailbox_domains -> virtual_transport,
+ * relay_domains -> relay_transport, else
  * default_transport (transport_maps come with the lookup tables). A
  * "transport:nexthop" value is split; an empty nexthop becomes the
  * recipient's domain, as Postfix's resolver does. 0, or -1 with *error_r

@@ -142,6 +142,11 @@ qmgr_route(struct maincf *cf, const char *rcpt, struct str *transport, struct st
 		if (r < 0)
 			return -1;
 		param = "local_transport";
+	} else if ((r = qmgr_domain_in(cf, "virtual_mailbox_domains", domain, false,
+	    error_r)) != 0) {
+		if (r < 0)
+			return -1;
+		param = "virtual_transport";
 	} else if ((r = qmgr_domain_in(cf, "relay_domains", domain, true, error_r)) != 0) {
 		if (r < 0)
 			return -1;

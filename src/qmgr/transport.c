@@ -1,11 +1,16 @@
 /* transport.c - the built-in transports: Postfix's discard(8) (pretend
  * delivery, the nexthop is the reason) and error(8)/retry (bounce or defer
- * with the nexthop as the reason). Tests: tests/unit/qmgr/test_qmgr.c */
+ * with the nexthop as the reason); local(8) and virtual(8) live in
+ * src/local/. Tests: tests/unit/qmgr/test_qmgr.c */
 #include "qmgr/transport.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "lib/mem.h"
+#include "local/local.h"
 
 /* transport_dsn_code - length of a leading "D.DDD.DDD" code, or 0 */
 static size_t
@@ -73,6 +78,8 @@ static const struct transport transport_table[] = {
 	{ "discard", transport_discard },
 	{ "error", transport_error },
 	{ "retry", transport_retry },
+	{ "local", local_transport_deliver },
+	{ "virtual", virtual_transport_deliver },
 };
 
 const struct transport *
@@ -84,4 +91,30 @@ transport_find(const char *name)
 		if (strcmp(transport_table[i].name, name) == 0)
 			return &transport_table[i];
 	return NULL;
+}
+
+void
+transport_add_line(const struct transport_request *req, const char *to,
+    enum transport_status status, const struct transport_dsn *dsn)
+{
+	struct transport_lines *l = req->lines;
+
+	if (l == NULL)
+		return;
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n].to = xstrdup(to);
+	l->v[l->n].status = status;
+	l->v[l->n].dsn = *dsn;
+	l->n++;
+}
+
+void
+transport_lines_deinit(struct transport_lines *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].to);
+	XFREE(l->v);
+	l->n = 0;
 }

@@ -36,10 +36,29 @@ struct transport_dsn {
 	double	conn_setup;	/* seconds spent on connection set-up (delays=c) */
 };
 
+/* A transport that expands one recipient into several deliveries
+ * (local(8): aliases, .forward) reports each one as a line; the queue
+ * manager logs them, "to=<line> orig_to=<recipient>", instead of the one
+ * summary line, as Postfix's local logs each delivery of an expansion. */
+struct transport_line {
+	char			*to;		/* owned: the address delivered to */
+	enum transport_status	 status;
+	struct transport_dsn	 dsn;
+};
+
+struct transport_lines {
+	struct transport_line	*v;		/* owned */
+	size_t			 n;
+};
+
 /* One delivery request: one recipient of one message. */
 struct transport_request {
 	struct qmsg	*msg;		/* borrowed */
 	size_t		 rcpt;		/* index into msg->rcpts */
+	const char	*addr;		/* borrowed: NULL, or the address to deliver to
+					 * instead of msg->rcpts[rcpt] (local hands a
+					 * user to mailbox_transport=virtual) */
+	struct transport_lines *lines;	/* borrowed: NULL, or where lines go */
 	const char	*service;	/* transport name as configured; borrowed */
 	const char	*nexthop;	/* text after "transport:", or the domain; borrowed */
 	struct maincf	*cf;		/* borrowed: the instance's main.cf */
@@ -61,5 +80,12 @@ const struct transport *transport_find(const char *name);
  * discard and error read their nexthop */
 void	 transport_dsn_set(struct transport_dsn *, const char *def_status, const char *relay,
 	    const char *reason);
+
+/* transport_add_line - report one delivery of an expansion (no-op when
+ * the request has no lines) */
+void	 transport_add_line(const struct transport_request *, const char *to,
+	    enum transport_status, const struct transport_dsn *);
+/* transport_lines_deinit - free the lines; the struct may be reused */
+void	 transport_lines_deinit(struct transport_lines *);
 
 #endif

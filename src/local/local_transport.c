@@ -1,0 +1,278 @@
+/* local_transport.c - local(8) as a transport of the queue manager
+ * (local.h): read the message, expand the recipient into a plan, run
+ * each delivery with the right privileges, and put forwarded addresses
+ * back into the queue as one new queue file, committed before the
+ * original recipient counts as delivered (Postfix's local resubmits
+ * through cleanup the same way). Tests: tests/e2e/test_local_delivery.py */
+#include "local/local-private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/maincf.h"
+#include "lib/maps.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "queue/qfile.h"
+#include "queue/qmsg.h"
+
+/* local_alias_check - Postfix's warning for a source edited after its
+ * database was built, and the database owner (the rights of its commands
+ * and files) */
+static uid_t
+local_alias_check(struct maincf *cf, const char *list)
+{
+	struct strvec items;
+	struct str path;
+	struct stat src, db;
+	const char *err;
+	uid_t owner = 0;
+	bool have_owner = false;
+	size_t i;
+
+	strvec_init(&items);
+	maincf_list_split(list, &items);
+	str_init(&path, 128);
+	for (i = 0; i < items.n; i++) {
+		const char *spec = items.v[i], *colon;
+
+		if (strncmp(spec, "proxy:", 6) == 0)
+			spec += 6;
+		if ((colon = strchr(spec, ':')) == NULL)
+			continue;
+		str_reset(&path);
+		if (maps_table_path(spec, &path, &err) != 0 || stat(path.s, &db) != 0)
+			continue;
+		if (!have_owner) {
+			owner = db.st_uid;
+			have_owner = true;
+		}
+		if (stat(colon + 1, &src) == 0 && src.st_mtime > db.st_mtime)
+			log_warn("database %s is older than source file %s", path.s, colon + 1);
+	}
+	str_deinit(&path);
+	strvec_deinit(&items);
+	return owner;
+}
+
+/* local_resubmit - the forwarded addresses of a plan as one new message;
+ * 0 with the new queue ID in id_r, or -1 with *error_r */
+static int
+local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, size_t len,
+    const struct local_plan *plan, const char *rcpt, char *id_r, const char **error_r)
+{
+	struct qfile_writer *w = NULL;
+	struct str qdir, hdr;
+	const char *sender = NULL;
+	bool long_ids = false;
+	size_t i;
+	int ret = -1;
+
+	str_init(&qdir, 128);
+	str_init(&hdr, 128);
+	if (maincf_get(cf, "queue_directory", &qdir, error_r) != 0)
+		goto out;
+	(void)maincf_get_bool(cf, "enable_long_queue_ids", &long_ids, error_r);
+	if (qfile_writer_open(qdir.s, long_ids, &w, error_r) != 0)
+		goto out;
+	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].kind == LOCAL_FORWARD && sender == NULL)
+			sender = plan->v[i].sender;
+	if (qfile_writer_sender(w, sender != NULL ? sender : m->sender) != 0)
+		goto fail;
+	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].kind == LOCAL_FORWARD &&
+		    qfile_writer_rcpt(w, plan->v[i].target, NULL, QFILE_NOTIFY_FAILURE) != 0)
+			goto fail;
+	/* Delivered-To: on the forwarded copy is what catches a loop when
+	 * it comes back (prepend_delivered_header has "forward" by default) */
+	{
+		struct str val;
+		struct strvec items;
+		bool fwd = false;
+		const char *e;
+
+		str_init(&val, 64);
+		strvec_init(&items);
+		if (maincf_get(cf, "prepend_delivered_header", &val, &e) == 0) {
+			maincf_list_split(val.s, &items);
+			for (i = 0; i < items.n; i++)
+				if (strcasecmp(items.v[i], "forward") == 0)
+					fwd = true;
+		}
+		strvec_deinit(&items);
+		str_deinit(&val);
+		if (fwd)
+			str_appendf(&hdr, "Delivered-To: %s\n", rcpt);
+	}
+	if ((hdr.len > 0 && qfile_writer_content(w, hdr.s, hdr.len, 0) != 0) ||
+	    qfile_writer_content(w, content, len, 0) != 0)
+		goto fail;
+	snprintf(id_r, QFILE_ID_SIZE, "%s", qfile_writer_id(w));
+	if (qfile_writer_commit(w, error_r) != 0) {
+		qfile_writer_free(&w);
+		goto out;
+	}
+	qfile_writer_free(&w);
+	ret = 0;
+	goto out;
+fail:
+	*error_r = "cannot write the forwarded message";
+	qfile_writer_abort(&w);
+out:
+	str_deinit(&qdir);
+	str_deinit(&hdr);
+	return ret;
+}
+
+/* local_worse - the status that decides for the queue recipient: any
+ * deferral defers it (every delivery is tried again), else it is done */
+static int
+local_rank(enum transport_status st)
+{
+	return st == TRANSPORT_DEFERRED ? 2 : st == TRANSPORT_BOUNCED ? 1 : 0;
+}
+
+enum transport_status
+local_transport_deliver(const struct transport_request *req, struct transport_dsn *dsn)
+{
+	const struct qmsg *m = req->msg;
+	const struct qmsg_rcpt *r = &m->rcpts[req->rcpt];
+	struct local_expand_ctx ctx;
+	struct local_plan plan;
+	struct local_msg lm;
+	struct strvec delivered;
+	struct str content, aliases, what;
+	struct maps *amaps = NULL;
+	struct transport_dsn one;
+	enum transport_status st, worst = TRANSPORT_SENT;
+	const char *err, *orig;
+	bool have = false, have_forward = false;
+	size_t i;
+
+	orig = r->orcpt != NULL ? (strncasecmp(r->orcpt, "rfc822;", 7) == 0 ? r->orcpt + 7 :
+	    r->orcpt) : r->addr;
+	str_init(&content, m->size + 1);
+	qmsg_content(m, &content);
+	strvec_init(&delivered);
+	local_delivered_to(content.s, content.len, &delivered);
+	str_init(&aliases, 128);
+	str_init(&what, 64);
+	memset(&ctx, 0, sizeof(ctx));
+	if (maincf_get(req->cf, "alias_maps", &aliases, &err) != 0) {
+		transport_dsn_set(dsn, "4.3.0", "local", err);
+		worst = TRANSPORT_DEFERRED;
+		goto out;
+	}
+	if (aliases.len > 0) {
+		ctx.alias_uid = local_alias_check(req->cf, aliases.s);
+		amaps = maps_open(aliases.s, MAPS_FLAG_DEFER_ERRORS, &err);
+		if (amaps == NULL) {
+			transport_dsn_set(dsn, "4.3.0", "local", err);
+			worst = TRANSPORT_DEFERRED;
+			goto out;
+		}
+	}
+	ctx.cf = req->cf;
+	ctx.aliases = amaps;
+	ctx.lookup_user = local_user_getpwnam;
+	ctx.service = req->service;
+	ctx.sender = m->sender;
+	ctx.delivered_to = &delivered;
+	ctx.dev_mode = geteuid() != 0;
+	if (local_expand(&ctx, r->addr, &plan, &err) != 0) {
+		transport_dsn_set(dsn, "4.3.0", "local", err);
+		worst = TRANSPORT_DEFERRED;
+		goto out;
+	}
+	memset(&lm, 0, sizeof(lm));
+	lm.cf = req->cf;
+	lm.content = content.s;
+	lm.len = content.len;
+	lm.arrival = (time_t)m->arrival_sec;
+	lm.orig_rcpt = orig;
+	lm.dev_mode = ctx.dev_mode;
+
+	for (i = 0; i < plan.n; i++) {
+		const struct local_item *it = &plan.v[i];
+
+		switch (it->kind) {
+		case LOCAL_FORWARD:
+			have_forward = true;
+			continue;
+		case LOCAL_BOUNCE:
+			transport_dsn_set(&one, it->status, "local", it->reason);
+			snprintf(one.status, sizeof(one.status), "%s", it->status);
+			st = TRANSPORT_BOUNCED;
+			break;
+		case LOCAL_DEFER:
+			transport_dsn_set(&one, it->status, "local", it->reason);
+			snprintf(one.status, sizeof(one.status), "%s", it->status);
+			st = TRANSPORT_DEFERRED;
+			break;
+		case LOCAL_VIRTUAL: {
+			struct transport_request sub = *req;
+
+			sub.addr = it->target;
+			st = virtual_transport_deliver(&sub, &one);
+			break;
+		}
+		default:
+			st = local_exec(&lm, it, &one, &what);
+			break;
+		}
+		if (st == TRANSPORT_SENT && it->kind != LOCAL_VIRTUAL) {
+			char reason[TRANSPORT_DSN_TEXT_SIZE];
+
+			snprintf(reason, sizeof(reason), "delivered to %s", what.s);
+			transport_dsn_set(&one, "2.0.0", "local", reason);
+		}
+		transport_add_line(req, it->rcpt, st, &one);
+		if (!have || local_rank(st) > local_rank(worst)) {
+			*dsn = one;
+			worst = st;
+			have = true;
+		}
+	}
+	if (have_forward && worst != TRANSPORT_DEFERRED) {
+		char id[QFILE_ID_SIZE];
+
+		if (local_resubmit(req->cf, m, lm.content, lm.len, &plan, r->addr, id, &err) != 0) {
+			transport_dsn_set(dsn, "4.3.0", "local", err);
+			worst = TRANSPORT_DEFERRED;
+		} else {
+			char reason[TRANSPORT_DSN_TEXT_SIZE];
+
+			snprintf(reason, sizeof(reason), "forwarded as %s", id);
+			transport_dsn_set(&one, "2.0.0", "local", reason);
+			for (i = 0; i < plan.n; i++)
+				if (plan.v[i].kind == LOCAL_FORWARD)
+					transport_add_line(req, plan.v[i].target, TRANSPORT_SENT, &one);
+			if (!have) {
+				*dsn = one;
+				worst = TRANSPORT_SENT;
+				have = true;
+			}
+		}
+	}
+	if (!have && !have_forward) {
+		/* an alias or include that expanded to nothing new */
+		transport_dsn_set(dsn, "2.0.0", "local", "discarded: duplicate or empty expansion");
+		worst = TRANSPORT_SENT;
+	}
+	local_plan_deinit(&plan);
+out:
+	maps_free(&amaps);
+	strvec_deinit(&delivered);
+	str_deinit(&content);
+	str_deinit(&aliases);
+	str_deinit(&what);
+	return worst;
+}

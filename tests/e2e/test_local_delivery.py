@@ -1,0 +1,417 @@
+"""Local delivery end to end (issue 4): a running instance (master, smtpd,
+qmgr) takes mail over SMTP for real system users (made with useradd here,
+removed afterwards) and local(8) puts it into an mbox and a Maildir that
+Debian's mutt and Dovecot read; aliases of every kind after postalias,
+.forward, procmail as mailbox_command, unsafe recipients, a locked mbox.
+Needs root (useradd, setuid children); skipped otherwise."""
+import grp
+import os
+import pwd
+import pty
+import re
+import select
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for useradd")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=20.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return pred()
+
+
+def instance_pids(etc):
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if etc.encode() in argv:
+            pids.append(int(d))
+    return pids
+
+
+class Lab:
+    def __init__(self, base, run):
+        self.base = base
+        self.run = run
+        self.users = []
+        self.etc = os.path.join(base, "etc")
+        self.spool = os.path.join(base, "spool")
+        self.mail = os.path.join(base, "mail")
+        self.log = os.path.join(base, "maillog")
+        self.port = free_port()
+        os.makedirs(self.etc)
+        os.makedirs(self.mail)
+        os.chmod(self.mail, 0o1777)   # like a /var/mail that users may lock in
+        self.env = {"MAIL_CONFIG": self.etc}
+        self.master_pid = None
+
+    def useradd(self):
+        name = "yb%s" % uuid.uuid4().hex[:8]
+        home = os.path.join(self.base, "home", name)
+        os.makedirs(os.path.dirname(home), exist_ok=True)
+        subprocess.run(["useradd", "-m", "-d", home, "-s", "/bin/sh", "-U", name],
+                       check=True, capture_output=True)
+        self.users.append(name)
+        return pwd.getpwnam(name)
+
+    def configure(self, extra=""):
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(
+                "compatibility_level = 3.6\nmyhostname = mx.local.test\n"
+                "mydomain = local.test\nmyorigin = local.test\n"
+                "mydestination = local.test, localhost\nmynetworks = 127.0.0.0/8\n"
+                "queue_directory = %(spool)s\ndata_directory = %(spool)s/data\n"
+                "maillog_file = %(log)s\nmail_owner = root\nsetgid_group = root\n"
+                "default_transport = discard:remote\n"
+                "alias_maps = hash:%(etc)s/aliases\nalias_database = hash:%(etc)s/aliases\n"
+                "mail_spool_directory = %(mail)s\nrecipient_delimiter = +\n"
+                "default_privs = nobody\n"
+                "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\nqueue_run_delay = 1s\n"
+                % vars(self) + extra)
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write("127.0.0.1:%d inet n - n - - smtpd\n"
+                    "qmgr      unix  n       -       n       300     1       qmgr\n"
+                    "local     unix  -       n       n       -       -       local\n"
+                    "virtual   unix  -       n       n       -       -       virtual\n"
+                    "discard   unix  -       -       n       -       -       discard\n"
+                    "error     unix  -       -       n       -       -       error\n"
+                    % self.port)
+        if not os.path.exists(os.path.join(self.etc, "aliases")):
+            self.aliases("")
+
+    def aliases(self, text):
+        path = os.path.join(self.etc, "aliases")
+        with open(path, "w") as f:
+            f.write(text)
+        r = self.run("postalias", "-c", self.etc, path, env=self.env)
+        assert r.rc == 0, r
+
+    def start(self):
+        r = self.run("postfix", "-c", self.etc, "start", timeout=60)
+        assert r.rc == 0, r
+
+    def maillog(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def send(self, rcpts, body="hello from the test\n", subject="t", sender="alice@remote.test"):
+        msg = ("From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@test>\r\n\r\n%s"
+               % (sender, ", ".join(rcpts), subject, uuid.uuid4().hex,
+                  body.replace("\n", "\r\n")))
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as s:
+            s.ehlo("client.test")
+            refused = s.sendmail(sender, rcpts, msg.encode())
+        return refused
+
+    def enqueue(self, sender, *rcpts, body="Subject: q\n\nbody\n"):
+        r = self.run("yubin", "qtool", "enqueue", "-f", sender, *rcpts, env=self.env,
+                     stdin=body)
+        assert r.rc == 0, r
+        return r.out.strip()
+
+    def delivered(self, pattern, timeout=20):
+        return wait_for(lambda: re.search(pattern, self.maillog()), timeout)
+
+    def close(self):
+        for pid in instance_pids(self.etc):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for u in self.users:
+            subprocess.run(["userdel", "-r", u], capture_output=True)
+            try:
+                grp.getgrnam(u)
+                subprocess.run(["groupdel", u], capture_output=True)
+            except KeyError:
+                pass
+
+
+@pytest.fixture
+def lab(run):
+    base = tempfile.mkdtemp(prefix="yubin-local-", dir="/tmp")
+    os.chmod(base, 0o755)
+    lb = Lab(base, run)
+    yield lb
+    lb.close()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def read_mbox_with_mutt(box, home):
+    """mutt in batch mode: on a pty of our own, pipe the first message to
+    cat and quit (mutt has no non-interactive way to print a message)."""
+    tmp = tempfile.mkdtemp(dir="/tmp")
+    os.mkdir(os.path.join(tmp, "Mail"))    # or mutt asks to create it
+    out = os.path.join(tmp, "out")
+    args = ["mutt", "-n", "-F", "/dev/null", "-R", "-f", box, "-e", "set wait_key=no",
+            "-e", "push \"<pipe-message>cat > %s<enter><quit>\"" % out]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve("/usr/bin/mutt", args, {"TERM": "xterm", "HOME": tmp,
+                                          "PATH": "/usr/bin:/bin"})
+    end = time.time() + 30
+    done = False
+    screen = b""
+    while time.time() < end and not done:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                screen += os.read(fd, 4096)
+            except OSError:
+                pass
+        done = os.waitpid(pid, os.WNOHANG)[0] == pid
+    if not done:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    os.close(fd)
+    try:
+        with open(out) as f:
+            return f.read()
+    except FileNotFoundError:
+        return "mutt printed nothing; its screen: %r" % screen[-2000:]
+
+
+def read_with_dovecot(tmp, user, location):
+    """Debian's Dovecot imap binary, pre-authenticated as the user (no
+    daemon, no auth service), on a private dovecot.conf whose
+    mail_location points at the box yubin wrote."""
+    conf = os.path.join(tmp, "dovecot-%s.conf" % user.pw_name)
+    with open(conf, "w") as f:
+        f.write("mail_location = %s\nssl = no\nbase_dir = %s/run\n"
+                "log_path = /dev/stderr\n" % (location, tmp))
+    os.chmod(conf, 0o644)
+    r = subprocess.run(["runuser", "-u", user.pw_name, "--", "env", "-i",
+                        "USER=" + user.pw_name, "HOME=" + user.pw_dir,
+                        "/usr/lib/dovecot/imap", "-c", conf],
+                       input=b"a SELECT INBOX\r\nb FETCH 1 BODY.PEEK[]\r\nc LOGOUT\r\n",
+                       capture_output=True, timeout=30)
+    return (r.stdout + r.stderr).decode(errors="replace")
+
+
+def test_mbox_delivery_read_by_mutt_and_dovecot(lab):
+    u = lab.useradd()
+    lab.configure()
+    lab.start()
+    body = "first line\nFrom the start of a line\n>From quoted\nlast\n"
+    assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="mbox test") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, delay=[\d.]+, "
+                         r"delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, "
+                         r"status=sent \(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    box = os.path.join(lab.mail, u.pw_name)
+    st = os.stat(box)
+    assert st.st_uid == u.pw_uid and (st.st_mode & 0o777) == 0o600
+    text = open(box).read()
+    assert re.match(r"From alice@remote\.test  \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n"
+                    r"Return-Path: <alice@remote\.test>\n"
+                    r"X-Original-To: %s@local\.test\nDelivered-To: %s@local\.test\n"
+                    % (u.pw_name, u.pw_name), text), text
+    assert "\n>From the start of a line\n>>From quoted\n" in text
+    assert text.endswith("last\n\n") and "\r" not in text
+    m = read_mbox_with_mutt(box, u.pw_dir)
+    assert "Subject: mbox test" in m and "From the start of a line" in m, m
+    d = read_with_dovecot(lab.base, u, "mbox:~/mail:INBOX=%s" % box)
+    assert "Subject: mbox test" in d and "\n>From the start of a line" in d, d
+
+
+def test_maildir_delivery_read_by_mutt_and_dovecot(lab):
+    u = lab.useradd()
+    lab.configure("home_mailbox = Maildir/\n")
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], subject="maildir test") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to maildir\)" % u.pw_name), lab.maillog()
+    md = os.path.join(u.pw_dir, "Maildir")
+    for sub in ("cur", "new", "tmp"):
+        st = os.stat(os.path.join(md, sub))
+        assert st.st_uid == u.pw_uid and (st.st_mode & 0o777) == 0o700
+    names = os.listdir(os.path.join(md, "new"))
+    assert len(names) == 1 and os.listdir(os.path.join(md, "tmp")) == []
+    name = names[0]
+    size = os.path.getsize(os.path.join(md, "new", name))
+    assert re.match(r"\d+\.M\d+P\d+Q\d+\.[^,/]+,S=%d$" % size, name), name
+    text = open(os.path.join(md, "new", name)).read()
+    assert text.startswith("Return-Path: <alice@remote.test>\n") and "\nFrom " not in text[:5]
+    m = read_mbox_with_mutt(md, u.pw_dir)
+    assert "Subject: maildir test" in m, m
+    d = read_with_dovecot(lab.base, u, "maildir:~/Maildir")
+    assert "Subject: maildir test" in d, d
+
+
+def test_aliases_every_kind_after_postalias(lab):
+    u = lab.useradd()
+    v = lab.useradd()
+    out = os.path.join(lab.base, "alias-file")
+    cmd_out = os.path.join(lab.base, "cmd-out")
+    inc = os.path.join(lab.base, "list.inc")
+    # default_privs (nobody) writes the file and runs the command of a
+    # root-owned alias database
+    nobody = pwd.getpwnam("nobody")
+    for p in (out, cmd_out):
+        open(p, "w").close()
+        os.chown(p, nobody.pw_uid, nobody.pw_gid)
+    with open(inc, "w") as f:
+        f.write("# a list\n%s\nfriend@remote.test\n" % v.pw_name)
+    lab.configure()
+    lab.aliases(
+        "team: %s, someone@elsewhere.test\n"
+        "tofile: %s\n"
+        "tocmd: \"|cat >> %s; echo RECIPIENT=$RECIPIENT SENDER=$SENDER >> %s\"\n"
+        "list: :include:%s\n"
+        "owner-list: %s\n"
+        "self: self, %s\n" % (u.pw_name, out, cmd_out, cmd_out, inc, u.pw_name,
+                              u.pw_name))
+    lab.start()
+    for rc in ("team", "tofile", "tocmd", "list"):
+        assert lab.send(["%s@local.test" % rc], subject="to %s" % rc) == {}
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<team@local.test>, relay=local, "
+                         r".*status=sent \(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<someone@elsewhere.test>, orig_to=<team@local.test>, "
+                         r"relay=local, .*status=sent \(forwarded as [0-9A-Za-z]+\)")
+    assert lab.delivered(r"to=<someone@elsewhere.test>, relay=none, .*status=sent \(remote\)")
+    assert lab.delivered(r"to=<tofile@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to file: %s\)" % re.escape(out))
+    assert lab.delivered(r"to=<tocmd@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to command: cat >> ")
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<list@local.test>, .*"
+                         r"\(delivered to mailbox\)" % v.pw_name)
+    assert lab.delivered(r"to=<friend@remote.test>, orig_to=<list@local.test>, .*"
+                         r"\(forwarded as ")
+    assert "Subject: to tofile" in open(out).read()
+    c = open(cmd_out).read()
+    assert "Subject: to tocmd" in c and "RECIPIENT=tocmd@local.test SENDER=alice@remote.test" in c
+    # the list's forwarded copy goes out from its owner
+    assert lab.delivered(r"from=<owner-list@local.test>")
+    # "self: self, user" delivers to the system user... there is none, so
+    # it bounces as an unknown user, while the other target gets it
+    assert lab.send(["self@local.test"], subject="self") == {}
+    assert lab.delivered(r"to=<self@local.test>, relay=local, .*dsn=5\.1\.1, "
+                         r"status=bounced \(unknown user: \"self\"\)"), lab.maillog()
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<self@local.test>, .*"
+                         r"\(delivered to mailbox\)" % u.pw_name)
+
+
+def test_forward_file_and_backslash_copy(lab):
+    u = lab.useradd()
+    fwd = os.path.join(u.pw_dir, ".forward")
+    with open(fwd, "w") as f:
+        f.write("\\%s, elsewhere@remote.test\n" % u.pw_name)
+    os.chown(fwd, u.pw_uid, u.pw_gid)
+    lab.configure()
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], subject="fwd") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*\(delivered to mailbox\)"
+                         % u.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<elsewhere@remote.test>, orig_to=<%s@local.test>, relay=local,"
+                         r" .*\(forwarded as " % u.pw_name)
+    assert "Subject: fwd" in open(os.path.join(lab.mail, u.pw_name)).read()
+
+
+def test_group_writable_forward_is_ignored(lab):
+    u = lab.useradd()
+    fwd = os.path.join(u.pw_dir, ".forward")
+    with open(fwd, "w") as f:
+        f.write("elsewhere@remote.test\n")
+    os.chown(fwd, u.pw_uid, u.pw_gid)
+    os.chmod(fwd, 0o664)
+    lab.configure()
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name]) == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*\(delivered to mailbox\)"
+                         % u.pw_name), lab.maillog()
+    assert "forwarded as" not in lab.maillog()
+
+
+def test_procmail_as_mailbox_command(lab):
+    u = lab.useradd()
+    rc = os.path.join(u.pw_dir, ".procmailrc")
+    with open(rc, "w") as f:
+        f.write("MAILDIR=$HOME/pm\nLOGFILE=$HOME/pm.log\n:0\n* ^Subject: .*sorted\nsorted/\n")
+    os.chown(rc, u.pw_uid, u.pw_gid)
+    os.chmod(rc, 0o644)
+    os.mkdir(os.path.join(u.pw_dir, "pm"))
+    os.chown(os.path.join(u.pw_dir, "pm"), u.pw_uid, u.pw_gid)
+    lab.configure("mailbox_command = /usr/bin/procmail -a \"$EXTENSION\"\n")
+    lab.start()
+    assert lab.send(["%s+tag@local.test" % u.pw_name], subject="to be sorted") == {}
+    assert lab.delivered(r"to=<%s\+tag@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to command: /usr/bin/procmail -a \"\$EXTENSION\"\)"
+                         % u.pw_name), lab.maillog()
+    new = os.path.join(u.pw_dir, "pm", "sorted", "new")
+    assert wait_for(lambda: os.path.isdir(new) and os.listdir(new))
+    f = os.path.join(new, os.listdir(new)[0])
+    assert os.stat(f).st_uid == u.pw_uid
+    assert "Subject: to be sorted" in open(f).read()
+
+
+def test_unsafe_recipients_bounce_as_unknown_users(lab):
+    lab.configure()
+    lab.start()
+    qid = lab.enqueue("alice@remote.test", "|rm -rf /@localhost", "../../etc/passwd@localhost",
+                      "a/b@localhost")
+    assert lab.delivered(r"%s: removed" % qid), lab.maillog()
+    log = lab.maillog()
+    assert re.search(r"to=<\|rm -rf /@localhost>, relay=local, .*dsn=5\.1\.1, "
+                     r"status=bounced \(unknown user: \"\|rm -rf /\"\)", log), log
+    assert re.search(r"to=<\.\./\.\./etc/passwd@localhost>, .*status=bounced \(unknown user",
+                     log)
+    assert re.search(r"to=<a/b@localhost>, .*status=bounced \(unknown user", log)
+
+
+def test_locked_mbox_defers_then_delivers(lab):
+    u = lab.useradd()
+    lab.configure()
+    box = os.path.join(lab.mail, u.pw_name)
+    lock = box + ".lock"
+    open(lock, "w").close()
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], subject="locked") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.2\.0, "
+                         r"status=deferred \(cannot update mailbox" % u.pw_name), lab.maillog()
+    assert not os.path.exists(box) or "Subject: locked" not in open(box).read()
+    os.unlink(lock)
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name, timeout=30), lab.maillog()
+    assert "Subject: locked" in open(box).read()
+
+
+def test_command_exit_codes(lab):
+    lab.configure()
+    lab.aliases("temp: \"|exit 75\"\nperm: \"|echo no such thing; exit 67\"\n")
+    lab.start()
+    assert lab.send(["temp@local.test", "perm@local.test"]) == {}
+    assert lab.delivered(r"to=<temp@local.test>, relay=local, .*dsn=4\.3\.0, "
+                         r"status=deferred \(temporary failure\. Command died with status 75: "
+                         r"\"exit 75\"\)"), lab.maillog()
+    assert lab.delivered(r"to=<perm@local.test>, relay=local, .*dsn=5\.1\.1, "
+                         r"status=bounced \(user unknown\. Command died with status 67: "
+                         r"\"echo no such thing; exit 67\"\. Command output: no such thing\)")
