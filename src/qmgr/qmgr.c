@@ -369,7 +369,7 @@ qmgr_deliver(struct qmgr *q, const char *id)
 	} else if (qmgr_stop && nreasons == 0) {
 		/* interrupted by stop: back to incoming for the next start */
 		qmsg_free(&m);
-		(void)qdir_move(q->sk.queue_dir, id, "active", "incoming");
+		(void)qdir_move_unsynced(q->sk.queue_dir, id, "active", "incoming");
 	} else {
 		struct timespec ts[2];
 
@@ -384,7 +384,7 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		qmsg_free(&m);
 		if (utimensat(AT_FDCWD, path, ts, 0) != 0)
 			log_warn("%s: set next attempt time: %s", id, strerror(errno));
-		if (qdir_move(q->sk.queue_dir, id, "active", "deferred") != 0)
+		if (qdir_move_unsynced(q->sk.queue_dir, id, "active", "deferred") != 0)
 			log_error("%s: move to deferred: %s", id, strerror(errno));
 	}
 	qctl_reasons_free(&reasons, nreasons);
@@ -412,7 +412,7 @@ qmgr_scan(struct qmgr *q, const char *queue, bool due_only)
 			}
 			free(path);
 		}
-		if (qdir_move(q->sk.queue_dir, ids.v[i], queue, "active") != 0)
+		if (qdir_move_unsynced(q->sk.queue_dir, ids.v[i], queue, "active") != 0)
 			continue;	/* postsuper got there first */
 		qmgr_deliver(q, ids.v[i]);
 	}
@@ -464,7 +464,7 @@ qmgr_recover(struct qmgr *q)
 	strvec_init(&ids);
 	(void)qdir_list(q->sk.queue_dir, "active", &ids);
 	for (i = 0; i < ids.n; i++)
-		if (qdir_move(q->sk.queue_dir, ids.v[i], "active", "incoming") != 0)
+		if (qdir_move_unsynced(q->sk.queue_dir, ids.v[i], "active", "incoming") != 0)
 			log_warn("%s: cannot move back to incoming: %s", ids.v[i], strerror(errno));
 	strvec_deinit(&ids);
 }

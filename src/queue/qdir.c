@@ -129,6 +129,24 @@ qdir_fsync(const char *dir)
 }
 
 int
+qdir_move_unsynced(const char *queue_dir, const char *id, const char *from, const char *to)
+{
+	char *src, *dst;
+	int ret;
+
+	if (!qfile_id_is_valid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	src = qdir_path(queue_dir, from, id);
+	dst = qdir_path(queue_dir, to, id);
+	ret = rename(src, dst);
+	free(src);
+	free(dst);
+	return ret;
+}
+
+int
 qdir_move(const char *queue_dir, const char *id, const char *from, const char *to)
 {
 	char *src, *dst, *d1, *d2;

@@ -41,6 +41,12 @@ int	 qdir_fsync(const char *dir);
 /* qdir_move - rename queue_dir/from/id to queue_dir/to/id and fsync both
  * directories. -1 with errno (ENOENT: someone else moved or removed it). */
 int	 qdir_move(const char *queue_dir, const char *id, const char *from, const char *to);
+/* qdir_move_unsynced - the same without the directory fsyncs, for the queue
+ * manager's moves among incoming, active and deferred: after a power loss
+ * the message is in one of them either way, and every one of them is
+ * scanned again, so only the time of the next attempt can change. */
+int	 qdir_move_unsynced(const char *queue_dir, const char *id, const char *from,
+	    const char *to);
 
 /* qdir_list - append the valid queue IDs in queue_dir/queue to ids, sorted.
  * Temporary and stray names are skipped (qdir_list_other finds them).
