@@ -87,7 +87,20 @@ maildir_deliver(const char *path, const struct storage_mail *m, off_t size_limit
 	str_append(&base, path);
 	while (base.len > 1 && base.s[base.len - 1] == '/')
 		str_truncate(&base, base.len - 1);
-	/* the Maildir itself, then its three directories */
+	/* missing parents first, as Postfix's make_dirs (virtual_mailbox_base/
+	 * domain/user/), then the Maildir itself, then its three directories */
+	{
+		char *slash;
+
+		for (slash = strchr(base.s + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			if (mkdir(base.s, 0700) != 0 && errno != EEXIST) {
+				*slash = '/';
+				break;
+			}
+			*slash = '/';
+		}
+	}
 	if (maildir_mkdir(base.s) != 0) {
 		e = errno;
 		storage_error_set(error_r, e, "4.2.0", "create maildir file %s: %s", base.s,

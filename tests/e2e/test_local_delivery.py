@@ -415,3 +415,42 @@ def test_command_exit_codes(lab):
     assert lab.delivered(r"to=<perm@local.test>, relay=local, .*dsn=5\.1\.1, "
                          r"status=bounced \(user unknown\. Command died with status 67: "
                          r"\"echo no such thing; exit 67\"\. Command output: no such thing\)")
+
+
+def test_unknown_local_and_virtual_users_are_refused_at_rcpt(lab):
+    u = lab.useradd()
+    vbase = os.path.join(lab.base, "vmail")
+    os.makedirs(vbase)
+    os.chown(vbase, u.pw_uid, u.pw_gid)
+    lab.configure("local_recipient_maps = unix:passwd.byname $alias_maps\n"
+                  "virtual_mailbox_domains = virt.test\nvirtual_mailbox_base = %s\n"
+                  "virtual_mailbox_maps = inline:{ known@virt.test=virt.test/known/ }\n"
+                  "virtual_uid_maps = static:%d\nvirtual_gid_maps = static:%d\n"
+                  "virtual_minimum_uid = 100\n" % (vbase, u.pw_uid, u.pw_gid))
+    lab.aliases("listed: %s\n" % u.pw_name)
+    lab.start()
+    with smtplib.SMTP("127.0.0.1", lab.port, timeout=20) as s:
+        s.ehlo("client.test")
+        assert s.mail("alice@remote.test")[0] == 250
+        assert s.rcpt("nosuch@local.test") == (
+            550, b"5.1.1 <nosuch@local.test>: Recipient address rejected: "
+                 b"User unknown in local recipient table")
+        assert s.rcpt("nosuch@virt.test") == (
+            550, b"5.1.1 <nosuch@virt.test>: Recipient address rejected: "
+                 b"User unknown in virtual mailbox table")
+        assert s.rcpt("%s+ext@local.test" % u.pw_name)[0] == 250
+        assert s.rcpt("listed@local.test")[0] == 250
+        assert s.rcpt("known@virt.test")[0] == 250
+        s.data(b"Subject: virtual\r\n\r\nbody\r\n")
+    assert lab.delivered(r"to=<known@virt.test>, relay=virtual, .*dsn=2\.0\.0, "
+                         r"status=sent \(delivered to maildir\)"), lab.maillog()
+    new = os.path.join(vbase, "virt.test", "known", "new")
+    names = os.listdir(new)
+    assert len(names) == 1
+    st = os.stat(os.path.join(new, names[0]))
+    assert st.st_uid == u.pw_uid
+    text = open(os.path.join(new, names[0])).read()
+    assert "Delivered-To: known@virt.test\n" in text and "Subject: virtual" in text
+    assert re.search(r"NOQUEUE: reject: RCPT from .*: 550 5\.1\.1 <nosuch@local\.test>: "
+                     r"Recipient address rejected: User unknown in local recipient table;",
+                     lab.maillog())
