@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "cli/dev_config.h"
 #include "lib/log.h"
+#include "lib/maps.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/tlscert.h"
@@ -214,6 +215,62 @@ static const struct dev_file dev_files[] = {
 	{ "users", dev_config_users, 0600 },
 };
 
+static int
+dev_alias_add(void *ctx, const char *key, const char *value, int line)
+{
+	(void)maps_writer_add(ctx, key, value);
+	return 0;
+}
+
+/* dev_aliases_db - build DIR/aliases.db when it is missing or older than
+ * DIR/aliases, as newaliases would: local delivery reads only the indexed
+ * form. 0 or -1 (logged). */
+static int
+dev_aliases_db(const struct dev_params *dev)
+{
+	struct maps_writer *w;
+	struct stat src, db;
+	struct str path, text, spec;
+	const char *err;
+	int ret = -1;
+
+	str_init(&path, 128);
+	str_init(&text, 1024);
+	str_init(&spec, 128);
+	str_appendf(&path, "%s/aliases", dev->dir);
+	str_appendf(&spec, "hash:%s", path.s);
+	if (stat(path.s, &src) != 0) {
+		ret = 0;
+		goto out;
+	}
+	str_append(&path, ".db");
+	if (stat(path.s, &db) == 0 && db.st_mtime >= src.st_mtime) {
+		ret = 0;
+		goto out;
+	}
+	str_truncate(&path, path.len - 3);
+	if (file_read(path.s, MAPS_SOURCE_MAX, &text) != 0) {
+		log_error("cannot read %s: %s", path.s, strerror(errno));
+		goto out;
+	}
+	if ((w = maps_writer_new(spec.s, 0, &err)) == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
+	(void)maps_source_parse(path.s, text.s, text.len, MAPS_SOURCE_ALIASES, 0, dev_alias_add, w);
+	(void)maps_writer_add(w, "@", "@");
+	if (maps_writer_commit(w, 0644, -1, -1, &err) != 0)
+		log_error("%s", err);
+	else
+		ret = 0;
+	maps_writer_free(&w);
+out:
+	str_deinit(&path);
+	str_deinit(&text);
+	str_deinit(&spec);
+	return ret;
+}
+
 /* dev_populate - create what is missing under dev->dir; 0 or -1 (logged) */
 static int
 dev_populate(const struct dev_params *dev)
@@ -254,6 +311,9 @@ dev_populate(const struct dev_params *dev)
 		if (r > 0)
 			log_info("created %s", path.s);
 	}
+
+	if (dev_aliases_db(dev) != 0)
+		goto out;
 
 	str_reset(&path);
 	str_appendf(&path, "%s/tls/cert.pem", dev->dir);
@@ -390,11 +450,14 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 		printf("  %-12s %-17s %-13s %s\n", svc->name, addr, svc->config,
 		    dev_service_state(svc, no_wait));
 	}
-	printf("\nSMTP (smtp, submission, smtps) goes through the queue; the LMTP, IMAP,\n"
-	    "POP3 and ManageSieve servers and local delivery are not built in this\n"
-	    "version, so mail for local users stays queued (mailq shows it).\n\n");
+	printf("\nSMTP (smtp, submission, smtps) goes through the queue; mail for\n"
+	    "%s@localhost (and postmaster@ and root@, through %s/aliases) is\n"
+	    "delivered to the Maildir %s/mail/localhost/%s/. The LMTP, IMAP, POP3\n"
+	    "and ManageSieve servers are not built in this version.\n\n", DEV_USER_NAME,
+	    dev->dir, dev->dir, DEV_USER_NAME);
 	if (dev_password(dev, &pw))
-		printf("Test user: %s, password %s (%s/users)\n\n", DEV_USER_NAME, pw.s, dev->dir);
+		printf("Test user: %s, password %s (%s/users; a dev-mode-only password, never "
+		    "use it elsewhere)\n\n", DEV_USER_NAME, pw.s, dev->dir);
 	else
 		printf("Test users: see %s/users\n\n", dev->dir);
 	printf("Try what works now:\n");

@@ -25,8 +25,11 @@ struct str;
 #define DEV_PORT_MIN_OFFSET	DEV_PORT_LMTP
 #define DEV_PORT_MAX_OFFSET	DEV_PORT_SIEVE
 
-#define DEV_USER_NAME		"dev"
-#define DEV_USER_PASSWORD	"devpass"
+/* The demo user of every dev instance. The password is public (it is in
+ * this file) and only ever used in dev mode, where the instance listens on
+ * loopback only. */
+#define DEV_USER_NAME		"demo"
+#define DEV_USER_PASSWORD	"demo"
 
 struct dev_params {
 	const char	*dir;		/* borrowed; absolute, no trailing slash */

@@ -19,7 +19,7 @@ PORTS = {
 }
 FILES = ["main.cf", "master.cf", "dovecot.conf", "aliases", "users",
          "tls/cert.pem", "tls/key.pem"]
-DIRS = ["spool", "mail", "log", "run", "home/dev"]
+DIRS = ["spool", "mail", "log", "run", "home/demo"]
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_banner_names_services_ports_and_hints(run, tmp_path, bindir):
                          r.out, re.M), (name, r.out)
     assert "%s/postconf -c %s -n" % (os.path.realpath(bindir), real) in r.out
     assert "%s/doveconf -c %s/dovecot.conf -n" % (os.path.realpath(bindir), real) in r.out
-    assert "devpass" in r.out
+    assert "Test user: demo, password demo" in r.out and "dev-mode-only password" in r.out
     # daemon-shaped log lines on stderr, and the same in the maillog
     assert re.search(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ yubin/master\[\d+\]: created ",
                      r.err, re.M), r.err
@@ -167,10 +167,10 @@ def test_certificate_and_key(inst):
 def test_users_file_is_a_passwd_file(inst):
     line = (inst / "users").read_text().splitlines()[0]
     f = line.split(":")
-    assert f[0] == "dev"
-    assert f[1] == "{PLAIN}devpass"
+    assert f[0] == "demo"
+    assert f[1] == "{PLAIN}demo"
     assert f[2:4] == [str(os.getuid()), str(os.getgid())]
-    assert f[5] == "%s/home/dev" % os.path.realpath(str(inst))
+    assert f[5] == "%s/home/demo" % os.path.realpath(str(inst))
 
 
 def test_second_run_keeps_edited_files(run, inst):
