@@ -96,13 +96,13 @@ EOC
 setup_yubin() {
 	local d=$SANDBOX/yubin
 	rm -rf "$d"; mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/log"
-	# mail_owner root: local delivery runs inside the queue manager,
-	# which must be root to become each recipient (see docs/status.md)
+	# as Postfix: the queue manager runs as postfix, its root delivery
+	# helper becomes each recipient
 	{ common_main "$1"; cat <<EOC
 queue_directory = $d/spool
 data_directory = $d/data
-mail_owner = root
-setgid_group = root
+mail_owner = postfix
+setgid_group = postdrop
 maillog_file = $d/log/maillog
 EOC
 	} > "$d/etc/main.cf"

@@ -33,4 +33,11 @@ enum transport_status local_exec_mailbox(const struct local_msg *, const struct 
  * check); not root: nothing. 0 or -1. */
 int	 local_become(const struct local_user *u, bool dev_mode);
 
+/* local_helper_active - this process has dropped privileges and has a
+ * root helper to deliver for it */
+bool	 local_helper_active(void);
+/* local_helper_deliver - one delivery through the helper */
+enum transport_status local_helper_deliver(const struct transport_request *, bool is_virtual,
+	    struct transport_dsn *);
+
 #endif

@@ -116,6 +116,12 @@ int	 local_expand(const struct local_expand_ctx *, const char *rcpt,
  * loop detection), lowercased */
 void	 local_delivered_to(const char *content, size_t len, struct strvec *out);
 
+/* local_helper_start - as root, before the queue manager drops its
+ * privileges: fork the helper that stays root and runs every local and
+ * virtual delivery of this process from then on (local_helper.c). Not
+ * root: nothing to do. 0, or -1 with *error_r. */
+int	 local_helper_start(struct maincf *, const char **error_r);
+
 /* The transports (registered in qmgr/transport.c). */
 enum transport_status local_transport_deliver(const struct transport_request *,
 	    struct transport_dsn *);

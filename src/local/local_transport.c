@@ -7,11 +7,14 @@
 #include "local/local-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -22,6 +25,7 @@
 #include "lib/util.h"
 #include "queue/qfile.h"
 #include "queue/qmsg.h"
+#include "storage/storage.h"
 
 /* local_alias_check - Postfix's warning for a source edited after its
  * database was built, and the database owner (the rights of its commands
@@ -132,6 +136,77 @@ out:
 	return ret;
 }
 
+/* local_resubmit_as_owner - local_resubmit, in a child that has become
+ * mail_owner when we are root (the helper), so that the new queue file is
+ * mail_owner's like every other */
+static int
+local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *content,
+    size_t len, const struct local_plan *plan, const char *rcpt, char *id_r,
+    const char **error_r)
+{
+	struct {
+		int	ok;
+		char	id[QFILE_ID_SIZE];
+		char	err[256];
+	} res;
+	struct local_user u;
+	struct passwd *pw;
+	struct str owner;
+	int pfd[2], wst;
+	ssize_t n;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return local_resubmit(cf, m, content, len, plan, rcpt, id_r, error_r);
+	str_init(&owner, 32);
+	pw = maincf_get(cf, "mail_owner", &owner, error_r) == 0 ? getpwnam(owner.s) : NULL;
+	str_deinit(&owner);
+	if (pw == NULL) {
+		*error_r = "cannot find mail_owner";
+		return -1;
+	}
+	if (pw->pw_uid == 0)
+		return local_resubmit(cf, m, content, len, plan, rcpt, id_r, error_r);
+	memset(&u, 0, sizeof(u));
+	u.uid = pw->pw_uid;
+	u.gid = pw->pw_gid;
+	if (pipe2(pfd, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		*error_r = "cannot fork to write the forwarded message";
+		return -1;
+	}
+	if (pid == 0) {
+		const char *e = "cannot set privileges to mail_owner";
+
+		close(pfd[0]);
+		memset(&res, 0, sizeof(res));
+		if (local_become(&u, false) == 0 &&
+		    local_resubmit(cf, m, content, len, plan, rcpt, res.id, &e) == 0)
+			res.ok = 1;
+		else
+			snprintf(res.err, sizeof(res.err), "%s", e);
+		(void)storage_write_full(pfd[1], &res, sizeof(res));
+		_exit(0);
+	}
+	close(pfd[1]);
+	do
+		n = read(pfd[0], &res, sizeof(res));
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(res) || !res.ok) {
+		static char err[256];
+
+		snprintf(err, sizeof(err), "%s", n == (ssize_t)sizeof(res) ? res.err :
+		    "queue writer died");
+		*error_r = err;
+		return -1;
+	}
+	res.id[sizeof(res.id) - 1] = '\0';
+	snprintf(id_r, QFILE_ID_SIZE, "%s", res.id);
+	return 0;
+}
+
 /* local_worse - the status that decides for the queue recipient: any
  * deferral defers it (every delivery is tried again), else it is done */
 static int
@@ -157,6 +232,8 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 	bool have = false, have_forward = false;
 	size_t i;
 
+	if (local_helper_active())
+		return local_helper_deliver(req, false, dsn);
 	orig = r->orcpt != NULL ? (strncasecmp(r->orcpt, "rfc822;", 7) == 0 ? r->orcpt + 7 :
 	    r->orcpt) : r->addr;
 	str_init(&content, m->size + 1);
@@ -244,7 +321,8 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 	if (have_forward && worst != TRANSPORT_DEFERRED) {
 		char id[QFILE_ID_SIZE];
 
-		if (local_resubmit(req->cf, m, lm.content, lm.len, &plan, r->addr, id, &err) != 0) {
+		if (local_resubmit_as_owner(req->cf, m, lm.content, lm.len, &plan, r->addr, id,
+		    &err) != 0) {
 			transport_dsn_set(dsn, "4.3.0", "local", err);
 			worst = TRANSPORT_DEFERRED;
 		} else {

@@ -104,6 +104,8 @@ virtual_transport_deliver(const struct transport_request *req, struct transport_
 	size_t i;
 	int rr;
 
+	if (local_helper_active())
+		return local_helper_deliver(req, true, dsn);
 	str_init(&addr, 64);
 	str_append(&addr, req->addr != NULL ? req->addr : r->addr);
 	for (i = 0; i < addr.len; i++)

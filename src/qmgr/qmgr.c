@@ -32,6 +32,7 @@
 #include "lib/mastercf.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "local/local.h"
 #include "master/skeleton.h"
 #include "qmgr/transport.h"
 #include "queue/qctl.h"
@@ -564,6 +565,12 @@ qmgr_main(int argc, char **argv)
 	}
 	q.fd_is_socket = fstat(q.fd, &st) == 0 && S_ISSOCK(st.st_mode);
 	(void)fcntl(q.fd, F_SETFL, fcntl(q.fd, F_GETFL) | O_NONBLOCK);
+	/* local(8) and virtual(8) must become each recipient: a root helper,
+	 * forked before the drop, runs them (local_helper.c) */
+	if (local_helper_start(q.sk.cf, &err) != 0) {
+		log_msg(LOG_LEVEL_FATAL, "%s", err);
+		goto out;
+	}
 	if (skeleton_drop_privileges(&q.sk, &err) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto out;

@@ -81,14 +81,15 @@ class Lab:
         self.users.append(name)
         return pwd.getpwnam(name)
 
-    def configure(self, extra=""):
+    def configure(self, extra="", owner="root"):
+        self.owner = owner
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write(
                 "compatibility_level = 3.6\nmyhostname = mx.local.test\n"
                 "mydomain = local.test\nmyorigin = local.test\n"
                 "mydestination = local.test, localhost\nmynetworks = 127.0.0.0/8\n"
                 "queue_directory = %(spool)s\ndata_directory = %(spool)s/data\n"
-                "maillog_file = %(log)s\nmail_owner = root\nsetgid_group = root\n"
+                "maillog_file = %(log)s\nmail_owner = %(owner)s\nsetgid_group = %(owner)s\n"
                 "default_transport = discard:remote\n"
                 "alias_maps = hash:%(etc)s/aliases\nalias_database = hash:%(etc)s/aliases\n"
                 "mail_spool_directory = %(mail)s\nrecipient_delimiter = +\n"
@@ -454,3 +455,29 @@ def test_unknown_local_and_virtual_users_are_refused_at_rcpt(lab):
     assert re.search(r"NOQUEUE: reject: RCPT from .*: 550 5\.1\.1 <nosuch@local\.test>: "
                      r"Recipient address rejected: User unknown in local recipient table;",
                      lab.maillog())
+
+
+def test_unprivileged_queue_manager_delivers_through_its_root_helper(lab):
+    """mail_owner = postfix: the queue manager runs as postfix, and the
+    helper it forked before dropping privileges does the deliveries, each
+    in a child that became the recipient; forwarded copies are written
+    into the queue as postfix."""
+    u = lab.useradd()
+    lab.configure("home_mailbox = Maildir/\n", owner="postfix")
+    lab.aliases("fan: %s, far@remote.test\n" % u.pw_name)
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name, "fan@local.test"], subject="unpriv") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to maildir\)" % u.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<far@remote.test>, orig_to=<fan@local.test>, .*"
+                         r"\(forwarded as ([0-9A-Za-z]+)\)")
+    assert lab.delivered(r"to=<far@remote.test>, relay=none, .*status=sent \(remote\)")
+    new = os.path.join(u.pw_dir, "Maildir", "new")
+    assert len(os.listdir(new)) == 2
+    for n in os.listdir(new):
+        assert os.stat(os.path.join(new, n)).st_uid == u.pw_uid
+    qmgr = [p for p in instance_pids(lab.etc)
+            if open("/proc/%d/cmdline" % p, "rb").read().startswith(b"qmgr\0")]
+    # the queue manager itself as postfix, its delivery helper as root
+    assert sorted(os.stat("/proc/%d" % p).st_uid for p in qmgr) == \
+        [0, pwd.getpwnam("postfix").pw_uid]
