@@ -481,3 +481,16 @@ def test_unprivileged_queue_manager_delivers_through_its_root_helper(lab):
     # the queue manager itself as postfix, its delivery helper as root
     assert sorted(os.stat("/proc/%d" % p).st_uid for p in qmgr) == \
         [0, pwd.getpwnam("postfix").pw_uid]
+
+
+def test_command_time_limit_defers_and_kills_the_command(lab):
+    marker = os.path.join(lab.base, "still-running")
+    lab.configure("command_time_limit = 1s\n")
+    lab.aliases("slow: \"|sleep 5; touch %s\"\n" % marker)
+    lab.start()
+    assert lab.send(["slow@local.test"]) == {}
+    assert lab.delivered(r"to=<slow@local.test>, relay=local, .*dsn=4\.3\.0, "
+                         r"status=deferred \(Command time limit exceeded: \"sleep 5; touch "),\
+        lab.maillog()
+    time.sleep(5)
+    assert not os.path.exists(marker)   # its process group was killed
