@@ -20,6 +20,8 @@ cli_main_fn cmd_postfix;
 cli_main_fn cmd_yubin_control;
 cli_main_fn cmd_doveconf;
 cli_main_fn cmd_doveadm;
+cli_main_fn cmd_doveadm_pw;
+cli_main_fn cmd_auth;
 cli_main_fn cmd_dev;
 cli_main_fn cmd_paramdoc;
 cli_main_fn cmd_postmap;

@@ -11,7 +11,8 @@ static void
 doveadm_usage(void)
 {
 	fprintf(stderr, "usage: doveadm [-Dv] [-f <formatter>] <command> [<args>]\n\n"
-	    "  config       [doveconf parameters]\n");
+	    "  config       [doveconf parameters]\n"
+	    "  pw           [-l] [-p plaintext] [-r rounds] [-s scheme] [-t hash] [-u user] [-V]\n");
 }
 
 int
@@ -34,6 +35,8 @@ cmd_doveadm(int argc, char **argv)
 		doveadm_usage();
 		return DOVEADM_EX_USAGE;
 	}
+	if (strcmp(argv[i], "pw") == 0)
+		return cmd_doveadm_pw(argc - i, argv + i);
 	if (strcmp(argv[i], "config") == 0) {
 		/* argv[i] becomes doveconf's argv[0] */
 		return cmd_doveconf(argc - i, argv + i);
