@@ -90,6 +90,7 @@ pattern_is_bounded(const char *re, const char **why_r)
 		unsigned long total, last;
 	} stack[MAPS_REGEXP_GROUPS_MAX];
 	size_t depth = 0;
+	unsigned reps = 0;	/* repetition operators in a row on one atom */
 	const char *p;
 
 	if (strlen(re) > MAPS_REGEXP_PATTERN_MAX) {
@@ -101,6 +102,18 @@ pattern_is_bounded(const char *re, const char **why_r)
 		struct frame *f = &stack[depth];
 		bool esc = *p == '\\' && p[1] != '\0';
 		char c = esc ? *++p : *p;
+
+		/* "a+++*++..." means nothing more than "a*" but makes glibc's
+		 * epsilon closure exponential (a fuzzer found one that takes
+		 * minutes): more than two operators in a row are refused. */
+		if (c == '*' || c == '+' || c == '?' || (c == '{' && isdigit((unsigned char)p[1]))) {
+			if (++reps > 2) {
+				*why_r = "too many repetition operators in a row";
+				return false;
+			}
+		} else {
+			reps = 0;
+		}
 
 		if (c == '(') {
 			if (depth + 1 >= MAPS_REGEXP_GROUPS_MAX) {

@@ -321,11 +321,14 @@ test_regexp(void **state)
 	 * flat patterns are not */
 	path = write_tmp("re3",
 	    "/k++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++/ never\n"
+	    "/$k+++*+++++++++++01}1!/ never (stacked repetition: exponential in glibc)\n"
+	    "/^k+?$/ two in a row are allowed\n"
 	    "/^[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+"
 	    "\\.[a-z]+\\.[a-z]+\\.[a-z]+$/ twelve\n"
 	    "/^([0-9]{1,3}\\.){3}[0-9]{1,3}$/ ipv4\n");
 	spec = xasprintf("regexp:%s", path);
-	expect(spec, 0, "kkkk", NULL);
+	expect(spec, 0, "kkkk", "two in a row are allowed");
+	expect(spec, 0, "$kk01}1!", NULL);
 	expect(spec, 0, "b.c.d.e.f.g.h.i.j.k.l.m", "twelve");
 	expect(spec, 0, "192.0.2.1", "ipv4");
 	free(spec);
