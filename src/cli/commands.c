@@ -20,6 +20,7 @@ const struct cli_command cli_commands[] = {
 	{ "newaliases", cmd_newaliases, "rebuild the alias database" },
 	{ "dovecot", cmd_unavailable, "run the mail access servers" },
 	{ "doveconf", cmd_doveconf, "show dovecot.conf settings" },
+	{ "auth", cmd_auth, "the authentication service (auth -c DOVECOT_CONF [--listen PATH])" },
 	{ "doveadm", cmd_doveadm, "mail access administration (config, ...)" },
 	{ "paramdoc", cmd_paramdoc, "print the main.cf parameter table as Markdown" },
 	{ "smtpd", cmd_smtpd, "the SMTP server daemon (run by the master, or --listen for tests)" },
