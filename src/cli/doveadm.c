@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/doveadm_mail.h"
 
 #define DOVEADM_EX_USAGE 64	/* EX_USAGE: what doveadm exits with on usage errors */
 
@@ -12,18 +13,26 @@ doveadm_usage(void)
 {
 	fprintf(stderr, "usage: doveadm [-Dv] [-f <formatter>] <command> [<args>]\n\n"
 	    "  config       [doveconf parameters]\n"
+	    "  who          [-1] [<user mask>]\n"
+	    "  kick         <user mask>|<ip>\n"
+	    "  mailbox      list|create|delete|rename|status -u <user> ...\n"
+	    "  reload\n"
+	    "  stop\n"
 	    "  pw           [-l] [-p plaintext] [-r rounds] [-s scheme] [-t hash] [-u user] [-V]\n");
 }
 
 int
 cmd_doveadm(int argc, char **argv)
 {
-	int i = 1;
+	const char *config = NULL;
+	int i = 1, ret;
 
 	/* global options that do not change what "config" prints */
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-o") == 0)
 			i++;
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			config = argv[++i];	/* dovecot.conf, as Dovecot's doveadm -c */
 		else if (strcmp(argv[i], "-D") != 0 && strcmp(argv[i], "-v") != 0) {
 			fprintf(stderr, "doveadm: Unknown option: %s\n", argv[i]);
 			doveadm_usage();
@@ -41,6 +50,8 @@ cmd_doveadm(int argc, char **argv)
 		/* argv[i] becomes doveconf's argv[0] */
 		return cmd_doveconf(argc - i, argv + i);
 	}
+	if ((ret = doveadm_mail_cmd(config, argc - i, argv + i)) >= 0)
+		return ret;
 	fprintf(stderr, "doveadm: Unknown command '%s'\n", argv[i]);
 	doveadm_usage();
 	return DOVEADM_EX_USAGE;

@@ -1,0 +1,68 @@
+/* pop3-private.h - what pop3_server.c, pop3_login.c and pop3_mail.c
+ * share: the settings a POP3 process reads once from dovecot.conf, and the
+ * per-connection facts. */
+#ifndef YUBIN_POP3_PRIVATE_H
+#define YUBIN_POP3_PRIVATE_H
+
+#include <stdbool.h>
+#include <openssl/ssl.h>
+
+#include "pop3/pop3_conn.h"
+
+/* Dovecot's timeouts: a login process gives up on a client after 3
+ * minutes without a login; a logged-in POP3 session autologs out after 10
+ * minutes idle (RFC 1939 asks for at least 10). */
+#define POP3_LOGIN_TIMEOUT_MS	(3 * 60 * 1000)
+#define POP3_IDLE_TIMEOUT_MS	(10 * 60 * 1000)
+
+enum pop3_ssl { POP3_SSL_NO, POP3_SSL_YES, POP3_SSL_REQUIRED };
+
+struct pop3_settings {
+	char	*conf_path;
+	char	*base_dir;
+	char	*auth_socket;		/* $base_dir/auth-client */
+	char	*sessions_dir;		/* $base_dir/sessions: one file per session */
+	char	*greeting;		/* login_greeting */
+	char	*mail_location;
+	char	*uidl_format;		/* pop3_uidl_format */
+	char	*login_user;		/* default_login_user */
+	bool	 disable_plaintext_auth;
+	bool	 verbose_proctitle;
+	enum pop3_ssl ssl;
+	unsigned long max_userip;	/* mail_max_userip_connections */
+	unsigned long first_valid_uid;
+	SSL_CTX	*ssl_ctx;		/* NULL: no TLS (ssl = no, or no certificate) */
+	int	 login_timeout_ms;
+	int	 idle_timeout_ms;
+};
+
+/* One connection's facts, shared by its login and mail processes. */
+struct pop3_client {
+	const struct pop3_settings *set;
+	char	 rip[64], lip[64];
+	unsigned rport, lport;
+	char	 session[32];		/* Dovecot's session=<...> id */
+	bool	 implicit_tls;		/* pop3s */
+};
+
+/* What the login process hands over after a successful login. */
+struct pop3_login_result {
+	char	 user[256];
+	char	 method[32];
+	bool	 tls;
+};
+
+/* pop3_login_run - the login process: greeting, pre-login commands, auth.
+ * ctl: the socketpair to the session process. Returns the exit status. */
+int	 pop3_login_run(struct pop3_client *, int client_fd, int ctl_fd);
+
+/* pop3_mail_run - the transaction state of a logged-in user, in a process
+ * that already runs as the user; conn is ready, leftover input included.
+ * Returns the exit status. */
+int	 pop3_mail_run(struct pop3_client *, struct pop3_conn *, const char *user,
+	    const char *mailbox_path, bool maildir);
+
+/* pop3_proctitle - what ps shows (verbose_proctitle) */
+void	 pop3_proctitle(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,220 @@
+/* pop3_conn.c - buffered, blocking, timed line I/O on a socket or TLS.
+ * See pop3_conn.h. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "pop3/pop3_conn.h"
+
+void
+pop3_conn_init(struct pop3_conn *c, int fd, int timeout_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	str_init(&c->out, 4096);
+}
+
+void
+pop3_conn_deinit(struct pop3_conn *c)
+{
+	if (c->ssl != NULL) {
+		(void)SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	str_deinit(&c->out);
+}
+
+size_t
+pop3_conn_pending(const struct pop3_conn *c)
+{
+	return c->in_len - c->in_pos;
+}
+
+static bool
+pop3_conn_wait(struct pop3_conn *c, short events)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = events };
+	int n;
+
+	do
+		n = poll(&pfd, 1, c->timeout_ms);
+	while (n < 0 && errno == EINTR);
+	return n > 0;
+}
+
+/* pop3_conn_fill - read more input: >0 bytes, 0 EOF, -1 timeout, -3 error */
+static int
+pop3_conn_fill(struct pop3_conn *c)
+{
+	ssize_t n;
+
+	if (c->in_pos > 0) {
+		memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
+		c->in_len -= c->in_pos;
+		c->in_pos = 0;
+	}
+	for (;;) {
+		if (c->ssl != NULL && SSL_pending(c->ssl) > 0) {
+			/* decrypted bytes wait inside OpenSSL: no poll */
+		} else if (!pop3_conn_wait(c, POLLIN)) {
+			return -1;
+		}
+		if (c->ssl != NULL) {
+			int r = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof(c->in) - c->in_len));
+
+			if (r > 0) {
+				c->in_len += (size_t)r;
+				return r;
+			}
+			switch (SSL_get_error(c->ssl, r)) {
+			case SSL_ERROR_WANT_READ:
+			case SSL_ERROR_WANT_WRITE:
+				continue;
+			case SSL_ERROR_ZERO_RETURN:
+				return 0;
+			default:
+				ERR_clear_error();
+				return -3;
+			}
+		}
+		n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -3;
+		c->in_len += (size_t)n;
+		return (int)n;
+	}
+}
+
+enum pop3_read
+pop3_conn_getline(struct pop3_conn *c, struct str *line, size_t max)
+{
+	bool skipping = false;
+
+	str_reset(line);
+	for (;;) {
+		char *nl = memchr(c->in + c->in_pos, '\n', c->in_len - c->in_pos);
+		size_t n = nl != NULL ? (size_t)(nl - (c->in + c->in_pos)) : c->in_len - c->in_pos;
+		int r;
+
+		if (!skipping) {
+			if (line->len + n > max)
+				return POP3_READ_TOO_LONG;
+			str_append_n(line, c->in + c->in_pos, n);
+		}
+		if (nl != NULL) {
+			c->in_pos += n + 1;
+			if (line->len > 0 && line->s[line->len - 1] == '\r')
+				str_truncate(line, line->len - 1);
+			return POP3_READ_LINE;
+		}
+		c->in_pos = c->in_len;
+		/* replies to what came before go out before we wait */
+		if (pop3_conn_flush(c) != 0)
+			return POP3_READ_ERROR;
+		r = pop3_conn_fill(c);
+		if (r == 0)
+			return POP3_READ_EOF;
+		if (r == -1)
+			return POP3_READ_TIMEOUT;
+		if (r < 0)
+			return POP3_READ_ERROR;
+	}
+}
+
+void
+pop3_conn_append(struct pop3_conn *c, const char *data, size_t len)
+{
+	str_append_n(&c->out, data, len);
+	if (c->out.len >= 65536)
+		(void)pop3_conn_flush(c);
+}
+
+void
+pop3_conn_printf(struct pop3_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vappendf(&c->out, fmt, ap);
+	va_end(ap);
+	if (c->out.len >= 65536)
+		(void)pop3_conn_flush(c);
+}
+
+int
+pop3_conn_flush(struct pop3_conn *c)
+{
+	size_t off = 0;
+
+	if (c->broken) {
+		str_reset(&c->out);
+		return -1;
+	}
+	while (off < c->out.len) {
+		ssize_t n;
+
+		if (c->ssl != NULL) {
+			int r = SSL_write(c->ssl, c->out.s + off, (int)(c->out.len - off));
+
+			if (r > 0) {
+				off += (size_t)r;
+				continue;
+			}
+			r = SSL_get_error(c->ssl, r);
+			if ((r == SSL_ERROR_WANT_WRITE || r == SSL_ERROR_WANT_READ) &&
+			    pop3_conn_wait(c, r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT))
+				continue;
+			ERR_clear_error();
+			c->broken = true;
+			break;
+		}
+		n = write(c->fd, c->out.s + off, c->out.len - off);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && pop3_conn_wait(c, POLLOUT))
+			continue;
+		c->broken = true;
+		break;
+	}
+	str_reset(&c->out);
+	return c->broken ? -1 : 0;
+}
+
+int
+pop3_conn_starttls(struct pop3_conn *c, SSL_CTX *ctx)
+{
+	int r;
+
+	/* plaintext pipelined after STLS is dropped, never read as commands
+	 * sent under TLS (CVE-2011-0411's lesson) */
+	c->in_pos = c->in_len = 0;
+	if (pop3_conn_flush(c) != 0)
+		return -1;
+	if ((c->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+		return -1;
+	for (;;) {
+		r = SSL_accept(c->ssl);
+		if (r == 1)
+			return 0;
+		r = SSL_get_error(c->ssl, r);
+		if ((r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE) &&
+		    pop3_conn_wait(c, r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT))
+			continue;
+		ERR_clear_error();
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return -1;
+	}
+}

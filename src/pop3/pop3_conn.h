@@ -1,0 +1,46 @@
+/* pop3_conn.h - one client connection of a POP3 process: a socket or a
+ * TLS stream over it, buffered lines in with a length cap and an idle
+ * timeout, buffered replies out (flushed before waiting for input, so
+ * pipelined commands get their replies in one write). Blocking: each
+ * process serves one connection. */
+#ifndef YUBIN_POP3_CONN_H
+#define YUBIN_POP3_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+#include "lib/str.h"
+
+struct pop3_conn {
+	int	 fd;
+	SSL	*ssl;		/* NULL: plaintext */
+	char	 in[8192];
+	size_t	 in_pos, in_len;
+	struct str out;
+	int	 timeout_ms;
+	bool	 broken;	/* a write failed: stop */
+};
+
+enum pop3_read {
+	POP3_READ_LINE = 1,
+	POP3_READ_EOF = 0,
+	POP3_READ_TIMEOUT = -1,
+	POP3_READ_TOO_LONG = -2,	/* the line passed max: connection unusable */
+	POP3_READ_ERROR = -3,
+};
+
+void	 pop3_conn_init(struct pop3_conn *, int fd, int timeout_ms);
+void	 pop3_conn_deinit(struct pop3_conn *);
+/* pop3_conn_getline - the next line without CR LF into line (reset) */
+enum pop3_read pop3_conn_getline(struct pop3_conn *, struct str *line, size_t max);
+void	 pop3_conn_append(struct pop3_conn *, const char *data, size_t len);
+void	 pop3_conn_printf(struct pop3_conn *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 pop3_conn_flush(struct pop3_conn *);
+/* pop3_conn_starttls - the server side of a TLS handshake now. 0 or -1. */
+int	 pop3_conn_starttls(struct pop3_conn *, SSL_CTX *);
+/* pop3_conn_unread - bytes read but not yet returned as lines */
+size_t	 pop3_conn_pending(const struct pop3_conn *);
+
+#endif

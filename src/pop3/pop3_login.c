@@ -1,0 +1,458 @@
+/* pop3_login.c - the login process of one POP3 connection (Dovecot's
+ * pop3-login): greeting, CAPA, USER/PASS, AUTH (SASL through the auth
+ * service), STLS, APOP (refused: passdbs here keep no plaintext for it, as
+ * Dovecot without one), QUIT. It runs as default_login_user and never sees
+ * a mailbox. After a login it hands the user to the session process and,
+ * under TLS, stays as the proxy between the TLS stream and that process.
+ * Replies are Dovecot 2.3's, byte for byte. Tests: tests/e2e/test_pop3.py */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/auth_client.h"
+#include "lib/base64.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "pop3/pop3-private.h"
+#include "pop3/pop3.h"
+
+struct pop3_login {
+	struct pop3_client *client;
+	struct pop3_conn conn;
+	struct auth_client *auth;
+	char	*user;			/* USER's argument */
+	char	 last_user[256];	/* for the disconnect line */
+	char	 last_method[32];
+	unsigned attempts;
+	time_t	 started;
+	int	 ctl_fd;
+};
+
+static bool
+login_secured(const struct pop3_login *l)
+{
+	return l->conn.ssl != NULL || strcmp(l->client->rip, l->client->lip) == 0;
+}
+
+/* login_plaintext_ok - Dovecot's rule: plaintext mechanisms only under
+ * TLS, or from the local address itself, unless disable_plaintext_auth = no;
+ * ssl = required allows them only under TLS */
+static bool
+login_plaintext_ok(const struct pop3_login *l)
+{
+	if (l->client->set->ssl == POP3_SSL_REQUIRED)
+		return l->conn.ssl != NULL;
+	return !l->client->set->disable_plaintext_auth || login_secured(l);
+}
+
+static const char *
+login_secured_text(const struct pop3_login *l)
+{
+	if (l->conn.ssl != NULL)
+		return ", TLS";
+	return login_secured(l) ? ", secured" : "";
+}
+
+static void
+login_log_disconnect(struct pop3_login *l, const char *why)
+{
+	struct str u;
+
+	str_init(&u, 64);
+	log_printable(&u, l->last_user, 100);
+	if (l->last_method[0] != '\0')
+		log_info("pop3-login: Disconnected (%s): user=<%s>, method=%s, rip=%s, lip=%s%s, "
+		    "session=<%s>", why, u.s, l->last_method, l->client->rip, l->client->lip,
+		    login_secured_text(l), l->client->session);
+	else
+		log_info("pop3-login: Disconnected (%s): user=<%s>, rip=%s, lip=%s%s, "
+		    "session=<%s>", why, u.s, l->client->rip, l->client->lip,
+		    login_secured_text(l), l->client->session);
+	str_deinit(&u);
+}
+
+static void
+login_capa(struct pop3_login *l)
+{
+	const struct auth_client_mech *mechs;
+	size_t i, n;
+
+	pop3_conn_printf(&l->conn, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\n"
+	    "AUTH-RESP-CODE\r\n");
+	if (l->client->set->ssl_ctx != NULL && l->conn.ssl == NULL)
+		pop3_conn_printf(&l->conn, "STLS\r\n");
+	if (login_plaintext_ok(l))
+		pop3_conn_printf(&l->conn, "USER\r\n");
+	pop3_conn_printf(&l->conn, "SASL");
+	mechs = auth_client_mechs(l->auth, &n);
+	for (i = 0; i < n; i++) {
+		if ((mechs[i].flags & AUTH_CLIENT_MECH_PRIVATE) != 0)
+			continue;
+		if ((mechs[i].flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 && !login_plaintext_ok(l))
+			continue;
+		pop3_conn_printf(&l->conn, " %s", mechs[i].name);
+	}
+	pop3_conn_printf(&l->conn, "\r\n.\r\n");
+}
+
+/* login_handoff - tell the session process; 1 logged in, 0 refused (the
+ * -ERR is sent), -1 broken */
+static int
+login_handoff(struct pop3_login *l, const char *user, const char *method)
+{
+	struct str msg;
+	char reply[512];
+	size_t pending = pop3_conn_pending(&l->conn), got = 0;
+	ssize_t n;
+	int ret = -1;
+
+	str_init(&msg, 256);
+	str_appendf(&msg, "LOGIN\t%s\t%s\t%d\t%zu\n", user, method, l->conn.ssl != NULL ? 1 : 0,
+	    pending);
+	str_append_n(&msg, l->conn.in + l->conn.in_pos, pending);
+	if (write(l->ctl_fd, msg.s, msg.len) != (ssize_t)msg.len)
+		goto out;
+	/* the reply is one line; the session process writes nothing else
+	 * before it */
+	while (got < sizeof(reply) - 1) {
+		n = read(l->ctl_fd, reply + got, 1);
+		if (n <= 0)
+			goto out;
+		if (reply[got++] == '\n')
+			break;
+	}
+	reply[got] = '\0';
+	if (strcmp(reply, "OK\n") == 0) {
+		l->conn.in_pos = l->conn.in_len;	/* handed over */
+		ret = 1;
+	} else if (strncmp(reply, "ERR\t", 4) == 0) {
+		reply[got - 1] = '\0';
+		pop3_conn_printf(&l->conn, "-ERR %s\r\n", reply + 4);
+		ret = 0;
+	}
+out:
+	str_deinit(&msg);
+	return ret;
+}
+
+/* login_auth - one SASL exchange; 1 logged in, 0 not (reply sent), -1 gone */
+static int
+login_auth(struct pop3_login *l, const char *mech, const char *ir)
+{
+	struct auth_client_info info;
+	struct auth_client_request *req = NULL;
+	struct auth_client_reply reply;
+	const struct auth_client_mech *m;
+	struct str line, dec;
+	const char *resp = ir;
+	enum auth_client_result r;
+	int ret = 0;
+
+	m = auth_client_mech_find(l->auth, mech);
+	if (m == NULL) {
+		pop3_conn_printf(&l->conn, "-ERR [AUTH] Unsupported authentication mechanism.\r\n");
+		return 0;
+	}
+	if ((m->flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 && !login_plaintext_ok(l)) {
+		pop3_conn_printf(&l->conn, "-ERR [AUTH] Plaintext authentication disallowed on "
+		    "non-secure (SSL/TLS) connections.\r\n");
+		return 0;
+	}
+	str_init(&line, 256);
+	str_init(&dec, 256);
+	if (ir != NULL && strcmp(ir, "=") == 0)
+		resp = "";
+	else if (ir != NULL && base64_decode(&dec, ir, strlen(ir)) != 0) {
+		pop3_conn_printf(&l->conn, "-ERR [AUTH] Invalid base64 data in initial response\r\n");
+		goto out;
+	}
+	memset(&info, 0, sizeof(info));
+	info.mech = m->name;
+	info.service = "pop3";
+	info.remote_ip = l->client->rip;
+	info.local_ip = l->client->lip;
+	info.remote_port = l->client->rport;
+	info.local_port = l->client->lport;
+	info.secured = login_secured(l);
+	info.tls = l->conn.ssl != NULL;
+	info.session_id = l->client->session;
+	auth_client_reply_init(&reply);
+	snprintf(l->last_method, sizeof(l->last_method), "%s", m->name);
+	l->attempts++;
+	r = auth_client_login(l->auth, &req, &info, resp, &reply);
+	while (r == AUTH_CLIENT_RESULT_CONTINUE) {
+		enum pop3_read rd;
+
+		pop3_conn_printf(&l->conn, "+ %s\r\n", reply.challenge != NULL ?
+		    reply.challenge : "");
+		rd = pop3_conn_getline(&l->conn, &line, POP3_LOGIN_MAX_LINE);
+		if (rd != POP3_READ_LINE) {
+			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
+			ret = -1;
+			goto done;
+		}
+		str_reset(&dec);
+		if (strcmp(line.s, "*") == 0) {
+			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
+			pop3_conn_printf(&l->conn, "-ERR [AUTH] Authentication aborted by client.\r\n");
+			goto done;
+		}
+		if (base64_decode(&dec, line.s, line.len) != 0) {
+			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
+			pop3_conn_printf(&l->conn, "-ERR [AUTH] Invalid base64 data in continued "
+			    "response\r\n");
+			goto done;
+		}
+		r = auth_client_login(l->auth, &req, &info, line.s, &reply);
+	}
+	if (r == AUTH_CLIENT_RESULT_OK) {
+		const char *user = reply.user != NULL ? reply.user : "";
+
+		snprintf(l->last_user, sizeof(l->last_user), "%s", user);
+		ret = login_handoff(l, user, m->name);
+	} else if (r == AUTH_CLIENT_RESULT_FAIL) {
+		if (reply.user != NULL)
+			snprintf(l->last_user, sizeof(l->last_user), "%s", reply.user);
+		pop3_conn_printf(&l->conn, "-ERR [AUTH] %s\r\n", reply.temp ?
+		    "Temporary authentication failure." : "Authentication failed.");
+	} else {
+		pop3_conn_printf(&l->conn, "-ERR [SYS/TEMP] Temporary authentication failure.\r\n");
+	}
+done:
+	auth_client_reply_deinit(&reply);
+out:
+	str_deinit(&line);
+	str_deinit(&dec);
+	return ret;
+}
+
+/* login_pass - PASS as AUTH PLAIN with an initial response */
+static int
+login_pass(struct pop3_login *l, const char *pass)
+{
+	struct str raw, b64;
+	int ret;
+
+	if (l->user == NULL) {
+		pop3_conn_printf(&l->conn, "-ERR No username given.\r\n");
+		return 0;
+	}
+	str_init(&raw, 256);
+	str_init(&b64, 512);
+	str_append_c(&raw, '\0');
+	str_append(&raw, l->user);
+	str_append_c(&raw, '\0');
+	str_append(&raw, pass);
+	base64_encode(&b64, raw.s, raw.len);
+	snprintf(l->last_user, sizeof(l->last_user), "%s", l->user);
+	ret = login_auth(l, "PLAIN", b64.s);
+	/* no copy of the password stays in memory longer than needed */
+	explicit_bzero(raw.s, raw.len);
+	explicit_bzero(b64.s, b64.len);
+	str_deinit(&raw);
+	str_deinit(&b64);
+	return ret;
+}
+
+/* login_proxy - copy between the TLS client and the session process until
+ * either side closes */
+static void
+login_proxy(struct pop3_login *l)
+{
+	struct pollfd pfd[2];
+	char buf[16384];
+	ssize_t n;
+
+	pop3_proctitle("[proxy %s]", l->client->rip);
+	for (;;) {
+		pfd[0].fd = l->conn.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = l->ctl_fd;
+		pfd[1].events = POLLIN;
+		if (SSL_pending(l->conn.ssl) > 0) {
+			pfd[0].revents = POLLIN;
+			pfd[1].revents = 0;
+		} else if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (pfd[0].revents != 0) {
+			int r = SSL_read(l->conn.ssl, buf, sizeof(buf));
+
+			if (r <= 0) {
+				int e = SSL_get_error(l->conn.ssl, r);
+
+				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+					return;
+			} else if (write(l->ctl_fd, buf, (size_t)r) != r) {
+				return;
+			}
+		}
+		if (pfd[1].revents != 0) {
+			n = read(l->ctl_fd, buf, sizeof(buf));
+			if (n <= 0)
+				return;
+			pop3_conn_append(&l->conn, buf, (size_t)n);
+			if (pop3_conn_flush(&l->conn) != 0)
+				return;
+		}
+	}
+}
+
+int
+pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd)
+{
+	struct pop3_login l;
+	struct str line;
+	char verb[16];
+	const char *args, *why = "no auth attempts";
+	enum pop3_read rd;
+	int status = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.client = client;
+	l.ctl_fd = ctl_fd;
+	l.started = time(NULL);
+	pop3_conn_init(&l.conn, client_fd, client->set->login_timeout_ms);
+	l.auth = auth_client_new(client->set->auth_socket, NULL);
+	str_init(&line, 256);
+	pop3_proctitle("[%s]", client->rip);
+	if (client->implicit_tls) {
+		if (client->set->ssl_ctx == NULL || pop3_conn_starttls(&l.conn, client->set->ssl_ctx) != 0) {
+			why = "TLS handshaking failed";
+			goto out;
+		}
+	}
+	pop3_conn_printf(&l.conn, "+OK %s\r\n", client->set->greeting);
+	for (;;) {
+		int r = 0;
+
+		rd = pop3_conn_getline(&l.conn, &line, POP3_LOGIN_MAX_LINE);
+		if (rd == POP3_READ_TOO_LONG) {
+			why = "Input buffer full";
+			goto out;
+		}
+		if (rd == POP3_READ_TIMEOUT) {
+			why = "Inactivity";
+			goto out;
+		}
+		if (rd != POP3_READ_LINE)
+			goto out;
+		if (!pop3_cmd_parse(line.s, verb, sizeof(verb), &args)) {
+			pop3_conn_printf(&l.conn, "-ERR Unknown command.\r\n");
+			continue;
+		}
+		if (strcmp(verb, "CAPA") == 0) {
+			login_capa(&l);
+		} else if (strcmp(verb, "USER") == 0) {
+			if (!login_plaintext_ok(&l)) {
+				pop3_conn_printf(&l.conn, "-ERR [AUTH] Plaintext authentication "
+				    "disallowed on non-secure (SSL/TLS) connections.\r\n");
+				continue;
+			}
+			free(l.user);
+			l.user = xstrdup(args);
+			pop3_conn_printf(&l.conn, "+OK\r\n");
+		} else if (strcmp(verb, "PASS") == 0) {
+			if (!login_plaintext_ok(&l)) {
+				pop3_conn_printf(&l.conn, "-ERR [AUTH] Plaintext authentication "
+				    "disallowed on non-secure (SSL/TLS) connections.\r\n");
+				continue;
+			}
+			r = login_pass(&l, args);
+			explicit_bzero(line.s, line.len);
+		} else if (strcmp(verb, "AUTH") == 0) {
+			char mech[64];
+			const char *sp = strchr(args, ' ');
+			size_t ml = sp != NULL ? (size_t)(sp - args) : strlen(args);
+
+			if (*args == '\0') {
+				const struct auth_client_mech *mechs;
+				size_t i, n;
+
+				/* the mechanism list, as Dovecot answers a bare AUTH */
+				pop3_conn_printf(&l.conn, "+OK\r\n");
+				mechs = auth_client_mechs(l.auth, &n);
+				for (i = 0; i < n; i++)
+					if ((mechs[i].flags & AUTH_CLIENT_MECH_PRIVATE) == 0)
+						pop3_conn_printf(&l.conn, "%s\r\n", mechs[i].name);
+				pop3_conn_printf(&l.conn, ".\r\n");
+				continue;
+			}
+			if (ml >= sizeof(mech)) {
+				pop3_conn_printf(&l.conn, "-ERR [AUTH] Unsupported authentication "
+				    "mechanism.\r\n");
+				continue;
+			}
+			memcpy(mech, args, ml);
+			mech[ml] = '\0';
+			r = login_auth(&l, mech, sp != NULL ? sp + 1 : NULL);
+			explicit_bzero(line.s, line.len);
+		} else if (strcmp(verb, "STLS") == 0) {
+			if (client->set->ssl_ctx == NULL) {
+				pop3_conn_printf(&l.conn, "-ERR TLS support isn't enabled.\r\n");
+			} else if (l.conn.ssl != NULL) {
+				pop3_conn_printf(&l.conn, "-ERR TLS is already active.\r\n");
+			} else {
+				pop3_conn_printf(&l.conn, "+OK Begin TLS negotiation now.\r\n");
+				if (pop3_conn_starttls(&l.conn, client->set->ssl_ctx) != 0) {
+					why = "TLS handshaking failed";
+					goto out;
+				}
+			}
+		} else if (strcmp(verb, "APOP") == 0) {
+			pop3_conn_printf(&l.conn, "-ERR APOP not enabled.\r\n");
+		} else if (strcmp(verb, "QUIT") == 0) {
+			pop3_conn_printf(&l.conn, "+OK Logging out\r\n");
+			why = "Aborted login by logging out";
+			goto out;
+		} else {
+			pop3_conn_printf(&l.conn, "-ERR Unknown command.\r\n");
+		}
+		if (r < 0) {
+			status = 1;
+			goto out;
+		}
+		if (r > 0) {
+			struct str u;
+
+			str_init(&u, 64);
+			log_printable(&u, l.last_user, 100);
+			log_info("pop3-login: Login: user=<%s>, method=%s, rip=%s, lip=%s, mpid=%ld%s, "
+			    "session=<%s>", u.s, l.last_method, client->rip, client->lip,
+			    (long)getppid(), login_secured_text(&l), client->session);
+			str_deinit(&u);
+			if (l.conn.ssl != NULL)
+				login_proxy(&l);
+			why = NULL;
+			goto out;
+		}
+	}
+out:
+	(void)pop3_conn_flush(&l.conn);
+	if (why != NULL) {
+		char text[128];
+
+		if (l.attempts > 0 && strcmp(why, "no auth attempts") == 0)
+			snprintf(text, sizeof(text), "auth failed, %u attempts in %ld secs",
+			    l.attempts, (long)(time(NULL) - l.started));
+		else if (strcmp(why, "no auth attempts") == 0)
+			snprintf(text, sizeof(text), "no auth attempts in %ld secs",
+			    (long)(time(NULL) - l.started));
+		else
+			snprintf(text, sizeof(text), "%s", why);
+		login_log_disconnect(&l, text);
+	}
+	free(l.user);
+	str_deinit(&line);
+	auth_client_free(&l.auth);
+	pop3_conn_deinit(&l.conn);
+	return status;
+}
