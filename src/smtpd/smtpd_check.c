@@ -278,12 +278,11 @@ smtpd_checks_new(struct maincf *mc, char **error_r)
 		smtpd_domains_deinit(&vm);
 	}
 	smtpd_domains_init(&c->vmbox, mc, "virtual_mailbox_domains", false);
-	/* Only when main.cf sets it, for now: with Postfix's default (unix:
-	 * passwd.byname $alias_maps) every instance without an aliases.db
-	 * would answer 451 (a table that cannot be opened defers), which the
-	 * test instances of the other daemons do not expect yet. */
-	if (maincf_is_set(mc, "local_recipient_maps") &&
-	    maincf_get(mc, "local_recipient_maps", &v, &err) == 0 && v.len > 0)
+	/* Postfix's default (proxy:unix:passwd.byname $alias_maps) applies
+	 * when main.cf is silent: unknown local users are refused at RCPT,
+	 * not bounced later. A table that cannot be opened defers (451), as
+	 * in Postfix; "local_recipient_maps =" accepts everyone. */
+	if (maincf_get(mc, "local_recipient_maps", &v, &err) == 0 && v.len > 0)
 		c->local_rcpt = maps_open(v.s, MAPS_FLAG_DEFER_ERRORS, &err);
 	if (maincf_get(mc, "virtual_mailbox_maps", &v, &err) == 0 && v.len > 0)
 		c->vmbox_maps = maps_open(v.s, MAPS_FLAG_DEFER_ERRORS, &err);

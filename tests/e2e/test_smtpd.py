@@ -39,6 +39,9 @@ class Smtpd:
             f.write("smtpd_timeout = 30s\n")
             # smtpd drops to mail_owner after bind; the tests' own user
             f.write("mail_owner = %s\n" % pwd.getpwuid(os.getuid()).pw_name)
+            # no aliases.db here: accept any local part unless a test says
+            # otherwise (Postfix's default table would defer)
+            f.write("local_recipient_maps =\n")
             f.write(extra)
         self.port = free_port()
         self.logpath = os.path.join(self.dir, "smtpd.log")
@@ -539,3 +542,17 @@ def test_runs_as_mail_owner_after_bind(smtpd_factory):
         uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
     nobody = pwd.getpwnam("nobody").pw_uid
     assert uids == [str(nobody)] * 4, uids
+
+
+def test_default_local_recipient_maps_refuse_unknown_users(smtpd_factory):
+    # Postfix's default: proxy:unix:passwd.byname $alias_maps
+    s = smtpd_factory(extra="local_recipient_maps = proxy:unix:passwd.byname $alias_maps\n"
+                            "alias_maps =\n")
+    c = smtplib.SMTP("127.0.0.1", s.port, timeout=30)
+    c.ehlo("client.example")
+    assert c.mail("a@example.org")[0] == 250
+    code, msg = c.rcpt("root@localhost")
+    assert code == 250, msg
+    code, msg = c.rcpt("no-such-user-xyz@localhost")
+    assert code == 550 and b"User unknown in local recipient table" in msg, msg
+    c.quit()
