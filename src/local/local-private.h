@@ -33,10 +33,10 @@ enum transport_status local_exec_mailbox(const struct local_msg *, const struct 
  * check); not root: nothing. 0 or -1. */
 int	 local_become(const struct local_user *u, bool dev_mode);
 
-/* local_helper_active - this process has dropped privileges and has a
- * root helper to deliver for it */
+/* local_helper_active - this process (the queue manager) has helpers to
+ * deliver for it; false in the helpers themselves */
 bool	 local_helper_active(void);
-/* local_helper_deliver - one delivery through the helper */
+/* local_helper_deliver - one delivery through an idle helper, waited for */
 enum transport_status local_helper_deliver(const struct transport_request *, bool is_virtual,
 	    struct transport_dsn *);
 

@@ -116,16 +116,26 @@ int	 local_expand(const struct local_expand_ctx *, const char *rcpt,
  * loop detection), lowercased */
 void	 local_delivered_to(const char *content, size_t len, struct strvec *out);
 
-/* local_helper_start - as root, before the queue manager drops its
- * privileges: fork the helper that stays root and runs every local and
- * virtual delivery of this process from then on (local_helper.c). Not
- * root: nothing to do. 0, or -1 with *error_r. */
-int	 local_helper_start(struct maincf *, const char **error_r);
+/* local_helper_start - before the queue manager drops its privileges:
+ * fork n helpers (at least one) that stay as they are (root, in
+ * production) and run the local and virtual deliveries of this process
+ * from then on, one request at a time each (local_helper.c). 0, or -1
+ * with *error_r when not even one could be started. */
+int	 local_helper_start(struct maincf *, size_t n, const char **error_r);
+/* local_helper_agents - the number of helpers (0: deliveries run in this
+ * process, synchronously) */
+size_t	 local_helper_agents(void);
 
 /* The transports (registered in qmgr/transport.c). */
 enum transport_status local_transport_deliver(const struct transport_request *,
 	    struct transport_dsn *);
 enum transport_status virtual_transport_deliver(const struct transport_request *,
+	    struct transport_dsn *);
+/* The asynchronous side (transport.h): hand the request to an idle helper;
+ * local_helper_finish reads its outcome once the descriptor is readable. */
+int	 local_transport_start(const struct transport_request *, int *agent_r, int *fd_r);
+int	 virtual_transport_start(const struct transport_request *, int *agent_r, int *fd_r);
+enum transport_status local_helper_finish(int agent, const struct transport_request *,
 	    struct transport_dsn *);
 
 #endif

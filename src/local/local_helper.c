@@ -1,13 +1,17 @@
 /* local_helper.c - the privileged side of local delivery. The queue
  * manager drops to mail_owner, but local(8) and virtual(8) must become
  * each recipient, which takes root. So, before it drops privileges, the
- * queue manager forks this helper, which stays root and does nothing but
- * deliveries: it reads (queue file, recipient) requests from a socketpair,
- * runs the same transport code (whose children become the users), and
- * sends back the status and the per-delivery lines. Forwarded addresses
+ * queue manager forks a pool of these helpers, which stay root and do
+ * nothing but deliveries: each reads one (queue file, recipient) request
+ * at a time from its socketpair, runs the same transport code (whose
+ * children become the users), and sends back the status and the
+ * per-delivery lines. The queue manager keeps several helpers busy at
+ * once (qmgr.c: its event loop waits on their sockets), which is what
+ * makes local deliveries concurrent, as Postfix's pool of local(8)
+ * processes. Forwarded addresses
  * are written into the queue by a child that has become mail_owner, so
- * every queue file stays mail_owner's. The helper exits when the queue
- * manager goes away (end of file on the socket).
+ * every queue file stays mail_owner's. A helper exits when the queue
+ * manager goes away (end of file on its socket).
  * Tests: tests/e2e/test_local_delivery.py (mail_owner = postfix) */
 #include "local/local-private.h"
 
@@ -30,8 +34,17 @@
 #define LOCAL_HELPER_MSG_MAX	(256 * 1024)
 #define LOCAL_HELPER_LINES_MAX	1000
 
-static int helper_fd = -1;	/* the queue manager's end */
-static pid_t helper_pid = -1;
+/* The pool, in the queue manager: one socketpair end and one busy flag
+ * per helper. Each helper serves one request at a time, so a request is
+ * only sent to an idle helper and the next datagram on its socket is that
+ * request's reply. */
+struct local_helper_agent {
+	int	 fd;		/* the queue manager's end */
+	pid_t	 pid;
+	bool	 busy;		/* a request is out, its reply not yet read */
+};
+static struct local_helper_agent *helpers;
+static size_t nhelpers;
 
 /* One reply: the summary, then nlines of (line header, "to" bytes). */
 struct local_helper_reply {
@@ -49,7 +62,13 @@ struct local_helper_line {
 bool
 local_helper_active(void)
 {
-	return helper_fd >= 0 && geteuid() != 0;
+	return nhelpers > 0;
+}
+
+size_t
+local_helper_agents(void)
+{
+	return nhelpers;
 }
 
 /* local_helper_serve - the helper's loop */
@@ -129,38 +148,37 @@ local_helper_serve(int fd, struct maincf *cf)
 	free(buf);
 }
 
-int
-local_helper_start(struct maincf *cf, const char **error_r)
+/* local_helper_fork - one helper; 0, or -1 with *error_r */
+static int
+local_helper_fork(struct maincf *cf, struct local_helper_agent *h, const char **error_r)
 {
 	int sv[2], size = LOCAL_HELPER_MSG_MAX + 4096;
+	size_t k;
 
-	struct str owner;
-	struct passwd *pw;
-	const char *e;
-
-	if (geteuid() != 0)
-		return 0;	/* not root: deliveries run as ourselves anyway */
-	str_init(&owner, 32);
-	pw = maincf_get(cf, "mail_owner", &owner, &e) == 0 ? getpwnam(owner.s) : NULL;
-	str_deinit(&owner);
-	if (pw != NULL && pw->pw_uid == 0)
-		return 0;	/* the queue manager stays root: no helper needed */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		*error_r = "local delivery helper: socketpair failed";
 		return -1;
 	}
 	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if ((helper_pid = fork()) < 0) {
+	if ((h->pid = fork()) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		*error_r = "local delivery helper: fork failed";
 		return -1;
 	}
-	if (helper_pid == 0) {
+	if (h->pid == 0) {
 		sigset_t none;
 
 		close(sv[0]);
+		/* the queue manager's ends of the helpers forked before this
+		 * one: held here, they would keep those helpers from ever
+		 * seeing end of file */
+		for (k = 0; k < nhelpers; k++)
+			close(helpers[k].fd);
+		free(helpers);
+		helpers = NULL;
+		nhelpers = 0;
 		/* the queue manager's stop signals are its own: the helper
 		 * finishes the delivery in hand and leaves at end of file */
 		signal(SIGTERM, SIG_IGN);
@@ -173,21 +191,42 @@ local_helper_start(struct maincf *cf, const char **error_r)
 		_exit(0);
 	}
 	close(sv[1]);
-	helper_fd = sv[0];
+	h->fd = sv[0];
+	h->busy = false;
 	return 0;
 }
 
-enum transport_status
-local_helper_deliver(const struct transport_request *req, bool is_virtual,
-    struct transport_dsn *dsn)
+int
+local_helper_start(struct maincf *cf, size_t n, const char **error_r)
 {
-	struct local_helper_reply hdr;
-	struct str msg;
-	char *buf;
-	const char *p, *end;
-	ssize_t n;
-	unsigned i;
+	if (n == 0)
+		n = 1;
+	helpers = xcalloc(n, sizeof(*helpers));
+	while (nhelpers < n) {
+		if (local_helper_fork(cf, &helpers[nhelpers], error_r) != 0)
+			return nhelpers > 0 ? 0 : -1;	/* fewer helpers still work */
+		nhelpers++;
+	}
+	return 0;
+}
 
+/* local_helper_submit - send one request to an idle helper: 0 with the
+ * helper's index and the descriptor to wait on, -1 when every helper is
+ * busy (or the send failed: the helper is gone) */
+static int
+local_helper_submit(const struct transport_request *req, bool is_virtual, int *agent_r,
+    int *fd_r)
+{
+	struct local_helper_agent *h = NULL;
+	struct str msg;
+	ssize_t n;
+	size_t k;
+
+	for (k = 0; k < nhelpers && h == NULL; k++)
+		if (!helpers[k].busy && helpers[k].fd >= 0)
+			h = &helpers[k];
+	if (h == NULL)
+		return -1;
 	str_init(&msg, 256);
 	str_appendf(&msg, "%s", req->msg->path);
 	str_append_c(&msg, '\0');
@@ -201,18 +240,56 @@ local_helper_deliver(const struct transport_request *req, bool is_virtual,
 	str_append_c(&msg, '\0');
 	str_append(&msg, is_virtual ? "virtual" : "local");
 	str_append_c(&msg, '\0');
-	n = send(helper_fd, msg.s, msg.len, MSG_NOSIGNAL);
+	n = send(h->fd, msg.s, msg.len, MSG_NOSIGNAL);
 	str_deinit(&msg);
 	if (n < 0) {
-		transport_dsn_set(dsn, "4.3.0", "local", "local delivery helper unavailable");
-		return TRANSPORT_DEFERRED;
+		/* the helper died: never use it again (the queue manager's
+		 * restart brings a new pool) */
+		log_error("local delivery helper pid %ld: %s", (long)h->pid, strerror(errno));
+		close(h->fd);
+		h->fd = -1;
+		return -1;
 	}
+	h->busy = true;
+	*agent_r = (int)(h - helpers);
+	*fd_r = h->fd;
+	return 0;
+}
+
+int
+local_transport_start(const struct transport_request *req, int *agent_r, int *fd_r)
+{
+	return local_helper_submit(req, false, agent_r, fd_r);
+}
+
+int
+virtual_transport_start(const struct transport_request *req, int *agent_r, int *fd_r)
+{
+	return local_helper_submit(req, true, agent_r, fd_r);
+}
+
+enum transport_status
+local_helper_finish(int agent, const struct transport_request *req, struct transport_dsn *dsn)
+{
+	struct local_helper_agent *h = &helpers[agent];
+	struct local_helper_reply hdr;
+	char *buf;
+	const char *p, *end;
+	ssize_t n;
+	unsigned i;
+
 	buf = xmalloc(LOCAL_HELPER_MSG_MAX + 4096);
 	do
-		n = recv(helper_fd, buf, LOCAL_HELPER_MSG_MAX + 4096, 0);
+		n = recv(h->fd, buf, LOCAL_HELPER_MSG_MAX + 4096, 0);
 	while (n < 0 && errno == EINTR);
+	h->busy = false;
 	if (n < (ssize_t)sizeof(hdr)) {
 		free(buf);
+		if (n <= 0) {
+			log_error("local delivery helper pid %ld went away", (long)h->pid);
+			close(h->fd);
+			h->fd = -1;
+		}
 		transport_dsn_set(dsn, "4.3.0", "local", "local delivery helper unavailable");
 		return TRANSPORT_DEFERRED;
 	}
@@ -238,4 +315,19 @@ local_helper_deliver(const struct transport_request *req, bool is_virtual,
 	free(buf);
 	return hdr.status == TRANSPORT_SENT ? TRANSPORT_SENT : hdr.status == TRANSPORT_BOUNCED ?
 	    TRANSPORT_BOUNCED : TRANSPORT_DEFERRED;
+}
+
+/* local_helper_deliver - one delivery through an idle helper, waiting for
+ * it (a caller without an event loop) */
+enum transport_status
+local_helper_deliver(const struct transport_request *req, bool is_virtual,
+    struct transport_dsn *dsn)
+{
+	int agent, fd;
+
+	if (local_helper_submit(req, is_virtual, &agent, &fd) != 0) {
+		transport_dsn_set(dsn, "4.3.0", "local", "local delivery helper unavailable");
+		return TRANSPORT_DEFERRED;
+	}
+	return local_helper_finish(agent, req, dsn);
 }

@@ -1,12 +1,12 @@
 /* qmgr.c - the queue manager daemon (qmgr.h).
  *
- * One process, one message at a time: deliveries are in-process calls of
- * the transport interface for now, which keeps the crash rules simple. A
- * recipient is marked done in the queue file (fsync'd) right after its
- * delivery and its status line, so that a crash re-delivers no recipient
- * whose mark reached the file, and loses none; a message is in active/
- * while it is being worked on,
- * and everything in active/ goes back to incoming/ at start.
+ * One process, one poll loop, several messages and deliveries at once
+ * (the concurrency comment above qmgr_load has the rules). A recipient is
+ * marked done in the queue file right after its delivery and its status
+ * line, and the mark is fsync'd before the loop waits again, so that a
+ * crash re-delivers no recipient whose mark reached the disk, and loses
+ * none; a message is in active/ while it is being worked on, and
+ * everything in active/ goes back to incoming/ at start.
  * Tests: tests/unit/qmgr/test_qmgr.c, tests/e2e/test_master.py */
 #include "qmgr/qmgr.h"
 
@@ -34,9 +34,11 @@
 #include "lib/str.h"
 #include "local/local.h"
 #include "master/skeleton.h"
+#include "qmgr/qmgr_sched.h"
 #include "qmgr/transport.h"
 #include "queue/qctl.h"
 #include "queue/qdir.h"
+#include "queue/qfile.h"
 #include "queue/qmsg.h"
 
 struct qmgr {
@@ -49,6 +51,23 @@ struct qmgr {
 	bool		 long_ids;	/* enable_long_queue_ids, for notices */
 	time_t		 next_deferred_scan;
 	bool		 flush;		/* 'F' seen: deferred mail is due now */
+	bool		 wake;		/* a receiver wrote to the FIFO */
+	struct qmgr_msg	*msgs, *last;	/* owned: the loaded messages, oldest first */
+	size_t		 nmsgs;
+	struct qmgr_job	*jobs;		/* owned: deliveries in flight */
+	size_t		 njobs;
+	struct qmgr_sched sched;
+	struct qmgr_limit *limits;	/* owned: per transport name, read once */
+	size_t		 nlimits;
+	struct strvec	 in, def;	/* names to admit from incoming, deferred */
+	size_t		 in_pos, def_pos;
+};
+
+/* The concurrency limits of one transport name. */
+struct qmgr_limit {
+	char	*service;	/* owned */
+	size_t	 maxproc;	/* master.cf maxproc; 0 = no limit */
+	size_t	 dest_limit;	/* $name_destination_concurrency_limit; 0 = none */
 };
 
 static volatile sig_atomic_t qmgr_stop;
@@ -215,28 +234,126 @@ qmgr_warned_path(struct qmgr *q, const char *id)
 	return qdir_path(q->sk.queue_dir, "bounce", id);
 }
 
-/* qmgr_deliver - one message, now in active/ */
+/* Concurrency. The queue manager is one process with one poll loop: up to
+ * QMGR_ACTIVE_MAX messages are loaded from active/ at once, and their
+ * recipients are handed out as transports allow. A synchronous transport
+ * (discard, error, retry) finishes inside the call; an asynchronous one
+ * (local, virtual: the helper pool) finishes when its agent's socket
+ * becomes readable. The limits: the transport's agents, its master.cf
+ * maxproc, and $transport_destination_concurrency_limit per destination
+ * (qmgr_sched.h).
+ *
+ * The crash rules are the one-at-a-time rules, per recipient:
+ *  - a recipient is in one state at a time (todo, in flight, finished for
+ *    this attempt): only a todo recipient is started, so no two agents
+ *    ever deliver the same recipient; a message is in active/ from its
+ *    load to its end (removed, deferred or back to incoming), and is only
+ *    loaded by moving it into active/, which one process does at a time;
+ *  - a delivery is logged, then its done mark written; the marks written
+ *    in one turn of the loop are fsync'd once per message, before the
+ *    loop waits again (qmgr_sync) and before the message leaves active/.
+ *    A kill -9 cannot lose a written mark (it is in the page cache), so
+ *    the batch changes nothing for the crash test; a system crash before
+ *    the fsync repeats those deliveries, as one before the per-recipient
+ *    fsync did: never a loss;
+ *  - a bounce notice is queued (and fsync'd by qfile) before the bounced
+ *    recipients are marked done;
+ *  - the message is removed only when every recipient is done, and only
+ *    once no delivery of it is in flight. */
+#define QMGR_ACTIVE_MAX		100
 
-static void
-qmgr_deliver(struct qmgr *q, const char *id)
-{
-	struct qctl_reason *reasons = NULL;
-	struct str transport, nexthop;
-	const struct transport *tp;
+enum qmgr_rstate {
+	QMGR_R_TODO,		/* to be started in this attempt */
+	QMGR_R_BUSY,		/* in flight */
+	QMGR_R_OVER,		/* this attempt's outcome recorded (or done before) */
+};
+
+struct qmgr_rcpt {
+	enum qmgr_rstate	 state;
+	char			*transport;	/* owned; NULL: route failed */
+	char			*nexthop;	/* owned */
+	char			*route_error;	/* owned; set when transport is NULL */
+};
+
+struct qmgr_msg {
+	char			 id[QFILE_ID_SIZE];
+	char			*path;		/* owned */
+	struct qmsg		*m;		/* owned */
+	struct qmgr_rcpt	*r;		/* owned, m->nrcpts of them */
+	double			 t_active;
+	time_t			 now;
+	bool			 expired;
+	bool			 unsynced;	/* marks written since the last fsync */
+	bool			 failed;	/* a mark could not be written: stop */
+	size_t			 busy;		/* recipients in flight */
+	struct qmgr_bounces	 bounced, delayed;
+	struct qctl_reason	*reasons;	/* owned */
+	size_t			 nreasons;
+	struct qmgr_msg		*next;
+};
+
+/* One delivery in flight on an asynchronous transport. */
+struct qmgr_job {
+	struct qmgr_msg		*msg;		/* borrowed: stays active while busy > 0 */
+	size_t			 rcpt;
+	const struct transport	*tp;
+	const char		*dest;		/* borrowed from msg */
+	int			 agent, fd;
 	struct transport_request req;
-	struct transport_dsn dsn;
-	struct transport_lines lines = { NULL, 0 };
-	enum transport_status st;
+	struct transport_lines	 lines;
+	double			 t_start;
+};
+
+/* qmgr_limits_of - maxproc and destination concurrency of a transport
+ * name, read once */
+static const struct qmgr_limit *
+qmgr_limits_of(struct qmgr *q, const char *service)
+{
+	const struct mastercf_service *s;
+	struct qmgr_limit *l;
+	const char *err;
+	char *param;
+	long v;
+	size_t i;
+
+	for (i = 0; i < q->nlimits; i++)
+		if (strcmp(q->limits[i].service, service) == 0)
+			return &q->limits[i];
+	q->limits = xreallocarray(q->limits, q->nlimits + 1, sizeof(*q->limits));
+	l = &q->limits[q->nlimits++];
+	l->service = xstrdup(service);
+	l->maxproc = 0;
+	if (q->mc != NULL && (s = mastercf_find(q->mc, service, "unix")) != NULL) {
+		if (s->maxproc > 0)
+			l->maxproc = (size_t)s->maxproc;
+		else if (s->maxproc < 0 &&
+		    maincf_get_long(q->sk.cf, "default_process_limit", &v, &err) == 0 && v > 0)
+			l->maxproc = (size_t)v;
+	}
+	param = xasprintf("%s_destination_concurrency_limit", service);
+	if (maincf_get_long(q->sk.cf, param, &v, &err) != 0 &&
+	    maincf_get_long(q->sk.cf, "default_destination_concurrency_limit", &v, &err) != 0)
+		v = 20;
+	free(param);
+	l->dest_limit = v > 0 ? (size_t)v : 0;
+	return l;
+}
+
+/* qmgr_load - move one message into active/ and read it; NULL when it is
+ * gone (postsuper, or it was never there) or unreadable */
+static struct qmgr_msg *
+qmgr_load(struct qmgr *q, const char *queue, const char *id)
+{
+	struct qmgr_msg *mm;
 	struct qmsg *m;
+	struct str transport, nexthop, line;
 	const char *err;
 	char *path;
-	double t_active = qmgr_now(), t_start, t_end;
-	struct qmgr_bounces bounced, delayed;
-	size_t i, nreasons = 0;
 	long lifetime;
-	time_t now;
-	bool expired;
+	size_t i;
 
+	if (qdir_move_unsynced(q->sk.queue_dir, id, queue, "active") != 0)
+		return NULL;	/* postsuper got there first */
 	path = qdir_path(q->sk.queue_dir, "active", id);
 	if (qmsg_open(path, true, &m, &err) != 0) {
 		if (errno == EINVAL)
@@ -244,180 +361,402 @@ qmgr_deliver(struct qmgr *q, const char *id)
 		else
 			log_warn("%s", err);
 		free(path);
-		return;
+		return NULL;
 	}
-	now = time(NULL);
+	mm = xcalloc(1, sizeof(*mm));
+	snprintf(mm->id, sizeof(mm->id), "%s", id);
+	mm->path = path;
+	mm->m = m;
+	mm->t_active = qmgr_now();
+	mm->now = time(NULL);
 	lifetime = *m->sender == '\0' ? q->bounce_lifetime : q->lifetime;
-	expired = qmgr_expired(m->arrival_sec, (long)now, lifetime);
-	{
-		struct str line;
-
-		str_init(&line, 128);
-		str_appendf(&line, "%s: from=<", id);
-		log_printable(&line, m->sender, 1000);
-		str_appendf(&line, ">, size=%zu, nrcpt=%zu (queue active)", m->size, m->nrcpts);
-		log_info("%s", line.s);
-		str_deinit(&line);
-	}
-	memset(&bounced, 0, sizeof(bounced));
-	memset(&delayed, 0, sizeof(delayed));
+	mm->expired = qmgr_expired(m->arrival_sec, (long)mm->now, lifetime);
+	str_init(&line, 128);
+	str_appendf(&line, "%s: from=<", id);
+	log_printable(&line, m->sender, 1000);
+	str_appendf(&line, ">, size=%zu, nrcpt=%zu (queue active)", m->size, m->nrcpts);
+	log_info("%s", line.s);
+	str_deinit(&line);
+	mm->r = xcalloc(m->nrcpts > 0 ? m->nrcpts : 1, sizeof(*mm->r));
 	str_init(&transport, 32);
 	str_init(&nexthop, 64);
-	for (i = 0; i < m->nrcpts && !qmgr_stop; i++) {
-		if (m->rcpts[i].done)
+	for (i = 0; i < m->nrcpts; i++) {
+		if (m->rcpts[i].done) {
+			mm->r[i].state = QMGR_R_OVER;
 			continue;
-		memset(&req, 0, sizeof(req));
-		req.msg = m;
-		req.rcpt = i;
-		req.cf = q->sk.cf;
-		req.lines = &lines;
-		t_start = qmgr_now();
+		}
 		if (qmgr_route(q->sk.cf, m->rcpts[i].addr, &transport, &nexthop, &err) != 0) {
-			transport_dsn_set(&dsn, "4.3.0", "none", err);
-			st = TRANSPORT_DEFERRED;
-			tp = NULL;
-		} else if ((tp = qmgr_transport_for(q, transport.s)) == NULL) {
-			/* Postfix's words when master.cf has no such service */
-			transport_dsn_set(&dsn, "4.3.0", "none", "mail transport unavailable");
-			st = TRANSPORT_DEFERRED;
-		} else {
-			req.service = transport.s;
-			req.nexthop = nexthop.s;
-			st = tp->deliver(&req, &dsn);
-		}
-		t_end = qmgr_now();
-		if (st == TRANSPORT_DEFERRED && expired) {
-			/* marked done once the sender's notice is queued, below */
-			qmgr_log_delivery(q, q->sk.command, m, i, NULL, &dsn,
-			    "expired, returned to sender", t_active, t_start, t_end);
-			transport_lines_deinit(&lines);
-			qmgr_bounces_add(&bounced, m, i, &dsn);
+			mm->r[i].route_error = xstrdup(err);
 			continue;
 		}
-		if (st == TRANSPORT_DEFERRED) {
-			reasons = xreallocarray(reasons, nreasons + 1, sizeof(*reasons));
-			reasons[nreasons].rcpt = xstrdup(m->rcpts[i].addr);
-			reasons[nreasons].status = xstrdup(dsn.status);
-			reasons[nreasons].text = xstrdup(dsn.reason);
-			nreasons++;
-			if (lines.n > 0)
-				qmgr_log_lines(q, tp->name, m, i, &lines, t_active, t_start, t_end);
-			else
-				qmgr_log_delivery(q, tp != NULL ? tp->name : q->sk.command, m, i,
-				    NULL, &dsn, "deferred", t_active, t_start, t_end);
-			transport_lines_deinit(&lines);
-			qmgr_bounces_add(&delayed, m, i, &dsn);
-			continue;
-		}
-		/* Logged, then marked done on disk. The mark is a write and an
-		 * fsync; a kill -9 inside that fsync leaves the mark in the page
-		 * cache, so logging after it would lose the line for a delivered
-		 * recipient. This order errs the other way: a crash in the few
-		 * instructions between the two repeats a delivery (as Postfix
-		 * may), and never loses one. */
-		if (lines.n > 0)
-			qmgr_log_lines(q, tp->name, m, i, &lines, t_active, t_start, t_end);
-		else
-			qmgr_log_delivery(q, tp->name, m, i, NULL, &dsn,
-			    st == TRANSPORT_SENT ? "sent" : "bounced", t_active, t_start, t_end);
-		transport_lines_deinit(&lines);
-		if (st == TRANSPORT_BOUNCED) {
-			/* done only when the notice is durable: a crash before
-			 * that bounces again rather than never */
-			qmgr_bounces_add(&bounced, m, i, &dsn);
-			continue;
-		}
-		if (qmsg_rcpt_done(m, i, &err) != 0) {
-			log_error("%s", err);
-			break;
-		}
+		mm->r[i].transport = xstrdup(transport.s);
+		mm->r[i].nexthop = xstrdup(nexthop.s);
 	}
 	str_deinit(&transport);
 	str_deinit(&nexthop);
-	if (bounced.n > 0 && qmgr_notify(q, BOUNCE_FAILURE, m, &bounced) == 0) {
-		for (i = 0; i < bounced.n; i++)
-			if (qmsg_rcpt_done(m, bounced.idx[i], &err) != 0) {
+	return mm;
+}
+
+/* qmgr_outcome - record the outcome of one delivery: the log line(s),
+ * then the done mark (written; fsync'd by qmgr_sync), or the recipient
+ * kept for a notice or for the next attempt */
+static void
+qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transport *tp,
+    enum transport_status st, const struct transport_dsn *dsn,
+    struct transport_lines *lines, double t_start)
+{
+	struct qmsg *m = mm->m;
+	double t_end = qmgr_now();
+	const char *err;
+
+	mm->r[i].state = QMGR_R_OVER;
+	if (st == TRANSPORT_DEFERRED && mm->expired) {
+		/* marked done once the sender's notice is queued */
+		qmgr_log_delivery(q, q->sk.command, m, i, NULL, dsn,
+		    "expired, returned to sender", mm->t_active, t_start, t_end);
+		transport_lines_deinit(lines);
+		qmgr_bounces_add(&mm->bounced, m, i, dsn);
+		return;
+	}
+	if (st == TRANSPORT_DEFERRED) {
+		mm->reasons = xreallocarray(mm->reasons, mm->nreasons + 1, sizeof(*mm->reasons));
+		mm->reasons[mm->nreasons].rcpt = xstrdup(m->rcpts[i].addr);
+		mm->reasons[mm->nreasons].status = xstrdup(dsn->status);
+		mm->reasons[mm->nreasons].text = xstrdup(dsn->reason);
+		mm->nreasons++;
+		if (lines->n > 0)
+			qmgr_log_lines(q, tp->name, m, i, lines, mm->t_active, t_start, t_end);
+		else
+			qmgr_log_delivery(q, tp != NULL ? tp->name : q->sk.command, m, i,
+			    NULL, dsn, "deferred", mm->t_active, t_start, t_end);
+		transport_lines_deinit(lines);
+		qmgr_bounces_add(&mm->delayed, m, i, dsn);
+		return;
+	}
+	/* Logged, then marked done on disk. A kill -9 after the log line and
+	 * before the mark repeats the delivery (as Postfix may), and never
+	 * loses one; logging after the mark would lose the line instead. */
+	if (lines->n > 0)
+		qmgr_log_lines(q, tp->name, m, i, lines, mm->t_active, t_start, t_end);
+	else
+		qmgr_log_delivery(q, tp->name, m, i, NULL, dsn,
+		    st == TRANSPORT_SENT ? "sent" : "bounced", mm->t_active, t_start, t_end);
+	transport_lines_deinit(lines);
+	if (st == TRANSPORT_BOUNCED) {
+		/* done only when the notice is durable: a crash before that
+		 * bounces again rather than never */
+		qmgr_bounces_add(&mm->bounced, m, i, dsn);
+		return;
+	}
+	if (mm->failed)
+		return;
+	if (qmsg_rcpt_mark(m, i, &err) != 0) {
+		log_error("%s", err);
+		mm->failed = true;
+		return;
+	}
+	mm->unsynced = true;
+}
+
+/* qmgr_sync - fsync the marks written since the last call, one fsync per
+ * message (see the crash rules above) */
+static void
+qmgr_sync(struct qmgr *q)
+{
+	struct qmgr_msg *mm;
+	const char *err;
+
+	for (mm = q->msgs; mm != NULL; mm = mm->next) {
+		if (!mm->unsynced)
+			continue;
+		mm->unsynced = false;
+		if (qmsg_sync(mm->m, &err) != 0) {
+			log_error("%s", err);
+			mm->failed = true;
+		}
+	}
+}
+
+/* qmgr_dispatch_one - start recipient i if the limits allow: 1 started
+ * (or finished, for a synchronous transport), 0 not now */
+static int
+qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
+{
+	struct qmgr_rcpt *r = &mm->r[i];
+	const struct transport *tp;
+	const struct qmgr_limit *lim;
+	struct transport_request req;
+	struct transport_lines lines = { NULL, 0 };
+	struct transport_dsn dsn;
+	enum transport_status st;
+	struct qmgr_job *job;
+	const char *dest;
+	double t_start = qmgr_now();
+
+	if (r->transport == NULL) {
+		transport_dsn_set(&dsn, "4.3.0", "none", r->route_error);
+		qmgr_outcome(q, mm, i, NULL, TRANSPORT_DEFERRED, &dsn, &lines, t_start);
+		return 1;
+	}
+	if ((tp = qmgr_transport_for(q, r->transport)) == NULL) {
+		/* Postfix's words when master.cf has no such service */
+		transport_dsn_set(&dsn, "4.3.0", "none", "mail transport unavailable");
+		qmgr_outcome(q, mm, i, NULL, TRANSPORT_DEFERRED, &dsn, &lines, t_start);
+		return 1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.msg = mm->m;
+	req.rcpt = i;
+	req.cf = q->sk.cf;
+	req.service = r->transport;
+	req.nexthop = r->nexthop;
+	if (tp->start == NULL || tp->agents() == 0) {
+		req.lines = &lines;
+		st = tp->deliver(&req, &dsn);
+		qmgr_outcome(q, mm, i, tp, st, &dsn, &lines, t_start);
+		return 1;
+	}
+	lim = qmgr_limits_of(q, r->transport);
+	dest = strcmp(tp->name, "local") == 0 ? mm->m->rcpts[i].addr : r->nexthop;
+	if (q->njobs >= tp->agents() ||
+	    !qmgr_sched_may_start(&q->sched, r->transport, dest, lim->maxproc, lim->dest_limit))
+		return 0;
+	job = &q->jobs[q->njobs];
+	memset(job, 0, sizeof(*job));
+	job->req = req;
+	job->req.lines = &job->lines;	/* set again after the job moves */
+	if (tp->start(&job->req, &job->agent, &job->fd) != 0)
+		return 0;	/* no agent free: after the next finish */
+	job->msg = mm;
+	job->rcpt = i;
+	job->tp = tp;
+	job->dest = dest;
+	job->t_start = t_start;
+	q->njobs++;
+	qmgr_sched_start(&q->sched, r->transport, dest);
+	r->state = QMGR_R_BUSY;
+	mm->busy++;
+	return 1;
+}
+
+/* qmgr_dispatch - start what the limits allow, oldest message first */
+static void
+qmgr_dispatch(struct qmgr *q)
+{
+	struct qmgr_msg *mm;
+	size_t i;
+
+	for (mm = q->msgs; mm != NULL && !qmgr_stop; mm = mm->next) {
+		if (mm->failed)
+			continue;
+		for (i = 0; i < mm->m->nrcpts && !qmgr_stop; i++)
+			if (mm->r[i].state == QMGR_R_TODO)
+				(void)qmgr_dispatch_one(q, mm, i);
+	}
+}
+
+/* qmgr_job_finish - the agent of job k has answered */
+static void
+qmgr_job_finish(struct qmgr *q, size_t k)
+{
+	struct qmgr_job job = q->jobs[k];
+	struct transport_dsn dsn;
+	enum transport_status st;
+
+	/* the job leaves the array first: its request must see its lines */
+	q->jobs[k] = q->jobs[--q->njobs];
+	job.req.lines = &job.lines;
+	st = job.tp->finish(job.agent, &job.req, &dsn);
+	if (!qmgr_sched_done(&q->sched, job.req.service, job.dest))
+		log_warn("%s: delivery was not counted in flight", job.msg->id);
+	job.msg->busy--;
+	qmgr_outcome(q, job.msg, job.rcpt, job.tp, st, &dsn, &job.lines, job.t_start);
+}
+
+/* qmgr_msg_free - forget a finished message */
+static void
+qmgr_msg_free(struct qmgr_msg **mmp)
+{
+	struct qmgr_msg *mm = *mmp;
+	size_t i;
+
+	if (mm == NULL)
+		return;
+	if (mm->m != NULL) {
+		for (i = 0; i < mm->m->nrcpts; i++) {
+			free(mm->r[i].transport);
+			free(mm->r[i].nexthop);
+			free(mm->r[i].route_error);
+		}
+		qmsg_free(&mm->m);
+	}
+	free(mm->r);
+	qmgr_bounces_free(&mm->bounced);
+	qmgr_bounces_free(&mm->delayed);
+	qctl_reasons_free(&mm->reasons, mm->nreasons);
+	free(mm->path);
+	free(mm);
+	*mmp = NULL;
+}
+
+/* qmgr_msg_over - no recipient in flight, none left to start (or we stop) */
+static bool
+qmgr_msg_over(const struct qmgr_msg *mm)
+{
+	size_t i;
+
+	if (mm->busy > 0)
+		return false;
+	if (mm->failed || qmgr_stop)
+		return true;
+	for (i = 0; i < mm->m->nrcpts; i++)
+		if (mm->r[i].state == QMGR_R_TODO)
+			return false;
+	return true;
+}
+
+/* qmgr_finish - the end of one attempt at a message: notices, then
+ * removed, deferred, or back to incoming when interrupted */
+static void
+qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
+{
+	struct qmsg *m = mm->m;
+	const char *id = mm->id, *err;
+	bool interrupted = false;
+	size_t i;
+
+	for (i = 0; i < m->nrcpts; i++)
+		if (mm->r[i].state == QMGR_R_TODO)
+			interrupted = true;
+	if (mm->bounced.n > 0 && !mm->failed &&
+	    qmgr_notify(q, BOUNCE_FAILURE, m, &mm->bounced) == 0) {
+		for (i = 0; i < mm->bounced.n; i++)
+			if (qmsg_rcpt_mark(m, mm->bounced.idx[i], &err) != 0) {
 				log_error("%s", err);
+				mm->failed = true;
 				break;
 			}
+		mm->unsynced = true;
+	}
+	if (mm->unsynced) {
+		mm->unsynced = false;
+		if (qmsg_sync(m, &err) != 0)
+			log_error("%s", err);
 	}
 	/* a notice that could not be queued leaves its recipients to do: the
 	 * message is deferred below and bounces on the next attempt */
-	if (delayed.n > 0 && !expired && !qmgr_stop && q->delay_warning > 0 &&
-	    (long)now - m->arrival_sec >= q->delay_warning) {
+	if (mm->delayed.n > 0 && !mm->expired && !qmgr_stop && q->delay_warning > 0 &&
+	    (long)mm->now - m->arrival_sec >= q->delay_warning) {
 		char *wpath = qmgr_warned_path(q, id);
 
-		if (access(wpath, F_OK) != 0 && qmgr_notify(q, BOUNCE_DELAY, m, &delayed) == 0 &&
+		if (access(wpath, F_OK) != 0 && qmgr_notify(q, BOUNCE_DELAY, m, &mm->delayed) == 0 &&
 		    file_write_atomic(wpath, "", 0, 0600) != 0)
 			log_warn("%s: cannot record the delay warning: %s", id, strerror(errno));
 		free(wpath);
 	}
-	qmgr_bounces_free(&bounced);
-	qmgr_bounces_free(&delayed);
-
 	if (qmsg_todo(m) == 0) {
-		qmsg_free(&m);
-		{
-			char *wpath = qmgr_warned_path(q, id);
+		char *wpath = qmgr_warned_path(q, id);
 
-			(void)unlink(wpath);
-			free(wpath);
-		}
+		(void)unlink(wpath);
+		free(wpath);
 		if (qdir_remove(q->sk.queue_dir, "active", id) == 0)
 			log_info("%s: removed", id);
 		else
 			log_error("%s: remove: %s", id, strerror(errno));
-	} else if (qmgr_stop && nreasons == 0) {
+	} else if (interrupted && mm->nreasons == 0) {
 		/* interrupted by stop: back to incoming for the next start */
-		qmsg_free(&m);
 		(void)qdir_move_unsynced(q->sk.queue_dir, id, "active", "incoming");
 	} else {
 		struct timespec ts[2];
 
-		if (nreasons > 0 && qctl_reasons_write(q->sk.queue_dir, id, reasons, nreasons) != 0)
+		if (mm->nreasons > 0 &&
+		    qctl_reasons_write(q->sk.queue_dir, id, mm->reasons, mm->nreasons) != 0)
 			log_warn("%s: cannot record deferral reasons: %s", id, strerror(errno));
 		/* Postfix's trick: the next attempt time is the file's mtime */
-		ts[0].tv_sec = now;
+		ts[0].tv_sec = mm->now;
 		ts[0].tv_nsec = 0;
-		ts[1].tv_sec = now + qmgr_backoff(m->arrival_sec, (long)now, q->min_backoff,
-		    q->max_backoff);
+		ts[1].tv_sec = mm->now + qmgr_backoff(m->arrival_sec, (long)mm->now,
+		    q->min_backoff, q->max_backoff);
 		ts[1].tv_nsec = 0;
-		qmsg_free(&m);
-		if (utimensat(AT_FDCWD, path, ts, 0) != 0)
+		if (utimensat(AT_FDCWD, mm->path, ts, 0) != 0)
 			log_warn("%s: set next attempt time: %s", id, strerror(errno));
 		if (qdir_move_unsynced(q->sk.queue_dir, id, "active", "deferred") != 0)
 			log_error("%s: move to deferred: %s", id, strerror(errno));
 	}
-	qctl_reasons_free(&reasons, nreasons);
-	free(path);
 }
 
-/* qmgr_scan - move due messages of queue into active and deliver them */
+/* qmgr_reap - fsync this turn's marks, then end the messages that are over */
 static void
-qmgr_scan(struct qmgr *q, const char *queue, bool due_only)
+qmgr_reap(struct qmgr *q)
 {
-	struct strvec ids;
+	struct qmgr_msg **pp = &q->msgs, *mm;
+
+	qmgr_sync(q);
+	while ((mm = *pp) != NULL) {
+		if (!qmgr_msg_over(mm)) {
+			pp = &mm->next;
+			continue;
+		}
+		*pp = mm->next;
+		if (q->last == mm)
+			q->last = NULL;
+		qmgr_finish(q, mm);
+		qmgr_msg_free(&mm);
+		q->nmsgs--;
+	}
+	if (q->last == NULL)
+		for (q->last = q->msgs; q->last != NULL && q->last->next != NULL;
+		    q->last = q->last->next)
+			;
+}
+
+/* qmgr_admit - load waiting messages while there is room: incoming first,
+ * then deferred messages that are due */
+static void
+qmgr_admit(struct qmgr *q)
+{
+	struct qmgr_msg *mm;
 	struct stat st;
 	time_t now = time(NULL);
+	const char *id;
 	char *path;
-	size_t i;
 
-	strvec_init(&ids);
-	(void)qdir_list(q->sk.queue_dir, queue, &ids);
-	for (i = 0; i < ids.n && !qmgr_stop; i++) {
-		if (due_only) {
-			path = qdir_path(q->sk.queue_dir, queue, ids.v[i]);
+	while (q->nmsgs < QMGR_ACTIVE_MAX && !qmgr_stop) {
+		bool deferred = false;
+
+		if (q->in_pos < q->in.n) {
+			id = q->in.v[q->in_pos++];
+		} else if (q->def_pos < q->def.n) {
+			id = q->def.v[q->def_pos++];
+			deferred = true;
+			path = qdir_path(q->sk.queue_dir, "deferred", id);
 			if (stat(path, &st) != 0 || st.st_mtime > now) {
 				free(path);
 				continue;
 			}
 			free(path);
+		} else {
+			break;
 		}
-		if (qdir_move_unsynced(q->sk.queue_dir, ids.v[i], queue, "active") != 0)
-			continue;	/* postsuper got there first */
-		qmgr_deliver(q, ids.v[i]);
+		if ((mm = qmgr_load(q, deferred ? "deferred" : "incoming", id)) == NULL)
+			continue;
+		if (q->last != NULL)
+			q->last->next = mm;
+		else
+			q->msgs = mm;
+		q->last = mm;
+		q->nmsgs++;
 	}
-	strvec_deinit(&ids);
+}
+
+/* qmgr_list - (re)read the names of a queue to admit from */
+static void
+qmgr_list(struct qmgr *q, const char *queue, struct strvec *ids, size_t *pos)
+{
+	strvec_deinit(ids);
+	strvec_init(ids);
+	*pos = 0;
+	(void)qdir_list(q->sk.queue_dir, queue, ids);
 }
 
 /* qmgr_clean_temporaries - remove the temporary files of receivers that
@@ -521,11 +860,42 @@ qmgr_setting(struct qmgr *q, const char *name, long *val_r)
 	return 0;
 }
 
+/* qmgr_pool_size - how many local delivery helpers to fork: the larger
+ * maxproc of the local and virtual services ($default_process_limit for
+ * "-"), but at most QMGR_HELPERS_PER_CPU per CPU. A local delivery waits
+ * on fsync far more than it computes, so a few per CPU keep the disk busy;
+ * a hundred root processes forked up front (Postfix forks its agents on
+ * demand) would only cost memory. The per-destination limits still apply
+ * (qmgr_sched.h). */
+#define QMGR_HELPERS_PER_CPU	4
+static size_t
+qmgr_pool_size(struct qmgr *q)
+{
+	static const char *const names[] = { "local", "virtual" };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), cap;
+	size_t i, n = 1;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	cap = ncpu * QMGR_HELPERS_PER_CPU;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct qmgr_limit *l = qmgr_limits_of(q, names[i]);
+
+		if (q->mc != NULL && mastercf_find(q->mc, names[i], "unix") == NULL)
+			continue;	/* no such service: no deliveries to run */
+		if (l->maxproc == 0 || l->maxproc > (size_t)cap)
+			n = (size_t)cap;
+		else if (l->maxproc > n)
+			n = l->maxproc;
+	}
+	return n;
+}
+
 int
 qmgr_main(int argc, char **argv)
 {
 	struct qmgr q;
-	struct pollfd pfd;
+	struct pollfd *pfd;
 	struct stat st;
 	struct sigaction sa;
 	const char *err;
@@ -565,12 +935,16 @@ qmgr_main(int argc, char **argv)
 	}
 	q.fd_is_socket = fstat(q.fd, &st) == 0 && S_ISSOCK(st.st_mode);
 	(void)fcntl(q.fd, F_SETFL, fcntl(q.fd, F_GETFL) | O_NONBLOCK);
-	/* local(8) and virtual(8) must become each recipient: a root helper,
-	 * forked before the drop, runs them (local_helper.c) */
-	if (local_helper_start(q.sk.cf, &err) != 0) {
+	/* local(8) and virtual(8) must become each recipient: a pool of
+	 * root helpers, forked before the drop, runs them (local_helper.c) */
+	if (local_helper_start(q.sk.cf, qmgr_pool_size(&q), &err) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto out;
 	}
+	q.jobs = xcalloc(local_helper_agents() + 1, sizeof(*q.jobs));
+	qmgr_sched_init(&q.sched, 0);
+	strvec_init(&q.in);
+	strvec_init(&q.def);
 	if (skeleton_drop_privileges(&q.sk, &err) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto out;
@@ -585,25 +959,68 @@ qmgr_main(int argc, char **argv)
 
 	qmgr_recover(&q);
 	q.next_deferred_scan = 0;
-	while (!qmgr_stop) {
-		pfd.fd = q.fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, 1000) > 0 && (pfd.revents & POLLIN))
-			qmgr_read_requests(&q);
-		now = time(NULL);
-		/* incoming on every wake-up and at least once a second */
-		if (pfd.revents != 0 || now != last_incoming) {
-			last_incoming = now;
-			qmgr_scan(&q, "incoming", false);
+	pfd = xcalloc(local_helper_agents() + 1, sizeof(*pfd));
+	/* on stop: no new deliveries; the ones in flight finish (a helper
+	 * completes the delivery in hand), then every message is ended */
+	while (!qmgr_stop || q.njobs > 0) {
+		size_t k, npfd = 0;
+		bool woken;
+
+		if (!qmgr_stop) {
+			now = time(NULL);
+			/* incoming on every wake-up and at least once a second */
+			if ((q.wake && q.in_pos >= q.in.n) || now != last_incoming) {
+				last_incoming = now;
+				qmgr_list(&q, "incoming", &q.in, &q.in_pos);
+			}
+			q.wake = false;
+			if (q.flush || now >= q.next_deferred_scan) {
+				q.flush = false;
+				q.next_deferred_scan = now + q.run_delay;
+				qmgr_list(&q, "deferred", &q.def, &q.def_pos);
+				qmgr_clean_temporaries(&q);
+			}
+			qmgr_admit(&q);
+			qmgr_dispatch(&q);
 		}
-		if (q.flush || now >= q.next_deferred_scan) {
-			q.flush = false;
-			q.next_deferred_scan = now + q.run_delay;
-			qmgr_scan(&q, "deferred", true);
-			qmgr_clean_temporaries(&q);
+		qmgr_reap(&q);
+		pfd[npfd].fd = q.fd;
+		pfd[npfd].events = POLLIN;
+		npfd++;
+		for (k = 0; k < q.njobs; k++) {
+			pfd[npfd].fd = q.jobs[k].fd;
+			pfd[npfd].events = POLLIN;
+			npfd++;
+		}
+		/* more to load or start now: do not sleep */
+		woken = poll(pfd, npfd, q.in_pos < q.in.n && q.nmsgs < QMGR_ACTIVE_MAX &&
+		    !qmgr_stop ? 0 : 1000) > 0;
+		if (woken && (pfd[0].revents & POLLIN)) {
+			qmgr_read_requests(&q);
+			q.wake = true;
+		}
+		/* jobs[k] answered: finish it (the array shifts, so match fds) */
+		for (k = 1; woken && k < npfd; k++) {
+			size_t j;
+
+			if (pfd[k].revents == 0)
+				continue;
+			for (j = 0; j < q.njobs; j++)
+				if (q.jobs[j].fd == pfd[k].fd) {
+					qmgr_job_finish(&q, j);
+					break;
+				}
 		}
 	}
+	qmgr_reap(&q);
+	free(pfd);
+	strvec_deinit(&q.in);
+	strvec_deinit(&q.def);
+	qmgr_sched_deinit(&q.sched);
+	free(q.jobs);
+	for (size_t k = 0; k < q.nlimits; k++)
+		free(q.limits[k].service);
+	free(q.limits);
 	ret = 0;
 out:
 	mastercf_free(&q.mc);

@@ -75,11 +75,13 @@ transport_retry(const struct transport_request *req, struct transport_dsn *dsn)
 }
 
 static const struct transport transport_table[] = {
-	{ "discard", transport_discard },
-	{ "error", transport_error },
-	{ "retry", transport_retry },
-	{ "local", local_transport_deliver },
-	{ "virtual", virtual_transport_deliver },
+	{ "discard", transport_discard, NULL, NULL, NULL },
+	{ "error", transport_error, NULL, NULL, NULL },
+	{ "retry", transport_retry, NULL, NULL, NULL },
+	{ "local", local_transport_deliver, local_transport_start, local_helper_finish,
+	    local_helper_agents },
+	{ "virtual", virtual_transport_deliver, virtual_transport_start, local_helper_finish,
+	    local_helper_agents },
 };
 
 const struct transport *

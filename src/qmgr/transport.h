@@ -64,11 +64,30 @@ struct transport_request {
 	struct maincf	*cf;		/* borrowed: the instance's main.cf */
 };
 
+/* A transport is synchronous (deliver only: discard, error, retry run in
+ * the queue manager and return at once) or also asynchronous: start()
+ * hands the request to an agent (a process, later a network connection)
+ * and returns; the queue manager's event loop waits for *fd_r to become
+ * readable and then calls finish() with the same agent and request, which
+ * gives the status, fills dsn and adds the lines. The request and its
+ * lines stay valid, unchanged, from start() to finish(). agents() says how
+ * many requests may be out at once; the queue manager never starts more,
+ * and the per-destination limits are the queue manager's (qmgr_sched.h).
+ * issue 5's smtp transport plugs in here: start() = queue the recipient
+ * on a connection, finish() = its DSN. */
 struct transport {
 	const char	*name;
-	/* deliver - try one recipient; always fills dsn */
+	/* deliver - try one recipient, waiting for the outcome; always fills dsn */
 	enum transport_status (*deliver)(const struct transport_request *,
 	    struct transport_dsn *dsn);
+	/* start - NULL for a synchronous transport: 0 started, -1 no agent
+	 * free now (try again after a finish) */
+	int	(*start)(const struct transport_request *, int *agent_r, int *fd_r);
+	/* finish - the outcome of agent's request, once its fd is readable */
+	enum transport_status (*finish)(int agent, const struct transport_request *,
+	    struct transport_dsn *dsn);
+	/* agents - requests that may be in flight at once (0: use deliver) */
+	size_t	(*agents)(void);
 };
 
 /* transport_find - the built-in transport of this master.cf command name

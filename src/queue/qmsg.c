@@ -403,7 +403,7 @@ qmsg_todo(const struct qmsg *m)
 }
 
 int
-qmsg_rcpt_done(struct qmsg *m, size_t i, const char **error_r)
+qmsg_rcpt_mark(struct qmsg *m, size_t i, const char **error_r)
 {
 	const char type = QMSG_REC_DONE;
 
@@ -411,7 +411,7 @@ qmsg_rcpt_done(struct qmsg *m, size_t i, const char **error_r)
 		return qmsg_fail(error_r, "no such recipient or not open for writing");
 	if (m->rcpts[i].done)
 		return 0;
-	if (pwrite(m->fd, &type, 1, m->rcpts[i].offset) != 1 || fsync(m->fd) != 0) {
+	if (pwrite(m->fd, &type, 1, m->rcpts[i].offset) != 1) {
 		snprintf(qmsg_error, sizeof(qmsg_error), "%s: update: %s", m->id, strerror(errno));
 		*error_r = qmsg_error;
 		return -1;
@@ -419,6 +419,29 @@ qmsg_rcpt_done(struct qmsg *m, size_t i, const char **error_r)
 	m->buf[m->rcpts[i].offset] = QMSG_REC_DONE;
 	m->rcpts[i].done = true;
 	return 0;
+}
+
+int
+qmsg_sync(struct qmsg *m, const char **error_r)
+{
+	if (m->fd < 0)
+		return qmsg_fail(error_r, "not open for writing");
+	if (fsync(m->fd) != 0) {
+		snprintf(qmsg_error, sizeof(qmsg_error), "%s: update: %s", m->id, strerror(errno));
+		*error_r = qmsg_error;
+		return -1;
+	}
+	return 0;
+}
+
+int
+qmsg_rcpt_done(struct qmsg *m, size_t i, const char **error_r)
+{
+	if (i < m->nrcpts && m->rcpts[i].done)
+		return 0;
+	if (qmsg_rcpt_mark(m, i, error_r) != 0)
+		return -1;
+	return qmsg_sync(m, error_r);
 }
 
 int

@@ -118,6 +118,12 @@ size_t	 qmsg_todo(const struct qmsg *);
 /* qmsg_rcpt_done - mark recipient i finished, in place, and fsync the file
  * before returning 0, so that a crash after it never delivers again. */
 int	 qmsg_rcpt_done(struct qmsg *, size_t i, const char **error_r);
+/* qmsg_rcpt_mark - the same mark, written but not yet fsync'd: the caller
+ * calls qmsg_sync before it relies on the mark surviving a system crash
+ * (several marks, one fsync). A process crash cannot lose a written mark. */
+int	 qmsg_rcpt_mark(struct qmsg *, size_t i, const char **error_r);
+/* qmsg_sync - fsync the file (the marks written so far) */
+int	 qmsg_sync(struct qmsg *, const char **error_r);
 
 /* qmsg_walk - call fn for every record of a parsed message, in file order
  * (postcat); stops early when fn returns non-zero */

@@ -478,9 +478,34 @@ def test_unprivileged_queue_manager_delivers_through_its_root_helper(lab):
         assert os.stat(os.path.join(new, n)).st_uid == u.pw_uid
     qmgr = [p for p in instance_pids(lab.etc)
             if open("/proc/%d/cmdline" % p, "rb").read().startswith(b"qmgr\0")]
-    # the queue manager itself as postfix, its delivery helper as root
-    assert sorted(os.stat("/proc/%d" % p).st_uid for p in qmgr) == \
-        [0, pwd.getpwnam("postfix").pw_uid]
+    # the queue manager itself as postfix, its pool of delivery helpers as root
+    uids = sorted(os.stat("/proc/%d" % p).st_uid for p in qmgr)
+    assert uids.count(pwd.getpwnam("postfix").pw_uid) == 1
+    assert len(uids) >= 2 and uids.count(0) == len(uids) - 1
+
+
+def test_a_slow_delivery_does_not_hold_up_another_recipient(lab):
+    """Deliveries run concurrently: while a command delivery for one
+    recipient waits (until the test releases it), mail for another user
+    is delivered. One delivery at a time would never deliver the second
+    message before the release, and the wait below would fail."""
+    release = os.path.join(lab.base, "release")
+    started = os.path.join(lab.base, "started")
+    lab.configure("command_time_limit = 120s\n", owner="postfix")
+    lab.aliases("slow: \"|touch %s; until test -e %s; do sleep 0.1; done\"\n"
+                % (started, release))
+    os.chmod(lab.base, 0o777)   # the command runs as default_privs
+    u = lab.useradd()
+    lab.start()
+    assert lab.send(["slow@local.test"], subject="slow") == {}
+    assert wait_for(lambda: os.path.exists(started)), lab.maillog()
+    assert lab.send(["%s@local.test" % u.pw_name], subject="fast") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    assert "to=<slow@local.test>" not in lab.maillog()
+    open(release, "w").close()
+    assert lab.delivered(r"to=<slow@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to command: "), lab.maillog()
 
 
 def test_command_time_limit_defers_and_kills_the_command(lab):
