@@ -380,6 +380,8 @@ mail_path(const char *location, const char *user, const char *home, bool *maildi
 	return str_export(&out);
 }
 
+static void session_reply(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+
 /* session_reply - one line to the login process */
 static void
 session_reply(int ctl, const char *fmt, ...)
