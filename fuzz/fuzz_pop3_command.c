@@ -3,6 +3,7 @@
  * parser on arbitrary input. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/mem.h"
