@@ -34,6 +34,7 @@
 #include "lib/util.h"
 #include "mail/address.h"
 #include "mail/header.h"
+#include "mail/header_rewrite.h"
 #include "mail/rewrite.h"
 #include "master/skeleton.h"
 #include "queue/qctl.h"
@@ -95,13 +96,17 @@ pickup_date(struct str *out, time_t t)
 	str_append(out, buf);
 }
 
-/* pickup_headers - Received first, then the content's own header fields,
- * then what is missing (as cleanup adds it), then the body */
-static void
+/* pickup_headers - Received first, then the content's own header fields
+ * (their addresses rewritten by the canonical maps: locally submitted mail
+ * is always a local client's), then what is missing (as cleanup adds it),
+ * then the body. -1 with *error_r when a table could not be read. */
+static int
 pickup_compose(struct pickup *p, const struct qmsg *m, const char *id, const char *sender,
-    uid_t uid, const struct str *content, struct str *out, struct str *msgid_r)
+    uid_t uid, const struct str *content, struct str *out, struct str *msgid_r,
+    const char **error_r)
 {
 	struct header_field f;
+	bool changed;
 	size_t off = 0, n;
 	bool has_msgid = false, has_date = false, has_from = false;
 	time_t now = time(NULL);
@@ -125,7 +130,8 @@ pickup_compose(struct pickup *p, const struct qmsg *m, const char *id, const cha
 		} else if (header_is(&f, "from")) {
 			has_from = true;
 		}
-		str_append_n(out, content->s + off, n);
+		if (header_rewrite_field(p->rw, &f, out, &changed, error_r) != 0)
+			return -1;
 		if (out->s[out->len - 1] != '\n')
 			str_append_c(out, '\n');
 		off += n;
@@ -172,6 +178,7 @@ pickup_compose(struct pickup *p, const struct qmsg *m, const char *id, const cha
 	}
 	str_append_c(out, '\n');
 	str_append_n(out, content->s + off, content->len - off);
+	return 0;
 }
 
 /* pickup_file - one maildrop file into the queue; 0 done (moved, or set
@@ -254,7 +261,13 @@ pickup_file(struct pickup *p, const char *name)
 		free(orcpt);
 	}
 	qmsg_content(m, &content);
-	pickup_compose(p, m, qfile_writer_id(w), sender.s, st.st_uid, &content, &text, &msgid);
+	if (pickup_compose(p, m, qfile_writer_id(w), sender.s, st.st_uid, &content, &text,
+	    &msgid, &err) != 0) {
+		/* a table could not be read: try again later, not half rewritten */
+		log_warn("%s: %s", qfile_writer_id(w), err);
+		qfile_writer_abort(&w);
+		goto out;
+	}
 	rc |= qfile_writer_content(w, text.s, text.len, 0);
 	if (rc != 0 || qfile_writer_commit(w, &err) != 0) {
 		log_warn("%s: queue file write error", qfile_writer_id(w));

@@ -148,3 +148,25 @@ def test_bi_builds_aliases(run, inst):
     assert os.path.exists(os.path.join(inst["etc"], "aliases.db"))
     r = run("postalias", "-q", "postmaster", "hash:%s/aliases" % inst["etc"], env=inst["env"])
     assert r.out.strip() == "root", r
+
+
+def test_header_addresses_rewritten_by_canonical_maps(run, inst):
+    # canonical_classes includes header_sender and header_recipient: the
+    # From, To and Cc of locally submitted mail are rewritten too, display
+    # names and comments kept byte for byte
+    (open(os.path.join(inst["etc"], "master.cf"), "w")
+     .write("pickup    unix  n       -       n       60      1       pickup\n"))
+    r = run("sendmail", "-t", "-f", "someone@example.net", env=inst["env"],
+            stdin="From: \"Joe (home)\" <joe@example.com>\nTo: joe (Joe), x@example.net\n"
+                  "Cc: Team: joe@example.com;\nSubject: joe@example.com\n\nbody\n")
+    assert r.rc == 0, r
+    start(run, inst)
+    inc = os.path.join(inst["spool"], "incoming")
+    assert wait_for(lambda: os.path.isdir(inc) and os.listdir(inc)), maillog(inst)
+    r = run("postcat", "-h", "-q", os.listdir(inc)[0], env=inst["env"])
+    assert r.rc == 0, r
+    assert 'From: "Joe (home)" <Joe.Smith@example.com>' in r.out, r.out
+    # bare "joe" gets myorigin first, then the canonical mapping
+    assert "To: Joe.Smith@example.com (Joe), x@example.net" in r.out, r.out
+    assert "Cc: Team: Joe.Smith@example.com;" in r.out, r.out
+    assert "Subject: joe@example.com" in r.out, r.out
