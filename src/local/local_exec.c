@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -95,10 +96,16 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 {
 	struct local_child_result res;
 	struct storage_mail m;
+	const char *err;
+	long lock_polls, tries;
 	int pfd[2], wst;
 	ssize_t n;
 	pid_t pid;
 
+	if (lm->cf == NULL || maincf_get_long(lm->cf, "deliver_lock_attempts", &lock_polls,
+	    &err) != 0 || lock_polls < 1)
+		lock_polls = 1;
+	lock_polls *= 100;
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		transport_dsn_set(dsn, "4.3.0", "local", "cannot create pipe");
 		return TRANSPORT_DEFERRED;
@@ -125,8 +132,21 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 			m.data = lm->content;
 			m.len = lm->len;
 			m.any_owner = any_owner;
-			res.status = storage_deliver(path, storage_format_of(path), &m, size_limit,
-			    NULL, &res.err);
+			/* A mailbox locked by another delivery (4.2.0: the
+			 * lock is held elsewhere) is worth waiting for, as
+			 * Postfix's local waits deliver_lock_attempts times
+			 * deliver_lock_delay (1s): the same budget, polled
+			 * every 10 ms, since concurrent deliveries to one
+			 * mbox (local_destination_concurrency_limit = 2) meet
+			 * often and hold the lock for milliseconds. */
+			for (tries = 0;; tries++) {
+				res.status = storage_deliver(path, storage_format_of(path), &m,
+				    size_limit, NULL, &res.err);
+				if (res.status == 0 || strcmp(res.err.status, "4.2.0") != 0 ||
+				    tries >= lock_polls)
+					break;
+				(void)nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+			}
 		}
 		(void)storage_write_full(pfd[1], &res, sizeof(res));
 		_exit(0);

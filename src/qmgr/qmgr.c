@@ -34,6 +34,7 @@
 #include "lib/str.h"
 #include "local/local.h"
 #include "master/skeleton.h"
+#include "qmgr/qmgr_fsync.h"
 #include "qmgr/qmgr_sched.h"
 #include "qmgr/transport.h"
 #include "queue/qctl.h"
@@ -52,6 +53,9 @@ struct qmgr {
 	time_t		 next_deferred_scan;
 	bool		 flush;		/* 'F' seen: deferred mail is due now */
 	bool		 wake;		/* a receiver wrote to the FIFO */
+	bool		 agents_lost;	/* exit non-zero: the master restarts us */
+	int		 sync_fd;	/* fsync completions (qmgr_fsync.h); -1: none */
+	size_t		 nsyncing;
 	struct qmgr_msg	*msgs, *last;	/* owned: the loaded messages, oldest first */
 	size_t		 nmsgs;
 	struct qmgr_job	*jobs;		/* owned: deliveries in flight */
@@ -249,18 +253,26 @@ qmgr_warned_path(struct qmgr *q, const char *id)
  *    ever deliver the same recipient; a message is in active/ from its
  *    load to its end (removed, deferred or back to incoming), and is only
  *    loaded by moving it into active/, which one process does at a time;
- *  - a delivery is logged, then its done mark written; the marks written
- *    in one turn of the loop are fsync'd once per message, before the
- *    loop waits again (qmgr_sync) and before the message leaves active/.
- *    A kill -9 cannot lose a written mark (it is in the page cache), so
- *    the batch changes nothing for the crash test; a system crash before
- *    the fsync repeats those deliveries, as one before the per-recipient
- *    fsync did: never a loss;
+ *  - a delivery is logged, then its done mark written (pwrite); at the
+ *    end of each turn of the loop, the marks written in it are handed to
+ *    an fsync thread, one fsync per message however many of its
+ *    recipients finished (qmgr_reap, qmgr_fsync.h), and the loop goes on
+ *    starting deliveries meanwhile; a message leaves active/ only once
+ *    every mark is fsync'd. A kill -9 cannot lose a written mark (it is
+ *    in the page cache), so the batch changes nothing for the crash test;
+ *    a system crash before the fsync repeats those deliveries, as one
+ *    between a delivery and its per-recipient fsync did: never a loss.
+ *    The unlink of a finished message is not followed by a directory
+ *    fsync: undone by a crash, it brings back a file whose every mark is
+ *    on disk, and the next pass removes it again, delivering nothing;
  *  - a bounce notice is queued (and fsync'd by qfile) before the bounced
  *    recipients are marked done;
  *  - the message is removed only when every recipient is done, and only
  *    once no delivery of it is in flight. */
 #define QMGR_ACTIVE_MAX		100
+/* fsync threads (qmgr_fsync.h): enough for the fsyncs of one loop turn to
+ * reach the file system together */
+#define QMGR_SYNC_THREADS	4
 
 enum qmgr_rstate {
 	QMGR_R_TODO,		/* to be started in this attempt */
@@ -283,7 +295,8 @@ struct qmgr_msg {
 	double			 t_active;
 	time_t			 now;
 	bool			 expired;
-	bool			 unsynced;	/* marks written since the last fsync */
+	bool			 unsynced;	/* marks written, no fsync asked for since */
+	bool			 syncing;	/* an fsync thread has the file */
 	bool			 failed;	/* a mark could not be written: stop */
 	size_t			 busy;		/* recipients in flight */
 	struct qmgr_bounces	 bounced, delayed;
@@ -398,7 +411,7 @@ qmgr_load(struct qmgr *q, const char *queue, const char *id)
 }
 
 /* qmgr_outcome - record the outcome of one delivery: the log line(s),
- * then the done mark (written; fsync'd by qmgr_sync), or the recipient
+ * then the done mark (written; fsync'd by qmgr_reap), or the recipient
  * kept for a notice or for the next attempt */
 static void
 qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transport *tp,
@@ -458,25 +471,6 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 	mm->unsynced = true;
 }
 
-/* qmgr_sync - fsync the marks written since the last call, one fsync per
- * message (see the crash rules above) */
-static void
-qmgr_sync(struct qmgr *q)
-{
-	struct qmgr_msg *mm;
-	const char *err;
-
-	for (mm = q->msgs; mm != NULL; mm = mm->next) {
-		if (!mm->unsynced)
-			continue;
-		mm->unsynced = false;
-		if (qmsg_sync(mm->m, &err) != 0) {
-			log_error("%s", err);
-			mm->failed = true;
-		}
-	}
-}
-
 /* qmgr_dispatch_one - start recipient i if the limits allow: 1 started
  * (or finished, for a synchronous transport), 0 not now */
 static int
@@ -525,8 +519,19 @@ qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
 	memset(job, 0, sizeof(*job));
 	job->req = req;
 	job->req.lines = &job->lines;	/* set again after the job moves */
-	if (tp->start(&job->req, &job->agent, &job->fd) != 0)
-		return 0;	/* no agent free: after the next finish */
+	if (tp->start(&job->req, &job->agent, &job->fd) != 0) {
+		if (q->njobs > 0)
+			return 0;	/* no agent free: after the next finish */
+		/* nothing in flight and still no agent: they are gone. Defer,
+		 * and exit so that the master starts a queue manager with a
+		 * new pool */
+		log_error("no %s delivery agent left; exiting to be restarted", tp->name);
+		transport_dsn_set(&dsn, "4.3.0", "none", "delivery agent unavailable");
+		qmgr_outcome(q, mm, i, tp, TRANSPORT_DEFERRED, &dsn, &lines, t_start);
+		q->agents_lost = true;
+		qmgr_stop = 1;
+		return 1;
+	}
 	job->msg = mm;
 	job->rcpt = i;
 	job->tp = tp;
@@ -605,7 +610,7 @@ qmgr_msg_over(const struct qmgr_msg *mm)
 {
 	size_t i;
 
-	if (mm->busy > 0)
+	if (mm->busy > 0 || mm->unsynced || mm->syncing)
 		return false;
 	if (mm->failed || qmgr_stop)
 		return true;
@@ -659,11 +664,15 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 
 		(void)unlink(wpath);
 		free(wpath);
-		if (qdir_remove(q->sk.queue_dir, "active", id) == 0)
+		/* every mark is fsync'd above, so the unlink needs no directory
+		 * fsync: a crash that undoes it brings back a file with nothing
+		 * to deliver, which the next pass removes again (an fsync of
+		 * what a crash cannot lose) */
+		if (qdir_remove_unsynced(q->sk.queue_dir, "active", id) == 0)
 			log_info("%s: removed", id);
 		else
 			log_error("%s: remove: %s", id, strerror(errno));
-	} else if (interrupted && mm->nreasons == 0) {
+	} else if (interrupted && qmgr_stop && mm->nreasons == 0) {
 		/* interrupted by stop: back to incoming for the next start */
 		(void)qdir_move_unsynced(q->sk.queue_dir, id, "active", "incoming");
 	} else {
@@ -685,14 +694,26 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 	}
 }
 
-/* qmgr_reap - fsync this turn's marks, then end the messages that are over */
+/* qmgr_reap - hand this turn's marks to the fsync threads, once per
+ * message, and end the messages that are over: none of their recipients
+ * in flight and every mark fsync'd */
 static void
 qmgr_reap(struct qmgr *q)
 {
 	struct qmgr_msg **pp = &q->msgs, *mm;
+	const char *err;
 
-	qmgr_sync(q);
 	while ((mm = *pp) != NULL) {
+		if (mm->unsynced && !mm->syncing) {
+			mm->unsynced = false;
+			if (q->sync_fd >= 0 && qmgr_fsync_submit(mm->m->fd, mm) == 0) {
+				mm->syncing = true;
+				q->nsyncing++;
+			} else if (qmsg_sync(mm->m, &err) != 0) {
+				log_error("%s", err);
+				mm->failed = true;
+			}
+		}
 		if (!qmgr_msg_over(mm)) {
 			pp = &mm->next;
 			continue;
@@ -708,6 +729,25 @@ qmgr_reap(struct qmgr *q)
 		for (q->last = q->msgs; q->last != NULL && q->last->next != NULL;
 		    q->last = q->last->next)
 			;
+}
+
+/* qmgr_synced - collect the fsyncs the threads have finished */
+static void
+qmgr_synced(struct qmgr *q)
+{
+	struct qmgr_msg *mm;
+	void *ctx;
+	int e;
+
+	while (qmgr_fsync_collect(&ctx, &e) == 1) {
+		mm = ctx;
+		mm->syncing = false;
+		q->nsyncing--;
+		if (e != 0) {
+			log_error("%s: update: %s", mm->id, strerror(e));
+			mm->failed = true;
+		}
+	}
 }
 
 /* qmgr_admit - load waiting messages while there is room: incoming first,
@@ -895,7 +935,7 @@ int
 qmgr_main(int argc, char **argv)
 {
 	struct qmgr q;
-	struct pollfd *pfd;
+	struct pollfd *pfd = NULL;
 	struct stat st;
 	struct sigaction sa;
 	const char *err;
@@ -904,6 +944,7 @@ qmgr_main(int argc, char **argv)
 	int ret = 1;
 
 	memset(&q, 0, sizeof(q));
+	q.sync_fd = -1;
 	if (skeleton_init(&q.sk, "qmgr", argc, argv, &err) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		skeleton_deinit(&q.sk);
@@ -949,6 +990,9 @@ qmgr_main(int argc, char **argv)
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto out;
 	}
+	/* after the helpers' fork; without threads, fsync in the loop */
+	if (qmgr_fsync_start(QMGR_SYNC_THREADS, QMGR_ACTIVE_MAX, &q.sync_fd) != 0)
+		q.sync_fd = -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = qmgr_on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -959,10 +1003,10 @@ qmgr_main(int argc, char **argv)
 
 	qmgr_recover(&q);
 	q.next_deferred_scan = 0;
-	pfd = xcalloc(local_helper_agents() + 1, sizeof(*pfd));
+	pfd = xcalloc(local_helper_agents() + 2, sizeof(*pfd));
 	/* on stop: no new deliveries; the ones in flight finish (a helper
 	 * completes the delivery in hand), then every message is ended */
-	while (!qmgr_stop || q.njobs > 0) {
+	while (!qmgr_stop || q.njobs > 0 || q.nsyncing > 0 || q.nmsgs > 0) {
 		size_t k, npfd = 0;
 		bool woken;
 
@@ -971,9 +1015,9 @@ qmgr_main(int argc, char **argv)
 			/* incoming on every wake-up and at least once a second */
 			if ((q.wake && q.in_pos >= q.in.n) || now != last_incoming) {
 				last_incoming = now;
+				q.wake = false;
 				qmgr_list(&q, "incoming", &q.in, &q.in_pos);
 			}
-			q.wake = false;
 			if (q.flush || now >= q.next_deferred_scan) {
 				q.flush = false;
 				q.next_deferred_scan = now + q.run_delay;
@@ -987,6 +1031,9 @@ qmgr_main(int argc, char **argv)
 		pfd[npfd].fd = q.fd;
 		pfd[npfd].events = POLLIN;
 		npfd++;
+		pfd[npfd].fd = q.sync_fd;	/* -1 is ignored by poll */
+		pfd[npfd].events = POLLIN;
+		npfd++;
 		for (k = 0; k < q.njobs; k++) {
 			pfd[npfd].fd = q.jobs[k].fd;
 			pfd[npfd].events = POLLIN;
@@ -994,13 +1041,15 @@ qmgr_main(int argc, char **argv)
 		}
 		/* more to load or start now: do not sleep */
 		woken = poll(pfd, npfd, q.in_pos < q.in.n && q.nmsgs < QMGR_ACTIVE_MAX &&
-		    !qmgr_stop ? 0 : 1000) > 0;
+		    !qmgr_stop ? 0 : qmgr_stop ? 100 : 1000) > 0;
 		if (woken && (pfd[0].revents & POLLIN)) {
 			qmgr_read_requests(&q);
 			q.wake = true;
 		}
+		if (woken && pfd[1].revents != 0)
+			qmgr_synced(&q);
 		/* jobs[k] answered: finish it (the array shifts, so match fds) */
-		for (k = 1; woken && k < npfd; k++) {
+		for (k = 2; woken && k < npfd; k++) {
 			size_t j;
 
 			if (pfd[k].revents == 0)
@@ -1012,7 +1061,10 @@ qmgr_main(int argc, char **argv)
 				}
 		}
 	}
-	qmgr_reap(&q);
+	ret = q.agents_lost ? 1 : 0;
+out:
+	if (q.sync_fd >= 0)
+		qmgr_fsync_stop();
 	free(pfd);
 	strvec_deinit(&q.in);
 	strvec_deinit(&q.def);
@@ -1021,8 +1073,6 @@ qmgr_main(int argc, char **argv)
 	for (size_t k = 0; k < q.nlimits; k++)
 		free(q.limits[k].service);
 	free(q.limits);
-	ret = 0;
-out:
 	mastercf_free(&q.mc);
 	skeleton_deinit(&q.sk);
 	return ret;

@@ -232,8 +232,8 @@ qdir_defer_path(const char *queue_dir, const char *id)
 	return qdir_path(queue_dir, "defer", id);
 }
 
-int
-qdir_remove(const char *queue_dir, const char *queue, const char *id)
+static int
+qdir_remove_sync(const char *queue_dir, const char *queue, const char *id, bool sync)
 {
 	char *path, *dir;
 	int ret;
@@ -249,9 +249,23 @@ qdir_remove(const char *queue_dir, const char *queue, const char *id)
 		path = qdir_defer_path(queue_dir, id);
 		(void)unlink(path);
 		free(path);
-		dir = xasprintf("%s/%s", queue_dir, queue);
-		(void)qdir_fsync(dir);
-		free(dir);
+		if (sync) {
+			dir = xasprintf("%s/%s", queue_dir, queue);
+			(void)qdir_fsync(dir);
+			free(dir);
+		}
 	}
 	return ret;
+}
+
+int
+qdir_remove(const char *queue_dir, const char *queue, const char *id)
+{
+	return qdir_remove_sync(queue_dir, queue, id, true);
+}
+
+int
+qdir_remove_unsynced(const char *queue_dir, const char *queue, const char *id)
+{
+	return qdir_remove_sync(queue_dir, queue, id, false);
 }

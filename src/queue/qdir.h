@@ -65,5 +65,10 @@ char	*qdir_defer_path(const char *queue_dir, const char *id);
 /* qdir_remove - remove a message wherever it is in queue (and its deferral
  * reasons); fsync the directory. -1 with errno. */
 int	 qdir_remove(const char *queue_dir, const char *queue, const char *id);
+/* qdir_remove_unsynced - the same without the directory fsync, for a
+ * message whose every recipient is marked done (fsync'd): should a system
+ * crash undo the unlink, the file comes back with nothing left to deliver
+ * and the queue manager removes it again. -1 with errno. */
+int	 qdir_remove_unsynced(const char *queue_dir, const char *queue, const char *id);
 
 #endif

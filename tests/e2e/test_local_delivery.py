@@ -390,7 +390,8 @@ def test_unsafe_recipients_bounce_as_unknown_users(lab):
 
 def test_locked_mbox_defers_then_delivers(lab):
     u = lab.useradd()
-    lab.configure()
+    # local waits for a held lock up to deliver_lock_attempts x 1s first
+    lab.configure("deliver_lock_attempts = 1\n")
     box = os.path.join(lab.mail, u.pw_name)
     lock = box + ".lock"
     open(lock, "w").close()
