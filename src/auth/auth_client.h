@@ -27,7 +27,11 @@
  *  - asynchronous: auth_client_request_new() with a libevent base given to
  *    auth_client_new(); the callback runs from the loop. For event-loop
  *    daemons serving many peers (smtpd), so that one slowed-down peer does
- *    not stall the others.
+ *    not stall the others. These requests share one non-blocking
+ *    connection (a bufferevent, separate from the blocking calls' socket);
+ *    nothing in them waits for the service. A callback must not free the
+ *    client; it may start or abort other requests. The caller ignores
+ *    SIGPIPE (a service that went away must not kill it).
  *
  * All functions are safe to call after the service went away: requests
  * then end with AUTH_CLIENT_RESULT_ERROR (a temporary failure; tell the
@@ -119,7 +123,9 @@ int	 auth_client_connect(struct auth_client *, const char **error_r);
 
 /* auth_client_mechs - the mechanisms the service offers, in its order;
  * connects if needed. NULL (and *count_r = 0) when unreachable. Borrowed:
- * valid until the next call that may reconnect. */
+ * valid until the next call that may reconnect. With a base (an event-loop
+ * caller) the last list either connection learned is returned without
+ * connecting again; only the first call may block, for the handshake. */
 const struct auth_client_mech *auth_client_mechs(struct auth_client *, size_t *count_r);
 /* auth_client_mech_find - one mechanism by name (case-insensitive), or NULL */
 const struct auth_client_mech *auth_client_mech_find(struct auth_client *, const char *name);
