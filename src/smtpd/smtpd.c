@@ -78,8 +78,11 @@ smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
 const char *
 smtpd_protocol(const struct smtpd_session *s)
 {
+	/* RFC 3848, as Postfix: "A" after authentication */
 	if (!s->esmtp)
 		return "SMTP";
+	if (s->sasl_user != NULL)
+		return s->tls ? "ESMTPSA" : "ESMTPA";
 	return s->tls ? "ESMTPS" : "ESMTP";
 }
 
@@ -282,7 +285,8 @@ smtpd_process(struct smtpd_session *s)
 {
 	struct evbuffer *in;
 
-	while (s->mode != SMTPD_MODE_CLOSING && !s->paused && s->bev != NULL) {
+	while (s->mode != SMTPD_MODE_CLOSING && s->mode != SMTPD_MODE_AUTH_WAIT && !s->paused &&
+	    s->bev != NULL) {
 		if (s->mode == SMTPD_MODE_BDAT && s->tx.bdat_left == 0) {
 			s->mode = SMTPD_MODE_CMD;
 			smtpd_msg_bdat_done(s);
@@ -302,9 +306,23 @@ smtpd_process(struct smtpd_session *s)
 				break;
 			smtpd_deadline_reset(s, s->srv->cfg.timeout);
 			smtpd_dispatch(s, s->line.s, s->line.len);
+		} else if (s->mode == SMTPD_MODE_AUTH) {
+			if (!smtpd_read_line(s, in))
+				break;
+			smtpd_deadline_reset(s, s->srv->cfg.timeout);
+			smtpd_sasl_response(s, s->line.s, s->skip_line ||
+			    memchr(s->line.s, '\0', s->line.len) != NULL);
 		} else
 			smtpd_read_data(s, in);
 	}
+}
+
+void
+smtpd_resume(struct smtpd_session *s)
+{
+	smtpd_process(s);
+	if (s->mode == SMTPD_MODE_CLOSING)
+		smtpd_try_free(s);
 }
 
 static void
@@ -378,6 +396,7 @@ smtpd_session_free(struct smtpd_session *s)
 	log_info("disconnect from %s%s", s->namaddr, stats.s);
 	str_deinit(&stats);
 	qfile_writer_abort(&s->tx.qf);
+	smtpd_sasl_reset(s);
 	smtpd_data_deinit(&s->tx.data);
 	str_deinit(&s->tx.sender);
 	str_deinit(&s->tx.first_rcpt);
@@ -415,6 +434,16 @@ smtpd_addr_text(const struct sockaddr *sa, char *buf, size_t size)
 		snprintf(buf, size, "127.0.0.1");	/* a unix socket: local */
 }
 
+static unsigned
+smtpd_addr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
+}
+
 static void
 smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
@@ -422,11 +451,19 @@ smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *s
 	struct smtpd_server *srv = arg;
 	struct smtpd_config *cfg = &srv->cfg;
 	struct smtpd_session *s, *o;
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
 	long same = 0;
 
 	s = xcalloc(1, sizeof(*s));
 	s->srv = srv;
 	smtpd_addr_text(sa, s->addr, sizeof(s->addr));
+	s->rport = smtpd_addr_port(sa);
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
+	    (local.ss_family == AF_INET || local.ss_family == AF_INET6)) {
+		smtpd_addr_text((struct sockaddr *)&local, s->laddr, sizeof(s->laddr));
+		s->lport = smtpd_addr_port((struct sockaddr *)&local);
+	}
 	snprintf(s->name, sizeof(s->name), "unknown");
 	snprintf(s->namaddr, sizeof(s->namaddr), "%s[%s]", s->name, s->addr);
 	str_init(&s->helo, 32);
@@ -569,7 +606,7 @@ smtpd_config_read(struct smtpd_server *srv, const char **error_r)
 				strvec_push(&cfg->forbidden, all.v[i]);
 		strvec_deinit(&all);
 	}
-	if (smtpd_tls_init(cfg, mc, error_r) < 0)
+	if (smtpd_tls_init(cfg, mc, error_r) < 0 || smtpd_sasl_config(cfg, mc, error_r) < 0)
 		goto fail;
 	cfg->checks = smtpd_checks_new(mc, &cerr);
 	if (cfg->checks == NULL) {
@@ -598,6 +635,7 @@ smtpd_config_free(struct smtpd_config *cfg)
 	free(cfg->banner);
 	free(cfg->queue_dir);
 	free(cfg->mail_name);
+	free(cfg->sasl_path);
 	strvec_deinit(&cfg->discard_ehlo);
 	strvec_deinit(&cfg->forbidden);
 	SSL_CTX_free(cfg->ssl_ctx);
@@ -703,6 +741,7 @@ cmd_smtpd(int argc, char **argv)
 		log_msg(LOG_LEVEL_ERROR, "cannot listen on fd %d: %s", fd, strerror(errno));
 		goto out;
 	}
+	smtpd_sasl_start(&srv);
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, smtpd_sigterm_cb, &srv);
 	event_add(srv.sigterm, NULL);
 	if (sk.listen_addr != NULL)
@@ -716,6 +755,7 @@ out:
 		evconnlistener_free(srv.listener);
 	if (srv.sigterm != NULL)
 		event_free(srv.sigterm);
+	smtpd_sasl_stop(&srv);
 	if (srv.base != NULL)
 		event_base_free(srv.base);
 	smtpd_config_free(&srv.cfg);

@@ -13,6 +13,8 @@
 #include "lib/util.h"
 #include "smtpd/smtpd_data.h"
 
+struct auth_client;
+struct auth_client_request;
 struct bufferevent;
 struct event;
 struct event_base;
@@ -44,6 +46,9 @@ struct smtpd_config {
 	long	 junk_limit;
 	bool	 disable_vrfy;
 	bool	 sasl_enable;
+	bool	 tls_auth_only;		/* AUTH only after STARTTLS */
+	bool	 sasl_auth_header;	/* smtpd_sasl_authenticated_header */
+	char	*sasl_path;		/* owned: the auth service; NULL: no AUTH */
 	bool	 smtputf8;
 	bool	 strict_rfc821;
 	bool	 long_ids;
@@ -62,6 +67,8 @@ enum smtpd_mode {
 	SMTPD_MODE_CMD,
 	SMTPD_MODE_DATA,		/* reading DATA up to "." */
 	SMTPD_MODE_BDAT,		/* reading a BDAT chunk */
+	SMTPD_MODE_AUTH,		/* AUTH: the next line answers a 334 */
+	SMTPD_MODE_AUTH_WAIT,		/* AUTH: waiting for the auth service */
 	SMTPD_MODE_CLOSING,		/* flushing the last reply */
 };
 
@@ -89,6 +96,7 @@ struct smtpd_tx {
 };
 
 #define SMTPD_NCMD	16		/* size of the command statistics table */
+#define SMTPD_CMD_SLOT_AUTH	3	/* smtpd_cmds[] index of "auth" */
 #define SMTPD_CMD_SLOT_DATA	6	/* smtpd_cmds[] index of "data" */
 #define SMTPD_CMD_SLOT_BDAT	7	/* smtpd_cmds[] index of "bdat" */
 #define SMTPD_ADDR_SIZE	64
@@ -104,6 +112,8 @@ struct smtpd_session {
 	char	 addr[SMTPD_ADDR_SIZE];	/* client address text */
 	char	 name[SMTPD_NAME_SIZE];	/* client name ("unknown": no lookup yet) */
 	char	 namaddr[SMTPD_NAME_SIZE + SMTPD_ADDR_SIZE + 2];
+	char	 laddr[SMTPD_ADDR_SIZE];	/* server address text, "" if unknown */
+	unsigned lport, rport;
 	enum smtpd_mode mode;
 	struct str helo;		/* owned; empty: none yet */
 	bool	 esmtp;			/* EHLO was used */
@@ -118,6 +128,11 @@ struct smtpd_session {
 	unsigned cmd_total[SMTPD_NCMD];
 	struct str line;		/* owned: the command line being handled */
 	struct smtpd_tx tx;
+	/* SMTP AUTH (smtpd_sasl.c) */
+	struct auth_client_request *auth_req; /* owned: the attempt in progress */
+	char	*sasl_method;		/* owned: "PLAIN" during and after AUTH */
+	char	*sasl_user;		/* owned: authenticated as; NULL: not */
+	char	*sasl_challenge;	/* owned: the last 334 text of the attempt */
 };
 
 struct smtpd_server {
@@ -127,6 +142,7 @@ struct smtpd_server {
 	struct evconnlistener *listener; /* owned */
 	struct event *sigterm;		/* owned */
 	struct smtpd_session *sessions;	/* owned list */
+	struct auth_client *auth;	/* owned: SMTP AUTH's service, or NULL */
 	size_t	 nsessions;
 	bool	 stopping;
 };
@@ -137,6 +153,9 @@ void	 smtpd_reply(struct smtpd_session *, const char *fmt, ...)
 void	 smtpd_close(struct smtpd_session *, const char *why);
 void	 smtpd_tx_reset(struct smtpd_session *);
 void	 smtpd_set_mode(struct smtpd_session *, enum smtpd_mode);
+/* smtpd_resume - go on with input held back while a reply was pending
+ * (AUTH): process what the client sent, close if that ended the session */
+void	 smtpd_resume(struct smtpd_session *);
 const char *smtpd_protocol(const struct smtpd_session *);
 
 /* smtpd_cmd.c */
@@ -169,6 +188,10 @@ bool	 smtpd_cmd_param(const char **p, const char **key_r, size_t *key_len_r,
 /* smtpd_xtext_is_valid - RFC 3461 xtext */
 bool	 smtpd_xtext_is_valid(const char *s, size_t len);
 void	 smtpd_dispatch(struct smtpd_session *, const char *line, size_t len);
+/* smtpd_cmd_done - count a command's outcome (rc 0: success) in the
+ * statistics and apply smtpd_hard_error_limit; dispatch calls it, and an
+ * asynchronous command (AUTH) when its answer comes */
+void	 smtpd_cmd_done(struct smtpd_session *, size_t slot, int rc);
 /* smtpd_cmd_stats - "ehlo=1 mail=1 ... commands=5" */
 void	 smtpd_cmd_stats(const struct smtpd_session *, struct str *out);
 
@@ -182,6 +205,19 @@ void	 smtpd_msg_content(struct smtpd_session *);
 void	 smtpd_msg_end(struct smtpd_session *);
 void	 smtpd_msg_bdat_done(struct smtpd_session *);
 void	 smtpd_msg_wake_qmgr(const char *queue_dir);
+
+/* smtpd_sasl.c: SMTP AUTH through the authentication service */
+int	 smtpd_sasl_config(struct smtpd_config *, struct maincf *, const char **error_r);
+void	 smtpd_sasl_start(struct smtpd_server *);
+void	 smtpd_sasl_stop(struct smtpd_server *);
+/* smtpd_sasl_ehlo - "AUTH PLAIN LOGIN ..." into kw when AUTH is offered */
+void	 smtpd_sasl_ehlo(struct smtpd_session *, struct strvec *kw);
+/* smtpd_sasl_cmd_auth - the AUTH command; 1 when the answer comes later */
+int	 smtpd_sasl_cmd_auth(struct smtpd_session *, const char *args);
+/* smtpd_sasl_response - a client's line after "334 ..." */
+void	 smtpd_sasl_response(struct smtpd_session *, const char *line, bool truncated);
+/* smtpd_sasl_reset - forget the authentication (STARTTLS, session end) */
+void	 smtpd_sasl_reset(struct smtpd_session *);
 
 /* smtpd_tls.c */
 int	 smtpd_tls_init(struct smtpd_config *, struct maincf *, const char **error_r);

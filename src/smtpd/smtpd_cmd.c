@@ -232,6 +232,8 @@ smtpd_cmd_ehlo(struct smtpd_session *s, const char *args)
 	if (!s->tls && (cfg->ssl_ctx != NULL || cfg->tls_broken) &&
 	    smtpd_ehlo_keyword_on(cfg, "STARTTLS"))
 		strvec_push(&kw, "STARTTLS");
+	if (smtpd_ehlo_keyword_on(cfg, "AUTH"))
+		smtpd_sasl_ehlo(s, &kw);
 	if (smtpd_ehlo_keyword_on(cfg, "ENHANCEDSTATUSCODES"))
 		strvec_push(&kw, "ENHANCEDSTATUSCODES");
 	if (smtpd_ehlo_keyword_on(cfg, "8BITMIME"))
@@ -282,6 +284,7 @@ smtpd_cmd_starttls(struct smtpd_session *s, const char *args)
 	 * the connection after this reply and drops pipelined plaintext */
 	str_reset(&s->helo);
 	s->esmtp = false;
+	smtpd_sasl_reset(s);
 	if (smtpd_tls_start(s, -1) < 0)
 		return -1;
 	return 0;
@@ -290,28 +293,7 @@ smtpd_cmd_starttls(struct smtpd_session *s, const char *args)
 static int
 smtpd_cmd_auth(struct smtpd_session *s, const char *args)
 {
-	static bool warned;
-
-	if (!s->srv->cfg.sasl_enable) {
-		smtpd_reply(s, "503 5.5.1 Error: authentication not enabled");
-		return -1;
-	}
-	if (s->helo.len == 0) {
-		smtpd_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
-		return -1;
-	}
-	if (s->tx.active) {
-		smtpd_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
-		return -1;
-	}
-	if (!warned) {
-		log_warn("smtpd_sasl_auth_enable = yes, but this yubin has no authentication "
-		    "service yet: AUTH is answered with a temporary failure");
-		warned = true;
-	}
-	smtpd_reply(s, "454 4.7.0 Temporary authentication failure: "
-	    "authentication service not available");
-	return -1;
+	return smtpd_sasl_cmd_auth(s, args);
 }
 
 static int
@@ -519,6 +501,7 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *args)
 	ctx.helo = s->helo.len > 0 ? s->helo.s : NULL;
 	ctx.sender = s->tx.sender.s;
 	ctx.rcpt = rcpt.s;
+	ctx.sasl_authenticated = s->sasl_user != NULL;
 	if (smtpd_check_rcpt(cfg->checks, &ctx, &reply) != 0) {
 		smtpd_reply(s, "%s", reply.s);
 		smtpd_log_reject(s, "RCPT", reply.s, rcpt.s);
@@ -763,13 +746,27 @@ smtpd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 	if ((cmd->flags & SMTPD_CMD_FLAG_LIMIT) && s->junk_count++ > cfg->junk_limit)
 		s->error_count++;
 	rc = cmd->fn(s, args);
-	if (rc == 0) {
-		/* DATA counts when the message is queued, BDAT when its chunk is done */
-		if (slot != SMTPD_CMD_SLOT_DATA && slot != SMTPD_CMD_SLOT_BDAT)
-			s->cmd_ok[slot]++;
-	} else
-		s->error_count++;
+	/* DATA counts when the message is queued, BDAT when its chunk is
+	 * done, AUTH (rc 1) when the service answers */
+	if (rc > 0 || (rc == 0 && (slot == SMTPD_CMD_SLOT_DATA || slot == SMTPD_CMD_SLOT_BDAT)))
+		return;
+	smtpd_cmd_done(s, slot, rc);
+	return;
 out:
+	smtpd_cmd_done(s, SMTPD_NCMD, 0);
+}
+
+void
+smtpd_cmd_done(struct smtpd_session *s, size_t slot, int rc)
+{
+	const struct smtpd_config *cfg = &s->srv->cfg;
+
+	if (slot < SMTPD_NCMD) {
+		if (rc == 0)
+			s->cmd_ok[slot]++;
+		else
+			s->error_count++;
+	}
 	if (s->mode != SMTPD_MODE_CLOSING && s->error_count >= cfg->hard_error_limit) {
 		log_info("too many errors after %s from %s", s->where ? s->where : "CONNECT",
 		    s->namaddr);

@@ -64,7 +64,17 @@ smtpd_msg_open(struct smtpd_session *s)
 		s->tx.id[0] = '\0';
 		return -1;
 	}
-	log_info("%s: client=%s", s->tx.id, s->namaddr);
+	if (s->sasl_user != NULL) {
+		struct str user;
+
+		/* Postfix's shape, which pflogsumm and fail2ban read */
+		str_init(&user, 64);
+		log_printable(&user, s->sasl_user, 200);
+		log_info("%s: client=%s, sasl_method=%s, sasl_username=%s", s->tx.id, s->namaddr,
+		    s->sasl_method, user.s);
+		str_deinit(&user);
+	} else
+		log_info("%s: client=%s", s->tx.id, s->namaddr);
 	return 0;
 }
 
@@ -118,8 +128,14 @@ smtpd_msg_received(struct smtpd_session *s, struct str *out)
 	strftime(date, sizeof(date), "%a, %e %b %Y %H:%M:%S %z (%Z)", &tm);
 	str_append(out, "Received: from ");
 	log_printable(out, s->helo.len > 0 ? s->helo.s : s->name, 255);
-	str_appendf(out, " (%s [%s])\n\tby %s (%s) with %s id %s", s->name, s->addr,
-	    cfg->myhostname, cfg->mail_name, smtpd_protocol(s), s->tx.id);
+	str_appendf(out, " (%s [%s])", s->name, s->addr);
+	if (cfg->sasl_auth_header && s->sasl_user != NULL) {
+		str_append(out, "\n\t(Authenticated sender: ");
+		log_printable(out, s->sasl_user, 255);
+		str_append(out, ")");
+	}
+	str_appendf(out, "\n\tby %s (%s) with %s id %s", cfg->myhostname, cfg->mail_name,
+	    smtpd_protocol(s), s->tx.id);
 	if (s->tx.nrcpt == 1) {
 		str_append(out, "\n\tfor <");
 		log_printable(out, s->tx.first_rcpt.s, 512);
