@@ -549,17 +549,17 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(arg);
 }
 
+/* conn_attach - a client connection on bev (owned from here on): the
+ * handshake goes out at once */
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-    void *arg)
+conn_attach(struct auth_server *srv, struct bufferevent *bev)
 {
-	struct auth_server *srv = arg;
 	struct auth_conn *c = xcalloc(1, sizeof(*c));
 	unsigned char cookie[16];
 	struct str hs;
 
 	c->srv = srv;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = bev;
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
@@ -587,6 +587,68 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	str_append(&hs, "\nDONE\n");
 	conn_send(c, hs.s);
 	str_deinit(&hs);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct auth_server *srv = arg;
+
+	conn_attach(srv, bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE));
+}
+
+struct auth_server *
+auth_server_test_new(const struct dovecot_conf *conf, const char **error_r)
+{
+	struct auth_server *srv = xcalloc(1, sizeof(*srv));
+
+	if (auth_server_configure(srv, conf, error_r) < 0) {
+		auth_db_free(&srv->db);
+		free(srv->username_format);
+		free(srv);
+		return NULL;
+	}
+	srv->penalty = auth_penalty_new();
+	srv->base = event_base_new();
+	current = srv;
+	return srv;
+}
+
+struct event_base *
+auth_server_test_base(struct auth_server *srv)
+{
+	return srv->base;
+}
+
+struct bufferevent *
+auth_server_test_connect(struct auth_server *srv)
+{
+	struct bufferevent *pair[2];
+
+	if (bufferevent_pair_new(srv->base, BEV_OPT_CLOSE_ON_FREE, pair) < 0)
+		return NULL;
+	conn_attach(srv, pair[0]);
+	bufferevent_enable(pair[1], EV_READ | EV_WRITE);
+	return pair[1];
+}
+
+void
+auth_server_test_free(struct auth_server **p)
+{
+	struct auth_server *srv = *p;
+
+	if (srv == NULL)
+		return;
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	event_base_free(srv->base);
+	auth_db_free(&srv->db);
+	auth_penalty_free(&srv->penalty);
+	free(srv->username_format);
+	free(srv->hostname);
+	free(srv);
+	*p = NULL;
 }
 
 static void
