@@ -509,6 +509,30 @@ def test_a_slow_delivery_does_not_hold_up_another_recipient(lab):
                          r"\(delivered to command: "), lab.maillog()
 
 
+def test_local_destination_concurrency_limit_holds_the_third_delivery(lab):
+    """Three messages for one recipient whose command waits for a release:
+    local_destination_concurrency_limit (2) lets two run, the third waits
+    for a free place, and all three are delivered once released."""
+    release = os.path.join(lab.base, "release")
+    started = os.path.join(lab.base, "started")
+    os.makedirs(started)
+    lab.configure("command_time_limit = 120s\n", owner="postfix")
+    lab.aliases("slow: \"|touch %s/$$; until test -e %s; do sleep 0.1; done\"\n"
+                % (started, release))
+    os.chmod(lab.base, 0o777)   # the command runs as default_privs
+    os.chmod(started, 0o777)
+    lab.start()
+    for n in range(3):
+        assert lab.send(["slow@local.test"], subject="slow %d" % n) == {}
+    assert wait_for(lambda: len(os.listdir(started)) >= 2), lab.maillog()
+    time.sleep(2)   # room for a third to start, were the limit not kept
+    assert len(os.listdir(started)) == 2
+    open(release, "w").close()
+    assert wait_for(lambda: len(re.findall(r"to=<slow@local.test>, relay=local, .*status=sent",
+                                           lab.maillog())) == 3), lab.maillog()
+    assert len(os.listdir(started)) == 3
+
+
 def test_command_time_limit_defers_and_kills_the_command(lab):
     marker = os.path.join(lab.base, "still-running")
     lab.configure("command_time_limit = 1s\n")
