@@ -187,3 +187,11 @@ def instance_factory(run, tmp_path):
     yield make
     for inst in made:
         inst.stop()
+
+
+def sanitized_build():
+    """True when YUBIN_BIN holds an AddressSanitizer build (its allocator
+    keeps freed memory in a quarantine, so RSS bounds must be looser)."""
+    path = os.path.join(_bin_dir(), "yubin")
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()

@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from conftest import sanitized_build
+
 PWFILE = """\
 # comment
 alice:{PLAIN}secret:1000:1000::/home/alice::userdb_mail=maildir:~/Maildir
@@ -274,7 +276,11 @@ def test_failure_flood_grows_delay_not_memory(authd):
         for i in range(100):
             assert c.reply()[0] == "FAIL"
     after = rss_kb(p.pid)
-    assert after - before < 2048, (before, after)
+    # The failure table is fixed in size. Under AddressSanitizer freed memory
+    # sits in its quarantine (up to 256 MiB by design), so there the bound
+    # only catches a leak of the per-address kind (about 2,000 x 1 KiB+).
+    limit = 2048 if not sanitized_build() else 64 * 1024
+    assert after - before < limit, (before, after)
     # one address failing again and again: its delay doubles (logged), capped
     for i in range(4):
         assert c.auth("PLAIN", b"\0alice\0x", rip="192.0.2.9", extra=["secured"])[0] == "FAIL"
