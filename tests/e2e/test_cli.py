@@ -34,12 +34,6 @@ def test_unknown_command_fails(run):
     assert r.rc != 0 and "unknown command" in r.err
 
 
-def test_unbuilt_subsystem_says_so(run):
-    # dovecot (the mail access master) arrives with issue 6.
-    r = run("dovecot")
-    assert r.rc == 75 and "not available" in r.err
-
-
 def test_make_install_puts_links_under_prefix(bindir, tmp_path):
     build = os.path.dirname(bindir)
     if not os.path.exists(os.path.join(build, "cmake_install.cmake")):
