@@ -70,6 +70,11 @@ struct master {
 };
 
 static int master_sigpipe[2] = { -1, -1 };
+/* "postfix start" waits on this pipe: the master writes one byte once its
+ * configuration is loaded and its listeners are bound, so a master that
+ * dies on a bad master.cf is reported as not started (a pid lock held for
+ * a moment is no proof). -1 when nobody waits. */
+static int master_ready_fd = -1;
 
 static void
 master_on_signal(int sig)
@@ -677,6 +682,11 @@ master_run(const char *config_dir, bool log_stderr)
 		return 1;
 	}
 	log_info("daemon started -- version %s, configuration %s", YUBIN_VERSION, config_dir);
+	if (master_ready_fd >= 0) {
+		(void)!write(master_ready_fd, "1", 1);
+		close(master_ready_fd);
+		master_ready_fd = -1;
+	}
 	for (;;) {
 		now = time(NULL);
 		if (!stopping)
@@ -770,12 +780,18 @@ static int
 master_start(const char *config_dir, const char *queue_dir)
 {
 	pid_t pid;
-	int i, fd, status;
+	int i, fd, status, ready[2];
+	char byte;
+	ssize_t n;
 
 	master_say(LOG_LEVEL_INFO, "starting the yubin mail system");
+	if (pipe2(ready, O_CLOEXEC) != 0)
+		return 1;
 	if ((pid = fork()) < 0)
 		return 1;
 	if (pid == 0) {
+		close(ready[0]);
+		master_ready_fd = ready[1];
 		if (setsid() < 0)
 			_exit(1);
 		if ((pid = fork()) != 0)
@@ -791,8 +807,14 @@ master_start(const char *config_dir, const char *queue_dir)
 		}
 		_exit(master_run(config_dir, false));
 	}
+	close(ready[1]);
 	(void)waitpid(pid, &status, 0);
-	for (i = 0; i < MASTER_START_WAIT * 10; i++) {
+	/* the byte, or end of file when the master died before it was ready */
+	do
+		n = read(ready[0], &byte, 1);
+	while (n < 0 && errno == EINTR);
+	close(ready[0]);
+	for (i = 0; n == 1 && i < MASTER_START_WAIT * 10; i++) {
 		if (master_running_pid(queue_dir) > 0)
 			return 0;
 		usleep(100000);
