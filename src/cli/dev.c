@@ -22,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "cli/dev_config.h"
+#include "dovecot/dovecot_master.h"
 #include "lib/log.h"
 #include "lib/maps.h"
 #include "lib/mem.h"
@@ -615,8 +616,16 @@ cmd_dev(int argc, char **argv)
 	if (!no_wait) {
 		/* The master runs here, in the foreground, until SIGINT or
 		 * SIGTERM; it opens its own log sinks from main.cf. */
+		char *dconf = path_join(dir, "dovecot.conf");
+
 		log_set_file(NULL);
+		/* the retrieval half (POP3 on N+110, N+995) in the background,
+		 * stopped when the MTA's master returns */
+		if (dovecot_master_start(dconf, 0) != 0)
+			log_warn("the retrieval side (dovecot) did not start; see %s/log", dir);
 		ret = master_control(dir, "start-fg", 0, NULL);
+		(void)dovecot_master_signal(dconf, "stop");
+		free(dconf);
 		log_info("stopped");
 		printf("yubin dev: stopped\n");
 		fflush(stdout);

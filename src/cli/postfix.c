@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "dovecot/dovecot_master.h"
 #include "lib/instance.h"
 #include "lib/log.h"
 #include "lib/maincf.h"
@@ -620,6 +621,24 @@ cmd_yubin_control(int argc, char **argv)
 		}
 		flag_dir = optarg;
 	}
-	return master_control(instance_config_dir(flag_dir), argv[0], argc - optind,
-	    argv + optind);
+	{
+		/* both halves: the MTA, and the retrieval side when the instance
+		 * has a dovecot.conf (either half also runs alone: postfix start,
+		 * dovecot) */
+		const char *dir = instance_config_dir(flag_dir);
+		char *dconf = path_join(dir, "dovecot.conf");
+		int ret = master_control(dir, argv[0], argc - optind, argv + optind);
+
+		if (access(dconf, F_OK) == 0) {
+			const char *err;
+			pid_t running = dovecot_master_pid(dconf, &err);
+
+			if (strcmp(argv[0], "start") == 0 && running == 0)
+				ret |= dovecot_master_start(dconf, 0) != 0;
+			else if (strcmp(argv[0], "stop") == 0 && running > 0)
+				ret |= dovecot_master_signal(dconf, "stop") != 0;
+		}
+		free(dconf);
+		return ret;
+	}
 }

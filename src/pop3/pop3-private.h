@@ -52,9 +52,13 @@ struct pop3_login_result {
 	bool	 tls;
 };
 
-/* pop3_login_run - the login process: greeting, pre-login commands, auth.
+struct auth_client;
+
+/* pop3_login_run - the login process: greeting, pre-login commands, auth
+ * (through auth, connected before privileges were dropped; freed here).
  * ctl: the socketpair to the session process. Returns the exit status. */
-int	 pop3_login_run(struct pop3_client *, int client_fd, int ctl_fd);
+int	 pop3_login_run(struct pop3_client *, int client_fd, int ctl_fd,
+	    struct auth_client *auth);
 
 /* pop3_mail_run - the transaction state of a logged-in user, in a process
  * that already runs as the user; conn is ready, leftover input included.

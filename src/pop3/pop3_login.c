@@ -307,7 +307,7 @@ login_proxy(struct pop3_login *l)
 }
 
 int
-pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd)
+pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct auth_client *auth)
 {
 	struct pop3_login l;
 	struct str line;
@@ -321,7 +321,7 @@ pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd)
 	l.ctl_fd = ctl_fd;
 	l.started = time(NULL);
 	pop3_conn_init(&l.conn, client_fd, client->set->login_timeout_ms);
-	l.auth = auth_client_new(client->set->auth_socket, NULL);
+	l.auth = auth;
 	str_init(&line, 256);
 	pop3_proctitle("[%s]", client->rip);
 	if (client->implicit_tls) {

@@ -420,7 +420,7 @@ session_run(struct pop3_client *c, int client_fd)
 {
 	const struct pop3_settings *set = c->set;
 	struct auth_client_userdb udb;
-	struct auth_client *auth = NULL;
+	struct auth_client *auth = NULL, *login_auth;
 	struct pop3_conn conn;
 	char line[1024], *f[5], *p, *path = NULL, *home = NULL;
 	const char *err;
@@ -441,10 +441,16 @@ session_run(struct pop3_client *c, int client_fd)
 		struct passwd *pw;
 
 		close(sp[0]);
+		/* connect to the auth service before the drop: its socket may be
+		 * in a directory that only root can reach, as Dovecot's is */
+		login_auth = auth_client_new(set->auth_socket, NULL);
+		if (auth_client_connect(login_auth, &err) != 0)
+			log_error("pop3-login: auth service: %s", err);
 		if (geteuid() == 0) {
 			/* the login part never runs as root */
 			pw = getpwnam(set->login_user);
-			if (pw == NULL)
+			/* a dev instance run as root names root: use nobody */
+			if (pw == NULL || pw->pw_uid == 0)
 				pw = getpwnam("nobody");
 			if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
 			    setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
@@ -452,7 +458,7 @@ session_run(struct pop3_client *c, int client_fd)
 				_exit(1);
 			}
 		}
-		_exit(pop3_login_run(c, client_fd, sp[1]));
+		_exit(pop3_login_run(c, client_fd, sp[1], login_auth));
 	}
 	close(sp[1]);
 	/* nothing more comes unless the login succeeded */
@@ -491,7 +497,11 @@ session_run(struct pop3_client *c, int client_fd)
 	}
 	uid = udb.uid >= 0 ? (uid_t)udb.uid : geteuid();
 	gid = udb.gid >= 0 ? (gid_t)udb.gid : getegid();
-	if (geteuid() == 0 ? uid < set->first_valid_uid || uid == 0 : uid != geteuid()) {
+	/* as Dovecot: never below first_valid_uid, never root, except that an
+	 * instance run by root with first_valid_uid = 0 (yubin dev as root)
+	 * serves users whose uid is its own; without root, only our own uid */
+	if (geteuid() == 0 ? uid < set->first_valid_uid ||
+	    (uid == 0 && set->first_valid_uid != 0) : uid != geteuid()) {
 		log_error("pop3(%s)<%ld><%s>: Logins with UID %ld not permitted", f[1],
 		    (long)getpid(), c->session, (long)uid);
 		session_reply(sp[0], "ERR\t[SYS/PERM] Login not permitted.\n");
