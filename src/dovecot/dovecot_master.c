@@ -498,6 +498,18 @@ dm_run(const char *conf_path)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* yubin dev blocks these before starting us (so that an early
+		 * Ctrl-C waits for the handlers); take them now */
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	}
 	if (dm_load(&m, NULL, 0) != 0)
 		return 89;
 	pidpath = path_join(m.base_dir, "master.pid");
