@@ -30,6 +30,7 @@ struct pop3_login {
 	char	 last_user[256];	/* for the disconnect line */
 	char	 last_method[32];
 	unsigned attempts;
+	bool	 refused;		/* authenticated, then refused by the session */
 	time_t	 started;
 	int	 ctl_fd;
 };
@@ -134,6 +135,7 @@ login_handoff(struct pop3_login *l, const char *user, const char *method)
 	} else if (strncmp(reply, "ERR\t", 4) == 0) {
 		reply[got - 1] = '\0';
 		pop3_conn_printf(&l->conn, "-ERR %s\r\n", reply + 4);
+		l->refused = true;
 		ret = 0;
 	}
 out:
@@ -440,7 +442,10 @@ out:
 	if (why != NULL) {
 		char text[128];
 
-		if (l.attempts > 0 && strcmp(why, "no auth attempts") == 0)
+		if (l.refused && strcmp(why, "no auth attempts") == 0)
+			snprintf(text, sizeof(text), "login refused after authentication, %u attempts "
+			    "in %ld secs", l.attempts, (long)(time(NULL) - l.started));
+		else if (l.attempts > 0 && strcmp(why, "no auth attempts") == 0)
 			snprintf(text, sizeof(text), "auth failed, %u attempts in %ld secs",
 			    l.attempts, (long)(time(NULL) - l.started));
 		else if (strcmp(why, "no auth attempts") == 0)
