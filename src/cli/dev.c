@@ -417,14 +417,16 @@ dev_bindir(struct str *out)
 }
 
 /* dev_service_state - what the banner says about a service: the master.cf
- * services run under the master (smtpd); the Dovecot-side servers (lmtpd,
- * imapd, pop3d, managesieved) come with later issues, and the banner says
- * so rather than pretend. */
+ * services run under the MTA's master (smtpd), POP3 under the Dovecot-side
+ * master (pop3); lmtpd, imapd and managesieved come with later issues, and
+ * the banner says so rather than pretend. */
 static const char *
 dev_service_state(const struct dev_service *svc, bool no_wait)
 {
 	if (strcmp(svc->config, "master.cf") == 0)
 		return no_wait ? "configured (smtpd)" : "listening (smtpd)";
+	if (strncmp(svc->name, "pop3", 4) == 0)
+		return no_wait ? "configured (pop3)" : "listening (pop3)";
 	return "not built yet";
 }
 
@@ -453,9 +455,9 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	}
 	printf("\nSMTP (smtp, submission, smtps) goes through the queue; mail for\n"
 	    "%s@localhost (and postmaster@ and root@, through %s/aliases) is\n"
-	    "delivered to the Maildir %s/mail/localhost/%s/. The LMTP, IMAP, POP3\n"
-	    "and ManageSieve servers are not built in this version.\n\n", DEV_USER_NAME,
-	    dev->dir, dev->dir, DEV_USER_NAME);
+	    "delivered to the Maildir %s/mail/localhost/%s/ and fetched over POP3.\n"
+	    "The LMTP, IMAP and ManageSieve servers are not built in this version.\n\n",
+	    DEV_USER_NAME, dev->dir, dev->dir, DEV_USER_NAME);
 	if (dev_password(dev, &pw))
 		printf("Test user: %s, password %s (%s/users; a dev-mode-only password, never "
 		    "use it elsewhere)\n\n", DEV_USER_NAME, pw.s, dev->dir);
@@ -468,7 +470,9 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	printf("  %s/postfix -c %s check\n", bindir.s, dev->dir);
 	printf("  swaks --server 127.0.0.1:%d --to %s@localhost\n", dev->port_base + DEV_PORT_SMTP,
 	    DEV_USER_NAME);
-	printf("  %s/mailq -C %s\n\n", bindir.s, dev->dir);
+	printf("  %s/mailq -C %s\n", bindir.s, dev->dir);
+	printf("  curl pop3://%s:%s@127.0.0.1:%d/1\n\n", DEV_USER_NAME,
+	    pw.len > 0 ? pw.s : DEV_USER_NAME, dev->port_base + DEV_PORT_POP3);
 	if (no_wait)
 		printf("Instance ready (--no-wait: not staying in the foreground).\n");
 	else

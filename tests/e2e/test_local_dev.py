@@ -60,6 +60,9 @@ def test_demo_user_gets_mail_for_itself_postmaster_and_root(tmp_path, bindir):
         new = d / "mail" / "localhost" / "demo" / "new"
         assert wait_for(lambda: new.is_dir() and len(os.listdir(new)) == 3), \
             log.read_text() if log.exists() else "no maillog"
+        # the file lands before the queue manager logs the delivery
+        assert wait_for(lambda: len(re.findall(r"status=sent", log.read_text())) >= 3), \
+            log.read_text()
         text = log.read_text()
         assert re.search(r"to=<demo@localhost>, relay=virtual, .*dsn=2\.0\.0, "
                          r"status=sent \(delivered to maildir\)", text), text
