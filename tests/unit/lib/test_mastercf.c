@@ -152,7 +152,7 @@ test_stock_submission_and_smtps_entries(void **state)
 	    "  -o smtpd_sasl_auth_enable=yes\n"
 	    "  -o smtpd_tls_auth_only=yes\n"
 	    "  -o smtpd_reject_unlisted_recipient=no\n"
-	    "#     Instead of specifying complex smtpd_<xxx>_restrictions here,\n"
+	    "#     a comment line inside an entry does not end it\n"
 	    "  -o smtpd_client_restrictions=\n"
 	    "  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n"
 	    "  -o milter_macro_daemon_name=ORIGINATING\n"
