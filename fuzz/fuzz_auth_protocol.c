@@ -63,7 +63,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((srv = auth_server_test_new(conf, &err)) == NULL)
 		abort();
 	base = auth_server_test_base(srv);
-	client = auth_server_test_connect(srv);
+	/* bit 1 of the first byte: the auth-master socket (USER, REQUEST) */
+	client = auth_server_test_connect(srv, size > 0 && (data[0] & 2) != 0);
 	if (client == NULL)
 		abort();
 	/* an even first byte: the handshake first, so AUTH lines get parsed */

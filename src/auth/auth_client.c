@@ -40,6 +40,7 @@ struct auth_client {
 	struct auth_client_mech *mechs;	/* owned (names owned) */
 	size_t	 nmechs;
 	unsigned long next_id;
+	char	 cookie[65];		/* the service's COOKIE for this connection */
 	char	 errbuf[256];
 	/* asynchronous side: its own connection on base */
 	struct bufferevent *bev;	/* owned; NULL: not connected */
@@ -283,6 +284,8 @@ auth_client_connect(struct auth_client *c, const char **error_r)
 			free(line);
 			return 0;
 		}
+		if (strncmp(line, "COOKIE\t", 7) == 0)
+			snprintf(c->cookie, sizeof(c->cookie), "%s", line + 7);
 		if (strncmp(line, "VERSION\t", 8) == 0 && strncmp(line + 8, "1\t", 2) != 0) {
 			free(line);
 			*error_r = "auth service speaks an incompatible protocol version";
@@ -376,6 +379,7 @@ exchange(struct auth_client *c, unsigned long id, const char *line,
 	char *in, *save = NULL;
 
 	auth_client_reply_deinit(reply);
+	reply->auth_id = 0;
 	if (write_all(c->fd, line, strlen(line)) < 0)
 		goto lost;
 	for (;;) {
@@ -465,6 +469,8 @@ auth_client_login(struct auth_client *c, struct auth_client_request **req_io,
 	str_append_c(&line, '\n');
 	res = exchange(c, req->id, line.s, reply);
 	str_deinit(&line);
+	if (res == AUTH_CLIENT_RESULT_OK)
+		reply->auth_id = req->id;
 	if (res == AUTH_CLIENT_RESULT_CONTINUE)
 		*req_io = req;
 	else {
@@ -787,27 +793,78 @@ id_value(const char *v, bool group)
 	return pw != NULL ? (long)pw->pw_uid : -1;
 }
 
-int
-auth_client_userdb(struct auth_client *c, const char *user, const char *service,
+const char *
+auth_client_cookie(const struct auth_client *c)
+{
+	return c->fd >= 0 && c->cookie[0] != '\0' ? c->cookie : NULL;
+}
+
+/* master_connect - connect to an auth-master socket: VERSION, then the
+ * service's VERSION and SPID (no MECH list, no DONE) */
+static int
+master_connect(struct auth_client *c, const char **error_r)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	static const char hello[] = "VERSION\t1\t0\n";
+	char *line;
+	bool version = false;
+
+	if (c->fd >= 0)
+		return 0;
+	if (client_sockaddr(c, &ss, &sslen, error_r) < 0)
+		return -1;
+	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&ss, sslen) < 0) {
+		snprintf(c->errbuf, sizeof(c->errbuf), "connect(%s) failed: %s", c->path,
+		    strerror(errno));
+		client_disconnect(c);
+		*error_r = c->errbuf;
+		return -1;
+	}
+	if (write_all(c->fd, hello, sizeof(hello) - 1) < 0)
+		goto lost;
+	while ((line = read_line(c)) != NULL) {
+		bool spid = strncmp(line, "SPID\t", 5) == 0;
+
+		if (strncmp(line, "VERSION\t", 8) == 0) {
+			version = strncmp(line + 8, "1\t", 2) == 0;
+			if (!version) {
+				free(line);
+				*error_r = "auth service speaks an incompatible protocol version";
+				client_disconnect(c);
+				return -1;
+			}
+		}
+		free(line);
+		if (spid && version)
+			return 0;
+	}
+lost:
+	client_disconnect(c);
+	*error_r = "auth service disconnected during the handshake";
+	return -1;
+}
+
+/* userdb_exchange - send a master command (USER or REQUEST) with id and
+ * read its USER/NOTFOUND/FAIL answer into r: 1, 0 or -1 as documented */
+static int
+userdb_exchange(struct auth_client *c, unsigned long id, char *cmdline, const char *fallback_user,
     struct auth_client_userdb *r, const char **error_r)
 {
-	char *line, *in, *save = NULL, *tok;
-	unsigned long id;
+	char *in, *save = NULL, *tok;
 
-	memset(r, 0, sizeof(*r));
-	if (!arg_clean(user) || !arg_clean(service) || user[0] == '\0')
-		return 0;
-	if (auth_client_connect(c, error_r) < 0)
+	if (master_connect(c, error_r) < 0) {
+		free(cmdline);
 		return -1;
-	id = ++c->next_id;
-	line = xasprintf("USER\t%lu\t%s\tservice=%s\n", id, user, service);
-	if (write_all(c->fd, line, strlen(line)) < 0) {
-		free(line);
+	}
+	if (write_all(c->fd, cmdline, strlen(cmdline)) < 0) {
+		free(cmdline);
 		client_disconnect(c);
 		*error_r = "auth service disconnected";
 		return -1;
 	}
-	free(line);
+	free(cmdline);
 	for (;;) {
 		if ((in = read_line(c)) == NULL) {
 			client_disconnect(c);
@@ -834,7 +891,7 @@ auth_client_userdb(struct auth_client *c, const char *user, const char *service,
 	strvec_init(&r->fields);
 	r->uid = r->gid = -1;
 	tok = strtok_r(NULL, "\t", &save);
-	r->user = xstrdup(tok != NULL ? tok : user);
+	r->user = xstrdup(tok != NULL ? tok : fallback_user);
 	while ((tok = strtok_r(NULL, "\t", &save)) != NULL) {
 		strvec_push(&r->fields, tok);
 		if (strncmp(tok, "uid=", 4) == 0)
@@ -851,4 +908,35 @@ auth_client_userdb(struct auth_client *c, const char *user, const char *service,
 	}
 	free(in);
 	return 1;
+}
+
+int
+auth_client_userdb(struct auth_client *c, const char *user, const char *service,
+    struct auth_client_userdb *r, const char **error_r)
+{
+	unsigned long id;
+
+	memset(r, 0, sizeof(*r));
+	if (!arg_clean(user) || !arg_clean(service) || user[0] == '\0')
+		return 0;
+	id = ++c->next_id;
+	return userdb_exchange(c, id, xasprintf("USER\t%lu\t%s\tservice=%s\n", id, user, service),
+	    user, r, error_r);
+}
+
+int
+auth_client_master_request(struct auth_client *c, long login_pid, unsigned long auth_id,
+    const char *cookie, const char *service, struct auth_client_userdb *r,
+    const char **error_r)
+{
+	unsigned long id;
+
+	memset(r, 0, sizeof(*r));
+	if (!arg_clean(cookie) || !arg_clean(service) || cookie[0] == '\0' || login_pid <= 0) {
+		*error_r = "bad login request";
+		return -1;
+	}
+	id = ++c->next_id;
+	return userdb_exchange(c, id, xasprintf("REQUEST\t%lu\t%ld\t%lu\t%s\tservice=%s\n", id,
+	    login_pid, auth_id, cookie, service), "", r, error_r);
 }

@@ -8,10 +8,11 @@
  *
  * The wire protocol is Dovecot's auth client protocol (VERSION 1.2, MECH,
  * SPID, CUID, DONE / AUTH, CONT, OK, FAIL), so the same socket also serves a
- * real Postfix with smtpd_sasl_type = dovecot. Userdb lookups use Dovecot's
- * auth-master commands (USER, PASS) on the same socket, so that socket must
- * be reachable only by trusted processes (mode 0660, owned by the mail
- * system's user), as Dovecot's auth-userdb socket is.
+ * real Postfix with smtpd_sasl_type = dovecot. Userdb lookups and the
+ * login hand-off use Dovecot's auth-master commands (USER, REQUEST) on the
+ * service's other socket, $base_dir/auth-master (mode 0600): create the
+ * client for that path to use auth_client_userdb and
+ * auth_client_master_request.
  *
  * Responses and challenges cross this API base64-encoded, exactly as they
  * cross SMTP AUTH, POP3 AUTH and IMAP AUTHENTICATE: the caller relays what
@@ -98,6 +99,8 @@ struct auth_client_reply {
 	char	*challenge;	/* CONTINUE: base64, "" possible; else NULL */
 	char	*reason;	/* FAIL/ERROR: text the peer may see, or NULL */
 	bool	 temp;		/* FAIL with Dovecot's "temp" flag */
+	unsigned long auth_id;	/* OK (blocking calls): the request's id, for
+				 * the session's auth_client_master_request */
 	struct strvec fields;	/* every "key=value" (or "key") the service sent
 				 * after the id, user= included; borrowed per step */
 };
@@ -177,6 +180,19 @@ struct auth_client_userdb {
 };
 
 void	 auth_client_userdb_deinit(struct auth_client_userdb *);
+/* auth_client_cookie - the COOKIE the service gave this client's blocking
+ * connection (hex), or NULL when not connected. With the pid of this
+ * process and reply->auth_id of an OK it names that login to the service. */
+const char *auth_client_cookie(const struct auth_client *);
+
+/* auth_client_master_request - Dovecot's "REQUEST": the user of the login
+ * that the login process login_pid was told OK for request auth_id on its
+ * connection with cookie; the service answers each login once, shortly
+ * after it. Returns as auth_client_userdb (r->user is the user). */
+int	 auth_client_master_request(struct auth_client *, long login_pid,
+	    unsigned long auth_id, const char *cookie, const char *service,
+	    struct auth_client_userdb *r, const char **error_r);
+
 /* auth_client_userdb - Dovecot's "USER" lookup of user for service:
  * 1 found (*r filled, deinit it), 0 no such user, -1 error with *error_r
  * (literal or owned by the client, valid until the next call). */

@@ -3,12 +3,18 @@
  * `auth -c DOVECOT_CONF --listen PATH` by hand. One libevent loop serves
  * every connection. The wire protocol is Dovecot's auth client protocol
  * 1.2 (handshake VERSION, MECH, SPID, CUID, COOKIE, DONE; AUTH, CONT, OK,
- * FAIL), so a real Postfix (smtpd_sasl_type = dovecot) can use the socket,
- * plus the auth-master USER lookup for login processes.
+ * FAIL), so a real Postfix (smtpd_sasl_type = dovecot) can use the socket.
+ * A second socket (fd 4, auth-master, mode 0600) takes the master commands:
+ * USER (userdb lookup) and REQUEST (Dovecot's login hand-off: the process
+ * that starts a mail session names the login process's pid, its request id
+ * and the cookie that process was given; only a login this service itself
+ * accepted, on that very connection, and not used before, is answered with
+ * the user). So a login process that lies cannot become another user.
  * Failed attempts are answered after a delay that grows per remote IP
  * (auth_penalty.c); the pending replies are bounded per connection.
  * Tests: tests/e2e/test_auth.py, fuzz/fuzz_auth_protocol.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +45,14 @@
 
 #define AUTH_MAX_LINE		16384
 #define AUTH_MAX_REQUESTS	256	/* in flight per connection */
+#define AUTH_DONE_SLOTS		8	/* accepted logins kept per connection */
+#define AUTH_DONE_TTL		60	/* seconds a REQUEST may follow the OK */
+#define AUTH_COOKIE_HEX		32
 
 struct auth_server {
 	struct event_base *base;	/* owned */
-	struct evconnlistener *listener; /* owned */
+	struct evconnlistener *listener; /* owned: auth-client */
+	struct evconnlistener *master_listener; /* owned: auth-master, or NULL */
 	struct event *sigterm;		/* owned */
 	struct auth_db *db;		/* owned */
 	struct auth_penalty *penalty;	/* owned */
@@ -57,6 +67,13 @@ struct auth_server {
 
 struct auth_req;
 
+/* A login this service accepted, until the session's REQUEST takes it */
+struct auth_done {
+	unsigned long id;
+	char	*user;			/* owned; NULL: free slot */
+	time_t	 when;
+};
+
 struct auth_conn {
 	struct auth_server *srv;	/* borrowed */
 	struct auth_conn *next, *prev;
@@ -64,6 +81,12 @@ struct auth_conn {
 	struct auth_req *reqs;		/* owned list */
 	size_t	 nreqs;
 	bool	 version_ok;
+	bool	 master;		/* on the auth-master socket */
+	long	 peer_pid;		/* SO_PEERCRED, else CPID; 0 unknown */
+	bool	 pid_from_kernel;
+	char	 cookie[AUTH_COOKIE_HEX + 1];
+	struct auth_done done[AUTH_DONE_SLOTS];
+	unsigned done_next;		/* ring position */
 };
 
 struct auth_req {
@@ -74,6 +97,7 @@ struct auth_req {
 	char	*service, *rip, *lip;	/* owned */
 	char	*user;			/* owned: formatted user of the last lookup */
 	bool	 final_resp_ok;
+	bool	 no_login;		/* "nologin": a credentials check only */
 	bool	 await_final;		/* server-final sent as CONT; OK follows */
 	struct event *delay;		/* owned: a delayed FAIL */
 	char	*delayed_line;		/* owned */
@@ -121,6 +145,8 @@ conn_free(struct auth_conn *c)
 
 		req_free(&r);
 	}
+	for (size_t i = 0; i < AUTH_DONE_SLOTS; i++)
+		free(c->done[i].user);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -239,6 +265,20 @@ req_fail(struct auth_req *r, const char *reason, bool temp, bool penalize)
 	evtimer_add(r->delay, &tv);
 }
 
+/* conn_remember_login - keep an accepted login for the session's REQUEST;
+ * the oldest is forgotten when the slots are full */
+static void
+conn_remember_login(struct auth_conn *c, unsigned long id, const char *user)
+{
+	struct auth_done *d = &c->done[c->done_next];
+
+	c->done_next = (c->done_next + 1) % AUTH_DONE_SLOTS;
+	free(d->user);
+	d->id = id;
+	d->user = xstrdup(user != NULL ? user : "");
+	d->when = time(NULL);
+}
+
 /* req_step - feed decoded data (or none) to the mechanism and answer */
 static void
 req_step(struct auth_req *r, const char *b64, bool have_data)
@@ -326,6 +366,8 @@ ok:
 		str_deinit(&line);
 		str_deinit(&out);
 		auth_penalty_clear(current->penalty, r->rip != NULL ? r->rip : "");
+		if (!r->no_login)
+			conn_remember_login(r->conn, r->id, r->user);
 		req_free(&r);
 	}
 }
@@ -396,6 +438,8 @@ cmd_auth_request(struct auth_conn *c, char **args, size_t n)
 			secured = true;
 		else if (strcmp(a, "final-resp-ok") == 0)
 			r->final_resp_ok = true;
+		else if (strcmp(a, "nologin") == 0)
+			r->no_login = true;
 		else if (strncmp(a, "resp=", 5) == 0)
 			resp = a + 5;
 	}
@@ -439,41 +483,120 @@ cmd_cont(struct auth_conn *c, char **args, size_t n)
 	req_step(r, n >= 3 ? args[2] : "", true);
 }
 
+/* reply_userdb - answer master request id with the userdb entry of user
+ * (already formatted): USER, NOTFOUND or FAIL */
 static void
-cmd_user(struct auth_conn *c, char **args, size_t n)
+reply_userdb(struct auth_conn *c, const char *id, const char *user, const char *service)
 {
 	struct strvec fields;
 	struct auth_vars v = { 0 };
-	struct str line, user;
-	const char *service = "";
+	struct str line;
 	int ret;
 
-	if (n < 3)
-		return;
-	for (size_t i = 3; i < n; i++)
-		if (strncmp(args[i], "service=", 8) == 0)
-			service = args[i] + 8;
-	v.user = args[2];
+	v.user = user;
 	v.service = service;
-	str_init(&user, 64);
-	auth_var_expand(&user, c->srv->username_format, &v);
-	v.user = user.s;
 	strvec_init(&fields);
 	ret = auth_db_userdb(c->srv->db, &v, &fields);
 	str_init(&line, 128);
 	if (ret > 0) {
-		str_appendf(&line, "USER\t%s\t%s", args[1], user.s);
+		str_appendf(&line, "USER\t%s\t%s", id, user);
 		for (size_t i = 0; i < fields.n; i++)
 			str_appendf(&line, "\t%s", fields.v[i]);
 	} else if (ret == 0)
-		str_appendf(&line, "NOTFOUND\t%s", args[1]);
+		str_appendf(&line, "NOTFOUND\t%s", id);
 	else
-		str_appendf(&line, "FAIL\t%s\treason=userdb lookup failed", args[1]);
+		str_appendf(&line, "FAIL\t%s\treason=userdb lookup failed", id);
 	str_append_c(&line, '\n');
 	conn_send(c, line.s);
 	str_deinit(&line);
-	str_deinit(&user);
 	strvec_deinit(&fields);
+}
+
+static const char *
+arg_service(char **args, size_t from, size_t n)
+{
+	for (size_t i = from; i < n; i++)
+		if (strncmp(args[i], "service=", 8) == 0)
+			return args[i] + 8;
+	return "";
+}
+
+/* cmd_user - master "USER id name [service=..]": a userdb lookup */
+static void
+cmd_user(struct auth_conn *c, char **args, size_t n)
+{
+	struct auth_vars v = { 0 };
+	struct str user;
+
+	if (n < 3)
+		return;
+	v.user = args[2];
+	v.service = arg_service(args, 3, n);
+	str_init(&user, 64);
+	auth_var_expand(&user, c->srv->username_format, &v);
+	reply_userdb(c, args[1], user.s, v.service);
+	str_deinit(&user);
+}
+
+/* cookie_equal - compared in constant time: the cookie is a secret */
+static bool
+cookie_equal(const char *a, const char *b)
+{
+	unsigned char diff = 0;
+
+	if (strlen(a) != AUTH_COOKIE_HEX || strlen(b) != AUTH_COOKIE_HEX)
+		return false;
+	for (size_t i = 0; i < AUTH_COOKIE_HEX; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+/* cmd_request - master "REQUEST id client-pid client-id cookie [..]":
+ * the user of a login that this service accepted on the connection of that
+ * pid with that cookie; each login is handed out once */
+static void
+cmd_request(struct auth_conn *c, char **args, size_t n)
+{
+	struct auth_conn *cc;
+	char *end, *line;
+	long pid;
+	unsigned long cid;
+	time_t now = time(NULL);
+
+	if (n < 5)
+		return;
+	pid = strtol(args[2], &end, 10);
+	if (*end != '\0' || pid <= 0)
+		goto fail;
+	cid = strtoul(args[3], &end, 10);
+	if (*end != '\0')
+		goto fail;
+	for (cc = c->srv->conns; cc != NULL; cc = cc->next) {
+		if (cc->master || cc->peer_pid != pid || !cookie_equal(cc->cookie, args[4]))
+			continue;
+		for (size_t i = 0; i < AUTH_DONE_SLOTS; i++) {
+			struct auth_done *d = &cc->done[i];
+
+			if (d->user == NULL || d->id != cid)
+				continue;
+			if (now - d->when > AUTH_DONE_TTL || now < d->when) {
+				free(d->user);
+				d->user = NULL;
+				break;
+			}
+			reply_userdb(c, args[1], d->user, arg_service(args, 5, n));
+			free(d->user);
+			d->user = NULL;
+			return;
+		}
+		break;
+	}
+	log_error("auth: master REQUEST for pid %ld id %lu: no such accepted login "
+	    "(wrong cookie, expired or used)", pid, cid);
+fail:
+	line = xasprintf("FAIL\t%s\treason=Unknown or expired login request\n", args[1]);
+	conn_send(c, line);
+	free(line);
 }
 
 /* auth_server_line - one line from a client; false: disconnect it */
@@ -499,14 +622,26 @@ auth_server_line(struct auth_conn *c, char *line)
 		log_error("auth: client did not send VERSION");
 		return false;
 	}
-	if (strcmp(args[0], "CPID") == 0)
+	if (strcmp(args[0], "CPID") == 0) {
+		/* the kernel's word (SO_PEERCRED) wins over the client's */
+		if (!c->pid_from_kernel && n >= 2)
+			c->peer_pid = strtol(args[1], NULL, 10);
 		return true;
+	}
+	if (c->master != (strcmp(args[0], "USER") == 0 || strcmp(args[0], "REQUEST") == 0 ||
+	    strcmp(args[0], "PASS") == 0)) {
+		log_error("auth: %s command on the %s socket: disconnecting", args[0],
+		    c->master ? "auth-master" : "auth-client");
+		return false;
+	}
 	if (strcmp(args[0], "AUTH") == 0)
 		cmd_auth_request(c, args, n);
 	else if (strcmp(args[0], "CONT") == 0)
 		cmd_cont(c, args, n);
 	else if (strcmp(args[0], "USER") == 0)
 		cmd_user(c, args, n);
+	else if (strcmp(args[0], "REQUEST") == 0)
+		cmd_request(c, args, n);
 	else if (strcmp(args[0], "PASS") == 0 && n >= 2) {
 		/* passdb lookups hand out credentials: not offered */
 		char *l = xasprintf("FAIL\t%s\treason=PASS lookups are not supported\n", args[1]);
@@ -552,14 +687,22 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /* conn_attach - a client connection on bev (owned from here on): the
  * handshake goes out at once */
 static void
-conn_attach(struct auth_server *srv, struct bufferevent *bev)
+conn_attach(struct auth_server *srv, struct bufferevent *bev, bool master)
 {
 	struct auth_conn *c = xcalloc(1, sizeof(*c));
-	unsigned char cookie[16];
+	unsigned char cookie[AUTH_COOKIE_HEX / 2];
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
 	struct str hs;
 
 	c->srv = srv;
 	c->bev = bev;
+	c->master = master;
+	if (getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0 &&
+	    cred.pid > 0) {
+		c->peer_pid = cred.pid;
+		c->pid_from_kernel = true;
+	}
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
@@ -568,6 +711,13 @@ conn_attach(struct auth_server *srv, struct bufferevent *bev)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	str_init(&hs, 256);
 	str_append(&hs, "VERSION\t1\t2\n");
+	if (master) {
+		/* Dovecot's master handshake: VERSION and SPID only */
+		str_appendf(&hs, "SPID\t%ld\n", (long)getpid());
+		conn_send(c, hs.s);
+		str_deinit(&hs);
+		return;
+	}
 	for (size_t i = 0; sasl_mechs[i].name != NULL; i++) {
 		if (!srv->mech_on[i])
 			continue;
@@ -580,11 +730,12 @@ conn_attach(struct auth_server *srv, struct bufferevent *bev)
 			str_append(&hs, "\tmutual-auth");
 		str_append_c(&hs, '\n');
 	}
-	RAND_bytes(cookie, sizeof(cookie));
-	str_appendf(&hs, "SPID\t%ld\nCUID\t%u\nCOOKIE\t", (long)getpid(), ++srv->cuid);
+	if (RAND_bytes(cookie, sizeof(cookie)) != 1)
+		fatal("auth: no random bytes for the cookie");
 	for (size_t i = 0; i < sizeof(cookie); i++)
-		str_appendf(&hs, "%02x", cookie[i]);
-	str_append(&hs, "\nDONE\n");
+		snprintf(c->cookie + 2 * i, 3, "%02x", cookie[i]);
+	str_appendf(&hs, "SPID\t%ld\nCUID\t%u\nCOOKIE\t%s\nDONE\n", (long)getpid(),
+	    ++srv->cuid, c->cookie);
 	conn_send(c, hs.s);
 	str_deinit(&hs);
 }
@@ -595,7 +746,28 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 {
 	struct auth_server *srv = arg;
 
-	conn_attach(srv, bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE));
+	conn_attach(srv, bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE),
+	    l == srv->master_listener);
+}
+
+/* server_free_members - everything srv owns (srv itself is the caller's) */
+static void
+server_free_members(struct auth_server *srv)
+{
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	if (srv->sigterm != NULL)
+		event_free(srv->sigterm);
+	if (srv->listener != NULL)
+		evconnlistener_free(srv->listener);
+	if (srv->master_listener != NULL)
+		evconnlistener_free(srv->master_listener);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	auth_db_free(&srv->db);
+	auth_penalty_free(&srv->penalty);
+	free(srv->username_format);
+	free(srv->hostname);
 }
 
 struct auth_server *
@@ -604,8 +776,7 @@ auth_server_test_new(const struct dovecot_conf *conf, const char **error_r)
 	struct auth_server *srv = xcalloc(1, sizeof(*srv));
 
 	if (auth_server_configure(srv, conf, error_r) < 0) {
-		auth_db_free(&srv->db);
-		free(srv->username_format);
+		server_free_members(srv);
 		free(srv);
 		return NULL;
 	}
@@ -622,13 +793,13 @@ auth_server_test_base(struct auth_server *srv)
 }
 
 struct bufferevent *
-auth_server_test_connect(struct auth_server *srv)
+auth_server_test_connect(struct auth_server *srv, bool master)
 {
 	struct bufferevent *pair[2];
 
 	if (bufferevent_pair_new(srv->base, BEV_OPT_CLOSE_ON_FREE, pair) < 0)
 		return NULL;
-	conn_attach(srv, pair[0]);
+	conn_attach(srv, pair[0], master);
 	bufferevent_enable(pair[1], EV_READ | EV_WRITE);
 	return pair[1];
 }
@@ -640,13 +811,7 @@ auth_server_test_free(struct auth_server **p)
 
 	if (srv == NULL)
 		return;
-	while (srv->conns != NULL)
-		conn_free(srv->conns);
-	event_base_free(srv->base);
-	auth_db_free(&srv->db);
-	auth_penalty_free(&srv->penalty);
-	free(srv->username_format);
-	free(srv->hostname);
+	server_free_members(srv);
 	free(srv);
 	*p = NULL;
 }
@@ -703,8 +868,34 @@ auth_server_configure(struct auth_server *srv, const struct dovecot_conf *conf,
 static void
 auth_usage(void)
 {
-	fprintf(stderr, "usage: auth -c DOVECOT_CONF [--listen PATH] (the socket on fd 3 "
-	    "otherwise)\n");
+	fprintf(stderr, "usage: auth -c DOVECOT_CONF [--listen PATH] [--master-listen PATH]\n"
+	    "  (otherwise auth-client on fd 3 and auth-master on fd 4)\n");
+}
+
+/* bind_unix - a listening unix socket at path with mode; dies on failure */
+static int
+bind_unix(const char *path, mode_t mode)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatal("%s: path too long", path);
+	strcpy(sun.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 128) < 0)
+		fatal("bind(%s) failed: %s", path, strerror(errno));
+	if (chmod(path, mode) < 0)
+		fatal("chmod(%s) failed: %s", path, strerror(errno));
+	return fd;
+}
+
+static struct evconnlistener *
+listen_on(struct auth_server *srv, int fd)
+{
+	evutil_make_socket_nonblocking(fd);
+	return evconnlistener_new(srv->base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 }
 
 int
@@ -712,8 +903,9 @@ cmd_auth(int argc, char **argv)
 {
 	struct auth_server srv;
 	const char *conf_path = "/etc/dovecot/dovecot.conf", *listen_path = NULL, *err;
+	const char *master_path = NULL;
 	struct dovecot_conf *conf;
-	int fd = 3;
+	int fd = 3, mfd = 4;
 
 	memset(&srv, 0, sizeof(srv));
 	for (int i = 1; i < argc; i++) {
@@ -721,6 +913,8 @@ cmd_auth(int argc, char **argv)
 			conf_path = argv[++i];
 		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
 			listen_path = argv[++i];
+		else if (strcmp(argv[i], "--master-listen") == 0 && i + 1 < argc)
+			master_path = argv[++i];
 		else if (strcmp(argv[i], "-F") == 0 || strcmp(argv[i], "-v") == 0)
 			;
 		else {
@@ -739,39 +933,30 @@ cmd_auth(int argc, char **argv)
 	srv.base = event_base_new();
 	current = &srv;
 	signal(SIGPIPE, SIG_IGN);
-	if (listen_path != NULL) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-		if (strlen(listen_path) >= sizeof(sun.sun_path))
-			fatal("--listen %s: path too long", listen_path);
-		strcpy(sun.sun_path, listen_path);
-		unlink(listen_path);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-		    listen(fd, 128) < 0)
-			fatal("bind(%s) failed: %s", listen_path, strerror(errno));
-		/* the socket hands out user data: only the owner's group may use it */
-		chmod(listen_path, 0660);
-	}
-	evutil_make_socket_nonblocking(fd);
-	srv.listener = evconnlistener_new(srv.base, accept_cb, &srv, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (srv.listener == NULL)
+	/* by hand: the client socket only checks passwords, so any local user
+	 * may use it (as the POP3 port); the master socket hands out user data
+	 * and accepted logins, so only its owner may */
+	if (listen_path != NULL)
+		fd = bind_unix(listen_path, 0666);
+	if (master_path != NULL)
+		mfd = bind_unix(master_path, 0600);
+	else if (listen_path != NULL)
+		mfd = -1;
+	if ((srv.listener = listen_on(&srv, fd)) == NULL)
 		fatal("auth: no listening socket on fd %d", fd);
+	/* the master socket is optional: without it, USER and REQUEST are
+	 * refused on every connection */
+	if (mfd >= 0 && fcntl(mfd, F_GETFD) >= 0)
+		srv.master_listener = listen_on(&srv, mfd);
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, sigterm_cb, &srv);
 	event_add(srv.sigterm, NULL);
 	log_info("auth: started, mechanisms from auth_mechanisms, %s", conf_path);
 	event_base_dispatch(srv.base);
-	while (srv.conns != NULL)
-		conn_free(srv.conns);
-	event_free(srv.sigterm);
-	evconnlistener_free(srv.listener);
-	event_base_free(srv.base);
-	auth_db_free(&srv.db);
-	auth_penalty_free(&srv.penalty);
-	free(srv.username_format);
-	free(srv.hostname);
+	server_free_members(&srv);
 	dovecot_conf_free(&conf);
 	if (listen_path != NULL)
 		unlink(listen_path);
+	if (master_path != NULL)
+		unlink(master_path);
 	return 0;
 }

@@ -216,7 +216,7 @@ doveadm_user(const char *conf_path, const char *user, struct user_mail *um)
 	}
 	base = xstrdup(dovecot_conf_get(dc, "base_dir") != NULL ?
 	    dovecot_conf_get(dc, "base_dir") : "/run/dovecot");
-	sock = path_join(base, "auth-client");
+	sock = path_join(base, "auth-master");
 	auth = auth_client_new(sock, NULL);
 	n = auth_client_userdb(auth, user, "doveadm", &udb, &err);
 	if (n <= 0) {

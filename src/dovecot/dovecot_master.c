@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 #include "lib/util.h"
 
 #define DM_LISTEN_FD	3
+#define DM_LISTEN_FD2	4	/* auth: the auth-master socket */
 #define DM_STOP_WAIT	30	/* seconds stop waits for the services */
 #define DM_START_WAIT	10
 #define DM_MAX_BACKOFF	60
@@ -39,10 +42,12 @@ struct dm_service {
 	char		*key;		/* "pop3/pop3s/127.0.0.1" or "auth" */
 	struct strvec	 argv;
 	int		 fd;
+	int		 fd2;		/* a second socket (auth-master), or -1 */
 	pid_t		 pid;
 	time_t		 restart_at;
 	long		 backoff;
 	char		*unlink_path;	/* a unix socket to remove at the end */
+	char		*unlink_path2;
 };
 
 struct dm {
@@ -197,6 +202,7 @@ dm_add(struct dm_service **svc, size_t *n, const char *key)
 	memset(s, 0, sizeof(*s));
 	s->key = xstrdup(key);
 	s->fd = -1;
+	s->fd2 = -1;
 	s->backoff = 1;
 	strvec_init(&s->argv);
 	return s;
@@ -209,7 +215,10 @@ dm_service_free(struct dm_service *s)
 	strvec_deinit(&s->argv);
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->fd2 >= 0)
+		close(s->fd2);
 	free(s->unlink_path);
+	free(s->unlink_path2);
 }
 
 /* dm_find_fd - take the listening socket of key from the old table (a
@@ -228,6 +237,86 @@ dm_take_fd(struct dm_service *old, size_t nold, const char *key)
 		}
 	}
 	return -1;
+}
+
+static int
+dm_take_fd2(struct dm_service *old, size_t nold, const char *key)
+{
+	for (size_t i = 0; i < nold; i++) {
+		if (strcmp(old[i].key, key) == 0 && old[i].fd2 >= 0) {
+			int fd = old[i].fd2;
+
+			old[i].fd2 = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
+/* dm_listener_perms - `service auth { unix_listener NAME { mode user
+ * group } }` applied to the socket at path; unset keys keep def_mode and
+ * the master's own user */
+static void
+dm_listener_perms(const struct dovecot_conf *dc, const char *name, const char *path,
+    mode_t def_mode)
+{
+	const struct dovecot_conf_section *root = dovecot_conf_root(dc), *svc, *lis;
+	const char *mode = NULL, *user = NULL, *group = NULL;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	mode_t m = def_mode;
+
+	for (size_t i = 0; i < dovecot_conf_section_count(root); i++) {
+		svc = dovecot_conf_section_child(root, i);
+		if (dovecot_conf_section_type(svc) == NULL ||
+		    strcmp(dovecot_conf_section_type(svc), "service") != 0 ||
+		    dovecot_conf_section_name(svc) == NULL ||
+		    strcmp(dovecot_conf_section_name(svc), "auth") != 0)
+			continue;
+		for (size_t j = 0; j < dovecot_conf_section_count(svc); j++) {
+			lis = dovecot_conf_section_child(svc, j);
+			if (dovecot_conf_section_type(lis) == NULL ||
+			    strcmp(dovecot_conf_section_type(lis), "unix_listener") != 0 ||
+			    dovecot_conf_section_name(lis) == NULL ||
+			    strcmp(dovecot_conf_section_name(lis), name) != 0)
+				continue;
+			mode = dovecot_conf_section_get(lis, "mode");
+			user = dovecot_conf_section_get(lis, "user");
+			group = dovecot_conf_section_get(lis, "group");
+		}
+	}
+	if (mode != NULL && *mode != '\0') {
+		char *end;
+		unsigned long v = strtoul(mode, &end, 8);
+
+		if (*end != '\0' || v > 0777)
+			log_error("master: Error: service(auth): unix_listener %s: "
+			    "invalid mode %s", name, mode);
+		else
+			m = (mode_t)v;
+	}
+	if (user != NULL && *user != '\0') {
+		struct passwd *pw = getpwnam(user);
+
+		if (pw == NULL)
+			log_error("master: Error: service(auth): unix_listener %s: "
+			    "unknown user %s", name, user);
+		else
+			uid = pw->pw_uid;
+	}
+	if (group != NULL && *group != '\0') {
+		struct group *gr = getgrnam(group);
+
+		if (gr == NULL)
+			log_error("master: Error: service(auth): unix_listener %s: "
+			    "unknown group %s", name, group);
+		else
+			gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0)
+		log_error("master: Error: chown(%s) failed: %s", path, strerror(errno));
+	if (chmod(path, m) != 0)
+		log_error("master: Error: chmod(%s) failed: %s", path, strerror(errno));
 }
 
 static bool
@@ -267,13 +356,27 @@ dm_load(struct dm *m, struct dm_service *old, size_t nold)
 	(void)mkdir(m->base_dir, 0755);
 	if (auth_cmd != NULL && auth_cmd->main != cmd_unavailable) {
 		char *path = path_join(m->base_dir, "auth-client");
+		char *mpath = path_join(m->base_dir, "auth-master");
 
+		/* auth-client checks passwords only (throttled per address, as
+		 * the POP3 port is): login processes and smtpd as mail_owner
+		 * reach it. auth-master answers who logged in and userdb
+		 * lookups: the master's user only, as Dovecot's. */
 		s = dm_add(&svc, &nsvc, "auth");
 		if ((s->fd = dm_take_fd(old, nold, "auth")) < 0)
 			s->fd = dm_bind_unix(path, 0666, &err);
 		if (s->fd < 0)
 			log_error("master: Error: service(auth): %s", err);
+		else
+			dm_listener_perms(dc, "auth-client", path, 0666);
+		if ((s->fd2 = dm_take_fd2(old, nold, "auth")) < 0)
+			s->fd2 = dm_bind_unix(mpath, 0600, &err);
+		if (s->fd2 < 0)
+			log_error("master: Error: service(auth): %s", err);
+		else
+			dm_listener_perms(dc, "auth-master", mpath, 0600);
 		s->unlink_path = path;
+		s->unlink_path2 = mpath;
 		strvec_push(&s->argv, "auth");
 		strvec_push(&s->argv, "-c");
 		strvec_push(&s->argv, m->conf_path);
@@ -359,6 +462,11 @@ dm_spawn(struct dm *m, struct dm_service *s)
 		signal(SIGPIPE, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		int fd2 = s->fd2;
+
+		/* fd2 out of the way of fd 3 first */
+		if (fd2 == DM_LISTEN_FD && (fd2 = fcntl(fd2, F_DUPFD_CLOEXEC, 10)) < 0)
+			_exit(1);
 		if (s->fd >= 0) {
 			if (s->fd == DM_LISTEN_FD)
 				(void)fcntl(s->fd, F_SETFD, 0);
@@ -366,6 +474,14 @@ dm_spawn(struct dm *m, struct dm_service *s)
 				_exit(1);
 		} else {
 			close(DM_LISTEN_FD);
+		}
+		if (fd2 >= 0) {
+			if (fd2 == DM_LISTEN_FD2)
+				(void)fcntl(fd2, F_SETFD, 0);
+			else if (dup2(fd2, DM_LISTEN_FD2) < 0)
+				_exit(1);
+		} else if (s->fd != DM_LISTEN_FD2) {
+			close(DM_LISTEN_FD2);
 		}
 		setenv("YUBIN_MASTER", "1", 1);
 		execv(m->exe, s->argv.v);
@@ -422,6 +538,8 @@ dm_free_services(struct dm_service *svc, size_t n, bool unlink_sockets)
 	for (i = 0; i < n; i++) {
 		if (unlink_sockets && svc[i].unlink_path != NULL)
 			(void)unlink(svc[i].unlink_path);
+		if (unlink_sockets && svc[i].unlink_path2 != NULL)
+			(void)unlink(svc[i].unlink_path2);
 		dm_service_free(&svc[i]);
 	}
 	free(svc);

@@ -21,6 +21,7 @@ struct pop3_settings {
 	char	*conf_path;
 	char	*base_dir;
 	char	*auth_socket;		/* $base_dir/auth-client */
+	char	*auth_master_socket;	/* $base_dir/auth-master */
 	char	*sessions_dir;		/* $base_dir/sessions: one file per session */
 	char	*greeting;		/* login_greeting */
 	char	*mail_location;

@@ -105,8 +105,9 @@ login_capa(struct pop3_login *l)
 /* login_handoff - tell the session process; 1 logged in, 0 refused (the
  * -ERR is sent), -1 broken */
 static int
-login_handoff(struct pop3_login *l, const char *user, const char *method)
+login_handoff(struct pop3_login *l, const char *user, const char *method, unsigned long auth_id)
 {
+	const char *cookie = auth_client_cookie(l->auth);
 	struct str msg;
 	char reply[512];
 	size_t pending = pop3_conn_pending(&l->conn), got = 0;
@@ -114,8 +115,10 @@ login_handoff(struct pop3_login *l, const char *user, const char *method)
 	int ret = -1;
 
 	str_init(&msg, 256);
-	str_appendf(&msg, "LOGIN\t%s\t%s\t%d\t%zu\n", user, method, l->conn.ssl != NULL ? 1 : 0,
-	    pending);
+	/* the session asks the auth service who logged in (auth id and
+	 * cookie name the login); user is for its log lines only */
+	str_appendf(&msg, "LOGIN\t%s\t%s\t%d\t%zu\t%lu\t%s\n", user, method,
+	    l->conn.ssl != NULL ? 1 : 0, pending, auth_id, cookie != NULL ? cookie : "-");
 	str_append_n(&msg, l->conn.in + l->conn.in_pos, pending);
 	if (write(l->ctl_fd, msg.s, msg.len) != (ssize_t)msg.len)
 		goto out;
@@ -217,7 +220,7 @@ login_auth(struct pop3_login *l, const char *mech, const char *ir)
 		const char *user = reply.user != NULL ? reply.user : "";
 
 		snprintf(l->last_user, sizeof(l->last_user), "%s", user);
-		ret = login_handoff(l, user, m->name);
+		ret = login_handoff(l, user, m->name, reply.auth_id);
 	} else if (r == AUTH_CLIENT_RESULT_FAIL) {
 		if (reply.user != NULL)
 			snprintf(l->last_user, sizeof(l->last_user), "%s", reply.user);

@@ -223,6 +223,7 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	set->conf_path = xstrdup(conf_path);
 	set->base_dir = pop3_get(dc, "base_dir");
 	set->auth_socket = path_join(set->base_dir, "auth-client");
+	set->auth_master_socket = path_join(set->base_dir, "auth-master");
 	set->sessions_dir = path_join(set->base_dir, "sessions");
 	set->greeting = pop3_get(dc, "login_greeting");
 	set->mail_location = pop3_get(dc, "mail_location");
@@ -422,7 +423,7 @@ session_run(struct pop3_client *c, int client_fd)
 	struct auth_client_userdb udb;
 	struct auth_client *auth = NULL, *login_auth;
 	struct pop3_conn conn;
-	char line[1024], *f[5], *p, *path = NULL, *home = NULL;
+	char line[1024], *f[7], *p, *path = NULL, *home = NULL;
 	const char *err;
 	int sp[2], n, i, status = 1;
 	bool maildir, tls;
@@ -464,13 +465,13 @@ session_run(struct pop3_client *c, int client_fd)
 	/* nothing more comes unless the login succeeded */
 	if (!read_line_fd(sp[0], line, sizeof(line)) || strncmp(line, "LOGIN\t", 6) != 0)
 		goto out;
-	for (p = line, n = 0; n < 5 && p != NULL; n++) {
+	for (p = line, n = 0; n < 7 && p != NULL; n++) {
 		f[n] = p;
 		p = strchr(p, '\t');
 		if (p != NULL)
 			*p++ = '\0';
 	}
-	if (n < 5)
+	if (n < 7)
 		goto out;
 	tls = strcmp(f[3], "1") == 0;
 	left = (size_t)strtoul(f[4], NULL, 10);
@@ -485,10 +486,19 @@ session_run(struct pop3_client *c, int client_fd)
 		i += (int)r;
 	}
 	conn.in_len = left;
-	/* the user as the userdb knows it: never trust the login process for
-	 * the uid or the mail location */
-	auth = auth_client_new(set->auth_socket, NULL);
-	n = auth_client_userdb(auth, f[1], "pop3", &udb, &err);
+	/* who logged in is the auth service's word, not the login process's:
+	 * the login process (forked here, so its pid is known) names its
+	 * accepted request by id and cookie; the service answers with the user
+	 * and the userdb entry, once */
+	auth = auth_client_new(set->auth_master_socket, NULL);
+	n = auth_client_master_request(auth, (long)login_pid, strtoul(f[5], NULL, 10), f[6],
+	    "pop3", &udb, &err);
+	if (n > 0 && strcmp(udb.user, f[1]) != 0) {
+		log_error("pop3(%s)<%ld><%s>: login process named user %s, the auth service "
+		    "%s: refused", udb.user, (long)getpid(), c->session, f[1], udb.user);
+		session_reply(sp[0], "ERR\t[SYS/TEMP] Temporary authentication failure.\n");
+		goto out;
+	}
 	if (n <= 0) {
 		log_error("pop3(%s)<%ld><%s>: userdb lookup failed: %s", f[1], (long)getpid(),
 		    c->session, n == 0 ? "no such user" : err);

@@ -1,7 +1,8 @@
 """The authentication service started by hand on a unix socket answers
 Dovecot's auth protocol (a small client written here from Dovecot's
 documentation): handshake, PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, USER
-lookups, disable_plaintext_auth, broken passwd-file lines, and a flood of
+lookups and the REQUEST hand-off on the master socket only,
+disable_plaintext_auth, broken passwd-file lines, and a flood of
 failures that does not grow the daemon's memory."""
 import base64
 import hashlib
@@ -74,6 +75,27 @@ class AuthClient:
     def close(self):
         self.s.close()
 
+    @property
+    def cookie(self):
+        return [l.split("\t")[1] for l in self.handshake if l.startswith("COOKIE\t")][0]
+
+
+class MasterClient:
+    """Dovecot's auth-master side: VERSION, then the service's VERSION and
+    SPID; USER and REQUEST lookups."""
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.connect(path)
+        self.f = self.s.makefile("rwb")
+        self.f.write(b"VERSION\t1\t0\n")
+        self.f.flush()
+        self.handshake = [self.f.readline().decode().rstrip("\n") for _ in range(2)]
+
+    def ask(self, line):
+        self.f.write(line.encode() + b"\n")
+        self.f.flush()
+        return self.f.readline().decode().rstrip("\n").split("\t")
+
 
 @pytest.fixture
 def authd(tmp_path, bindir):
@@ -96,11 +118,13 @@ userdb {
 }
 """ % (extra_conf, tmp_path, tmp_path))
         sock = str(tmp_path / "auth.sock")
+        msock = str(tmp_path / "auth-master")
         log = open(tmp_path / "auth.log", "w")
         p = subprocess.Popen([os.path.join(bindir, "yubin"), "auth", "-c", str(conf),
-                              "--listen", sock], stdout=log, stderr=subprocess.STDOUT)
+                              "--listen", sock, "--master-listen", msock],
+                             stdout=log, stderr=subprocess.STDOUT)
         for _ in range(200):
-            if os.path.exists(sock):
+            if os.path.exists(sock) and os.path.exists(msock):
                 break
             time.sleep(0.05)
         procs.append(p)
@@ -225,16 +249,59 @@ def test_bad_base64_and_unknown_mech(authd):
     assert c.auth("PLAIN", b"\0alice\0secret", extra=["secured"])[0] == "OK"
 
 
-def test_userdb_lookup(authd):
+def master_path(sock):
+    return os.path.join(os.path.dirname(sock), "auth-master")
+
+
+def test_userdb_lookup_on_the_master_socket_only(authd):
     sock, p, log = authd()
-    c = AuthClient(sock)
-    c.send("USER\t7\talice\tservice=pop3")
-    r = c.reply()
+    assert os.stat(master_path(sock)).st_mode & 0o777 == 0o600
+    assert os.stat(sock).st_mode & 0o777 == 0o666
+    m = MasterClient(master_path(sock))
+    assert m.handshake[0] == "VERSION\t1\t2" and m.handshake[1].startswith("SPID\t")
+    r = m.ask("USER\t7\talice\tservice=pop3")
     assert r[:3] == ["USER", "7", "alice"]
     assert "uid=1000" in r and "gid=1000" in r and "home=/home/alice" in r
     assert "mail=maildir:~/Maildir" in r
-    c.send("USER\t8\tnobody-here\tservice=pop3")
-    assert c.reply() == ["NOTFOUND", "8"]
+    assert m.ask("USER\t8\tnobody-here\tservice=pop3") == ["NOTFOUND", "8"]
+    # the client socket, which any local user may reach, hands out nothing
+    c = AuthClient(sock)
+    c.send("USER\t9\talice\tservice=pop3")
+    assert c.f.readline() == b""        # disconnected
+    assert "USER command on the auth-client socket" in log.read_text()
+    # and the master socket takes no AUTH
+    m2 = MasterClient(master_path(sock))
+    m2.f.write(b"AUTH\t1\tPLAIN\tservice=pop3\n")
+    m2.f.flush()
+    assert m2.f.readline() == b""
+
+
+def test_request_hands_out_only_a_login_the_service_accepted(authd):
+    sock, p, log = authd()
+    c = AuthClient(sock)
+    m = MasterClient(master_path(sock))
+    pid = os.getpid()       # SO_PEERCRED: the service knows the client's pid
+    assert c.auth("PLAIN", b"\0alice\0secret", extra=["secured"])[0] == "OK"    # id 1
+    assert c.auth("PLAIN", b"\0bob\0wrong", extra=["secured"])[0] == "FAIL"     # id 2
+    assert c.auth("PLAIN", b"\0alice\0secret", extra=["secured", "nologin"])[0] == "OK"  # 3
+    # wrong cookie, wrong pid, a failed login, a credentials-only check,
+    # an id never used: refused
+    bad = "0" * 32
+    assert m.ask("REQUEST\t1\t%d\t1\t%s" % (pid, bad))[0] == "FAIL"
+    assert m.ask("REQUEST\t2\t%d\t1\t%s" % (pid + 1, c.cookie))[0] == "FAIL"
+    assert m.ask("REQUEST\t3\t%d\t2\t%s" % (pid, c.cookie))[0] == "FAIL"
+    assert m.ask("REQUEST\t4\t%d\t3\t%s" % (pid, c.cookie))[0] == "FAIL"
+    assert m.ask("REQUEST\t5\t%d\t99\t%s" % (pid, c.cookie))[0] == "FAIL"
+    # the accepted login, once
+    r = m.ask("REQUEST\t6\t%d\t1\t%s\tservice=pop3" % (pid, c.cookie))
+    assert r[:3] == ["USER", "6", "alice"] and "uid=1000" in r
+    assert m.ask("REQUEST\t7\t%d\t1\t%s" % (pid, c.cookie))[0] == "FAIL"
+    # another connection's cookie does not name this one's logins
+    c2 = AuthClient(sock)
+    assert c2.cookie != c.cookie
+    assert c.auth("PLAIN", b"\0alice\0secret", extra=["secured"])[0] == "OK"    # id 4
+    assert m.ask("REQUEST\t8\t%d\t4\t%s" % (pid, c2.cookie))[0] == "FAIL"
+    assert m.ask("REQUEST\t9\t%d\t4\t%s" % (pid, c.cookie))[:3] == ["USER", "9", "alice"]
 
 
 def test_broken_passwd_file_lines_logged_rest_served(authd):
