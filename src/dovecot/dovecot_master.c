@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -443,7 +444,7 @@ static void
 dm_spawn(struct dm *m, struct dm_service *s)
 {
 	sigset_t all, saved;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &saved);
@@ -462,6 +463,10 @@ dm_spawn(struct dm *m, struct dm_service *s)
 		signal(SIGPIPE, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* a master killed with SIGKILL must not leave its services
+		 * running: they stop as on "stop" */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(1);
 		int fd2 = s->fd2;
 
 		/* fd2 out of the way of fd 3 first */

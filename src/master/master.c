@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -412,7 +413,7 @@ static void
 master_spawn(struct master *m, struct master_service *s)
 {
 	sigset_t all, saved;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	/* Signals stay blocked across fork until the child has its default
 	 * handlers back: a SIGTERM that reached the child while it still had the
@@ -436,6 +437,10 @@ master_spawn(struct master *m, struct master_service *s)
 		signal(SIGPIPE, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* a master killed with SIGKILL must not leave its services
+		 * running: they stop as on "stop" */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(1);
 		if (s->fd >= 0) {
 			if (s->fd == SKELETON_LISTEN_FD)
 				(void)fcntl(s->fd, F_SETFD, 0);

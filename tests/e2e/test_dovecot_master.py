@@ -64,3 +64,45 @@ def test_dash_n_prints_the_configuration(bindir, tmp_path):
         assert "protocols = pop3" in out.stdout
     finally:
         r.cleanup()
+
+
+def _children(pid):
+    """pids whose parent is pid"""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid and fields[0] != "Z":
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_services_stop_when_the_master_is_killed(bindir, tmp_path):
+    """kill -9 of the master leaves no auth or pop3 service behind (they
+    would keep the ports and sockets), and a new start works at once."""
+    import signal
+    r = Retrieval(bindir, tmp_path / "r")
+    try:
+        r.start()
+        pid = r.master_pid()
+        assert wait_for(lambda: len(_children(pid)) >= 2)
+        kids = _children(pid)
+        os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: not any(_alive(k) for k in kids), 20)
+        assert wait_for(lambda: not listening(r.pop3) and not listening(r.pop3s), 20)
+        r.start()
+        assert _greeting(r.pop3).startswith(b"+OK")
+    finally:
+        r.cleanup()
