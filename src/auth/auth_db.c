@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "auth/auth_db.h"
 #include "auth/passwd_file.h"
 #include "lib/dovecot_conf.h"
@@ -378,6 +380,26 @@ auth_db_cram_md5(struct auth_db *db, const struct auth_vars *v,
 		if (r == 0)
 			continue;
 		r = password_cram_md5_context(stored, db->passdbs[i].scheme, ctx_r);
+		free(stored);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+auth_db_plaintext(struct auth_db *db, const struct auth_vars *v, struct str *out)
+{
+	for (size_t i = 0; i < db->npassdbs; i++) {
+		char *stored;
+		int r = pass_lookup(&db->passdbs[i], v, &stored);
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		r = password_plaintext(stored, db->passdbs[i].scheme, out);
+		OPENSSL_cleanse(stored, strlen(stored));
 		free(stored);
 		if (r != 0)
 			return r;

@@ -34,6 +34,8 @@ int	 auth_db_verify_plain(struct auth_db *, const struct auth_vars *, const char
 int	 auth_db_cram_md5(struct auth_db *, const struct auth_vars *,
 	    unsigned char ctx_r[PASSWORD_CRAM_MD5_CONTEXT_LEN]);
 int	 auth_db_scram(struct auth_db *, const struct auth_vars *, struct password_scram *r);
+/* auth_db_plaintext - the clear password (plaintext schemes only) */
+int	 auth_db_plaintext(struct auth_db *, const struct auth_vars *, struct str *out);
 /* auth_db_userdb - "key=value" fields (uid, gid, home, ...) into fields */
 int	 auth_db_userdb(struct auth_db *, const struct auth_vars *, struct strvec *fields);
 

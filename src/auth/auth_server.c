@@ -32,6 +32,7 @@
 #include <event2/listener.h>
 #include <openssl/rand.h>
 
+#include "auth/auth_client.h"
 #include "auth/auth_db.h"
 #include "auth/auth_penalty.h"
 #include "auth/auth_server.h"
@@ -218,6 +219,18 @@ be_scram(void *ctx, const char *user, struct password_scram *out)
 	r->user = format_user(r, user);
 	v = req_vars(r);
 	return auth_db_scram(current->db, &v, out);
+}
+
+static int
+be_plaintext(void *ctx, const char *user, struct str *out)
+{
+	struct auth_req *r = ctx;
+	struct auth_vars v;
+
+	free(r->user);
+	r->user = format_user(r, user);
+	v = req_vars(r);
+	return auth_db_plaintext(current->db, &v, out);
 }
 
 static void
@@ -459,7 +472,7 @@ cmd_auth_request(struct auth_conn *c, char **args, size_t n)
 		    "connections.", false, false);
 		return;
 	}
-	be = (struct sasl_backend){ be_verify, be_cram, be_scram, r };
+	be = (struct sasl_backend){ be_verify, be_cram, be_scram, be_plaintext, r };
 	r->sasl = sasl_request_new(mech, &be, srv->hostname);
 	req_step(r, resp != NULL ? resp : "", resp != NULL);
 }
@@ -728,6 +741,8 @@ conn_attach(struct auth_server *srv, struct bufferevent *bev, bool master)
 			str_append(&hs, "\tdictionary\tactive");
 		if (strcmp(sasl_mechs[i].name, "SCRAM-SHA-256") == 0)
 			str_append(&hs, "\tmutual-auth");
+		if ((sasl_mechs[i].flags & AUTH_CLIENT_MECH_PRIVATE) != 0)
+			str_append(&hs, "\tprivate");
 		str_append_c(&hs, '\n');
 	}
 	if (RAND_bytes(cookie, sizeof(cookie)) != 1)

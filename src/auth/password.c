@@ -579,6 +579,22 @@ password_cram_md5_context(const char *stored, const char *default_scheme,
 }
 
 int
+password_plaintext(const char *stored, const char *default_scheme, struct str *out)
+{
+	char name[PASSWORD_SCHEME_MAX];
+	const char *data;
+	enum pw_enc enc;
+	const struct pw_scheme *s;
+
+	password_split(stored, default_scheme, name, sizeof(name), &data);
+	if ((s = scheme_lookup(name, &enc)) == NULL)
+		return -1;
+	if (s->kind != K_CLEAR)
+		return 0;
+	return decode(out, enc, data, 0) < 0 ? -1 : 1;
+}
+
+int
 password_scram_credentials(const char *stored, const char *default_scheme,
     struct password_scram *r)
 {

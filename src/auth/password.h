@@ -45,6 +45,11 @@ int	 password_verify(const char *stored, const char *default_scheme, const char 
  * plaintext one: 1 done, 0 this stored scheme cannot give it, -1 broken. */
 int	 password_cram_md5_context(const char *stored, const char *default_scheme,
 	    unsigned char ctx_r[PASSWORD_CRAM_MD5_CONTEXT_LEN]);
+/* password_plaintext - the password itself from a stored value of a
+ * plaintext scheme (PLAIN, CLEAR...), appended to out: 1, 0 (a hash: it
+ * cannot be had), -1 broken. For APOP. */
+struct str;
+int	 password_plaintext(const char *stored, const char *default_scheme, struct str *out);
 /* password_cram_md5_hmac - hex HMAC-MD5 of challenge from such a context
  * into out (33 bytes) */
 void	 password_cram_md5_hmac(const unsigned char ctx[PASSWORD_CRAM_MD5_CONTEXT_LEN],

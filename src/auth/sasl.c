@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/md5.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -26,6 +27,8 @@ const struct sasl_mech sasl_mechs[] = {
 	{ "LOGIN", AUTH_CLIENT_MECH_PLAINTEXT, true },
 	{ "CRAM-MD5", AUTH_CLIENT_MECH_DICTIONARY | AUTH_CLIENT_MECH_ACTIVE, false },
 	{ "SCRAM-SHA-256", AUTH_CLIENT_MECH_MUTUAL_AUTH, false },
+	/* not SASL: what a POP3 login process turns APOP into */
+	{ "APOP", AUTH_CLIENT_MECH_PRIVATE, false },
 	{ NULL, 0, false },
 };
 
@@ -372,6 +375,68 @@ out:
 	return ret;
 }
 
+/* apop_step - "challenge NUL user NUL digest": the digest must be MD5 of
+ * the challenge (an RFC 822 msg-id, "<...@...>") and the password */
+static enum sasl_result
+apop_step(struct sasl_request *r, const char *in, size_t len, bool have_data,
+    const char **reason_r)
+{
+	const char *user, *digest, *end = in + len;
+	unsigned char want[MD5_DIGEST_LENGTH];
+	struct str pw;
+	size_t clen;
+	int v;
+
+	if (!have_data || (user = memchr(in, '\0', len)) == NULL ||
+	    (digest = memchr(user + 1, '\0', (size_t)(end - user - 1))) == NULL ||
+	    end - digest - 1 != MD5_DIGEST_LENGTH) {
+		*reason_r = "invalid APOP message";
+		return SASL_FAIL;
+	}
+	clen = (size_t)(user - in);
+	user++;
+	digest++;
+	if (clen < 3 || in[0] != '<' || in[clen - 1] != '>' || memchr(in, '@', clen) == NULL ||
+	    !text_is_clean(in, clen) || user == digest - 1 ||
+	    !text_is_clean(user, (size_t)(digest - 1 - user))) {
+		*reason_r = "invalid APOP message";
+		return SASL_FAIL;
+	}
+	free(r->user);
+	r->user = xstrdup(user);
+	str_init(&pw, 64);
+	v = r->be.plaintext != NULL ? r->be.plaintext(r->be.ctx, r->user, &pw) : 0;
+	if (v <= 0) {
+		OPENSSL_cleanse(pw.s, pw.len);
+		str_deinit(&pw);
+		*reason_r = v < 0 ? "internal error" :
+		    "unknown user or no plaintext password for APOP";
+		return v < 0 ? SASL_TEMPFAIL : SASL_FAIL;
+	}
+	{
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		unsigned n = 0;
+
+		if (md == NULL || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1 ||
+		    EVP_DigestUpdate(md, in, clen) != 1 ||
+		    EVP_DigestUpdate(md, pw.s, pw.len) != 1 ||
+		    EVP_DigestFinal_ex(md, want, &n) != 1)
+			v = -1;
+		EVP_MD_CTX_free(md);
+	}
+	OPENSSL_cleanse(pw.s, pw.len);
+	str_deinit(&pw);
+	if (v < 0) {
+		*reason_r = "internal error";
+		return SASL_TEMPFAIL;
+	}
+	if (CRYPTO_memcmp(want, digest, MD5_DIGEST_LENGTH) != 0) {
+		*reason_r = "password mismatch";
+		return SASL_FAIL;
+	}
+	return SASL_OK;
+}
+
 enum sasl_result
 sasl_request_step(struct sasl_request *r, const void *data, size_t len, bool have_data,
     struct str *out, const char **reason_r)
@@ -492,6 +557,10 @@ sasl_request_step(struct sasl_request *r, const void *data, size_t len, bool hav
 			}
 			return SASL_OK;
 		}
+	}
+	if (strcmp(r->mech->name, "APOP") == 0 && r->state == ST_START) {
+		r->state = ST_DONE;
+		return apop_step(r, in, len, have_data, reason_r);
 	}
 	if (strcmp(r->mech->name, "SCRAM-SHA-256") == 0) {
 		if (r->state == ST_START) {

@@ -1,6 +1,7 @@
 /* sasl.h - the server side of the SASL mechanisms PLAIN (RFC 4616), LOGIN,
- * CRAM-MD5 (RFC 2195) and SCRAM-SHA-256 (RFC 7677, without channel
- * binding). A mechanism sees decoded bytes; base64 is the protocol's
+ * CRAM-MD5 (RFC 2195), SCRAM-SHA-256 (RFC 7677, without channel
+ * binding) and Dovecot's private APOP mechanism (RFC 1939's APOP command:
+ * "challenge NUL user NUL 16-byte MD5 digest"). A mechanism sees decoded bytes; base64 is the protocol's
  * business. Credentials come from the caller through sasl_backend, so the
  * mechanisms know nothing of passdbs.
  * Tests: tests/unit/auth/test_sasl.c, fuzz/fuzz_sasl.c. */
@@ -29,6 +30,8 @@ struct sasl_backend {
 	int	(*cram_md5)(void *ctx, const char *user,
 		    unsigned char ctx_r[PASSWORD_CRAM_MD5_CONTEXT_LEN]);
 	int	(*scram)(void *ctx, const char *user, struct password_scram *r);
+	/* the stored password in clear, appended to out (APOP) */
+	int	(*plaintext)(void *ctx, const char *user, struct str *out);
 	void	*ctx;
 };
 

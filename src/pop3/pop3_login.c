@@ -1,10 +1,12 @@
 /* pop3_login.c - the login process of one POP3 connection (Dovecot's
  * pop3-login): greeting, CAPA, USER/PASS, AUTH (SASL through the auth
- * service), STLS, APOP (refused: passdbs here keep no plaintext for it, as
- * Dovecot without one), QUIT. It runs as default_login_user and never sees
+ * service), STLS, APOP (when auth_mechanisms has apop: the greeting then
+ * carries the timestamp, and the service checks the digest against a
+ * plaintext passdb, as Dovecot's), QUIT. It runs as default_login_user and never sees
  * a mailbox. After a login it hands the user to the session process and,
  * under TLS, stays as the proxy between the TLS stream and that process.
  * Replies are Dovecot 2.3's, byte for byte. Tests: tests/e2e/test_pop3.py */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +15,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "auth/auth_client.h"
 #include "lib/base64.h"
@@ -31,6 +35,7 @@ struct pop3_login {
 	char	 last_method[32];
 	unsigned attempts;
 	bool	 refused;		/* authenticated, then refused by the session */
+	char	 apop_challenge[160];	/* "" when APOP is off */
 	time_t	 started;
 	int	 ctl_fd;
 };
@@ -237,6 +242,73 @@ out:
 	return ret;
 }
 
+/* login_apop_challenge - RFC 1939's timestamp, unique per greeting:
+ * <pid.counter.time.random@host> as Dovecot's */
+static void
+login_apop_challenge(struct pop3_login *l)
+{
+	static unsigned counter;
+	unsigned char rnd[12];
+	struct str b64;
+	char host[128];
+
+	if (auth_client_mech_find(l->auth, "APOP") == NULL ||
+	    RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	str_init(&b64, 32);
+	base64_encode(&b64, rnd, sizeof(rnd));
+	snprintf(l->apop_challenge, sizeof(l->apop_challenge), "<%lx.%u.%llx.%s@%s>",
+	    (long)getpid(), ++counter, (unsigned long long)time(NULL), b64.s, host);
+	str_deinit(&b64);
+}
+
+/* login_apop - "APOP name digest": AUTH APOP with challenge NUL user NUL
+ * the digest's 16 bytes */
+static int
+login_apop(struct pop3_login *l, const char *args)
+{
+	const char *sp = strrchr(args, ' ');
+	unsigned char digest[16];
+	struct str raw, b64;
+	int ret;
+
+	if (l->apop_challenge[0] == '\0') {
+		pop3_conn_printf(&l->conn, "-ERR APOP not enabled.\r\n");
+		return 0;
+	}
+	if (sp == NULL || sp == args || strlen(sp + 1) != 32) {
+		pop3_conn_printf(&l->conn, "-ERR Invalid parameters.\r\n");
+		return 0;
+	}
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)sp[1 + 2 * i]) ||
+		    !isxdigit((unsigned char)sp[2 + 2 * i]) ||
+		    sscanf(sp + 1 + 2 * i, "%2x", &v) != 1) {
+			pop3_conn_printf(&l->conn, "-ERR Invalid parameters.\r\n");
+			return 0;
+		}
+		digest[i] = (unsigned char)v;
+	}
+	str_init(&raw, 256);
+	str_init(&b64, 512);
+	str_append(&raw, l->apop_challenge);
+	str_append_c(&raw, '\0');
+	str_append_n(&raw, args, (size_t)(sp - args));
+	str_append_c(&raw, '\0');
+	str_append_n(&raw, (const char *)digest, sizeof(digest));
+	base64_encode(&b64, raw.s, raw.len);
+	snprintf(l->last_user, sizeof(l->last_user), "%.*s", (int)(sp - args), args);
+	ret = login_auth(l, "APOP", b64.s);
+	str_deinit(&raw);
+	str_deinit(&b64);
+	return ret;
+}
+
 /* login_pass - PASS as AUTH PLAIN with an initial response */
 static int
 login_pass(struct pop3_login *l, const char *pass)
@@ -335,7 +407,11 @@ pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 			goto out;
 		}
 	}
-	pop3_conn_printf(&l.conn, "+OK %s\r\n", client->set->greeting);
+	login_apop_challenge(&l);
+	if (l.apop_challenge[0] != '\0')
+		pop3_conn_printf(&l.conn, "+OK %s %s\r\n", client->set->greeting, l.apop_challenge);
+	else
+		pop3_conn_printf(&l.conn, "+OK %s\r\n", client->set->greeting);
 	for (;;) {
 		int r = 0;
 
@@ -398,6 +474,16 @@ pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 			}
 			memcpy(mech, args, ml);
 			mech[ml] = '\0';
+			{
+				const struct auth_client_mech *m = auth_client_mech_find(l.auth, mech);
+
+				/* private mechanisms (APOP) have commands of their own */
+				if (m != NULL && (m->flags & AUTH_CLIENT_MECH_PRIVATE) != 0) {
+					pop3_conn_printf(&l.conn, "-ERR [AUTH] Unsupported "
+					    "authentication mechanism.\r\n");
+					continue;
+				}
+			}
 			r = login_auth(&l, mech, sp != NULL ? sp + 1 : NULL);
 			explicit_bzero(line.s, line.len);
 		} else if (strcmp(verb, "STLS") == 0) {
@@ -413,7 +499,7 @@ pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 				}
 			}
 		} else if (strcmp(verb, "APOP") == 0) {
-			pop3_conn_printf(&l.conn, "-ERR APOP not enabled.\r\n");
+			r = login_apop(&l, args);
 		} else if (strcmp(verb, "QUIT") == 0) {
 			pop3_conn_printf(&l.conn, "+OK Logging out\r\n");
 			why = "Aborted login by logging out";

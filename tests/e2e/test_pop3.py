@@ -376,3 +376,50 @@ def test_dev_demo_fetches_what_the_mta_delivered(tmp_path, bindir):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def test_apop_with_a_plaintext_passdb(bindir, tmp_path):
+    """auth_mechanisms = ... apop: the greeting carries an RFC 1939
+    timestamp, new for every connection; poplib's apop() logs in; a wrong
+    digest, a missing one and AUTH APOP are refused with Dovecot's words
+    (compared with Debian's Dovecot 2.3 by hand: the same replies); CAPA
+    does not list APOP as a SASL mechanism; the log names method=APOP."""
+    import hashlib
+    import re
+    r = Retrieval(bindir, tmp_path / "r", extra="auth_mechanisms = plain login apop\n")
+    r.put("1700000001.M1P1.test", MSG1)
+    try:
+        r.start()
+        p = poplib.POP3("127.0.0.1", r.pop3, timeout=20)
+        w1 = p.getwelcome()
+        assert re.fullmatch(rb"\+OK Dovecot (\(Debian\) )?ready\. <[0-9a-f]+\.\d+\.[0-9a-f]+\.\S+@\S+>", w1), w1
+        p.apop("alice", "secret")
+        assert p.stat()[0] == 1
+        p.quit()
+        p = poplib.POP3("127.0.0.1", r.pop3, timeout=20)
+        assert p.getwelcome() != w1
+        with pytest.raises(poplib.error_proto) as e:
+            p.apop("alice", "wrong")
+        assert e.value.args[0] == b"-ERR [AUTH] Authentication failed."
+        p.close()
+        s = socket.create_connection(("127.0.0.1", r.pop3), timeout=10)
+        f = s.makefile("rb")
+        ts = re.search(rb"<[^>]+>", f.readline()).group(0)
+        for line, want in ((b"APOP alice", b"-ERR Invalid parameters.\r\n"),
+                           (b"APOP", b"-ERR Invalid parameters.\r\n"),
+                           (b"APOP alice zz" + b"0" * 30, b"-ERR Invalid parameters.\r\n"),
+                           (b"AUTH APOP", b"-ERR [AUTH] Unsupported authentication mechanism.\r\n")):
+            s.sendall(line + b"\r\n")
+            assert f.readline() == want, line
+        s.sendall(b"CAPA\r\n")
+        capa = b""
+        while not capa.endswith(b".\r\n"):
+            capa += f.readline()
+        assert b"SASL PLAIN LOGIN\r\n" in capa and b"APOP" not in capa
+        # the digest of this connection's own timestamp works here
+        s.sendall(b"APOP alice " + hashlib.md5(ts + b"secret").hexdigest().encode() + b"\r\n")
+        assert f.readline() == b"+OK Logged in.\r\n"
+        s.close()
+        assert wait_for(lambda: "method=APOP" in r.logtext())
+    finally:
+        r.cleanup()

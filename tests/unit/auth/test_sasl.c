@@ -32,11 +32,67 @@ be_plain(void *ctx, const char *user, const char *pass)
 	return strcmp(user, "alice") == 0 && strcmp(pass, "secret") == 0;
 }
 
+static int
+be_clear(void *ctx, const char *user, struct str *out)
+{
+	if (strcmp(user, "mrose") != 0)
+		return 0;
+	str_append(out, "tanstaaf");
+	return 1;
+}
+
+/* RFC 1939 section 7's example, as a login process sends it to the
+ * service: challenge NUL user NUL the 16 digest bytes */
+static void
+test_apop_rfc1939_vector(void **state)
+{
+	static const unsigned char digest[16] = { 0xc4, 0xc9, 0x33, 0x4b, 0xac, 0x56, 0x0e,
+	    0xcc, 0x97, 0x9e, 0x58, 0x00, 0x1b, 0x3e, 0x22, 0xfb };
+	static const char ch[] = "<1896.697170952@dbc.mtview.ca.us>";
+	struct sasl_backend be = { be_plain, NULL, be_scram, be_clear, NULL };
+	struct sasl_request *r;
+	struct str in, out;
+	const char *reason;
+
+	str_init(&in, 64);
+	str_init(&out, 16);
+	str_append(&in, ch);
+	str_append_c(&in, '\0');
+	str_append(&in, "mrose");
+	str_append_c(&in, '\0');
+	str_append_n(&in, (const char *)digest, 16);
+	r = sasl_request_new(sasl_mech_find("APOP"), &be, "h");
+	assert_int_equal(sasl_request_step(r, in.s, in.len, true, &out, &reason), SASL_OK);
+	assert_string_equal(sasl_request_user(r), "mrose");
+	sasl_request_free(&r);
+	/* one bit off in the digest, a challenge that is no msg-id, a
+	 * truncated digest, an unknown user: refused */
+	in.s[in.len - 1] ^= 1;
+	r = sasl_request_new(sasl_mech_find("APOP"), &be, "h");
+	assert_int_equal(sasl_request_step(r, in.s, in.len, true, &out, &reason), SASL_FAIL);
+	sasl_request_free(&r);
+	in.s[in.len - 1] ^= 1;
+	in.s[0] = 'x';
+	r = sasl_request_new(sasl_mech_find("APOP"), &be, "h");
+	assert_int_equal(sasl_request_step(r, in.s, in.len, true, &out, &reason), SASL_FAIL);
+	sasl_request_free(&r);
+	in.s[0] = '<';
+	r = sasl_request_new(sasl_mech_find("APOP"), &be, "h");
+	assert_int_equal(sasl_request_step(r, in.s, in.len - 1, true, &out, &reason), SASL_FAIL);
+	sasl_request_free(&r);
+	memcpy(in.s + sizeof(ch), "xrose", 5);
+	r = sasl_request_new(sasl_mech_find("APOP"), &be, "h");
+	assert_int_equal(sasl_request_step(r, in.s, in.len, true, &out, &reason), SASL_FAIL);
+	sasl_request_free(&r);
+	str_deinit(&in);
+	str_deinit(&out);
+}
+
 /* RFC 7677 section 3: the whole exchange with its nonces */
 static void
 test_scram_sha_256_rfc7677_vector(void **state)
 {
-	struct sasl_backend be = { be_plain, NULL, be_scram, NULL };
+	struct sasl_backend be = { be_plain, NULL, be_scram, be_clear, NULL };
 	struct sasl_request *r = sasl_request_new(sasl_mech_find("SCRAM-SHA-256"), &be, "h");
 	struct str out;
 	const char *reason;
@@ -60,7 +116,7 @@ test_scram_sha_256_rfc7677_vector(void **state)
 static void
 test_plain_decodes_and_verifies(void **state)
 {
-	struct sasl_backend be = { be_plain, NULL, be_scram, NULL };
+	struct sasl_backend be = { be_plain, NULL, be_scram, be_clear, NULL };
 	struct sasl_request *r = sasl_request_new(sasl_mech_find("PLAIN"), &be, "h");
 	struct str out;
 	const char *reason;
@@ -115,6 +171,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scram_sha_256_rfc7677_vector),
 		cmocka_unit_test(test_plain_decodes_and_verifies),
+		cmocka_unit_test(test_apop_rfc1939_vector),
 		cmocka_unit_test(test_passwd_file_skips_broken_lines),
 		cmocka_unit_test(test_cram_md5_rfc2195_vector),
 	};
