@@ -121,6 +121,64 @@ pop3_tls_version(const char *name)
 	return -1;
 }
 
+/* pop3_tls_client_ca - ssl_ca (PEM text or <file): the CAs that client
+ * certificates are checked against and named to clients; with
+ * ssl_verify_client_cert = yes a client may present one, and one that does
+ * not verify ends the handshake (none at all is fine: the password still
+ * decides). 0 or -1 with *error_r. */
+static int
+pop3_tls_client_ca(const struct dovecot_conf *dc, SSL_CTX *ctx, const char **error_r)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509_NAME) *names;
+	struct str pem;
+	char *v = pop3_get(dc, "ssl_ca");
+	BIO *bio;
+	X509 *x;
+	int n = 0;
+
+	if (*v == '\0') {
+		free(v);
+		if (pop3_get_bool(dc, "ssl_verify_client_cert")) {
+			*error_r = "ssl_verify_client_cert = yes needs ssl_ca";
+			return -1;
+		}
+		return 0;
+	}
+	str_init(&pem, 4096);
+	if (dovecot_conf_value_read(dc, v, &pem) != 0) {
+		free(v);
+		str_deinit(&pem);
+		*error_r = "cannot read ssl_ca";
+		return -1;
+	}
+	free(v);
+	names = sk_X509_NAME_new_null();
+	bio = BIO_new_mem_buf(pem.s, (int)pem.len);
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
+
+		if (X509_STORE_add_cert(store, x) == 1 && name != NULL &&
+		    sk_X509_NAME_push(names, name) > 0)
+			n++;
+		else
+			X509_NAME_free(name);
+		X509_free(x);
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	str_deinit(&pem);
+	if (n == 0) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		*error_r = "ssl_ca has no usable certificate";
+		return -1;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	if (pop3_get_bool(dc, "ssl_verify_client_cert"))
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return 0;
+}
+
 /* pop3_tls_ctx - the server context from ssl_cert and ssl_key (PEM text
  * or <file); NULL with a warning when they cannot be used */
 static SSL_CTX *
@@ -190,6 +248,10 @@ pop3_tls_ctx(const struct dovecot_conf *dc, const char **error_r)
 	}
 	free(ciphers);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	if (pop3_get_bool(dc, "ssl_prefer_server_ciphers"))
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (pop3_tls_client_ca(dc, ctx, error_r) != 0)
+		goto fail;
 	goto out;
 ssl_fail:
 	*error_r = "cannot load the certificate or key";

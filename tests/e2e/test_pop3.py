@@ -423,3 +423,49 @@ def test_apop_with_a_plaintext_passdb(bindir, tmp_path):
         assert wait_for(lambda: "method=APOP" in r.logtext())
     finally:
         r.cleanup()
+
+
+def test_client_certificates_checked_against_ssl_ca(bindir, tmp_path):
+    """ssl_ca = <file with ssl_verify_client_cert = yes: a client
+    certificate signed by that CA is taken, one from another CA ends the
+    handshake, none at all still leaves the password to decide."""
+    d = tmp_path / "pki"
+    d.mkdir()
+
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=str(d), check=True, capture_output=True)
+
+    for ca in ("ca", "other"):
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key",
+             "-out", ca + ".pem", "-days", "2", "-subj", "/CN=" + ca)
+    for who, ca in (("good", "ca"), ("bad", "other")):
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", who + ".key", "-out",
+             who + ".csr", "-subj", "/CN=" + who)
+        ossl("x509", "-req", "-in", who + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+             "-CAcreateserial", "-out", who + ".pem", "-days", "2")
+    r = Retrieval(bindir, tmp_path / "r", extra="ssl_ca = <%s/ca.pem\n"
+                  "ssl_verify_client_cert = yes\n" % d)
+    r.put("1700000001.M1P1.test", MSG1)
+    try:
+        r.start()
+        for who in ("good", None):
+            c = tls_ctx()
+            if who:
+                c.load_cert_chain(str(d / (who + ".pem")), str(d / (who + ".key")))
+            p = poplib.POP3_SSL("127.0.0.1", r.pop3s, context=c, timeout=20)
+            p.user("alice")
+            p.pass_("secret")
+            assert p.stat()[0] == 1
+            p.quit()
+        c = tls_ctx()
+        c.load_cert_chain(str(d / "bad.pem"), str(d / "bad.key"))
+        with pytest.raises((ssl.SSLError, OSError, poplib.error_proto)):
+            p = poplib.POP3_SSL("127.0.0.1", r.pop3s, context=c, timeout=20)
+            p.user("alice")     # TLS 1.3: the refusal may come with the first read
+            p.pass_("secret")
+        # the server still serves others afterwards
+        p = poplib.POP3_SSL("127.0.0.1", r.pop3s, context=tls_ctx(), timeout=20)
+        assert p.getwelcome().startswith(b"+OK")
+        p.quit()
+    finally:
+        r.cleanup()
