@@ -256,15 +256,14 @@ client_sockaddr(struct auth_client *c, struct sockaddr_storage *ss, socklen_t *l
 	return 0;
 }
 
-int
-auth_client_connect(struct auth_client *c, const char **error_r)
+/* client_open - the blocking connection to the service's socket: 0, or
+ * -1 with *error_r */
+static int
+client_open(struct auth_client *c, const char **error_r)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	char hello[64], *line;
 
-	if (c->fd >= 0)
-		return 0;
 	if (client_sockaddr(c, &ss, &sslen, error_r) < 0)
 		return -1;
 	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -275,6 +274,18 @@ auth_client_connect(struct auth_client *c, const char **error_r)
 		*error_r = c->errbuf;
 		return -1;
 	}
+	return 0;
+}
+
+int
+auth_client_connect(struct auth_client *c, const char **error_r)
+{
+	char hello[64], *line;
+
+	if (c->fd >= 0)
+		return 0;
+	if (client_open(c, error_r) < 0)
+		return -1;
 	snprintf(hello, sizeof(hello), "VERSION\t1\t2\nCPID\t%ld\n", (long)getpid());
 	if (write_all(c->fd, hello, strlen(hello)) < 0)
 		goto lost;
@@ -804,24 +815,14 @@ auth_client_cookie(const struct auth_client *c)
 static int
 master_connect(struct auth_client *c, const char **error_r)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
 	static const char hello[] = "VERSION\t1\t0\n";
 	char *line;
 	bool version = false;
 
 	if (c->fd >= 0)
 		return 0;
-	if (client_sockaddr(c, &ss, &sslen, error_r) < 0)
+	if (client_open(c, error_r) < 0)
 		return -1;
-	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&ss, sslen) < 0) {
-		snprintf(c->errbuf, sizeof(c->errbuf), "connect(%s) failed: %s", c->path,
-		    strerror(errno));
-		client_disconnect(c);
-		*error_r = c->errbuf;
-		return -1;
-	}
 	if (write_all(c->fd, hello, sizeof(hello) - 1) < 0)
 		goto lost;
 	while ((line = read_line(c)) != NULL) {

@@ -367,9 +367,12 @@ auth_db_verify_plain(struct auth_db *db, const struct auth_vars *v, const char *
 	return result;
 }
 
-int
-auth_db_cram_md5(struct auth_db *db, const struct auth_vars *v,
-    unsigned char ctx_r[PASSWORD_CRAM_MD5_CONTEXT_LEN])
+/* credentials_lookup - the first passdb whose stored value can give what
+ * conv derives from it (conv: 1 done, 0 not from this scheme, -1 broken);
+ * 1, 0 none could, -1 error */
+static int
+credentials_lookup(struct auth_db *db, const struct auth_vars *v,
+    int (*conv)(const char *stored, const char *scheme, void *out), void *out)
 {
 	for (size_t i = 0; i < db->npassdbs; i++) {
 		char *stored;
@@ -379,26 +382,7 @@ auth_db_cram_md5(struct auth_db *db, const struct auth_vars *v,
 			return -1;
 		if (r == 0)
 			continue;
-		r = password_cram_md5_context(stored, db->passdbs[i].scheme, ctx_r);
-		free(stored);
-		if (r != 0)
-			return r;
-	}
-	return 0;
-}
-
-int
-auth_db_plaintext(struct auth_db *db, const struct auth_vars *v, struct str *out)
-{
-	for (size_t i = 0; i < db->npassdbs; i++) {
-		char *stored;
-		int r = pass_lookup(&db->passdbs[i], v, &stored);
-
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			continue;
-		r = password_plaintext(stored, db->passdbs[i].scheme, out);
+		r = conv(stored, db->passdbs[i].scheme, out);
 		OPENSSL_cleanse(stored, strlen(stored));
 		free(stored);
 		if (r != 0)
@@ -407,23 +391,41 @@ auth_db_plaintext(struct auth_db *db, const struct auth_vars *v, struct str *out
 	return 0;
 }
 
+static int
+conv_cram(const char *stored, const char *scheme, void *out)
+{
+	return password_cram_md5_context(stored, scheme, out);
+}
+
+static int
+conv_scram(const char *stored, const char *scheme, void *out)
+{
+	return password_scram_credentials(stored, scheme, out);
+}
+
+static int
+conv_plaintext(const char *stored, const char *scheme, void *out)
+{
+	return password_plaintext(stored, scheme, out);
+}
+
+int
+auth_db_cram_md5(struct auth_db *db, const struct auth_vars *v,
+    unsigned char ctx_r[PASSWORD_CRAM_MD5_CONTEXT_LEN])
+{
+	return credentials_lookup(db, v, conv_cram, ctx_r);
+}
+
 int
 auth_db_scram(struct auth_db *db, const struct auth_vars *v, struct password_scram *out)
 {
-	for (size_t i = 0; i < db->npassdbs; i++) {
-		char *stored;
-		int r = pass_lookup(&db->passdbs[i], v, &stored);
+	return credentials_lookup(db, v, conv_scram, out);
+}
 
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			continue;
-		r = password_scram_credentials(stored, db->passdbs[i].scheme, out);
-		free(stored);
-		if (r != 0)
-			return r;
-	}
-	return 0;
+int
+auth_db_plaintext(struct auth_db *db, const struct auth_vars *v, struct str *out)
+{
+	return credentials_lookup(db, v, conv_plaintext, out);
 }
 
 static void

@@ -179,57 +179,47 @@ format_user(struct auth_req *r, const char *user)
 	return str_export(&s);
 }
 
+/* req_lookup_vars - the backends' common first step: the peer's user name
+ * through auth_username_format becomes the request's user */
 static struct auth_vars
-req_vars(struct auth_req *r)
+req_lookup_vars(void *ctx, const char *user)
 {
+	struct auth_req *r = ctx;
+
+	free(r->user);
+	r->user = format_user(r, user);
 	return (struct auth_vars){ r->user, r->service, r->rip, r->lip };
 }
 
 static int
 be_verify(void *ctx, const char *user, const char *pass)
 {
-	struct auth_req *r = ctx;
-	struct auth_vars v;
+	struct auth_vars v = req_lookup_vars(ctx, user);
 
-	free(r->user);
-	r->user = format_user(r, user);
-	v = req_vars(r);
 	return auth_db_verify_plain(current->db, &v, pass);
 }
 
 static int
 be_cram(void *ctx, const char *user, unsigned char out[PASSWORD_CRAM_MD5_CONTEXT_LEN])
 {
-	struct auth_req *r = ctx;
-	struct auth_vars v;
+	struct auth_vars v = req_lookup_vars(ctx, user);
 
-	free(r->user);
-	r->user = format_user(r, user);
-	v = req_vars(r);
 	return auth_db_cram_md5(current->db, &v, out);
 }
 
 static int
 be_scram(void *ctx, const char *user, struct password_scram *out)
 {
-	struct auth_req *r = ctx;
-	struct auth_vars v;
+	struct auth_vars v = req_lookup_vars(ctx, user);
 
-	free(r->user);
-	r->user = format_user(r, user);
-	v = req_vars(r);
 	return auth_db_scram(current->db, &v, out);
 }
 
 static int
 be_plaintext(void *ctx, const char *user, struct str *out)
 {
-	struct auth_req *r = ctx;
-	struct auth_vars v;
+	struct auth_vars v = req_lookup_vars(ctx, user);
 
-	free(r->user);
-	r->user = format_user(r, user);
-	v = req_vars(r);
 	return auth_db_plaintext(current->db, &v, out);
 }
 
