@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,9 +31,8 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
+#include "master/supervise.h"
 
-#define DM_LISTEN_FD	3
-#define DM_LISTEN_FD2	4	/* auth: the auth-master socket */
 #define DM_STOP_WAIT	30	/* seconds stop waits for the services */
 #define DM_START_WAIT	10
 #define DM_MAX_BACKOFF	60
@@ -63,6 +61,7 @@ struct dm {
 };
 
 static int dm_sigpipe[2] = { -1, -1 };
+static const int dm_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
 static void
 dm_on_signal(int sig)
@@ -443,56 +442,14 @@ done:
 static void
 dm_spawn(struct dm *m, struct dm_service *s)
 {
-	sigset_t all, saved;
-	pid_t pid, parent = getpid();
+	static const char *const env[] = { "YUBIN_MASTER", "1", NULL };
+	int fds[2] = { s->fd, s->fd2 };	/* fd 3, and fd 4 (auth-master) */
+	pid_t pid = supervise_spawn(m->exe, s->argv.v, fds, s->fd2 >= 0 ? 2 : 1, env);
 
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &saved);
-	if ((pid = fork()) < 0) {
-		sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (pid < 0) {
 		s->restart_at = time(NULL) + s->backoff;
 		return;
 	}
-	if (pid == 0) {
-		sigset_t none;
-
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* a master killed with SIGKILL must not leave its services
-		 * running: they stop as on "stop" */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-			_exit(1);
-		int fd2 = s->fd2;
-
-		/* fd2 out of the way of fd 3 first */
-		if (fd2 == DM_LISTEN_FD && (fd2 = fcntl(fd2, F_DUPFD_CLOEXEC, 10)) < 0)
-			_exit(1);
-		if (s->fd >= 0) {
-			if (s->fd == DM_LISTEN_FD)
-				(void)fcntl(s->fd, F_SETFD, 0);
-			else if (dup2(s->fd, DM_LISTEN_FD) < 0)
-				_exit(1);
-		} else {
-			close(DM_LISTEN_FD);
-		}
-		if (fd2 >= 0) {
-			if (fd2 == DM_LISTEN_FD2)
-				(void)fcntl(fd2, F_SETFD, 0);
-			else if (dup2(fd2, DM_LISTEN_FD2) < 0)
-				_exit(1);
-		} else if (s->fd != DM_LISTEN_FD2) {
-			close(DM_LISTEN_FD2);
-		}
-		setenv("YUBIN_MASTER", "1", 1);
-		execv(m->exe, s->argv.v);
-		_exit(127);
-	}
-	sigprocmask(SIG_SETMASK, &saved, NULL);
 	s->pid = pid;
 }
 
@@ -577,14 +534,12 @@ static int
 dm_run(const char *conf_path)
 {
 	struct dm m;
-	struct sigaction sa;
 	struct pollfd pfd;
 	const char *err;
-	char exe[4096], buf[32], *pidpath, *logpath = NULL;
+	char *pidpath, *logpath = NULL;
 	unsigned char sig;
 	bool stopping = false;
 	time_t deadline = 0;
-	ssize_t n;
 	size_t i, alive;
 	struct dovecot_conf *dc;
 
@@ -605,45 +560,18 @@ dm_run(const char *conf_path)
 		log_open("dovecot", LOG_TO_SYSLOG);
 	}
 	free(logpath);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
+	if ((m.exe = supervise_self_exe()) == NULL)
 		fatal("readlink /proc/self/exe: %s", strerror(errno));
-	exe[n] = '\0';
-	m.exe = xstrdup(exe);
-	if (pipe2(dm_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
+	if (supervise_signals(dm_sigpipe, dm_on_signal, dm_signals,
+	    sizeof(dm_signals) / sizeof(dm_signals[0])) != 0)
 		fatal("pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = dm_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	{
-		/* yubin dev blocks these before starting us (so that an early
-		 * Ctrl-C waits for the handlers); take them now */
-		sigset_t set;
-
-		sigemptyset(&set);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGHUP);
-		sigaddset(&set, SIGCHLD);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-	}
 	if (dm_load(&m, NULL, 0) != 0)
 		return 89;
 	pidpath = path_join(m.base_dir, "master.pid");
-	m.pid_fd = open(pidpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (m.pid_fd < 0 || flock(m.pid_fd, LOCK_EX | LOCK_NB) != 0) {
+	if ((m.pid_fd = supervise_pidfile(pidpath, false)) < 0) {
 		log_msg(LOG_LEVEL_FATAL, "Dovecot is already running with PID %s", pidpath);
 		return 89;
 	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(m.pid_fd, 0) != 0 || pwrite(m.pid_fd, buf, (size_t)n, 0) != n)
-		fatal("cannot write %s: %s", pidpath, strerror(errno));
 	log_info("master: Dovecot v2.3 (yubin %s) starting up for pop3", YUBIN_VERSION);
 	for (;;) {
 		time_t now = time(NULL);

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,6 +34,7 @@
 #include "lib/str.h"
 #include "lib/util.h"
 #include "master/skeleton.h"
+#include "master/supervise.h"
 #include "qmgr/transport.h"
 #include "queue/qctl.h"
 #include "queue/qdir.h"
@@ -71,6 +71,7 @@ struct master {
 };
 
 static int master_sigpipe[2] = { -1, -1 };
+static const int master_signals[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD };
 /* "postfix start" waits on this pipe: the master writes one byte once its
  * configuration is loaded and its listeners are bound, so a master that
  * dies on a bad master.cf is reported as not started (a pid lock held for
@@ -412,51 +413,15 @@ out:
 static void
 master_spawn(struct master *m, struct master_service *s)
 {
-	sigset_t all, saved;
-	pid_t pid, parent = getpid();
+	const char *env[] = { "MAIL_CONFIG", m->config_dir, "YUBIN_MASTER", "1",
+	    m->log_stderr ? "YUBIN_LOG_STDERR" : NULL, "1", NULL };
+	pid_t pid = supervise_spawn(m->exe, s->argv.v, &s->fd, 1, env);
 
-	/* Signals stay blocked across fork until the child has its default
-	 * handlers back: a SIGTERM that reached the child while it still had the
-	 * master's handler would be swallowed, and the worker would never stop. */
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &saved);
-	if ((pid = fork()) < 0) {
-		sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
 		s->restart_at = time(NULL) + s->backoff;
 		return;
 	}
-	if (pid == 0) {
-		sigset_t none;
-
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* a master killed with SIGKILL must not leave its services
-		 * running: they stop as on "stop" */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-			_exit(1);
-		if (s->fd >= 0) {
-			if (s->fd == SKELETON_LISTEN_FD)
-				(void)fcntl(s->fd, F_SETFD, 0);
-			else if (dup2(s->fd, SKELETON_LISTEN_FD) < 0)
-				_exit(1);
-		} else {
-			close(SKELETON_LISTEN_FD);
-		}
-		setenv("MAIL_CONFIG", m->config_dir, 1);
-		setenv("YUBIN_MASTER", "1", 1);
-		if (m->log_stderr)
-			setenv("YUBIN_LOG_STDERR", "1", 1);
-		execv(m->exe, s->argv.v);
-		_exit(127);
-	}
-	sigprocmask(SIG_SETMASK, &saved, NULL);
 	s->pid = pid;
 }
 
@@ -577,17 +542,11 @@ master_reload(struct master *m)
 static int
 master_lock_pid(struct master *m)
 {
-	char *path = master_pid_path(m->queue_dir), buf[32];
-	int n;
+	char *path = master_pid_path(m->queue_dir);
 
-	m->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	m->pid_fd = supervise_pidfile(path, true);
 	free(path);
-	if (m->pid_fd < 0 || flock(m->pid_fd, LOCK_EX | LOCK_NB) != 0)
-		return -1;
-	n = snprintf(buf, sizeof(buf), "%10ld\n", (long)getpid());
-	if (ftruncate(m->pid_fd, 0) != 0 || pwrite(m->pid_fd, buf, (size_t)n, 0) != n)
-		return -1;
-	return 0;
+	return m->pid_fd < 0 ? -1 : 0;
 }
 
 /* master_run - the master itself, until stopped */
@@ -597,14 +556,12 @@ master_run(const char *config_dir, bool log_stderr)
 	struct master m;
 	struct maincf *cf;
 	struct passwd *pw;
-	struct sigaction sa;
 	struct pollfd pfd;
 	const char *err;
-	char *maillog, *syslog_name, *owner, tag[128], exe[4096];
+	char *maillog, *syslog_name, *owner, tag[128];
 	unsigned char sig;
 	bool stopping = false, aborting = false;
 	time_t now, deadline = 0;
-	ssize_t n;
 	size_t i;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
@@ -645,41 +602,17 @@ master_run(const char *config_dir, bool log_stderr)
 		log_msg(LOG_LEVEL_FATAL, "the yubin mail system is already running");
 		return 1;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0) {
+	if ((m.exe = supervise_self_exe()) == NULL) {
 		log_msg(LOG_LEVEL_FATAL, "readlink /proc/self/exe: %s", strerror(errno));
 		return 1;
 	}
-	exe[n] = '\0';
-	m.exe = xstrdup(exe);
-	m.exe_dir = xstrdup(exe);
+	m.exe_dir = xstrdup(m.exe);
 	if (strrchr(m.exe_dir, '/') != NULL)
 		*strrchr(m.exe_dir, '/') = '\0';
-	if (pipe2(master_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+	if (supervise_signals(master_sigpipe, master_on_signal, master_signals,
+	    sizeof(master_signals) / sizeof(master_signals[0])) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "pipe: %s", strerror(errno));
 		return 1;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = master_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGQUIT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	{
-		/* A caller (yubin dev) may have blocked these so that a signal sent
-		 * before the handlers existed stays pending; take it now. */
-		sigset_t set;
-
-		sigemptyset(&set);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGQUIT);
-		sigaddset(&set, SIGHUP);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
 	}
 
 	if (master_load(&m, NULL, 0, true) != 0) {
