@@ -7,7 +7,6 @@
  * the switch to the user's uid, and verbose_proctitle.
  * Tests: tests/e2e/test_pop3.py, tests/e2e/test_doveadm.py */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -29,8 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "auth/auth_client.h"
@@ -41,6 +38,7 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
+#include "login/login.h"
 #include "pop3/pop3-private.h"
 #include "pop3/pop3.h"
 
@@ -106,170 +104,6 @@ pop3_get_uint(const struct dovecot_conf *dc, const char *key)
 }
 
 static int
-pop3_tls_version(const char *name)
-{
-	static const struct { const char *name; int v; } t[] = {
-		{ "TLSv1", TLS1_VERSION }, { "TLSv1.1", TLS1_1_VERSION },
-		{ "TLSv1.2", TLS1_2_VERSION }, { "TLSv1.3", TLS1_3_VERSION },
-		{ "ANY", 0 }, { "SSLv3", TLS1_VERSION },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcasecmp(t[i].name, name) == 0)
-			return t[i].v;
-	return -1;
-}
-
-/* pop3_tls_client_ca - ssl_ca (PEM text or <file): the CAs that client
- * certificates are checked against and named to clients; with
- * ssl_verify_client_cert = yes a client may present one, and one that does
- * not verify ends the handshake (none at all is fine: the password still
- * decides). 0 or -1 with *error_r. */
-static int
-pop3_tls_client_ca(const struct dovecot_conf *dc, SSL_CTX *ctx, const char **error_r)
-{
-	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	STACK_OF(X509_NAME) *names;
-	struct str pem;
-	char *v = pop3_get(dc, "ssl_ca");
-	BIO *bio;
-	X509 *x;
-	int n = 0;
-
-	if (*v == '\0') {
-		free(v);
-		if (pop3_get_bool(dc, "ssl_verify_client_cert")) {
-			*error_r = "ssl_verify_client_cert = yes needs ssl_ca";
-			return -1;
-		}
-		return 0;
-	}
-	str_init(&pem, 4096);
-	if (dovecot_conf_value_read(dc, v, &pem) != 0) {
-		free(v);
-		str_deinit(&pem);
-		*error_r = "cannot read ssl_ca";
-		return -1;
-	}
-	free(v);
-	names = sk_X509_NAME_new_null();
-	bio = BIO_new_mem_buf(pem.s, (int)pem.len);
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
-
-		if (X509_STORE_add_cert(store, x) == 1 && name != NULL &&
-		    sk_X509_NAME_push(names, name) > 0)
-			n++;
-		else
-			X509_NAME_free(name);
-		X509_free(x);
-	}
-	ERR_clear_error();
-	BIO_free(bio);
-	str_deinit(&pem);
-	if (n == 0) {
-		sk_X509_NAME_pop_free(names, X509_NAME_free);
-		*error_r = "ssl_ca has no usable certificate";
-		return -1;
-	}
-	SSL_CTX_set_client_CA_list(ctx, names);
-	if (pop3_get_bool(dc, "ssl_verify_client_cert"))
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	return 0;
-}
-
-/* pop3_tls_ctx - the server context from ssl_cert and ssl_key (PEM text
- * or <file); NULL with a warning when they cannot be used */
-static SSL_CTX *
-pop3_tls_ctx(const struct dovecot_conf *dc, const char **error_r)
-{
-	struct str cert, key;
-	char *v, *minp, *ciphers;
-	SSL_CTX *ctx = NULL;
-	BIO *bio = NULL;
-	X509 *x = NULL;
-	EVP_PKEY *pk = NULL;
-	int minv;
-
-	str_init(&cert, 4096);
-	str_init(&key, 4096);
-	v = pop3_get(dc, "ssl_cert");
-	if (*v == '\0' || dovecot_conf_value_read(dc, v, &cert) != 0) {
-		*error_r = *v == '\0' ? "ssl_cert not set" : "cannot read ssl_cert";
-		free(v);
-		goto fail;
-	}
-	free(v);
-	v = pop3_get(dc, "ssl_key");
-	if (*v == '\0' || dovecot_conf_value_read(dc, v, &key) != 0) {
-		*error_r = *v == '\0' ? "ssl_key not set" : "cannot read ssl_key";
-		free(v);
-		goto fail;
-	}
-	free(v);
-	ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx == NULL)
-		goto ssl_fail;
-	bio = BIO_new_mem_buf(cert.s, (int)cert.len);
-	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
-	    SSL_CTX_use_certificate(ctx, x) != 1)
-		goto ssl_fail;
-	/* the rest of the file is the chain */
-	for (;;) {
-		X509 *extra = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-
-		if (extra == NULL)
-			break;
-		if (SSL_CTX_add_extra_chain_cert(ctx, extra) != 1) {
-			X509_free(extra);
-			goto ssl_fail;
-		}
-	}
-	ERR_clear_error();
-	BIO_free(bio);
-	bio = BIO_new_mem_buf(key.s, (int)key.len);
-	if ((pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL ||
-	    SSL_CTX_use_PrivateKey(ctx, pk) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		goto ssl_fail;
-	minp = pop3_get(dc, "ssl_min_protocol");
-	minv = pop3_tls_version(minp);
-	free(minp);
-	if (minv < 0) {
-		*error_r = "unknown ssl_min_protocol";
-		goto fail;
-	}
-	SSL_CTX_set_min_proto_version(ctx, minv);
-	ciphers = pop3_get(dc, "ssl_cipher_list");
-	if (*ciphers != '\0' && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
-		free(ciphers);
-		*error_r = "invalid ssl_cipher_list";
-		goto fail;
-	}
-	free(ciphers);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-	if (pop3_get_bool(dc, "ssl_prefer_server_ciphers"))
-		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (pop3_tls_client_ca(dc, ctx, error_r) != 0)
-		goto fail;
-	goto out;
-ssl_fail:
-	*error_r = "cannot load the certificate or key";
-fail:
-	SSL_CTX_free(ctx);
-	ctx = NULL;
-	ERR_clear_error();
-out:
-	BIO_free(bio);
-	X509_free(x);
-	EVP_PKEY_free(pk);
-	explicit_bzero(key.s, key.len);
-	str_deinit(&cert);
-	str_deinit(&key);
-	return ctx;
-}
-
-static int
 pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char **error_r)
 {
 	struct dovecot_conf *dc = dovecot_conf_new();
@@ -309,7 +143,7 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	    POP3_SSL_REQUIRED : POP3_SSL_YES;
 	free(v);
 	if (set->ssl != POP3_SSL_NO) {
-		set->ssl_ctx = pop3_tls_ctx(dc, &err);
+		set->ssl_ctx = login_tls_ctx(dc, "pop3", &err);
 		if (set->ssl_ctx == NULL)
 			log_error("pop3-login: TLS is not available: %s", err);
 	}
@@ -319,129 +153,7 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 
 /* --- sessions (doveadm who, kick; mail_max_userip_connections) --- */
 
-static bool
-pid_alive(long pid)
-{
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-}
-
-/* session_register - under the directory's lock: count this user's live
- * sessions from rip, refuse past the limit, else write our file. 0, or -1
- * over the limit. */
-static int
-session_register(const struct pop3_client *c, const char *user)
-{
-	const struct pop3_settings *set = c->set;
-	char *lockp = path_join(set->sessions_dir, ".lock"), path[512];
-	struct str data, content;
-	struct dirent *de;
-	unsigned long count = 0;
-	DIR *d;
-	int lfd, ret = 0;
-
-	lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(lockp);
-	if (lfd >= 0)
-		(void)flock(lfd, LOCK_EX);
-	str_init(&data, 256);
-	str_init(&content, 256);
-	/* Dovecot compares user names case-sensitively here */
-	str_appendf(&content, "%s\tpop3\t%s\t%s\t%s\n", user, c->rip, c->lip, c->session);
-	if (set->max_userip > 0 && (d = opendir(set->sessions_dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			const char *tab1, *tab2, *tab3;
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", set->sessions_dir, de->d_name);
-			str_reset(&data);
-			if (file_read(path, 4096, &data) != 0)
-				continue;
-			if (!pid_alive(atol(de->d_name))) {
-				(void)unlink(path);	/* a session that ended unseen */
-				continue;
-			}
-			tab1 = strchr(data.s, '\t');
-			tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
-			tab3 = tab2 != NULL ? strchr(tab2 + 1, '\t') : NULL;
-			if (tab3 != NULL && (size_t)(tab1 - data.s) == strlen(user) &&
-			    strncmp(data.s, user, strlen(user)) == 0 &&
-			    (size_t)(tab3 - tab2 - 1) == strlen(c->rip) &&
-			    strncmp(tab2 + 1, c->rip, strlen(c->rip)) == 0)
-				count++;
-		}
-		closedir(d);
-	}
-	if (set->max_userip > 0 && count >= set->max_userip) {
-		ret = -1;
-	} else {
-		snprintf(path, sizeof(path), "%s/%ld", set->sessions_dir, (long)getpid());
-		(void)file_write_atomic(path, content.s, content.len, 0644);
-	}
-	if (lfd >= 0)
-		close(lfd);
-	str_deinit(&data);
-	str_deinit(&content);
-	return ret;
-}
-
 /* --- the session process --- */
-
-/* mail_path - the INBOX of a user from the userdb's mail field or
- * mail_location: "maildir:~/Maildir", "mbox:~/mail:INBOX=/var/mail/%u";
- * empty means ~/Maildir when it exists, else /var/mail/USER. */
-static char *
-mail_path(const char *location, const char *user, const char *home, bool *maildir_r)
-{
-	struct str out;
-	const char *p, *loc = location, *inbox;
-	char *spec;
-
-	*maildir_r = true;
-	if (*loc == '\0') {
-		char *md = home != NULL ? path_join(home, "Maildir") : NULL;
-		struct stat st;
-
-		if (md != NULL && stat(md, &st) == 0)
-			return md;
-		free(md);
-		*maildir_r = false;
-		return xasprintf("/var/mail/%s", user);
-	}
-	if (strncmp(loc, "maildir:", 8) == 0) {
-		loc += 8;
-	} else if (strncmp(loc, "mbox:", 5) == 0) {
-		*maildir_r = false;
-		loc += 5;
-		inbox = strstr(loc, ":INBOX=");
-		loc = inbox != NULL ? inbox + 7 : "/var/mail/%u";
-	}
-	spec = xstrndup(loc, strcspn(loc, ":"));
-	str_init(&out, 128);
-	for (p = spec; *p != '\0'; p++) {
-		if (*p == '~' && p == spec && home != NULL) {
-			str_append(&out, home);
-		} else if (*p == '%' && p[1] != '\0') {
-			const char *at = strchr(user, '@');
-
-			p++;
-			if (*p == 'u')
-				str_append(&out, user);
-			else if (*p == 'n')
-				str_append_n(&out, user, at != NULL ? (size_t)(at - user) : strlen(user));
-			else if (*p == 'd')
-				str_append(&out, at != NULL ? at + 1 : "");
-			else if (*p == 'h')
-				str_append(&out, home != NULL ? home : "");
-			else
-				str_append_c(&out, *p);
-		} else {
-			str_append_c(&out, *p);
-		}
-	}
-	free(spec);
-	return str_export(&out);
-}
 
 static void session_reply(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 
@@ -579,7 +291,8 @@ session_run(struct pop3_client *c, int client_fd)
 		session_reply(sp[0], "ERR\t[SYS/PERM] Login not permitted.\n");
 		goto out;
 	}
-	if (session_register(c, udb.user != NULL ? udb.user : f[1]) != 0) {
+	if (login_session_register(set->sessions_dir, set->max_userip, udb.user != NULL ?
+	    udb.user : f[1], "pop3", c->rip, c->lip, c->session) != 0) {
 		log_info("pop3-login: Disconnected: Maximum number of connections from user+IP "
 		    "exceeded (mail_max_userip_connections=%lu): user=<%s>, method=%s, rip=%s, "
 		    "lip=%s, session=<%s>", set->max_userip, f[1], f[2], c->rip, c->lip, c->session);
@@ -588,7 +301,8 @@ session_run(struct pop3_client *c, int client_fd)
 		goto out;
 	}
 	home = udb.home != NULL ? xstrdup(udb.home) : NULL;
-	path = mail_path(udb.mail != NULL ? udb.mail : set->mail_location, f[1], home, &maildir);
+	path = login_mail_path(udb.mail != NULL ? udb.mail : set->mail_location, f[1], home,
+	    &maildir);
 	if (geteuid() == 0) {
 		if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0 ||
 		    (uid != 0 && setuid(0) == 0)) {

@@ -1,0 +1,33 @@
+/* login.h - pieces shared by the Dovecot-side services that log users in
+ * (POP3 today; IMAP and ManageSieve follow the same split): the TLS
+ * context, the session registry, the INBOX path. */
+#ifndef YUBIN_LOGIN_H
+#define YUBIN_LOGIN_H
+
+#include <stdbool.h>
+#include <openssl/ssl.h>
+
+struct dovecot_conf;
+
+/* login_tls_ctx - the server context from ssl_cert and ssl_key (PEM text
+ * or <file) and the other ssl_* settings as protocol sees them; NULL with
+ * *error_r (a literal) when they cannot be used */
+SSL_CTX	*login_tls_ctx(const struct dovecot_conf *, const char *protocol, const char **error_r);
+
+/* login_session_register - under sessions_dir's lock: count user's live
+ * sessions from rip (names compared case-sensitively, as Dovecot does),
+ * refuse past max_userip (0: no limit), else write sessions_dir/PID
+ * ("user TAB protocol TAB rip TAB lip TAB session"). 0, or -1 over the
+ * limit. */
+int	 login_session_register(const char *sessions_dir, unsigned long max_userip,
+	    const char *user, const char *protocol, const char *rip, const char *lip,
+	    const char *session);
+
+/* login_mail_path - the INBOX of a user from the userdb's mail field or
+ * mail_location: "maildir:~/Maildir", "mbox:~/mail:INBOX=/var/mail/%u";
+ * empty means ~/Maildir when it exists, else /var/mail/USER. Owned.
+ * *maildir_r says which format. */
+char	*login_mail_path(const char *location, const char *user, const char *home,
+	    bool *maildir_r);
+
+#endif
