@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "login/login_split.h"
 #include "pop3/pop3-private.h"
 #include "pop3/pop3.h"
 
@@ -112,42 +113,22 @@ login_capa(struct pop3_login *l)
 static int
 login_handoff(struct pop3_login *l, const char *user, const char *method, unsigned long auth_id)
 {
-	const char *cookie = auth_client_cookie(l->auth);
-	struct str msg;
-	char reply[512];
-	size_t pending = pop3_conn_pending(&l->conn), got = 0;
-	ssize_t n;
-	int ret = -1;
+	static const char *const codes[] = {
+		[LOGIN_REFUSED_TEMP] = "[SYS/TEMP]", [LOGIN_REFUSED_PERM] = "[SYS/PERM]",
+		[LOGIN_REFUSED_IN_USE] = "[IN-USE]",
+	};
+	enum login_refusal kind;
+	char text[400];
+	int ret;
 
-	str_init(&msg, 256);
-	/* the session asks the auth service who logged in (auth id and
-	 * cookie name the login); user is for its log lines only */
-	str_appendf(&msg, "LOGIN\t%s\t%s\t%d\t%zu\t%lu\t%s\n", user, method,
-	    l->conn.ssl != NULL ? 1 : 0, pending, auth_id, cookie != NULL ? cookie : "-");
-	str_append_n(&msg, l->conn.in + l->conn.in_pos, pending);
-	if (write(l->ctl_fd, msg.s, msg.len) != (ssize_t)msg.len)
-		goto out;
-	/* the reply is one line; the session process writes nothing else
-	 * before it */
-	while (got < sizeof(reply) - 1) {
-		n = read(l->ctl_fd, reply + got, 1);
-		if (n <= 0)
-			goto out;
-		if (reply[got++] == '\n')
-			break;
-	}
-	reply[got] = '\0';
-	if (strcmp(reply, "OK\n") == 0) {
+	ret = login_split_handoff(l->ctl_fd, l->auth, user, method, auth_id, l->conn.ssl != NULL,
+	    l->conn.in + l->conn.in_pos, pop3_conn_pending(&l->conn), &kind, text, sizeof(text));
+	if (ret > 0) {
 		l->conn.in_pos = l->conn.in_len;	/* handed over */
-		ret = 1;
-	} else if (strncmp(reply, "ERR\t", 4) == 0) {
-		reply[got - 1] = '\0';
-		pop3_conn_printf(&l->conn, "-ERR %s\r\n", reply + 4);
+	} else if (ret == 0) {
+		pop3_conn_printf(&l->conn, "-ERR %s %s\r\n", codes[kind], text);
 		l->refused = true;
-		ret = 0;
 	}
-out:
-	str_deinit(&msg);
 	return ret;
 }
 

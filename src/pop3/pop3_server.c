@@ -38,6 +38,7 @@
 #include "lib/str.h"
 #include "lib/util.h"
 #include "login/login.h"
+#include "login/login_split.h"
 #include "pop3/pop3-private.h"
 #include "pop3/pop3.h"
 
@@ -150,181 +151,45 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	return 0;
 }
 
-/* --- sessions (doveadm who, kick; mail_max_userip_connections) --- */
-
 /* --- the session process --- */
 
-static void session_reply(int, const char *, ...) __attribute__((format(printf, 2, 3)));
-
-/* session_reply - one line to the login process */
-static void
-session_reply(int ctl, const char *fmt, ...)
+static int
+pop3_login_entry(void *ctx, int client_fd, int ctl_fd, struct auth_client *auth)
 {
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		(void)!write(ctl, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	return pop3_login_run(ctx, client_fd, ctl_fd, auth);
 }
 
-static bool
-read_line_fd(int fd, char *buf, size_t size)
-{
-	size_t got = 0;
-
-	while (got < size - 1) {
-		if (read(fd, buf + got, 1) != 1)
-			return false;
-		if (buf[got] == '\n') {
-			buf[got] = '\0';
-			return true;
-		}
-		got++;
-	}
-	return false;
-}
-
-/* session_run - S: wait for the login, check, become the user, serve */
+/* session_run - S: the login split (login_split.c), then the mailbox */
 static int
 session_run(struct pop3_client *c, int client_fd)
 {
 	const struct pop3_settings *set = c->set;
-	struct auth_client_userdb udb;
-	struct auth_client *auth = NULL, *login_auth;
+	struct login_split_params p = {
+		.protocol = "pop3", .auth_socket = set->auth_socket,
+		.auth_master_socket = set->auth_master_socket, .login_user = set->login_user,
+		.first_valid_uid = set->first_valid_uid, .max_userip = set->max_userip,
+		.sessions_dir = set->sessions_dir, .mail_location = set->mail_location,
+		.rip = c->rip, .lip = c->lip, .session = c->session,
+		.login_run = pop3_login_entry, .ctx = c,
+	};
+	struct login_split_result r;
 	struct pop3_conn conn;
-	char line[1024], *f[7], *p, *path = NULL, *home = NULL;
-	const char *err;
-	int sp[2], n, i, status = 1;
-	bool maildir, tls;
-	size_t left;
-	pid_t login_pid;
-	uid_t uid;
-	gid_t gid;
+	int status;
 
-	memset(&udb, 0, sizeof(udb));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+	if (!login_split_run(&p, client_fd, &r))
 		return 1;
-	signal(SIGCHLD, SIG_IGN);	/* the login process reaps itself */
-	if ((login_pid = fork()) < 0)
+	pop3_conn_init(&conn, r.fd, set->idle_timeout_ms);
+	if (r.leftover_len > sizeof(conn.in)) {
+		login_split_result_deinit(&r);
 		return 1;
-	if (login_pid == 0) {
-		struct passwd *pw;
-
-		close(sp[0]);
-		/* connect to the auth service before the drop: its socket may be
-		 * in a directory that only root can reach, as Dovecot's is */
-		login_auth = auth_client_new(set->auth_socket, NULL);
-		if (auth_client_connect(login_auth, &err) != 0)
-			log_error("pop3-login: auth service: %s", err);
-		if (geteuid() == 0) {
-			/* the login part never runs as root */
-			pw = getpwnam(set->login_user);
-			/* a dev instance run as root names root: use nobody */
-			if (pw == NULL || pw->pw_uid == 0)
-				pw = getpwnam("nobody");
-			if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-			    setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
-				log_error("pop3-login: cannot drop privileges to %s", set->login_user);
-				_exit(1);
-			}
-		}
-		_exit(pop3_login_run(c, client_fd, sp[1], login_auth));
 	}
-	close(sp[1]);
-	/* nothing more comes unless the login succeeded */
-	if (!read_line_fd(sp[0], line, sizeof(line)) || strncmp(line, "LOGIN\t", 6) != 0)
-		goto out;
-	for (p = line, n = 0; n < 7 && p != NULL; n++) {
-		f[n] = p;
-		p = strchr(p, '\t');
-		if (p != NULL)
-			*p++ = '\0';
-	}
-	if (n < 7)
-		goto out;
-	tls = strcmp(f[3], "1") == 0;
-	left = (size_t)strtoul(f[4], NULL, 10);
-	pop3_conn_init(&conn, tls ? sp[0] : client_fd, set->idle_timeout_ms);
-	if (left > sizeof(conn.in))
-		goto out;
-	for (i = 0; (size_t)i < left; ) {
-		ssize_t r = read(sp[0], conn.in + i, left - (size_t)i);
-
-		if (r <= 0)
-			goto out;
-		i += (int)r;
-	}
-	conn.in_len = left;
-	/* who logged in is the auth service's word, not the login process's:
-	 * the login process (forked here, so its pid is known) names its
-	 * accepted request by id and cookie; the service answers with the user
-	 * and the userdb entry, once */
-	auth = auth_client_new(set->auth_master_socket, NULL);
-	n = auth_client_master_request(auth, (long)login_pid, strtoul(f[5], NULL, 10), f[6],
-	    "pop3", &udb, &err);
-	if (n > 0 && strcmp(udb.user, f[1]) != 0) {
-		log_error("pop3(%s)<%ld><%s>: login process named user %s, the auth service "
-		    "%s: refused", udb.user, (long)getpid(), c->session, f[1], udb.user);
-		session_reply(sp[0], "ERR\t[SYS/TEMP] Temporary authentication failure.\n");
-		goto out;
-	}
-	if (n <= 0) {
-		log_error("pop3(%s)<%ld><%s>: userdb lookup failed: %s", f[1], (long)getpid(),
-		    c->session, n == 0 ? "no such user" : err);
-		session_reply(sp[0], "ERR\t[SYS/TEMP] Temporary authentication failure.\n");
-		goto out;
-	}
-	uid = udb.uid >= 0 ? (uid_t)udb.uid : geteuid();
-	gid = udb.gid >= 0 ? (gid_t)udb.gid : getegid();
-	/* as Dovecot: never below first_valid_uid, never root, except that an
-	 * instance run by root with first_valid_uid = 0 (yubin dev as root)
-	 * serves users whose uid is its own; without root, only our own uid */
-	if (geteuid() == 0 ? uid < set->first_valid_uid ||
-	    (uid == 0 && set->first_valid_uid != 0) : uid != geteuid()) {
-		log_error("pop3(%s)<%ld><%s>: Logins with UID %ld not permitted", f[1],
-		    (long)getpid(), c->session, (long)uid);
-		session_reply(sp[0], "ERR\t[SYS/PERM] Login not permitted.\n");
-		goto out;
-	}
-	if (login_session_register(set->sessions_dir, set->max_userip, udb.user != NULL ?
-	    udb.user : f[1], "pop3", c->rip, c->lip, c->session) != 0) {
-		log_info("pop3-login: Disconnected: Maximum number of connections from user+IP "
-		    "exceeded (mail_max_userip_connections=%lu): user=<%s>, method=%s, rip=%s, "
-		    "lip=%s, session=<%s>", set->max_userip, f[1], f[2], c->rip, c->lip, c->session);
-		session_reply(sp[0], "ERR\t[IN-USE] Maximum number of connections from user+IP "
-		    "exceeded (mail_max_userip_connections=%lu)\n", set->max_userip);
-		goto out;
-	}
-	home = udb.home != NULL ? xstrdup(udb.home) : NULL;
-	path = login_mail_path(udb.mail != NULL ? udb.mail : set->mail_location, f[1], home,
-	    &maildir);
-	if (geteuid() == 0) {
-		if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0 ||
-		    (uid != 0 && setuid(0) == 0)) {
-			log_error("pop3(%s): cannot become uid %ld: %s", f[1], (long)uid,
-			    strerror(errno));
-			session_reply(sp[0], "ERR\t[SYS/TEMP] Internal error.\n");
-			goto out;
-		}
-	}
-	if (home != NULL && chdir(home) != 0)
-		(void)chdir("/");
-	session_reply(sp[0], "OK\n");
+	memcpy(conn.in, r.leftover, r.leftover_len);
+	conn.in_len = r.leftover_len;
 	if (set->verbose_proctitle)
-		pop3_proctitle("[%s %s]", f[1], c->rip);
-	auth_client_free(&auth);
-	status = pop3_mail_run(c, &conn, f[1], path, maildir);
+		pop3_proctitle("[%s %s]", r.user, c->rip);
+	status = pop3_mail_run(c, &conn, r.user, r.mail_path, r.maildir);
 	pop3_conn_deinit(&conn);
-out:
-	auth_client_free(&auth);
-	auth_client_userdb_deinit(&udb);
-	free(path);
-	free(home);
-	close(sp[0]);
+	login_split_result_deinit(&r);
 	return status;
 }
 

@@ -1,0 +1,271 @@
+/* login_split.c - the session and login processes' hand-off (see
+ * login_split.h). Tests: tests/e2e/test_pop3.py (logins, refusals, the
+ * userip limit), test_auth.py (REQUEST). */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth/auth_client.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "login/login.h"
+#include "login/login_split.h"
+
+#define LOGIN_SPLIT_MAX_LEFTOVER	65536
+
+static const char *const refusal_names[] = { "TEMP", "PERM", "IN-USE" };
+
+static void refuse(int ctl, enum login_refusal, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* refuse - tell L: "ERR TAB kind TAB text" */
+static void
+refuse(int ctl, enum login_refusal kind, const char *fmt, ...)
+{
+	char text[400], buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	n = snprintf(buf, sizeof(buf), "ERR\t%s\t%s\n", refusal_names[kind], text);
+	if (n > 0)
+		(void)!write(ctl, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static bool
+read_line_fd(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+
+	while (got < size - 1) {
+		if (read(fd, buf + got, 1) != 1)
+			return false;
+		if (buf[got] == '\n') {
+			buf[got] = '\0';
+			return true;
+		}
+		got++;
+	}
+	return false;
+}
+
+static bool
+read_full(int fd, char *buf, size_t len)
+{
+	for (size_t got = 0; got < len; ) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+/* login_child - L: auth connected while still root (its socket may be in
+ * a directory only root reaches, as Dovecot's is), then never root again */
+static void __attribute__((noreturn))
+login_child(const struct login_split_params *p, int client_fd, int ctl)
+{
+	struct auth_client *auth = auth_client_new(p->auth_socket, NULL);
+	const char *err;
+
+	if (auth_client_connect(auth, &err) != 0)
+		log_error("%s-login: auth service: %s", p->protocol, err);
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam(p->login_user);
+
+		/* a dev instance run as root names root: use nobody */
+		if (pw == NULL || pw->pw_uid == 0)
+			pw = getpwnam("nobody");
+		if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+		    setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
+			log_error("%s-login: cannot drop privileges to %s", p->protocol,
+			    p->login_user);
+			_exit(1);
+		}
+	}
+	_exit(p->login_run(p->ctx, client_fd, ctl, auth));
+}
+
+/* become - setgroups/setgid/setuid to the user when root; 0 or -1 */
+static int
+become(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0 ||
+	    (uid != 0 && setuid(0) == 0))
+		return -1;
+	return 0;
+}
+
+int
+login_split_run(const struct login_split_params *p, int client_fd,
+    struct login_split_result *r)
+{
+	struct auth_client_userdb udb;
+	struct auth_client *auth = NULL;
+	char line[1024], *f[7], *s;
+	const char *err;
+	int sp[2], n, ok = 0;
+	pid_t login_pid;
+	uid_t uid;
+	gid_t gid;
+
+	memset(r, 0, sizeof(*r));
+	memset(&udb, 0, sizeof(udb));
+	r->fd = r->ctl = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		return 0;
+	signal(SIGCHLD, SIG_IGN);	/* L reaps itself */
+	if ((login_pid = fork()) < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return 0;
+	}
+	if (login_pid == 0) {
+		close(sp[0]);
+		login_child(p, client_fd, sp[1]);
+	}
+	close(sp[1]);
+	r->ctl = sp[0];
+	/* nothing comes unless a login succeeded:
+	 * LOGIN user method tls leftover-length auth-id cookie */
+	if (!read_line_fd(sp[0], line, sizeof(line)) || strncmp(line, "LOGIN\t", 6) != 0)
+		goto out;
+	for (s = line, n = 0; n < 7 && s != NULL; n++) {
+		f[n] = s;
+		s = strchr(s, '\t');
+		if (s != NULL)
+			*s++ = '\0';
+	}
+	if (n < 7)
+		goto out;
+	r->method = xstrdup(f[2]);
+	r->tls = strcmp(f[3], "1") == 0;
+	r->fd = r->tls ? sp[0] : client_fd;
+	r->leftover_len = (size_t)strtoul(f[4], NULL, 10);
+	if (r->leftover_len > LOGIN_SPLIT_MAX_LEFTOVER)
+		goto out;
+	r->leftover = xmalloc(r->leftover_len + 1);
+	if (!read_full(sp[0], r->leftover, r->leftover_len))
+		goto out;
+	r->leftover[r->leftover_len] = '\0';
+	auth = auth_client_new(p->auth_master_socket, NULL);
+	n = auth_client_master_request(auth, (long)login_pid, strtoul(f[5], NULL, 10), f[6],
+	    p->protocol, &udb, &err);
+	if (n > 0 && strcmp(udb.user, f[1]) != 0) {
+		log_error("%s(%s)<%ld><%s>: login process named user %s, the auth service %s: "
+		    "refused", p->protocol, udb.user, (long)getpid(), p->session, f[1], udb.user);
+		refuse(sp[0], LOGIN_REFUSED_TEMP, "Temporary authentication failure.");
+		goto out;
+	}
+	if (n <= 0) {
+		log_error("%s(%s)<%ld><%s>: userdb lookup failed: %s", p->protocol, f[1],
+		    (long)getpid(), p->session, n == 0 ? "no such user" : err);
+		refuse(sp[0], LOGIN_REFUSED_TEMP, "Temporary authentication failure.");
+		goto out;
+	}
+	r->user = xstrdup(udb.user);
+	uid = udb.uid >= 0 ? (uid_t)udb.uid : geteuid();
+	gid = udb.gid >= 0 ? (gid_t)udb.gid : getegid();
+	/* as Dovecot: never below first_valid_uid, never root, except that an
+	 * instance run by root with first_valid_uid = 0 (yubin dev as root)
+	 * serves users whose uid is its own; without root, only our own uid */
+	if (geteuid() == 0 ? uid < p->first_valid_uid ||
+	    (uid == 0 && p->first_valid_uid != 0) : uid != geteuid()) {
+		log_error("%s(%s)<%ld><%s>: Logins with UID %ld not permitted", p->protocol,
+		    r->user, (long)getpid(), p->session, (long)uid);
+		refuse(sp[0], LOGIN_REFUSED_PERM, "Login not permitted.");
+		goto out;
+	}
+	if (login_session_register(p->sessions_dir, p->max_userip, r->user, p->protocol, p->rip,
+	    p->lip, p->session) != 0) {
+		log_info("%s-login: Disconnected: Maximum number of connections from user+IP "
+		    "exceeded (mail_max_userip_connections=%lu): user=<%s>, method=%s, rip=%s, "
+		    "lip=%s, session=<%s>", p->protocol, p->max_userip, r->user, r->method, p->rip,
+		    p->lip, p->session);
+		refuse(sp[0], LOGIN_REFUSED_IN_USE, "Maximum number of connections from user+IP "
+		    "exceeded (mail_max_userip_connections=%lu)", p->max_userip);
+		goto out;
+	}
+	r->home = udb.home != NULL ? xstrdup(udb.home) : NULL;
+	r->mail_path = login_mail_path(udb.mail != NULL ? udb.mail : p->mail_location, r->user,
+	    r->home, &r->maildir);
+	if (become(uid, gid) != 0) {
+		log_error("%s(%s): cannot become uid %ld: %s", p->protocol, r->user, (long)uid,
+		    strerror(errno));
+		refuse(sp[0], LOGIN_REFUSED_TEMP, "Internal error.");
+		goto out;
+	}
+	if (r->home != NULL && chdir(r->home) != 0)
+		(void)chdir("/");
+	(void)!write(sp[0], "OK\n", 3);
+	ok = 1;
+out:
+	auth_client_free(&auth);
+	auth_client_userdb_deinit(&udb);
+	if (!ok)
+		login_split_result_deinit(r);
+	return ok;
+}
+
+void
+login_split_result_deinit(struct login_split_result *r)
+{
+	free(r->user);
+	free(r->method);
+	free(r->leftover);
+	free(r->home);
+	free(r->mail_path);
+	if (r->ctl >= 0)
+		close(r->ctl);
+	memset(r, 0, sizeof(*r));
+	r->fd = r->ctl = -1;
+}
+
+int
+login_split_handoff(int ctl_fd, struct auth_client *auth, const char *user, const char *method,
+    unsigned long auth_id, bool tls, const char *pending, size_t pending_len,
+    enum login_refusal *kind_r, char *text, size_t text_size)
+{
+	const char *cookie = auth_client_cookie(auth);
+	struct str msg;
+	char reply[512], *tab;
+	int ret = -1;
+
+	str_init(&msg, 256);
+	/* S asks the auth service who logged in (auth id and cookie name the
+	 * login); user is for its log lines and a consistency check only */
+	str_appendf(&msg, "LOGIN\t%s\t%s\t%d\t%zu\t%lu\t%s\n", user, method, tls ? 1 : 0,
+	    pending_len, auth_id, cookie != NULL ? cookie : "-");
+	str_append_n(&msg, pending, pending_len);
+	if (write(ctl_fd, msg.s, msg.len) != (ssize_t)msg.len ||
+	    !read_line_fd(ctl_fd, reply, sizeof(reply)))
+		goto out;
+	if (strcmp(reply, "OK") == 0) {
+		ret = 1;
+	} else if (strncmp(reply, "ERR\t", 4) == 0 && (tab = strchr(reply + 4, '\t')) != NULL) {
+		*tab = '\0';
+		*kind_r = LOGIN_REFUSED_TEMP;
+		for (size_t i = 0; i < sizeof(refusal_names) / sizeof(refusal_names[0]); i++)
+			if (strcmp(reply + 4, refusal_names[i]) == 0)
+				*kind_r = (enum login_refusal)i;
+		snprintf(text, text_size, "%s", tab + 1);
+		ret = 0;
+	}
+out:
+	str_deinit(&msg);
+	return ret;
+}

@@ -1,0 +1,70 @@
+/* login_split.h - Dovecot's login/post-login split, shared by the services
+ * that log users in (POP3; IMAP and ManageSieve follow it).
+ *
+ *   session process S (root) ── fork ──▶ login process L
+ *     L connects to the auth service, becomes default_login_user, talks
+ *       the protocol until a login succeeds, and hands over with
+ *       login_split_handoff() (LOGIN line + the input it read past the
+ *       login); under TLS it stays as the proxy between the client and S.
+ *     S (login_split_run) asks auth-master who logged in (REQUEST with L's
+ *       pid, the request id and L's cookie: L's word about the user is
+ *       never taken), checks first_valid_uid and
+ *       mail_max_userip_connections, registers the session and becomes
+ *       the user; then the protocol serves the mailbox.
+ * A refusal travels back to L as a kind and a text, which L words in its
+ * protocol (POP3: -ERR [SYS/TEMP] ..., IMAP: NO [UNAVAILABLE] ...). */
+#ifndef YUBIN_LOGIN_SPLIT_H
+#define YUBIN_LOGIN_SPLIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct auth_client;
+
+struct login_split_params {
+	const char *protocol;		/* "pop3": log tags pop3-login and pop3(user) */
+	const char *auth_socket;	/* $base_dir/auth-client (L) */
+	const char *auth_master_socket;	/* $base_dir/auth-master (S) */
+	const char *login_user;		/* default_login_user */
+	unsigned long first_valid_uid;
+	unsigned long max_userip;	/* mail_max_userip_connections; 0: none */
+	const char *sessions_dir;
+	const char *mail_location;
+	const char *rip, *lip, *session;
+	/* L's protocol, called as login_user with auth connected (owned by
+	 * it); its return value is L's exit status */
+	int	(*login_run)(void *ctx, int client_fd, int ctl_fd, struct auth_client *auth);
+	void	*ctx;
+};
+
+struct login_split_result {
+	char	*user;			/* as the auth service names it */
+	char	*method;		/* the mechanism, for log lines */
+	bool	 tls;			/* L proxies TLS: fd is the socketpair */
+	int	 fd;			/* where the session talks to the client */
+	char	*leftover;		/* input L read past the login (owned) */
+	size_t	 leftover_len;
+	char	*home;			/* owned or NULL */
+	char	*mail_path;		/* the INBOX (owned) */
+	bool	 maildir;
+	int	 ctl;			/* S's end of the socketpair */
+};
+
+/* login_split_run - in S, for one accepted client: 1 logged in and now
+ * running as the user (r filled, L told OK), 0 nothing to serve (L ended,
+ * or the login was refused and L told why). */
+int	 login_split_run(const struct login_split_params *, int client_fd,
+	    struct login_split_result *r);
+void	 login_split_result_deinit(struct login_split_result *);
+
+enum login_refusal { LOGIN_REFUSED_TEMP, LOGIN_REFUSED_PERM, LOGIN_REFUSED_IN_USE };
+
+/* login_split_handoff - in L after the auth service's OK (auth_id from
+ * its reply): 1 handed over (S serves from now on), 0 refused (*kind_r and
+ * the text for the client in text, NUL-ended), -1 S is gone. pending:
+ * client input after the login command. */
+int	 login_split_handoff(int ctl_fd, struct auth_client *auth, const char *user,
+	    const char *method, unsigned long auth_id, bool tls, const char *pending,
+	    size_t pending_len, enum login_refusal *kind_r, char *text, size_t text_size);
+
+#endif
