@@ -24,10 +24,7 @@ YB_PORT=${YB_PORT:-12526}
 WAIT_LIMIT=${WAIT_LIMIT:-600}
 OUT=${1:-}
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-now() { date +%s.%N; }
-rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN{printf "%.1f", n/(b-a)}'; }
-sent_count() { grep -c 'status=sent' "$1" 2>/dev/null || true; }
+. "$ROOT/bench/lib.sh"
 
 COMMON_MAIN="compatibility_level = 3.6
 myhostname = mx.bench.test
@@ -45,86 +42,30 @@ default_transport = discard:bench
 biff = no
 smtpd_banner = \$myhostname ESMTP"
 
-setup_postfix() {
-	local d=$SANDBOX/postfix
-	rm -rf "$d"; mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/log"
-	cat > "$d/etc/main.cf" <<EOC
-$COMMON_MAIN
-queue_directory = $d/spool
-data_directory = $d/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $d/log/maillog
-maillog_file_prefixes = $d/log
-EOC
-	cat > "$d/etc/master.cf" <<EOC
-127.0.0.1:$PF_PORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOC
-	postfix -c "$d/etc" set-permissions >/dev/null 2>&1
-	$PIN postfix -c "$d/etc" start >/dev/null 2>&1 || { log "postfix did not start"; return 1; }
-	echo "$d/log/maillog"
-}
+setup_postfix() { bench_postfix "$SANDBOX/postfix" "$PF_PORT" "$COMMON_MAIN"; }
 
 setup_yubin() {
-	local d=$SANDBOX/yubin
-	rm -rf "$d"; mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/log"
-	cat > "$d/etc/main.cf" <<EOC
-$COMMON_MAIN
-queue_directory = $d/spool
-data_directory = $d/data
-mail_owner = $(id -un)
-setgid_group = $(id -gn)
-maillog_file = $d/log/maillog
-EOC
-	cat > "$d/etc/master.cf" <<EOC
-127.0.0.1:$YB_PORT inet n - n - - smtpd
-qmgr      unix  n       -       n       300     1       qmgr
-discard   unix  -       -       n       -       -       discard
-EOC
-	$PIN "$YUBIN/postfix" -c "$d/etc" start >/dev/null 2>&1 || { log "yubin did not start"; return 1; }
-	echo "$d/log/maillog"
+	bench_yubin "$SANDBOX/yubin" "$YB_PORT" "$COMMON_MAIN" \
+	    "qmgr      unix  n       -       n       300     1       qmgr
+discard   unix  -       -       n       -       -       discard"
 }
 
-stop_all() {
-	postfix -c "$SANDBOX/postfix/etc" stop >/dev/null 2>&1
-	"$YUBIN/postfix" -c "$SANDBOX/yubin/etc" stop >/dev/null 2>&1
-}
+stop_all() { bench_stop "$SANDBOX/postfix" "$SANDBOX/yubin"; }
 
 # run_one NAME PORT MAILLOG SESSIONS -> "accepted delivered" msg/s
 run_one() {
-	local name=$1 port=$2 maillog=$3 s=$4 before t0 t1 t2 n i
+	local name=$1 port=$2 maillog=$3 s=$4 before t0 t1 t2 n
 	before=$(sent_count "$maillog")
 	t0=$(now)
 	timeout "$WAIT_LIMIT" $PIN smtp-source -s "$s" -m "$MSGS" -l "$SIZE" \
 	    -t user1@bench.test -f sender@bench.test "127.0.0.1:$port" ||
 		log "$name: smtp-source exit $?"
 	t1=$(now)
-	for i in $(seq 1 $((WAIT_LIMIT * 10))); do
-		n=$(( $(sent_count "$maillog") - before ))
-		[ "$n" -ge "$MSGS" ] && break
-		sleep 0.1
-	done
+	n=$(wait_sent "$maillog" "$before" "$MSGS" "$WAIT_LIMIT")
 	t2=$(now)
 	[ "$n" -lt "$MSGS" ] && log "$name: only $n of $MSGS delivered"
 	echo "$(rate "$MSGS" "$t0" "$t1") $(rate "$n" "$t0" "$t2")"
 }
-
-median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 main() {
 	command -v smtp-source >/dev/null || { log "smtp-source (postfix package) missing"; exit 1; }
