@@ -178,12 +178,8 @@ reply_to(const struct fm_msg *m, bool trust)
 						free(v);
 						continue;
 					}
-					if (strcmp(hdr[i], "Reply-To") != 0 && trust) {
-						a = v;
-					} else {
-						a = strchr(v, '<') ? angle_addr(v) : xstrdup(v);
-						free(v);
-					}
+					a = strchr(v, '<') ? angle_addr(v) : xstrdup(v);
+					free(v);
 					return a;
 				}
 		} else {

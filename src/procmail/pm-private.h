@@ -95,6 +95,8 @@ void	 pm_msg_search(const struct pm_msg *, bool head, bool body, struct str *out
 /* pm_msg_field - the first field "name" (without the colon), unfolded,
  * leading blanks dropped; false when absent */
 bool	 pm_msg_field(const struct pm_msg *, const char *name, struct str *out);
+bool	 pm_msg_field_ex(const struct pm_msg *, const char *name, struct str *out,
+	    bool first_line);
 size_t	 pm_msg_from_len(const struct pm_msg *);	/* the From_ line, or 0 */
 /* pm_msg_part - the bytes a recipe writes (h, b, both) */
 void	 pm_msg_part(const struct pm_msg *, bool head, bool body, const char **p, size_t *n);

@@ -314,8 +314,10 @@ pm_deliver_folders(struct pm_ctx *ctx, struct strvec *folders, bool head, bool b
 	str_init(&name, 128);
 	str_init(&shown, 128);
 	kind = classify(folders->v[0]);
+	/* a lock that cannot be made is logged and the write tried anyway,
+	 * as procmail does */
 	if (recipe_lock != NULL && pm_lock_take(ctx, recipe_lock) != 0)
-		goto out;
+		recipe_lock = NULL;
 	if (kind == F_FILE) {
 		rc = deliver_mbox(ctx, folders->v[0], p, n, body_at, &written);
 		/* procmail does not write to /dev/null: it counts the mail as read */
@@ -383,7 +385,6 @@ unlock:
 		ctx->log_folder = xstrdup(shown.s);
 		ctx->log_size = written;
 	}
-out:
 	str_deinit(&name);
 	str_deinit(&shown);
 	return rc;

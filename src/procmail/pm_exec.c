@@ -77,7 +77,8 @@ pm_log_abstract(struct pm_ctx *ctx)
 	str_init(&subj, 128);
 	if (fl > 0)
 		str_append_n(&s, ctx->msg.data.s, fl);
-	if (pm_msg_field(&ctx->msg, "Subject", &subj)) {
+	/* procmail logs the first line of the field only */
+	if (pm_msg_field_ex(&ctx->msg, "Subject", &subj, true)) {
 		str_append(&s, " Subject: ");
 		str_append_n(&s, subj.s, subj.len > 69 ? 69 : subj.len);
 		str_append_c(&s, '\n');
@@ -504,11 +505,14 @@ replace_part(struct pm_ctx *ctx, bool head, bool body, const struct str *out)
 		str_append_n(&n, p, len);
 		str_append_n(&n, out->s, out->len);
 	}
-	if (n.len > 0 && n.s[n.len - 1] == '\n' && !(n.len >= 2 && n.s[n.len - 2] == '\n')) {
+	{
+		bool was_padded = ctx->msg.padded;
+
 		pm_msg_set(&ctx->msg, n.s, n.len);
-		ctx->msg.padded = true;	/* as read: the last "\n" is procmail's */
-	} else
-		pm_msg_set(&ctx->msg, n.s, n.len);
+		/* the body is the one read: its added "\n" is still procmail's */
+		if (head && !body && was_padded)
+			ctx->msg.padded = true;
+	}
 	str_deinit(&n);
 }
 
@@ -842,10 +846,12 @@ pm_finish(struct pm_ctx *ctx)
 	}
 	if (!ok && pm_var_bool(ctx, "DELIVERED", false))
 		ok = true;
-	if (!ok)
+	if (!ok) {
 		code = ctx->fail_soft ? PM_EX_TEMPFAIL : PM_EX_CANTCREAT;
+		set_folder(ctx, ctx->fail_soft ? "**Requeued**" : "**Bounced**", 0);
+	}
 	la = pm_var_get(ctx, "LOGABSTRACT");
-	if (ok && !abstract_all(ctx) && ctx->log_folder != NULL) {
+	if ((!ok || !abstract_all(ctx)) && ctx->log_folder != NULL) {
 		bool want = la == NULL || *la == '\0' ? ctx->log_fd != 2 :
 		    pm_var_bool(ctx, "LOGABSTRACT", false);
 

@@ -144,6 +144,12 @@ pm_msg_search(const struct pm_msg *m, bool head, bool body, struct str *out)
 bool
 pm_msg_field(const struct pm_msg *m, const char *name, struct str *out)
 {
+	return pm_msg_field_ex(m, name, out, false);
+}
+
+bool
+pm_msg_field_ex(const struct pm_msg *m, const char *name, struct str *out, bool first_line)
+{
 	size_t nl = strlen(name), i = 0;
 	const char *s = m->data.s;
 
@@ -159,7 +165,7 @@ pm_msg_field(const struct pm_msg *m, const char *name, struct str *out)
 				j++;
 			for (;;) {
 				str_append_n(out, s + j, end - j);
-				if (end + 1 < m->hlen && (s[end + 1] == ' ' || s[end + 1] == '\t')) {
+				if (!first_line && end + 1 < m->hlen && (s[end + 1] == ' ' || s[end + 1] == '\t')) {
 					str_append_c(out, ' ');
 					j = end + 1;
 					eol = memchr(s + j, '\n', m->hlen - j);
