@@ -138,5 +138,8 @@ void	 pm_ctx_deinit(struct pm_ctx *);
 
 /* the fuzz harness and unit tests: parse and match without running programs */
 bool	 pm_eval_conditions_dry(struct pm_ctx *, const struct pm_recipe *);
+/* pm_exec_dry - walk a parsed rcfile: assignments (no special effects,
+ * no `...`), every recipe's conditions against ctx->msg, no action */
+void	 pm_exec_dry(struct pm_ctx *, const struct pm_rc *);
 
 #endif

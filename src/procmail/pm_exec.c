@@ -424,6 +424,13 @@ pm_eval_conditions_dry(struct pm_ctx *ctx, const struct pm_recipe *rc)
 	return eval_conditions(ctx, rc);
 }
 
+void
+pm_exec_dry(struct pm_ctx *ctx, const struct pm_rc *rc)
+{
+	ctx->dry = true;
+	exec_block(ctx, &rc->top);
+}
+
 /* implicit_lock - the lockfile of ":0:" without a name: the folder, or
  * the file after ">>" in a program line, with $LOCKEXT */
 static char *
@@ -700,6 +707,9 @@ exec_recipe(struct pm_ctx *ctx, struct block_state *st, const struct pm_recipe *
 		return;
 	}
 	if (ctx->dry) {
+		/* parse and match only: walk into blocks, run no action */
+		if (rc->kind == PM_ACT_BLOCK)
+			exec_block(ctx, &rc->block);
 		st->prev_executed = st->prev_ok = true;
 		st->prev_failed = false;
 		return;
@@ -751,7 +761,9 @@ exec_block(struct pm_ctx *ctx, const struct pm_block *b)
 			log_at(ctx, it->line, it->diag);
 			break;
 		case PM_ITEM_ASSIGN:
-			if (it->value == NULL)
+			if (it->value == NULL && ctx->dry)
+				pm_var_unset(ctx, it->name);
+			else if (it->value == NULL)
 				assign(ctx, it->name, NULL, it->line);
 			else {
 				struct str v;

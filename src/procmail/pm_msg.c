@@ -71,8 +71,7 @@ pm_msg_read(struct pm_msg *m, int fd)
 		}
 		str_append_n(&in, buf, (size_t)r);
 	}
-	str_init(&m->data, 0);
-	pm_msg_set(m, in.s, in.len);
+	pm_msg_set(m, in.s, in.len);	/* m->data: initialised by the caller */
 	str_deinit(&in);
 	return 0;
 }

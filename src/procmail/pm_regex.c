@@ -187,8 +187,24 @@ pm_regex_translate(const char *pat0, struct str *left, struct str *right, bool *
 		case '+':
 		case '?':
 			/* nothing to repeat: a literal, as egrep takes it */
-			if (alt_start)
+			if (alt_start) {
 				str_append_c(out, '\\');
+				str_append_c(out, c);
+				p++;
+				alt_start = false;
+				continue;
+			}
+			/* a run of operators is one: "a+*?" is "a*" (glibc would
+			 * copy the operand once per '+', doubling each time) */
+			if (out->len > 0 && strchr("*+?", out->s[out->len - 1]) != NULL &&
+			    !(out->len > 1 && out->s[out->len - 2] == '\\')) {
+				char prev = out->s[out->len - 1];
+
+				if (prev != c)
+					out->s[out->len - 1] = '*';
+				p++;
+				continue;
+			}
 			str_append_c(out, c);
 			p++;
 			continue;
@@ -201,6 +217,28 @@ pm_regex_translate(const char *pat0, struct str *left, struct str *right, bool *
 	/* unbalanced "(": close them, as a forgiving egrep would fail; here
 	 * the compile error is reported instead */
 	str_deinit(&exp);
+}
+
+/* too_complex - glibc's regcomp copies the operand of every '+' (and a
+ * group's copies nest), so a few nested "(...)+" multiply the compiled
+ * size: more than PM_REGEX_MAX_GROUP_PLUS of them, or an expression longer
+ * than PM_REGEX_MAX_LEN (procmail's LINEBUF is 2048), is refused rather
+ * than let a recipe exhaust memory */
+#define PM_REGEX_MAX_LEN	8192
+#define PM_REGEX_MAX_GROUP_PLUS	6
+
+static bool
+too_complex(const struct str *ere)
+{
+	size_t i, plus = 0;
+
+	if (ere->len > PM_REGEX_MAX_LEN)
+		return true;
+	for (i = 1; i < ere->len; i++)
+		if (ere->s[i] == '+' && ere->s[i - 1] == ')' &&
+		    !(i > 1 && ere->s[i - 2] == '\\'))
+			plus++;
+	return plus > PM_REGEX_MAX_GROUP_PLUS;
 }
 
 static int
@@ -229,6 +267,10 @@ pm_regex_compile(struct pm_regex *rx, const char *pat, bool case_sensitive, char
 	str_init(&right, 64);
 	str_init(&full, 64);
 	pm_regex_translate(pat, &left, &right, &rx->split, &rx->anchor_start, &rx->anchor_end);
+	if (too_complex(&left) || too_complex(&right)) {
+		snprintf(errbuf, errlen, "expression too long or too complex");
+		goto out;
+	}
 	if (rx->split)
 		str_appendf(&full, "(%s)(%s)", left.s, right.s);
 	else
