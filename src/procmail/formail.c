@@ -398,9 +398,19 @@ extract(struct str *o, const struct fm_msg *m, const struct fm_opts *op)
 		else if (named_in(&op->x, f)) {
 			const char *t = f->text + f->namelen + 1;
 
-			if (op->z)
+			if (op->z) {
+				size_t n;
+				char *z;
+
 				t += strspn(t, " \t");
-			out_field(o, op, t);
+				z = xstrdup(t);
+				n = strlen(z);
+				while (n > 0 && strchr(" \t\n", z[n - 1]) != NULL)
+					z[--n] = '\0';
+				out_field(o, op, z);
+				free(z);
+			} else
+				out_field(o, op, t);
 		}
 	}
 }
@@ -480,7 +490,18 @@ process(const char *s, size_t len, const struct fm_opts *op, int out_fd)
 			return 0;
 		}
 	}
-	if (op->x.n > 0 || op->X.n > 0)
+	if ((op->x.n > 0 || op->X.n > 0) && op->r) {
+		/* -r with -x: the field of the reply header, e.g. -rtzxTo: */
+		struct str rep;
+		struct fm_msg rm;
+
+		str_init(&rep, 512);
+		make_reply(&rep, &m, op);
+		msg_parse(&rm, rep.s, rep.len);
+		extract(&o, &rm, op);
+		msg_free(&rm);
+		str_deinit(&rep);
+	} else if (op->x.n > 0 || op->X.n > 0)
 		extract(&o, &m, op);
 	else if (op->r)
 		make_reply(&o, &m, op);

@@ -54,7 +54,8 @@ def messages():
 def setup_dir(base):
     os.makedirs(os.path.join(base, "mail"))
     os.makedirs(os.path.join(base, "inc"))
-    shutil.copy(os.path.join(DATA, "inc", "sub.rc"), os.path.join(base, "inc", "sub.rc"))
+    for rc in ("sub.rc", "bulk.rc"):
+        shutil.copy(os.path.join(DATA, "inc", rc), os.path.join(base, "inc", rc))
     sm = os.path.join(base, "sendmail.sh")
     with open(sm, "w") as f:
         f.write(SENDMAIL_SCRIPT % base)
@@ -198,6 +199,13 @@ def test_includerc_and_broken_recipe_reaches_default(tmp_path):
         assert m and m.group(1) == rcpath and m.group(2) == "7", e
     inbox = open(os.path.join(ours, "mail", "inbox"), "rb").read()
     assert b"Subject: urgent: meeting moved" in inbox
+
+
+def test_trap_exitcode_switchrc_and_every_abstract(tmp_path):
+    real, ours, ylog = differential(tmp_path, "trap.rc")
+    assert "trap saw exit code 0" in ylog and "in bulk.rc" in ylog
+    assert os.path.exists(os.path.join(ours, "mail", "friends"))
+    assert os.path.exists(os.path.join(ours, "mail", "urgent-copy"))
 
 
 def test_exit_code_when_nothing_can_be_written(tmp_path):
