@@ -204,8 +204,11 @@ reply_to(const struct fm_msg *m, bool trust)
 	return xstrdup("foo@bar");
 }
 
+/* out_body - the body; escape puts esc before "From " lines (formail's
+ * escaping, with the -p prefix), prefix quotes every non-empty line (-rk) */
 static void
-out_body(struct str *o, const char *b, size_t n, const char *prefix, bool escape)
+out_body(struct str *o, const char *b, size_t n, const char *prefix, bool escape,
+    const char *esc)
 {
 	size_t i = 0;
 
@@ -213,10 +216,10 @@ out_body(struct str *o, const char *b, size_t n, const char *prefix, bool escape
 		const char *nl = memchr(b + i, '\n', n - i);
 		size_t e = nl != NULL ? (size_t)(nl - b) + 1 : n;
 
-		if (prefix != NULL)
+		if (prefix != NULL && b[i] != '\n')	/* empty lines stay empty */
 			str_append(o, prefix);
 		if (escape && e - i >= 5 && memcmp(b + i, "From ", 5) == 0)
-			str_append_c(o, '>');
+			str_append(o, esc);
 		str_append_n(o, b + i, e - i);
 		i = e;
 	}
@@ -342,7 +345,9 @@ make_reply(struct str *o, const struct fm_msg *m, const struct fm_opts *op)
 	add_edits(o, m, op);
 	str_append_c(o, '\n');
 	if (op->k) {
-		out_body(o, m->body, m->blen, op->prefix ? op->prefix : ">", !op->b);
+		const char *px = op->prefix ? op->prefix : ">";
+
+		out_body(o, m->body, m->blen, op->b ? NULL : px, !op->b, px);
 		if (m->blen > 0 && !(o->len >= 2 && o->s[o->len - 2] == '\n'))
 			str_append_c(o, '\n');
 	}
@@ -379,7 +384,7 @@ make_edited(struct str *o, const struct fm_msg *m, const struct fm_opts *op)
 	}
 	add_edits(o, m, op);
 	str_append_c(o, '\n');
-	out_body(o, m->body, m->blen, NULL, !op->b);
+	out_body(o, m->body, m->blen, NULL, !op->b, op->prefix ? op->prefix : ">");
 	/* mailbox format: the mail ends in an empty line */
 	if (m->blen > 0 && !(o->len >= 2 && o->s[o->len - 2] == '\n'))
 		str_append_c(o, '\n');

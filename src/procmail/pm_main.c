@@ -202,8 +202,10 @@ run_one(struct pm_cmdline *cl, const struct passwd *pw)
 					pm_log(&ctx, "Couldn't read \"%s\"", rcpath);
 				continue;
 			}
-			if (!rc_is_safe(&ctx, rcpath))
+			if (!rc_is_safe(&ctx, rcpath)) {
+				pm_log(&ctx, "Couldn't read \"%s\"", rcpath);
 				continue;
+			}
 			(void)pm_exec_file(&ctx, rcpath, false);
 			break;
 		}

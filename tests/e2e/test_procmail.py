@@ -243,6 +243,70 @@ def test_formail_matches_debian_formail():
         ours = subprocess.run([os.path.join(YBIN, "formail"), *args], input=msg,
                               capture_output=True)
         assert (ours.returncode, ours.stdout) == (real.returncode, real.stdout), args
+    # a mailbox of three: split, quoting prefixes, escaping
+    box = b"".join(open(os.path.join(DATA, m), "rb").read() for m in messages()[:3]) + b"\n"
+    for args in (["-s"], ["-s", "cat"], ["-f", "-A", "X-Y: z", "-s"], ["-k", "-r"],
+                 ["-k", "-r", "-b"], ["-rk", "-p", "| "], ["-p", "| "], ["-b"], ["-c"],
+                 ["-rtzxTo:"], ["-zxSubject:"]):
+        real = subprocess.run([REAL_FORMAIL, *args], input=box, capture_output=True)
+        ours = subprocess.run([os.path.join(YBIN, "formail"), *args], input=box,
+                              capture_output=True)
+        assert (ours.returncode, ours.stdout) == (real.returncode, real.stdout), args
+
+
+def test_world_writable_rcfile_is_not_run(tmp_path):
+    """an rcfile others could have written is skipped (and said so), the
+    mail goes to DEFAULT: the same as procmail"""
+    msg = open(os.path.join(DATA, "05-friend.eml"), "rb").read()
+    out = {}
+    for name, prog in (("real", REAL_PROCMAIL), ("yubin", os.path.join(YBIN, "procmail"))):
+        d = tmp_path / name
+        d.mkdir()
+        rc = d / "rc"
+        rc.write_text(":0\n%s/other\n" % d)
+        os.chmod(rc, 0o666)
+        r = subprocess.run([prog, "DEFAULT=%s/box" % d, str(rc)], input=msg,
+                           env={"PATH": "/usr/bin:/bin", "HOME": str(d)}, capture_output=True,
+                           timeout=60)
+        out[name] = (r.returncode, sorted(os.listdir(d)), open(d / "box", "rb").read(),
+                     r.stderr.decode().replace(str(d), "D"))
+    assert out["yubin"] == out["real"]
+    assert "Suspicious rcfile" in out["yubin"][3]
+
+
+def test_delivery_mode_as_root_becomes_the_user(run):
+    """procmail -d USER as root: the rcfile, the programs and the folders
+    all run as USER"""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for useradd")
+    from test_local_delivery import Lab
+    base = tempfile.mkdtemp(prefix="yubin-pmd-", dir="/tmp")
+    os.chmod(base, 0o755)
+    lab = Lab(base, run)
+    try:
+        u = lab.useradd()
+        rc = os.path.join(u.pw_dir, ".procmailrc")
+        with open(rc, "w") as f:
+            f.write("MAILDIR=$HOME/Mail\nLOGFILE=$HOME/pm.log\n"
+                    ":0 c\n| id -u > $HOME/uid\n:0:\ninbox\n")
+        os.chown(rc, u.pw_uid, u.pw_gid)
+        os.mkdir(os.path.join(u.pw_dir, "Mail"))
+        os.chown(os.path.join(u.pw_dir, "Mail"), u.pw_uid, u.pw_gid)
+        msg = open(os.path.join(DATA, "03-boss.eml"), "rb").read()
+        r = subprocess.run([os.path.join(YBIN, "procmail"), "-d", u.pw_name], input=msg,
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r
+        inbox = os.path.join(u.pw_dir, "Mail", "inbox")
+        assert os.stat(inbox).st_uid == u.pw_uid
+        assert open(inbox, "rb").read() == msg + b"\n"
+        assert open(os.path.join(u.pw_dir, "uid")).read().strip() == str(u.pw_uid)
+        assert "  Folder: inbox" in open(os.path.join(u.pw_dir, "pm.log")).read()
+        r = subprocess.run([os.path.join(YBIN, "procmail"), "-d", "no-such-user-here"],
+                           input=msg, capture_output=True, timeout=60)
+        assert r.returncode == 67, r
+    finally:
+        lab.close()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_yubin_procmail_as_mailbox_command(run):
