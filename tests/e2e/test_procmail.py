@@ -52,7 +52,7 @@ def messages():
 
 
 def setup_dir(base):
-    os.makedirs(os.path.join(base, "mail"))
+    os.makedirs(os.path.join(base, "mail", "saved"))
     os.makedirs(os.path.join(base, "inc"))
     for rc in ("sub.rc", "bulk.rc"):
         shutil.copy(os.path.join(DATA, "inc", rc), os.path.join(base, "inc", rc))
@@ -206,6 +206,9 @@ def test_trap_exitcode_switchrc_and_every_abstract(tmp_path):
     assert "trap saw exit code 0" in ylog and "in bulk.rc" in ylog
     assert os.path.exists(os.path.join(ours, "mail", "friends"))
     assert os.path.exists(os.path.join(ours, "mail", "urgent-copy"))
+    saved = os.listdir(os.path.join(ours, "mail", "saved"))
+    assert len(saved) == 2 and all(n.startswith("msg.") for n in saved), saved
+    assert any(re.match(r"  Folder: saved/msg\.NAME \d+$", line) for line in ylog), ylog
 
 
 def test_exit_code_when_nothing_can_be_written(tmp_path):
