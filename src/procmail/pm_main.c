@@ -268,7 +268,7 @@ cmd_procmail(int argc, char **argv)
 				switch (*p) {
 				case 'v':
 					printf("procmail v3.23pre (yubin %s)\n", YUBIN_VERSION);
-					return 0;
+					goto done;
 				case 'p': cl.preserve = true; break;
 				case 't': cl.fail_soft = true; break;
 				case 'o': case 'Y': break;
@@ -278,7 +278,7 @@ cmd_procmail(int argc, char **argv)
 					val = p[1] != '\0' ? p + 1 : (i + 1 < argc ? argv[++i] : NULL);
 					if (val == NULL) {
 						usage();
-						return PM_EX_USAGE;
+						{ code = PM_EX_USAGE; goto done; }
 					}
 					if (*p == 'a')
 						strvec_push(&cl.args, val);
@@ -287,10 +287,10 @@ cmd_procmail(int argc, char **argv)
 					goto next_arg;
 				case 'h': case '?':
 					usage();
-					return PM_EX_USAGE;
+					{ code = PM_EX_USAGE; goto done; }
 				default:
 					usage();
-					return PM_EX_USAGE;
+					{ code = PM_EX_USAGE; goto done; }
 				}
 			}
 next_arg:
@@ -307,14 +307,14 @@ next_arg:
 	}
 	if (cl.filter_mode && cl.rcfiles.n == 0) {
 		usage();
-		return PM_EX_USAGE;
+		{ code = PM_EX_USAGE; goto done; }
 	}
 	if (cl.delivery) {
 		size_t k;
 
 		if (cl.recipients.n == 0) {
 			usage();
-			return PM_EX_USAGE;
+			{ code = PM_EX_USAGE; goto done; }
 		}
 		/* one process per recipient, each becoming that user; the
 		 * mail is read once into a memory file they all rewind */
@@ -324,12 +324,12 @@ next_arg:
 			ssize_t r;
 
 			if (mfd < 0)
-				return PM_EX_TEMPFAIL;
+				{ code = PM_EX_TEMPFAIL; goto done; }
 			while ((r = read(0, buf, sizeof buf)) > 0)
 				if (write(mfd, buf, (size_t)r) != r)
-					return PM_EX_TEMPFAIL;
+					{ code = PM_EX_TEMPFAIL; goto done; }
 			if (r < 0 || dup2(mfd, 0) < 0)
-				return PM_EX_TEMPFAIL;
+				{ code = PM_EX_TEMPFAIL; goto done; }
 			close(mfd);
 		}
 		for (k = 0; k < cl.recipients.n; k++) {
@@ -344,9 +344,10 @@ next_arg:
 			if (cl.recipients.n == 1) {
 				if (become(pw) != 0) {
 					fprintf(stderr, "procmail: Insufficient privileges\n");
-					return PM_EX_TEMPFAIL;
-				}
-				return run_one(&cl, pw);
+					code = PM_EX_TEMPFAIL;
+				} else
+					code = run_one(&cl, pw);
+				break;
 			}
 			if ((pid = fork()) == 0) {
 				(void)lseek(0, 0, SEEK_SET);
@@ -359,13 +360,15 @@ next_arg:
 			if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 				code = pid < 0 || !WIFEXITED(st) ? PM_EX_TEMPFAIL : WEXITSTATUS(st);
 		}
-		return code;
+		goto done;
 	}
 	if ((pw = getpwuid(getuid())) == NULL) {
 		fprintf(stderr, "procmail: Unknown user (uid %ld)\n", (long)getuid());
-		return PM_EX_NOUSER;
+		code = PM_EX_NOUSER;
+		goto done;
 	}
 	code = run_one(&cl, pw);
+done:
 	strvec_deinit(&cl.args);
 	strvec_deinit(&cl.assigns);
 	strvec_deinit(&cl.rcfiles);
