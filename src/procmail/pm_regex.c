@@ -147,11 +147,8 @@ pm_regex_translate(const char *pat0, struct str *left, struct str *right, bool *
 		case '$':
 			if (p[1] == '\0' || p[1] == ')' || p[1] == '|')
 				str_append_c(out, '$');
-			else {
-				str_append_c(out, '\n');
-				if (p[1] == '^')
-					p++;
-			}
+			else
+				str_append_c(out, '\n');	/* "$^" is two of them */
 			p++;
 			alt_start = false;
 			continue;
@@ -271,6 +268,8 @@ pm_regex_compile(struct pm_regex *rx, const char *pat, bool case_sensitive, char
 		snprintf(errbuf, errlen, "expression too long or too complex");
 		goto out;
 	}
+	rx->right_dollar = rx->split && right.len > 0 && right.s[right.len - 1] == '$' &&
+	    !(right.len > 1 && right.s[right.len - 2] == '\\');
 	if (rx->split)
 		str_appendf(&full, "(%s)(%s)", left.s, right.s);
 	else
@@ -333,6 +332,15 @@ exec_at(const regex_t *re, const char *text, size_t from, size_t to, size_t len,
 	return regexec(re, text, nm, m, eflags) == 0;
 }
 
+/* match_text - MATCH: with a final '$', the newline it stood for too */
+static char *
+match_text(const struct pm_regex *rx, const char *text, size_t len, size_t so, size_t eo)
+{
+	if (rx->right_dollar && eo < len && text[eo] == '\n')
+		eo++;
+	return xstrndup(text + so, eo - so);
+}
+
 /* extract - procmail's \/: the shortest left part from the match start,
  * then the longest right part after it */
 static char *
@@ -347,9 +355,9 @@ extract(const struct pm_regex *rx, const char *text, size_t len, const regmatch_
 			continue;
 		if (!exec_at(&rx->right, text, e, len, len, m, 1) || (size_t)m[0].rm_so != e)
 			continue;
-		return xstrndup(text + e, (size_t)(m[0].rm_eo - m[0].rm_so));
+		return match_text(rx, text, len, e, (size_t)m[0].rm_eo);
 	}
-	return xstrndup(text + full[2].rm_so, (size_t)(full[2].rm_eo - full[2].rm_so));
+	return match_text(rx, text, len, (size_t)full[2].rm_so, (size_t)full[2].rm_eo);
 }
 
 /* next_match - the next occurrence at or after pos that satisfies the ^^
@@ -401,10 +409,16 @@ pm_regex_count(const struct pm_regex *rx, const char *text, size_t len, unsigned
 	if (rx->empty)
 		return 1;
 	while (n < limit && pos <= len && next_match(rx, text, len, pos, m)) {
+		/* an empty match at the very end is not one more (procmail's
+		 * "$" needs a newline to match there) */
+		if (m[0].rm_so == m[0].rm_eo && (size_t)m[0].rm_so == len && n > 0)
+			break;
 		n++;
 		if (rx->anchor_start)
 			break;
-		pos = m[0].rm_eo > m[0].rm_so ? (size_t)m[0].rm_eo : (size_t)m[0].rm_eo + 1;
+		/* procmail looks for the next one from one past the start of
+		 * this one: "[a-z]+" counts every letter */
+		pos = (size_t)m[0].rm_so + 1;
 	}
 	return n;
 }

@@ -27,6 +27,8 @@ struct pm_regex {
 	bool	 empty;		/* the expression is empty: matches everywhere */
 	bool	 anchor_start;	/* ^^ at the start */
 	bool	 anchor_end;	/* ^^ at the end */
+	bool	 right_dollar;	/* the right part ends in '$': procmail's MATCH
+				 * takes the newline it matched */
 	bool	 compiled;
 };
 
@@ -46,8 +48,9 @@ void	 pm_regex_free(struct pm_regex *);
  * split, *match_r (may be NULL) gets a malloc'd copy of the extracted part. */
 bool	 pm_regex_match(const struct pm_regex *, const char *text, size_t len, char **match_r);
 
-/* pm_regex_count - how many non-overlapping times it occurs (weighted
- * scoring), at most limit */
+/* pm_regex_count - how many times it occurs for weighted scoring, counted
+ * as procmail does (each search starts one past the previous match's
+ * start), at most limit */
 unsigned long pm_regex_count(const struct pm_regex *, const char *text, size_t len,
 	    unsigned long limit);
 

@@ -211,6 +211,48 @@ def test_trap_exitcode_switchrc_and_every_abstract(tmp_path):
     assert any(re.match(r"  Folder: saved/msg\.NAME \d+$", line) for line in ylog), ylog
 
 
+REGEXPS = [
+    r"^Subject: lunch\?", r"^subject: LUNCH", r"^From:.*friend", r"^TO_me@example\.org", r"^TOme",
+    r"^FROM_DAEMON", r"^FROM_MAILER", r"lunch$", r"^Reply-To:.*home$", r"example\.(com|org)",
+    r"^(From|To):", r"[^a-z]friend", r"\<friend\>", r"^Subj(ect)?:", r"^X-Nope:", r"a{2}",
+    r"^Message-ID: <[a-z]+-[0-9]+@", r"^^From friend", r"^^Return", r"()", r".*", r"^$",
+    r"^To:.*$^Subject", r"^To: Me <me@example\.org>$", r"friend\.home", r"ple\.c+om",
+    r"^Subject:.*\/[a-z]+", r"^Reply-To: *\/[^@]+", r"^From: \/[^<]*", r"^Message-ID:.*@\/.*",
+    r"^Subject: \/lunch\?", r"^To:.*<\/[^>]+", r"^Subject:.*moved to", r"^Cc:.*\/team",
+    r"^TO_team@", r"^Subject:\/.*$", r"Thursday$", r"(^|[^a-z])urgent", r"^Return-Path: <>",
+]
+WEIGHTS = [r"2^1 o", r"1^0.5 e", r"-1^1 ^.*$", r"3^0 ^From", r"1^2 [aeiou]", r"10^-1 [a-z]+"]
+
+
+def test_regexp_dialect_battery(tmp_path):
+    """each expression, case rule, macro, anchor, \\/ extraction and weight,
+    on three messages: the same MATCH, the same yes/no, the same $="""
+    rc = ["LOGFILE=$DIR/log", "DEFAULT=/dev/null"]
+    for i, p in enumerate(REGEXPS):
+        rc += [":0", "* " + p, '{ LOG="%d yes [$MATCH]\n" }' % i, ":0 E",
+               '{ LOG="%d no\n" }' % i, "MATCH="]
+    for i, p in enumerate([r"^Lunch", r"^From my", r"works\.$", r"^^Lunch", r"side any", r"^$"]):
+        rc += [":0 B", "* " + p, '{ LOG="B%d yes\n" }' % i, ":0 E", '{ LOG="B%d no\n" }' % i]
+    for i, w in enumerate(WEIGHTS):
+        rc += [":0 HB", "* " + w, '{ }', 'LOG="W%d $=\n"' % i]
+    path = tmp_path / "regexps.rc"
+    path.write_text("\n".join(rc) + "\n")
+    global DATA
+    saved = DATA
+    try:
+        DATA = str(tmp_path)
+        for m in ("03-boss.eml", "04-bounce.eml", "05-friend.eml"):
+            shutil.copy(os.path.join(saved, m), tmp_path / m)
+        os.makedirs(tmp_path / "inc")
+        for rcf in ("sub.rc", "bulk.rc"):
+            shutil.copy(os.path.join(saved, "inc", rcf), tmp_path / "inc" / rcf)
+        real, ours, ylog = differential(tmp_path, "regexps.rc",
+                                        msgs=["03-boss.eml", "04-bounce.eml", "05-friend.eml"])
+    finally:
+        DATA = saved
+    assert "0 yes []" in ylog and "29 yes [example.com>]" in ylog, ylog
+
+
 def test_exit_code_when_nothing_can_be_written(tmp_path):
     """73 (EX_CANTCREAT: the MTA bounces), 75 with -t (EX_TEMPFAIL: it
     defers), and the abstract says so; the retry settings only make
