@@ -290,7 +290,9 @@ again:
 	}
 	if (*p == '<' || *p == '>') {
 		char op = *p;
-		double lim = strtod(p + 1, NULL), m = (double)ctx->msg.data.len;
+		/* the length as read: without the "\n" procmail adds */
+		double lim = strtod(p + 1, NULL),
+		    m = (double)(ctx->msg.data.len - (ctx->msg.padded ? 1 : 0));
 
 		if (w_on) {
 			if (lim > 0 && m > 0)

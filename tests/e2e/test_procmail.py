@@ -221,7 +221,10 @@ REGEXPS = [
     r"^Subject: \/lunch\?", r"^To:.*<\/[^>]+", r"^Subject:.*moved to", r"^Cc:.*\/team",
     r"^TO_team@", r"^Subject:\/.*$", r"Thursday$", r"(^|[^a-z])urgent", r"^Return-Path: <>",
 ]
-WEIGHTS = [r"2^1 o", r"1^0.5 e", r"-1^1 ^.*$", r"3^0 ^From", r"1^2 [aeiou]", r"10^-1 [a-z]+"]
+WEIGHTS = [r"2^1 o", r"1^0.5 e", r"-1^1 ^.*$", r"3^0 ^From", r"1^2 [aeiou]", r"10^-1 [a-z]+",
+           r"5^3 ? /bin/true", r"5^3 ? /bin/false", r"2^1 ! ? /bin/false", r"4^1 ! ^X-Nope",
+           r"4^1 ! ^From", r"2^1 > 100", r"2^1 < 1000", r"1^3 > 200", r"-7^0 \<the\>",
+           r"1^1 $ ^From:.*$\\MATCHX"]
 
 
 def test_regexp_dialect_battery(tmp_path):
