@@ -124,7 +124,7 @@ write_msg(int fd, const char *p, size_t n, size_t body_at, bool escape, size_t *
 
 static int
 deliver_mbox(struct pm_ctx *ctx, const char *path, const char *p, size_t n, size_t body_at,
-    size_t *written)
+    bool escape, size_t *written)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -152,7 +152,7 @@ deliver_mbox(struct pm_ctx *ctx, const char *path, const char *p, size_t n, size
 		}
 	}
 	before = st.st_size;
-	if (write_msg(fd, p, n, body_at, true, written) != 0 || (regular && fsync(fd) != 0)) {
+	if (write_msg(fd, p, n, body_at, escape, written) != 0 || (regular && fsync(fd) != 0)) {
 		int e = errno;
 
 		if (regular && ftruncate(fd, before) != 0)
@@ -319,7 +319,8 @@ pm_deliver_folders(struct pm_ctx *ctx, struct strvec *folders, bool head, bool b
 	if (recipe_lock != NULL && pm_lock_take(ctx, recipe_lock) != 0)
 		recipe_lock = NULL;
 	if (kind == F_FILE) {
-		rc = deliver_mbox(ctx, folders->v[0], p, n, body_at, &written);
+		/* r: the mail as it is, no From escaping and no added newline */
+		rc = deliver_mbox(ctx, folders->v[0], p, n, body_at, !raw, &written);
 		/* procmail does not write to /dev/null: it counts the mail as read */
 		if (rc == 0 && strcmp(folders->v[0], "/dev/null") == 0 && ctx->msg.padded &&
 		    head && body && !raw)

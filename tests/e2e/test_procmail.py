@@ -201,6 +201,12 @@ def test_includerc_and_broken_recipe_reaches_default(tmp_path):
     assert b"Subject: urgent: meeting moved" in inbox
 
 
+def test_parts_raw_mode_and_filters_then_folders(tmp_path):
+    real, ours, _ = differential(tmp_path, "parts.rc")
+    body = open(os.path.join(ours, "mail", "bodies"), "rb").read()
+    assert b"Return-Path" not in body and b"PLEASE BE THERE" not in body
+
+
 def test_trap_exitcode_switchrc_and_every_abstract(tmp_path):
     real, ours, ylog = differential(tmp_path, "trap.rc")
     assert "trap saw exit code 0" in ylog and "in bulk.rc" in ylog
