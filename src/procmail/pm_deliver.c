@@ -319,6 +319,9 @@ pm_deliver_folders(struct pm_ctx *ctx, struct strvec *folders, bool head, bool b
 	if (recipe_lock != NULL && pm_lock_take(ctx, recipe_lock) != 0)
 		recipe_lock = NULL;
 	if (kind == F_FILE) {
+		/* one file only: procmail skips the other words */
+		for (i = 1; i < folders->n; i++)
+			pm_log(ctx, "Skipped \"%s\"", folders->v[i]);
 		/* r: the mail as it is, no From escaping and no added newline */
 		rc = deliver_mbox(ctx, folders->v[0], p, n, body_at, !raw, &written);
 		/* procmail does not write to /dev/null: it counts the mail as read */

@@ -68,7 +68,18 @@ pm_run_argv(struct pm_ctx *ctx, char **argv, const char *in, size_t inlen, struc
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
 		dup2(inp[0], 0);
-		dup2(output != NULL ? outp[1] : ctx->log_fd, 1);
+		if (output != NULL)
+			dup2(outp[1], 1);
+		else {
+			/* a delivering program's output goes nowhere, as with
+			 * procmail; its stderr goes to the log */
+			int dn = open("/dev/null", O_WRONLY);
+
+			if (dn >= 0 && dn != 1) {
+				dup2(dn, 1);
+				close(dn);
+			}
+		}
 		if (ctx->log_fd != 2)
 			dup2(ctx->log_fd, 2);
 		child_exec(ctx, argv);

@@ -169,6 +169,7 @@ command_subst(struct pm_ctx *ctx, const char *cmd, size_t n, struct str *out)
 static void
 regex_quote(const char *v, struct str *out)
 {
+	str_append(out, "()");	/* as procmail: nothing before it can bind to it */
 	for (; *v != '\0'; v++) {
 		if (strchr("\\^$.[]()|*+?{}/", *v) != NULL)
 			str_append_c(out, '\\');
@@ -299,11 +300,8 @@ dollar(struct xp *x, const char *p, size_t n, bool quoted)
 			break;
 		}
 		case '@':
-			for (i = 0; i < ctx->args.n; i++) {
-				if (i > 0)
-					str_append_c(&val, ' ');
-				str_append(&val, ctx->args.v[i]);
-			}
+			/* only "$@" in a program's arguments means the
+			 * arguments (expand(), X_WORDS); elsewhere nothing */
 			break;
 		default:
 			used = 0;

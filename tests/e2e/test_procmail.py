@@ -63,7 +63,7 @@ def setup_dir(base):
     return sm
 
 
-def run_impl(procmail, formail, rc, msgs, base, extra_args=()):
+def run_impl(procmail, formail, rc, msgs, base, extra_args=(), args_after=()):
     sm = setup_dir(base)
     codes = []
     for m in msgs:
@@ -71,7 +71,8 @@ def run_impl(procmail, formail, rc, msgs, base, extra_args=()):
             data = f.read()
         env = {"PATH": "/usr/bin:/bin", "HOME": base, "TZ": "UTC"}
         r = subprocess.run([procmail, "-m", "DIR=" + base, "FORMAIL=" + formail,
-                            "SENDMAIL=" + sm, *extra_args, os.path.join(DATA, rc)],
+                            "SENDMAIL=" + sm, *extra_args, os.path.join(DATA, rc),
+                            *args_after],
                            input=data, env=env, capture_output=True, timeout=60, cwd=base)
         codes.append((m, r.returncode, r.stderr.decode(errors="replace")))
     return codes
@@ -125,13 +126,13 @@ def log_lines(base, strip_place=False, formail=None):
     return lines
 
 
-def differential(tmp_path, rc, msgs=None, extra_args=()):
+def differential(tmp_path, rc, msgs=None, extra_args=(), args_after=()):
     msgs = msgs or messages()
     real = str(tmp_path / "real")
     ours = str(tmp_path / "yubin")
-    rcodes = run_impl(REAL_PROCMAIL, REAL_FORMAIL, rc, msgs, real, extra_args)
+    rcodes = run_impl(REAL_PROCMAIL, REAL_FORMAIL, rc, msgs, real, extra_args, args_after)
     ycodes = run_impl(os.path.join(YBIN, "procmail"), os.path.join(YBIN, "formail"), rc, msgs,
-                      ours, extra_args)
+                      ours, extra_args, args_after)
     assert [c[:2] for c in ycodes] == [c[:2] for c in rcodes], (ycodes, rcodes)
     rsnap, ysnap = snapshot(real), snapshot(ours)
     assert sorted(ysnap) == sorted(rsnap)
@@ -199,6 +200,19 @@ def test_includerc_and_broken_recipe_reaches_default(tmp_path):
         assert m and m.group(1) == rcpath and m.group(2) == "7", e
     inbox = open(os.path.join(ours, "mail", "inbox"), "rb").read()
     assert b"Subject: urgent: meeting moved" in inbox
+
+
+def test_expansion_and_arguments(tmp_path):
+    real, ours, ylog = differential(tmp_path, "expand.rc", msgs=["05-friend.eml"],
+                                    args_after=("a1", "a 2", "a3"))
+    assert "after shift: 2 [a 2] []" in ylog, ylog
+    # a line with a SHELLMETAS character ('[') is the shell's: its "$@" is empty
+    assert open(os.path.join(ours, "argv-split")).read() == "[one][two][one  two][$A][xone][twoy]"
+    # a line without is procmail's: "$@" is the arguments after SHIFT
+    assert "ARGS=[one:two:a 2:a3:xone:two:]" in ylog, ylog
+    # "$1" unquoted splits: the folder is "mail/a", "2-folder" is skipped
+    assert 'procmail: Skipped "2-folder"' in ylog
+    assert b"Subject: lunch?" in open(os.path.join(ours, "mail", "a"), "rb").read()
 
 
 def test_parts_raw_mode_and_filters_then_folders(tmp_path):
