@@ -210,13 +210,13 @@ test_expansion(void **state)
 	assert_string_equal(s.s, "x  yz$Adefsetone");
 	str_reset(&s);
 	pm_expand_word(&ctx, "$\\A", &s);
-	assert_string_equal(s.s, "foo bar");
+	assert_string_equal(s.s, "()foo bar");	/* procmail's () first */
 	pm_var_set(&ctx, "B", "a.b*");
 	str_reset(&s);
 	pm_expand_word(&ctx, "$\\B$#", &s);
-	assert_string_equal(s.s, "a\\.b\\*2");
-	pm_expand_words(&ctx, "cmd $A \"$A\" \"$@\" # comment", &w);
-	assert_int_equal(w.n, 6);
+	assert_string_equal(s.s, "()a\\.b\\*2");
+	pm_expand_words(&ctx, "cmd $A \"$A\" \"$@\" $@ # comment", &w);
+	assert_int_equal(w.n, 6);	/* unquoted $@ is nothing */
 	assert_string_equal(w.v[1], "foo");
 	assert_string_equal(w.v[3], "foo bar");
 	assert_string_equal(w.v[5], "two words");
