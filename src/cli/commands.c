@@ -31,6 +31,8 @@ const struct cli_command cli_commands[] = {
 	{ "pickup", cmd_pickup, "the local submission daemon (run by the master)" },
 	{ "discard", cmd_inprocess, "the discard transport (runs inside qmgr)" },
 	{ "error", cmd_inprocess, "the error transport (runs inside qmgr)" },
+	{ "procmail", cmd_procmail, "procmail-compatible delivery filter (.procmailrc)" },
+	{ "formail", cmd_formail, "formail-compatible mail (re)formatter" },
 	{ "qtool", cmd_qtool, "queue test tool (enqueue a message; for tests only)" },
 	{ NULL, NULL, NULL },
 };
