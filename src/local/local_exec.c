@@ -97,7 +97,7 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 	struct local_child_result res;
 	struct storage_mail m;
 	const char *err;
-	long lock_polls, tries;
+	long lock_polls, lock_delay, tries;
 	int pfd[2], wst;
 	ssize_t n;
 	pid_t pid;
@@ -105,7 +105,12 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 	if (lm->cf == NULL || maincf_get_long(lm->cf, "deliver_lock_attempts", &lock_polls,
 	    &err) != 0 || lock_polls < 1)
 		lock_polls = 1;
-	lock_polls *= 100;
+	if (lm->cf == NULL || maincf_get_time(lm->cf, "deliver_lock_delay", &lock_delay,
+	    &err) != 0 || lock_delay < 1)
+		lock_delay = 1;
+	/* the budget of Postfix's deliver_lock_attempts x deliver_lock_delay,
+	 * in 10 ms polls (see below) */
+	lock_polls *= lock_delay * 100;
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		transport_dsn_set(dsn, "4.3.0", "local", "cannot create pipe");
 		return TRANSPORT_DEFERRED;
@@ -135,7 +140,7 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 			/* A mailbox locked by another delivery (4.2.0: the
 			 * lock is held elsewhere) is worth waiting for, as
 			 * Postfix's local waits deliver_lock_attempts times
-			 * deliver_lock_delay (1s): the same budget, polled
+			 * deliver_lock_delay: the same budget, polled
 			 * every 10 ms, since concurrent deliveries to one
 			 * mbox (local_destination_concurrency_limit = 2) meet
 			 * often and hold the lock for milliseconds. */

@@ -99,6 +99,7 @@ class Lab:
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write("127.0.0.1:%d inet n - n - - smtpd\n"
                     "qmgr      unix  n       -       n       300     1       qmgr\n"
+                    "pickup    unix  n       -       n       60      1       pickup\n"
                     "local     unix  -       n       n       -       -       local\n"
                     "virtual   unix  -       n       n       -       -       virtual\n"
                     "discard   unix  -       -       n       -       -       discard\n"
@@ -544,3 +545,256 @@ def test_command_time_limit_defers_and_kills_the_command(lab):
         lab.maillog()
     time.sleep(5)
     assert not os.path.exists(marker)   # its process group was killed
+
+
+def test_aliases_every_kind_after_newaliases(lab):
+    """The sendmail-compatible newaliases (not postalias) builds
+    alias_database; the four target kinds then work from the indexed form."""
+    u = lab.useradd()
+    out = os.path.join(lab.base, "nl-file")
+    cmd_out = os.path.join(lab.base, "nl-cmd")
+    inc = os.path.join(lab.base, "nl.inc")
+    nobody = pwd.getpwnam("nobody")
+    for p in (out, cmd_out):
+        open(p, "w").close()
+        os.chown(p, nobody.pw_uid, nobody.pw_gid)
+    with open(inc, "w") as f:
+        f.write("%s\n" % u.pw_name)
+    lab.configure()
+    with open(os.path.join(lab.etc, "aliases"), "w") as f:
+        f.write("touser: %s\ntofile: %s\ntocmd: \"|cat >> %s\"\nlist: :include:%s\n"
+                % (u.pw_name, out, cmd_out, inc))
+    db = os.path.join(lab.etc, "aliases.db")
+    if os.path.exists(db):
+        os.unlink(db)
+    r = lab.run("newaliases", env=lab.env)
+    assert r.rc == 0, r
+    assert os.path.exists(db)
+    lab.start()
+    for rc in ("touser", "tofile", "tocmd", "list"):
+        assert lab.send(["%s@local.test" % rc], subject="nl %s" % rc) == {}
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<touser@local.test>, .*"
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<tofile@local.test>, .*\(delivered to file: ")
+    assert lab.delivered(r"to=<tocmd@local.test>, .*\(delivered to command: cat >> ")
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<list@local.test>, .*"
+                         r"\(delivered to mailbox\)" % u.pw_name)
+    assert "Subject: nl tofile" in open(out).read()
+    assert "Subject: nl tocmd" in open(cmd_out).read()
+    box = open(os.path.join(lab.mail, u.pw_name)).read()
+    assert "Subject: nl touser" in box and "Subject: nl list" in box
+
+
+def test_procmail_gets_postfix_environment(lab):
+    """Debian's procmail as mailbox_command sees the variables Postfix's
+    local(8) exports (procmail's LOG writes them to its log file)."""
+    u = lab.useradd()
+    rc = os.path.join(u.pw_dir, ".procmailrc")
+    names = ("USER", "HOME", "SHELL", "LOGNAME", "EXTENSION", "DOMAIN", "LOCAL",
+             "RECIPIENT", "SENDER", "ORIGINAL_RECIPIENT")
+    with open(rc, "w") as f:
+        f.write("LOGFILE=$HOME/env.log\n")
+        for n in names:
+            f.write("LOG=\"%s=$%s\n\"\n" % (n, n))
+        f.write(":0\n$HOME/pm-box\n")
+    os.chown(rc, u.pw_uid, u.pw_gid)
+    os.chmod(rc, 0o644)
+    # -p: procmail keeps the environment it was given (it clears it otherwise)
+    lab.configure("mailbox_command = /usr/bin/procmail -p -a \"$EXTENSION\"\n")
+    lab.start()
+    assert lab.send(["%s+tag@local.test" % u.pw_name], subject="env",
+                    sender="Bob@Remote.test") == {}
+    assert lab.delivered(r"to=<%s\+tag@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to command: /usr/bin/procmail" % u.pw_name), lab.maillog()
+    log = os.path.join(u.pw_dir, "env.log")
+    assert wait_for(lambda: os.path.exists(log) and "ORIGINAL_RECIPIENT=" in open(log).read())
+    env = dict(line.split("=", 1) for line in open(log).read().splitlines()
+               if "=" in line and line.split("=", 1)[0] in names)
+    assert env == {"USER": u.pw_name, "HOME": u.pw_dir, "SHELL": "/bin/sh",
+                   "LOGNAME": u.pw_name, "EXTENSION": "tag", "DOMAIN": "local.test",
+                   "LOCAL": "%s+tag" % u.pw_name,
+                   "RECIPIENT": "%s+tag@local.test" % u.pw_name,
+                   "SENDER": "Bob@Remote.test",
+                   "ORIGINAL_RECIPIENT": "%s+tag@local.test" % u.pw_name}, env
+    assert "Subject: env" in open(os.path.join(u.pw_dir, "pm-box")).read()
+
+
+def test_hostile_recipients_over_smtp_reach_no_shell_or_path(lab):
+    """With local_recipient_maps empty smtpd takes any local recipient, so
+    these reach local(8): none may run a command or name a file."""
+    marker = os.path.join(lab.base, "pwned")
+    lab.configure("local_recipient_maps =\n")
+    lab.start()
+    hostile = ['"|touch %s"@local.test' % marker, '"/tmp/x%s"@local.test' % uuid.uuid4().hex,
+               "../../etc/passwd@local.test", '"a/b"@local.test',
+               '":include:/etc/passwd"@local.test']
+    assert lab.send(hostile, subject="hostile") == {}
+    for rcpt in hostile:
+        assert lab.delivered(r"to=<%s>, relay=local, .*dsn=5\.1\.1, status=bounced "
+                             r"\(unknown user: " % re.escape(rcpt)), lab.maillog()
+    assert not os.path.exists(marker)
+    assert "delivered to file" not in lab.maillog()
+    assert "delivered to command" not in lab.maillog()
+    # NUL and a bare CR or LF inside an address never get as far as the queue
+    with socket.create_connection(("127.0.0.1", lab.port), timeout=20) as s:
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"HELO client.test\r\n")
+        f.readline()
+        s.sendall(b"MAIL FROM:<a@remote.test>\r\n")
+        assert f.readline().startswith(b"250")
+        for bad in (b"RCPT TO:<\"a\x00b\"@local.test>\r\n", b"RCPT TO:<\"a\rb\"@local.test>\r\n",
+                    b"RCPT TO:<a\x00/b@local.test>\r\n"):
+            s.sendall(bad)
+            reply = f.readline()
+            assert reply[:1] == b"5", (bad, reply)
+        s.sendall(b"QUIT\r\n")
+        f.readline()
+
+
+def test_sendmail_t_with_daemons_stopped_reaches_the_mbox(lab):
+    """sendmail -t while nothing runs: the message waits in maildrop and
+    lands in the user's mbox once the daemons start. A recipient with a
+    line break in it is set aside by pickup, never delivered."""
+    u = lab.useradd()
+    lab.configure()
+    r = lab.run("sendmail", "-t", "-i", "-f", "bob@remote.test", env=lab.env,
+                stdin="To: %s@local.test\nSubject: offline\n\nwritten offline\n" % u.pw_name)
+    assert r.rc == 0, r
+    r = lab.run("sendmail", "-i", "x\ny@local.test", env=lab.env, stdin="Subject: bad\n\nb\n")
+    assert os.listdir(os.path.join(lab.spool, "maildrop"))
+    assert not os.path.exists(os.path.join(lab.mail, u.pw_name))
+    lab.start()
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    box = open(os.path.join(lab.mail, u.pw_name)).read()
+    assert box.startswith("From bob@remote.test ") and "Subject: offline" in box
+    assert "written offline\n" in box
+    assert wait_for(lambda: not os.listdir(os.path.join(lab.spool, "maildrop")))
+    assert "to=<x" not in lab.maillog()
+
+
+def test_fcntl_locked_mbox_defers_then_delivers(lab):
+    """Another program's fcntl lock on the mbox (as Dovecot and mutt take
+    it): deliver_lock_attempts x deliver_lock_delay of waiting, then a
+    deferral, never a bounce, and delivery once the lock goes."""
+    import fcntl
+    u = lab.useradd()
+    lab.configure("deliver_lock_attempts = 2\ndeliver_lock_delay = 1s\n")
+    box = os.path.join(lab.mail, u.pw_name)
+    with open(box, "w") as f:
+        f.write("From old@x  Mon Jan  1 00:00:00 2024\nSubject: old\n\nold\n\n")
+    os.chown(box, u.pw_uid, u.pw_gid)
+    os.chmod(box, 0o600)
+    held = open(box, "r+")
+    fcntl.lockf(held, fcntl.LOCK_EX)
+    try:
+        lab.start()
+        assert lab.send(["%s@local.test" % u.pw_name], subject="fcntl") == {}
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.2\.0, "
+                             r"status=deferred \(cannot update mailbox" % u.pw_name), lab.maillog()
+        assert "Subject: fcntl" not in open(box).read()
+    finally:
+        fcntl.lockf(held, fcntl.LOCK_UN)
+        held.close()
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name, timeout=30), lab.maillog()
+    text = open(box).read()
+    assert text.startswith("From old@x") and "Subject: fcntl" in text
+    assert not re.search(r"status=bounced", lab.maillog())
+
+
+def test_lock_released_within_the_attempts_delivers_without_deferral(lab):
+    """A dot-lock that its owner removes after about two seconds, well
+    inside deliver_lock_attempts x deliver_lock_delay: the delivery waits
+    and succeeds in the same attempt."""
+    u = lab.useradd()
+    lab.configure("deliver_lock_attempts = 20\ndeliver_lock_delay = 1s\n")
+    box = os.path.join(lab.mail, u.pw_name)
+    lock = box + ".lock"
+    open(lock, "w").close()
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], subject="waited") == {}
+    time.sleep(2)
+    assert "to=<%s@local.test>" % u.pw_name not in lab.maillog()
+    os.unlink(lock)
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    assert "status=deferred" not in lab.maillog()
+    assert "Subject: waited" in open(box).read()
+
+
+def test_full_disk_defers_and_never_truncates_the_mbox(lab):
+    """A small tmpfs as mail_spool_directory, nearly filled: a message that
+    does not fit is deferred (4.3.0), the mbox keeps its old bytes exactly,
+    and the mail arrives once there is room."""
+    u = lab.useradd()
+    small = os.path.join(lab.base, "small")
+    os.makedirs(small)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=1777", "tmpfs", small],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode(errors="replace"))
+    try:
+        lab.mail = small
+        lab.configure()
+        box = os.path.join(small, u.pw_name)
+        old = "From old@x  Mon Jan  1 00:00:00 2024\nSubject: old\n\nold body\n\n"
+        with open(box, "w") as f:
+            f.write(old)
+        os.chown(box, u.pw_uid, u.pw_gid)
+        os.chmod(box, 0o600)
+        filler = os.path.join(small, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"x" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        os.truncate(filler, os.path.getsize(filler) - 16 * 1024)
+        lab.start()
+        body = ("line of a large message %s\n" % ("y" * 60)) * 1500   # ~130 KB
+        assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="big") == {}
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.3\.0, "
+                             r"status=deferred \(cannot update mailbox .*No space left on device"
+                             % u.pw_name), lab.maillog()
+        assert open(box).read() == old
+        assert not os.path.exists(box + ".lock")
+        os.unlink(filler)
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                             r"\(delivered to mailbox\)" % u.pw_name, timeout=30), lab.maillog()
+        text = open(box).read()
+        assert text.startswith(old) and "Subject: big" in text and text.endswith("\n\n")
+    finally:
+        lab.close()
+        subprocess.run(["umount", "-l", small], capture_output=True)
+
+
+def test_bounce_reaches_the_local_sender(lab):
+    """A local user's mail to an address local(8) cannot deliver comes back
+    to that user's own mbox as a Postfix-worded RFC 3464 notice."""
+    import email
+    import email.policy
+    u = lab.useradd()
+    lab.configure()
+    lab.start()
+    lab.enqueue("%s@local.test" % u.pw_name, "nobody-here@local.test",
+                body="Subject: will bounce\nMessage-ID: <b1@test>\n\nbody\n")
+    assert lab.delivered(r"to=<nobody-here@local.test>, relay=local, .*dsn=5\.1\.1, "
+                         r"status=bounced \(unknown user: \"nobody-here\"\)"), lab.maillog()
+    assert lab.delivered(r"sender non-delivery notification: [0-9A-Za-z]+"), lab.maillog()
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    box = open(os.path.join(lab.mail, u.pw_name)).read()
+    assert box.startswith("From MAILER-DAEMON ")
+    msg = email.message_from_string(box.split("\n", 1)[1], policy=email.policy.default)
+    assert msg["Subject"] == "Undelivered Mail Returned to Sender"
+    assert msg.get_content_type() == "multipart/report"
+    parts = list(msg.iter_parts())
+    assert "your message could not\nbe delivered" in parts[0].get_content()
+    assert parts[1].get_content_type() == "message/delivery-status"
+    ds = str(parts[1])
+    assert "Final-Recipient: rfc822; nobody-here@local.test" in ds
+    assert "Status: 5.1.1" in ds and "Action: failed" in ds
+    assert "Subject: will bounce" in str(parts[2])
