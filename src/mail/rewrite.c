@@ -166,6 +166,15 @@ fail:
 }
 
 void
+rewrite_set_origin(struct rewrite *r, const char *domain)
+{
+	free(r->myorigin);
+	free(r->mydomain);
+	r->myorigin = xstrdup(domain);
+	r->mydomain = xstrdup(domain);
+}
+
+void
 rewrite_free(struct rewrite **rp)
 {
 	struct rewrite *r = *rp;

@@ -50,6 +50,11 @@ struct rewrite;
 struct rewrite *rewrite_new(struct maincf *cf, const char **error_r);
 void	 rewrite_free(struct rewrite **);
 
+/* rewrite_set_origin - complete incomplete addresses with domain instead
+ * of $myorigin and $mydomain: trivial-rewrite's "remote" context, for the
+ * headers of remote clients under remote_header_rewrite_domain */
+void	 rewrite_set_origin(struct rewrite *, const char *domain);
+
 /* rewrite_local - step 1 only, into out (reset first); header addresses of
  * remote clients skip it, as local_header_rewrite_clients says */
 void	 rewrite_local(struct rewrite *, const char *addr, struct str *out);
