@@ -525,9 +525,24 @@ local_alias_owner(struct local_walk *w, const char *name)
 	str_init(&val, 64);
 	key = xasprintf("owner-%s", name);
 	if (maps_find(w->ctx->aliases, key, &val, &err) == 1) {
+		struct strvec targets;
+		const char *first;
+
 		str_init(&origin, 64);
 		local_get(w->ctx->cf, "myorigin", &origin);
-		owner = xasprintf("%s@%s", key, origin.s);
+		strvec_init(&targets);
+		local_split_targets(val.s, &targets);
+		first = targets.n > 0 ? targets.v[0] : "";
+		/* expand_owner_alias: the owner alias's own (first) address,
+		 * when it is an address, instead of owner-NAME itself */
+		if ((local_list_has(w->ctx->cf, "expand_owner_alias", "yes") ||
+		    local_list_has(w->ctx->cf, "expand_owner_alias", "true")) &&
+		    *first != '\0' && strchr("|/:\\\"", *first) == NULL)
+			owner = strchr(first, '@') != NULL ? xstrdup(first) :
+			    xasprintf("%s@%s", first, origin.s);
+		else
+			owner = xasprintf("%s@%s", key, origin.s);
+		strvec_deinit(&targets);
 		str_deinit(&origin);
 	}
 	free(key);

@@ -22,6 +22,7 @@
 #include "lib/maps.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "bounce/bounce.h"
 #include "lib/util.h"
 #include "queue/qfile.h"
 #include "queue/qmsg.h"
@@ -136,17 +137,20 @@ out:
 	return ret;
 }
 
-/* local_resubmit_as_owner - local_resubmit, in a child that has become
- * mail_owner when we are root (the helper), so that the new queue file is
- * mail_owner's like every other */
+/* A job that writes into the queue: 0 with a short result text (a queue
+ * ID), or -1 with *error_r. */
+typedef int local_queue_job_fn(void *arg, char *out, size_t outlen, const char **error_r);
+
+/* local_as_mail_owner - run fn in a child that has become mail_owner when
+ * we are root (the helper), so that every queue file it makes is
+ * mail_owner's like every other; directly when not root */
 static int
-local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *content,
-    size_t len, const struct local_plan *plan, const char *rcpt, char *id_r,
-    const char **error_r)
+local_as_mail_owner(struct maincf *cf, local_queue_job_fn *fn, void *arg, char *out,
+    size_t outlen, const char **error_r)
 {
 	struct {
 		int	ok;
-		char	id[QFILE_ID_SIZE];
+		char	out[QFILE_ID_SIZE];
 		char	err[256];
 	} res;
 	struct local_user u;
@@ -157,7 +161,7 @@ local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *con
 	pid_t pid;
 
 	if (geteuid() != 0)
-		return local_resubmit(cf, m, content, len, plan, rcpt, id_r, error_r);
+		return fn(arg, out, outlen, error_r);
 	str_init(&owner, 32);
 	pw = maincf_get(cf, "mail_owner", &owner, error_r) == 0 ? getpwnam(owner.s) : NULL;
 	str_deinit(&owner);
@@ -166,21 +170,23 @@ local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *con
 		return -1;
 	}
 	if (pw->pw_uid == 0)
-		return local_resubmit(cf, m, content, len, plan, rcpt, id_r, error_r);
+		return fn(arg, out, outlen, error_r);
 	memset(&u, 0, sizeof(u));
 	u.uid = pw->pw_uid;
 	u.gid = pw->pw_gid;
-	if (pipe2(pfd, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
-		*error_r = "cannot fork to write the forwarded message";
-		return -1;
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		goto nofork;
+	if ((pid = fork()) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		goto nofork;
 	}
 	if (pid == 0) {
 		const char *e = "cannot set privileges to mail_owner";
 
 		close(pfd[0]);
 		memset(&res, 0, sizeof(res));
-		if (local_become(&u, false) == 0 &&
-		    local_resubmit(cf, m, content, len, plan, rcpt, res.id, &e) == 0)
+		if (local_become(&u, false) == 0 && fn(arg, res.out, sizeof(res.out), &e) == 0)
 			res.ok = 1;
 		else
 			snprintf(res.err, sizeof(res.err), "%s", e);
@@ -202,9 +208,105 @@ local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *con
 		*error_r = err;
 		return -1;
 	}
-	res.id[sizeof(res.id) - 1] = '\0';
-	snprintf(id_r, QFILE_ID_SIZE, "%s", res.id);
+	res.out[sizeof(res.out) - 1] = '\0';
+	snprintf(out, outlen, "%s", res.out);
 	return 0;
+nofork:
+	*error_r = "cannot fork to write into the queue";
+	return -1;
+}
+
+struct local_resubmit_job {
+	struct maincf		*cf;
+	const struct qmsg	*m;
+	const char		*content;
+	size_t			 len;
+	const struct local_plan	*plan;
+	const char		*rcpt;
+};
+
+static int
+local_resubmit_job(void *arg, char *out, size_t outlen, const char **error_r)
+{
+	struct local_resubmit_job *j = arg;
+	char id[QFILE_ID_SIZE];
+
+	if (local_resubmit(j->cf, j->m, j->content, j->len, j->plan, j->rcpt, id, error_r) != 0)
+		return -1;
+	snprintf(out, outlen, "%s", id);
+	return 0;
+}
+
+/* local_resubmit_as_owner - local_resubmit as mail_owner */
+static int
+local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *content,
+    size_t len, const struct local_plan *plan, const char *rcpt, char *id_r,
+    const char **error_r)
+{
+	struct local_resubmit_job j = { cf, m, content, len, plan, rcpt };
+
+	return local_as_mail_owner(cf, local_resubmit_job, &j, id_r, QFILE_ID_SIZE, error_r);
+}
+
+/* The failure of one delivery of an expansion whose alias has an owner-
+ * alias: the notice goes to the owner, not to the message's sender
+ * (Postfix's local does the same through its bounce_workaround). */
+struct local_owner_bounce_job {
+	struct maincf		*cf;
+	const struct qmsg	*m;
+	const char		*owner;
+	const struct bounce_rcpt *rcpt;
+};
+
+static int
+local_owner_bounce_job(void *arg, char *out, size_t outlen, const char **error_r)
+{
+	struct local_owner_bounce_job *j = arg;
+	struct qmsg copy = *j->m;	/* shallow: only the sender differs */
+	struct str qdir;
+	bool long_ids = false;
+	const char *e, *slash;
+	char old_tag[128], tag[128];
+	int ret;
+
+	str_init(&qdir, 128);
+	if (maincf_get(j->cf, "queue_directory", &qdir, error_r) != 0) {
+		str_deinit(&qdir);
+		return -1;
+	}
+	(void)maincf_get_bool(j->cf, "enable_long_queue_ids", &long_ids, &e);
+	copy.sender = xstrdup(j->owner);
+	/* the notice is logged as Postfix's bounce daemon logs it */
+	snprintf(old_tag, sizeof(old_tag), "%s", log_tag());
+	slash = strchr(old_tag, '/');
+	snprintf(tag, sizeof(tag), "%.*s/bounce", slash != NULL ? (int)(slash - old_tag) : 5,
+	    slash != NULL ? old_tag : "yubin");
+	log_retag(tag);
+	ret = bounce_notify(j->cf, qdir.s, long_ids, BOUNCE_FAILURE, &copy, j->rcpt, 1, error_r);
+	log_retag(old_tag);
+	free(copy.sender);
+	str_deinit(&qdir);
+	if (ret == 0)
+		snprintf(out, outlen, "ok");
+	return ret;
+}
+
+static int
+local_bounce_to_owner(struct maincf *cf, const struct qmsg *m, const struct qmsg_rcpt *r,
+    const struct local_item *it, const struct transport_dsn *dsn, const char **error_r)
+{
+	struct bounce_rcpt br;
+	struct local_owner_bounce_job j = { cf, m, it->sender, &br };
+	char out[8];
+
+	memset(&br, 0, sizeof(br));
+	br.addr = it->rcpt;
+	br.orcpt = r->orcpt;
+	br.notify = r->notify;
+	br.status = dsn->status;
+	br.reason = dsn->reason;
+	br.relay = "none";
+	return local_as_mail_owner(cf, local_owner_bounce_job, &j, out, sizeof(out), error_r);
 }
 
 /* local_worse - the status that decides for the queue recipient: any
@@ -312,6 +414,20 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 			transport_dsn_set(&one, "2.0.0", "local", reason);
 		}
 		transport_add_line(req, it->rcpt, st, &one);
+		if (st == TRANSPORT_BOUNCED && it->sender != NULL &&
+		    strcmp(it->sender, m->sender) != 0) {
+			/* an owner- alias takes the errors of its list: the
+			 * notice goes there now, and the queue recipient is
+			 * done as far as this delivery goes */
+			if (local_bounce_to_owner(req->cf, m, r, it, &one, &err) != 0) {
+				log_warn("%s: cannot return %s to owner %s: %s", m->id, it->rcpt,
+				    it->sender, err);
+				transport_dsn_set(&one, "4.3.0", "local",
+				    "cannot queue the notice to the list owner");
+				st = TRANSPORT_DEFERRED;
+			} else
+				st = TRANSPORT_SENT;
+		}
 		if (!have || local_rank(st) > local_rank(worst)) {
 			*dsn = one;
 			worst = st;

@@ -798,3 +798,61 @@ def test_bounce_reaches_the_local_sender(lab):
     assert "Final-Recipient: rfc822; nobody-here@local.test" in ds
     assert "Status: 5.1.1" in ds and "Action: failed" in ds
     assert "Subject: will bounce" in str(parts[2])
+
+
+def test_errors_of_a_list_go_to_its_owner_alias(lab):
+    """list has owner-list: the delivery to the unknown member and the
+    failing command bounce to the owner (whose mailbox gets the notices),
+    the good member gets the message, and the original sender hears
+    nothing. Without an owner- alias the sender gets the notice."""
+    import email
+    import email.policy
+    member = lab.useradd()
+    boss = lab.useradd()
+    sender = lab.useradd()
+    inc = os.path.join(lab.base, "members.inc")
+    with open(inc, "w") as f:
+        f.write("%s\nno-such-member\n" % member.pw_name)
+    lab.configure()
+    lab.aliases("list: :include:%s, \"|exit 67\"\nowner-list: %s\n"
+                "plain: no-such-plain\n" % (inc, boss.pw_name))
+    lab.start()
+    lab.enqueue("%s@local.test" % sender.pw_name, "list@local.test",
+                body="Subject: to the list\n\nbody\n")
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<list@local.test>, .*"
+                         r"\(delivered to mailbox\)" % member.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<no-such-member@local.test>, orig_to=<list@local.test>, .*"
+                         r"dsn=5\.1\.1, status=bounced \(unknown user: \"no-such-member\"\)")
+    assert lab.delivered(r"to=<list@local.test>, relay=local, .*status=bounced \(user unknown\. "
+                         r"Command died with status 67"), lab.maillog()
+    assert lab.delivered(r"yubin/bounce\[\d+\]: \w+: sender non-delivery notification: ")
+    # two notices, both to the owner, delivered into the owner's mailbox
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<owner-list@local.test>, .*"
+                         r"\(delivered to mailbox\)" % boss.pw_name), lab.maillog()
+    bbox = os.path.join(lab.mail, boss.pw_name)
+    assert wait_for(lambda: open(bbox).read().count("\nFrom MAILER-DAEMON ") +
+                    open(bbox).read().startswith("From MAILER-DAEMON ") == 2), lab.maillog()
+    text = open(bbox).read()
+    assert "Final-Recipient: rfc822; no-such-member@local.test" in text
+    assert "Subject: Undelivered Mail Returned to Sender" in text
+    assert re.search(r"^To: owner-list@local\.test$", text, re.M), text
+    assert not os.path.exists(os.path.join(lab.mail, sender.pw_name))
+    # no owner: the notice goes to the sender
+    lab.enqueue("%s@local.test" % sender.pw_name, "plain@local.test",
+                body="Subject: to plain\n\nbody\n")
+    sbox = os.path.join(lab.mail, sender.pw_name)
+    assert wait_for(lambda: os.path.exists(sbox) and
+                    "unknown user: \"no-such-plain\"" in open(sbox).read()), lab.maillog()
+    msg = email.message_from_string(open(sbox).read().split("\n", 1)[1],
+                                    policy=email.policy.default)
+    assert msg["To"] == "%s@local.test" % sender.pw_name
+
+
+def test_expand_owner_alias_uses_the_owners_address_as_sender(lab):
+    lab.configure("expand_owner_alias = yes\n")
+    lab.aliases("list: far@remote.test\nowner-list: boss@remote.test\n")
+    lab.start()
+    assert lab.send(["list@local.test"]) == {}
+    assert lab.delivered(r"to=<far@remote.test>, orig_to=<list@local.test>, .*"
+                         r"\(forwarded as (\w+)\)"), lab.maillog()
+    assert lab.delivered(r"from=<boss@remote.test>"), lab.maillog()
