@@ -460,6 +460,13 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 		/* an alias or include that expanded to nothing new */
 		transport_dsn_set(dsn, "2.0.0", "local", "discarded: duplicate or empty expansion");
 		worst = TRANSPORT_SENT;
+	} else if (worst == TRANSPORT_SENT) {
+		/* RFC 3461 6.2.7: a mailbox, file or command of the recipient
+		 * itself is a final delivery; one forwarded address passes
+		 * the request on (relayed: the copy asks for no notices); an
+		 * expansion into several is "expanded" */
+		snprintf(dsn->action, sizeof(dsn->action), "%s", plan.n > 1 ? "expanded" :
+		    have_forward ? "relayed" : "delivered");
 	}
 	local_plan_deinit(&plan);
 out:

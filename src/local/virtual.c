@@ -183,6 +183,8 @@ virtual_transport_deliver(const struct transport_request *req, struct transport_
 		transport_dsn_set(dsn, "2.0.0", "virtual",
 		    storage_format_of(path.s) == STORAGE_MAILDIR ? "delivered to maildir" :
 		    "delivered to mailbox");
+	if (st == TRANSPORT_SENT)
+		snprintf(dsn->action, sizeof(dsn->action), "delivered");
 out:
 	str_deinit(&addr);
 	str_deinit(&val);

@@ -461,6 +461,18 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 		qmgr_bounces_add(&mm->bounced, m, i, dsn);
 		return;
 	}
+	if (st == TRANSPORT_SENT && dsn->action[0] != '\0' &&
+	    (m->rcpts[i].notify & QFILE_NOTIFY_SUCCESS) != 0) {
+		/* NOTIFY=SUCCESS and a final delivery: the sender's notice
+		 * before the done mark; a notice that cannot be queued is
+		 * logged, never a reason to deliver twice */
+		struct qmgr_bounces ok = { NULL, NULL, 0 };
+
+		qmgr_bounces_add(&ok, m, i, dsn);
+		ok.r[0].action = dsn->action;
+		(void)qmgr_notify(q, BOUNCE_SUCCESS, m, &ok);
+		qmgr_bounces_free(&ok);
+	}
 	if (mm->failed)
 		return;
 	if (qmsg_rcpt_mark(m, i, &err) != 0) {

@@ -856,3 +856,52 @@ def test_expand_owner_alias_uses_the_owners_address_as_sender(lab):
     assert lab.delivered(r"to=<far@remote.test>, orig_to=<list@local.test>, .*"
                          r"\(forwarded as (\w+)\)"), lab.maillog()
     assert lab.delivered(r"from=<boss@remote.test>"), lab.maillog()
+
+
+def test_notify_success_and_never(lab):
+    """RCPT ... NOTIFY=SUCCESS: a final local delivery sends the sender a
+    "Successful Mail Delivery Report" (Action: delivered; an alias with
+    several targets: expanded); NOTIFY=NEVER: an undeliverable recipient
+    sends the sender nothing; no NOTIFY: no success notice."""
+    import email
+    import email.policy
+    u = lab.useradd()
+    v = lab.useradd()
+    sender = lab.useradd()
+    lab.configure("local_recipient_maps =\n")
+    lab.aliases("both: %s, %s\n" % (u.pw_name, v.pw_name))
+    lab.start()
+    frm = "%s@local.test" % sender.pw_name
+    with smtplib.SMTP("127.0.0.1", lab.port, timeout=20) as s:
+        s.ehlo("client.test")
+        assert s.mail(frm, ["RET=HDRS", "ENVID=env-1"])[0] == 250
+        assert s.rcpt("%s@local.test" % u.pw_name, ["NOTIFY=SUCCESS"])[0] == 250
+        assert s.rcpt("both@local.test", ["NOTIFY=SUCCESS,FAILURE"])[0] == 250
+        assert s.rcpt("%s@local.test" % v.pw_name)[0] == 250
+        assert s.rcpt("nobody-at-all@local.test", ["NOTIFY=NEVER"])[0] == 250
+        s.data(b"Subject: dsn test\r\n\r\nbody\r\n")
+    assert lab.delivered(r"to=<nobody-at-all@local.test>, .*status=bounced"), lab.maillog()
+    assert lab.delivered(r"yubin/bounce\[\d+\]: \w+: sender delivery status notification: "
+                         r"\w+"), lab.maillog()
+    sbox = os.path.join(lab.mail, sender.pw_name)
+    assert wait_for(lambda: os.path.exists(sbox) and
+                    open(sbox).read().count("Successful Mail Delivery Report") >= 2), \
+        lab.maillog()
+    time.sleep(1)   # room for a wrong extra notice to arrive
+    text = open(sbox).read()
+    assert "Undelivered Mail" not in text and "nobody-at-all" not in text, text
+    notices = [email.message_from_string(m, policy=email.policy.default)
+               for m in re.split(r"(?m)^From MAILER-DAEMON .*\n", text) if m.strip()]
+    assert len(notices) == 2, text
+    reports = {}
+    for n in notices:
+        assert n["Subject"] == "Successful Mail Delivery Report"
+        parts = list(n.iter_parts())
+        ds = str(parts[1])
+        assert "Original-Envelope-Id: env-1" in ds
+        rcpt = re.search(r"Final-Recipient: rfc822; (\S+)", ds).group(1)
+        reports[rcpt] = re.search(r"Action: (\w+)", ds).group(1)
+        assert "Status: 2.0.0" in ds and "Remote-MTA" not in ds
+        assert parts[2].get_content_type() == "text/rfc822-headers"
+    assert reports == {"%s@local.test" % u.pw_name: "delivered",
+                       "both@local.test": "expanded"}, reports
