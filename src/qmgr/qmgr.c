@@ -197,6 +197,7 @@ qmgr_bounces_add(struct qmgr_bounces *b, const struct qmsg *m, size_t i,
 	b->r[b->n].status = xstrdup(dsn->status);
 	b->r[b->n].reason = xstrdup(dsn->reason);
 	b->r[b->n].relay = xstrdup(dsn->relay);
+	b->r[b->n].action = NULL;
 	b->idx[b->n] = i;
 	b->n++;
 }
