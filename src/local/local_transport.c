@@ -309,6 +309,37 @@ local_bounce_to_owner(struct maincf *cf, const struct qmsg *m, const struct qmsg
 	return local_as_mail_owner(cf, local_owner_bounce_job, &j, out, sizeof(out), error_r);
 }
 
+/* local_pass_deliver - a recipient handed to another transport by
+ * mailbox_transport(_maps) or fallback_transport(_maps): one of the
+ * built-in ones, run here (the master.cf service name is taken as its
+ * command, as in Postfix's default master.cf); any other is not
+ * available to local yet, so the mail waits */
+static enum transport_status
+local_pass_deliver(const struct transport_request *req, const struct local_item *it,
+    struct transport_dsn *dsn)
+{
+	struct transport_request sub = *req;
+	const struct transport *tp;
+	const char *colon = strchr(it->target, ':'), *at = strrchr(it->rcpt, '@');
+	char *name = colon != NULL ? xstrndup(it->target, (size_t)(colon - it->target)) :
+	    xstrdup(it->target);
+	enum transport_status st;
+
+	tp = transport_find(name);
+	if (tp == NULL || tp->deliver == NULL || strcmp(name, "local") == 0) {
+		transport_dsn_set(dsn, "4.3.0", "local", "mail transport unavailable");
+		free(name);
+		return TRANSPORT_DEFERRED;
+	}
+	sub.addr = it->rcpt;
+	sub.service = name;
+	sub.nexthop = colon != NULL && colon[1] != '\0' ? colon + 1 : at != NULL ? at + 1 : "";
+	sub.lines = NULL;
+	st = tp->deliver(&sub, dsn);
+	free(name);
+	return st;
+}
+
 /* local_worse - the status that decides for the queue recipient: any
  * deferral defers it (every delivery is tried again), else it is done */
 static int
@@ -403,11 +434,14 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 			st = virtual_transport_deliver(&sub, &one);
 			break;
 		}
+		case LOCAL_PASS:
+			st = local_pass_deliver(req, it, &one);
+			break;
 		default:
 			st = local_exec(&lm, it, &one, &what);
 			break;
 		}
-		if (st == TRANSPORT_SENT && it->kind != LOCAL_VIRTUAL) {
+		if (st == TRANSPORT_SENT && it->kind != LOCAL_VIRTUAL && it->kind != LOCAL_PASS) {
 			char reason[TRANSPORT_DSN_TEXT_SIZE];
 
 			snprintf(reason, sizeof(reason), "delivered to %s", what.s);

@@ -905,3 +905,56 @@ def test_notify_success_and_never(lab):
         assert parts[2].get_content_type() == "text/rfc822-headers"
     assert reports == {"%s@local.test" % u.pw_name: "delivered",
                        "both@local.test": "expanded"}, reports
+
+
+def test_per_user_tables_fallback_transport_and_luser_relay(lab):
+    """Postfix's order after the aliases: mailbox_transport_maps,
+    mailbox_command_maps (per user name), and for recipients that are no
+    user: fallback_transport_maps, fallback_transport, luser_relay (with
+    $user expanded; the relay gets the mail as a forwarded copy)."""
+    a = lab.useradd()   # mailbox_command_maps
+    b = lab.useradd()   # catch-all of luser_relay
+    c = lab.useradd()   # mailbox_transport_maps
+    out = os.path.join(a.pw_dir, "via-command")
+    cmds = os.path.join(lab.etc, "commands")
+    with open(cmds, "w") as f:   # a file: main.cf would expand $HOME itself
+        f.write("%s cat > $HOME/via-command\n" % a.pw_name)
+    lab.configure("local_recipient_maps =\n"
+                  "mailbox_command_maps = texthash:%s\n"
+                  "mailbox_transport_maps = inline:{ {%s = discard:held by table} }\n"
+                  "fallback_transport_maps = inline:{ {gone = error:5.1.1 gone for good} }\n"
+                  "luser_relay = %s+$user\n" % (cmds, c.pw_name, b.pw_name))
+    lab.start()
+    assert lab.send(["%s@local.test" % a.pw_name, "%s@local.test" % c.pw_name,
+                     "gone@local.test", "whoever+x@local.test"], subject="tables") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent \(delivered to "
+                         r"command: cat > \$HOME/via-command\)" % a.pw_name), lab.maillog()
+    assert wait_for(lambda: os.path.exists(out) and "Subject: tables" in open(out).read())
+    assert lab.delivered(r"to=<%s@local.test>, relay=none, .*status=sent \(held by table\)"
+                         % c.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<gone@local.test>, relay=none, .*dsn=5\.1\.1, "
+                         r"status=bounced \(gone for good\)"), lab.maillog()
+    assert lab.delivered(r"to=<%s\+whoever@local.test>, orig_to=<whoever\+x@local.test>, "
+                         r"relay=local, .*status=sent \(delivered to mailbox\)" % b.pw_name), \
+        lab.maillog()
+    box = open(os.path.join(lab.mail, b.pw_name)).read()
+    assert "Subject: tables" in box and "Delivered-To: %s+whoever@local.test" % b.pw_name in box
+    assert not os.path.exists(os.path.join(lab.mail, a.pw_name))
+    assert not os.path.exists(os.path.join(lab.mail, c.pw_name))
+
+
+def test_fallback_transport_and_luser_relay_with_local_recipient_maps(lab):
+    """fallback_transport takes unknown users before luser_relay; with
+    local_recipient_maps left at its default, smtpd still refuses unknown
+    users at RCPT, as postconf(5) warns for luser_relay."""
+    b = lab.useradd()
+    lab.configure("fallback_transport = discard:fell back\nluser_relay = %s\n" % b.pw_name)
+    lab.start()
+    with smtplib.SMTP("127.0.0.1", lab.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.mail("alice@remote.test")
+        assert s.rcpt("stranger@local.test")[0] == 550
+    lab.enqueue("alice@remote.test", "stranger@local.test")
+    assert lab.delivered(r"to=<stranger@local.test>, relay=none, .*status=sent "
+                         r"\(fell back\)"), lab.maillog()
+    assert not os.path.exists(os.path.join(lab.mail, b.pw_name))

@@ -145,7 +145,7 @@ static void
 plan_text(struct fixture *f, const char *rcpt, struct str *out)
 {
 	static const char *const kinds[] = { "mailbox", "command", "file", "forward", "virtual",
-	    "bounce", "defer" };
+	    "bounce", "defer", "pass" };
 	struct local_expand_ctx ctx;
 	struct local_plan plan;
 	const char *err;
