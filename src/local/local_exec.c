@@ -48,26 +48,19 @@ local_become(const struct local_user *u, bool dev_mode)
 	return 0;
 }
 
-static bool
-local_list_has(struct maincf *cf, const char *param, const char *word)
+ssize_t
+local_child_result(int rfd, pid_t pid, void *res, size_t size)
 {
-	struct strvec items;
-	struct str val;
-	const char *err;
-	bool found = false;
-	size_t i;
+	ssize_t n;
+	int wst;
 
-	str_init(&val, 64);
-	if (maincf_get(cf, param, &val, &err) == 0) {
-		strvec_init(&items);
-		maincf_list_split(val.s, &items);
-		for (i = 0; i < items.n; i++)
-			if (strcasecmp(items.v[i], word) == 0)
-				found = true;
-		strvec_deinit(&items);
-	}
-	str_deinit(&val);
-	return found;
+	do
+		n = read(rfd, res, size);
+	while (n < 0 && errno == EINTR);
+	close(rfd);
+	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+		;
+	return n;
 }
 
 /* local_prefix - Return-Path:, X-Original-To:, Delivered-To: as Postfix's
@@ -98,7 +91,7 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 	struct storage_mail m;
 	const char *err;
 	long lock_polls, lock_delay, tries;
-	int pfd[2], wst;
+	int pfd[2];
 	ssize_t n;
 	pid_t pid;
 
@@ -157,12 +150,7 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 		_exit(0);
 	}
 	close(pfd[1]);
-	do
-		n = read(pfd[0], &res, sizeof(res));
-	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
-		;
+	n = local_child_result(pfd[0], pid, &res, sizeof(res));
 	if (n != (ssize_t)sizeof(res)) {
 		transport_dsn_set(dsn, "4.3.0", "local", "delivery process died");
 		return TRANSPORT_DEFERRED;

@@ -2,7 +2,7 @@
  * recipient to a plan of deliveries, through aliases, :include: files,
  * .forward files and the mailbox choice. Reads files as the process it
  * runs in, and never writes. Tests: tests/unit/local/test_local.c */
-#include "local/local.h"
+#include "local/local-private.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -315,8 +315,7 @@ local_fail(struct local_walk *w, enum local_kind kind, const char *rcpt, const c
 	va_end(ap);
 }
 
-/* local_list_has - the list parameter names word ("alias", "forward") */
-static bool
+bool
 local_list_has(struct maincf *cf, const char *param, const char *word)
 {
 	struct strvec items;
@@ -336,6 +335,29 @@ local_list_has(struct maincf *cf, const char *param, const char *word)
 	}
 	str_deinit(&val);
 	return found;
+}
+
+/* local_bool - a boolean parameter (false when it cannot be read) */
+static bool
+local_bool(struct maincf *cf, const char *param)
+{
+	const char *err;
+	bool v = false;
+
+	return maincf_get_bool(cf, param, &v, &err) == 0 && v;
+}
+
+/* local_split_lines - the targets of an :include: or .forward file: one
+ * target list per line, "#" lines are comments */
+static void
+local_split_lines(const char *text, struct strvec *items)
+{
+	char *dup = xstrdup(text), *save = NULL, *line;
+
+	for (line = strtok_r(dup, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		if (*line != '#')
+			local_split_targets(line, items);
+	free(dup);
 }
 
 /* local_get - a parameter's value; forward_path and mailbox_command are
@@ -482,16 +504,7 @@ local_target(struct local_walk *w, const char *rcpt, const char *target, const c
 			return;
 		}
 		strvec_init(&items);
-		{
-			/* one target list per line; # lines are comments */
-			char *dup = xstrdup(text.s), *save = NULL, *line;
-
-			for (line = strtok_r(dup, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save))
-				if (*line != '#')
-					local_split_targets(line, &items);
-			free(dup);
-		}
+		local_split_lines(text.s, &items);
 		for (i = 0; i < items.n; i++)
 			local_target(w, rcpt, items.v[i], sender, LOCAL_SRC_INCLUDE, exp_from,
 			    st.st_uid, NULL, depth + 1);
@@ -519,8 +532,7 @@ local_alias_owner(struct local_walk *w, const char *name)
 	const char *err;
 	char *key, *owner = NULL;
 
-	if (!local_list_has(w->ctx->cf, "owner_request_special", "yes") &&
-	    !local_list_has(w->ctx->cf, "owner_request_special", "true"))
+	if (!local_bool(w->ctx->cf, "owner_request_special"))
 		return NULL;
 	str_init(&val, 64);
 	key = xasprintf("owner-%s", name);
@@ -535,8 +547,7 @@ local_alias_owner(struct local_walk *w, const char *name)
 		first = targets.n > 0 ? targets.v[0] : "";
 		/* expand_owner_alias: the owner alias's own (first) address,
 		 * when it is an address, instead of owner-NAME itself */
-		if ((local_list_has(w->ctx->cf, "expand_owner_alias", "yes") ||
-		    local_list_has(w->ctx->cf, "expand_owner_alias", "true")) &&
+		if (local_bool(w->ctx->cf, "expand_owner_alias") &&
 		    *first != '\0' && strchr("|/:\\\"", *first) == NULL)
 			owner = strchr(first, '@') != NULL ? xstrdup(first) :
 			    xasprintf("%s@%s", first, origin.s);
@@ -714,15 +725,7 @@ local_forward_file(struct local_walk *w, const char *addr, const char *local, co
 		if (file_read(path.s, LOCAL_INCLUDE_MAX, &text) != 0)
 			continue;
 		strvec_init(&items);
-		{
-			char *dup = xstrdup(text.s), *save = NULL, *line;
-
-			for (line = strtok_r(dup, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save))
-				if (*line != '#')
-					local_split_targets(line, &items);
-			free(dup);
-		}
+		local_split_lines(text.s, &items);
 		if (items.n > 0) {
 			found = 1;
 			for (j = 0; j < items.n; j++)

@@ -156,7 +156,7 @@ local_as_mail_owner(struct maincf *cf, local_queue_job_fn *fn, void *arg, char *
 	struct local_user u;
 	struct passwd *pw;
 	struct str owner;
-	int pfd[2], wst;
+	int pfd[2];
 	ssize_t n;
 	pid_t pid;
 
@@ -194,12 +194,7 @@ local_as_mail_owner(struct maincf *cf, local_queue_job_fn *fn, void *arg, char *
 		_exit(0);
 	}
 	close(pfd[1]);
-	do
-		n = read(pfd[0], &res, sizeof(res));
-	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
-		;
+	n = local_child_result(pfd[0], pid, &res, sizeof(res));
 	if (n != (ssize_t)sizeof(res) || !res.ok) {
 		static char err[256];
 
