@@ -180,9 +180,11 @@ qmgr_corrupt(struct qmgr *q, const char *queue, const char *id, const char *why)
 /* qmgr_bounces - the recipients of one pass that failed for good (or, for
  * a delay warning, are still deferred), kept until the notice is queued */
 struct qmgr_bounces {
-	struct bounce_rcpt	*r;	/* strings: addr, orcpt borrowed; status, reason owned */
+	struct bounce_rcpt	*r;	/* strings: addr, orcpt borrowed (or in owned);
+					 * status, reason owned */
 	size_t			*idx;	/* index into msg->rcpts */
 	size_t			 n;
+	struct strvec		 owned;	/* the addresses of expanded recipients */
 };
 
 static void
@@ -202,6 +204,35 @@ qmgr_bounces_add(struct qmgr_bounces *b, const struct qmsg *m, size_t i,
 	b->n++;
 }
 
+/* qmgr_bounces_add_expanded - the failed deliveries of an expansion
+ * (local's aliases, .forward), named as Postfix names them: the expanded
+ * address, "expanded from" the queue recipient (its ORCPT, if given) */
+static void
+qmgr_bounces_add_expanded(struct qmgr_bounces *b, const struct qmsg *m, size_t i,
+    const struct transport_lines *lines, const struct transport_dsn *dsn)
+{
+	size_t k, added = 0;
+
+	if (b->owned.v == NULL)
+		strvec_init(&b->owned);
+	for (k = 0; k < lines->n; k++) {
+		if (lines->v[k].status != TRANSPORT_BOUNCED)
+			continue;
+		qmgr_bounces_add(b, m, i, &lines->v[k].dsn);
+		if (strcmp(lines->v[k].to, m->rcpts[i].addr) != 0) {
+			strvec_push(&b->owned, lines->v[k].to);
+			b->r[b->n - 1].addr = b->owned.v[b->owned.n - 1];
+			if (m->rcpts[i].orcpt == NULL) {
+				strvec_push_take(&b->owned, xasprintf("rfc822;%s", m->rcpts[i].addr));
+				b->r[b->n - 1].orcpt = b->owned.v[b->owned.n - 1];
+			}
+		}
+		added++;
+	}
+	if (added == 0)
+		qmgr_bounces_add(b, m, i, dsn);
+}
+
 static void
 qmgr_bounces_free(struct qmgr_bounces *b)
 {
@@ -212,6 +243,8 @@ qmgr_bounces_free(struct qmgr_bounces *b)
 	}
 	free(b->r);
 	free(b->idx);
+	if (b->owned.v != NULL)
+		strvec_deinit(&b->owned);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -455,19 +488,22 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 	else
 		qmgr_log_delivery(q, tp->name, m, i, NULL, dsn,
 		    st == TRANSPORT_SENT ? "sent" : "bounced", mm->t_active, t_start, t_end);
-	transport_lines_deinit(lines);
 	if (st == TRANSPORT_BOUNCED) {
 		/* done only when the notice is durable: a crash before that
 		 * bounces again rather than never */
-		qmgr_bounces_add(&mm->bounced, m, i, dsn);
+		qmgr_bounces_add_expanded(&mm->bounced, m, i, lines, dsn);
+		transport_lines_deinit(lines);
 		return;
 	}
+	transport_lines_deinit(lines);
 	if (st == TRANSPORT_SENT && dsn->action[0] != '\0' &&
 	    (m->rcpts[i].notify & QFILE_NOTIFY_SUCCESS) != 0) {
 		/* NOTIFY=SUCCESS and a final delivery: the sender's notice
 		 * before the done mark; a notice that cannot be queued is
 		 * logged, never a reason to deliver twice */
-		struct qmgr_bounces ok = { NULL, NULL, 0 };
+		struct qmgr_bounces ok;
+
+		memset(&ok, 0, sizeof(ok));
 
 		qmgr_bounces_add(&ok, m, i, dsn);
 		ok.r[0].action = dsn->action;

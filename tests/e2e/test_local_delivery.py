@@ -846,6 +846,14 @@ def test_errors_of_a_list_go_to_its_owner_alias(lab):
     msg = email.message_from_string(open(sbox).read().split("\n", 1)[1],
                                     policy=email.policy.default)
     assert msg["To"] == "%s@local.test" % sender.pw_name
+    # named as Postfix names an expanded recipient
+    parts = list(msg.iter_parts())
+    assert ("<no-such-plain@local.test> (expanded from <plain@local.test>): "
+            "unknown user: \"no-such-plain\"") in parts[0].get_content()
+    ds = str(parts[1])
+    assert "Final-Recipient: rfc822; no-such-plain@local.test" in ds
+    assert "Original-Recipient: rfc822;plain@local.test" in ds
+    assert "Diagnostic-Code: X-Postfix; unknown user" in ds and "Remote-MTA" not in ds
 
 
 def test_expand_owner_alias_uses_the_owners_address_as_sender(lab):
