@@ -67,12 +67,31 @@ local_alias_check(struct maincf *cf, const char *list)
 	return owner;
 }
 
+/* local_notify_forwarded - the NOTIFY of a forwarded copy (RFC 3461
+ * 6.2.7): one address carries the request on as it is; the addresses of
+ * an expansion keep it without SUCCESS (the "expanded" notice answered
+ * that), and a request that was SUCCESS only becomes NEVER */
+static int
+local_notify_forwarded(int notify, size_t nforward, size_t nplan)
+{
+	int child;
+
+	if (nforward == 1 && nplan == 1)
+		return notify;
+	child = notify & ~QFILE_NOTIFY_SUCCESS;
+	return child == 0 && notify != 0 ? QFILE_NOTIFY_NEVER : child;
+}
+
 /* local_resubmit - the forwarded addresses of a plan as one new message;
  * 0 with the new queue ID in id_r, or -1 with *error_r */
 static int
 local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, size_t len,
-    const struct local_plan *plan, const char *rcpt, char *id_r, const char **error_r)
+    const struct local_plan *plan, const struct qmsg_rcpt *r, char *id_r, const char **error_r)
 {
+	const char *rcpt = r->addr;
+	char *orcpt = NULL;
+	size_t nforward = 0;
+	int notify;
 	struct qfile_writer *w = NULL;
 	struct str qdir, hdr;
 	const char *sender = NULL;
@@ -93,8 +112,16 @@ local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, siz
 	if (qfile_writer_sender(w, sender != NULL ? sender : m->sender) != 0)
 		goto fail;
 	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].kind == LOCAL_FORWARD)
+			nforward++;
+	notify = local_notify_forwarded(r->notify, nforward, plan->n);
+	/* one address carries the original recipient on as its ORCPT, so
+	 * that a notice from the final delivery names it */
+	if (nforward == 1 && plan->n == 1)
+		orcpt = r->orcpt != NULL ? xstrdup(r->orcpt) : xasprintf("rfc822;%s", r->addr);
+	for (i = 0; i < plan->n; i++)
 		if (plan->v[i].kind == LOCAL_FORWARD &&
-		    qfile_writer_rcpt(w, plan->v[i].target, NULL, QFILE_NOTIFY_FAILURE) != 0)
+		    qfile_writer_rcpt(w, plan->v[i].target, orcpt, notify) != 0)
 			goto fail;
 	/* Delivered-To: on the forwarded copy is what catches a loop when
 	 * it comes back (prepend_delivered_header has "forward" by default) */
@@ -132,6 +159,7 @@ fail:
 	*error_r = "cannot write the forwarded message";
 	qfile_writer_abort(&w);
 out:
+	free(orcpt);
 	str_deinit(&qdir);
 	str_deinit(&hdr);
 	return ret;
@@ -217,7 +245,7 @@ struct local_resubmit_job {
 	const char		*content;
 	size_t			 len;
 	const struct local_plan	*plan;
-	const char		*rcpt;
+	const struct qmsg_rcpt	*rcpt;
 };
 
 static int
@@ -235,7 +263,7 @@ local_resubmit_job(void *arg, char *out, size_t outlen, const char **error_r)
 /* local_resubmit_as_owner - local_resubmit as mail_owner */
 static int
 local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *content,
-    size_t len, const struct local_plan *plan, const char *rcpt, char *id_r,
+    size_t len, const struct local_plan *plan, const struct qmsg_rcpt *rcpt, char *id_r,
     const char **error_r)
 {
 	struct local_resubmit_job j = { cf, m, content, len, plan, rcpt };
@@ -466,7 +494,7 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 	if (have_forward && worst != TRANSPORT_DEFERRED) {
 		char id[QFILE_ID_SIZE];
 
-		if (local_resubmit_as_owner(req->cf, m, lm.content, lm.len, &plan, r->addr, id,
+		if (local_resubmit_as_owner(req->cf, m, lm.content, lm.len, &plan, r, id,
 		    &err) != 0) {
 			transport_dsn_set(dsn, "4.3.0", "local", err);
 			worst = TRANSPORT_DEFERRED;
@@ -491,11 +519,14 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 		worst = TRANSPORT_SENT;
 	} else if (worst == TRANSPORT_SENT) {
 		/* RFC 3461 6.2.7: a mailbox, file or command of the recipient
-		 * itself is a final delivery; one forwarded address passes
-		 * the request on (relayed: the copy asks for no notices); an
-		 * expansion into several is "expanded" */
-		snprintf(dsn->action, sizeof(dsn->action), "%s", plan.n > 1 ? "expanded" :
-		    have_forward ? "relayed" : "delivered");
+		 * itself is a final delivery ("delivered"); an expansion into
+		 * several is "expanded"; one forwarded address passes the
+		 * request on with the copy (no notice now) */
+		if (plan.n > 1)
+			snprintf(dsn->action, sizeof(dsn->action), "expanded");
+		else if (!have_forward)
+			snprintf(dsn->action, sizeof(dsn->action), "delivered");
+		/* else the forwarded copy carries the request on */
 	}
 	local_plan_deinit(&plan);
 out:

@@ -966,3 +966,47 @@ def test_fallback_transport_and_luser_relay_with_local_recipient_maps(lab):
     assert lab.delivered(r"to=<stranger@local.test>, relay=none, .*status=sent "
                          r"\(fell back\)"), lab.maillog()
     assert not os.path.exists(os.path.join(lab.mail, b.pw_name))
+
+
+def test_notify_success_travels_with_a_forwarded_copy(lab):
+    """A .forward to one address passes the DSN request on with the copy
+    (RFC 3461: no notice at the forwarding): the final delivery, here
+    virtual(8), sends the one success notice, naming the forwarded address
+    and the original recipient."""
+    import email
+    import email.policy
+    u = lab.useradd()
+    owner = lab.useradd()
+    sender = lab.useradd()
+    vbase = os.path.join(lab.base, "vmail")
+    os.makedirs(vbase)
+    os.chown(vbase, owner.pw_uid, owner.pw_gid)
+    fwd = os.path.join(u.pw_dir, ".forward")
+    with open(fwd, "w") as f:
+        f.write("known@virt.test\n")
+    os.chown(fwd, u.pw_uid, u.pw_gid)
+    lab.configure("virtual_mailbox_domains = virt.test\nvirtual_mailbox_base = %s\n"
+                  "virtual_mailbox_maps = inline:{ known@virt.test=virt.test/known/ }\n"
+                  "virtual_uid_maps = static:%d\nvirtual_gid_maps = static:%d\n"
+                  "virtual_minimum_uid = 100\n" % (vbase, owner.pw_uid, owner.pw_gid))
+    lab.start()
+    with smtplib.SMTP("127.0.0.1", lab.port, timeout=20) as s:
+        s.ehlo("client.test")
+        assert s.mail("%s@local.test" % sender.pw_name)[0] == 250
+        assert s.rcpt("%s@local.test" % u.pw_name, ["NOTIFY=SUCCESS"])[0] == 250
+        s.data(b"Subject: forwarded dsn\r\n\r\nbody\r\n")
+    assert lab.delivered(r"to=<known@virt.test>, orig_to=<%s@local.test>, relay=local, .*"
+                         r"\(forwarded as \w+\)" % u.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<known@virt.test>, orig_to=<%s@local.test>, relay=virtual, .*"
+                         r"status=sent \(delivered to maildir\)" % u.pw_name), lab.maillog()
+    sbox = os.path.join(lab.mail, sender.pw_name)
+    assert wait_for(lambda: os.path.exists(sbox) and "Successful Mail" in open(sbox).read()), \
+        lab.maillog()
+    time.sleep(1)
+    text = open(sbox).read()
+    assert text.count("From MAILER-DAEMON ") == 1, text
+    msg = email.message_from_string(text.split("\n", 1)[1], policy=email.policy.default)
+    ds = str(list(msg.iter_parts())[1])
+    assert "Final-Recipient: rfc822; known@virt.test" in ds
+    assert "Original-Recipient: rfc822;%s@local.test" % u.pw_name in ds
+    assert "Action: delivered" in ds
