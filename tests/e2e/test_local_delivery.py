@@ -1010,3 +1010,59 @@ def test_notify_success_travels_with_a_forwarded_copy(lab):
     assert "Final-Recipient: rfc822; known@virt.test" in ds
     assert "Original-Recipient: rfc822;%s@local.test" % u.pw_name in ds
     assert "Action: delivered" in ds
+
+
+def test_mailbox_size_limit_bounces_and_keeps_the_mbox(lab):
+    """An mbox that would grow past mailbox_size_limit: the delivery fails
+    for good (5.2.2, "File too large"), the mbox keeps its bytes."""
+    u = lab.useradd()
+    lab.configure("message_size_limit = 10000\nmailbox_size_limit = 20000\n")
+    box = os.path.join(lab.mail, u.pw_name)
+    old = "From old@x  Mon Jan  1 00:00:00 2024\nSubject: old\n\n" + "x" * 15000 + "\n\n"
+    with open(box, "w") as f:
+        f.write(old)
+    os.chown(box, u.pw_uid, u.pw_gid)
+    os.chmod(box, 0o600)
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], body="y" * 6000 + "\n") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=5\.2\.2, status=bounced "
+                         r"\(cannot update mailbox .*File too large" % u.pw_name), lab.maillog()
+    assert open(box).read() == old
+
+
+def test_alias_source_newer_than_database_warns(lab):
+    u = lab.useradd()
+    lab.configure()
+    lab.aliases("fresh: %s\n" % u.pw_name)
+    src = os.path.join(lab.etc, "aliases")
+    with open(src, "a") as f:
+        f.write("later: %s\n" % u.pw_name)
+    t = time.time() + 5
+    os.utime(src, (t, t))
+    lab.start()
+    assert lab.send(["fresh@local.test"]) == {}
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<fresh@local.test>, .*"
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    assert re.search(r"warning: database %s\.db is older than source file %s"
+                     % (re.escape(src), re.escape(src)), lab.maillog()), lab.maillog()
+
+
+def test_sendmail_bp_and_q(lab):
+    """sendmail -bp lists what waits (as mailq), sendmail -q runs the queue
+    now: a message deferred by a held lock is delivered at once after."""
+    u = lab.useradd()
+    lab.configure("deliver_lock_attempts = 1\nminimal_backoff_time = 300s\n"
+                  "maximal_backoff_time = 600s\nqueue_run_delay = 300s\n")
+    box = os.path.join(lab.mail, u.pw_name)
+    open(box + ".lock", "w").close()
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], subject="queued") == {}
+    assert lab.delivered(r"status=deferred \(cannot update mailbox"), lab.maillog()
+    r = lab.run("sendmail", "-bp", env=lab.env)
+    assert r.rc == 0 and "%s@local.test" % u.pw_name in r.out and "alice@remote.test" in r.out, r
+    os.unlink(box + ".lock")
+    r = lab.run("sendmail", "-q", env=lab.env)
+    assert r.rc == 0, r
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent" % u.pw_name,
+                         timeout=20), lab.maillog()
+    assert "Subject: queued" in open(box).read()
