@@ -155,3 +155,23 @@ def test_a_field_past_header_size_limit_is_passed_on_whole(run, instance_factory
     # the oversized field and what follows it go in unchanged
     assert "\nTo: u0,\n u1,\n" in out and "\nCc: bare\n" in out
     assert "\nSubject: big\n\nbody\n" in out
+
+
+def test_masquerade_domains_on_headers_and_envelope_sender(run, instance_factory):
+    inst = instance_factory(main_extra=BASE + "masquerade_domains = test.example\n"
+                            "masquerade_exceptions = root\n", master_extra=RETRY)
+    inst.start()
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.mail("ann@build.test.example")
+        s.rcpt("user@host.test.example")
+        code, reply = s.data(b"From: Ann <ann@build.test.example>\r\n"
+                             b"Cc: root@build.test.example, x@a.b.test.example\r\n\r\nbody\r\n")
+    assert code == 250, reply
+    qid = re.search(rb"queued as (\w+)", reply).group(1).decode()
+    text = queued(run, inst, qid)
+    assert "\nFrom: Ann <ann@test.example>\n" in text, text
+    assert "\nCc: root@build.test.example, x@test.example\n" in text, text
+    assert inst.wait_log(r"%s: from=<ann@test\.example>" % qid), inst.maillog()
+    # envelope recipients are not masqueraded by default
+    assert "\tfor <user@host.test.example>;" in text
