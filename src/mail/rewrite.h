@@ -11,6 +11,8 @@
  *      header_sender, header_recipient); a result "@domain" keeps the
  *      local part; an unmatched address extension is propagated
  *      (propagate_unmatched_extensions);
+ *   2b. masquerading (masquerade_domains, masquerade_exceptions) within
+ *      masquerade_classes: user@host.example.com -> user@example.com;
  *   3. for envelope recipients only, virtual alias expansion (one-to-many,
  *      recursive) through virtual_alias_maps, with Postfix's limits
  *      (virtual_alias_expansion_limit, virtual_alias_recursion_limit): a
