@@ -1066,3 +1066,50 @@ def test_sendmail_bp_and_q(lab):
     assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent" % u.pw_name,
                          timeout=20), lab.maillog()
     assert "Subject: queued" in open(box).read()
+
+
+def test_full_disk_defers_a_maildir_delivery_without_leftovers(lab):
+    """The same for a Maildir spool (mail_spool_directory ending in /): the
+    delivery is deferred, nothing is left in tmp/ or new/, and the mail
+    arrives once there is room."""
+    u = lab.useradd()
+    small = os.path.join(lab.base, "small-md")
+    os.makedirs(small)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=1777", "tmpfs", small],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode(errors="replace"))
+    try:
+        lab.configure("mail_spool_directory = %s/\n" % small)
+        md = os.path.join(small, u.pw_name)
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(md, sub))
+        for d in (md, os.path.join(md, "tmp"), os.path.join(md, "new"), os.path.join(md, "cur")):
+            os.chown(d, u.pw_uid, u.pw_gid)
+            os.chmod(d, 0o700)
+        filler = os.path.join(small, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"x" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        os.truncate(filler, os.path.getsize(filler) - 16 * 1024)
+        lab.start()
+        body = ("line of a large message %s\n" % ("y" * 60)) * 1500
+        assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="big md") == {}
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.3\.0, "
+                             r"status=deferred \(.*No space left on device" % u.pw_name), \
+            lab.maillog()
+        assert os.listdir(os.path.join(md, "tmp")) == []
+        assert os.listdir(os.path.join(md, "new")) == []
+        os.unlink(filler)
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                             r"\(delivered to maildir\)" % u.pw_name, timeout=30), lab.maillog()
+        names = os.listdir(os.path.join(md, "new"))
+        assert len(names) == 1
+        assert "Subject: big md" in open(os.path.join(md, "new", names[0])).read()
+    finally:
+        lab.close()
+        subprocess.run(["umount", "-l", small], capture_output=True)
