@@ -71,6 +71,34 @@ rewrite_bool(struct maincf *cf, const char *name, bool *val_r, const char **erro
 	return ret;
 }
 
+/* rewrite_classes - the CLASS_* bits of a canonical_classes or
+ * masquerade_classes value */
+static int
+rewrite_classes(const char *list)
+{
+	static const struct {
+		const char	*name;
+		int		 bit;
+	} tab[] = {
+		{ "envelope_sender", CLASS_ENV_FROM },
+		{ "envelope_recipient", CLASS_ENV_RCPT },
+		{ "header_sender", CLASS_HDR_FROM },
+		{ "header_recipient", CLASS_HDR_RCPT },
+	};
+	struct strvec items;
+	size_t i, k;
+	int bits = 0;
+
+	strvec_init(&items);
+	maincf_list_split(list, &items);
+	for (i = 0; i < items.n; i++)
+		for (k = 0; k < sizeof(tab) / sizeof(tab[0]); k++)
+			if (strcasecmp(items.v[i], tab[k].name) == 0)
+				bits |= tab[k].bit;
+	strvec_deinit(&items);
+	return bits;
+}
+
 /* rewrite_open_maps - NULL for an empty parameter, without error */
 static int
 rewrite_open_maps(struct maincf *cf, const char *name, struct maps **maps_r,
@@ -132,19 +160,7 @@ rewrite_new(struct maincf *cf, const char **error_r)
 	strvec_deinit(&items);
 	if (rewrite_get(cf, "canonical_classes", &v, error_r) != 0)
 		goto fail;
-	strvec_init(&items);
-	maincf_list_split(v.s, &items);
-	for (i = 0; i < items.n; i++) {
-		if (strcasecmp(items.v[i], "envelope_sender") == 0)
-			r->classes |= CLASS_ENV_FROM;
-		else if (strcasecmp(items.v[i], "envelope_recipient") == 0)
-			r->classes |= CLASS_ENV_RCPT;
-		else if (strcasecmp(items.v[i], "header_sender") == 0)
-			r->classes |= CLASS_HDR_FROM;
-		else if (strcasecmp(items.v[i], "header_recipient") == 0)
-			r->classes |= CLASS_HDR_RCPT;
-	}
-	strvec_deinit(&items);
+	r->classes = rewrite_classes(v.s);
 	if (rewrite_get(cf, "mydestination", &v, error_r) != 0)
 		goto fail;
 	strvec_init(&items);
@@ -166,19 +182,7 @@ rewrite_new(struct maincf *cf, const char **error_r)
 			*c = (char)tolower((unsigned char)*c);
 	if (rewrite_get(cf, "masquerade_classes", &v, error_r) != 0)
 		goto fail;
-	strvec_init(&items);
-	maincf_list_split(v.s, &items);
-	for (i = 0; i < items.n; i++) {
-		if (strcasecmp(items.v[i], "envelope_sender") == 0)
-			r->masq_classes |= CLASS_ENV_FROM;
-		else if (strcasecmp(items.v[i], "envelope_recipient") == 0)
-			r->masq_classes |= CLASS_ENV_RCPT;
-		else if (strcasecmp(items.v[i], "header_sender") == 0)
-			r->masq_classes |= CLASS_HDR_FROM;
-		else if (strcasecmp(items.v[i], "header_recipient") == 0)
-			r->masq_classes |= CLASS_HDR_RCPT;
-	}
-	strvec_deinit(&items);
+	r->masq_classes = rewrite_classes(v.s);
 	ok = rewrite_open_maps(cf, "canonical_maps", &r->canonical, error_r) == 0 &&
 	    rewrite_open_maps(cf, "sender_canonical_maps", &r->sender_canonical, error_r) == 0 &&
 	    rewrite_open_maps(cf, "recipient_canonical_maps", &r->recipient_canonical,
