@@ -76,6 +76,28 @@ local_prefix(struct str *out, const struct local_msg *lm, const char *sender,
 		str_appendf(out, "Delivered-To: %s\n", rcpt);
 }
 
+/* local_mailbox_reason - the reason of a failed mailbox delivery in
+ * Postfix's words, which local(8) and virtual(8) prefix to the storage
+ * error: "cannot update mailbox PATH for user USER. ..." for an mbox,
+ * "maildir delivery failed: ..." for a Maildir */
+static void
+local_mailbox_reason(struct storage_error *e, const char *path, const char *user)
+{
+	char buf[sizeof(e->text)];
+	size_t plen = strlen("cannot update mailbox ") + strlen(path) + 2;
+
+	if (storage_format_of(path) == STORAGE_MAILDIR) {
+		snprintf(buf, sizeof(buf), "maildir delivery failed: %s", e->text);
+	} else if (user != NULL && strncmp(e->text, "cannot update mailbox ", 22) == 0 &&
+	    strlen(e->text) >= plen && strncmp(e->text + 22, path, strlen(path)) == 0 &&
+	    strncmp(e->text + plen - 2, ": ", 2) == 0) {
+		snprintf(buf, sizeof(buf), "cannot update mailbox %s for user %s. %s", path, user,
+		    e->text + plen);
+	} else
+		return;
+	snprintf(e->text, sizeof(e->text), "%s", buf);
+}
+
 /* The result a child sends back over its pipe. */
 struct local_child_result {
 	int			status;		/* 0 ok, -1 failed */
@@ -161,6 +183,7 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 	}
 	res.err.status[sizeof(res.err.status) - 1] = '\0';
 	res.err.text[sizeof(res.err.text) - 1] = '\0';
+	local_mailbox_reason(&res.err, path, u->name);
 	transport_dsn_set(dsn, res.err.status[0] == '5' ? "5.2.0" : "4.2.0", "local",
 	    res.err.text);
 	snprintf(dsn->status, sizeof(dsn->status), "%s", res.err.status);

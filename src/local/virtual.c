@@ -170,6 +170,7 @@ virtual_transport_deliver(const struct transport_request *req, struct transport_
 	str_appendf(&prefix, "Delivered-To: %s\n", addr.s);
 	u.uid = (uid_t)uid;
 	u.gid = (gid_t)gid;
+	u.name = addr.s;	/* borrowed: virtual(8) names the recipient in errors */
 	memset(&lm, 0, sizeof(lm));
 	lm.cf = req->cf;
 	lm.content = content.s;

@@ -399,7 +399,9 @@ def test_locked_mbox_defers_then_delivers(lab):
     lab.start()
     assert lab.send(["%s@local.test" % u.pw_name], subject="locked") == {}
     assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.2\.0, "
-                         r"status=deferred \(cannot update mailbox" % u.pw_name), lab.maillog()
+                         r"status=deferred \(cannot update mailbox %s for user %s\. "
+                         r"unable to lock for exclusive access" % (u.pw_name, re.escape(box),
+                                                                  u.pw_name)), lab.maillog()
     assert not os.path.exists(box) or "Subject: locked" not in open(box).read()
     os.unlink(lock)
     assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
@@ -757,8 +759,9 @@ def test_full_disk_defers_and_never_truncates_the_mbox(lab):
         body = ("line of a large message %s\n" % ("y" * 60)) * 1500   # ~130 KB
         assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="big") == {}
         assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.3\.0, "
-                             r"status=deferred \(cannot update mailbox .*No space left on device"
-                             % u.pw_name), lab.maillog()
+                             r"status=deferred \(cannot update mailbox %s for user %s\. "
+                             r"error writing message: No space left on device"
+                             % (u.pw_name, re.escape(box), u.pw_name)), lab.maillog()
         assert open(box).read() == old
         assert not os.path.exists(box + ".lock")
         os.unlink(filler)
@@ -1026,7 +1029,8 @@ def test_mailbox_size_limit_bounces_and_keeps_the_mbox(lab):
     lab.start()
     assert lab.send(["%s@local.test" % u.pw_name], body="y" * 6000 + "\n") == {}
     assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=5\.2\.2, status=bounced "
-                         r"\(cannot update mailbox .*File too large" % u.pw_name), lab.maillog()
+                         r"\(cannot update mailbox %s for user %s\. error writing message: "
+                         r"File too large" % (u.pw_name, re.escape(box), u.pw_name)), lab.maillog()
     assert open(box).read() == old
 
 
@@ -1100,7 +1104,8 @@ def test_full_disk_defers_a_maildir_delivery_without_leftovers(lab):
         body = ("line of a large message %s\n" % ("y" * 60)) * 1500
         assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="big md") == {}
         assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.3\.0, "
-                             r"status=deferred \(.*No space left on device" % u.pw_name), \
+                             r"status=deferred \(maildir delivery failed: .*No space left on device"
+                             % u.pw_name), \
             lab.maillog()
         assert os.listdir(os.path.join(md, "tmp")) == []
         assert os.listdir(os.path.join(md, "new")) == []
