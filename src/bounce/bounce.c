@@ -31,6 +31,9 @@ static const char bounce_success_text[] =
     "receive no further notifications. Otherwise you may still receive\n"
     "notifications of mail delivery errors from other systems.\n";
 
+static const char bounce_trace_text[] =
+    "Enclosed is the mail delivery report that you requested.\n";
+
 static const char bounce_delay_banner[] =
     "####################################################################\n"
     "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n"
@@ -106,8 +109,9 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
 {
 	bool delay = b->kind == BOUNCE_DELAY;
 	bool success = b->kind == BOUNCE_SUCCESS;
+	bool trace = b->kind == BOUNCE_TRACE;
 	bool headers_only = b->ret_hdrs || delay || b->postmaster_copy ||
-	    (success && !b->ret_full);
+	    ((success || trace) && !b->ret_full);
 	struct str boundary;
 	size_t i, hlen, len;
 	char msgid_time[32];
@@ -129,6 +133,7 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
 	else
 		str_appendf(out, "Subject: %s\n", delay ? "Delayed Mail (still being retried)" :
 		    success ? "Successful Mail Delivery Report" :
+		    trace ? "Mail Delivery Status Report" :
 		    "Undelivered Mail Returned to Sender");
 	str_append(out, "To: ");
 	bounce_printable(out, b->to);
@@ -153,11 +158,14 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
 	} else if (success) {
 		str_append(out, bounce_success_text);
 		str_append(out, "\n");
+	} else if (trace) {
+		str_append(out, bounce_trace_text);
+		str_append(out, "\n");
 	} else {
 		str_append(out, bounce_failure_text);
 		str_append(out, "\n");
 	}
-	if (success)
+	if (success || trace)
 		str_append(out, "                   The mail system\n");
 	else
 		str_append(out, bounce_trailer);
@@ -239,12 +247,13 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
 	if (headers_only) {
 		str_appendf(out, "Content-Description: %s\n"
 		    "Content-Type: text/rfc822-headers\n\n",
-		    success ? "Delivered Message Headers" : "Undelivered Message Headers");
+		    success ? "Delivered Message Headers" : trace ? "Message Headers" :
+		    "Undelivered Message Headers");
 		bounce_append_lf(out, b->content, hlen);
 	} else {
 		str_appendf(out, "Content-Description: %s\n"
 		    "Content-Type: message/rfc822\n", success ? "Delivered Message" :
-		    "Undelivered Message");
+		    trace ? "Message" : "Undelivered Message");
 		str_append(out, "Content-Transfer-Encoding: 8bit\n\n");
 		len = b->content_len;
 		if (b->size_limit > 0 && len > b->size_limit) {
@@ -327,8 +336,8 @@ bounce_send(struct maincf *cf, const char *queue_dir, bool long_ids, struct boun
 		return -1;
 	}
 	log_info("%s: %s %s notification: %s", b->queue_id, who,
-	    b->kind == BOUNCE_DELAY ? "delay" : b->kind == BOUNCE_SUCCESS ? "delivery status" :
-	    "non-delivery", qfile_writer_id(w));
+	    b->kind == BOUNCE_DELAY ? "delay" : b->kind == BOUNCE_SUCCESS ||
+	    b->kind == BOUNCE_TRACE ? "delivery status" : "non-delivery", qfile_writer_id(w));
 	qfile_writer_free(&w);
 	b->new_id = NULL;
 	(void)qctl_wake(queue_dir, QCTL_REQ_SCAN_INCOMING);
@@ -383,7 +392,7 @@ bounce_notify(struct maincf *cf, const char *queue_dir, bool long_ids, enum boun
 		b.max_lifetime = 5 * 86400;
 	}
 
-	if (kind == BOUNCE_SUCCESS && (*m->sender == '\0' ||
+	if ((kind == BOUNCE_SUCCESS || kind == BOUNCE_TRACE) && (*m->sender == '\0' ||
 	    strcasecmp(m->sender, double_bounce) == 0)) {
 		/* nobody to tell */
 	} else if (strcasecmp(m->sender, double_bounce) == 0) {
@@ -403,7 +412,8 @@ bounce_notify(struct maincf *cf, const char *queue_dir, bool long_ids, enum boun
 		want = xreallocarray(NULL, n, sizeof(*want));
 		for (i = 0; i < n; i++)
 			/* no NOTIFY means FAILURE,DELAY: success only when asked */
-			if ((rcpts[i].notify == 0 && kind != BOUNCE_SUCCESS) ||
+			if (kind == BOUNCE_TRACE ||
+			    (rcpts[i].notify == 0 && kind != BOUNCE_SUCCESS) ||
 			    (rcpts[i].notify & need) != 0)
 				want[nwant++] = rcpts[i];
 		if (nwant > 0) {
@@ -412,7 +422,7 @@ bounce_notify(struct maincf *cf, const char *queue_dir, bool long_ids, enum boun
 			    error_r);
 		}
 		free(want);
-		if (ret == 0 && kind != BOUNCE_SUCCESS &&
+		if (ret == 0 && kind != BOUNCE_SUCCESS && kind != BOUNCE_TRACE &&
 		    bounce_has_class(cf, kind == BOUNCE_DELAY ? "delay" : "bounce")) {
 			to = bounce_param(cf, kind == BOUNCE_DELAY ? "delay_notice_recipient" :
 			    "bounce_notice_recipient");

@@ -37,6 +37,8 @@ enum bounce_kind {
 	BOUNCE_DELAY,		/* Action: delayed */
 	BOUNCE_SUCCESS,		/* Action: delivered (or relayed, expanded):
 				 * only for NOTIFY=SUCCESS, never to <> */
+	BOUNCE_TRACE,		/* sendmail -v: every recipient of the first
+				 * attempt, each with its own action */
 };
 
 /* One recipient's outcome; every string is borrowed. */

@@ -334,6 +334,7 @@ struct qmgr_msg {
 	bool			 failed;	/* a mark could not be written: stop */
 	size_t			 busy;		/* recipients in flight */
 	struct qmgr_bounces	 bounced, delayed;
+	struct qmgr_bounces	 traced;	/* sendmail -v: delivered this attempt */
 	struct qctl_reason	*reasons;	/* owned */
 	size_t			 nreasons;
 	struct qmgr_msg		*next;
@@ -496,6 +497,13 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 		return;
 	}
 	transport_lines_deinit(lines);
+	if (qmsg_attr(m, "trace_flags") != NULL) {
+		/* sendmail -v: this delivery goes into the report */
+		qmgr_bounces_add(&mm->traced, m, i, dsn);
+		mm->traced.r[mm->traced.n - 1].action =
+		    strcmp(dsn->action, "expanded") == 0 ? "expanded" :
+		    strncmp(dsn->reason, "forwarded as ", 13) == 0 ? "relayed" : "delivered";
+	}
 	if (st == TRANSPORT_SENT && dsn->action[0] != '\0' &&
 	    (m->rcpts[i].notify & QFILE_NOTIFY_SUCCESS) != 0) {
 		/* NOTIFY=SUCCESS and a final delivery: the sender's notice
@@ -647,6 +655,7 @@ qmgr_msg_free(struct qmgr_msg **mmp)
 	free(mm->r);
 	qmgr_bounces_free(&mm->bounced);
 	qmgr_bounces_free(&mm->delayed);
+	qmgr_bounces_free(&mm->traced);
 	qctl_reasons_free(&mm->reasons, mm->nreasons);
 	free(mm->path);
 	free(mm);
@@ -667,6 +676,45 @@ qmgr_msg_over(const struct qmgr_msg *mm)
 		if (mm->r[i].state == QMGR_R_TODO)
 			return false;
 	return true;
+}
+
+/* qmgr_trace_report - sendmail -v: after the first attempt, one "Mail
+ * Delivery Status Report" to the sender with every recipient of it
+ * (delivered, failed, delayed); trace/ID records that it went, so later
+ * attempts send none */
+static void
+qmgr_trace_report(struct qmgr *q, struct qmgr_msg *mm)
+{
+	struct qmgr_bounces all;
+	char *tdir, *tpath;
+	size_t i, n;
+
+	tdir = xasprintf("%s/trace", q->sk.queue_dir);
+	tpath = qdir_path(q->sk.queue_dir, "trace", mm->id);
+	n = mm->traced.n + mm->bounced.n + mm->delayed.n;
+	if (n == 0 || access(tpath, F_OK) == 0)
+		goto out;
+	memset(&all, 0, sizeof(all));
+	all.r = xreallocarray(NULL, n, sizeof(*all.r));
+	for (i = 0; i < mm->traced.n; i++)
+		all.r[all.n++] = mm->traced.r[i];
+	for (i = 0; i < mm->bounced.n; i++) {
+		all.r[all.n] = mm->bounced.r[i];
+		all.r[all.n++].action = "failed";
+	}
+	for (i = 0; i < mm->delayed.n; i++) {
+		all.r[all.n] = mm->delayed.r[i];
+		all.r[all.n++].action = "delayed";
+	}
+	/* strings borrowed from the three lists: only the array is ours */
+	if (qmgr_notify(q, BOUNCE_TRACE, mm->m, &all) == 0 &&
+	    ((mkdir(tdir, 0700) != 0 && errno != EEXIST) ||
+	    file_write_atomic(tpath, "", 0, 0600) != 0))
+		log_warn("%s: cannot record the delivery report: %s", mm->id, strerror(errno));
+	free(all.r);
+out:
+	free(tdir);
+	free(tpath);
 }
 
 /* qmgr_finish - the end of one attempt at a message: notices, then
@@ -697,6 +745,8 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 		if (qmsg_sync(m, &err) != 0)
 			log_error("%s", err);
 	}
+	if (!interrupted && !mm->failed && qmsg_attr(m, "trace_flags") != NULL)
+		qmgr_trace_report(q, mm);
 	/* a notice that could not be queued leaves its recipients to do: the
 	 * message is deferred below and bounces on the next attempt */
 	if (mm->delayed.n > 0 && !mm->expired && !qmgr_stop && q->delay_warning > 0 &&
@@ -711,6 +761,9 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 	if (qmsg_todo(m) == 0) {
 		char *wpath = qmgr_warned_path(q, id);
 
+		(void)unlink(wpath);
+		free(wpath);
+		wpath = qdir_path(q->sk.queue_dir, "trace", id);
 		(void)unlink(wpath);
 		free(wpath);
 		/* every mark is fsync'd above, so the unlink needs no directory

@@ -1118,3 +1118,45 @@ def test_full_disk_defers_a_maildir_delivery_without_leftovers(lab):
     finally:
         lab.close()
         subprocess.run(["umount", "-l", small], capture_output=True)
+
+
+def test_sendmail_v_reports_the_first_delivery_attempt(lab):
+    """sendmail -v: after the first attempt the sender gets one "Mail
+    Delivery Status Report" listing every recipient with its action
+    (delivered, failed, delayed); the later delivery of the delayed one
+    sends no second report."""
+    import email
+    import email.policy
+    ok = lab.useradd()
+    locked = lab.useradd()
+    sender = lab.useradd()
+    lab.configure("deliver_lock_attempts = 1\n")
+    lbox = os.path.join(lab.mail, locked.pw_name)
+    open(lbox + ".lock", "w").close()
+    lab.start()
+    r = lab.run("sendmail", "-v", "-i", "-f", "%s@local.test" % sender.pw_name,
+                "%s@local.test" % ok.pw_name, "%s@local.test" % locked.pw_name,
+                "nobody-v@local.test", env=lab.env, stdin="Subject: with -v\n\nbody\n")
+    assert r.rc == 0, r
+    sbox = os.path.join(lab.mail, sender.pw_name)
+    assert wait_for(lambda: os.path.exists(sbox) and
+                    "Mail Delivery Status Report" in open(sbox).read()), lab.maillog()
+    assert re.search(r"yubin/bounce\[\d+\]: \w+: sender delivery status notification: \w+",
+                     lab.maillog())
+    msgs = [email.message_from_string(m, policy=email.policy.default)
+            for m in re.split(r"(?m)^From MAILER-DAEMON .*\n", open(sbox).read()) if m.strip()]
+    report = [m for m in msgs if m["Subject"] == "Mail Delivery Status Report"]
+    assert len(report) == 1
+    parts = list(report[0].iter_parts())
+    assert "Enclosed is the mail delivery report that you requested." in parts[0].get_content()
+    ds = str(parts[1])
+    actions = dict(re.findall(r"Final-Recipient: rfc822; (\S+)\n(?:Original-Recipient: .*\n)?"
+                              r"Action: (\w+)", ds))
+    assert actions == {"%s@local.test" % ok.pw_name: "delivered",
+                       "%s@local.test" % locked.pw_name: "delayed",
+                       "nobody-v@local.test": "failed"}, ds
+    os.unlink(lbox + ".lock")
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent" % locked.pw_name,
+                         timeout=30), lab.maillog()
+    time.sleep(1.5)
+    assert open(sbox).read().count("Subject: Mail Delivery Status Report") == 1

@@ -186,6 +186,35 @@ test_success(void **state)
 	str_deinit(&out);
 }
 
+/* sendmail -v: every recipient with its own action, Postfix's verify
+ * template text, headers only */
+static void
+test_trace(void **state)
+{
+	struct bounce_rcpt r[2] = {
+		{ "bob@example.com", NULL, 0, "2.0.0", "delivered to mailbox", "local",
+		  "delivered" },
+		{ "carol@example.com", NULL, 0, "4.2.0", "mailbox locked", "local", "delayed" },
+	};
+	struct bounce_info b;
+	struct str out;
+
+	info(&b, BOUNCE_TRACE);
+	str_init(&out, 4096);
+	bounce_compose(&b, r, 2, &out);
+	assert_non_null(strstr(out.s, "\nSubject: Mail Delivery Status Report\n"));
+	assert_non_null(strstr(out.s, "This is the mail system at host mx.example.com.\n\n"
+	    "Enclosed is the mail delivery report that you requested.\n\n"
+	    "                   The mail system\n\n"));
+	assert_non_null(strstr(out.s, "Final-Recipient: rfc822; bob@example.com\n"
+	    "Action: delivered\n"));
+	assert_non_null(strstr(out.s, "Final-Recipient: rfc822; carol@example.com\n"
+	    "Action: delayed\nStatus: 4.2.0\n"));
+	assert_non_null(strstr(out.s, "Content-Type: text/rfc822-headers\n"));
+	assert_null(strstr(out.s, "line one"));
+	str_deinit(&out);
+}
+
 int
 main(void)
 {
@@ -193,6 +222,7 @@ main(void)
 		cmocka_unit_test(test_failure),
 		cmocka_unit_test(test_delay),
 		cmocka_unit_test(test_success),
+		cmocka_unit_test(test_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
