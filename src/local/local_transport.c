@@ -82,11 +82,13 @@ local_notify_forwarded(int notify, size_t nforward, size_t nplan)
 	return child == 0 && notify != 0 ? QFILE_NOTIFY_NEVER : child;
 }
 
-/* local_resubmit - the forwarded addresses of a plan as one new message;
- * 0 with the new queue ID in id_r, or -1 with *error_r */
+/* local_resubmit - the forwarded addresses of a plan that go out from
+ * sender (an owner- alias makes its list's copies its own) as one new
+ * message; 0 with the new queue ID in id_r, or -1 with *error_r */
 static int
 local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, size_t len,
-    const struct local_plan *plan, const struct qmsg_rcpt *r, char *id_r, const char **error_r)
+    const struct local_plan *plan, const struct qmsg_rcpt *r, const char *sender, char *id_r,
+    const char **error_r)
 {
 	const char *rcpt = r->addr;
 	char *orcpt = NULL;
@@ -94,7 +96,6 @@ local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, siz
 	int notify;
 	struct qfile_writer *w = NULL;
 	struct str qdir, hdr;
-	const char *sender = NULL;
 	bool long_ids = false;
 	size_t i;
 	int ret = -1;
@@ -106,10 +107,7 @@ local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, siz
 	(void)maincf_get_bool(cf, "enable_long_queue_ids", &long_ids, error_r);
 	if (qfile_writer_open(qdir.s, long_ids, &w, error_r) != 0)
 		goto out;
-	for (i = 0; i < plan->n; i++)
-		if (plan->v[i].kind == LOCAL_FORWARD && sender == NULL)
-			sender = plan->v[i].sender;
-	if (qfile_writer_sender(w, sender != NULL ? sender : m->sender) != 0)
+	if (qfile_writer_sender(w, sender) != 0)
 		goto fail;
 	for (i = 0; i < plan->n; i++)
 		if (plan->v[i].kind == LOCAL_FORWARD)
@@ -120,7 +118,7 @@ local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, siz
 	if (nforward == 1 && plan->n == 1)
 		orcpt = r->orcpt != NULL ? xstrdup(r->orcpt) : xasprintf("rfc822;%s", r->addr);
 	for (i = 0; i < plan->n; i++)
-		if (plan->v[i].kind == LOCAL_FORWARD &&
+		if (plan->v[i].kind == LOCAL_FORWARD && strcmp(plan->v[i].sender, sender) == 0 &&
 		    qfile_writer_rcpt(w, plan->v[i].target, orcpt, notify) != 0)
 			goto fail;
 	/* Delivered-To: on the forwarded copy is what catches a loop when
@@ -246,6 +244,7 @@ struct local_resubmit_job {
 	size_t			 len;
 	const struct local_plan	*plan;
 	const struct qmsg_rcpt	*rcpt;
+	const char		*sender;
 };
 
 static int
@@ -254,7 +253,8 @@ local_resubmit_job(void *arg, char *out, size_t outlen, const char **error_r)
 	struct local_resubmit_job *j = arg;
 	char id[QFILE_ID_SIZE];
 
-	if (local_resubmit(j->cf, j->m, j->content, j->len, j->plan, j->rcpt, id, error_r) != 0)
+	if (local_resubmit(j->cf, j->m, j->content, j->len, j->plan, j->rcpt, j->sender, id,
+	    error_r) != 0)
 		return -1;
 	snprintf(out, outlen, "%s", id);
 	return 0;
@@ -263,10 +263,10 @@ local_resubmit_job(void *arg, char *out, size_t outlen, const char **error_r)
 /* local_resubmit_as_owner - local_resubmit as mail_owner */
 static int
 local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *content,
-    size_t len, const struct local_plan *plan, const struct qmsg_rcpt *rcpt, char *id_r,
-    const char **error_r)
+    size_t len, const struct local_plan *plan, const struct qmsg_rcpt *rcpt,
+    const char *sender, char *id_r, const char **error_r)
 {
-	struct local_resubmit_job j = { cf, m, content, len, plan, rcpt };
+	struct local_resubmit_job j = { cf, m, content, len, plan, rcpt, sender };
 
 	return local_as_mail_owner(cf, local_resubmit_job, &j, id_r, QFILE_ID_SIZE, error_r);
 }
@@ -492,20 +492,32 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 		}
 	}
 	if (have_forward && worst != TRANSPORT_DEFERRED) {
-		char id[QFILE_ID_SIZE];
+		char id[QFILE_ID_SIZE], reason[TRANSPORT_DSN_TEXT_SIZE];
+		size_t j, k;
 
-		if (local_resubmit_as_owner(req->cf, m, lm.content, lm.len, &plan, r, id,
-		    &err) != 0) {
-			transport_dsn_set(dsn, "4.3.0", "local", err);
-			worst = TRANSPORT_DEFERRED;
-		} else {
-			char reason[TRANSPORT_DSN_TEXT_SIZE];
+		/* one new message per envelope sender: a list's copies go out
+		 * from its owner, the others from the message's sender */
+		for (i = 0; i < plan.n && worst != TRANSPORT_DEFERRED; i++) {
+			const char *snd = plan.v[i].sender;
 
+			if (plan.v[i].kind != LOCAL_FORWARD)
+				continue;
+			for (j = 0; j < i; j++)
+				if (plan.v[j].kind == LOCAL_FORWARD && strcmp(plan.v[j].sender, snd) == 0)
+					break;
+			if (j < i)
+				continue;	/* this sender's message is out already */
+			if (local_resubmit_as_owner(req->cf, m, lm.content, lm.len, &plan, r, snd, id,
+			    &err) != 0) {
+				transport_dsn_set(dsn, "4.3.0", "local", err);
+				worst = TRANSPORT_DEFERRED;
+				break;
+			}
 			snprintf(reason, sizeof(reason), "forwarded as %s", id);
 			transport_dsn_set(&one, "2.0.0", "local", reason);
-			for (i = 0; i < plan.n; i++)
-				if (plan.v[i].kind == LOCAL_FORWARD)
-					transport_add_line(req, plan.v[i].target, TRANSPORT_SENT, &one);
+			for (k = i; k < plan.n; k++)
+				if (plan.v[k].kind == LOCAL_FORWARD && strcmp(plan.v[k].sender, snd) == 0)
+					transport_add_line(req, plan.v[k].target, TRANSPORT_SENT, &one);
 			if (!have) {
 				*dsn = one;
 				worst = TRANSPORT_SENT;

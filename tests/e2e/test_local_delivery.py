@@ -1160,3 +1160,24 @@ def test_sendmail_v_reports_the_first_delivery_attempt(lab):
                          timeout=30), lab.maillog()
     time.sleep(1.5)
     assert open(sbox).read().count("Subject: Mail Delivery Status Report") == 1
+
+
+def test_forwarded_copies_go_out_from_their_own_senders(lab):
+    """An alias that names a list with an owner and another remote address:
+    the list's copy goes out from the owner, the other from the message's
+    sender, as two new messages."""
+    lab.configure()
+    lab.aliases("team: list, ext@remote.test\nlist: far@remote.test\n"
+                "owner-list: boss@remote.test\n")
+    lab.start()
+    assert lab.send(["team@local.test"]) == {}
+    assert lab.delivered(r"to=<ext@remote.test>, orig_to=<team@local.test>, .*"
+                         r"\(forwarded as \w+\)"), lab.maillog()
+    log = lab.maillog()
+    far = re.search(r"to=<far@remote.test>, orig_to=<team@local.test>, .*"
+                    r"\(forwarded as (\w+)\)", log).group(1)
+    ext = re.search(r"to=<ext@remote.test>, orig_to=<team@local.test>, .*"
+                    r"\(forwarded as (\w+)\)", log).group(1)
+    assert far != ext
+    assert lab.delivered(r"%s: from=<owner-list@local.test>" % far), lab.maillog()
+    assert lab.delivered(r"%s: from=<alice@remote.test>" % ext), lab.maillog()
