@@ -865,6 +865,13 @@ local_recipient(struct local_walk *w, const char *addr_in, const char *sender,
 	}
 	local_get(w->ctx->cf, "recipient_delimiter", &delim);
 	str_append(&base, local.s);
+	/* owner_request_special: with "-" as a delimiter, owner-list and
+	 * list-request are names of their own, not list with an extension */
+	if (delim.len > 0 && strchr(delim.s, '-') != NULL &&
+	    local_bool(w->ctx->cf, "owner_request_special") &&
+	    (strncmp(local.s, "owner-", 6) == 0 ||
+	    (local.len > 8 && strcmp(local.s + local.len - 8, "-request") == 0)))
+		str_truncate(&delim, 0);
 	if (delim.len > 0) {
 		size_t k = strcspn(local.s, delim.s);
 

@@ -367,6 +367,46 @@ test_plan_tables_fallback_and_luser_relay(void **state)
 	str_deinit(&out);
 }
 
+/* owner_request_special with recipient_delimiter "-": owner-list and
+ * list-request are not list plus an extension */
+static void
+test_plan_owner_request_special(void **state)
+{
+	struct fixture *f = *state;
+	struct maincf *saved = f->cf;
+	static const char conf[] =
+	    "myorigin = example.com\nmydestination = example.com\nforward_path =\n"
+	    "mail_spool_directory = /var/mail\nrecipient_delimiter = -\n";
+	static const char conf_off[] =
+	    "myorigin = example.com\nmydestination = example.com\nforward_path =\n"
+	    "mail_spool_directory = /var/mail\nrecipient_delimiter = -\n"
+	    "owner_request_special = no\n";
+	const char *err;
+	struct str out;
+
+	f->cf = maincf_new("/nonexistent");
+	assert_int_equal(maincf_parse(f->cf, "main.cf", conf, sizeof(conf) - 1, &err), 0);
+	str_init(&out, 256);
+	plan_text(f, "alice-ext@example.com", &out);
+	assert_string_equal(out.s,
+	    "mailbox alice-ext@example.com /var/mail/alice <sender@remote.example> uid=1000\n");
+	plan_text(f, "bob-request@example.com", &out);
+	assert_string_equal(out.s,
+	    "bounce bob-request@example.com 5.1.1 unknown user: \"bob-request\"\n");
+	plan_text(f, "owner-carol@example.com", &out);
+	assert_string_equal(out.s,
+	    "bounce owner-carol@example.com 5.1.1 unknown user: \"owner-carol\"\n");
+	maincf_free(&f->cf);
+	f->cf = maincf_new("/nonexistent");
+	assert_int_equal(maincf_parse(f->cf, "main.cf", conf_off, sizeof(conf_off) - 1, &err), 0);
+	plan_text(f, "bob-request@example.com", &out);
+	assert_string_equal(out.s,
+	    "mailbox bob-request@example.com /var/mail/bob <sender@remote.example> uid=1001\n");
+	maincf_free(&f->cf);
+	f->cf = saved;
+	str_deinit(&out);
+}
+
 int
 main(void)
 {
@@ -378,6 +418,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_plan_user_and_extension, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_plan_alias_kinds, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_plan_owner_request_special, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_plan_tables_fallback_and_luser_relay,
 		    fixture_setup, fixture_teardown),
