@@ -25,6 +25,15 @@ static const char bounce_failure_text[] =
     "I'm sorry to have to inform you that your message could not\n"
     "be delivered to one or more recipients. It's attached below.\n";
 
+static const char bounce_success_text[] =
+    "Your message was successfully delivered to the destination(s)\n"
+    "listed below. If the message was delivered to mailbox you will\n"
+    "receive no further notifications. Otherwise you may still receive\n"
+    "notifications of mail delivery errors from other systems.\n";
+
+static const char bounce_trace_text[] =
+    "Enclosed is the mail delivery report that you requested.\n";
+
 static const char bounce_delay_banner[] =
     "####################################################################\n"
     "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n"
@@ -99,7 +108,10 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
     struct str *out)
 {
 	bool delay = b->kind == BOUNCE_DELAY;
-	bool headers_only = b->ret_hdrs || delay || b->postmaster_copy;
+	bool success = b->kind == BOUNCE_SUCCESS;
+	bool trace = b->kind == BOUNCE_TRACE;
+	bool headers_only = b->ret_hdrs || delay || b->postmaster_copy ||
+	    ((success || trace) && !b->ret_full);
 	struct str boundary;
 	size_t i, hlen, len;
 	char msgid_time[32];
@@ -120,6 +132,8 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
 		    "Postmaster Copy: Undelivered Mail");
 	else
 		str_appendf(out, "Subject: %s\n", delay ? "Delayed Mail (still being retried)" :
+		    success ? "Successful Mail Delivery Report" :
+		    trace ? "Mail Delivery Status Report" :
 		    "Undelivered Mail Returned to Sender");
 	str_append(out, "To: ");
 	bounce_printable(out, b->to);
@@ -141,11 +155,20 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
 		str_appendf(out, "\nYour message could not be delivered for more than %ld hour(s).\n"
 		    "It will be retried until it is %ld day(s) old.\n\n",
 		    b->delay_warning_time / 3600, b->max_lifetime / 86400);
+	} else if (success) {
+		str_append(out, bounce_success_text);
+		str_append(out, "\n");
+	} else if (trace) {
+		str_append(out, bounce_trace_text);
+		str_append(out, "\n");
 	} else {
 		str_append(out, bounce_failure_text);
 		str_append(out, "\n");
 	}
-	str_append(out, bounce_trailer);
+	if (success || trace)
+		str_append(out, "                   The mail system\n");
+	else
+		str_append(out, bounce_trailer);
 	str_append(out, "\n");
 	for (i = 0; i < n; i++) {
 		str_append(out, "<");
@@ -193,11 +216,15 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
 			bounce_printable(out, rcpts[i].orcpt);
 			str_append(out, "\n");
 		}
-		str_appendf(out, "Action: %s\n", delay ? "delayed" : "failed");
+		str_appendf(out, "Action: %s\n", rcpts[i].action != NULL ? rcpts[i].action :
+		    delay ? "delayed" : success ? "delivered" : "failed");
 		str_append(out, "Status: ");
 		bounce_printable(out, rcpts[i].status);
 		str_append(out, "\n");
-		if (rcpts[i].relay != NULL && strcmp(rcpts[i].relay, "none") != 0) {
+		/* local(8) and virtual(8) have no remote MTA: Postfix's
+		 * X-Postfix diagnostic, as for its own transports */
+		if (rcpts[i].relay != NULL && strcmp(rcpts[i].relay, "none") != 0 &&
+		    strcmp(rcpts[i].relay, "local") != 0 && strcmp(rcpts[i].relay, "virtual") != 0) {
 			str_append(out, "Remote-MTA: dns; ");
 			bounce_printable(out, rcpts[i].relay);
 			str_append(out, "\nDiagnostic-Code: smtp; ");
@@ -220,12 +247,14 @@ bounce_compose(const struct bounce_info *b, const struct bounce_rcpt *rcpts, siz
 	if (headers_only) {
 		str_appendf(out, "Content-Description: %s\n"
 		    "Content-Type: text/rfc822-headers\n\n",
-		    delay ? "Undelivered Message Headers" : "Undelivered Message Headers");
+		    success ? "Delivered Message Headers" : trace ? "Message Headers" :
+		    "Undelivered Message Headers");
 		bounce_append_lf(out, b->content, hlen);
 	} else {
-		str_append(out, "Content-Description: Undelivered Message\n"
-		    "Content-Type: message/rfc822\n"
-		    "Content-Transfer-Encoding: 8bit\n\n");
+		str_appendf(out, "Content-Description: %s\n"
+		    "Content-Type: message/rfc822\n", success ? "Delivered Message" :
+		    trace ? "Message" : "Undelivered Message");
+		str_append(out, "Content-Transfer-Encoding: 8bit\n\n");
 		len = b->content_len;
 		if (b->size_limit > 0 && len > b->size_limit) {
 			/* cut at a line end, as Postfix cuts at a record */
@@ -307,7 +336,8 @@ bounce_send(struct maincf *cf, const char *queue_dir, bool long_ids, struct boun
 		return -1;
 	}
 	log_info("%s: %s %s notification: %s", b->queue_id, who,
-	    b->kind == BOUNCE_DELAY ? "delay" : "non-delivery", qfile_writer_id(w));
+	    b->kind == BOUNCE_DELAY ? "delay" : b->kind == BOUNCE_SUCCESS ||
+	    b->kind == BOUNCE_TRACE ? "delivery status" : "non-delivery", qfile_writer_id(w));
 	qfile_writer_free(&w);
 	b->new_id = NULL;
 	(void)qctl_wake(queue_dir, QCTL_REQ_SCAN_INCOMING);
@@ -324,7 +354,8 @@ bounce_notify(struct maincf *cf, const char *queue_dir, bool long_ids, enum boun
 	char *myhostname, *mailer_daemon, *double_bounce, *dbs, *to = NULL, *size_s;
 	const char *ret_attr;
 	size_t i, nwant = 0;
-	int need = kind == BOUNCE_DELAY ? QFILE_NOTIFY_DELAY : QFILE_NOTIFY_FAILURE;
+	int need = kind == BOUNCE_DELAY ? QFILE_NOTIFY_DELAY : kind == BOUNCE_SUCCESS ?
+	    QFILE_NOTIFY_SUCCESS : QFILE_NOTIFY_FAILURE;
 	int ret = 0;
 	long v;
 
@@ -347,6 +378,7 @@ bounce_notify(struct maincf *cf, const char *queue_dir, bool long_ids, enum boun
 	b.envid = qmsg_attr(m, "dsn_envid");
 	ret_attr = qmsg_attr(m, "dsn_ret");
 	b.ret_hdrs = ret_attr != NULL && strcasecmp(ret_attr, "HDRS") == 0;
+	b.ret_full = ret_attr != NULL && strcasecmp(ret_attr, "FULL") == 0;
 	b.arrival = m->arrival_sec;
 	b.now = (long)time(NULL);
 	b.content = content.s;
@@ -360,7 +392,10 @@ bounce_notify(struct maincf *cf, const char *queue_dir, bool long_ids, enum boun
 		b.max_lifetime = 5 * 86400;
 	}
 
-	if (strcasecmp(m->sender, double_bounce) == 0) {
+	if ((kind == BOUNCE_SUCCESS || kind == BOUNCE_TRACE) && (*m->sender == '\0' ||
+	    strcasecmp(m->sender, double_bounce) == 0)) {
+		/* nobody to tell */
+	} else if (strcasecmp(m->sender, double_bounce) == 0) {
 		/* a postmaster notice that failed: never a triple bounce */
 		if (kind == BOUNCE_FAILURE)
 			log_warn("%s: undeliverable postmaster notification discarded", m->id);
@@ -376,7 +411,10 @@ bounce_notify(struct maincf *cf, const char *queue_dir, bool long_ids, enum boun
 	} else {
 		want = xreallocarray(NULL, n, sizeof(*want));
 		for (i = 0; i < n; i++)
-			if (rcpts[i].notify == 0 || (rcpts[i].notify & need) != 0)
+			/* no NOTIFY means FAILURE,DELAY: success only when asked */
+			if (kind == BOUNCE_TRACE ||
+			    (rcpts[i].notify == 0 && kind != BOUNCE_SUCCESS) ||
+			    (rcpts[i].notify & need) != 0)
 				want[nwant++] = rcpts[i];
 		if (nwant > 0) {
 			b.to = m->sender;
@@ -384,7 +422,8 @@ bounce_notify(struct maincf *cf, const char *queue_dir, bool long_ids, enum boun
 			    error_r);
 		}
 		free(want);
-		if (ret == 0 && bounce_has_class(cf, kind == BOUNCE_DELAY ? "delay" : "bounce")) {
+		if (ret == 0 && kind != BOUNCE_SUCCESS && kind != BOUNCE_TRACE &&
+		    bounce_has_class(cf, kind == BOUNCE_DELAY ? "delay" : "bounce")) {
 			to = bounce_param(cf, kind == BOUNCE_DELAY ? "delay_notice_recipient" :
 			    "bounce_notice_recipient");
 			b.to = to;

@@ -15,8 +15,12 @@
  *     triple bounce);
  *   - notify_classes "bounce" / "delay" add a headers-only postmaster copy
  *     to bounce_notice_recipient / delay_notice_recipient.
+ *   - a success notice (DSN_README: NOTIFY=SUCCESS, final delivery) goes to
+ *     the sender for the recipients that asked for it, headers only unless
+ *     RET=FULL, without a postmaster copy.
  * Each notice is logged as "ID: sender non-delivery notification: NEWID"
- * (or "sender delay notification", "postmaster non-delivery notification").
+ * (or "sender delay notification", "sender delivery status notification",
+ * "postmaster non-delivery notification").
  * Tests: tests/unit/bounce/test_bounce.c, tests/e2e/test_bounce.py */
 #ifndef YUBIN_BOUNCE_H
 #define YUBIN_BOUNCE_H
@@ -31,6 +35,10 @@ struct str;
 enum bounce_kind {
 	BOUNCE_FAILURE,		/* Action: failed */
 	BOUNCE_DELAY,		/* Action: delayed */
+	BOUNCE_SUCCESS,		/* Action: delivered (or relayed, expanded):
+				 * only for NOTIFY=SUCCESS, never to <> */
+	BOUNCE_TRACE,		/* sendmail -v: every recipient of the first
+				 * attempt, each with its own action */
 };
 
 /* One recipient's outcome; every string is borrowed. */
@@ -41,6 +49,8 @@ struct bounce_rcpt {
 	const char	*status;	/* "5.1.1" */
 	const char	*reason;	/* diagnostic text */
 	const char	*relay;		/* "none" or "host[addr]:port" */
+	const char	*action;	/* NULL: by the kind; BOUNCE_SUCCESS may say
+					 * "relayed" or "expanded" */
 };
 
 /* What one notice says; every string is borrowed. */
@@ -55,6 +65,7 @@ struct bounce_info {
 	const char	*myhostname;
 	const char	*envid;			/* DSN ENVID or NULL */
 	bool		 ret_hdrs;		/* DSN RET=HDRS */
+	bool		 ret_full;		/* DSN RET=FULL (success: whole message) */
 	long		 arrival;		/* seconds since the epoch */
 	long		 now;
 	long		 delay_warning_time;	/* seconds (delay text) */

@@ -5,7 +5,7 @@
  *   yubin qtool enqueue [-c DIR] [-f sender] [-a name=value]... [-q queue]
  *	    [-r reason] rcpt... < content
  *
- * -q moves the committed message into another queue (hold, deferred, ...),
+ * -q writes the message into another queue (hold, deferred, active, ...),
  * -r records "reason" as every recipient's deferral reason (with -q
  * deferred). Prints the queue ID.
  * Tests: tests/e2e/test_queue_commands.py */
@@ -55,8 +55,17 @@ qtool_enqueue(int argc, char **argv)
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto close;
 	}
+	if (queue != NULL && strcmp(queue, "incoming") != 0 && strcmp(queue, "active") != 0 &&
+	    strcmp(queue, "deferred") != 0 && strcmp(queue, "hold") != 0 &&
+	    strcmp(queue, "corrupt") != 0) {
+		log_msg(LOG_LEVEL_FATAL, "bad queue name: %s", queue);
+		goto close;
+	}
+	/* written straight into its queue: committed into incoming and moved
+	 * after, a running queue manager could take it in between */
 	if (qdir_create(q.queue_dir, (uid_t)-1, (gid_t)-1, &err) != 0 ||
-	    qfile_writer_open(q.queue_dir, q.long_ids, &w, &err) != 0) {
+	    qfile_writer_open_queue(q.queue_dir, queue != NULL ? queue : "incoming", q.long_ids,
+	    &w, &err) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto close;
 	}
@@ -86,11 +95,6 @@ qtool_enqueue(int argc, char **argv)
 		}
 		(void)qctl_reasons_write(q.queue_dir, qfile_writer_id(w), reasons, n);
 		qctl_reasons_free(&reasons, n);
-	}
-	if (queue != NULL && strcmp(queue, "incoming") != 0 &&
-	    qdir_move(q.queue_dir, qfile_writer_id(w), "incoming", queue) != 0) {
-		log_msg(LOG_LEVEL_FATAL, "move to %s failed", queue);
-		goto close;
 	}
 	printf("%s\n", qfile_writer_id(w));
 	if (queue == NULL || strcmp(queue, "incoming") == 0)

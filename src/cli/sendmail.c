@@ -11,6 +11,8 @@
  *	sendmail [-t] [-i|-oi] [-f sender] [-F name] [-bp] [-bi] [-bs] [-q]
  *	    [-v] [-C dir] [-oX...] [recipient ...]
  *
+ * -v asks for a report of the first delivery attempt (a "Mail Delivery
+ * Status Report" to the sender), -v -v for verbose logging.
  * -bp lists the queue (mailq), -q delivers deferred mail now (postqueue
  * -f), -bi is newaliases. Other Sendmail options (-B, -N, -R, -V, -X, -o*)
  * are accepted and ignored as Postfix does. Exit codes are sysexits.
@@ -54,6 +56,7 @@ struct sendmail_opts {
 	const char	*full_name;	/* -F */
 	bool		 extract;	/* -t */
 	bool		 dot_ends;	/* no -i */
+	int		 verbose;	/* -v: 1 = a delivery report, more = verbose logging */
 };
 
 /* sendmail_wake_pickup - best effort: pickup also scans every second */
@@ -129,7 +132,7 @@ sendmail_extract(struct str *msg, struct strvec *rcpts)
 
 /* sendmail_queue - write one message into maildrop. 0, or an exit code. */
 static int
-sendmail_queue(struct qctl *q, const char *sender, const char *full_name,
+sendmail_queue(struct qctl *q, const char *sender, const char *full_name, bool trace,
     const struct strvec *rcpts, const struct str *msg, char *id_r)
 {
 	struct qfile_writer *w;
@@ -145,6 +148,9 @@ sendmail_queue(struct qctl *q, const char *sender, const char *full_name,
 	rc |= qfile_writer_sender(w, sender);
 	if (full_name != NULL)
 		rc |= qfile_writer_attr(w, "full_name", full_name);
+	/* -v: the sender gets a report of the first delivery attempt */
+	if (trace)
+		rc |= qfile_writer_attr(w, "trace_flags", "1");
 	for (i = 0; i < rcpts->n; i++)
 		rc |= qfile_writer_rcpt(w, rcpts->v[i], NULL, 0);
 	rc |= qfile_writer_content(w, msg->s, msg->len, 0);
@@ -185,7 +191,7 @@ sendmail_submit(struct qctl *q, const struct sendmail_opts *o, struct strvec *rc
 		    "option");
 		ret = EX_USAGE;
 	} else {
-		ret = sendmail_queue(q, sender, o->full_name, rcpts, &msg, NULL);
+		ret = sendmail_queue(q, sender, o->full_name, o->verbose == 1, rcpts, &msg, NULL);
 	}
 	str_deinit(&msg);
 	free(login);
@@ -298,7 +304,7 @@ sendmail_bs(struct qctl *q)
 						str_append_n(&un, msg.s + i, l);
 					i += l;
 				}
-				if (sendmail_queue(q, sender.s, NULL, &rcpts, &un, id) == 0)
+				if (sendmail_queue(q, sender.s, NULL, false, &rcpts, &un, id) == 0)
 					sendmail_reply("250 2.0.0 Ok: queued as %s", id);
 				else
 					sendmail_reply("451 4.3.0 Error: queue file write error");
@@ -398,7 +404,10 @@ cmd_sendmail(int argc, char **argv)
 		} else if (strcmp(a, "-i") == 0 || strcmp(a, "-oi") == 0) {
 			o.dot_ends = false;
 		} else if (strcmp(a, "-v") == 0) {
-			log_set_verbose(1);
+			/* Postfix: one -v asks for a delivery report, more for
+			 * verbose logging */
+			if (++o.verbose > 1)
+				log_set_verbose(o.verbose - 1);
 		} else if (strncmp(a, "-o", 2) == 0 || strncmp(a, "-B", 2) == 0 ||
 		    strncmp(a, "-N", 2) == 0 || strncmp(a, "-R", 2) == 0 ||
 		    strncmp(a, "-V", 2) == 0 || strncmp(a, "-X", 2) == 0 ||

@@ -48,6 +48,12 @@ log_open(const char *tag, int flags)
 		openlog(log_tag_buf, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void
+log_retag(const char *tag)
+{
+	log_open(tag, log_flags);
+}
+
 int
 log_set_file(const char *path)
 {

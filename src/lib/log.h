@@ -29,6 +29,9 @@ enum log_level {
 
 /* log_open - set the tag ("postconf", "yubin/smtpd") and the sinks */
 void	 log_open(const char *tag, int flags);
+/* log_retag - the same sinks under another tag (a helper that speaks for
+ * another program: "yubin/bounce") */
+void	 log_retag(const char *tag);
 /* log_set_file - also append to this maillog_file (NULL or "" to stop) */
 int	 log_set_file(const char *path);
 void	 log_set_verbose(int level);

@@ -29,6 +29,15 @@ enum transport_status local_exec_mailbox(const struct local_msg *, const struct 
 	    const char *path, const char *sender, const char *prefix, off_t size_limit,
 	    bool any_owner, struct transport_dsn *dsn);
 
+/* local_child_result - the parent's side of a child that reports one
+ * fixed-size result over a pipe: read it from rfd (closed), reap pid;
+ * the bytes read (size when the child finished its report) */
+ssize_t	 local_child_result(int rfd, pid_t pid, void *res, size_t size);
+
+/* local_list_has - the list parameter of cf names word
+ * (allow_mail_to_commands "alias", prepend_delivered_header "file") */
+bool	 local_list_has(struct maincf *cf, const char *param, const char *word);
+
 /* local_become - in a child: become u (setgroups, setgid, setuid, then
  * check); not root: nothing. 0 or -1. */
 int	 local_become(const struct local_user *u, bool dev_mode);

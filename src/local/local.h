@@ -75,6 +75,9 @@ enum local_kind {
 	LOCAL_VIRTUAL,		/* target: the address for mailbox_transport=virtual */
 	LOCAL_BOUNCE,		/* failed for good: status, reason */
 	LOCAL_DEFER,		/* try later: status, reason */
+	LOCAL_PASS,		/* target: "transport[:nexthop]" to hand the
+				 * recipient to (mailbox_transport,
+				 * fallback_transport and their maps) */
 };
 
 /* One delivery of a plan. */

@@ -48,26 +48,19 @@ local_become(const struct local_user *u, bool dev_mode)
 	return 0;
 }
 
-static bool
-local_list_has(struct maincf *cf, const char *param, const char *word)
+ssize_t
+local_child_result(int rfd, pid_t pid, void *res, size_t size)
 {
-	struct strvec items;
-	struct str val;
-	const char *err;
-	bool found = false;
-	size_t i;
+	ssize_t n;
+	int wst;
 
-	str_init(&val, 64);
-	if (maincf_get(cf, param, &val, &err) == 0) {
-		strvec_init(&items);
-		maincf_list_split(val.s, &items);
-		for (i = 0; i < items.n; i++)
-			if (strcasecmp(items.v[i], word) == 0)
-				found = true;
-		strvec_deinit(&items);
-	}
-	str_deinit(&val);
-	return found;
+	do
+		n = read(rfd, res, size);
+	while (n < 0 && errno == EINTR);
+	close(rfd);
+	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+		;
+	return n;
 }
 
 /* local_prefix - Return-Path:, X-Original-To:, Delivered-To: as Postfix's
@@ -81,6 +74,28 @@ local_prefix(struct str *out, const struct local_msg *lm, const char *sender,
 		str_appendf(out, "X-Original-To: %s\n", lm->orig_rcpt);
 	if (delivered)
 		str_appendf(out, "Delivered-To: %s\n", rcpt);
+}
+
+/* local_mailbox_reason - the reason of a failed mailbox delivery in
+ * Postfix's words, which local(8) and virtual(8) prefix to the storage
+ * error: "cannot update mailbox PATH for user USER. ..." for an mbox,
+ * "maildir delivery failed: ..." for a Maildir */
+static void
+local_mailbox_reason(struct storage_error *e, const char *path, const char *user)
+{
+	char buf[sizeof(e->text)];
+	size_t plen = strlen("cannot update mailbox ") + strlen(path) + 2;
+
+	if (storage_format_of(path) == STORAGE_MAILDIR) {
+		snprintf(buf, sizeof(buf), "maildir delivery failed: %s", e->text);
+	} else if (user != NULL && strncmp(e->text, "cannot update mailbox ", 22) == 0 &&
+	    strlen(e->text) >= plen && strncmp(e->text + 22, path, strlen(path)) == 0 &&
+	    strncmp(e->text + plen - 2, ": ", 2) == 0) {
+		snprintf(buf, sizeof(buf), "cannot update mailbox %s for user %s. %s", path, user,
+		    e->text + plen);
+	} else
+		return;
+	snprintf(e->text, sizeof(e->text), "%s", buf);
 }
 
 /* The result a child sends back over its pipe. */
@@ -97,15 +112,20 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 	struct local_child_result res;
 	struct storage_mail m;
 	const char *err;
-	long lock_polls, tries;
-	int pfd[2], wst;
+	long lock_polls, lock_delay, tries;
+	int pfd[2];
 	ssize_t n;
 	pid_t pid;
 
 	if (lm->cf == NULL || maincf_get_long(lm->cf, "deliver_lock_attempts", &lock_polls,
 	    &err) != 0 || lock_polls < 1)
 		lock_polls = 1;
-	lock_polls *= 100;
+	if (lm->cf == NULL || maincf_get_time(lm->cf, "deliver_lock_delay", &lock_delay,
+	    &err) != 0 || lock_delay < 1)
+		lock_delay = 1;
+	/* the budget of Postfix's deliver_lock_attempts x deliver_lock_delay,
+	 * in 10 ms polls (see below) */
+	lock_polls *= lock_delay * 100;
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		transport_dsn_set(dsn, "4.3.0", "local", "cannot create pipe");
 		return TRANSPORT_DEFERRED;
@@ -135,7 +155,7 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 			/* A mailbox locked by another delivery (4.2.0: the
 			 * lock is held elsewhere) is worth waiting for, as
 			 * Postfix's local waits deliver_lock_attempts times
-			 * deliver_lock_delay (1s): the same budget, polled
+			 * deliver_lock_delay: the same budget, polled
 			 * every 10 ms, since concurrent deliveries to one
 			 * mbox (local_destination_concurrency_limit = 2) meet
 			 * often and hold the lock for milliseconds. */
@@ -152,12 +172,7 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 		_exit(0);
 	}
 	close(pfd[1]);
-	do
-		n = read(pfd[0], &res, sizeof(res));
-	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
-		;
+	n = local_child_result(pfd[0], pid, &res, sizeof(res));
 	if (n != (ssize_t)sizeof(res)) {
 		transport_dsn_set(dsn, "4.3.0", "local", "delivery process died");
 		return TRANSPORT_DEFERRED;
@@ -168,6 +183,7 @@ local_exec_mailbox(const struct local_msg *lm, const struct local_user *u, const
 	}
 	res.err.status[sizeof(res.err.status) - 1] = '\0';
 	res.err.text[sizeof(res.err.text) - 1] = '\0';
+	local_mailbox_reason(&res.err, path, u->name);
 	transport_dsn_set(dsn, res.err.status[0] == '5' ? "5.2.0" : "4.2.0", "local",
 	    res.err.text);
 	snprintf(dsn->status, sizeof(dsn->status), "%s", res.err.status);

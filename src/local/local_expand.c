@@ -2,7 +2,7 @@
  * recipient to a plan of deliveries, through aliases, :include: files,
  * .forward files and the mailbox choice. Reads files as the process it
  * runs in, and never writes. Tests: tests/unit/local/test_local.c */
-#include "local/local.h"
+#include "local/local-private.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -315,8 +315,7 @@ local_fail(struct local_walk *w, enum local_kind kind, const char *rcpt, const c
 	va_end(ap);
 }
 
-/* local_list_has - the list parameter names word ("alias", "forward") */
-static bool
+bool
 local_list_has(struct maincf *cf, const char *param, const char *word)
 {
 	struct strvec items;
@@ -336,6 +335,29 @@ local_list_has(struct maincf *cf, const char *param, const char *word)
 	}
 	str_deinit(&val);
 	return found;
+}
+
+/* local_bool - a boolean parameter (false when it cannot be read) */
+static bool
+local_bool(struct maincf *cf, const char *param)
+{
+	const char *err;
+	bool v = false;
+
+	return maincf_get_bool(cf, param, &v, &err) == 0 && v;
+}
+
+/* local_split_lines - the targets of an :include: or .forward file: one
+ * target list per line, "#" lines are comments */
+static void
+local_split_lines(const char *text, struct strvec *items)
+{
+	char *dup = xstrdup(text), *save = NULL, *line;
+
+	for (line = strtok_r(dup, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		if (*line != '#')
+			local_split_targets(line, items);
+	free(dup);
 }
 
 /* local_get - a parameter's value; forward_path and mailbox_command are
@@ -482,16 +504,7 @@ local_target(struct local_walk *w, const char *rcpt, const char *target, const c
 			return;
 		}
 		strvec_init(&items);
-		{
-			/* one target list per line; # lines are comments */
-			char *dup = xstrdup(text.s), *save = NULL, *line;
-
-			for (line = strtok_r(dup, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save))
-				if (*line != '#')
-					local_split_targets(line, &items);
-			free(dup);
-		}
+		local_split_lines(text.s, &items);
 		for (i = 0; i < items.n; i++)
 			local_target(w, rcpt, items.v[i], sender, LOCAL_SRC_INCLUDE, exp_from,
 			    st.st_uid, NULL, depth + 1);
@@ -519,20 +532,82 @@ local_alias_owner(struct local_walk *w, const char *name)
 	const char *err;
 	char *key, *owner = NULL;
 
-	if (!local_list_has(w->ctx->cf, "owner_request_special", "yes") &&
-	    !local_list_has(w->ctx->cf, "owner_request_special", "true"))
+	if (!local_bool(w->ctx->cf, "owner_request_special"))
 		return NULL;
 	str_init(&val, 64);
 	key = xasprintf("owner-%s", name);
 	if (maps_find(w->ctx->aliases, key, &val, &err) == 1) {
+		struct strvec targets;
+		const char *first;
+
 		str_init(&origin, 64);
 		local_get(w->ctx->cf, "myorigin", &origin);
-		owner = xasprintf("%s@%s", key, origin.s);
+		strvec_init(&targets);
+		local_split_targets(val.s, &targets);
+		first = targets.n > 0 ? targets.v[0] : "";
+		/* expand_owner_alias: the owner alias's own (first) address,
+		 * when it is an address, instead of owner-NAME itself */
+		if (local_bool(w->ctx->cf, "expand_owner_alias") &&
+		    *first != '\0' && strchr("|/:\\\"", *first) == NULL)
+			owner = strchr(first, '@') != NULL ? xstrdup(first) :
+			    xasprintf("%s@%s", first, origin.s);
+		else
+			owner = xasprintf("%s@%s", key, origin.s);
+		strvec_deinit(&targets);
 		str_deinit(&origin);
 	}
 	free(key);
 	str_deinit(&val);
 	return owner;
+}
+
+/* local_map_find - look the user name up in the tables of a *_maps
+ * parameter (mailbox_command_maps, mailbox_transport_maps,
+ * fallback_transport_maps: Postfix keys them by the recipient's user
+ * name). 1 found (value in out), 0 not (or no tables), -1 a table could
+ * not be read (the delivery is deferred). */
+static int
+local_map_find(struct local_walk *w, const char *param, const char *user, struct str *out)
+{
+	struct str spec;
+	struct maps *m;
+	const char *err;
+	int r;
+
+	str_init(&spec, 64);
+	local_get(w->ctx->cf, param, &spec);
+	str_reset(out);
+	if (spec.len == 0) {
+		str_deinit(&spec);
+		return 0;
+	}
+	m = maps_open(spec.s, MAPS_FLAG_DEFER_ERRORS, &err);
+	str_deinit(&spec);
+	if (m == NULL)
+		return -1;
+	r = maps_find(m, user, out, &err);
+	maps_free(&m);
+	return r < 0 ? -1 : r == 1 ? 1 : 0;
+}
+
+/* local_pass - hand the recipient to another transport ("name" or
+ * "name:nexthop": mailbox_transport, fallback_transport and their maps) */
+static void
+local_pass(struct local_walk *w, const char *addr, const char *transport, const char *sender)
+{
+	enum local_kind kind = LOCAL_PASS;
+	char *key;
+
+	if (strncmp(transport, "virtual", 7) == 0 && (transport[7] == '\0' ||
+	    transport[7] == ':'))
+		kind = LOCAL_VIRTUAL;
+	key = xasprintf("v\t%s\t%s", transport, addr);
+	if (!strvec_contains(&w->seen, key)) {
+		local_add(w, kind, addr, kind == LOCAL_VIRTUAL ? addr : transport, sender);
+		strvec_push_take(&w->seen, key);
+		key = NULL;
+	}
+	free(key);
 }
 
 /* local_mailbox - the last step: the user's mailbox */
@@ -546,7 +621,15 @@ local_mailbox(struct local_walk *w, const char *addr, const char *name, const ch
 
 	str_init(&val, 64);
 	str_init(&path, 128);
-	local_get(w->ctx->cf, "mailbox_command", &val);
+	switch (local_map_find(w, "mailbox_command_maps", name, &val)) {
+	case -1:
+		local_fail(w, LOCAL_DEFER, addr, sender, "4.3.0",
+		    "mailbox_command_maps lookup failure");
+		goto out;
+	case 0:
+		local_get(w->ctx->cf, "mailbox_command", &val);
+		break;
+	}
 	if (val.len > 0) {
 		key = xasprintf("m\t%s", name);
 		if (!strvec_contains(&w->seen, key)) {
@@ -642,15 +725,7 @@ local_forward_file(struct local_walk *w, const char *addr, const char *local, co
 		if (file_read(path.s, LOCAL_INCLUDE_MAX, &text) != 0)
 			continue;
 		strvec_init(&items);
-		{
-			char *dup = xstrdup(text.s), *save = NULL, *line;
-
-			for (line = strtok_r(dup, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save))
-				if (*line != '#')
-					local_split_targets(line, &items);
-			free(dup);
-		}
+		local_split_lines(text.s, &items);
 		if (items.n > 0) {
 			found = 1;
 			for (j = 0; j < items.n; j++)
@@ -665,6 +740,65 @@ local_forward_file(struct local_walk *w, const char *addr, const char *local, co
 	str_deinit(&text);
 	str_deinit(&delim);
 	return found;
+}
+
+/* local_unknown - a recipient that is no user: fallback_transport_maps,
+ * fallback_transport, then luser_relay (an address, with $user,
+ * $extension, $domain, $local, $recipient expanded, delivered as if it
+ * had been forwarded), else Postfix's "unknown user" */
+static void
+local_unknown(struct local_walk *w, const char *full, const char *local, const char *user,
+    const char *ext, const char *delim, const char *sender, int depth)
+{
+	struct str val, addr;
+	struct local_vars v;
+
+	str_init(&val, 64);
+	str_init(&addr, 64);
+	switch (local_map_find(w, "fallback_transport_maps", user, &val)) {
+	case -1:
+		local_fail(w, LOCAL_DEFER, full, sender, "4.3.0",
+		    "fallback_transport_maps lookup failure");
+		goto out;
+	case 0:
+		local_get(w->ctx->cf, "fallback_transport", &val);
+		break;
+	}
+	if (val.len > 0) {
+		local_pass(w, full, val.s, sender);
+		goto out;
+	}
+	local_get(w->ctx->cf, "luser_relay", &val);
+	if (val.len > 0) {
+		memset(&v, 0, sizeof(v));
+		v.user = user;
+		v.recipient = full;
+		v.extension = ext;
+		v.domain = strrchr(full, '@') + 1;
+		v.local = local;
+		v.recipient_delimiter = *delim != '\0' ? delim : NULL;
+		if (local_expand_path(val.s, &v, &addr) == 1 && addr.len > 0 &&
+		    strpbrk(addr.s, " \t\r\n,") == NULL) {
+			if (strchr(addr.s, '@') == NULL) {
+				struct str origin;
+
+				str_init(&origin, 64);
+				local_get(w->ctx->cf, "myorigin", &origin);
+				str_appendf(&addr, "@%s", origin.s);
+				str_deinit(&origin);
+			}
+			/* a relay that resolves to this transport again is
+			 * expanded here (depth-limited: a relay that is itself
+			 * unknown ends as a forwarding loop) */
+			local_recipient(w, addr.s, sender, LOCAL_SRC_NONE, NULL, depth + 1);
+			goto out;
+		}
+		log_warn("luser_relay: bad result \"%s\" for %s; ignored", addr.s, full);
+	}
+	local_fail(w, LOCAL_BOUNCE, full, sender, "5.1.1", "unknown user: \"%s\"", local);
+out:
+	str_deinit(&val);
+	str_deinit(&addr);
 }
 
 /* local_recipient - one address: Postfix's deliver_recipient() order */
@@ -731,6 +865,13 @@ local_recipient(struct local_walk *w, const char *addr_in, const char *sender,
 	}
 	local_get(w->ctx->cf, "recipient_delimiter", &delim);
 	str_append(&base, local.s);
+	/* owner_request_special: with "-" as a delimiter, owner-list and
+	 * list-request are names of their own, not list with an extension */
+	if (delim.len > 0 && strchr(delim.s, '-') != NULL &&
+	    local_bool(w->ctx->cf, "owner_request_special") &&
+	    (strncmp(local.s, "owner-", 6) == 0 ||
+	    (local.len > 8 && strcmp(local.s + local.len - 8, "-request") == 0)))
+		str_truncate(&delim, 0);
 	if (delim.len > 0) {
 		size_t k = strcspn(local.s, delim.s);
 
@@ -802,35 +943,20 @@ local_recipient(struct local_walk *w, const char *addr_in, const char *sender,
 		}
 	}
 
-	/* mailbox_transport first, as Postfix: its users need not exist here */
-	local_get(w->ctx->cf, "mailbox_transport", &val);
-	if (val.len > 0) {
-		if (strncmp(val.s, "virtual", 7) == 0 && (val.s[7] == '\0' || val.s[7] == ':')) {
-			key = xasprintf("v\t%s", full.s);
-			if (!strvec_contains(&w->seen, key)) {
-				local_add(w, LOCAL_VIRTUAL, full.s, full.s, sender);
-				strvec_push_take(&w->seen, key);
-				key = NULL;
-			}
-			free(key);
-		} else {
-			local_fail(w, LOCAL_DEFER, full.s, sender, "4.3.0", "mail transport unavailable");
-		}
-		goto out;
-	}
-
+	/* Postfix's order after the aliases: .forward (users only),
+	 * mailbox_transport_maps, mailbox_transport (users or not), then for
+	 * users the mailbox (mailbox_command_maps, mailbox_command,
+	 * home_mailbox, mail_spool_directory) and for others
+	 * fallback_transport_maps, fallback_transport, luser_relay */
 	r = w->ctx->lookup_user(base.s, &u);
 	if (r < 0) {
 		local_fail(w, LOCAL_DEFER, full.s, sender, "4.3.0", "user lookup error for %s",
 		    base.s);
 		goto out;
 	}
-	if (r == 0) {
-		local_fail(w, LOCAL_BOUNCE, full.s, sender, "5.1.1", "unknown user: \"%s\"", local.s);
-		goto out;
-	}
 	/* .forward, unless this address came from the user's own .forward */
-	if (!(exp_type == LOCAL_SRC_FORWARD && exp_from != NULL && strcmp(exp_from, base.s) == 0)) {
+	if (r == 1 &&
+	    !(exp_type == LOCAL_SRC_FORWARD && exp_from != NULL && strcmp(exp_from, base.s) == 0)) {
 		key = xasprintf("F\t%s", base.s);
 		if (!strvec_contains(&w->seen, key)) {
 			strvec_push_take(&w->seen, key);
@@ -840,6 +966,24 @@ local_recipient(struct local_walk *w, const char *addr_in, const char *sender,
 		} else {
 			free(key);
 		}
+	}
+	switch (local_map_find(w, "mailbox_transport_maps", base.s, &val)) {
+	case -1:
+		local_fail(w, LOCAL_DEFER, full.s, sender, "4.3.0",
+		    "mailbox_transport_maps lookup failure");
+		goto out;
+	case 0:
+		local_get(w->ctx->cf, "mailbox_transport", &val);
+		break;
+	}
+	if (val.len > 0) {
+		local_pass(w, full.s, val.s, sender);
+		goto out;
+	}
+	if (r == 0) {
+		local_unknown(w, full.s, local.s, base.s, ext.len > 0 ? ext.s : NULL, delim.s,
+		    sender, depth);
+		goto out;
 	}
 	local_mailbox(w, full.s, base.s, ext.len > 0 ? ext.s : NULL, sender, &u);
 out:

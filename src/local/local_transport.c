@@ -22,6 +22,7 @@
 #include "lib/maps.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "bounce/bounce.h"
 #include "lib/util.h"
 #include "queue/qfile.h"
 #include "queue/qmsg.h"
@@ -66,15 +67,35 @@ local_alias_check(struct maincf *cf, const char *list)
 	return owner;
 }
 
-/* local_resubmit - the forwarded addresses of a plan as one new message;
- * 0 with the new queue ID in id_r, or -1 with *error_r */
+/* local_notify_forwarded - the NOTIFY of a forwarded copy (RFC 3461
+ * 6.2.7): one address carries the request on as it is; the addresses of
+ * an expansion keep it without SUCCESS (the "expanded" notice answered
+ * that), and a request that was SUCCESS only becomes NEVER */
+static int
+local_notify_forwarded(int notify, size_t nforward, size_t nplan)
+{
+	int child;
+
+	if (nforward == 1 && nplan == 1)
+		return notify;
+	child = notify & ~QFILE_NOTIFY_SUCCESS;
+	return child == 0 && notify != 0 ? QFILE_NOTIFY_NEVER : child;
+}
+
+/* local_resubmit - the forwarded addresses of a plan that go out from
+ * sender (an owner- alias makes its list's copies its own) as one new
+ * message; 0 with the new queue ID in id_r, or -1 with *error_r */
 static int
 local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, size_t len,
-    const struct local_plan *plan, const char *rcpt, char *id_r, const char **error_r)
+    const struct local_plan *plan, const struct qmsg_rcpt *r, const char *sender, char *id_r,
+    const char **error_r)
 {
+	const char *rcpt = r->addr;
+	char *orcpt = NULL;
+	size_t nforward = 0;
+	int notify;
 	struct qfile_writer *w = NULL;
 	struct str qdir, hdr;
-	const char *sender = NULL;
 	bool long_ids = false;
 	size_t i;
 	int ret = -1;
@@ -86,14 +107,19 @@ local_resubmit(struct maincf *cf, const struct qmsg *m, const char *content, siz
 	(void)maincf_get_bool(cf, "enable_long_queue_ids", &long_ids, error_r);
 	if (qfile_writer_open(qdir.s, long_ids, &w, error_r) != 0)
 		goto out;
-	for (i = 0; i < plan->n; i++)
-		if (plan->v[i].kind == LOCAL_FORWARD && sender == NULL)
-			sender = plan->v[i].sender;
-	if (qfile_writer_sender(w, sender != NULL ? sender : m->sender) != 0)
+	if (qfile_writer_sender(w, sender) != 0)
 		goto fail;
 	for (i = 0; i < plan->n; i++)
-		if (plan->v[i].kind == LOCAL_FORWARD &&
-		    qfile_writer_rcpt(w, plan->v[i].target, NULL, QFILE_NOTIFY_FAILURE) != 0)
+		if (plan->v[i].kind == LOCAL_FORWARD)
+			nforward++;
+	notify = local_notify_forwarded(r->notify, nforward, plan->n);
+	/* one address carries the original recipient on as its ORCPT, so
+	 * that a notice from the final delivery names it */
+	if (nforward == 1 && plan->n == 1)
+		orcpt = r->orcpt != NULL ? xstrdup(r->orcpt) : xasprintf("rfc822;%s", r->addr);
+	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].kind == LOCAL_FORWARD && strcmp(plan->v[i].sender, sender) == 0 &&
+		    qfile_writer_rcpt(w, plan->v[i].target, orcpt, notify) != 0)
 			goto fail;
 	/* Delivered-To: on the forwarded copy is what catches a loop when
 	 * it comes back (prepend_delivered_header has "forward" by default) */
@@ -131,33 +157,37 @@ fail:
 	*error_r = "cannot write the forwarded message";
 	qfile_writer_abort(&w);
 out:
+	free(orcpt);
 	str_deinit(&qdir);
 	str_deinit(&hdr);
 	return ret;
 }
 
-/* local_resubmit_as_owner - local_resubmit, in a child that has become
- * mail_owner when we are root (the helper), so that the new queue file is
- * mail_owner's like every other */
+/* A job that writes into the queue: 0 with a short result text (a queue
+ * ID), or -1 with *error_r. */
+typedef int local_queue_job_fn(void *arg, char *out, size_t outlen, const char **error_r);
+
+/* local_as_mail_owner - run fn in a child that has become mail_owner when
+ * we are root (the helper), so that every queue file it makes is
+ * mail_owner's like every other; directly when not root */
 static int
-local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *content,
-    size_t len, const struct local_plan *plan, const char *rcpt, char *id_r,
-    const char **error_r)
+local_as_mail_owner(struct maincf *cf, local_queue_job_fn *fn, void *arg, char *out,
+    size_t outlen, const char **error_r)
 {
 	struct {
 		int	ok;
-		char	id[QFILE_ID_SIZE];
+		char	out[QFILE_ID_SIZE];
 		char	err[256];
 	} res;
 	struct local_user u;
 	struct passwd *pw;
 	struct str owner;
-	int pfd[2], wst;
+	int pfd[2];
 	ssize_t n;
 	pid_t pid;
 
 	if (geteuid() != 0)
-		return local_resubmit(cf, m, content, len, plan, rcpt, id_r, error_r);
+		return fn(arg, out, outlen, error_r);
 	str_init(&owner, 32);
 	pw = maincf_get(cf, "mail_owner", &owner, error_r) == 0 ? getpwnam(owner.s) : NULL;
 	str_deinit(&owner);
@@ -166,21 +196,23 @@ local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *con
 		return -1;
 	}
 	if (pw->pw_uid == 0)
-		return local_resubmit(cf, m, content, len, plan, rcpt, id_r, error_r);
+		return fn(arg, out, outlen, error_r);
 	memset(&u, 0, sizeof(u));
 	u.uid = pw->pw_uid;
 	u.gid = pw->pw_gid;
-	if (pipe2(pfd, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
-		*error_r = "cannot fork to write the forwarded message";
-		return -1;
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		goto nofork;
+	if ((pid = fork()) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		goto nofork;
 	}
 	if (pid == 0) {
 		const char *e = "cannot set privileges to mail_owner";
 
 		close(pfd[0]);
 		memset(&res, 0, sizeof(res));
-		if (local_become(&u, false) == 0 &&
-		    local_resubmit(cf, m, content, len, plan, rcpt, res.id, &e) == 0)
+		if (local_become(&u, false) == 0 && fn(arg, res.out, sizeof(res.out), &e) == 0)
 			res.ok = 1;
 		else
 			snprintf(res.err, sizeof(res.err), "%s", e);
@@ -188,12 +220,7 @@ local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *con
 		_exit(0);
 	}
 	close(pfd[1]);
-	do
-		n = read(pfd[0], &res, sizeof(res));
-	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
-		;
+	n = local_child_result(pfd[0], pid, &res, sizeof(res));
 	if (n != (ssize_t)sizeof(res) || !res.ok) {
 		static char err[256];
 
@@ -202,9 +229,138 @@ local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *con
 		*error_r = err;
 		return -1;
 	}
-	res.id[sizeof(res.id) - 1] = '\0';
-	snprintf(id_r, QFILE_ID_SIZE, "%s", res.id);
+	res.out[sizeof(res.out) - 1] = '\0';
+	snprintf(out, outlen, "%s", res.out);
 	return 0;
+nofork:
+	*error_r = "cannot fork to write into the queue";
+	return -1;
+}
+
+struct local_resubmit_job {
+	struct maincf		*cf;
+	const struct qmsg	*m;
+	const char		*content;
+	size_t			 len;
+	const struct local_plan	*plan;
+	const struct qmsg_rcpt	*rcpt;
+	const char		*sender;
+};
+
+static int
+local_resubmit_job(void *arg, char *out, size_t outlen, const char **error_r)
+{
+	struct local_resubmit_job *j = arg;
+	char id[QFILE_ID_SIZE];
+
+	if (local_resubmit(j->cf, j->m, j->content, j->len, j->plan, j->rcpt, j->sender, id,
+	    error_r) != 0)
+		return -1;
+	snprintf(out, outlen, "%s", id);
+	return 0;
+}
+
+/* local_resubmit_as_owner - local_resubmit as mail_owner */
+static int
+local_resubmit_as_owner(struct maincf *cf, const struct qmsg *m, const char *content,
+    size_t len, const struct local_plan *plan, const struct qmsg_rcpt *rcpt,
+    const char *sender, char *id_r, const char **error_r)
+{
+	struct local_resubmit_job j = { cf, m, content, len, plan, rcpt, sender };
+
+	return local_as_mail_owner(cf, local_resubmit_job, &j, id_r, QFILE_ID_SIZE, error_r);
+}
+
+/* The failure of one delivery of an expansion whose alias has an owner-
+ * alias: the notice goes to the owner, not to the message's sender
+ * (Postfix's local does the same through its bounce_workaround). */
+struct local_owner_bounce_job {
+	struct maincf		*cf;
+	const struct qmsg	*m;
+	const char		*owner;
+	const struct bounce_rcpt *rcpt;
+};
+
+static int
+local_owner_bounce_job(void *arg, char *out, size_t outlen, const char **error_r)
+{
+	struct local_owner_bounce_job *j = arg;
+	struct qmsg copy = *j->m;	/* shallow: only the sender differs */
+	struct str qdir;
+	bool long_ids = false;
+	const char *e, *slash;
+	char old_tag[128], tag[128];
+	int ret;
+
+	str_init(&qdir, 128);
+	if (maincf_get(j->cf, "queue_directory", &qdir, error_r) != 0) {
+		str_deinit(&qdir);
+		return -1;
+	}
+	(void)maincf_get_bool(j->cf, "enable_long_queue_ids", &long_ids, &e);
+	copy.sender = xstrdup(j->owner);
+	/* the notice is logged as Postfix's bounce daemon logs it */
+	snprintf(old_tag, sizeof(old_tag), "%s", log_tag());
+	slash = strchr(old_tag, '/');
+	snprintf(tag, sizeof(tag), "%.*s/bounce", slash != NULL ? (int)(slash - old_tag) : 5,
+	    slash != NULL ? old_tag : "yubin");
+	log_retag(tag);
+	ret = bounce_notify(j->cf, qdir.s, long_ids, BOUNCE_FAILURE, &copy, j->rcpt, 1, error_r);
+	log_retag(old_tag);
+	free(copy.sender);
+	str_deinit(&qdir);
+	if (ret == 0)
+		snprintf(out, outlen, "ok");
+	return ret;
+}
+
+static int
+local_bounce_to_owner(struct maincf *cf, const struct qmsg *m, const struct qmsg_rcpt *r,
+    const struct local_item *it, const struct transport_dsn *dsn, const char **error_r)
+{
+	struct bounce_rcpt br;
+	struct local_owner_bounce_job j = { cf, m, it->sender, &br };
+	char out[8];
+
+	memset(&br, 0, sizeof(br));
+	br.addr = it->rcpt;
+	br.orcpt = r->orcpt;
+	br.notify = r->notify;
+	br.status = dsn->status;
+	br.reason = dsn->reason;
+	br.relay = "none";
+	return local_as_mail_owner(cf, local_owner_bounce_job, &j, out, sizeof(out), error_r);
+}
+
+/* local_pass_deliver - a recipient handed to another transport by
+ * mailbox_transport(_maps) or fallback_transport(_maps): one of the
+ * built-in ones, run here (the master.cf service name is taken as its
+ * command, as in Postfix's default master.cf); any other is not
+ * available to local yet, so the mail waits */
+static enum transport_status
+local_pass_deliver(const struct transport_request *req, const struct local_item *it,
+    struct transport_dsn *dsn)
+{
+	struct transport_request sub = *req;
+	const struct transport *tp;
+	const char *colon = strchr(it->target, ':'), *at = strrchr(it->rcpt, '@');
+	char *name = colon != NULL ? xstrndup(it->target, (size_t)(colon - it->target)) :
+	    xstrdup(it->target);
+	enum transport_status st;
+
+	tp = transport_find(name);
+	if (tp == NULL || tp->deliver == NULL || strcmp(name, "local") == 0) {
+		transport_dsn_set(dsn, "4.3.0", "local", "mail transport unavailable");
+		free(name);
+		return TRANSPORT_DEFERRED;
+	}
+	sub.addr = it->rcpt;
+	sub.service = name;
+	sub.nexthop = colon != NULL && colon[1] != '\0' ? colon + 1 : at != NULL ? at + 1 : "";
+	sub.lines = NULL;
+	st = tp->deliver(&sub, dsn);
+	free(name);
+	return st;
 }
 
 /* local_worse - the status that decides for the queue recipient: any
@@ -301,17 +457,34 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 			st = virtual_transport_deliver(&sub, &one);
 			break;
 		}
+		case LOCAL_PASS:
+			st = local_pass_deliver(req, it, &one);
+			break;
 		default:
 			st = local_exec(&lm, it, &one, &what);
 			break;
 		}
-		if (st == TRANSPORT_SENT && it->kind != LOCAL_VIRTUAL) {
+		if (st == TRANSPORT_SENT && it->kind != LOCAL_VIRTUAL && it->kind != LOCAL_PASS) {
 			char reason[TRANSPORT_DSN_TEXT_SIZE];
 
 			snprintf(reason, sizeof(reason), "delivered to %s", what.s);
 			transport_dsn_set(&one, "2.0.0", "local", reason);
 		}
 		transport_add_line(req, it->rcpt, st, &one);
+		if (st == TRANSPORT_BOUNCED && it->sender != NULL &&
+		    strcmp(it->sender, m->sender) != 0) {
+			/* an owner- alias takes the errors of its list: the
+			 * notice goes there now, and the queue recipient is
+			 * done as far as this delivery goes */
+			if (local_bounce_to_owner(req->cf, m, r, it, &one, &err) != 0) {
+				log_warn("%s: cannot return %s to owner %s: %s", m->id, it->rcpt,
+				    it->sender, err);
+				transport_dsn_set(&one, "4.3.0", "local",
+				    "cannot queue the notice to the list owner");
+				st = TRANSPORT_DEFERRED;
+			} else
+				st = TRANSPORT_SENT;
+		}
 		if (!have || local_rank(st) > local_rank(worst)) {
 			*dsn = one;
 			worst = st;
@@ -319,20 +492,32 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 		}
 	}
 	if (have_forward && worst != TRANSPORT_DEFERRED) {
-		char id[QFILE_ID_SIZE];
+		char id[QFILE_ID_SIZE], reason[TRANSPORT_DSN_TEXT_SIZE];
+		size_t j, k;
 
-		if (local_resubmit_as_owner(req->cf, m, lm.content, lm.len, &plan, r->addr, id,
-		    &err) != 0) {
-			transport_dsn_set(dsn, "4.3.0", "local", err);
-			worst = TRANSPORT_DEFERRED;
-		} else {
-			char reason[TRANSPORT_DSN_TEXT_SIZE];
+		/* one new message per envelope sender: a list's copies go out
+		 * from its owner, the others from the message's sender */
+		for (i = 0; i < plan.n && worst != TRANSPORT_DEFERRED; i++) {
+			const char *snd = plan.v[i].sender;
 
+			if (plan.v[i].kind != LOCAL_FORWARD)
+				continue;
+			for (j = 0; j < i; j++)
+				if (plan.v[j].kind == LOCAL_FORWARD && strcmp(plan.v[j].sender, snd) == 0)
+					break;
+			if (j < i)
+				continue;	/* this sender's message is out already */
+			if (local_resubmit_as_owner(req->cf, m, lm.content, lm.len, &plan, r, snd, id,
+			    &err) != 0) {
+				transport_dsn_set(dsn, "4.3.0", "local", err);
+				worst = TRANSPORT_DEFERRED;
+				break;
+			}
 			snprintf(reason, sizeof(reason), "forwarded as %s", id);
 			transport_dsn_set(&one, "2.0.0", "local", reason);
-			for (i = 0; i < plan.n; i++)
-				if (plan.v[i].kind == LOCAL_FORWARD)
-					transport_add_line(req, plan.v[i].target, TRANSPORT_SENT, &one);
+			for (k = i; k < plan.n; k++)
+				if (plan.v[k].kind == LOCAL_FORWARD && strcmp(plan.v[k].sender, snd) == 0)
+					transport_add_line(req, plan.v[k].target, TRANSPORT_SENT, &one);
 			if (!have) {
 				*dsn = one;
 				worst = TRANSPORT_SENT;
@@ -344,6 +529,16 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 		/* an alias or include that expanded to nothing new */
 		transport_dsn_set(dsn, "2.0.0", "local", "discarded: duplicate or empty expansion");
 		worst = TRANSPORT_SENT;
+	} else if (worst == TRANSPORT_SENT) {
+		/* RFC 3461 6.2.7: a mailbox, file or command of the recipient
+		 * itself is a final delivery ("delivered"); an expansion into
+		 * several is "expanded"; one forwarded address passes the
+		 * request on with the copy (no notice now) */
+		if (plan.n > 1)
+			snprintf(dsn->action, sizeof(dsn->action), "expanded");
+		else if (!have_forward)
+			snprintf(dsn->action, sizeof(dsn->action), "delivered");
+		/* else the forwarded copy carries the request on */
 	}
 	local_plan_deinit(&plan);
 out:

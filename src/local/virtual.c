@@ -170,6 +170,7 @@ virtual_transport_deliver(const struct transport_request *req, struct transport_
 	str_appendf(&prefix, "Delivered-To: %s\n", addr.s);
 	u.uid = (uid_t)uid;
 	u.gid = (gid_t)gid;
+	u.name = addr.s;	/* borrowed: virtual(8) names the recipient in errors */
 	memset(&lm, 0, sizeof(lm));
 	lm.cf = req->cf;
 	lm.content = content.s;
@@ -183,6 +184,8 @@ virtual_transport_deliver(const struct transport_request *req, struct transport_
 		transport_dsn_set(dsn, "2.0.0", "virtual",
 		    storage_format_of(path.s) == STORAGE_MAILDIR ? "delivered to maildir" :
 		    "delivered to mailbox");
+	if (st == TRANSPORT_SENT)
+		snprintf(dsn->action, sizeof(dsn->action), "delivered");
 out:
 	str_deinit(&addr);
 	str_deinit(&val);

@@ -209,3 +209,85 @@ out:
 	free(spans);
 	return ret;
 }
+
+void
+header_rewrite_stream_init(struct header_rewrite_stream *hs, struct rewrite *rw, size_t limit,
+    void (*emit)(void *, const char *, size_t), void *ctx)
+{
+	memset(hs, 0, sizeof(*hs));
+	hs->rw = rw;
+	hs->limit = limit;
+	hs->emit = emit;
+	hs->ctx = ctx;
+	hs->buf = str_new(256);
+	hs->field = str_new(256);
+}
+
+void
+header_rewrite_stream_deinit(struct header_rewrite_stream *hs)
+{
+	str_free(&hs->buf);
+	str_free(&hs->field);
+}
+
+static void
+stream_emit(struct header_rewrite_stream *hs, const char *p, size_t len)
+{
+	if (len > 0)
+		hs->emit(hs->ctx, p, len);
+}
+
+int
+header_rewrite_stream_feed(struct header_rewrite_stream *hs, const char *in, size_t len,
+    bool final, const char **error_r)
+{
+	struct str *buf = hs->buf;
+	struct header_field f;
+	size_t off = 0, n;
+	bool changed;
+	int ret = 0;
+
+	if (hs->done) {
+		stream_emit(hs, in, len);
+		return 0;
+	}
+	str_append_n(buf, in, len);
+	while (off < buf->len) {
+		const char *p = buf->s + off;
+		size_t left = buf->len - off;
+
+		if (memchr(p, '\n', left) == NULL && !final)
+			break;		/* a line still coming */
+		n = header_next(p, left, &f);
+		if (n == 0) {
+			hs->done = true;	/* the body (or a line that is no field) */
+			break;
+		}
+		if (n == left && !final)
+			break;		/* a continuation line may follow */
+		if (n > hs->limit) {
+			hs->done = true;	/* too large to hold: as it is */
+			break;
+		}
+		str_reset(hs->field);
+		if (header_rewrite_field(hs->rw, &f, hs->field, &changed, error_r) != 0) {
+			hs->done = true;
+			ret = -1;
+			break;
+		}
+		stream_emit(hs, hs->field->s, hs->field->len);
+		off += n;
+	}
+	if (!hs->done && buf->len - off > hs->limit)
+		hs->done = true;	/* one field past the limit, still growing */
+	if (hs->done || final) {
+		stream_emit(hs, buf->s + off, buf->len - off);
+		str_reset(buf);
+		return ret;
+	}
+	if (off > 0) {
+		memmove(buf->s, buf->s + off, buf->len - off);
+		str_truncate(buf, buf->len - off);
+	}
+	return ret;
+}

@@ -34,4 +34,29 @@ int	 header_rewrite_field(struct rewrite *, const struct header_field *, struct 
  * address-list value; returns how many (at most max) */
 size_t	 header_addr_spans(const char *value, size_t len, size_t (*spans)[2], size_t max);
 
+/* A header section arriving in pieces (smtpd's DATA and BDAT): each field
+ * is held back until it is complete (the next line does not continue it),
+ * then passed to emit rewritten; the body, a field longer than limit
+ * (header_size_limit) and everything after it go to emit as they are.
+ * Memory: at most limit plus one piece. */
+struct header_rewrite_stream {
+	struct rewrite	*rw;		/* borrowed */
+	size_t		 limit;
+	bool		 done;		/* past the header section */
+	struct str	*buf;		/* owned: bytes held back */
+	struct str	*field;		/* owned: scratch for one rewritten field */
+	void		(*emit)(void *ctx, const char *p, size_t len);
+	void		*ctx;
+};
+
+void	 header_rewrite_stream_init(struct header_rewrite_stream *, struct rewrite *,
+	    size_t limit, void (*emit)(void *, const char *, size_t), void *ctx);
+void	 header_rewrite_stream_deinit(struct header_rewrite_stream *);
+/* header_rewrite_stream_feed - more content; final: the end of the
+ * message (whatever is held back goes out). 0, or -1 with *error_r when a
+ * table could not be read (the caller defers the message; the stream then
+ * passes the rest on unchanged). */
+int	 header_rewrite_stream_feed(struct header_rewrite_stream *, const char *p, size_t len,
+	    bool final, const char **error_r);
+
 #endif

@@ -37,6 +37,9 @@ struct rewrite {
 	long		 virt_expansion_limit;
 	long		 virt_recursion_limit;
 	struct strvec	 mydest;	/* literal mydestination items */
+	struct strvec	 masq;		/* masquerade_domains, lowercased, "!" kept */
+	struct strvec	 masq_except;	/* masquerade_exceptions, lowercased */
+	int		 masq_classes;	/* masquerade_classes */
 	struct maps	*canonical;	/* NULL when the parameter is empty */
 	struct maps	*sender_canonical;
 	struct maps	*recipient_canonical;
@@ -66,6 +69,34 @@ rewrite_bool(struct maincf *cf, const char *name, bool *val_r, const char **erro
 	}
 	str_deinit(&v);
 	return ret;
+}
+
+/* rewrite_classes - the CLASS_* bits of a canonical_classes or
+ * masquerade_classes value */
+static int
+rewrite_classes(const char *list)
+{
+	static const struct {
+		const char	*name;
+		int		 bit;
+	} tab[] = {
+		{ "envelope_sender", CLASS_ENV_FROM },
+		{ "envelope_recipient", CLASS_ENV_RCPT },
+		{ "header_sender", CLASS_HDR_FROM },
+		{ "header_recipient", CLASS_HDR_RCPT },
+	};
+	struct strvec items;
+	size_t i, k;
+	int bits = 0;
+
+	strvec_init(&items);
+	maincf_list_split(list, &items);
+	for (i = 0; i < items.n; i++)
+		for (k = 0; k < sizeof(tab) / sizeof(tab[0]); k++)
+			if (strcasecmp(items.v[i], tab[k].name) == 0)
+				bits |= tab[k].bit;
+	strvec_deinit(&items);
+	return bits;
 }
 
 /* rewrite_open_maps - NULL for an empty parameter, without error */
@@ -129,19 +160,7 @@ rewrite_new(struct maincf *cf, const char **error_r)
 	strvec_deinit(&items);
 	if (rewrite_get(cf, "canonical_classes", &v, error_r) != 0)
 		goto fail;
-	strvec_init(&items);
-	maincf_list_split(v.s, &items);
-	for (i = 0; i < items.n; i++) {
-		if (strcasecmp(items.v[i], "envelope_sender") == 0)
-			r->classes |= CLASS_ENV_FROM;
-		else if (strcasecmp(items.v[i], "envelope_recipient") == 0)
-			r->classes |= CLASS_ENV_RCPT;
-		else if (strcasecmp(items.v[i], "header_sender") == 0)
-			r->classes |= CLASS_HDR_FROM;
-		else if (strcasecmp(items.v[i], "header_recipient") == 0)
-			r->classes |= CLASS_HDR_RCPT;
-	}
-	strvec_deinit(&items);
+	r->classes = rewrite_classes(v.s);
 	if (rewrite_get(cf, "mydestination", &v, error_r) != 0)
 		goto fail;
 	strvec_init(&items);
@@ -150,6 +169,20 @@ rewrite_new(struct maincf *cf, const char **error_r)
 		if (items.v[i][0] != '/' && strchr(items.v[i], ':') == NULL)
 			strvec_push(&r->mydest, items.v[i]);
 	strvec_deinit(&items);
+	strvec_init(&r->masq);
+	strvec_init(&r->masq_except);
+	if (rewrite_get(cf, "masquerade_domains", &v, error_r) != 0)
+		goto fail;
+	maincf_list_split(v.s, &r->masq);
+	if (rewrite_get(cf, "masquerade_exceptions", &v, error_r) != 0)
+		goto fail;
+	maincf_list_split(v.s, &r->masq_except);
+	for (i = 0; i < r->masq.n; i++)
+		for (char *c = r->masq.v[i]; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+	if (rewrite_get(cf, "masquerade_classes", &v, error_r) != 0)
+		goto fail;
+	r->masq_classes = rewrite_classes(v.s);
 	ok = rewrite_open_maps(cf, "canonical_maps", &r->canonical, error_r) == 0 &&
 	    rewrite_open_maps(cf, "sender_canonical_maps", &r->sender_canonical, error_r) == 0 &&
 	    rewrite_open_maps(cf, "recipient_canonical_maps", &r->recipient_canonical,
@@ -166,6 +199,15 @@ fail:
 }
 
 void
+rewrite_set_origin(struct rewrite *r, const char *domain)
+{
+	free(r->myorigin);
+	free(r->mydomain);
+	r->myorigin = xstrdup(domain);
+	r->mydomain = xstrdup(domain);
+}
+
+void
 rewrite_free(struct rewrite **rp)
 {
 	struct rewrite *r = *rp;
@@ -178,6 +220,8 @@ rewrite_free(struct rewrite **rp)
 	free(r->delim);
 	free(r->error);
 	strvec_deinit(&r->mydest);
+	strvec_deinit(&r->masq);
+	strvec_deinit(&r->masq_except);
 	maps_free(&r->canonical);
 	maps_free(&r->sender_canonical);
 	maps_free(&r->recipient_canonical);
@@ -404,6 +448,55 @@ rewrite_map11(struct rewrite *r, struct maps *maps, struct str *addr, const char
 	return 0;
 }
 
+/* rewrite_masquerade - masquerade_domains: user@host.example.com becomes
+ * user@example.com for the first listed domain the address is strictly
+ * inside of; a "!domain" item that the domain equals or is inside of
+ * stops the search unchanged, and so does a domain that is already
+ * masqueraded; masquerade_exceptions (local parts, or whole addresses)
+ * are never changed */
+static void
+rewrite_masquerade(struct rewrite *r, struct str *addr)
+{
+	const char *at = rewrite_at(addr->s), *d;
+	size_t i, dlen, mlen;
+	char *local;
+
+	if (at == NULL || r->masq.n == 0)
+		return;
+	local = xstrndup(addr->s, (size_t)(at - addr->s));
+	for (i = 0; i < r->masq_except.n; i++)
+		if (strcasecmp(r->masq_except.v[i], local) == 0 ||
+		    strcasecmp(r->masq_except.v[i], addr->s) == 0) {
+			free(local);
+			return;
+		}
+	d = at + 1;
+	dlen = strlen(d);
+	for (i = 0; i < r->masq.n; i++) {
+		const char *m = r->masq.v[i];
+		bool negate = *m == '!';
+
+		if (negate)
+			m++;
+		mlen = strlen(m);
+		if (mlen == 0 || mlen > dlen)
+			continue;
+		if (mlen == dlen) {
+			if (strcasecmp(d, m) == 0)
+				break;		/* already masqueraded, or excluded */
+			continue;
+		}
+		if (d[dlen - mlen - 1] != '.' || strcasecmp(d + dlen - mlen, m) != 0)
+			continue;
+		if (!negate) {
+			str_reset(addr);
+			str_appendf(addr, "%s@%s", local, m);
+		}
+		break;
+	}
+	free(local);
+}
+
 int
 rewrite_address(struct rewrite *r, enum rewrite_class cls, const char *addr, struct str *out,
     const char **error_r)
@@ -434,12 +527,15 @@ rewrite_address(struct rewrite *r, enum rewrite_class cls, const char *addr, str
 	}
 	/* sender_canonical_classes and recipient_canonical_classes default to
 	 * the same classes as canonical_classes */
-	if ((r->classes & bit) == 0)
-		return 0;
-	if (specific != NULL && rewrite_map11(r, specific, out, error_r) < 0)
-		return -1;
-	if (r->canonical != NULL && rewrite_map11(r, r->canonical, out, error_r) < 0)
-		return -1;
+	if ((r->classes & bit) != 0) {
+		if (specific != NULL && rewrite_map11(r, specific, out, error_r) < 0)
+			return -1;
+		if (r->canonical != NULL && rewrite_map11(r, r->canonical, out, error_r) < 0)
+			return -1;
+	}
+	/* then masquerading, as Postfix's cleanup does it after canonical */
+	if ((r->masq_classes & bit) != 0)
+		rewrite_masquerade(r, out);
 	return 0;
 }
 

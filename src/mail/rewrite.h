@@ -11,6 +11,8 @@
  *      header_sender, header_recipient); a result "@domain" keeps the
  *      local part; an unmatched address extension is propagated
  *      (propagate_unmatched_extensions);
+ *   2b. masquerading (masquerade_domains, masquerade_exceptions) within
+ *      masquerade_classes: user@host.example.com -> user@example.com;
  *   3. for envelope recipients only, virtual alias expansion (one-to-many,
  *      recursive) through virtual_alias_maps, with Postfix's limits
  *      (virtual_alias_expansion_limit, virtual_alias_recursion_limit): a
@@ -49,6 +51,11 @@ struct rewrite;
  * a bad number). cf is borrowed and must outlive the result. */
 struct rewrite *rewrite_new(struct maincf *cf, const char **error_r);
 void	 rewrite_free(struct rewrite **);
+
+/* rewrite_set_origin - complete incomplete addresses with domain instead
+ * of $myorigin and $mydomain: trivial-rewrite's "remote" context, for the
+ * headers of remote clients under remote_header_rewrite_domain */
+void	 rewrite_set_origin(struct rewrite *, const char *domain);
 
 /* rewrite_local - step 1 only, into out (reset first); header addresses of
  * remote clients skip it, as local_header_rewrite_clients says */

@@ -246,6 +246,8 @@ pickup_file(struct pickup *p, const char *name)
 	rc |= qfile_writer_attr(w, "protocol", "local");
 	rc |= qfile_writer_attr(w, "log_ident", qfile_writer_id(w));
 	rc |= qfile_writer_attr(w, "rewrite_context", "local");
+	if (qmsg_attr(m, "trace_flags") != NULL)
+		rc |= qfile_writer_attr(w, "trace_flags", "1");	/* sendmail -v */
 	for (i = 0; i < m->nrcpts && rc == 0; i++) {
 		strvec_deinit(&rcpts);
 		strvec_init(&rcpts);

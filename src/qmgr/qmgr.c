@@ -180,9 +180,11 @@ qmgr_corrupt(struct qmgr *q, const char *queue, const char *id, const char *why)
 /* qmgr_bounces - the recipients of one pass that failed for good (or, for
  * a delay warning, are still deferred), kept until the notice is queued */
 struct qmgr_bounces {
-	struct bounce_rcpt	*r;	/* strings: addr, orcpt borrowed; status, reason owned */
+	struct bounce_rcpt	*r;	/* strings: addr, orcpt borrowed (or in owned);
+					 * status, reason owned */
 	size_t			*idx;	/* index into msg->rcpts */
 	size_t			 n;
+	struct strvec		 owned;	/* the addresses of expanded recipients */
 };
 
 static void
@@ -197,8 +199,38 @@ qmgr_bounces_add(struct qmgr_bounces *b, const struct qmsg *m, size_t i,
 	b->r[b->n].status = xstrdup(dsn->status);
 	b->r[b->n].reason = xstrdup(dsn->reason);
 	b->r[b->n].relay = xstrdup(dsn->relay);
+	b->r[b->n].action = NULL;
 	b->idx[b->n] = i;
 	b->n++;
+}
+
+/* qmgr_bounces_add_expanded - the failed deliveries of an expansion
+ * (local's aliases, .forward), named as Postfix names them: the expanded
+ * address, "expanded from" the queue recipient (its ORCPT, if given) */
+static void
+qmgr_bounces_add_expanded(struct qmgr_bounces *b, const struct qmsg *m, size_t i,
+    const struct transport_lines *lines, const struct transport_dsn *dsn)
+{
+	size_t k, added = 0;
+
+	if (b->owned.v == NULL)
+		strvec_init(&b->owned);
+	for (k = 0; k < lines->n; k++) {
+		if (lines->v[k].status != TRANSPORT_BOUNCED)
+			continue;
+		qmgr_bounces_add(b, m, i, &lines->v[k].dsn);
+		if (strcmp(lines->v[k].to, m->rcpts[i].addr) != 0) {
+			strvec_push(&b->owned, lines->v[k].to);
+			b->r[b->n - 1].addr = b->owned.v[b->owned.n - 1];
+			if (m->rcpts[i].orcpt == NULL) {
+				strvec_push_take(&b->owned, xasprintf("rfc822;%s", m->rcpts[i].addr));
+				b->r[b->n - 1].orcpt = b->owned.v[b->owned.n - 1];
+			}
+		}
+		added++;
+	}
+	if (added == 0)
+		qmgr_bounces_add(b, m, i, dsn);
 }
 
 static void
@@ -211,6 +243,8 @@ qmgr_bounces_free(struct qmgr_bounces *b)
 	}
 	free(b->r);
 	free(b->idx);
+	if (b->owned.v != NULL)
+		strvec_deinit(&b->owned);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -300,6 +334,7 @@ struct qmgr_msg {
 	bool			 failed;	/* a mark could not be written: stop */
 	size_t			 busy;		/* recipients in flight */
 	struct qmgr_bounces	 bounced, delayed;
+	struct qmgr_bounces	 traced;	/* sendmail -v: delivered this attempt */
 	struct qctl_reason	*reasons;	/* owned */
 	size_t			 nreasons;
 	struct qmgr_msg		*next;
@@ -454,12 +489,34 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 	else
 		qmgr_log_delivery(q, tp->name, m, i, NULL, dsn,
 		    st == TRANSPORT_SENT ? "sent" : "bounced", mm->t_active, t_start, t_end);
-	transport_lines_deinit(lines);
 	if (st == TRANSPORT_BOUNCED) {
 		/* done only when the notice is durable: a crash before that
 		 * bounces again rather than never */
-		qmgr_bounces_add(&mm->bounced, m, i, dsn);
+		qmgr_bounces_add_expanded(&mm->bounced, m, i, lines, dsn);
+		transport_lines_deinit(lines);
 		return;
+	}
+	transport_lines_deinit(lines);
+	if (qmsg_attr(m, "trace_flags") != NULL) {
+		/* sendmail -v: this delivery goes into the report */
+		qmgr_bounces_add(&mm->traced, m, i, dsn);
+		mm->traced.r[mm->traced.n - 1].action =
+		    strcmp(dsn->action, "expanded") == 0 ? "expanded" :
+		    strncmp(dsn->reason, "forwarded as ", 13) == 0 ? "relayed" : "delivered";
+	}
+	if (st == TRANSPORT_SENT && dsn->action[0] != '\0' &&
+	    (m->rcpts[i].notify & QFILE_NOTIFY_SUCCESS) != 0) {
+		/* NOTIFY=SUCCESS and a final delivery: the sender's notice
+		 * before the done mark; a notice that cannot be queued is
+		 * logged, never a reason to deliver twice */
+		struct qmgr_bounces ok;
+
+		memset(&ok, 0, sizeof(ok));
+
+		qmgr_bounces_add(&ok, m, i, dsn);
+		ok.r[0].action = dsn->action;
+		(void)qmgr_notify(q, BOUNCE_SUCCESS, m, &ok);
+		qmgr_bounces_free(&ok);
 	}
 	if (mm->failed)
 		return;
@@ -598,6 +655,7 @@ qmgr_msg_free(struct qmgr_msg **mmp)
 	free(mm->r);
 	qmgr_bounces_free(&mm->bounced);
 	qmgr_bounces_free(&mm->delayed);
+	qmgr_bounces_free(&mm->traced);
 	qctl_reasons_free(&mm->reasons, mm->nreasons);
 	free(mm->path);
 	free(mm);
@@ -618,6 +676,45 @@ qmgr_msg_over(const struct qmgr_msg *mm)
 		if (mm->r[i].state == QMGR_R_TODO)
 			return false;
 	return true;
+}
+
+/* qmgr_trace_report - sendmail -v: after the first attempt, one "Mail
+ * Delivery Status Report" to the sender with every recipient of it
+ * (delivered, failed, delayed); trace/ID records that it went, so later
+ * attempts send none */
+static void
+qmgr_trace_report(struct qmgr *q, struct qmgr_msg *mm)
+{
+	struct qmgr_bounces all;
+	char *tdir, *tpath;
+	size_t i, n;
+
+	tdir = xasprintf("%s/trace", q->sk.queue_dir);
+	tpath = qdir_path(q->sk.queue_dir, "trace", mm->id);
+	n = mm->traced.n + mm->bounced.n + mm->delayed.n;
+	if (n == 0 || access(tpath, F_OK) == 0)
+		goto out;
+	memset(&all, 0, sizeof(all));
+	all.r = xreallocarray(NULL, n, sizeof(*all.r));
+	for (i = 0; i < mm->traced.n; i++)
+		all.r[all.n++] = mm->traced.r[i];
+	for (i = 0; i < mm->bounced.n; i++) {
+		all.r[all.n] = mm->bounced.r[i];
+		all.r[all.n++].action = "failed";
+	}
+	for (i = 0; i < mm->delayed.n; i++) {
+		all.r[all.n] = mm->delayed.r[i];
+		all.r[all.n++].action = "delayed";
+	}
+	/* strings borrowed from the three lists: only the array is ours */
+	if (qmgr_notify(q, BOUNCE_TRACE, mm->m, &all) == 0 &&
+	    ((mkdir(tdir, 0700) != 0 && errno != EEXIST) ||
+	    file_write_atomic(tpath, "", 0, 0600) != 0))
+		log_warn("%s: cannot record the delivery report: %s", mm->id, strerror(errno));
+	free(all.r);
+out:
+	free(tdir);
+	free(tpath);
 }
 
 /* qmgr_finish - the end of one attempt at a message: notices, then
@@ -648,6 +745,8 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 		if (qmsg_sync(m, &err) != 0)
 			log_error("%s", err);
 	}
+	if (!interrupted && !mm->failed && qmsg_attr(m, "trace_flags") != NULL)
+		qmgr_trace_report(q, mm);
 	/* a notice that could not be queued leaves its recipients to do: the
 	 * message is deferred below and bounces on the next attempt */
 	if (mm->delayed.n > 0 && !mm->expired && !qmgr_stop && q->delay_warning > 0 &&
@@ -662,6 +761,9 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 	if (qmsg_todo(m) == 0) {
 		char *wpath = qmgr_warned_path(q, id);
 
+		(void)unlink(wpath);
+		free(wpath);
+		wpath = qdir_path(q->sk.queue_dir, "trace", id);
 		(void)unlink(wpath);
 		free(wpath);
 		/* every mark is fsync'd above, so the unlink needs no directory

@@ -34,6 +34,10 @@ struct transport_dsn {
 	char	reason[TRANSPORT_DSN_TEXT_SIZE];	/* "discarded", "user unknown" */
 	char	relay[TRANSPORT_RELAY_SIZE];		/* "none", "host[addr]:port" */
 	double	conn_setup;	/* seconds spent on connection set-up (delays=c) */
+	/* RFC 3464 action of a successful final delivery ("delivered",
+	 * "expanded", "relayed"), which NOTIFY=SUCCESS reports to the
+	 * sender; "" when the delivery was not final (no success notice) */
+	char	action[16];
 };
 
 /* A transport that expands one recipient into several deliveries

@@ -115,6 +115,7 @@ smtpd_tx_reset(struct smtpd_session *s)
 	tx->bdat_size = 0;
 	tx->bdat_total = 0;
 	tx->bdat_reply[0] = '\0';
+	smtpd_hdr_end(s);
 	smtpd_data_deinit(&tx->data);
 	smtpd_data_init(&tx->data, false, 0);
 }
@@ -400,6 +401,7 @@ smtpd_session_free(struct smtpd_session *s)
 	smtpd_data_deinit(&s->tx.data);
 	str_deinit(&s->tx.sender);
 	str_deinit(&s->tx.first_rcpt);
+	smtpd_hdr_end(s);
 	str_deinit(&s->helo);
 	str_deinit(&s->line);
 	if (s->bev != NULL)
@@ -618,7 +620,8 @@ smtpd_config_read(struct smtpd_server *srv, const char **error_r)
 		goto fail;
 	}
 	/* addresses are rewritten once, on the way into the queue file */
-	if ((cfg->rewrite = rewrite_new(mc, error_r)) == NULL)
+	if ((cfg->rewrite = rewrite_new(mc, error_r)) == NULL ||
+	    smtpd_hdr_config(cfg, mc, error_r) < 0)
 		goto fail;
 	str_deinit(&v);
 	return 0;
@@ -641,6 +644,7 @@ smtpd_config_free(struct smtpd_config *cfg)
 	SSL_CTX_free(cfg->ssl_ctx);
 	smtpd_checks_free(&cfg->checks);
 	rewrite_free(&cfg->rewrite);
+	smtpd_hdr_config_free(cfg);
 }
 
 /* smtpd_listen - bind ADDR:PORT ("127.0.0.1:2525", "[::1]:2525") */

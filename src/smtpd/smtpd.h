@@ -23,6 +23,7 @@ struct maincf;
 struct qfile_writer;
 struct smtpd_checks;
 struct rewrite;
+struct header_rewrite_stream;
 struct ssl_ctx_st;
 
 enum smtpd_tls_level {
@@ -61,6 +62,13 @@ struct smtpd_config {
 	struct strvec forbidden;	/* commands that end the session */
 	struct smtpd_checks *checks;	/* owned */
 	struct rewrite *rewrite;	/* owned: canonical and virtual rewriting */
+	/* header rewriting (smtpd_hdr.c) */
+	long	 header_size_limit;
+	struct cidr_list *hdr_inet;	/* owned: permit_inet_interfaces, or NULL */
+	struct cidr_list *hdr_tables;	/* owned: check_address_map tables, or NULL */
+	bool	 hdr_mynetworks;	/* permit_mynetworks */
+	bool	 hdr_sasl;		/* permit_sasl_authenticated */
+	struct rewrite *remote_rewrite;	/* owned: remote_header_rewrite_domain, or NULL */
 };
 
 enum smtpd_mode {
@@ -93,6 +101,7 @@ struct smtpd_tx {
 	size_t	 bdat_size;		/* size of the current chunk, as received */
 	size_t	 bdat_total;		/* bytes of all chunks, as received */
 	struct smtpd_data data;		/* the message reader */
+	struct header_rewrite_stream *hdr; /* owned: header rewriting, NULL: none */
 };
 
 #define SMTPD_NCMD	16		/* size of the command statistics table */
@@ -205,6 +214,19 @@ void	 smtpd_msg_content(struct smtpd_session *);
 void	 smtpd_msg_end(struct smtpd_session *);
 void	 smtpd_msg_bdat_done(struct smtpd_session *);
 void	 smtpd_msg_wake_qmgr(const char *queue_dir);
+
+/* smtpd_hdr.c: header address rewriting (local_header_rewrite_clients,
+ * remote_header_rewrite_domain) */
+struct cidr_list;
+int	 smtpd_hdr_config(struct smtpd_config *, struct maincf *, const char **error_r);
+void	 smtpd_hdr_config_free(struct smtpd_config *);
+/* smtpd_hdr_begin - choose the context for this message's client */
+void	 smtpd_hdr_begin(struct smtpd_session *);
+/* smtpd_hdr_content - content into the queue file, header fields
+ * rewritten; final: the end of the message */
+void	 smtpd_hdr_content(struct smtpd_session *, const char *p, size_t len, bool final);
+/* smtpd_hdr_end - free the message's rewriting state */
+void	 smtpd_hdr_end(struct smtpd_session *);
 
 /* smtpd_sasl.c: SMTP AUTH through the authentication service */
 int	 smtpd_sasl_config(struct smtpd_config *, struct maincf *, const char **error_r);

@@ -153,6 +153,7 @@ smtpd_msg_begin(struct smtpd_session *s)
 
 	if (s->tx.qf == NULL)
 		return -1;
+	smtpd_hdr_begin(s);
 	str_init(&hdr, 256);
 	smtpd_msg_received(s, &hdr);
 	rc = qfile_writer_content(s->tx.qf, hdr.s, hdr.len, 0);
@@ -167,11 +168,8 @@ smtpd_msg_content(struct smtpd_session *s)
 {
 	struct smtpd_data *d = &s->tx.data;
 
-	if (d->out.len > 0 && !d->overflow && !s->tx.write_failed && s->tx.qf != NULL &&
-	    qfile_writer_content(s->tx.qf, d->out.s, d->out.len, 0) < 0) {
-		log_warn("%s: queue file write error", s->tx.id);
-		s->tx.write_failed = true;
-	}
+	if (d->out.len > 0 && !d->overflow && !s->tx.write_failed && s->tx.qf != NULL)
+		smtpd_hdr_content(s, d->out.s, d->out.len, false);
 	str_reset(&d->out);
 }
 
@@ -206,6 +204,9 @@ smtpd_msg_finish(struct smtpd_session *s, bool bdat)
 		smtpd_tx_reset(s);
 		return -1;
 	}
+	/* the header fields still held back (a message that is all header) */
+	if (!s->tx.write_failed && s->tx.qf != NULL)
+		smtpd_hdr_content(s, "", 0, true);
 	if (!s->tx.write_failed && d->msgid.len > 0)
 		(void)qfile_writer_attr(s->tx.qf, "message_id", d->msgid.s);
 	if (s->tx.write_failed || qfile_writer_commit(s->tx.qf, &err) < 0) {

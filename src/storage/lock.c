@@ -32,7 +32,7 @@ storage_dotlock_take(const char *path, char **lock_path_r)
 		if (errno != EEXIST)
 			break;
 		/* A lock left by a program that died: Postfix removes one
-		 * older than 300 seconds, and so do we, once. */
+		 * older than stale_lock_time (500s), and so do we, once. */
 		if (lstat(lock, &st) != 0 || !S_ISREG(st.st_mode) ||
 		    time(NULL) - st.st_mtime < STORAGE_DOTLOCK_STALE)
 			break;

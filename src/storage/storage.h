@@ -76,7 +76,7 @@ int	 storage_write_full(int fd, const void *p, size_t n);
  * STORAGE_DOTLOCK_STALE seconds is stale and removed, as Postfix does),
  * then an fcntl write lock on the open file. Both are non-blocking: a
  * mailbox that another program holds makes the caller defer. */
-#define STORAGE_DOTLOCK_STALE	300
+#define STORAGE_DOTLOCK_STALE	500	/* Postfix's stale_lock_time default */
 
 /* storage_dotlock_take - 0, or -1 with errno (EEXIST: held by another;
  * EACCES: the directory does not let us make it). *lock_path_r is owned

@@ -8,8 +8,6 @@ import email
 import email.policy
 import os
 import re
-import signal
-import time
 
 import pytest
 
@@ -17,40 +15,18 @@ from test_master import maillog, start, wait_for
 
 
 @pytest.fixture
-def inst(tmp_path, run):
-    import pwd
-    etc = tmp_path / "etc"
-    etc.mkdir()
-    spool = tmp_path / "spool"
-    log = tmp_path / "maillog"
-    user = pwd.getpwuid(os.getuid()).pw_name
+def inst(instance_factory):
+    """conftest's Instance (stopped by instance_factory), seen as the dict
+    these tests use"""
     # mail back to example.org stays queued (retry), so the notice can be read
-    (etc / "main.cf").write_text(
-        "queue_directory = %s\nmaillog_file = %s\nmail_owner = %s\n"
+    i = instance_factory(main_extra=(
         "myhostname = mx.example.com\nmydomain = example.com\n"
         "default_transport = discard:test\nmydestination = localhost\n"
         "local_transport = discard:local\n"
         "transport_maps = inline:{ {nouser.test = error:5.1.1 no such user}, "
-        "{example.org = retry:}, {slow.test = retry:} }\n"
-        "minimal_backoff_time = 1s\nmaximal_backoff_time = 2s\nqueue_run_delay = 1s\n"
-        % (spool, log, user))
-    (etc / "master.cf").write_text(
-        "qmgr      unix  n       -       n       300     1       qmgr\n"
-        "discard   unix  -       -       n       -       -       discard\n"
-        "error     unix  -       -       n       -       -       error\n"
-        "retry     unix  -       -       n       -       -       retry\n")
-    d = {"etc": str(etc), "spool": str(spool), "log": str(log),
-         "env": {"MAIL_CONFIG": str(etc)}}
-    yield d
-    pidfile = os.path.join(str(spool), "pid", "master.pid")
-    if os.path.exists(pidfile):
-        try:
-            pid = int(open(pidfile).read().strip() or 0)
-            if pid > 0:
-                os.kill(pid, signal.SIGQUIT)
-                wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10)
-        except (ValueError, ProcessLookupError):
-            pass
+        "{example.org = retry:}, {slow.test = retry:} }\n"),
+        master_extra="retry     unix  -       -       n       -       -       retry\n")
+    return {"etc": i.etc, "spool": i.spool, "log": i.log, "env": {"MAIL_CONFIG": i.etc}}
 
 
 ORIGINAL = ("From: Alice <alice@example.org>\nTo: bob@nouser.test\n"

@@ -99,6 +99,7 @@ class Lab:
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write("127.0.0.1:%d inet n - n - - smtpd\n"
                     "qmgr      unix  n       -       n       300     1       qmgr\n"
+                    "pickup    unix  n       -       n       60      1       pickup\n"
                     "local     unix  -       n       n       -       -       local\n"
                     "virtual   unix  -       n       n       -       -       virtual\n"
                     "discard   unix  -       -       n       -       -       discard\n"
@@ -398,7 +399,9 @@ def test_locked_mbox_defers_then_delivers(lab):
     lab.start()
     assert lab.send(["%s@local.test" % u.pw_name], subject="locked") == {}
     assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.2\.0, "
-                         r"status=deferred \(cannot update mailbox" % u.pw_name), lab.maillog()
+                         r"status=deferred \(cannot update mailbox %s for user %s\. "
+                         r"unable to lock for exclusive access" % (u.pw_name, re.escape(box),
+                                                                  u.pw_name)), lab.maillog()
     assert not os.path.exists(box) or "Subject: locked" not in open(box).read()
     os.unlink(lock)
     assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
@@ -544,3 +547,637 @@ def test_command_time_limit_defers_and_kills_the_command(lab):
         lab.maillog()
     time.sleep(5)
     assert not os.path.exists(marker)   # its process group was killed
+
+
+def test_aliases_every_kind_after_newaliases(lab):
+    """The sendmail-compatible newaliases (not postalias) builds
+    alias_database; the four target kinds then work from the indexed form."""
+    u = lab.useradd()
+    out = os.path.join(lab.base, "nl-file")
+    cmd_out = os.path.join(lab.base, "nl-cmd")
+    inc = os.path.join(lab.base, "nl.inc")
+    nobody = pwd.getpwnam("nobody")
+    for p in (out, cmd_out):
+        open(p, "w").close()
+        os.chown(p, nobody.pw_uid, nobody.pw_gid)
+    with open(inc, "w") as f:
+        f.write("%s\n" % u.pw_name)
+    lab.configure()
+    with open(os.path.join(lab.etc, "aliases"), "w") as f:
+        f.write("touser: %s\ntofile: %s\ntocmd: \"|cat >> %s\"\nlist: :include:%s\n"
+                % (u.pw_name, out, cmd_out, inc))
+    db = os.path.join(lab.etc, "aliases.db")
+    if os.path.exists(db):
+        os.unlink(db)
+    r = lab.run("newaliases", env=lab.env)
+    assert r.rc == 0, r
+    assert os.path.exists(db)
+    lab.start()
+    for rc in ("touser", "tofile", "tocmd", "list"):
+        assert lab.send(["%s@local.test" % rc], subject="nl %s" % rc) == {}
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<touser@local.test>, .*"
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<tofile@local.test>, .*\(delivered to file: ")
+    assert lab.delivered(r"to=<tocmd@local.test>, .*\(delivered to command: cat >> ")
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<list@local.test>, .*"
+                         r"\(delivered to mailbox\)" % u.pw_name)
+    assert "Subject: nl tofile" in open(out).read()
+    assert "Subject: nl tocmd" in open(cmd_out).read()
+    box = open(os.path.join(lab.mail, u.pw_name)).read()
+    assert "Subject: nl touser" in box and "Subject: nl list" in box
+
+
+def test_procmail_gets_postfix_environment(lab):
+    """Debian's procmail as mailbox_command sees the variables Postfix's
+    local(8) exports (procmail's LOG writes them to its log file)."""
+    u = lab.useradd()
+    rc = os.path.join(u.pw_dir, ".procmailrc")
+    names = ("USER", "HOME", "SHELL", "LOGNAME", "EXTENSION", "DOMAIN", "LOCAL",
+             "RECIPIENT", "SENDER", "ORIGINAL_RECIPIENT")
+    with open(rc, "w") as f:
+        f.write("LOGFILE=$HOME/env.log\n")
+        for n in names:
+            f.write("LOG=\"%s=$%s\n\"\n" % (n, n))
+        f.write(":0\n$HOME/pm-box\n")
+    os.chown(rc, u.pw_uid, u.pw_gid)
+    os.chmod(rc, 0o644)
+    # -p: procmail keeps the environment it was given (it clears it otherwise)
+    lab.configure("mailbox_command = /usr/bin/procmail -p -a \"$EXTENSION\"\n")
+    lab.start()
+    assert lab.send(["%s+tag@local.test" % u.pw_name], subject="env",
+                    sender="Bob@Remote.test") == {}
+    assert lab.delivered(r"to=<%s\+tag@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to command: /usr/bin/procmail" % u.pw_name), lab.maillog()
+    log = os.path.join(u.pw_dir, "env.log")
+    assert wait_for(lambda: os.path.exists(log) and "ORIGINAL_RECIPIENT=" in open(log).read())
+    env = dict(line.split("=", 1) for line in open(log).read().splitlines()
+               if "=" in line and line.split("=", 1)[0] in names)
+    assert env == {"USER": u.pw_name, "HOME": u.pw_dir, "SHELL": "/bin/sh",
+                   "LOGNAME": u.pw_name, "EXTENSION": "tag", "DOMAIN": "local.test",
+                   "LOCAL": "%s+tag" % u.pw_name,
+                   "RECIPIENT": "%s+tag@local.test" % u.pw_name,
+                   "SENDER": "Bob@Remote.test",
+                   "ORIGINAL_RECIPIENT": "%s+tag@local.test" % u.pw_name}, env
+    assert "Subject: env" in open(os.path.join(u.pw_dir, "pm-box")).read()
+
+
+def test_hostile_recipients_over_smtp_reach_no_shell_or_path(lab):
+    """With local_recipient_maps empty smtpd takes any local recipient, so
+    these reach local(8): none may run a command or name a file."""
+    marker = os.path.join(lab.base, "pwned")
+    lab.configure("local_recipient_maps =\n")
+    lab.start()
+    hostile = ['"|touch %s"@local.test' % marker, '"/tmp/x%s"@local.test' % uuid.uuid4().hex,
+               "../../etc/passwd@local.test", '"a/b"@local.test',
+               '":include:/etc/passwd"@local.test']
+    assert lab.send(hostile, subject="hostile") == {}
+    for rcpt in hostile:
+        assert lab.delivered(r"to=<%s>, relay=local, .*dsn=5\.1\.1, status=bounced "
+                             r"\(unknown user: " % re.escape(rcpt)), lab.maillog()
+    assert not os.path.exists(marker)
+    assert "delivered to file" not in lab.maillog()
+    assert "delivered to command" not in lab.maillog()
+    # NUL and a bare CR or LF inside an address never get as far as the queue
+    with socket.create_connection(("127.0.0.1", lab.port), timeout=20) as s:
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"HELO client.test\r\n")
+        f.readline()
+        s.sendall(b"MAIL FROM:<a@remote.test>\r\n")
+        assert f.readline().startswith(b"250")
+        for bad in (b"RCPT TO:<\"a\x00b\"@local.test>\r\n", b"RCPT TO:<\"a\rb\"@local.test>\r\n",
+                    b"RCPT TO:<a\x00/b@local.test>\r\n"):
+            s.sendall(bad)
+            reply = f.readline()
+            assert reply[:1] == b"5", (bad, reply)
+        s.sendall(b"QUIT\r\n")
+        f.readline()
+
+
+def test_sendmail_t_with_daemons_stopped_reaches_the_mbox(lab):
+    """sendmail -t while nothing runs: the message waits in maildrop and
+    lands in the user's mbox once the daemons start. A recipient with a
+    line break in it is set aside by pickup, never delivered."""
+    u = lab.useradd()
+    lab.configure()
+    r = lab.run("sendmail", "-t", "-i", "-f", "bob@remote.test", env=lab.env,
+                stdin="To: %s@local.test\nSubject: offline\n\nwritten offline\n" % u.pw_name)
+    assert r.rc == 0, r
+    r = lab.run("sendmail", "-i", "x\ny@local.test", env=lab.env, stdin="Subject: bad\n\nb\n")
+    assert os.listdir(os.path.join(lab.spool, "maildrop"))
+    assert not os.path.exists(os.path.join(lab.mail, u.pw_name))
+    lab.start()
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    box = open(os.path.join(lab.mail, u.pw_name)).read()
+    assert box.startswith("From bob@remote.test ") and "Subject: offline" in box
+    assert "written offline\n" in box
+    assert wait_for(lambda: not os.listdir(os.path.join(lab.spool, "maildrop")))
+    assert "to=<x" not in lab.maillog()
+
+
+def test_fcntl_locked_mbox_defers_then_delivers(lab):
+    """Another program's fcntl lock on the mbox (as Dovecot and mutt take
+    it): deliver_lock_attempts x deliver_lock_delay of waiting, then a
+    deferral, never a bounce, and delivery once the lock goes."""
+    import fcntl
+    u = lab.useradd()
+    lab.configure("deliver_lock_attempts = 2\ndeliver_lock_delay = 1s\n")
+    box = os.path.join(lab.mail, u.pw_name)
+    with open(box, "w") as f:
+        f.write("From old@x  Mon Jan  1 00:00:00 2024\nSubject: old\n\nold\n\n")
+    os.chown(box, u.pw_uid, u.pw_gid)
+    os.chmod(box, 0o600)
+    held = open(box, "r+")
+    fcntl.lockf(held, fcntl.LOCK_EX)
+    try:
+        lab.start()
+        assert lab.send(["%s@local.test" % u.pw_name], subject="fcntl") == {}
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.2\.0, "
+                             r"status=deferred \(cannot update mailbox" % u.pw_name), lab.maillog()
+        assert "Subject: fcntl" not in open(box).read()
+    finally:
+        fcntl.lockf(held, fcntl.LOCK_UN)
+        held.close()
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name, timeout=30), lab.maillog()
+    text = open(box).read()
+    assert text.startswith("From old@x") and "Subject: fcntl" in text
+    assert not re.search(r"status=bounced", lab.maillog())
+
+
+def test_lock_released_within_the_attempts_delivers_without_deferral(lab):
+    """A dot-lock that its owner removes after about two seconds, well
+    inside deliver_lock_attempts x deliver_lock_delay: the delivery waits
+    and succeeds in the same attempt."""
+    u = lab.useradd()
+    lab.configure("deliver_lock_attempts = 20\ndeliver_lock_delay = 1s\n")
+    box = os.path.join(lab.mail, u.pw_name)
+    lock = box + ".lock"
+    open(lock, "w").close()
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], subject="waited") == {}
+    time.sleep(2)
+    assert "to=<%s@local.test>" % u.pw_name not in lab.maillog()
+    os.unlink(lock)
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    assert "status=deferred" not in lab.maillog()
+    assert "Subject: waited" in open(box).read()
+
+
+def test_full_disk_defers_and_never_truncates_the_mbox(lab):
+    """A small tmpfs as mail_spool_directory, nearly filled: a message that
+    does not fit is deferred (4.3.0), the mbox keeps its old bytes exactly,
+    and the mail arrives once there is room."""
+    u = lab.useradd()
+    small = os.path.join(lab.base, "small")
+    os.makedirs(small)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=1777", "tmpfs", small],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode(errors="replace"))
+    try:
+        lab.mail = small
+        lab.configure()
+        box = os.path.join(small, u.pw_name)
+        old = "From old@x  Mon Jan  1 00:00:00 2024\nSubject: old\n\nold body\n\n"
+        with open(box, "w") as f:
+            f.write(old)
+        os.chown(box, u.pw_uid, u.pw_gid)
+        os.chmod(box, 0o600)
+        filler = os.path.join(small, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"x" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        os.truncate(filler, os.path.getsize(filler) - 16 * 1024)
+        lab.start()
+        body = ("line of a large message %s\n" % ("y" * 60)) * 1500   # ~130 KB
+        assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="big") == {}
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.3\.0, "
+                             r"status=deferred \(cannot update mailbox %s for user %s\. "
+                             r"error writing message: No space left on device"
+                             % (u.pw_name, re.escape(box), u.pw_name)), lab.maillog()
+        assert open(box).read() == old
+        assert not os.path.exists(box + ".lock")
+        os.unlink(filler)
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                             r"\(delivered to mailbox\)" % u.pw_name, timeout=30), lab.maillog()
+        text = open(box).read()
+        assert text.startswith(old) and "Subject: big" in text and text.endswith("\n\n")
+    finally:
+        lab.close()
+        subprocess.run(["umount", "-l", small], capture_output=True)
+
+
+def test_bounce_reaches_the_local_sender(lab):
+    """A local user's mail to an address local(8) cannot deliver comes back
+    to that user's own mbox as a Postfix-worded RFC 3464 notice."""
+    import email
+    import email.policy
+    u = lab.useradd()
+    lab.configure()
+    lab.start()
+    lab.enqueue("%s@local.test" % u.pw_name, "nobody-here@local.test",
+                body="Subject: will bounce\nMessage-ID: <b1@test>\n\nbody\n")
+    assert lab.delivered(r"to=<nobody-here@local.test>, relay=local, .*dsn=5\.1\.1, "
+                         r"status=bounced \(unknown user: \"nobody-here\"\)"), lab.maillog()
+    assert lab.delivered(r"sender non-delivery notification: [0-9A-Za-z]+"), lab.maillog()
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    box = open(os.path.join(lab.mail, u.pw_name)).read()
+    assert box.startswith("From MAILER-DAEMON ")
+    msg = email.message_from_string(box.split("\n", 1)[1], policy=email.policy.default)
+    assert msg["Subject"] == "Undelivered Mail Returned to Sender"
+    assert msg.get_content_type() == "multipart/report"
+    parts = list(msg.iter_parts())
+    assert "your message could not\nbe delivered" in parts[0].get_content()
+    assert parts[1].get_content_type() == "message/delivery-status"
+    ds = str(parts[1])
+    assert "Final-Recipient: rfc822; nobody-here@local.test" in ds
+    assert "Status: 5.1.1" in ds and "Action: failed" in ds
+    assert "Subject: will bounce" in str(parts[2])
+
+
+def test_errors_of_a_list_go_to_its_owner_alias(lab):
+    """list has owner-list: the delivery to the unknown member and the
+    failing command bounce to the owner (whose mailbox gets the notices),
+    the good member gets the message, and the original sender hears
+    nothing. Without an owner- alias the sender gets the notice."""
+    import email
+    import email.policy
+    member = lab.useradd()
+    boss = lab.useradd()
+    sender = lab.useradd()
+    inc = os.path.join(lab.base, "members.inc")
+    with open(inc, "w") as f:
+        f.write("%s\nno-such-member\n" % member.pw_name)
+    lab.configure()
+    lab.aliases("list: :include:%s, \"|exit 67\"\nowner-list: %s\n"
+                "plain: no-such-plain\n" % (inc, boss.pw_name))
+    lab.start()
+    lab.enqueue("%s@local.test" % sender.pw_name, "list@local.test",
+                body="Subject: to the list\n\nbody\n")
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<list@local.test>, .*"
+                         r"\(delivered to mailbox\)" % member.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<no-such-member@local.test>, orig_to=<list@local.test>, .*"
+                         r"dsn=5\.1\.1, status=bounced \(unknown user: \"no-such-member\"\)")
+    assert lab.delivered(r"to=<list@local.test>, relay=local, .*status=bounced \(user unknown\. "
+                         r"Command died with status 67"), lab.maillog()
+    assert lab.delivered(r"yubin/bounce\[\d+\]: \w+: sender non-delivery notification: ")
+    # two notices, both to the owner, delivered into the owner's mailbox
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<owner-list@local.test>, .*"
+                         r"\(delivered to mailbox\)" % boss.pw_name), lab.maillog()
+    bbox = os.path.join(lab.mail, boss.pw_name)
+    assert wait_for(lambda: open(bbox).read().count("\nFrom MAILER-DAEMON ") +
+                    open(bbox).read().startswith("From MAILER-DAEMON ") == 2), lab.maillog()
+    text = open(bbox).read()
+    assert "Final-Recipient: rfc822; no-such-member@local.test" in text
+    assert "Subject: Undelivered Mail Returned to Sender" in text
+    assert re.search(r"^To: owner-list@local\.test$", text, re.M), text
+    assert not os.path.exists(os.path.join(lab.mail, sender.pw_name))
+    # no owner: the notice goes to the sender
+    lab.enqueue("%s@local.test" % sender.pw_name, "plain@local.test",
+                body="Subject: to plain\n\nbody\n")
+    sbox = os.path.join(lab.mail, sender.pw_name)
+    assert wait_for(lambda: os.path.exists(sbox) and
+                    "unknown user: \"no-such-plain\"" in open(sbox).read()), lab.maillog()
+    msg = email.message_from_string(open(sbox).read().split("\n", 1)[1],
+                                    policy=email.policy.default)
+    assert msg["To"] == "%s@local.test" % sender.pw_name
+    # named as Postfix names an expanded recipient
+    parts = list(msg.iter_parts())
+    assert ("<no-such-plain@local.test> (expanded from <plain@local.test>): "
+            "unknown user: \"no-such-plain\"") in parts[0].get_content()
+    ds = str(parts[1])
+    assert "Final-Recipient: rfc822; no-such-plain@local.test" in ds
+    assert "Original-Recipient: rfc822;plain@local.test" in ds
+    assert "Diagnostic-Code: X-Postfix; unknown user" in ds and "Remote-MTA" not in ds
+
+
+def test_expand_owner_alias_uses_the_owners_address_as_sender(lab):
+    lab.configure("expand_owner_alias = yes\n")
+    lab.aliases("list: far@remote.test\nowner-list: boss@remote.test\n")
+    lab.start()
+    assert lab.send(["list@local.test"]) == {}
+    assert lab.delivered(r"to=<far@remote.test>, orig_to=<list@local.test>, .*"
+                         r"\(forwarded as (\w+)\)"), lab.maillog()
+    assert lab.delivered(r"from=<boss@remote.test>"), lab.maillog()
+
+
+def test_notify_success_and_never(lab):
+    """RCPT ... NOTIFY=SUCCESS: a final local delivery sends the sender a
+    "Successful Mail Delivery Report" (Action: delivered; an alias with
+    several targets: expanded); NOTIFY=NEVER: an undeliverable recipient
+    sends the sender nothing; no NOTIFY: no success notice."""
+    import email
+    import email.policy
+    u = lab.useradd()
+    v = lab.useradd()
+    sender = lab.useradd()
+    lab.configure("local_recipient_maps =\n")
+    lab.aliases("both: %s, %s\n" % (u.pw_name, v.pw_name))
+    lab.start()
+    frm = "%s@local.test" % sender.pw_name
+    with smtplib.SMTP("127.0.0.1", lab.port, timeout=20) as s:
+        s.ehlo("client.test")
+        assert s.mail(frm, ["RET=HDRS", "ENVID=env-1"])[0] == 250
+        assert s.rcpt("%s@local.test" % u.pw_name, ["NOTIFY=SUCCESS"])[0] == 250
+        assert s.rcpt("both@local.test", ["NOTIFY=SUCCESS,FAILURE"])[0] == 250
+        assert s.rcpt("%s@local.test" % v.pw_name)[0] == 250
+        assert s.rcpt("nobody-at-all@local.test", ["NOTIFY=NEVER"])[0] == 250
+        s.data(b"Subject: dsn test\r\n\r\nbody\r\n")
+    assert lab.delivered(r"to=<nobody-at-all@local.test>, .*status=bounced"), lab.maillog()
+    assert lab.delivered(r"yubin/bounce\[\d+\]: \w+: sender delivery status notification: "
+                         r"\w+"), lab.maillog()
+    sbox = os.path.join(lab.mail, sender.pw_name)
+    assert wait_for(lambda: os.path.exists(sbox) and
+                    open(sbox).read().count("Successful Mail Delivery Report") >= 2), \
+        lab.maillog()
+    time.sleep(1)   # room for a wrong extra notice to arrive
+    text = open(sbox).read()
+    assert "Undelivered Mail" not in text and "nobody-at-all" not in text, text
+    notices = [email.message_from_string(m, policy=email.policy.default)
+               for m in re.split(r"(?m)^From MAILER-DAEMON .*\n", text) if m.strip()]
+    assert len(notices) == 2, text
+    reports = {}
+    for n in notices:
+        assert n["Subject"] == "Successful Mail Delivery Report"
+        parts = list(n.iter_parts())
+        ds = str(parts[1])
+        assert "Original-Envelope-Id: env-1" in ds
+        rcpt = re.search(r"Final-Recipient: rfc822; (\S+)", ds).group(1)
+        reports[rcpt] = re.search(r"Action: (\w+)", ds).group(1)
+        assert "Status: 2.0.0" in ds and "Remote-MTA" not in ds
+        assert parts[2].get_content_type() == "text/rfc822-headers"
+    assert reports == {"%s@local.test" % u.pw_name: "delivered",
+                       "both@local.test": "expanded"}, reports
+
+
+def test_per_user_tables_fallback_transport_and_luser_relay(lab):
+    """Postfix's order after the aliases: mailbox_transport_maps,
+    mailbox_command_maps (per user name), and for recipients that are no
+    user: fallback_transport_maps, fallback_transport, luser_relay (with
+    $user expanded; the relay gets the mail as a forwarded copy)."""
+    a = lab.useradd()   # mailbox_command_maps
+    b = lab.useradd()   # catch-all of luser_relay
+    c = lab.useradd()   # mailbox_transport_maps
+    out = os.path.join(a.pw_dir, "via-command")
+    cmds = os.path.join(lab.etc, "commands")
+    with open(cmds, "w") as f:   # a file: main.cf would expand $HOME itself
+        f.write("%s cat > $HOME/via-command\n" % a.pw_name)
+    lab.configure("local_recipient_maps =\n"
+                  "mailbox_command_maps = texthash:%s\n"
+                  "mailbox_transport_maps = inline:{ {%s = discard:held by table} }\n"
+                  "fallback_transport_maps = inline:{ {gone = error:5.1.1 gone for good} }\n"
+                  "luser_relay = %s+$user\n" % (cmds, c.pw_name, b.pw_name))
+    lab.start()
+    assert lab.send(["%s@local.test" % a.pw_name, "%s@local.test" % c.pw_name,
+                     "gone@local.test", "whoever+x@local.test"], subject="tables") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent \(delivered to "
+                         r"command: cat > \$HOME/via-command\)" % a.pw_name), lab.maillog()
+    assert wait_for(lambda: os.path.exists(out) and "Subject: tables" in open(out).read())
+    assert lab.delivered(r"to=<%s@local.test>, relay=none, .*status=sent \(held by table\)"
+                         % c.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<gone@local.test>, relay=none, .*dsn=5\.1\.1, "
+                         r"status=bounced \(gone for good\)"), lab.maillog()
+    assert lab.delivered(r"to=<%s\+whoever@local.test>, orig_to=<whoever\+x@local.test>, "
+                         r"relay=local, .*status=sent \(delivered to mailbox\)" % b.pw_name), \
+        lab.maillog()
+    box = open(os.path.join(lab.mail, b.pw_name)).read()
+    assert "Subject: tables" in box and "Delivered-To: %s+whoever@local.test" % b.pw_name in box
+    assert not os.path.exists(os.path.join(lab.mail, a.pw_name))
+    assert not os.path.exists(os.path.join(lab.mail, c.pw_name))
+
+
+def test_fallback_transport_and_luser_relay_with_local_recipient_maps(lab):
+    """fallback_transport takes unknown users before luser_relay; with
+    local_recipient_maps left at its default, smtpd still refuses unknown
+    users at RCPT, as postconf(5) warns for luser_relay."""
+    b = lab.useradd()
+    lab.configure("fallback_transport = discard:fell back\nluser_relay = %s\n" % b.pw_name)
+    lab.start()
+    with smtplib.SMTP("127.0.0.1", lab.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.mail("alice@remote.test")
+        assert s.rcpt("stranger@local.test")[0] == 550
+    lab.enqueue("alice@remote.test", "stranger@local.test")
+    assert lab.delivered(r"to=<stranger@local.test>, relay=none, .*status=sent "
+                         r"\(fell back\)"), lab.maillog()
+    assert not os.path.exists(os.path.join(lab.mail, b.pw_name))
+
+
+def test_notify_success_travels_with_a_forwarded_copy(lab):
+    """A .forward to one address passes the DSN request on with the copy
+    (RFC 3461: no notice at the forwarding): the final delivery, here
+    virtual(8), sends the one success notice, naming the forwarded address
+    and the original recipient."""
+    import email
+    import email.policy
+    u = lab.useradd()
+    owner = lab.useradd()
+    sender = lab.useradd()
+    vbase = os.path.join(lab.base, "vmail")
+    os.makedirs(vbase)
+    os.chown(vbase, owner.pw_uid, owner.pw_gid)
+    fwd = os.path.join(u.pw_dir, ".forward")
+    with open(fwd, "w") as f:
+        f.write("known@virt.test\n")
+    os.chown(fwd, u.pw_uid, u.pw_gid)
+    lab.configure("virtual_mailbox_domains = virt.test\nvirtual_mailbox_base = %s\n"
+                  "virtual_mailbox_maps = inline:{ known@virt.test=virt.test/known/ }\n"
+                  "virtual_uid_maps = static:%d\nvirtual_gid_maps = static:%d\n"
+                  "virtual_minimum_uid = 100\n" % (vbase, owner.pw_uid, owner.pw_gid))
+    lab.start()
+    with smtplib.SMTP("127.0.0.1", lab.port, timeout=20) as s:
+        s.ehlo("client.test")
+        assert s.mail("%s@local.test" % sender.pw_name)[0] == 250
+        assert s.rcpt("%s@local.test" % u.pw_name, ["NOTIFY=SUCCESS"])[0] == 250
+        s.data(b"Subject: forwarded dsn\r\n\r\nbody\r\n")
+    assert lab.delivered(r"to=<known@virt.test>, orig_to=<%s@local.test>, relay=local, .*"
+                         r"\(forwarded as \w+\)" % u.pw_name), lab.maillog()
+    assert lab.delivered(r"to=<known@virt.test>, orig_to=<%s@local.test>, relay=virtual, .*"
+                         r"status=sent \(delivered to maildir\)" % u.pw_name), lab.maillog()
+    sbox = os.path.join(lab.mail, sender.pw_name)
+    assert wait_for(lambda: os.path.exists(sbox) and "Successful Mail" in open(sbox).read()), \
+        lab.maillog()
+    time.sleep(1)
+    text = open(sbox).read()
+    assert text.count("From MAILER-DAEMON ") == 1, text
+    msg = email.message_from_string(text.split("\n", 1)[1], policy=email.policy.default)
+    ds = str(list(msg.iter_parts())[1])
+    assert "Final-Recipient: rfc822; known@virt.test" in ds
+    assert "Original-Recipient: rfc822;%s@local.test" % u.pw_name in ds
+    assert "Action: delivered" in ds
+
+
+def test_mailbox_size_limit_bounces_and_keeps_the_mbox(lab):
+    """An mbox that would grow past mailbox_size_limit: the delivery fails
+    for good (5.2.2, "File too large"), the mbox keeps its bytes."""
+    u = lab.useradd()
+    lab.configure("message_size_limit = 10000\nmailbox_size_limit = 20000\n")
+    box = os.path.join(lab.mail, u.pw_name)
+    old = "From old@x  Mon Jan  1 00:00:00 2024\nSubject: old\n\n" + "x" * 15000 + "\n\n"
+    with open(box, "w") as f:
+        f.write(old)
+    os.chown(box, u.pw_uid, u.pw_gid)
+    os.chmod(box, 0o600)
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], body="y" * 6000 + "\n") == {}
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=5\.2\.2, status=bounced "
+                         r"\(cannot update mailbox %s for user %s\. error writing message: "
+                         r"File too large" % (u.pw_name, re.escape(box), u.pw_name)), lab.maillog()
+    assert open(box).read() == old
+
+
+def test_alias_source_newer_than_database_warns(lab):
+    u = lab.useradd()
+    lab.configure()
+    lab.aliases("fresh: %s\n" % u.pw_name)
+    src = os.path.join(lab.etc, "aliases")
+    with open(src, "a") as f:
+        f.write("later: %s\n" % u.pw_name)
+    t = time.time() + 5
+    os.utime(src, (t, t))
+    lab.start()
+    assert lab.send(["fresh@local.test"]) == {}
+    assert lab.delivered(r"to=<%s@local.test>, orig_to=<fresh@local.test>, .*"
+                         r"\(delivered to mailbox\)" % u.pw_name), lab.maillog()
+    assert re.search(r"warning: database %s\.db is older than source file %s"
+                     % (re.escape(src), re.escape(src)), lab.maillog()), lab.maillog()
+
+
+def test_sendmail_bp_and_q(lab):
+    """sendmail -bp lists what waits (as mailq), sendmail -q runs the queue
+    now: a message deferred by a held lock is delivered at once after."""
+    u = lab.useradd()
+    lab.configure("deliver_lock_attempts = 1\nminimal_backoff_time = 300s\n"
+                  "maximal_backoff_time = 600s\nqueue_run_delay = 300s\n")
+    box = os.path.join(lab.mail, u.pw_name)
+    open(box + ".lock", "w").close()
+    lab.start()
+    assert lab.send(["%s@local.test" % u.pw_name], subject="queued") == {}
+    assert lab.delivered(r"status=deferred \(cannot update mailbox"), lab.maillog()
+    r = lab.run("sendmail", "-bp", env=lab.env)
+    assert r.rc == 0 and "%s@local.test" % u.pw_name in r.out and "alice@remote.test" in r.out, r
+    os.unlink(box + ".lock")
+    r = lab.run("sendmail", "-q", env=lab.env)
+    assert r.rc == 0, r
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent" % u.pw_name,
+                         timeout=20), lab.maillog()
+    assert "Subject: queued" in open(box).read()
+
+
+def test_full_disk_defers_a_maildir_delivery_without_leftovers(lab):
+    """The same for a Maildir spool (mail_spool_directory ending in /): the
+    delivery is deferred, nothing is left in tmp/ or new/, and the mail
+    arrives once there is room."""
+    u = lab.useradd()
+    small = os.path.join(lab.base, "small-md")
+    os.makedirs(small)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=1777", "tmpfs", small],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.decode(errors="replace"))
+    try:
+        lab.configure("mail_spool_directory = %s/\n" % small)
+        md = os.path.join(small, u.pw_name)
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(md, sub))
+        for d in (md, os.path.join(md, "tmp"), os.path.join(md, "new"), os.path.join(md, "cur")):
+            os.chown(d, u.pw_uid, u.pw_gid)
+            os.chmod(d, 0o700)
+        filler = os.path.join(small, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"x" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        os.truncate(filler, os.path.getsize(filler) - 16 * 1024)
+        lab.start()
+        body = ("line of a large message %s\n" % ("y" * 60)) * 1500
+        assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="big md") == {}
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*dsn=4\.3\.0, "
+                             r"status=deferred \(maildir delivery failed: .*No space left on device"
+                             % u.pw_name), \
+            lab.maillog()
+        assert os.listdir(os.path.join(md, "tmp")) == []
+        assert os.listdir(os.path.join(md, "new")) == []
+        os.unlink(filler)
+        assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent "
+                             r"\(delivered to maildir\)" % u.pw_name, timeout=30), lab.maillog()
+        names = os.listdir(os.path.join(md, "new"))
+        assert len(names) == 1
+        assert "Subject: big md" in open(os.path.join(md, "new", names[0])).read()
+    finally:
+        lab.close()
+        subprocess.run(["umount", "-l", small], capture_output=True)
+
+
+def test_sendmail_v_reports_the_first_delivery_attempt(lab):
+    """sendmail -v: after the first attempt the sender gets one "Mail
+    Delivery Status Report" listing every recipient with its action
+    (delivered, failed, delayed); the later delivery of the delayed one
+    sends no second report."""
+    import email
+    import email.policy
+    ok = lab.useradd()
+    locked = lab.useradd()
+    sender = lab.useradd()
+    lab.configure("deliver_lock_attempts = 1\n")
+    lbox = os.path.join(lab.mail, locked.pw_name)
+    open(lbox + ".lock", "w").close()
+    lab.start()
+    r = lab.run("sendmail", "-v", "-i", "-f", "%s@local.test" % sender.pw_name,
+                "%s@local.test" % ok.pw_name, "%s@local.test" % locked.pw_name,
+                "nobody-v@local.test", env=lab.env, stdin="Subject: with -v\n\nbody\n")
+    assert r.rc == 0, r
+    sbox = os.path.join(lab.mail, sender.pw_name)
+    assert wait_for(lambda: os.path.exists(sbox) and
+                    "Mail Delivery Status Report" in open(sbox).read()), lab.maillog()
+    assert re.search(r"yubin/bounce\[\d+\]: \w+: sender delivery status notification: \w+",
+                     lab.maillog())
+    msgs = [email.message_from_string(m, policy=email.policy.default)
+            for m in re.split(r"(?m)^From MAILER-DAEMON .*\n", open(sbox).read()) if m.strip()]
+    report = [m for m in msgs if m["Subject"] == "Mail Delivery Status Report"]
+    assert len(report) == 1
+    parts = list(report[0].iter_parts())
+    assert "Enclosed is the mail delivery report that you requested." in parts[0].get_content()
+    ds = str(parts[1])
+    actions = dict(re.findall(r"Final-Recipient: rfc822; (\S+)\n(?:Original-Recipient: .*\n)?"
+                              r"Action: (\w+)", ds))
+    assert actions == {"%s@local.test" % ok.pw_name: "delivered",
+                       "%s@local.test" % locked.pw_name: "delayed",
+                       "nobody-v@local.test": "failed"}, ds
+    os.unlink(lbox + ".lock")
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent" % locked.pw_name,
+                         timeout=30), lab.maillog()
+    time.sleep(1.5)
+    assert open(sbox).read().count("Subject: Mail Delivery Status Report") == 1
+
+
+def test_forwarded_copies_go_out_from_their_own_senders(lab):
+    """An alias that names a list with an owner and another remote address:
+    the list's copy goes out from the owner, the other from the message's
+    sender, as two new messages."""
+    lab.configure()
+    lab.aliases("team: list, ext@remote.test\nlist: far@remote.test\n"
+                "owner-list: boss@remote.test\n")
+    lab.start()
+    assert lab.send(["team@local.test"]) == {}
+    assert lab.delivered(r"to=<ext@remote.test>, orig_to=<team@local.test>, .*"
+                         r"\(forwarded as \w+\)"), lab.maillog()
+    log = lab.maillog()
+    far = re.search(r"to=<far@remote.test>, orig_to=<team@local.test>, .*"
+                    r"\(forwarded as (\w+)\)", log).group(1)
+    ext = re.search(r"to=<ext@remote.test>, orig_to=<team@local.test>, .*"
+                    r"\(forwarded as (\w+)\)", log).group(1)
+    assert far != ext
+    assert lab.delivered(r"%s: from=<owner-list@local.test>" % far), lab.maillog()
+    assert lab.delivered(r"%s: from=<alice@remote.test>" % ext), lab.maillog()

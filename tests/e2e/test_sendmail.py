@@ -4,7 +4,6 @@ removed), -i, -f, -F, the headers pickup adds, -bs, -bi; canonical and
 virtual alias rewriting at pickup (orig_to= in the delivery log)."""
 import os
 import re
-import signal
 
 import pytest
 
@@ -12,39 +11,21 @@ from test_master import maillog, start, wait_for
 
 
 @pytest.fixture
-def inst(tmp_path, run):
-    import pwd
-    etc = tmp_path / "etc"
-    etc.mkdir()
-    spool = tmp_path / "spool"
-    log = tmp_path / "maillog"
-    user = pwd.getpwuid(os.getuid()).pw_name
-    (etc / "main.cf").write_text(
-        "queue_directory = %s\nmaillog_file = %s\nmail_owner = %s\n"
-        "myhostname = mx.example.com\nmydomain = example.com\nmyorigin = $mydomain\n"
-        "default_transport = discard:test\nmydestination = localhost\n"
-        "local_transport = discard:local\nalias_maps = hash:%s/aliases\n"
-        "alias_database = hash:%s/aliases\n"
+def inst(instance_factory, tmp_path):
+    """conftest's Instance (stopped by instance_factory), seen as the dict
+    these tests use"""
+    etc = tmp_path / "i0" / "etc"
+    i = instance_factory(
+        main_extra="myhostname = mx.example.com\nmydomain = example.com\n"
+        "myorigin = $mydomain\ndefault_transport = discard:test\n"
+        "mydestination = localhost\nlocal_transport = discard:local\n"
+        "alias_maps = hash:%s/aliases\nalias_database = hash:%s/aliases\n"
         "canonical_maps = inline:{ {joe@example.com = Joe.Smith@example.com} }\n"
-        "virtual_alias_maps = inline:{ {team@v.test = a@x.org, b@x.org} }\n"
-        % (spool, log, user, etc, etc))
+        "virtual_alias_maps = inline:{ {team@v.test = a@x.org, b@x.org} }\n" % (etc, etc),
+        master_extra="pickup    unix  n       -       n       60      1       pickup\n")
+    assert i.etc == str(etc)
     (etc / "aliases").write_text("postmaster: root\n")
-    (etc / "master.cf").write_text(
-        "qmgr      unix  n       -       n       300     1       qmgr\n"
-        "pickup    unix  n       -       n       60      1       pickup\n"
-        "discard   unix  -       -       n       -       -       discard\n")
-    d = {"etc": str(etc), "spool": str(spool), "log": str(log),
-         "env": {"MAIL_CONFIG": str(etc)}}
-    yield d
-    pidfile = os.path.join(str(spool), "pid", "master.pid")
-    if os.path.exists(pidfile):
-        try:
-            pid = int(open(pidfile).read().strip() or 0)
-            if pid > 0:
-                os.kill(pid, signal.SIGQUIT)
-                wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10)
-        except (ValueError, ProcessLookupError):
-            pass
+    return {"etc": i.etc, "spool": i.spool, "log": i.log, "env": {"MAIL_CONFIG": i.etc}}
 
 
 def committed(d):

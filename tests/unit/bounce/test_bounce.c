@@ -56,9 +56,9 @@ static void
 test_failure(void **state)
 {
 	struct bounce_rcpt r[2] = {
-		{ "bob@nouser.test", NULL, 0, "5.1.1", "no such user", "none" },
+		{ "bob@nouser.test", NULL, 0, "5.1.1", "no such user", "none", NULL },
 		{ "carol@example.net", "rfc822;list@example.org", 0, "5.7.1",
-		  "host mx.example.net[192.0.2.1] said: 550 5.7.1 rejected", "mx.example.net" },
+		  "host mx.example.net[192.0.2.1] said: 550 5.7.1 rejected", "mx.example.net", NULL },
 	};
 	struct bounce_info b;
 	struct str out;
@@ -117,7 +117,7 @@ static void
 test_delay(void **state)
 {
 	struct bounce_rcpt r = { "bob@slow.test", NULL, QFILE_NOTIFY_DELAY, "4.4.1",
-		"connect to slow.test: Connection timed out", "none" };
+		"connect to slow.test: Connection timed out", "none", NULL };
 	struct bounce_info b;
 	struct str out;
 
@@ -142,12 +142,87 @@ test_delay(void **state)
 	str_deinit(&out);
 }
 
+/* NOTIFY=SUCCESS: Postfix's success template, Action: delivered (or the
+ * transport's relayed/expanded), no Remote-MTA for local(8), headers only
+ * unless RET=FULL */
+static void
+test_success(void **state)
+{
+	struct bounce_rcpt r[2] = {
+		{ "bob@example.com", NULL, QFILE_NOTIFY_SUCCESS, "2.0.0", "delivered to mailbox",
+		  "local", NULL },
+		{ "list@example.com", NULL, QFILE_NOTIFY_SUCCESS, "2.0.0", "delivered to mailbox",
+		  "local", "expanded" },
+	};
+	struct bounce_info b;
+	struct str out;
+
+	info(&b, BOUNCE_SUCCESS);
+	str_init(&out, 4096);
+	bounce_compose(&b, r, 2, &out);
+	assert_non_null(strstr(out.s, "\nSubject: Successful Mail Delivery Report\n"));
+	assert_non_null(strstr(out.s, "This is the mail system at host mx.example.com.\n\n"
+	    "Your message was successfully delivered to the destination(s)\n"
+	    "listed below. If the message was delivered to mailbox you will\n"
+	    "receive no further notifications. Otherwise you may still receive\n"
+	    "notifications of mail delivery errors from other systems.\n\n"
+	    "                   The mail system\n\n<bob@example.com>: delivered to mailbox\n"));
+	assert_null(strstr(out.s, "For further assistance"));
+	assert_non_null(strstr(out.s, "\nFinal-Recipient: rfc822; bob@example.com\n"
+	    "Action: delivered\nStatus: 2.0.0\nDiagnostic-Code: X-Postfix; delivered to mailbox\n"));
+	assert_non_null(strstr(out.s, "\nAction: expanded\n"));
+	assert_null(strstr(out.s, "Remote-MTA"));
+	assert_null(strstr(out.s, "Will-Retry-Until"));
+	assert_non_null(strstr(out.s, "Content-Description: Delivered Message Headers\n"
+	    "Content-Type: text/rfc822-headers\n"));
+	assert_null(strstr(out.s, "line one"));
+	str_deinit(&out);
+	b.ret_full = true;
+	str_init(&out, 4096);
+	bounce_compose(&b, r, 1, &out);
+	assert_non_null(strstr(out.s, "Content-Description: Delivered Message\n"
+	    "Content-Type: message/rfc822\n"));
+	assert_non_null(strstr(out.s, "line one"));
+	str_deinit(&out);
+}
+
+/* sendmail -v: every recipient with its own action, Postfix's verify
+ * template text, headers only */
+static void
+test_trace(void **state)
+{
+	struct bounce_rcpt r[2] = {
+		{ "bob@example.com", NULL, 0, "2.0.0", "delivered to mailbox", "local",
+		  "delivered" },
+		{ "carol@example.com", NULL, 0, "4.2.0", "mailbox locked", "local", "delayed" },
+	};
+	struct bounce_info b;
+	struct str out;
+
+	info(&b, BOUNCE_TRACE);
+	str_init(&out, 4096);
+	bounce_compose(&b, r, 2, &out);
+	assert_non_null(strstr(out.s, "\nSubject: Mail Delivery Status Report\n"));
+	assert_non_null(strstr(out.s, "This is the mail system at host mx.example.com.\n\n"
+	    "Enclosed is the mail delivery report that you requested.\n\n"
+	    "                   The mail system\n\n"));
+	assert_non_null(strstr(out.s, "Final-Recipient: rfc822; bob@example.com\n"
+	    "Action: delivered\n"));
+	assert_non_null(strstr(out.s, "Final-Recipient: rfc822; carol@example.com\n"
+	    "Action: delayed\nStatus: 4.2.0\n"));
+	assert_non_null(strstr(out.s, "Content-Type: text/rfc822-headers\n"));
+	assert_null(strstr(out.s, "line one"));
+	str_deinit(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failure),
 		cmocka_unit_test(test_delay),
+		cmocka_unit_test(test_success),
+		cmocka_unit_test(test_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

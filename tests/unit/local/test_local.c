@@ -145,7 +145,7 @@ static void
 plan_text(struct fixture *f, const char *rcpt, struct str *out)
 {
 	static const char *const kinds[] = { "mailbox", "command", "file", "forward", "virtual",
-	    "bounce", "defer" };
+	    "bounce", "defer", "pass" };
 	struct local_expand_ctx ctx;
 	struct local_plan plan;
 	const char *err;
@@ -315,6 +315,98 @@ test_plan_self_reference_loops_duplicates(void **state)
 	str_deinit(&out);
 }
 
+/* Postfix's order after the aliases: mailbox_transport_maps,
+ * mailbox_command_maps per user name; for non-users
+ * fallback_transport_maps, fallback_transport, luser_relay */
+static void
+test_plan_tables_fallback_and_luser_relay(void **state)
+{
+	struct fixture *f = *state;
+	struct maincf *saved = f->cf;
+	static const char conf[] =
+	    "myorigin = example.com\nmydestination = example.com, localhost\n"
+	    "default_transport = smtp\nrecipient_delimiter = +\n"
+	    "mail_spool_directory = /var/mail\nforward_path =\n"
+	    "mailbox_command_maps = inline:{ {bob = /usr/bin/procmail -a x} }\n"
+	    "mailbox_transport_maps = inline:{ {carol = discard:held} }\n"
+	    "fallback_transport_maps = inline:{ {gone = error:5.1.1 gone} }\n"
+	    "luser_relay = nobody+$user\n";
+	const char *err;
+	struct str out;
+
+	f->cf = maincf_new("/nonexistent");
+	assert_int_equal(maincf_parse(f->cf, "main.cf", conf, sizeof(conf) - 1, &err), 0);
+	str_init(&out, 256);
+	plan_text(f, "bob@example.com", &out);
+	assert_string_equal(out.s,
+	    "command bob@example.com /usr/bin/procmail -a x <sender@remote.example> uid=1001\n");
+	plan_text(f, "carol@example.com", &out);
+	assert_string_equal(out.s,
+	    "pass carol@example.com discard:held <sender@remote.example> uid=0\n");
+	plan_text(f, "gone@example.com", &out);
+	assert_string_equal(out.s,
+	    "pass gone@example.com error:5.1.1 gone <sender@remote.example> uid=0\n");
+	plan_text(f, "Stranger+x@example.com", &out);
+	assert_string_equal(out.s, "mailbox nobody+stranger@example.com /var/mail/nobody "
+	    "<sender@remote.example> uid=1003\n");
+	/* an alias still comes first */
+	plan_text(f, "team@example.com", &out);
+	assert_non_null(strstr(out.s, "command bob@example.com /usr/bin/procmail"));
+	maincf_free(&f->cf);
+	/* fallback_transport before luser_relay; a relay that is itself
+	 * unknown ends as a loop, not a hang */
+	static const char conf2[] =
+	    "myorigin = example.com\nmydestination = example.com\nforward_path =\n"
+	    "luser_relay = $user-again\n";
+	f->cf = maincf_new("/nonexistent");
+	assert_int_equal(maincf_parse(f->cf, "main.cf", conf2, sizeof(conf2) - 1, &err), 0);
+	plan_text(f, "who@example.com", &out);
+	assert_non_null(strstr(out.s, "5.4.6 mail forwarding loop"));
+	maincf_free(&f->cf);
+	f->cf = saved;
+	str_deinit(&out);
+}
+
+/* owner_request_special with recipient_delimiter "-": owner-list and
+ * list-request are not list plus an extension */
+static void
+test_plan_owner_request_special(void **state)
+{
+	struct fixture *f = *state;
+	struct maincf *saved = f->cf;
+	static const char conf[] =
+	    "myorigin = example.com\nmydestination = example.com\nforward_path =\n"
+	    "mail_spool_directory = /var/mail\nrecipient_delimiter = -\n";
+	static const char conf_off[] =
+	    "myorigin = example.com\nmydestination = example.com\nforward_path =\n"
+	    "mail_spool_directory = /var/mail\nrecipient_delimiter = -\n"
+	    "owner_request_special = no\n";
+	const char *err;
+	struct str out;
+
+	f->cf = maincf_new("/nonexistent");
+	assert_int_equal(maincf_parse(f->cf, "main.cf", conf, sizeof(conf) - 1, &err), 0);
+	str_init(&out, 256);
+	plan_text(f, "alice-ext@example.com", &out);
+	assert_string_equal(out.s,
+	    "mailbox alice-ext@example.com /var/mail/alice <sender@remote.example> uid=1000\n");
+	plan_text(f, "bob-request@example.com", &out);
+	assert_string_equal(out.s,
+	    "bounce bob-request@example.com 5.1.1 unknown user: \"bob-request\"\n");
+	plan_text(f, "owner-carol@example.com", &out);
+	assert_string_equal(out.s,
+	    "bounce owner-carol@example.com 5.1.1 unknown user: \"owner-carol\"\n");
+	maincf_free(&f->cf);
+	f->cf = maincf_new("/nonexistent");
+	assert_int_equal(maincf_parse(f->cf, "main.cf", conf_off, sizeof(conf_off) - 1, &err), 0);
+	plan_text(f, "bob-request@example.com", &out);
+	assert_string_equal(out.s,
+	    "mailbox bob-request@example.com /var/mail/bob <sender@remote.example> uid=1001\n");
+	maincf_free(&f->cf);
+	f->cf = saved;
+	str_deinit(&out);
+}
+
 int
 main(void)
 {
@@ -327,6 +419,10 @@ main(void)
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_plan_alias_kinds, fixture_setup,
 		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_plan_owner_request_special, fixture_setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_plan_tables_fallback_and_luser_relay,
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_plan_self_reference_loops_duplicates,
 		    fixture_setup, fixture_teardown),
 	};

@@ -111,6 +111,74 @@ test_spans_survive_garbage(void **state)
 	}
 }
 
+static void
+collect(void *ctx, const char *p, size_t len)
+{
+	str_append_n(ctx, p, len);
+}
+
+/* the stream: fields complete only when the next line does not continue
+ * them, the body untouched, the same bytes whatever the cut */
+static void
+test_stream_pieces(void **state)
+{
+	static const char in[] = "From: joe\nTo: a@legacy.example,\n\tjoe@old.example\n"
+	    "\nFrom: joe\n";
+	static const char want[] = "From: joe@example.com\nTo: a@example.com,\n"
+	    "\tjoe@new.example\n\nFrom: joe\n";
+	struct header_rewrite_stream hs;
+	struct str out;
+	const char *err;
+	size_t piece, off, n;
+
+	for (piece = 1; piece <= sizeof(in); piece++) {
+		str_init(&out, 64);
+		header_rewrite_stream_init(&hs, rw, 1000, collect, &out);
+		for (off = 0; off < sizeof(in) - 1; off += n) {
+			n = sizeof(in) - 1 - off < piece ? sizeof(in) - 1 - off : piece;
+			assert_int_equal(header_rewrite_stream_feed(&hs, in + off, n, false, &err), 0);
+		}
+		assert_int_equal(header_rewrite_stream_feed(&hs, "", 0, true, &err), 0);
+		if (strcmp(out.s, want) != 0)
+			fail_msg("piece %zu: got <%s>", piece, out.s);
+		header_rewrite_stream_deinit(&hs);
+		str_deinit(&out);
+	}
+}
+
+/* a field past the limit and everything after it pass unchanged; a
+ * message that ends inside its header is flushed at the end */
+static void
+test_stream_limit_and_end(void **state)
+{
+	struct header_rewrite_stream hs;
+	struct str out, big;
+	const char *err;
+	size_t i;
+
+	str_init(&big, 4096);
+	str_append(&big, "From: joe\nTo: ");
+	for (i = 0; i < 300; i++)
+		str_append(&big, "joe, ");
+	str_append(&big, "x\nCc: joe\n");
+	str_init(&out, 64);
+	header_rewrite_stream_init(&hs, rw, 200, collect, &out);
+	assert_int_equal(header_rewrite_stream_feed(&hs, big.s, big.len, false, &err), 0);
+	assert_int_equal(header_rewrite_stream_feed(&hs, "", 0, true, &err), 0);
+	assert_int_equal(strncmp(out.s, "From: joe@example.com\nTo: joe, joe,", 35), 0);
+	assert_non_null(strstr(out.s, "x\nCc: joe\n"));
+	header_rewrite_stream_deinit(&hs);
+	str_reset(&out);
+	header_rewrite_stream_init(&hs, rw, 200, collect, &out);
+	assert_int_equal(header_rewrite_stream_feed(&hs, "Cc: joe", 7, false, &err), 0);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(header_rewrite_stream_feed(&hs, "", 0, true, &err), 0);
+	assert_string_equal(out.s, "Cc: joe@example.com");
+	header_rewrite_stream_deinit(&hs);
+	str_deinit(&out);
+	str_deinit(&big);
+}
+
 int
 main(void)
 {
@@ -118,6 +186,8 @@ main(void)
 		cmocka_unit_test(test_only_addr_specs_change),
 		cmocka_unit_test(test_other_fields_and_non_addresses_stay),
 		cmocka_unit_test(test_spans_survive_garbage),
+		cmocka_unit_test(test_stream_pieces),
+		cmocka_unit_test(test_stream_limit_and_end),
 	};
 
 	log_open("test", 0);

@@ -257,6 +257,49 @@ test_transport_maps(void **state)
 	maincf_free(&cf);
 }
 
+/* masquerade_domains after canonical mapping: the first domain the
+ * address is strictly inside of, "!" items and masquerade_exceptions
+ * stop it; envelope recipients only when masquerade_classes says so */
+static void
+test_masquerade(void **state)
+{
+	char text[1024];
+	struct maincf *cf;
+	struct rewrite *r;
+	const char *err = NULL;
+
+	snprintf(text, sizeof(text), "%s"
+	    "masquerade_domains = !keep.example.com, example.com, example.org\n"
+	    "masquerade_exceptions = root\n"
+	    "canonical_maps = inline:{ {joe@example.com = joe@dev.example.org} }\n", base);
+	cf = conf(text);
+	r = rewrite_new(cf, &err);
+	assert_non_null(r);
+	check_addr(r, REWRITE_ENVELOPE_SENDER, "ann@host.eng.example.com", "ann@example.com");
+	check_addr(r, REWRITE_HEADER_SENDER, "ann@Host.Example.COM", "ann@example.com");
+	check_addr(r, REWRITE_HEADER_RECIPIENT, "bob@a.example.org", "bob@example.org");
+	check_addr(r, REWRITE_ENVELOPE_SENDER, "ann@example.com", "ann@example.com");
+	check_addr(r, REWRITE_ENVELOPE_SENDER, "ann@keep.example.com", "ann@keep.example.com");
+	check_addr(r, REWRITE_ENVELOPE_SENDER, "ann@x.keep.example.com", "ann@x.keep.example.com");
+	check_addr(r, REWRITE_ENVELOPE_SENDER, "ann@notexample.com", "ann@notexample.com");
+	check_addr(r, REWRITE_ENVELOPE_SENDER, "root@host.example.com", "root@host.example.com");
+	/* after canonical: joe@example.com -> joe@dev.example.org -> joe@example.org */
+	check_addr(r, REWRITE_HEADER_SENDER, "joe@example.com", "joe@example.org");
+	/* not an envelope recipient by default */
+	check_addr(r, REWRITE_ENVELOPE_RECIPIENT, "ann@host.example.com", "ann@host.example.com");
+	rewrite_free(&r);
+	maincf_free(&cf);
+	snprintf(text, sizeof(text), "%smasquerade_domains = example.com\n"
+	    "masquerade_classes = envelope_recipient\n", base);
+	cf = conf(text);
+	r = rewrite_new(cf, &err);
+	assert_non_null(r);
+	check_addr(r, REWRITE_ENVELOPE_RECIPIENT, "ann@host.example.com", "ann@example.com");
+	check_addr(r, REWRITE_HEADER_SENDER, "ann@host.example.com", "ann@host.example.com");
+	rewrite_free(&r);
+	maincf_free(&cf);
+}
+
 int
 main(void)
 {
@@ -265,6 +308,7 @@ main(void)
 		cmocka_unit_test(test_canonical),
 		cmocka_unit_test(test_virtual),
 		cmocka_unit_test(test_transport_maps),
+		cmocka_unit_test(test_masquerade),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
