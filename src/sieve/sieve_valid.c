@@ -101,6 +101,7 @@ static const struct sv_def defs[] = {
 	{ "test_result_action", SV_T_TEST_RESULT_ACTION, true, SV_EXT_TESTSUITE,
 	    M " :index=n", "l", 0, 0 },
 	{ "test_result_execute", SV_T_TEST_RESULT_EXECUTE, true, SV_EXT_TESTSUITE, "", "", 0, 0 },
+	{ "test_message", SV_T_TEST_MESSAGE, true, SV_EXT_TESTSUITE, ":smtp :folder=s", "n", 0, 0 },
 	{ NULL, 0, false, 0, NULL, NULL, 0, 0 },
 };
 #undef M
