@@ -40,7 +40,8 @@ static const struct sv_def defs[] = {
 	{ "return", SV_C_RETURN, false, SV_EXT_INCLUDE, "", "", 0, 0 },
 	{ "global", SV_C_GLOBAL, false, SV_EXT_INCLUDE, "", "l", 0, 0 },
 	{ "addheader", SV_C_ADDHEADER, false, SV_EXT_EDITHEADER, ":last", "ss", 0, 0 },
-	{ "deleteheader", SV_C_DELETEHEADER, false, SV_EXT_EDITHEADER, "%I " M, "s?l", 0, 0 },
+	{ "deleteheader", SV_C_DELETEHEADER, false, SV_EXT_EDITHEADER, ":index=n :last " M, "s?l",
+	    0, 0 },
 	{ "foreverypart", SV_C_FOREVERYPART, false, SV_EXT_FOREVERYPART, ":name=s", "", 0, 1 },
 	{ "break", SV_C_BREAK, false, SV_EXT_FOREVERYPART, ":name=s", "", 0, 0 },
 	{ "extracttext", SV_C_EXTRACTTEXT, false, SV_EXT_EXTRACTTEXT, ":first=n :lower :upper "
