@@ -509,14 +509,18 @@ cmd_notify(struct sv_run *r, const struct sv_node *n)
 	a.from = tag_str(r, n, ":from");
 	a.importance = tag_str(r, n, ":importance");
 	a.message = tag_str(r, n, ":message");
-	if (strncasecmp(a.target, "mailto:", 7) != 0 || !addr_ok(a.target + 7) ||
-	    strchr(a.target + 7, '@') == NULL) {
-		/* a mailto URI with headers is fine; check the address part only */
-		size_t q = strcspn(a.target + 7, "?");
-		char *addr = xstrndup(a.target + 7, q);
-		bool ok = strncasecmp(a.target, "mailto:", 7) == 0 && (q == 0 || addr_ok(addr));
+	{
+		/* mailto:addr[?headers]; the address part may be empty when the
+		 * headers name the recipients */
+		bool ok = strncasecmp(a.target, "mailto:", 7) == 0;
 
-		free(addr);
+		if (ok) {
+			size_t q = strcspn(a.target + 7, "?");
+			char *addr = xstrndup(a.target + 7, q);
+
+			ok = q == 0 ? a.target[7] == '?' : addr_ok(addr);
+			free(addr);
+		}
 		if (!ok) {
 			sv_run_error(r, n->line, "notify action: invalid or unsupported notification "
 			    "method '%s'", a.target);

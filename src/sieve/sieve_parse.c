@@ -147,8 +147,11 @@ lx_next(struct lexer *lx)
 
 	str_reset(&lx->text);
 	for (;;) {
-		if (lx->p >= lx->end)
+		if (lx->p >= lx->end) {
+			lx->tline = lx->line;
+			lx->tcol = lx->col;
 			return lx->t = T_EOF;
+		}
 		c = *lx->p;
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
 			lx_adv(lx);
@@ -184,7 +187,7 @@ lx_next(struct lexer *lx)
 		lx_adv(lx);
 		for (;;) {
 			if (lx->p >= lx->end) {
-				sv_error(lx->errs, lx->line, 0, "end of file before end of quoted string "
+				sv_error(lx->errs, lx->line, lx->col, "end of file before end of quoted string "
 				    "started at line %u", lx->tline);
 				return lx->t = T_ERR;
 			}

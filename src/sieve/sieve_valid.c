@@ -798,7 +798,8 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 		validate_node(vs, &n->tests[i], true);
 	/* ihave: a block guarded by an unknown capability is not validated */
 	if ((d->id == SV_C_IF || d->id == SV_C_ELSIF) && n->ntests == 1 &&
-	    n->tests[0].id == SV_T_IHAVE && n->tests[0].def != NULL) {
+	    n->tests[0].id == SV_T_IHAVE && n->tests[0].def != NULL && n->tests[0].npos == 1 &&
+	    n->tests[0].pos[0] != NULL) {
 		struct sv_arg *caps = n->tests[0].pos[0];
 		bool all = true;
 

@@ -91,7 +91,7 @@ test_errors_name_line_and_column(void **state)
 	free(e);
 	e = compile_errors("keep;\n  \"abc\n");
 	assert_non_null(strstr(e, "t: line 3: error: end of file before end of quoted string "
-	    "started at line 2."));
+	    "started at line 2 (column 1)."));
 	assert_non_null(strstr(e, "t: error: parse failed."));
 	free(e);
 	e = compile_errors("require \"nosuch\";\nfoo;\nfoo;\n");

@@ -1,4 +1,4 @@
-require ["imap4flags", "fileinto", "variables"];
+require ["imap4flags", "fileinto", "variables", "relational", "comparator-i;ascii-numeric"];
 setflag "\\Seen";
 addflag ["\\Flagged", "work"];
 removeflag "\\seen";

@@ -1,4 +1,4 @@
-require ["variables", "fileinto"];
+require ["variables", "fileinto", "relational"];
 set "honorific"  "Mr";
 set "first_name" "Wile";
 set "last_name"  "Coyote";
