@@ -234,6 +234,8 @@ struct sieve_result {
 	uint64_t dup_seconds;
 };
 char	**sv_strv_dup(char *const *v);
+/* sv_uri_decode - %XX escapes of a URI component */
+void	 sv_uri_decode(const char *in, size_t len, struct str *out);
 void	 sv_strv_free(char ***v);
 
 #endif

@@ -111,6 +111,14 @@ sieve_vacation_reply(const struct sieve_action *a, struct sieve_msg *m,
 			    strcasecmp(h[i].name, "resent-cc") == 0)
 				sv_addr_list(h[i].value, &rcpts);
 	}
+	/* never to one's own address (RFC 5230 4.5) */
+	for (j = 0; j < mine.n; j++)
+		if (strcasecmp(sender, mine.v[j]) == 0) {
+			strvec_deinit(&mine);
+			strvec_deinit(&rcpts);
+			*why_r = "the sender is the user's own address";
+			return 0;
+		}
 	for (i = 0; i < rcpts.n && !addressed; i++)
 		for (j = 0; j < mine.n && !addressed; j++)
 			if (strcasecmp(rcpts.v[i], mine.v[j]) == 0)

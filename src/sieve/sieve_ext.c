@@ -469,10 +469,11 @@ cmd_vacation(struct sv_run *r, const struct sv_node *n)
 		a.seconds = x->num * 86400;
 	else if (sv_node_tag(n, ":seconds", &x) != NULL)
 		a.seconds = x->num;
-	/* the site's bounds (sieve_vacation_min/max_period); 0 stays 0 */
-	if (a.seconds > 0 && a.seconds < l->vacation_min_period)
+	/* the site's bounds (sieve_vacation_min/max_period, max 0 = none);
+	 * :seconds 0 means "always reply" (RFC 6131 2) and stays 0 */
+	if (a.seconds < l->vacation_min_period && (a.seconds > 0 || !sv_has_tag(n, ":seconds")))
 		a.seconds = l->vacation_min_period;
-	if (a.seconds > l->vacation_max_period)
+	if (l->vacation_max_period > 0 && a.seconds > l->vacation_max_period)
 		a.seconds = l->vacation_max_period;
 	if (sv_node_tag(n, ":addresses", &x) != NULL) {
 		struct strvec v;

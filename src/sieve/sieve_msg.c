@@ -568,3 +568,19 @@ sv_parse_date(const char *s, time_t *t_r, int *zone_r)
 	*zone_r = zone;
 	return true;
 }
+
+void
+sv_uri_decode(const char *in, size_t len, struct str *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (in[i] == '%' && i + 2 < len &&
+		    hexval((unsigned char)in[i + 1]) >= 0 && hexval((unsigned char)in[i + 2]) >= 0) {
+			str_append_c(out, hexval((unsigned char)in[i + 1]) * 16 +
+			    hexval((unsigned char)in[i + 2]));
+			i += 2;
+		} else
+			str_append_c(out, in[i]);
+	}
+}

@@ -135,7 +135,7 @@ kind_word(const struct sieve_action *a)
 	}
 }
 
-static void
+static void __attribute__((unused))
 merge_flags(char ***into, char **add)
 {
 	struct strvec v;
@@ -170,20 +170,18 @@ sv_result_add(struct sv_run *r, struct sieve_action *a)
 		/* the same mailbox or address twice is one action (RFC 5228 4.1,
 		 * 4.2: keep and fileinto "INBOX" are the same) */
 		if (is_store(a) && is_store(o) && strcmp(a->target, o->target) == 0) {
-			merge_flags(&o->flags, a->flags);
-			if (!a->copy)
-				o->copy = false;
-			if (!a->copy)
-				res->keep_cancelled = true;
+			/* the first one stands (with its :copy); the later one's
+			 * flags replace the earlier's, as Pigeonhole does */
+			if (a->flags != NULL) {
+				sv_strv_free(&o->flags);
+				o->flags = a->flags;
+				a->flags = NULL;
+			}
 			sv_action_clear(a);
 			return true;
 		}
 		if (a->kind == SIEVE_ACT_REDIRECT && o->kind == SIEVE_ACT_REDIRECT &&
 		    strcasecmp(a->target, o->target) == 0) {
-			if (!a->copy) {
-				o->copy = false;
-				res->keep_cancelled = true;
-			}
 			sv_action_clear(a);
 			return true;
 		}
@@ -367,6 +365,7 @@ print_mailto(const struct sieve_action *a, struct str *out)
 {
 	const char *uri = a->target + 7, *q = strchr(uri, '?');
 	struct strvec to, cc;
+	struct str dec;
 	char *subject = NULL;
 	size_t i;
 
@@ -386,8 +385,11 @@ print_mailto(const struct sieve_action *a, struct str *out)
 			strvec_push_take(&to, xstrndup(e + 1, vl));
 		else if ((size_t)(e - k) == 2 && strncasecmp(k, "cc", 2) == 0)
 			strvec_push_take(&cc, xstrndup(e + 1, vl));
-		else if ((size_t)(e - k) == 7 && strncasecmp(k, "subject", 7) == 0 && subject == NULL)
-			subject = xstrndup(e + 1, vl);
+		else if ((size_t)(e - k) == 7 && strncasecmp(k, "subject", 7) == 0 && subject == NULL) {
+			str_init(&dec, vl + 1);
+			sv_uri_decode(e + 1, vl, &dec);
+			subject = str_export(&dec);
+		}
 		q = next;
 	}
 	str_appendf(out, " * send notification with method 'mailto:':\n");

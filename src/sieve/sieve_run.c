@@ -32,7 +32,7 @@ sieve_limits_default(struct sieve_limits *l)
 	l->max_variable_size = 4096;
 	l->max_steps = 1000000;
 	l->vacation_min_period = 86400;
-	l->vacation_max_period = 90 * 86400;
+	l->vacation_max_period = 0;		/* Pigeonhole: no maximum */
 	l->vacation_default_period = 7 * 86400;
 }
 
