@@ -321,10 +321,11 @@ cmd_sieve_test(int argc, char **argv)
 	str_init(&errs, 256);
 	rc = 0;
 	/* -s scripts run first, each to its end unless it stops (sieve_before) */
-	for (i = 0; i < nbefore && rc == 0; i++)
+	for (i = 0; i < nbefore && rc == 0 && !sieve_result_stopped(res); i++)
 		if (sieve_run(before[i], m, &env, res, &errs) != SIEVE_OK)
 			rc = 1;
-	if (rc == 0 && sieve_run(sc, m, &env, res, &errs) != SIEVE_OK)
+	if (rc == 0 && !sieve_result_stopped(res) &&
+	    sieve_run(sc, m, &env, res, &errs) != SIEVE_OK)
 		rc = 1;
 	fputs(errs.s, stderr);
 	if (rc == 0) {

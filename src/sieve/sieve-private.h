@@ -231,6 +231,7 @@ struct sieve_result {
 	char	*dup_id;
 	size_t	 dup_id_len;
 	size_t	 dup_pos;		/* where it prints among the actions */
+	bool	 stopped;		/* a script ran stop: later scripts do not run */
 	uint64_t dup_seconds;
 };
 char	**sv_strv_dup(char *const *v);

@@ -155,6 +155,9 @@ size_t	 sieve_result_count(const struct sieve_result *);
 const struct sieve_action *sieve_result_action(const struct sieve_result *, size_t i);
 /* sieve_result_implicit_keep - does implicit keep apply? flags of it */
 bool	 sieve_result_implicit_keep(const struct sieve_result *, char ***flags_r);
+/* sieve_result_stopped - a script of this result ran "stop": with several
+ * scripts (sieve_before/after) the later ones do not run */
+bool	 sieve_result_stopped(const struct sieve_result *);
 /* sieve_result_edited - the message after editheader, or NULL if untouched */
 const char *sieve_result_edited(const struct sieve_result *, size_t *len_r);
 

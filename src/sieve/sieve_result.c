@@ -92,6 +92,7 @@ sieve_result_reset(struct sieve_result *r)
 	str_reset(&r->edited);
 	r->edited_set = false;
 	r->dup_track = false;
+	r->stopped = false;
 	XFREE(r->dup_id);
 	r->dup_id_len = 0;
 }
@@ -313,6 +314,12 @@ sieve_result_implicit_keep(const struct sieve_result *r, char ***flags_r)
 	if (flags_r != NULL)
 		*flags_r = r->keep_flags;
 	return !r->keep_cancelled;
+}
+
+bool
+sieve_result_stopped(const struct sieve_result *r)
+{
+	return r->stopped;
 }
 
 const char *

@@ -628,6 +628,8 @@ sieve_run(const struct sieve_script *sc, struct sieve_msg *msg, const struct sie
 	sv_run_script(&r, sc);
 	if (!r.failed)
 		sv_result_finish(&r);
+	if (r.stop_all)
+		res->stopped = true;
 	for (i = 0; i < 10; i++)
 		str_deinit(&r.mv.v[i]);
 	str_deinit(&r.flags);
