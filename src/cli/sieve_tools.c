@@ -140,6 +140,9 @@ first_address(struct sieve_msg *m, const char *name)
 				if (gt != NULL)
 					return xstrndup(lt + 1, (size_t)(gt - lt - 1));
 			}
+			/* a group ("name: a@b;") is no single address: the default */
+			if (memchr(v, ':', (size_t)(e - v)) != NULL)
+				return NULL;
 			while (v < e && (*v == ' ' || *v == '\t'))
 				v++;
 			while (e > v && (e[-1] == '\r' || e[-1] == ' '))

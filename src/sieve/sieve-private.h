@@ -191,6 +191,9 @@ struct sv_part {
 	const char *body;	/* into the message data */
 	size_t	 body_len;
 	int	 parent;	/* index, -1 for the top */
+	size_t	 prologue_len;	/* multipart: text before the first boundary */
+	const char *epilogue;	/* multipart: text after the last boundary */
+	size_t	 epilogue_len;
 	bool	 multipart, is_message;
 	unsigned depth;
 };

@@ -387,7 +387,8 @@ mailbox_name_ok(const char *s)
 {
 	size_t i;
 
-	if (*s == 0 || strlen(s) > 255)
+	/* "" is accepted (Pigeonhole does; delivery then falls back to INBOX) */
+	if (strlen(s) > 255)
 		return false;
 	for (i = 0; s[i] != 0; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -485,12 +486,21 @@ cmd_vacation(struct sv_run *r, const struct sv_node *n)
 		a.addresses = v.v;
 	}
 	if (a.handle == NULL) {
+		/* made from the strings as written, before variables expand, as
+		 * Pigeonhole does: the same rule answers each sender once */
 		struct str h;
+		struct sv_arg *sa;
 
 		str_init(&h, 64);
-		str_append(&h, a.body);
-		str_append(&h, a.subject != NULL ? a.subject : "<default-subject>");
-		str_append(&h, a.from != NULL ? a.from : "<default-from>");
+		str_append(&h, n->pos[0]->v[0].s);
+		if (sv_node_tag(n, ":subject", &sa) != NULL)
+			str_append(&h, sa->v[0].s);
+		else
+			str_append(&h, "<default-subject>");
+		if (sv_node_tag(n, ":from", &sa) != NULL)
+			str_append(&h, sa->v[0].s);
+		else
+			str_append(&h, "<default-from>");
 		str_append(&h, a.mime ? "<MIME>" : "<NO-MIME>");
 		a.handle = str_export(&h);
 	}
@@ -870,10 +880,11 @@ cmd_foreverypart(struct sv_run *r, const struct sv_node *n)
 	r->in_foreverypart = true;
 	for (p = 0; p < r->msg->nparts && !r->failed && !r->stopped; p++) {
 		size_t q = p;
-		bool below = false;
+		/* the outermost loop visits every part, the message itself first;
+		 * a nested one the parts below its loop's current part (RFC 5703 3) */
+		bool below = !saved_in;
 
-		/* every part below the current one, in order */
-		while (r->msg->parts[q].parent >= 0) {
+		while (!below && r->msg->parts[q].parent >= 0) {
 			q = (size_t)r->msg->parts[q].parent;
 			if (q == saved) {
 				below = true;
@@ -968,7 +979,15 @@ test_body(struct sv_run *r, const struct sv_node *n)
 			if (!want)
 				continue;
 			if (pt->multipart) {
-				/* prologue and epilogue of a multipart: skipped */
+				/* RFC 5173 5.2: for a multipart, its prologue and epilogue */
+				if (content && pt->prologue_len + pt->epilogue_len > 0) {
+					struct str b;
+
+					str_init(&b, pt->prologue_len + pt->epilogue_len + 1);
+					str_append_n(&b, pt->body, pt->prologue_len);
+					str_append_n(&b, pt->epilogue, pt->epilogue_len);
+					strvec_push_take(&vals, str_export(&b));
+				}
 				continue;
 			}
 			{

@@ -365,6 +365,15 @@ parse_part(struct sieve_msg *m, const char *p, size_t len, int parent, unsigned 
 
 			if ((size_t)(le - b) >= bl + 2 && b[0] == '-' && b[1] == '-' &&
 			    memcmp(b + 2, boundary, bl) == 0) {
+				if (start == NULL && m->parts[idx].prologue_len == 0 && b > p + body) {
+					const char *pe = b;
+
+					if (pe > p + body && pe[-1] == '\n')
+						pe--;
+					if (pe > p + body && pe[-1] == '\r')
+						pe--;
+					m->parts[idx].prologue_len = (size_t)(pe - (p + body));
+				}
 				if (start != NULL) {
 					const char *pe = b;
 
@@ -377,6 +386,8 @@ parse_part(struct sieve_msg *m, const char *p, size_t len, int parent, unsigned 
 				}
 				if ((size_t)(le - b) >= bl + 4 && b[bl + 2] == '-' && b[bl + 3] == '-') {
 					start = NULL;
+					m->parts[idx].epilogue = le;
+					m->parts[idx].epilogue_len = (size_t)(end - le);
 					break;
 				}
 				start = le;
@@ -468,16 +479,20 @@ sv_part_decoded_body(const struct sieve_msg *m, size_t part, struct str *out)
 void
 sv_addr_list(const char *value, struct strvec *out)
 {
-	size_t before = out->n, len = strlen(value);
-	const char *v = value;
+	struct strvec all;
+	size_t i;
 
-	if (header_addresses(value, len, out) > 0)
-		return;
-	trim(&v, &len);
-	/* not an address list: the raw text is the "address" (Pigeonhole
-	 * matches such values as they are), but an empty group is nothing */
-	if (out->n == before && len > 0 && v[len - 1] != ';')
-		strvec_push_take(out, xstrndup(v, len));
+	/* only well-formed addresses count (Pigeonhole drops the others:
+	 * "plainaddress", "bob@"), so :count and :all see the same list */
+	strvec_init(&all);
+	(void)header_addresses(value, strlen(value), &all);
+	for (i = 0; i < all.n; i++) {
+		const char *at = strrchr(all.v[i], '@');
+
+		if (at != NULL && at != all.v[i] && at[1] != 0)
+			strvec_push(out, all.v[i]);
+	}
+	strvec_deinit(&all);
 }
 
 bool

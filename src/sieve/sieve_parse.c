@@ -165,7 +165,11 @@ lx_next(struct lexer *lx)
 			while (lx->p + 1 < lx->end && !(lx->p[0] == '*' && lx->p[1] == '/'))
 				lx_adv(lx);
 			if (lx->p + 1 >= lx->end) {
-				sv_error(lx->errs, l, cl, "end of script inside a bracket comment");
+				while (lx->p < lx->end)
+					lx_adv(lx);
+				(void)cl;
+				sv_error(lx->errs, lx->line, lx->col, "end of file before end of bracket "
+				    "comment started at line %u", l);
 				return lx->t = T_ERR;
 			}
 			lx_adv(lx), lx_adv(lx);

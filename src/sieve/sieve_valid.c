@@ -490,7 +490,7 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 		}
 		if (!spec_find(d->tags, a->tag, spec, sizeof(spec))) {
 			sv_error(vs->errs, a->line, a->col, "unknown tagged argument '%s' for the %s %s "
-			    "(reported only once at first occurence).", a->tag, n->name,
+			    "(reported only once at first occurrence).", a->tag, n->name,
 			    node_kind(n, test));
 			return;
 		}
@@ -503,7 +503,7 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 			if (e >= 0 && e < SV_EXT_COUNT && !has_ext(vs, e) &&
 			    !(e == SV_EXT_SPAMTESTPLUS && has_ext(vs, SV_EXT_SPAMTEST))) {
 				sv_error(vs->errs, a->line, a->col, "unknown tagged argument '%s' for the "
-				    "%s %s (reported only once at first occurence).", a->tag, n->name,
+				    "%s %s (reported only once at first occurrence).", a->tag, n->name,
 				    node_kind(n, test));
 				return;
 			}

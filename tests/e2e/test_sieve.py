@@ -152,6 +152,14 @@ BROKEN = {
     "require-later": 'keep;\nrequire "fileinto";\n',
     "elsif-alone": 'elsif true { keep; }\n',
     "size-without-tag": 'if size 100 { keep; }\n',
+    "unterminated-comment": 'keep;\n/* unterminated\n',
+    "stray-brace": 'keep; }\n',
+    "bad-regex": 'require "regex";\nif header :regex "a" "(" { keep; }\n',
+    "bad-relational": 'require "relational";\nif header :value "xx" "a" "b" { keep; }\n',
+    "two-match-types": 'if header :is :contains "a" "b" { keep; }\n',
+    "bad-redirect": 'redirect "not an address";\n',
+    "anyof-single": 'if anyof true { keep; }\n',
+    "else-twice": 'if true { keep; } else { discard; } else { stop; }\n',
 }
 
 
