@@ -172,6 +172,8 @@ int	 sv_match(const struct sv_node *, size_t keyidx, const char *val, size_t vle
 	    const char *key, size_t klen, struct sv_matchvars *mv, const char **err_r);
 bool	 sv_cmp_eq(int cmp, const char *a, size_t al, const char *b, size_t bl);
 int	 sv_numeric_cmp(const char *a, size_t al, const char *b, size_t bl);
+/* sv_cmp_order - <0, 0, >0 under the comparator (relational :value, :count) */
+int	 sv_cmp_order(int cmp, const char *a, size_t al, const char *b, size_t bl);
 bool	 sv_relop(int relop, int c);
 bool	 sv_glob(int cmp, const char *val, size_t vlen, const char *pat, size_t plen,
 	    struct sv_matchvars *mv);

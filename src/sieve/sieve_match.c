@@ -83,8 +83,8 @@ sv_relop(int relop, int c)
 	}
 }
 
-static int
-cmp_order(int cmp, const char *a, size_t al, const char *b, size_t bl)
+int
+sv_cmp_order(int cmp, const char *a, size_t al, const char *b, size_t bl)
 {
 	size_t i;
 
@@ -274,7 +274,7 @@ sv_match(const struct sv_node *n, size_t keyidx, const char *val, size_t vlen, c
 	case SV_MATCH_MATCHES:
 		return sv_glob(n->cmp, val, vlen, key, klen, mv);
 	case SV_MATCH_VALUE:
-		return sv_relop(n->relop, cmp_order(n->cmp, val, vlen, key, klen));
+		return sv_relop(n->relop, sv_cmp_order(n->cmp, val, vlen, key, klen));
 	case SV_MATCH_REGEX: {
 		regex_t tmp, *re;
 		regmatch_t m[10];

@@ -489,8 +489,14 @@ sv_addr_list(const char *value, struct strvec *out)
 	for (i = 0; i < all.n; i++) {
 		const char *at = strrchr(all.v[i], '@');
 
-		if (at != NULL && at != all.v[i] && at[1] != 0)
-			strvec_push(out, all.v[i]);
+		const char *a = all.v[i];
+
+		/* an RFC 822 source route ("@a,@b:user@c") is dropped */
+		if (a[0] == '@' && strchr(a, ':') != NULL)
+			a = strchr(a, ':') + 1;
+		at = strrchr(a, '@');
+		if (at != NULL && at != a && at[1] != 0)
+			strvec_push(out, a);
 	}
 	strvec_deinit(&all);
 }
@@ -501,8 +507,28 @@ sv_addr_part(const char *addr, int part, const char *sep, struct str *out)
 	const char *at = strrchr(addr, '@');
 	size_t ll = at != NULL ? (size_t)(at - addr) : strlen(addr);
 	const char *s;
+	char *unq = NULL;
 
 	str_reset(out);
+	/* a quoted local part is compared without its quotes and escapes */
+	if (part != SV_ADDR_ALL && part != SV_ADDR_DOMAIN && ll >= 2 && addr[0] == '"' &&
+	    addr[ll - 1] == '"') {
+		struct str u;
+		size_t i;
+		bool ok;
+
+		str_init(&u, ll);
+		for (i = 1; i + 1 < ll; i++) {
+			if (addr[i] == '\\' && i + 2 < ll)
+				i++;
+			str_append_c(&u, addr[i]);
+		}
+		str_append(&u, at != NULL ? at : "");
+		unq = str_export(&u);
+		ok = sv_addr_part(unq, part, sep, out);
+		free(unq);
+		return ok;
+	}
 	switch (part) {
 	case SV_ADDR_ALL:
 		str_append(out, addr);

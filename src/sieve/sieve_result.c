@@ -434,6 +434,8 @@ sieve_result_print(const struct sieve_result *r, const struct sieve_env *env, st
 		switch (a->kind) {
 		case SIEVE_ACT_KEEP: case SIEVE_ACT_FILEINTO:
 			str_appendf(out, " * store message in folder: %s\n", a->target);
+			if (a->copy)
+				str_append(out, "        + preserve implicit keep\n");
 			print_flags(a->flags, out);
 			if (a->create)
 				str_append(out, "        + create mailbox if it does not exist\n");
@@ -466,7 +468,7 @@ sieve_result_print(const struct sieve_result *r, const struct sieve_env *env, st
 		default:
 			break;
 		}
-		if (a->copy)
+		if (a->copy && a->kind == SIEVE_ACT_REDIRECT)
 			str_append(out, "        + preserve implicit keep\n");
 	}
 	if (r->dup_track && r->dup_pos >= r->n)

@@ -275,7 +275,8 @@ sv_match_values(struct sv_run *r, const struct sv_node *n, const struct strvec *
 		snprintf(cnt, sizeof(cnt), "%zu", vals->n);
 		for (j = 0; j < keys->n && rc == 0; j++) {
 			sv_expand(r, &keys->v[j], &k);
-			rc = sv_relop(n->relop, sv_numeric_cmp(cnt, strlen(cnt), k.s, k.len));
+			/* the count is compared under the test's comparator (RFC 5231 4.2) */
+			rc = sv_relop(n->relop, sv_cmp_order(n->cmp, cnt, strlen(cnt), k.s, k.len));
 		}
 		goto out;
 	}

@@ -232,3 +232,21 @@ def test_hostile_patterns_finish(bindir, tmp_path):
     r = _yubin(bindir, "sieve-test", ["loop.sieve", "m.eml"], d)
     assert r.returncode == 1
     assert "nesting depth exceeds the limit" in r.stderr
+
+
+@pytest.mark.parametrize("seed", range(1, 61))
+def test_random_scripts_give_pigeonholes_actions(bindir, wd, seed, pigeonhole_sieve_test):
+    """Generated scripts (tests/e2e/sieve/gen_scripts.py, fixed seeds) over
+    the base language and common extensions: the same actions as Pigeonhole
+    on every message of the set."""
+    import sys
+    sys.path.insert(0, SIEVE)
+    import gen_scripts
+    d = _workdir(wd)
+    (d / "g.sieve").write_text(gen_scripts.script(seed))
+    if os.geteuid() == 0:
+        os.chown(d / "g.sieve", pwd.getpwnam("nobody").pw_uid, -1)
+    for msg in MESSAGES:
+        p = _pigeonhole(pigeonhole_sieve_test, ["g.sieve", msg], d)
+        y = _yubin(bindir, "sieve-test", ["g.sieve", msg], d)
+        assert (y.returncode, y.stdout) == (p.returncode, p.stdout), (msg, p.stderr, y.stderr)
