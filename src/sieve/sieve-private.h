@@ -216,6 +216,9 @@ bool	 sv_addr_part(const char *addr, int part, const char *sep, struct str *out)
 void	 sv_rfc2047_decode(const char *in, size_t len, struct str *out);
 /* sv_body_text - text parts decoded (for body :text) */
 void	 sv_part_decoded_body(const struct sieve_msg *, size_t part, struct str *out);
+/* sv_html_to_text - the text of HTML in place: tags dropped (script and
+ * style with their content), common entities decoded */
+void	 sv_html_to_text(struct str *);
 bool	 sv_parse_date(const char *s, time_t *t_r, int *zone_r);
 
 /* Interpreter and result (sieve_run.c, sieve_result.c) */

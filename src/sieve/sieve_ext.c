@@ -995,6 +995,10 @@ test_body(struct sv_run *r, const struct sv_node *n)
 
 				str_init(&b, pt->body_len + 1);
 				sv_part_decoded_body(r->msg, p, &b);
+				/* :text reads HTML as the text it shows (RFC 5173 5.1
+				 * leaves it open; Pigeonhole does this) */
+				if (!content && strcmp(pt->ctype, "text/html") == 0)
+					sv_html_to_text(&b);
 				strvec_push_take(&vals, str_export(&b));
 			}
 		}
@@ -1105,7 +1109,14 @@ test_date(struct sv_run *r, const struct sv_node *n)
 	} else {
 		sv_expand(r, &n->pos[0]->v[0], &hname);
 		sv_header_values(r, 0, hname.s, false, &raw);
-		sv_apply_index(r, n, &raw);
+		if (sv_has_tag(n, ":index"))
+			sv_apply_index(r, n, &raw);
+		else
+			while (raw.n > 1) {
+				/* the first occurrence only, as Pigeonhole's date test */
+				free(raw.v[--raw.n]);
+				raw.v[raw.n] = NULL;
+			}
 		for (i = 0; i < raw.n; i++) {
 			const char *v = raw.v[i];
 			time_t t;

@@ -625,3 +625,76 @@ sv_uri_decode(const char *in, size_t len, struct str *out)
 			str_append_c(out, in[i]);
 	}
 }
+
+void
+sv_html_to_text(struct str *s)
+{
+	struct str o;
+	size_t i = 0;
+	static const struct { const char *name; const char *text; } ents[] = {
+		{ "amp", "&" }, { "lt", "<" }, { "gt", ">" }, { "quot", "\"" }, { "apos", "'" },
+		{ "nbsp", " " },
+	};
+
+	str_init(&o, s->len + 1);
+	while (i < s->len) {
+		char c = s->s[i];
+
+		if (c == '<') {
+			size_t j = i + 1;
+			bool skip_body = s->len - j >= 6 && (strncasecmp(s->s + j, "script", 6) == 0 ||
+			    strncasecmp(s->s + j, "style", 5) == 0);
+			const char *close = skip_body ? (tolower((unsigned char)s->s[j + 1]) == 'c' ?
+			    "</script" : "</style") : NULL;
+
+			while (j < s->len && s->s[j] != '>')
+				j++;
+			i = j < s->len ? j + 1 : j;
+			if (close != NULL) {
+				const char *e = NULL;
+				size_t k;
+
+				for (k = i; k + strlen(close) <= s->len; k++)
+					if (strncasecmp(s->s + k, close, strlen(close)) == 0) {
+						e = s->s + k;
+						break;
+					}
+				i = e != NULL ? (size_t)(e - s->s) : s->len;
+			}
+			continue;
+		}
+		if (c == '&') {
+			size_t j = i + 1, k;
+			bool done = false;
+
+			while (j < s->len && j - i < 10 && s->s[j] != ';')
+				j++;
+			if (j < s->len && s->s[j] == ';') {
+				if (s->s[i + 1] == '#') {
+					unsigned long v = s->s[i + 2] == 'x' || s->s[i + 2] == 'X' ?
+					    strtoul(s->s + i + 3, NULL, 16) : strtoul(s->s + i + 2, NULL, 10);
+
+					if (v > 0 && v < 0x80) {
+						str_append_c(&o, (int)v);
+						done = true;
+					}
+				}
+				for (k = 0; !done && k < sizeof(ents) / sizeof(ents[0]); k++)
+					if (strlen(ents[k].name) == j - i - 1 &&
+					    strncmp(s->s + i + 1, ents[k].name, j - i - 1) == 0) {
+						str_append(&o, ents[k].text);
+						done = true;
+					}
+				if (done) {
+					i = j + 1;
+					continue;
+				}
+			}
+		}
+		str_append_c(&o, c);
+		i++;
+	}
+	str_reset(s);
+	str_append_n(s, o.s, o.len);
+	str_deinit(&o);
+}

@@ -186,6 +186,12 @@ sv_result_add(struct sv_run *r, struct sieve_action *a)
 			sv_action_clear(a);
 			return true;
 		}
+		/* the same notification twice is sent once (as Pigeonhole does) */
+		if (a->kind == SIEVE_ACT_NOTIFY && o->kind == SIEVE_ACT_NOTIFY &&
+		    strcasecmp(a->target, o->target) == 0) {
+			sv_action_clear(a);
+			return true;
+		}
 		if (a->kind == SIEVE_ACT_DISCARD && o->kind == SIEVE_ACT_DISCARD) {
 			sv_action_clear(a);
 			return true;

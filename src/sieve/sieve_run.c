@@ -259,8 +259,9 @@ sv_match_values(struct sv_run *r, const struct sv_node *n, const struct strvec *
 	size_t i, j;
 	int rc = 0;
 	struct sv_matchvars tmp, *mv = NULL;
+	/* the body test sets no match variables (Pigeonhole's choice) */
 	bool want_vars = (r->sc->exts.bits & (UINT64_C(1) << SV_EXT_VARIABLES)) != 0 &&
-	    (n->match == SV_MATCH_MATCHES || n->match == SV_MATCH_REGEX);
+	    (n->match == SV_MATCH_MATCHES || n->match == SV_MATCH_REGEX) && n->id != SV_T_BODY;
 
 	str_init(&k, 64);
 	if (want_vars) {

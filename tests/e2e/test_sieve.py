@@ -250,3 +250,21 @@ def test_random_scripts_give_pigeonholes_actions(bindir, wd, seed, pigeonhole_si
         p = _pigeonhole(pigeonhole_sieve_test, ["g.sieve", msg], d)
         y = _yubin(bindir, "sieve-test", ["g.sieve", msg], d)
         assert (y.returncode, y.stdout) == (p.returncode, p.stdout), (msg, p.stderr, y.stderr)
+
+
+@pytest.mark.parametrize("seed", range(1, 61))
+def test_random_extension_scripts_give_pigeonholes_actions(bindir, wd, seed,
+                                                           pigeonhole_sieve_test):
+    """The same over body, date/index, mime/foreverypart, regex, vacation,
+    enotify and variables (tests/e2e/sieve/gen_scripts_ext.py)."""
+    import sys
+    sys.path.insert(0, SIEVE)
+    import gen_scripts_ext
+    d = _workdir(wd)
+    (d / "g.sieve").write_text(gen_scripts_ext.script(seed))
+    if os.geteuid() == 0:
+        os.chown(d / "g.sieve", pwd.getpwnam("nobody").pw_uid, -1)
+    for msg in MESSAGES:
+        p = _pigeonhole(pigeonhole_sieve_test, ["g.sieve", msg], d)
+        y = _yubin(bindir, "sieve-test", ["g.sieve", msg], d)
+        assert (y.returncode, y.stdout) == (p.returncode, p.stdout), (msg, p.stderr, y.stderr)
