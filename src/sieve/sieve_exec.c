@@ -25,6 +25,20 @@ hdr(struct sieve_msg *m, const char *name)
 	return NULL;
 }
 
+/* redirected_from - the message already went through a redirect by me */
+static bool
+redirected_from(struct sieve_msg *m, const char *me)
+{
+	size_t n, i;
+	const struct sv_header *h = sv_msg_headers(m, 0, &n);
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(h[i].name, "x-sieve-redirected-from") == 0 &&
+		    strcasecmp(h[i].value, me) == 0)
+			return true;
+	return false;
+}
+
 static const char *
 msgid(struct sieve_msg *m)
 {
@@ -263,6 +277,7 @@ sieve_execute(const struct sieve_result *res, struct sieve_msg *m, const struct 
 	const char *mbox_default = env->default_mailbox != NULL ? env->default_mailbox : "INBOX";
 	char **kflags;
 	int rc = 0;
+	bool keep_anyway = false;
 	struct str tmp;
 
 	if (data == NULL)
@@ -281,15 +296,30 @@ sieve_execute(const struct sieve_result *res, struct sieve_msg *m, const struct 
 				str_appendf(log, "sieve: msgid=%s: stored mail into mailbox '%s'\n",
 				    msgid(m), a->target);
 			break;
-		case SIEVE_ACT_REDIRECT:
+		case SIEVE_ACT_REDIRECT: {
+			const char *me = env->env_to != NULL ? env->env_to : "";
+
+			/* never a loop: not back to the recipient, and not again
+			 * through a recipient it was already redirected from */
+			if (strcasecmp(a->target, me) == 0 || redirected_from(m, me)) {
+				str_appendf(log, "sieve: msgid=%s: redirect to <%s> refused: it would "
+				    "loop (X-Sieve-Redirected-From)\n", msgid(m), a->target);
+				if (!sieve_result_implicit_keep(res, NULL))
+					keep_anyway = true;
+				break;
+			}
+			str_reset(&tmp);
+			str_appendf(&tmp, "X-Sieve-Redirected-From: %s\r\n", me);
+			str_append_n(&tmp, data, len);
 			/* the original sender stays the envelope sender (RFC 5228 4.2) */
 			if (ops->send(ops->ctx, env->env_from != NULL ? env->env_from : "", a->target,
-			    data, len) < 0)
+			    tmp.s, tmp.len) < 0)
 				rc = -1;
 			else
 				str_appendf(log, "sieve: msgid=%s: forwarded to <%s>\n", msgid(m),
 				    a->target);
 			break;
+		}
 		case SIEVE_ACT_DISCARD:
 			str_appendf(log, "sieve: msgid=%s: marked message to be discarded if not "
 			    "explicitly delivered (discard action)\n", msgid(m));
@@ -338,7 +368,7 @@ sieve_execute(const struct sieve_result *res, struct sieve_msg *m, const struct 
 	}
 	if (res->dup_track && ops->duplicate_mark != NULL)
 		ops->duplicate_mark(ops->ctx, res->dup_id, res->dup_id_len, res->dup_seconds);
-	if (sieve_result_implicit_keep(res, &kflags) || rc < 0) {
+	if (sieve_result_implicit_keep(res, &kflags) || rc < 0 || keep_anyway) {
 		if (ops->store(ops->ctx, mbox_default, kflags, false, data, len) < 0)
 			rc = -1;
 		else

@@ -208,6 +208,27 @@ def test_redirect_goes_through_sendmail_path(lab):
     assert list(maildir(u)) == [] if os.path.isdir(os.path.join(u.home, "Maildir")) else True
 
 
+def test_redirect_never_loops(lab):
+    """The redirected copy carries X-Sieve-Redirected-From; when it comes
+    back to the same recipient it is kept, not sent around again."""
+    u = lab.user()
+    me = "%s@localhost" % u.name
+    u.write(".dovecot.sieve", 'redirect "%s";\nredirect "other@example.net";\n' % me)
+    r = lab.deliver(u, msg(u, "once"), "-f", "alice@example.org", "-a", me)
+    assert r.returncode == 0, r.stderr
+    (argv, data), = lab.sent()        # not to itself
+    assert argv[-1] == "other@example.net"
+    assert data.startswith("X-Sieve-Redirected-From: %s" % me)
+    os.unlink(os.path.join(lab.out, os.listdir(lab.out)[0]))
+    u.write(".dovecot.sieve", 'redirect "other@example.net";\n')
+    r = lab.deliver(u, data.replace("\r\n", "\n"), "-f", "alice@example.org", "-a", me)
+    assert r.returncode == 0
+    assert lab.sent() == []
+    assert b"would loop" in r.stderr
+    # the refused redirect to itself kept the first; the looping copy is kept
+    assert [m["subject"] for m in maildir(u)] == ["once", "once"]
+
+
 def test_reject_with_e_exits_77_for_the_mta(lab):
     u = lab.user()
     u.write(".dovecot.sieve", 'require "reject";\nreject "Not wanted here.";\n')
