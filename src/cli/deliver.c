@@ -35,6 +35,7 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
+#include "mail/header.h"
 #include "sieve/sieve.h"
 #include "sieve/sieve_config.h"
 #include "sieve/sieve_exec.h"
@@ -60,6 +61,7 @@ struct deliver {
 	const char *sender;
 	time_t	 now;
 	int	 failures;
+	bool	 has_return_path;	/* the message brings its own */
 };
 
 static void
@@ -273,7 +275,9 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 	}
 	memset(&m, 0, sizeof(m));
 	str_init(&prefix, 128);
-	str_appendf(&prefix, "Return-Path: <%s>\n", d->sender);
+	/* Return-Path once: local(8) may have put one there already */
+	if (!d->has_return_path)
+		str_appendf(&prefix, "Return-Path: <%s>\n", d->sender);
 	m.sender = d->sender;
 	m.arrival = d->now;
 	m.prefix = prefix.s;
@@ -598,7 +602,26 @@ cmd_deliver(int argc, char **argv)
 				lda_log(&d, "Warning", "-o %s: %s", key, err);
 		}
 	}
+	/* an mbox "From " line (Postfix prepends one for mailbox_command) is
+	 * not part of the message: dovecot-lda drops it too */
+	if (msg.len > 5 && strncmp(msg.s, "From ", 5) == 0) {
+		const char *nl = memchr(msg.s, '\n', msg.len);
+		size_t skip = nl != NULL ? (size_t)(nl - msg.s) + 1 : msg.len;
+
+		memmove(msg.s, msg.s + skip, msg.len - skip);
+		str_truncate(&msg, msg.len - skip);
+	}
 	m = sieve_msg_new(msg.s, msg.len);
+	{
+		size_t hl = header_section_len(msg.s, msg.len), off = 0, n;
+		struct header_field f;
+
+		while (off < hl && (n = header_next(msg.s + off, hl - off, &f)) > 0) {
+			if (header_is(&f, "return-path"))
+				d.has_return_path = true;
+			off += n;
+		}
+	}
 	memset(&env, 0, sizeof(env));
 	env.env_from = strcmp(d.sender, "MAILER-DAEMON") == 0 ? "" : d.sender;
 	env.env_to = rcpt != NULL ? rcpt : orig != NULL ? orig : d.user;

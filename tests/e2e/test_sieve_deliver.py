@@ -7,6 +7,7 @@ Outgoing mail goes to sendmail_path, here a small capture program.
 
 Needs root (useradd, and deliver becomes the user)."""
 import json
+import re
 import mailbox
 import os
 import shutil
@@ -267,3 +268,41 @@ def test_unknown_user_is_67(lab, bindir):
                         "no-such-user-%s" % uuid.uuid4().hex[:6]], input=b"x\n",
                        capture_output=True)
     assert r.returncode == 67
+
+
+def test_yubin_local_runs_deliver_as_mailbox_command(bindir, run):
+    """The MTA side: mail taken by yubin's smtpd, delivered by local(8)
+    with mailbox_command = deliver (as Postfix sites run dovecot-lda),
+    filed by the user's Sieve script into a Maildir folder."""
+    from test_local_delivery import Lab, wait_for
+    base = tempfile.mkdtemp(prefix="yubin-local-sieve-", dir="/tmp")
+    os.chmod(base, 0o755)
+    lab = Lab(base, run)
+    try:
+        u = lab.useradd()
+        conf = os.path.join(base, "dovecot.conf")
+        with open(conf, "w") as f:
+            f.write("mail_location = maildir:~/Maildir\nlda_mailbox_autocreate = yes\n"
+                    "plugin {\n  sieve = file:~/sieve;active=~/.dovecot.sieve\n}\n")
+        os.chmod(conf, 0o644)
+        script = os.path.join(u.pw_dir, ".dovecot.sieve")
+        with open(script, "w") as f:
+            f.write('require "fileinto";\nif header :contains "subject" "work" '
+                    '{ fileinto "Work"; }\n')
+        os.chown(script, u.pw_uid, u.pw_gid)
+        lab.configure('mailbox_command = %s/deliver -c %s -d "$USER" -f "$SENDER" '
+                      '-a "$RECIPIENT"\n' % (bindir, conf))
+        lab.start()
+        rcpt = "%s@local.test" % u.pw_name
+        assert lab.send([rcpt], subject="work: the report") == {}
+        assert lab.send([rcpt], subject="lunch") == {}
+        assert wait_for(lambda: len(re.findall(r"to=<%s>.*status=sent" % re.escape(rcpt),
+                                               lab.maillog())) == 2), lab.maillog()
+        md = mailbox.Maildir(os.path.join(u.pw_dir, "Maildir"), factory=None, create=False)
+        assert os.path.isdir(os.path.join(u.pw_dir, "Maildir", ".Work")), lab.maillog()
+        assert [m["subject"] for m in md.get_folder("Work")] == ["work: the report"]
+        assert [m["subject"] for m in md] == ["lunch"]
+        assert all(m.get_all("return-path") == ["<alice@remote.test>"] for m in md)
+    finally:
+        lab.close()
+        shutil.rmtree(base, ignore_errors=True)
