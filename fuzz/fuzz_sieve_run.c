@@ -17,7 +17,8 @@
 
 static const char fixed[] =
 	"From: Alice <alice@example.org>\r\n"
-	"To: bob+x@example.com, \"Carol\" <carol@example.net>\r\n"
+	"To: bob+x@example.com, \"Carol\" <carol@example.net>, \"q \\\"x\"@y.example\r\n"
+	"Cc: <@route.example:x@y.example>, g: a@b.example;\r\n"
 	"Subject: =?UTF-8?Q?caf=C3=A9?= [list] hello\r\n"
 	"Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
 	"Message-ID: <1@example.org>\r\n"
@@ -26,6 +27,7 @@ static const char fixed[] =
 	"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
 	"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
 	"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9 text\r\n"
+	"--b\r\nContent-Type: text/html\r\n\r\n<p>a &amp; b<script>x</script>&#65;</p>\r\n"
 	"--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n"
 	"--b--\r\n";
 
