@@ -635,6 +635,7 @@ cmd_deliver(int argc, char **argv)
 	env.env_orig_to = orig;
 	env.user = d.user;
 	env.default_mailbox = mailbox != NULL ? mailbox : "INBOX";
+	env.delimiter = dovecot_conf_get(d.dc, "recipient_delimiter");
 	env.location = "MS";
 	env.phase = "during";
 	env.spam_header = cfg.spam_header;

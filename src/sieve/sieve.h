@@ -86,6 +86,7 @@ struct sieve_env {
 	const char	*env_auth;	/* SASL user */
 	const char	*user;		/* the mail user */
 	const char	*default_mailbox; /* "INBOX" */
+	const char	*delimiter;	/* recipient_delimiter for :user/:detail ("+") */
 	const char	*postmaster;	/* postmaster address */
 	const char	*hostname;	/* environment "host" / "domain" */
 	const char	*location;	/* environment "location": "MDA" / "MTA" */

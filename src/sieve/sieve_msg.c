@@ -540,17 +540,25 @@ sv_addr_part(const char *addr, int part, const char *sep, struct str *out)
 		if (at != NULL)
 			str_append(out, at + 1);
 		return true;
-	case SV_ADDR_USER:
-		s = memmem(addr, ll, sep, strlen(sep));
-		str_append_n(out, addr, s != NULL ? (size_t)(s - addr) : ll);
-		return true;
-	case SV_ADDR_DETAIL:
-		s = memmem(addr, ll, sep, strlen(sep));
+	case SV_ADDR_USER: case SV_ADDR_DETAIL: {
+		/* recipient_delimiter is a set of characters, any of which
+		 * separates (Dovecot 2.3); the first one in the local part counts */
+		size_t i;
+
+		for (i = 0; i < ll; i++)
+			if (strchr(sep, addr[i]) != NULL && addr[i] != 0)
+				break;
+		s = i < ll ? addr + i : NULL;
+		if (part == SV_ADDR_USER) {
+			str_append_n(out, addr, s != NULL ? (size_t)(s - addr) : ll);
+			return true;
+		}
 		if (s == NULL)
 			return false;
-		s += strlen(sep);
+		s++;
 		str_append_n(out, s, ll - (size_t)(s - addr));
 		return true;
+	}
 	default:
 		return false;
 	}

@@ -370,7 +370,8 @@ test_header(struct sv_run *r, const struct sv_node *n, bool address)
 	}
 	sv_apply_index(r, n, &raw);
 	if (address) {
-		const char *sep = "+";
+		const char *sep = r->env->delimiter != NULL && *r->env->delimiter != 0 ?
+		    r->env->delimiter : "+";
 		struct strvec addrs;
 
 		strvec_init(&addrs);
@@ -424,7 +425,8 @@ test_envelope(struct sv_run *r, const struct sv_node *n)
 		/* the null reverse-path is "" for :all, and has no parts */
 		if (*v == 0 && n->addrpart != SV_ADDR_ALL)
 			continue;
-		if (sv_addr_part(v, n->addrpart, "+", &part))
+		if (sv_addr_part(v, n->addrpart, r->env->delimiter != NULL &&
+		    *r->env->delimiter != 0 ? r->env->delimiter : "+", &part))
 			strvec_push(&vals, part.s);
 	}
 	rc = sv_match_values(r, n, &vals, n->pos[1]);

@@ -306,3 +306,21 @@ def test_yubin_local_runs_deliver_as_mailbox_command(bindir, run):
     finally:
         lab.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_recipient_delimiter_from_dovecot_conf(lab):
+    """:detail splits at any character of recipient_delimiter (here "-+")."""
+    u = lab.user()
+    conf = os.path.join(lab.base, "delim.conf")
+    with open(lab.conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write("recipient_delimiter = -+\n" + text)
+    u.write(".dovecot.sieve", 'require ["envelope", "subaddress", "fileinto", "variables"];\n'
+            'if envelope :matches :detail "to" "*" { fileinto "d-${1}"; }\n')
+    assert lab.deliver(u, msg(u, "a"), "-a", "%s-lists@localhost" % u.name,
+                       conf=conf).returncode == 0
+    assert lab.deliver(u, msg(u, "b"), "-a", "%s+news@localhost" % u.name,
+                       conf=conf).returncode == 0
+    assert [m["subject"] for m in maildir(u, "d-lists")] == ["a"]
+    assert [m["subject"] for m in maildir(u, "d-news")] == ["b"]
