@@ -207,6 +207,62 @@ folder_exists(const struct deliver *d, const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* special_use_find - the first mailbox of a namespace { mailbox NAME {
+ * special_use = \\Junk } } with flag, or with name (when name is not NULL)
+ * whether it has the flag; returns the name (borrowed) or NULL */
+static const char *
+special_use_find(const struct deliver *d, const char *name, const char *flag)
+{
+	const struct dovecot_conf_section *root = dovecot_conf_root(d->dc);
+	size_t i, j;
+
+	for (i = 0; i < dovecot_conf_section_count(root); i++) {
+		const struct dovecot_conf_section *ns = dovecot_conf_section_child(root, i);
+		const char *t = dovecot_conf_section_type(ns);
+
+		if (t == NULL || strcmp(t, "namespace") != 0)
+			continue;
+		for (j = 0; j < dovecot_conf_section_count(ns); j++) {
+			const struct dovecot_conf_section *mb = dovecot_conf_section_child(ns, j);
+			const char *mt = dovecot_conf_section_type(mb);
+			const char *mn = dovecot_conf_section_name(mb);
+			const char *su = dovecot_conf_section_get(mb, "special_use");
+			char *copy, *w, *save = NULL;
+			bool has = false;
+
+			if (mt == NULL || strcmp(mt, "mailbox") != 0 || mn == NULL || su == NULL)
+				continue;
+			if (name != NULL && strcmp(name, mn) != 0)
+				continue;
+			copy = xstrdup(su);
+			for (w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save))
+				if (strcasecmp(w, flag) == 0)
+					has = true;
+			free(copy);
+			if (has)
+				return mn;
+		}
+	}
+	return NULL;
+}
+
+static int
+cb_special_use_exists(void *ctx, const char *mailbox, const char *flag)
+{
+	struct deliver *d = ctx;
+
+	return special_use_find(d, mailbox, flag) != NULL;
+}
+
+static char *
+op_special_use_mailbox(void *ctx, const char *flag)
+{
+	struct deliver *d = ctx;
+	const char *n = special_use_find(d, NULL, flag);
+
+	return n != NULL ? xstrdup(n) : NULL;
+}
+
 static int
 cb_mailbox_exists(void *ctx, const char *name)
 {
@@ -643,6 +699,7 @@ cmd_deliver(int argc, char **argv)
 	env.virus_header = cfg.virus_header;
 	env.virus_max = cfg.virus_max;
 	env.mailbox_exists = cb_mailbox_exists;
+	env.special_use_exists = cb_special_use_exists;
 	env.duplicate_check = cb_dup_check;
 	env.loader = &cfg.loader;
 	env.ctx = &d;
@@ -652,6 +709,7 @@ cmd_deliver(int argc, char **argv)
 	ops.send = op_send;
 	ops.vacation_seen = op_vacation_seen;
 	ops.duplicate_mark = op_dup_mark;
+	ops.special_use_mailbox = op_special_use_mailbox;
 	ops.ctx = &d;
 	/* -m names a mailbox that must exist, else INBOX (dovecot-lda) */
 	if (mailbox != NULL && strcasecmp(mailbox, "INBOX") != 0 &&

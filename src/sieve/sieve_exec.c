@@ -287,15 +287,23 @@ sieve_execute(const struct sieve_result *res, struct sieve_msg *m, const struct 
 		const struct sieve_action *a = sieve_result_action(res, i);
 
 		switch (a->kind) {
-		case SIEVE_ACT_KEEP: case SIEVE_ACT_FILEINTO:
-			if (ops->store(ops->ctx, a->target, a->flags, a->create, data, len) < 0) {
+		case SIEVE_ACT_KEEP: case SIEVE_ACT_FILEINTO: {
+			/* :specialuse: the mailbox with that flag if there is one,
+			 * else the one named (RFC 8579 4) */
+			char *su = a->special_use != NULL && ops->special_use_mailbox != NULL ?
+			    ops->special_use_mailbox(ops->ctx, a->special_use) : NULL;
+			const char *target = su != NULL ? su : a->target;
+
+			if (ops->store(ops->ctx, target, a->flags, a->create, data, len) < 0) {
 				str_appendf(log, "sieve: msgid=%s: failed to store into mailbox '%s'\n",
-				    msgid(m), a->target);
+				    msgid(m), target);
 				rc = -1;
 			} else
 				str_appendf(log, "sieve: msgid=%s: stored mail into mailbox '%s'\n",
-				    msgid(m), a->target);
+				    msgid(m), target);
+			free(su);
 			break;
+		}
 		case SIEVE_ACT_REDIRECT: {
 			const char *me = env->env_to != NULL ? env->env_to : "";
 

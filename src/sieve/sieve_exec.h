@@ -26,6 +26,9 @@ struct sieve_exec_ops {
 	 * 0 otherwise, and then remember it now */
 	int	(*vacation_seen)(void *ctx, const char *sender, const char *handle,
 		    uint64_t seconds);
+	/* special_use_mailbox - the mailbox with this special-use flag
+	 * (RFC 8579), caller frees; NULL when none (may be NULL) */
+	char	*(*special_use_mailbox)(void *ctx, const char *flag);
 	/* duplicate_mark - remember a duplicate ID for seconds */
 	void	(*duplicate_mark)(void *ctx, const char *id, size_t len, uint64_t seconds);
 	void	*ctx;

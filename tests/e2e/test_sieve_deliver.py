@@ -324,3 +324,23 @@ def test_recipient_delimiter_from_dovecot_conf(lab):
                        conf=conf).returncode == 0
     assert [m["subject"] for m in maildir(u, "d-lists")] == ["a"]
     assert [m["subject"] for m in maildir(u, "d-news")] == ["b"]
+
+
+def test_special_use_from_the_namespace_config(lab):
+    """RFC 8579: fileinto :specialuse "\\Junk" goes to the mailbox that has
+    the flag in dovecot.conf (here "Spam"), whatever name the script gives."""
+    u = lab.user()
+    conf = os.path.join(lab.base, "su.conf")
+    with open(lab.conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text + "namespace inbox {\n  inbox = yes\n"
+                "  mailbox Spam {\n    special_use = \\Junk\n  }\n}\n"
+                "plugin {\n  sieve_extensions = +special-use\n}\n")
+    u.write(".dovecot.sieve", 'require ["special-use", "fileinto"];\n'
+            'if specialuse_exists "\\\\Junk" { fileinto :specialuse "\\\\Junk" "Junk"; }\n'
+            'if specialuse_exists "\\\\Trash" { fileinto "never"; }\n')
+    r = lab.deliver(u, msg(u, "spammy"), conf=conf)
+    assert r.returncode == 0, r.stderr
+    assert [m["subject"] for m in maildir(u, "Spam")] == ["spammy"]
+    assert not os.path.exists(os.path.join(u.home, "Maildir", ".never"))
