@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/base64.h"
 #include "lib/mem.h"
 #include "lib/util.h"
 #include "sieve/sieve-private.h"
@@ -727,10 +728,42 @@ cmd_addheader(struct sv_run *r, const struct sv_node *n)
 	at = sv_has_tag(n, ":last") ? res->nehdr : 0;
 	memmove(&res->ehdr[at + 1], &res->ehdr[at], (res->nehdr - at) * sizeof(*res->ehdr));
 	res->ehdr[at].name = name;
-	res->ehdr[at].value = value;
+	/* non-ASCII goes into the header as RFC 2047 encoded words (RFC 5293 4),
+	 * in pieces of at most 45 bytes so the encoded words stay short */
+	{
+		size_t vi;
+		bool ascii = true;
+
+		for (vi = 0; value[vi] != 0; vi++)
+			if ((unsigned char)value[vi] >= 0x80 || value[vi] == '\r' || value[vi] == '\n')
+				ascii = false;
+		if (!ascii) {
+			struct str enc;
+			size_t vl = strlen(value), off = 0;
+
+			str_init(&enc, vl * 2 + 16);
+			while (off < vl) {
+				size_t piece = vl - off > 45 ? 45 : vl - off;
+
+				/* never split a UTF-8 sequence */
+				while (piece < vl - off && piece > 1 &&
+				    ((unsigned char)value[off + piece] & 0xc0) == 0x80)
+					piece--;
+				if (off > 0)
+					str_append(&enc, "\r\n ");
+				str_append(&enc, "=?UTF-8?B?");
+				base64_encode(&enc, value + off, piece);
+				str_append(&enc, "?=");
+				off += piece;
+			}
+			res->ehdr[at].value = str_export(&enc);
+		} else
+			res->ehdr[at].value = xstrdup(value);
+	}
 	str_init(&dec, strlen(value) + 1);
-	sv_rfc2047_decode(value, strlen(value), &dec);
+	str_append(&dec, value);
 	res->ehdr[at].decoded = str_export(&dec);
+	free(value);
 	res->nehdr++;
 }
 
