@@ -773,7 +773,7 @@ cmd_deleteheader(struct sv_run *r, const struct sv_node *n)
 	struct sieve_result *res = r->res;
 	char *name = arg_dup(r, n->pos[0], 0);
 	struct sv_arg *ia = NULL;
-	size_t i, occ = 0, total = 0, k;
+	size_t i, occ = 0, total = 0;
 
 	if (header_protected(name)) {
 		free(name);
@@ -784,7 +784,7 @@ cmd_deleteheader(struct sv_run *r, const struct sv_node *n)
 	for (i = 0; i < res->nehdr; i++)
 		if (strcasecmp(res->ehdr[i].name, name) == 0)
 			total++;
-	for (i = 0, k = 0; i < res->nehdr; ) {
+	for (i = 0; i < res->nehdr; ) {
 		struct sv_header *h = &res->ehdr[i];
 		bool del = false;
 
@@ -811,7 +811,6 @@ cmd_deleteheader(struct sv_run *r, const struct sv_node *n)
 			free(h->decoded);
 			memmove(h, h + 1, (res->nehdr - i - 1) * sizeof(*h));
 			res->nehdr--;
-			k++;
 		} else
 			i++;
 	}
@@ -1179,7 +1178,6 @@ test_environment(struct sv_run *r, const struct sv_node *n)
 	struct strvec vals;
 	struct str name;
 	const char *v = NULL;
-	char buf[32];
 	int rc;
 
 	strvec_init(&vals);
@@ -1205,7 +1203,6 @@ test_environment(struct sv_run *r, const struct sv_node *n)
 		v = r->env->user;
 	if (v != NULL)
 		strvec_push(&vals, v);
-	(void)buf;
 	rc = vals.n > 0 ? sv_match_values(r, n, &vals, n->pos[1]) : 0;
 	strvec_deinit(&vals);
 	str_deinit(&name);
@@ -1482,17 +1479,12 @@ sv_ext_command(struct sv_run *r, const struct sv_node *n)
 	}
 }
 
+/* sv_ns_lookup_default - ${ns.name}: the engine knows no namespace of its
+ * own (Pigeonhole has no env. either); the caller's (tst. in the
+ * testsuite) or "" */
 void
 sv_ns_lookup_default(struct sv_run *r, const char *name, size_t len, struct str *out)
 {
-	if (len > 4 && strncasecmp(name, "env.", 4) == 0) {
-		/* RFC 5183 4: ${env.NAME} when environment and variables are in use */
-		struct strvec vals;
-
-		strvec_init(&vals);
-		(void)vals;
-		strvec_deinit(&vals);
-	}
 	if (r->env->var_namespace != NULL)
 		r->env->var_namespace(r->env->ctx, name, len, out);
 }

@@ -136,28 +136,6 @@ kind_word(const struct sieve_action *a)
 	}
 }
 
-static void __attribute__((unused))
-merge_flags(char ***into, char **add)
-{
-	struct strvec v;
-	size_t i, j;
-
-	if (add == NULL)
-		return;
-	strvec_init(&v);
-	for (i = 0; *into != NULL && (*into)[i] != NULL; i++)
-		strvec_push(&v, (*into)[i]);
-	for (j = 0; add[j] != NULL; j++) {
-		for (i = 0; i < v.n; i++)
-			if (strcasecmp(v.v[i], add[j]) == 0)
-				break;
-		if (i == v.n)
-			strvec_push(&v, add[j]);
-	}
-	sv_strv_free(into);
-	*into = v.v;
-}
-
 bool
 sv_result_add(struct sv_run *r, struct sieve_action *a)
 {
@@ -345,7 +323,6 @@ print_flags(char **flags, struct str *out)
 	static const char *const sys[] = { "\\answered", "\\flagged", "\\deleted", "\\seen",
 		"\\draft", NULL };
 	size_t i, j;
-	bool first = true;
 
 	if (flags == NULL || flags[0] == NULL)
 		return;
@@ -361,7 +338,6 @@ print_flags(char **flags, struct str *out)
 			continue;
 		str_appendf(out, " %s", flags[i]);
 	}
-	(void)first;
 	str_append_c(out, '\n');
 }
 

@@ -730,10 +730,6 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 			    "address '%s' is invalid", addr);
 		break;
 	}
-	case SV_C_VACATION:
-		if (sv_has_tag(n, ":mime") == false && false)
-			break;
-		break;
 	case SV_C_GLOBAL:
 		for (k = 0; k < n->pos[0]->n; k++)
 			if (!valid_var_name(n->pos[0]->v[k].s, n->pos[0]->v[k].len))
@@ -764,8 +760,6 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 			    "name '%s' is invalid", n->name, h);
 		break;
 	}
-	case SV_C_EXTRACTTEXT: case SV_C_BREAK:
-		break;
 	default:
 		break;
 	}
