@@ -188,6 +188,16 @@ sieve_config_unset(struct sieve_config *c, const char *key)
 		c->limits.max_actions = d.limits.max_actions;
 	else if (strcmp(key, "sieve_max_redirects") == 0)
 		c->limits.max_redirects = d.limits.max_redirects;
+	else if (strcmp(key, "sieve_include_max_nesting_depth") == 0)
+		c->limits.max_include_depth = d.limits.max_include_depth;
+	else if (strcmp(key, "sieve_include_max_includes") == 0)
+		c->limits.max_includes = d.limits.max_includes;
+	else if (strcmp(key, "sieve_variables_max_scope_size") == 0)
+		c->limits.max_variables = d.limits.max_variables;
+	else if (strcmp(key, "sieve_variables_max_variable_size") == 0)
+		c->limits.max_variable_size = d.limits.max_variable_size;
+	else if (strcmp(key, "sieve_global") == 0 || strcmp(key, "sieve_global_dir") == 0)
+		XFREE(c->global_dir);
 	else if (strncmp(key, "sieve_vacation_", 15) == 0) {
 		c->limits.vacation_min_period = d.limits.vacation_min_period;
 		c->limits.vacation_max_period = d.limits.vacation_max_period;
