@@ -20,8 +20,8 @@
 	X(VACATION, "vacation", 1) X(VACATION_SECONDS, "vacation-seconds", 0) \
 	X(SUBADDRESS, "subaddress", 1) X(NUMERIC, "comparator-i;ascii-numeric", 1) \
 	X(RELATIONAL, "relational", 1) X(REGEX, "regex", 1) X(IMAP4FLAGS, "imap4flags", 1) \
-	X(COPY, "copy", 1) X(INCLUDE, "include", 1) X(BODY, "body", 1) \
-	X(VARIABLES, "variables", 1) X(ENOTIFY, "enotify", 1) \
+	X(COPY, "copy", 1) X(INCLUDE, "include", 1) X(VARIABLES, "variables", 1) \
+	X(BODY, "body", 1) X(ENOTIFY, "enotify", 1) \
 	X(ENVIRONMENT, "environment", 1) X(MAILBOX, "mailbox", 1) X(DATE, "date", 1) \
 	X(INDEX, "index", 1) X(IHAVE, "ihave", 1) X(DUPLICATE, "duplicate", 1) \
 	X(MIME, "mime", 1) X(FOREVERYPART, "foreverypart", 1) \

@@ -52,8 +52,9 @@ void	 sieve_extset_default(struct sieve_extset *);
 /* sieve_extset_apply - "name name" replaces, "+a -b" edits; -1 on an
  * unknown name (*bad_r names it) */
 int	 sieve_extset_apply(struct sieve_extset *, const char *spec, const char **bad_r);
-/* sieve_extset_string - the enabled capabilities, space separated
- * (the ManageSieve SIEVE capability) */
+/* sieve_extset_string - the enabled capabilities, space separated, in
+ * Pigeonhole's order (the ManageSieve SIEVE capability; the default set
+ * gives Pigeonhole's default managesieve_sieve_capability) */
 void	 sieve_extset_string(const struct sieve_extset *, struct str *out);
 
 /* Where a script comes from: include needs to load others. */

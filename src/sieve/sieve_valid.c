@@ -207,10 +207,12 @@ sieve_extset_string(const struct sieve_extset *s, struct str *out)
 {
 	int i;
 
-	str_append(out, "comparator-i;octet comparator-i;ascii-casemap");
+	/* i;octet and i;ascii-casemap are always there and not listed, as
+	 * Pigeonhole's managesieve_sieve_capability does not list them */
 	for (i = 0; i < SV_EXT_COUNT; i++)
 		if (i != SV_EXT_TESTSUITE && (s->bits & (UINT64_C(1) << i))) {
-			str_append_c(out, ' ');
+			if (out->len > 0 && out->s[out->len - 1] != ' ')
+				str_append_c(out, ' ');
 			str_append(out, ext_names[i]);
 		}
 }

@@ -238,6 +238,31 @@ test_conflicts_and_limits_are_runtime_errors(void **state)
 	free(o);
 }
 
+static void
+test_capability_string_is_pigeonholes_default(void **state)
+{
+	struct sieve_extset ext;
+	struct str s;
+	const char *bad;
+
+	sieve_extset_default(&ext);
+	str_init(&s, 256);
+	sieve_extset_string(&ext, &s);
+	/* doveconf managesieve_sieve_capability of Debian's Dovecot 2.3.19 */
+	assert_string_equal(s.s, "fileinto reject envelope encoded-character vacation "
+	    "subaddress comparator-i;ascii-numeric relational regex imap4flags copy include "
+	    "variables body enotify environment mailbox date index ihave duplicate mime "
+	    "foreverypart extracttext");
+	assert_int_equal(sieve_extset_apply(&ext, "+editheader -regex", &bad), 0);
+	str_reset(&s);
+	sieve_extset_string(&ext, &s);
+	assert_null(strstr(s.s, "regex"));
+	assert_non_null(strstr(s.s, "editheader"));
+	assert_int_equal(sieve_extset_apply(&ext, "+nosuch", &bad), -1);
+	assert_string_equal(bad, "nosuch");
+	str_deinit(&s);
+}
+
 int
 main(void)
 {
@@ -249,6 +274,7 @@ main(void)
 		cmocka_unit_test(test_matches_is_linear_on_hostile_patterns),
 		cmocka_unit_test(test_implicit_keep_and_cancellation),
 		cmocka_unit_test(test_conflicts_and_limits_are_runtime_errors),
+		cmocka_unit_test(test_capability_string_is_pigeonholes_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
