@@ -65,8 +65,10 @@ void	 sv_run_block(struct sv_run *, const struct sv_node *, size_t);
 void	 sv_ns_lookup_default(struct sv_run *, const char *name, size_t len, struct str *out);
 
 /* sieve_ext.c */
-int	 sv_ext_test(struct sv_run *, const struct sv_node *);
 void	 sv_ext_command(struct sv_run *, const struct sv_node *);
+int	 sv_test_hasflag(struct sv_run *, const struct sv_node *);
+/* sieve_tests.c */
+int	 sv_ext_test(struct sv_run *, const struct sv_node *);
 void	 sv_mime_header_values(struct sv_run *, const struct sv_node *, const char *name,
 	    bool raw, struct strvec *out);
 void	 sv_mime_ct_values(struct sv_run *, const struct sv_node *, const struct strvec *in,
