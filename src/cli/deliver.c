@@ -519,6 +519,20 @@ read_stdin(struct str *out)
 	return 0;
 }
 
+static bool
+result_rejects(const struct sieve_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < sieve_result_count(res); i++) {
+		const struct sieve_action *a = sieve_result_action(res, i);
+
+		if (a->kind == SIEVE_ACT_REJECT || a->kind == SIEVE_ACT_EREJECT)
+			return true;
+	}
+	return false;
+}
+
 static int
 become_user(struct deliver *d)
 {
@@ -737,11 +751,16 @@ cmd_deliver(int argc, char **argv)
 	}
 	cfg.personal_dir = dir;
 	dir = NULL;
+	/* each script has its own result; the next runs only while the
+	 * message is still kept and no script ran stop (Pigeonhole's
+	 * multiscript); every result but the last is carried out with keep left
+	 * to the next script */
 	res = sieve_result_new();
 	for (i = 0; i < scripts.n; i++) {
 		struct sieve_script *sc;
 		struct str text;
 		char *name = sieve_script_basename(scripts.v[i]);
+		bool last;
 
 		str_init(&text, 4096);
 		str_reset(&errs);
@@ -784,8 +803,19 @@ cmd_deliver(int argc, char **argv)
 			break;
 		}
 		sieve_script_free(&sc);
-		if (sieve_result_stopped(res))
+		last = i + 1 == scripts.n || sieve_result_stopped(res) || !sieve_result_kept(res);
+		if (last)
 			break;
+		if (!stderr_reject || !result_rejects(res)) {
+			struct sieve_result *next;
+
+			if (sieve_execute_step(res, m, &env, &ops, &log, false) < 0)
+				d.failures++;
+			next = sieve_result_new();
+			sieve_result_carry(next, res);
+			sieve_result_free(&res);
+			res = next;
+		}
 	}
 	/* reject with -e: tell the MTA, which bounces (dovecot-lda -e) */
 	if (stderr_reject) {

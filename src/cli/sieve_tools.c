@@ -260,7 +260,7 @@ cmd_sieve_test(int argc, char **argv)
 {
 	struct sieve_config cfg;
 	struct sieve_env env;
-	struct sieve_script *sc = NULL, *before[8];
+	struct sieve_script *sc = NULL, *before[9];
 	struct sieve_msg *m = NULL;
 	struct sieve_result *res = NULL;
 	struct str out, errs;
@@ -323,16 +323,44 @@ cmd_sieve_test(int argc, char **argv)
 	str_init(&out, 1024);
 	str_init(&errs, 256);
 	rc = 0;
-	/* -s scripts run first, each to its end unless it stops (sieve_before) */
-	for (i = 0; i < nbefore && rc == 0 && !sieve_result_stopped(res); i++)
-		if (sieve_run(before[i], m, &env, res, &errs) != SIEVE_OK)
+	if (nbefore == 0) {
+		if (sieve_run(sc, m, &env, res, &errs) != SIEVE_OK)
 			rc = 1;
-	if (rc == 0 && !sieve_result_stopped(res) &&
-	    sieve_run(sc, m, &env, res, &errs) != SIEVE_OK)
-		rc = 1;
-	fputs(errs.s, stderr);
+		fputs(errs.s, stderr);
+		if (rc == 0)
+			sieve_result_print(res, &env, &out);
+	} else {
+		/* -s scripts first, each with its own result, as Pigeonhole's
+		 * multiscript runs them: the next one runs only while the message
+		 * is still kept and no script ran stop */
+		struct sieve_result *prev = NULL;
+
+		before[nbefore] = sc;
+		for (i = 0; i <= nbefore && rc == 0; i++) {
+			char *base = strrchr(i < nbefore ? scripts[i] : argv[optind], '/');
+
+			if (prev != NULL) {
+				sieve_result_carry(res, prev);
+				sieve_result_free(&prev);
+			}
+			str_appendf(&out, "%s## Executing script: %s\n", i < nbefore ? "\n" : "",
+			    base != NULL ? base + 1 :
+			    (i < nbefore ? scripts[i] : argv[optind]));
+			if (sieve_run(before[i], m, &env, res, &errs) != SIEVE_OK) {
+				rc = 1;
+				break;
+			}
+			sieve_result_print_multi(res, &env, &out);
+			if (i == nbefore || sieve_result_stopped(res) || !sieve_result_kept(res))
+				break;
+			prev = res;
+			res = sieve_result_new();
+		}
+		sieve_result_free(&prev);
+		before[nbefore] = NULL;
+		fputs(errs.s, stderr);
+	}
 	if (rc == 0) {
-		sieve_result_print(res, &env, &out);
 		fputs(out.s, stdout);
 		fflush(stdout);
 		fprintf(stderr, "sieve-test: Info: final result: success\n");

@@ -240,6 +240,7 @@ struct sieve_result {
 	size_t	 dup_id_len;
 	size_t	 dup_pos;		/* where it prints among the actions */
 	bool	 stopped;		/* a script ran stop: later scripts do not run */
+	bool	 carry_flags;		/* keep_flags seed the next run's flags */
 	uint64_t dup_seconds;
 };
 char	**sv_strv_dup(char *const *v);

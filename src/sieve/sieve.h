@@ -131,6 +131,18 @@ void	 sieve_result_reset(struct sieve_result *);
 /* sieve_result_print - the actions as Pigeonhole's sieve-test prints them */
 void	 sieve_result_print(const struct sieve_result *, const struct sieve_env *,
 	    struct str *out);
+/* sieve_result_print_multi - the same for one script of several (sieve-test
+ * -s, sieve_before): keep is printed as "keep", since the last script
+ * decides where the message is kept */
+void	 sieve_result_print_multi(const struct sieve_result *, const struct sieve_env *,
+	    struct str *out);
+/* sieve_result_kept - after one script of several: is the message still
+ * kept (implicit keep or an explicit keep)? Pigeonhole runs the next
+ * script only then. */
+bool	 sieve_result_kept(const struct sieve_result *);
+/* sieve_result_carry - start a script's result from the previous one's:
+ * the implicit keep's flags become the new script's flags */
+void	 sieve_result_carry(struct sieve_result *to, const struct sieve_result *from);
 
 /* The action list, for executors (deliver, lmtpd, the testsuite). */
 enum sieve_action_kind {

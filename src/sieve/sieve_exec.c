@@ -272,6 +272,13 @@ int
 sieve_execute(const struct sieve_result *res, struct sieve_msg *m, const struct sieve_env *env,
     const struct sieve_exec_ops *ops, struct str *log)
 {
+	return sieve_execute_step(res, m, env, ops, log, true);
+}
+
+int
+sieve_execute_step(const struct sieve_result *res, struct sieve_msg *m,
+    const struct sieve_env *env, const struct sieve_exec_ops *ops, struct str *log, bool final)
+{
 	size_t len, i;
 	const char *data = sieve_result_edited(res, &len);
 	const char *mbox_default = env->default_mailbox != NULL ? env->default_mailbox : "INBOX";
@@ -288,6 +295,8 @@ sieve_execute(const struct sieve_result *res, struct sieve_msg *m, const struct 
 
 		switch (a->kind) {
 		case SIEVE_ACT_KEEP: case SIEVE_ACT_FILEINTO: {
+			if (a->kind == SIEVE_ACT_KEEP && !final)
+				break;	/* the next script decides */
 			/* :specialuse: the mailbox with that flag if there is one,
 			 * else the one named (RFC 8579 4) */
 			char *su = a->special_use != NULL && ops->special_use_mailbox != NULL ?
@@ -376,7 +385,9 @@ sieve_execute(const struct sieve_result *res, struct sieve_msg *m, const struct 
 	}
 	if (res->dup_track && ops->duplicate_mark != NULL)
 		ops->duplicate_mark(ops->ctx, res->dup_id, res->dup_id_len, res->dup_seconds);
-	if (sieve_result_implicit_keep(res, &kflags) || rc < 0 || keep_anyway) {
+	if ((final && sieve_result_implicit_keep(res, &kflags)) || rc < 0 || keep_anyway) {
+		if (!final)
+			(void)sieve_result_implicit_keep(res, &kflags);
 		if (ops->store(ops->ctx, mbox_default, kflags, false, data, len) < 0)
 			rc = -1;
 		else

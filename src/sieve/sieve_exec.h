@@ -41,6 +41,12 @@ struct sieve_exec_ops {
 int	 sieve_execute(const struct sieve_result *, struct sieve_msg *,
 	    const struct sieve_env *, const struct sieve_exec_ops *, struct str *log);
 
+/* sieve_execute_step - one script of several (sieve_before, the user's,
+ * sieve_after): with final false, keep (explicit or implicit) is left to
+ * the scripts that follow, as Pigeonhole's multiscript does */
+int	 sieve_execute_step(const struct sieve_result *, struct sieve_msg *,
+	    const struct sieve_env *, const struct sieve_exec_ops *, struct str *log, bool final);
+
 /* sieve_vacation_reply - 1 and the reply in out when RFC 5230 allows a
  * reply to this message, 0 (reason in *why_r) when it must not be sent */
 int	 sieve_vacation_reply(const struct sieve_action *, struct sieve_msg *,

@@ -155,8 +155,10 @@ store_flags(struct sv_run *r, const struct sv_node *n)
 	struct str s;
 	char **v;
 
+	/* without imap4flags the flags can only be the ones an earlier script
+	 * of a multiscript run left on the implicit keep */
 	if (!req(r, SV_EXT_IMAP4FLAGS))
-		return NULL;
+		return r->flags.len > 0 ? flags_vec(r->flags.s) : NULL;
 	str_init(&s, 32);
 	if (sv_node_tag(n, ":flags", &a) != NULL)
 		flags_of_list(r, a, &s);

@@ -93,6 +93,7 @@ sieve_result_reset(struct sieve_result *r)
 	r->edited_set = false;
 	r->dup_track = false;
 	r->stopped = false;
+	r->carry_flags = false;
 	XFREE(r->dup_id);
 	r->dup_id_len = 0;
 }
@@ -250,8 +251,6 @@ sv_result_finish(struct sv_run *r)
 	const char *p = r->flags.s;
 
 	sv_strv_free(&res->keep_flags);
-	if (!(r->sc->exts.bits & (UINT64_C(1) << SV_EXT_IMAP4FLAGS)))
-		return;
 	strvec_init(&v);
 	while (*p != 0) {
 		size_t n = strcspn(p, " ");
@@ -400,8 +399,46 @@ print_mailto(const struct sieve_action *a, struct str *out)
 	free(subject);
 }
 
+static void print_result(const struct sieve_result *, const struct sieve_env *, struct str *,
+    bool multi);
+
 void
 sieve_result_print(const struct sieve_result *r, const struct sieve_env *env, struct str *out)
+{
+	print_result(r, env, out, false);
+}
+
+void
+sieve_result_print_multi(const struct sieve_result *r, const struct sieve_env *env,
+    struct str *out)
+{
+	print_result(r, env, out, true);
+}
+
+bool
+sieve_result_kept(const struct sieve_result *r)
+{
+	size_t i;
+
+	if (!r->keep_cancelled)
+		return true;
+	for (i = 0; i < r->n; i++)
+		if (r->acts[i].kind == SIEVE_ACT_KEEP)
+			return true;
+	return false;
+}
+
+void
+sieve_result_carry(struct sieve_result *to, const struct sieve_result *from)
+{
+	sv_strv_free(&to->keep_flags);
+	to->keep_flags = sv_strv_dup(from->keep_flags);
+	to->carry_flags = to->keep_flags != NULL;
+}
+
+static void
+print_result(const struct sieve_result *r, const struct sieve_env *env, struct str *out,
+    bool multi)
 {
 	size_t i;
 
@@ -415,7 +452,10 @@ sieve_result_print(const struct sieve_result *r, const struct sieve_env *env, st
 			str_append(out, " * track duplicate\n");
 		switch (a->kind) {
 		case SIEVE_ACT_KEEP: case SIEVE_ACT_FILEINTO:
-			str_appendf(out, " * store message in folder: %s\n", a->target);
+			if (multi && a->kind == SIEVE_ACT_KEEP)
+				str_append(out, " * keep\n");
+			else
+				str_appendf(out, " * store message in folder: %s\n", a->target);
 			if (a->copy)
 				str_append(out, "        + preserve implicit keep\n");
 			print_flags(a->flags, out);
@@ -459,8 +499,12 @@ sieve_result_print(const struct sieve_result *r, const struct sieve_env *env, st
 	if (r->keep_cancelled)
 		str_append(out, "  (none)\n");
 	else {
-		str_appendf(out, " * store message in folder: %s\n",
-		    env != NULL && env->default_mailbox != NULL ? env->default_mailbox : "INBOX");
+		if (multi)
+			str_append(out, " * keep\n");
+		else
+			str_appendf(out, " * store message in folder: %s\n",
+			    env != NULL && env->default_mailbox != NULL ? env->default_mailbox :
+			    "INBOX");
 		print_flags(r->keep_flags, out);
 	}
 	str_append_c(out, '\n');

@@ -628,6 +628,15 @@ sieve_run(const struct sieve_script *sc, struct sieve_msg *msg, const struct sie
 	for (i = 0; i < 10; i++)
 		str_init(&r.mv.v[i], 16);
 	str_init(&r.flags, 32);
+	/* the previous script's implicit keep flags (sieve_result_carry) */
+	if (res->carry_flags && res->keep_flags != NULL) {
+		for (i = 0; res->keep_flags[i] != NULL; i++) {
+			if (i > 0)
+				str_append_c(&r.flags, ' ');
+			str_append(&r.flags, res->keep_flags[i]);
+		}
+		res->carry_flags = false;
+	}
 	r.ns_lookup = sv_ns_lookup_default;
 	sv_run_script(&r, sc);
 	if (!r.failed)

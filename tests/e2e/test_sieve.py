@@ -268,3 +268,39 @@ def test_random_extension_scripts_give_pigeonholes_actions(bindir, wd, seed,
         p = _pigeonhole(pigeonhole_sieve_test, ["g.sieve", msg], d)
         y = _yubin(bindir, "sieve-test", ["g.sieve", msg], d)
         assert (y.returncode, y.stdout) == (p.returncode, p.stdout), (msg, p.stderr, y.stderr)
+
+
+MULTI = {
+    "b1": 'require "fileinto";\nfileinto "before";\n',
+    "b2": 'require "fileinto";\nif true { fileinto "b2"; stop; }\n',
+    "mn": 'require "fileinto";\nfileinto "main";\n',
+    "k": "keep;\n",
+    "d": "discard;\n",
+    "c": 'require ["fileinto", "copy"];\nfileinto :copy "cp";\n',
+    "rd": 'redirect "x@example.net";\n',
+    "nop": "if false { keep; }\n",
+    "fl": 'require "imap4flags";\naddflag "seen1";\n',
+}
+CHAINS = [["b1", "mn"], ["b2", "mn"], ["b1", "b2", "mn"], ["k", "mn"], ["d", "mn"],
+          ["c", "mn"], ["rd", "mn"], ["nop", "mn"], ["fl", "k"], ["nop", "c", "k"],
+          ["nop", "fl", "c", "k"]]
+
+
+@pytest.mark.parametrize("chain", CHAINS, ids=["-".join(c) for c in CHAINS])
+def test_several_scripts_as_pigeonholes_multiscript(bindir, wd, chain, pigeonhole_sieve_test):
+    """sieve-test -s A -s B MAIN: each script's result is printed; the next
+    script runs only while the message is still kept (Pigeonhole's
+    multiscript, which sieve_before/after use too)."""
+    d = _workdir(wd)
+    for name, text in MULTI.items():
+        (d / (name + ".sieve")).write_text(text)
+        if os.geteuid() == 0:
+            os.chown(d / (name + ".sieve"), pwd.getpwnam("nobody").pw_uid, -1)
+    args = []
+    for name in chain[:-1]:
+        args += ["-s", name + ".sieve"]
+    args += [chain[-1] + ".sieve", "plain.eml"]
+    p = _pigeonhole(pigeonhole_sieve_test, args, d)
+    y = _yubin(bindir, "sieve-test", args, d)
+    assert p.returncode == 0, p.stderr
+    assert (y.returncode, y.stdout) == (p.returncode, p.stdout), y.stderr

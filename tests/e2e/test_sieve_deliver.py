@@ -261,6 +261,17 @@ def test_sieve_before_runs_first_and_stop_ends_it(lab):
     assert lab.deliver(u, msg(u, "hi"), conf=conf).returncode == 0
     assert [m["subject"] for m in maildir(u, "Junk")] == ["spam offer"]
     assert [m["subject"] for m in maildir(u, "Personal")] == ["hi"]
+    # a before script that files the message (no keep) ends the chain too,
+    # as Pigeonhole's multiscript does; one that keeps lets the next run
+    with open(before, "w") as f:
+        f.write('require ["fileinto", "copy"];\n'
+                'if header :contains "subject" "file" { fileinto "Filed"; }\n'
+                'if header :contains "subject" "copy" { fileinto :copy "Copies"; }\n')
+    assert lab.deliver(u, msg(u, "file me"), conf=conf).returncode == 0
+    assert lab.deliver(u, msg(u, "copy me"), conf=conf).returncode == 0
+    assert [m["subject"] for m in maildir(u, "Filed")] == ["file me"]
+    assert [m["subject"] for m in maildir(u, "Copies")] == ["copy me"]
+    assert sorted(m["subject"] for m in maildir(u, "Personal")) == ["copy me", "hi"]
 
 
 def test_unknown_user_is_67(lab, bindir):
