@@ -599,13 +599,17 @@ ts_hook(void *ctx, void *runp, const void *nodep)
 		rc = run_script_into(t, t->compiled, sv_has_tag(n, ":append_result"), r);
 		break;
 	case SV_T_TEST_MULTISCRIPT: {
+		/* Pigeonhole's multiscript: a result per script, carried out with
+		 * keep left to the next; the next runs while the message is kept */
 		struct str log;
 
 		sieve_result_reset(t->res);
+		str_init(&log, 256);
 		rc = 1;
 		for (i = 0; i < n->pos[0]->n && rc; i++) {
 			struct str nm;
 			struct sieve_script *sc;
+			bool last;
 
 			str_init(&nm, 32);
 			sv_expand(r, &n->pos[0]->v[i], &nm);
@@ -617,12 +621,23 @@ ts_hook(void *ctx, void *runp, const void *nodep)
 			}
 			rc = run_script_into(t, sc, true, r);
 			sieve_script_free(&sc);
+			if (!rc)
+				break;
+			last = i + 1 == n->pos[0]->n || sieve_result_stopped(t->res) ||
+			    !sieve_result_kept(t->res);
+			rc = sieve_execute_step(t->res, t->msg, &t->env, ts_ops(t), &log, last) == 0;
+			if (last)
+				break;
+			{
+				struct sieve_result *next = sieve_result_new();
+
+				sieve_result_carry(next, t->res);
+				sieve_result_free(&t->res);
+				t->res = next;
+				r->res = next;
+			}
 		}
-		if (rc) {
-			str_init(&log, 256);
-			rc = sieve_execute(t->res, t->msg, &t->env, ts_ops(t), &log) == 0;
-			str_deinit(&log);
-		}
+		str_deinit(&log);
 		break;
 	}
 	case SV_T_TEST_ERROR: {
