@@ -97,8 +97,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&env, 0, sizeof(env));
 		env.env_from = "alice@example.org";
 		env.env_to = "bob+x@example.com";
-		env.spam_header = "X-Spam-Score";
-		env.spam_max = 10;
+		{
+			static struct sieve_scorecfg spam;
+
+			spam.header = (char *)(uintptr_t)"X-Spam-Score";
+			spam.max = 10;
+			env.spam = &spam;
+		}
 		env.now = 1790000000;
 		loader.load = load;
 		loader.ctx = &f;

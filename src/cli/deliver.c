@@ -647,6 +647,15 @@ cmd_deliver(int argc, char **argv)
 			"sieve_max_actions", "sieve_max_redirects", "sieve_vacation_min_period",
 			"sieve_vacation_max_period", "sieve_vacation_default_period",
 			"sieve_spamtest_status_header", "sieve_spamtest_max_value",
+			"sieve_spamtest_status_type", "sieve_virustest_status_type",
+			"sieve_spamtest_text_value1", "sieve_spamtest_text_value2",
+			"sieve_spamtest_text_value3", "sieve_spamtest_text_value4",
+			"sieve_spamtest_text_value5", "sieve_spamtest_text_value6",
+			"sieve_spamtest_text_value7", "sieve_spamtest_text_value8",
+			"sieve_spamtest_text_value9", "sieve_spamtest_text_value10",
+			"sieve_virustest_text_value1", "sieve_virustest_text_value2",
+			"sieve_virustest_text_value3", "sieve_virustest_text_value4",
+			"sieve_virustest_text_value5",
 			"sieve_virustest_status_header", "sieve_virustest_max_value",
 			"sieve_include_max_nesting_depth", "sieve_include_max_includes",
 			"sieve_variables_max_scope_size", "sieve_variables_max_variable_size",
@@ -708,10 +717,8 @@ cmd_deliver(int argc, char **argv)
 	env.delimiter = dovecot_conf_get(d.dc, "recipient_delimiter");
 	env.location = "MS";
 	env.phase = "during";
-	env.spam_header = cfg.spam_header;
-	env.spam_max = cfg.spam_max;
-	env.virus_header = cfg.virus_header;
-	env.virus_max = cfg.virus_max;
+	env.spam = &cfg.spam;
+	env.virus = &cfg.virus;
 	env.mailbox_exists = cb_mailbox_exists;
 	env.special_use_exists = cb_special_use_exists;
 	env.duplicate_check = cb_dup_check;

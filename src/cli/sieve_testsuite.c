@@ -79,10 +79,8 @@ ts_env(struct ts *t)
 	t->env.env_to = t->env_to;
 	t->env.env_orig_to = t->env_orig_to;
 	t->env.env_auth = t->env_auth;
-	t->env.spam_header = t->cfg.spam_header;
-	t->env.spam_max = t->cfg.spam_max;
-	t->env.virus_header = t->cfg.virus_header;
-	t->env.virus_max = t->cfg.virus_max;
+	t->env.spam = &t->cfg.spam;
+	t->env.virus = &t->cfg.virus;
 }
 
 static void

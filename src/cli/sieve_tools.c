@@ -186,10 +186,8 @@ sieve_tool_env_defaults(struct sieve_env *env, struct sieve_config *cfg, struct 
 	/* RFC 5183: Pigeonhole's sieve-test says "MS" and "post" */
 	env->location = "MS";
 	env->phase = "post";
-	env->spam_header = cfg->spam_header;
-	env->spam_max = cfg->spam_max;
-	env->virus_header = cfg->virus_header;
-	env->virus_max = cfg->virus_max;
+	env->spam = &cfg->spam;
+	env->virus = &cfg->virus;
 	env->loader = &cfg->loader;
 }
 

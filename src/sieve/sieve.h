@@ -57,6 +57,19 @@ int	 sieve_extset_apply(struct sieve_extset *, const char *spec, const char **ba
  * gives Pigeonhole's default managesieve_sieve_capability) */
 void	 sieve_extset_string(const struct sieve_extset *, struct str *out);
 
+/* spamtest/virustest settings (Pigeonhole's sieve_spamtest_*): the header
+ * and an optional POSIX regex whose first group is the value, its type
+ * (score: a number up to max; strlen: the length, as "*****"; text: which
+ * of texts[1..10] it equals) */
+enum sieve_score_type { SIEVE_SCORE_SCORE, SIEVE_SCORE_STRLEN, SIEVE_SCORE_TEXT };
+struct sieve_scorecfg {
+	char	*header;
+	char	*regex;
+	enum sieve_score_type type;
+	double	 max;
+	char	*texts[11];	/* sieve_spamtest_text_value1..10 */
+};
+
 /* Where a script comes from: include needs to load others. */
 struct sieve_loader {
 	/* load - the text of script name (":personal" or ":global"); 1 found,
@@ -93,10 +106,7 @@ struct sieve_env {
 	const char	*location;	/* environment "location": "MDA" / "MTA" */
 	const char	*phase;		/* environment "phase": "during" */
 	time_t		 now;		/* 0 = time(NULL) */
-	const char	*spam_header;	/* sieve_spamtest_status_header "X-Spam-Score" */
-	double		 spam_max;	/* sieve_spamtest_max_value */
-	const char	*virus_header;	/* sieve_virustest_status_header */
-	double		 virus_max;
+	const struct sieve_scorecfg *spam, *virus;	/* spamtest, virustest (may be NULL) */
 	const struct sieve_loader *loader;
 	/* mailbox_exists - 1 yes, 0 no (mailboxexists, fileinto :create) */
 	int	(*mailbox_exists)(void *ctx, const char *mailbox);

@@ -40,11 +40,23 @@ sieve_config_init(struct sieve_config *c)
 	c->loader.ctx = c;
 }
 
+static void
+score_free(struct sieve_scorecfg *s)
+{
+	size_t i;
+
+	free(s->header);
+	free(s->regex);
+	for (i = 0; i < 11; i++)
+		free(s->texts[i]);
+	memset(s, 0, sizeof(*s));
+}
+
 void
 sieve_config_deinit(struct sieve_config *c)
 {
-	free(c->spam_header);
-	free(c->virus_header);
+	score_free(&c->spam);
+	score_free(&c->virus);
 	free(c->personal_dir);
 	free(c->global_dir);
 	memset(c, 0, sizeof(*c));
@@ -138,33 +150,66 @@ sieve_config_set(struct sieve_config *c, const char *key, const char *value,
 			*(uint64_t *)nums[i].p = n;
 		return 1;
 	}
-	if (strcmp(key, "sieve_spamtest_status_header") == 0 ||
-	    strcmp(key, "sieve_virustest_status_header") == 0) {
-		char **h = key[6] == 's' ? &c->spam_header : &c->virus_header;
-		char *colon;
+	if (strncmp(key, "sieve_spamtest_", 15) == 0 || strncmp(key, "sieve_virustest_", 16) == 0) {
+		struct sieve_scorecfg *sc = key[6] == 's' ? &c->spam : &c->virus;
+		const char *k = key + (key[6] == 's' ? 15 : 16);
 
-		free(*h);
-		*h = xstrdup(value);
-		/* "X-Spam-Score: regexp": the header name only */
-		if ((colon = strchr(*h, ':')) != NULL)
-			*colon = 0;
-		return 1;
-	}
-	if (strcmp(key, "sieve_spamtest_max_value") == 0 ||
-	    strcmp(key, "sieve_virustest_max_value") == 0) {
-		char *end;
-		double d = strtod(value, &end);
+		if (strcmp(k, "status_header") == 0) {
+			/* "X-Spam-Score: regexp": the name, then the value's pattern */
+			const char *colon = strchr(value, ':');
 
-		if (end == value || *end != 0 || d <= 0) {
-			snprintf(err, sizeof(err), "invalid value for %s: %.60s", key, value);
-			*error_r = err;
-			return -1;
+			free(sc->header);
+			XFREE(sc->regex);
+			sc->header = xstrndup(value, colon != NULL ? (size_t)(colon - value) :
+			    strlen(value));
+			if (colon != NULL) {
+				colon++;
+				while (*colon == ' ' || *colon == '\t')
+					colon++;
+				if (*colon != 0)
+					sc->regex = xstrdup(colon);
+			}
+			return 1;
 		}
-		if (key[6] == 's')
-			c->spam_max = d;
-		else
-			c->virus_max = d;
-		return 1;
+		if (strcmp(k, "status_type") == 0) {
+			if (strcmp(value, "score") == 0)
+				sc->type = SIEVE_SCORE_SCORE;
+			else if (strcmp(value, "strlen") == 0)
+				sc->type = SIEVE_SCORE_STRLEN;
+			else if (strcmp(value, "text") == 0)
+				sc->type = SIEVE_SCORE_TEXT;
+			else {
+				snprintf(err, sizeof(err), "invalid value for %s: %.60s", key, value);
+				*error_r = err;
+				return -1;
+			}
+			return 1;
+		}
+		if (strcmp(k, "max_value") == 0) {
+			char *end;
+			double dv = strtod(value, &end);
+
+			if (end == value || *end != 0 || dv <= 0) {
+				snprintf(err, sizeof(err), "invalid value for %s: %.60s", key, value);
+				*error_r = err;
+				return -1;
+			}
+			sc->max = dv;
+			return 1;
+		}
+		if (strncmp(k, "text_value", 10) == 0) {
+			int nv = atoi(k + 10);
+
+			if (nv < 1 || nv > 10) {
+				snprintf(err, sizeof(err), "unknown setting %s", key);
+				*error_r = err;
+				return -1;
+			}
+			free(sc->texts[nv]);
+			sc->texts[nv] = xstrdup(value);
+			return 1;
+		}
+		return 0;
 	}
 	if (strcmp(key, "sieve_global") == 0 || strcmp(key, "sieve_global_dir") == 0) {
 		free(c->global_dir);
@@ -202,14 +247,10 @@ sieve_config_unset(struct sieve_config *c, const char *key)
 		c->limits.vacation_min_period = d.limits.vacation_min_period;
 		c->limits.vacation_max_period = d.limits.vacation_max_period;
 		c->limits.vacation_default_period = d.limits.vacation_default_period;
-	} else if (strcmp(key, "sieve_spamtest_status_header") == 0)
-		XFREE(c->spam_header);
-	else if (strcmp(key, "sieve_virustest_status_header") == 0)
-		XFREE(c->virus_header);
-	else if (strcmp(key, "sieve_spamtest_max_value") == 0)
-		c->spam_max = 0;
-	else if (strcmp(key, "sieve_virustest_max_value") == 0)
-		c->virus_max = 0;
+	} else if (strncmp(key, "sieve_spamtest_", 15) == 0)
+		score_free(&c->spam);
+	else if (strncmp(key, "sieve_virustest_", 16) == 0)
+		score_free(&c->virus);
 	sieve_config_deinit(&d);
 }
 

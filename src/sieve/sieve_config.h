@@ -10,8 +10,7 @@
 struct sieve_config {
 	struct sieve_limits limits;
 	struct sieve_extset exts;
-	char	*spam_header, *virus_header;
-	double	 spam_max, virus_max;
+	struct sieve_scorecfg spam, virus;
 	char	*personal_dir;		/* include :personal (the script's directory) */
 	char	*global_dir;		/* include :global (sieve_global) */
 	struct sieve_loader loader;	/* loads NAME.sieve from the two */

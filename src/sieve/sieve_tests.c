@@ -352,47 +352,82 @@ test_environment(struct sv_run *r, const struct sv_node *n)
 	return rc;
 }
 
-/* spamtest / virustest (RFC 5235): the configured header's score */
+/* score_value - the configured header's value (regex group 1 if a
+ * pattern is set), or NULL; caller frees */
+static char *
+score_value(struct sv_run *r, const struct sieve_scorecfg *sc)
+{
+	struct strvec raw;
+	char *v = NULL;
+
+	strvec_init(&raw);
+	sv_header_values(r, 0, sc->header, false, &raw);
+	if (raw.n > 0) {
+		if (sc->regex == NULL)
+			v = xstrdup(raw.v[0]);
+		else {
+			regex_t re;
+			regmatch_t m[2];
+			const char *err;
+
+			if (sv_regex_compile(&re, sc->regex, SV_CMP_OCTET, &err) == 0) {
+				if (regexec(&re, raw.v[0], 2, m, 0) == 0) {
+					int g = m[1].rm_so >= 0 ? 1 : 0;
+
+					v = xstrndup(raw.v[0] + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so));
+				}
+				regfree(&re);
+			}
+		}
+	}
+	strvec_deinit(&raw);
+	return v;
+}
+
+/* spamtest / virustest (RFC 5235): the configured header as a score */
 static int
 test_spamtest(struct sv_run *r, const struct sv_node *n)
 {
-	bool virus = n->id == SV_T_VIRUSTEST;
-	const char *hname = virus ? r->env->virus_header : r->env->spam_header;
-	double max = virus ? r->env->virus_max : r->env->spam_max;
-	struct strvec raw, vals;
-	char buf[32];
-	int rc;
+	bool virus = n->id == SV_T_VIRUSTEST, percent = sv_has_tag(n, ":percent");
+	const struct sieve_scorecfg *sc = virus ? r->env->virus : r->env->spam;
+	struct strvec vals;
+	char buf[32], *v = NULL;
+	int top = virus ? 5 : 10, level = -1, rc;
+	double frac = -1;
 
-	strvec_init(&raw);
 	strvec_init(&vals);
-	if (hname != NULL)
-		sv_header_values(r, 0, hname, false, &raw);
-	if (raw.n == 0 || max <= 0)
-		snprintf(buf, sizeof(buf), "0");	/* not tested */
-	else {
-		char *end;
-		double v = strtod(raw.v[0], &end);
+	if (sc != NULL && sc->header != NULL)
+		v = score_value(r, sc);
+	if (v != NULL) {
+		if (sc->type == SIEVE_SCORE_TEXT) {
+			int i;
 
-		if (end == raw.v[0])
-			snprintf(buf, sizeof(buf), "0");
-		else if (sv_has_tag(n, ":percent")) {
-			double pct = v <= 0 ? 0 : v >= max ? 100 : v * 100.0 / max;
+			for (i = 1; i <= top; i++)
+				if (sc->texts[i] != NULL && strcmp(sc->texts[i], v) == 0)
+					level = i;
+			if (level > 0)
+				frac = (double)(level - 1) / (top - 1);
+		} else if (sc->max > 0) {
+			char *end;
+			double x = sc->type == SIEVE_SCORE_STRLEN ? (double)strlen(v) : strtod(v, &end);
 
-			snprintf(buf, sizeof(buf), "%d", (int)(pct + 0.5));
-		} else if (virus) {
-			int lv = v <= 0 ? 1 : v >= max ? 5 : 1 + (int)(v * 4.0 / max + 0.5);
-
-			snprintf(buf, sizeof(buf), "%d", lv);
-		} else {
-			int lv = v <= 0 ? 1 : v >= max ? 10 : 1 + (int)(v * 9.0 / max + 0.5);
-
-			snprintf(buf, sizeof(buf), "%d", lv);
+			if (sc->type == SIEVE_SCORE_STRLEN || end != v)
+				frac = x <= 0 ? 0 : x >= sc->max ? 1 : x / sc->max;
 		}
 	}
+	/* 0: not tested; 1 .. top (RFC 5235 3) or 0 .. 100 with :percent */
+	if (frac < 0)
+		snprintf(buf, sizeof(buf), "0");
+	else if (percent)
+		snprintf(buf, sizeof(buf), "%d", (int)(frac * 100 + 0.5));
+	else if (level > 0)
+		snprintf(buf, sizeof(buf), "%d", level);
+	else
+		snprintf(buf, sizeof(buf), "%d", frac <= 0 ? 1 : 1 + (int)(frac * (top - 1) + 0.5));
 	strvec_push(&vals, buf);
 	rc = sv_match_values(r, n, &vals, n->pos[0]);
-	strvec_deinit(&raw);
 	strvec_deinit(&vals);
+	free(v);
 	return rc;
 }
 
