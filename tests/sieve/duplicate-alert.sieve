@@ -1,0 +1,10 @@
+require ["duplicate", "variables", "imap4flags", "fileinto"];
+
+if header :matches "subject" "ALERT: *" {
+  if duplicate :seconds 60 :uniqueid "${1}" {
+    setflag "\\seen";
+    keep;
+  } else {
+    fileinto "Alerts";
+  }
+}

@@ -1,0 +1,4 @@
+require "editheader";
+addheader "X-Filtered" "by yubin";
+addheader "X-Umlaut" "Über";
+deleteheader "subject";

@@ -1,0 +1,4 @@
+require "fileinto";
+fileinto "a";
+fileinto "b";
+fileinto "c";
