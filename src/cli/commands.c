@@ -31,6 +31,7 @@ const struct cli_command cli_commands[] = {
 	{ "pickup", cmd_pickup, "the local submission daemon (run by the master)" },
 	{ "discard", cmd_inprocess, "the discard transport (runs inside qmgr)" },
 	{ "error", cmd_inprocess, "the error transport (runs inside qmgr)" },
+	{ "dnslookup", cmd_dnslookup, "DNS lookups as the mail system makes them (dnslookup [-c DIR] [-s SERVERS] TYPE NAME...)" },
 	{ "qtool", cmd_qtool, "queue test tool (enqueue a message; for tests only)" },
 	{ NULL, NULL, NULL },
 };
