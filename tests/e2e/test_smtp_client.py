@@ -1,0 +1,362 @@
+"""The smtp(8) client: mail that yubin's smtpd accepts for a remote domain
+goes out through the MX hosts a DNS server on loopback names (dnslib),
+to peer servers on loopback (aiosmtpd, and raw scripted peers), with
+Postfix's log lines and outcomes: sent, deferred and retried, bounced with
+the remote text, relayhost with STARTTLS and AUTH, hostile peers."""
+import os
+import re
+import smtplib
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smtp_peers import Peer, RawPeer  # noqa: E402
+
+MASTER = ("smtp      unix  -       -       n       -       -       smtp\n"
+          "relay     unix  -       -       n       -       -       smtp\n"
+          "lmtp      unix  -       -       n       -       -       lmtp\n")
+
+MSG = ("From: sender@origin.test\r\nTo: user@example.test\r\n"
+       "Subject: outbound\r\n\r\nhello from yubin\r\n.leading dot\r\n")
+
+
+def free_port_on(*hosts):
+    import socket
+    for _ in range(100):
+        s = socket.socket()
+        s.bind((hosts[0], 0))
+        port = s.getsockname()[1]
+        s.close()
+        ok = True
+        for h in hosts[1:]:
+            t = socket.socket()
+            try:
+                t.bind((h, port))
+            except OSError:
+                ok = False
+            t.close()
+        if ok:
+            return port
+    raise RuntimeError("no common free port")
+
+
+def zone(port_hosts="", extra=""):
+    return """
+example.test.      300 IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 60
+example.test.      300 IN MX 20 mx2.example.test.
+example.test.      300 IN MX 10 mx1.example.test.
+mx1.example.test.  300 IN A 127.0.0.2
+mx2.example.test.  300 IN A 127.0.0.3
+origin.test.       300 IN SOA ns.origin.test. admin.origin.test. 1 3600 600 86400 60
+origin.test.       300 IN MX 10 mx.origin.test.
+mx.origin.test.    300 IN A 127.0.0.4
+loop.test.         300 IN SOA ns.loop.test. admin.loop.test. 1 3600 600 86400 60
+loop.test.         300 IN MX 10 mx.test.example.
+mx.test.example.   300 IN A 127.0.0.1
+peer.example.      300 IN A 127.0.0.1
+""" + extra
+
+
+def make(instance_factory, dns_server, port, extra=""):
+    inst = instance_factory(
+        main_extra="default_transport = smtp\nrelay_transport = relay\n"
+                   "yubin_dns_servers = %s\nsmtp_tcp_port = %d\n"
+                   "inet_protocols = ipv4\n"
+                   "smtp_connect_timeout = 3s\nsmtp_helo_timeout = 3s\n"
+                   "smtp_mail_timeout = 3s\nsmtp_rcpt_timeout = 3s\n"
+                   "smtp_data_init_timeout = 3s\nsmtp_data_xfer_timeout = 3s\n"
+                   "smtp_data_done_timeout = 3s\nsmtp_quit_timeout = 3s\n"
+                   % (dns_server.address, port) + extra,
+        master_extra=MASTER)
+    inst.start()
+    return inst
+
+
+def send(inst, rcpts=("user@example.test",), sender="sender@origin.test", msg=MSG):
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.sendmail(sender, list(rcpts), msg)
+
+
+def queued(inst):
+    r = inst.run("mailq", "-C", inst.etc)
+    return r.out
+
+
+@pytest.fixture
+def peers():
+    made = []
+
+    def start(*a, **kw):
+        p = Peer(*a, **kw)
+        made.append(p)
+        return p
+    yield start
+    for p in made:
+        p.stop()
+
+
+@pytest.fixture
+def raw_peers():
+    made = []
+
+    def start(*a, **kw):
+        p = RawPeer(*a, **kw)
+        made.append(p)
+        return p
+    yield start
+    for p in made:
+        p.stop()
+
+
+def test_lowest_preference_mx_gets_the_mail(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    dns_server.set_zone(zone())
+    mx1 = peers("127.0.0.2", port)
+    mx2 = peers("127.0.0.3", port)
+    inst = make(instance_factory, dns_server, port)
+    send(inst)
+    assert mx1.wait(1), inst.maillog()
+    assert mx2.messages == []
+    mail_from, rcpts, content, _, _ = mx1.messages[0]
+    assert mail_from == "sender@origin.test" and rcpts == ["user@example.test"]
+    # dot-stuffing undone by the peer: the line arrives as it was sent
+    assert b"\r\n.leading dot\r\n" in content or b"\n.leading dot" in content
+    assert inst.wait_log(
+        r"yubin/smtp\[\d+\]: [0-9A-F]+: to=<user@example\.test>, "
+        r"relay=mx1\.example\.test\[127\.0\.0\.2\]:%d, delay=[0-9.]+, "
+        r"delays=[0-9.]+/[0-9.]+/[0-9.]+/[0-9.]+, dsn=2\.0\.0, "
+        r"status=sent \(250 2\.0\.0 Ok: queued as PEER1\)" % port), inst.maillog()
+    assert inst.wait_log(r": removed")
+
+
+def test_falls_back_when_the_best_mx_refuses(instance_factory, dns_server, peers, raw_peers):
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    dns_server.set_zone(zone())
+    bad = raw_peers("5xx_greeting", "127.0.0.2", port)
+    mx2 = peers("127.0.0.3", port)
+    inst = make(instance_factory, dns_server, port)
+    send(inst)
+    assert mx2.wait(1), inst.maillog()
+    assert bad.connections >= 1
+    assert inst.wait_log(r"relay=mx2\.example\.test\[127\.0\.0\.3\]:%d.*status=sent" % port)
+
+
+def test_falls_back_when_the_best_mx_is_down(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    dns_server.set_zone(zone())
+    mx2 = peers("127.0.0.3", port)
+    inst = make(instance_factory, dns_server, port)
+    send(inst)
+    assert mx2.wait(1), inst.maillog()
+    assert "connect to mx1.example.test[127.0.0.2]:%d: Connection refused" % port \
+        in inst.maillog()
+
+
+def test_no_mx_falls_back_to_the_address_record(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.5")
+    dns_server.set_zone(zone(extra="plain.test. 300 IN A 127.0.0.5\n"))
+    p = peers("127.0.0.5", port)
+    inst = make(instance_factory, dns_server, port)
+    send(inst, rcpts=("someone@plain.test",))
+    assert p.wait(1), inst.maillog()
+    assert inst.wait_log(r"relay=plain\.test\[127\.0\.0\.5\]:%d.*status=sent" % port)
+
+
+def test_deferred_when_all_are_down_then_flushed(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    dns_server.set_zone(zone())
+    # no automatic retry during the test: only postqueue -f brings it back
+    inst = make(instance_factory, dns_server, port,
+                "minimal_backoff_time = 1h\nmaximal_backoff_time = 2h\nqueue_run_delay = 1h\n")
+    send(inst)
+    assert inst.wait_log(r"to=<user@example\.test>, relay=mx2\.example\.test\[127\.0\.0\.3\]:%d, "
+                         r".*dsn=4\.4\.1, status=deferred \(connect to "
+                         r"mx2\.example\.test\[127\.0\.0\.3\]:%d: Connection refused\)"
+                         % (port, port)), inst.maillog()
+    assert "user@example.test" in queued(inst)
+    mx1 = peers("127.0.0.2", port)
+    time.sleep(1)
+    assert mx1.messages == []          # nothing retries by itself yet
+    r = inst.run("postqueue", "-c", inst.etc, "-f")
+    assert r.rc == 0, r
+    assert mx1.wait(1), inst.maillog()
+    assert inst.wait_log(r"status=sent")
+    end = time.time() + 30
+    while "user@example.test" in queued(inst) and time.time() < end:
+        time.sleep(0.2)
+    assert "user@example.test" not in queued(inst)
+
+
+def test_5xx_bounces_with_the_remote_text(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.2", "127.0.0.4")
+    dns_server.set_zone(zone())
+    mx1 = peers("127.0.0.2", port)
+    mx1.handler.rcpt_reply = "550 5.1.1 <user@example.test>: Recipient address rejected: no such user"
+    origin = peers("127.0.0.4", port)   # where the sender's bounce goes
+    inst = make(instance_factory, dns_server, port)
+    send(inst)
+    text = ("host mx1.example.test[127.0.0.2] said: 550 5.1.1 <user@example.test>: "
+            "Recipient address rejected: no such user (in reply to RCPT TO command)")
+    assert inst.wait_log(r"dsn=5\.1\.1, status=bounced \(%s\)" % re.escape(text)), inst.maillog()
+    # the notice to the sender carries the remote reply
+    assert origin.wait(1), inst.maillog()
+    mail_from, rcpts, content, _, _ = origin.messages[0]
+    assert mail_from in ("", "<>") and rcpts == ["sender@origin.test"]
+    body = content.decode(errors="replace")
+    assert "no such user" in body and "Status: 5.1.1" in body
+    assert "Remote-MTA: dns; mx1.example.test" in body or "mx1.example.test" in body
+
+
+def test_4xx_on_rcpt_defers(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    dns_server.set_zone(zone())
+    mx1 = peers("127.0.0.2", port)
+    mx1.handler.rcpt_reply = "451 4.3.0 try later"
+    inst = make(instance_factory, dns_server, port)
+    send(inst)
+    assert inst.wait_log(r"dsn=4\.3\.0, status=deferred \(host mx1\.example\.test\[127\.0\.0\.2\] "
+                         r"said: 451 4\.3\.0 try later \(in reply to RCPT TO command\)\)"), \
+        inst.maillog()
+    assert "user@example.test" in queued(inst)
+
+
+def test_mx_pointing_at_myself_bounces(instance_factory, dns_server):
+    port = free_port_on("127.0.0.2")
+    dns_server.set_zone(zone())
+    inst = make(instance_factory, dns_server, port)
+    send(inst, rcpts=("user@loop.test",))
+    assert inst.wait_log(r"to=<user@loop\.test>, relay=none, .*dsn=5\.4\.6, status=bounced "
+                         r"\(mail for loop\.test loops back to myself\)"), inst.maillog()
+
+
+def test_unknown_domain_bounces_dns_failure_defers(instance_factory, dns_server):
+    port = free_port_on("127.0.0.2")
+    dns_server.set_zone(zone())
+    dns_server.misbehave("broken.test", "servfail")
+    inst = make(instance_factory, dns_server, port)
+    send(inst, rcpts=("a@nxdomain.test", "b@broken.test"))
+    assert inst.wait_log(r"to=<a@nxdomain\.test>, relay=none, .*dsn=5\.4\.4, status=bounced "
+                         r"\(Host or domain name not found\. Name service error for "
+                         r"name=nxdomain\.test type=MX: Host not found\)"), inst.maillog()
+    assert inst.wait_log(r"to=<b@broken\.test>, relay=none, .*dsn=4\.4\.3, status=deferred "
+                         r"\(Host or domain name not found\. Name service error for "
+                         r"name=broken\.test type=MX: Host not found, try again\)"), inst.maillog()
+
+
+def test_transport_maps_nexthop(instance_factory, dns_server, peers, tmp_path):
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    p = peers("127.0.0.1", port)
+    tm = tmp_path / "transport"
+    tm.write_text("example.test smtp:[127.0.0.1]:%d\n" % port)
+    inst = make(instance_factory, dns_server, 1, "transport_maps = texthash:%s\n" % tm)
+    send(inst)
+    assert p.wait(1), inst.maillog()
+    assert inst.wait_log(r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d, .*status=sent" % port)
+
+
+@pytest.mark.parametrize("how,phase", [
+    ("silent", "timed out while receiving the initial server greeting"),
+    ("slow", "timed out while receiving the initial server greeting"),
+    ("endless", "too many reply lines"),
+    ("drop_data", "lost connection with"),
+])
+def test_hostile_peer_keeps_the_message_queued(instance_factory, dns_server, raw_peers,
+                                               how, phase):
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    peer = raw_peers(how, "127.0.0.1", port, delay=8)
+    inst = make(instance_factory, dns_server, 1,
+                "default_transport = smtp:[127.0.0.1]:%d\n"
+                "minimal_backoff_time = 1h\nmaximal_backoff_time = 2h\nqueue_run_delay = 1h\n"
+                % port)
+    send(inst)
+    assert inst.wait_log(r"status=deferred \(.*%s" % re.escape(phase), timeout=60), \
+        inst.maillog()
+    assert peer.connections >= 1
+    assert "user@example.test" in queued(inst)
+    # the queue manager and the client are still there and working
+    assert inst.wait_log(r"\(queue active\)")
+
+
+def test_relayhost_with_starttls_and_auth(instance_factory, dns_server, peers, tmp_path):
+    import ssl
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=peer.example", "-addext", "subjectAltName=DNS:peer.example",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key))
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    relay = peers("127.0.0.1", port, tls_context=ctx, users={"relayuser": "s3cret"},
+                  require_starttls=True)
+    pw = tmp_path / "sasl_passwd"
+    pw.write_text("[peer.example]:%d relayuser:s3cret\n" % port)
+    inst = make(instance_factory, dns_server, 1,
+                "relayhost = [peer.example]:%d\n"
+                "smtp_sasl_auth_enable = yes\nsmtp_sasl_password_maps = texthash:%s\n"
+                "smtp_sasl_security_options = noanonymous\n"
+                "smtp_tls_security_level = verify\nsmtp_tls_CAfile = %s\n"
+                % (port, pw, cert))
+    send(inst)
+    assert relay.wait(1), inst.maillog()
+    _, _, _, auth, tls = relay.messages[0]
+    assert auth == "relayuser" and tls
+    assert inst.wait_log(r"relay=peer\.example\[127\.0\.0\.1\]:%d, .*status=sent" % port)
+
+
+def test_verify_refuses_an_untrusted_certificate(instance_factory, dns_server, peers, tmp_path):
+    import ssl
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=peer.example", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key))
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    relay = peers("127.0.0.1", port, tls_context=ctx)
+    inst = make(instance_factory, dns_server, 1,
+                "relayhost = [peer.example]:%d\nsmtp_tls_security_level = verify\n"
+                "minimal_backoff_time = 1h\nmaximal_backoff_time = 2h\nqueue_run_delay = 1h\n"
+                % port)
+    send(inst)
+    assert inst.wait_log(r"dsn=4\.7\.5, status=deferred \(Server certificate not verified"), \
+        inst.maillog()
+    assert relay.messages == []
+
+
+def test_encrypt_requires_starttls(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    plain = peers("127.0.0.1", port)
+    inst = make(instance_factory, dns_server, 1,
+                "relayhost = [127.0.0.1]:%d\nsmtp_tls_security_level = encrypt\n"
+                "minimal_backoff_time = 1h\nmaximal_backoff_time = 2h\nqueue_run_delay = 1h\n"
+                % port)
+    send(inst)
+    assert inst.wait_log(r"dsn=4\.7\.4, status=deferred \(TLS is required, but was not offered "
+                         r"by host 127\.0\.0\.1\[127\.0\.0\.1\]\)"), inst.maillog()
+    assert plain.messages == []
+
+
+def test_may_uses_tls_when_offered(instance_factory, dns_server, peers, tmp_path):
+    import ssl
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=peer.example", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key))
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    p = peers("127.0.0.1", port, tls_context=ctx)
+    inst = make(instance_factory, dns_server, 1,
+                "relayhost = [127.0.0.1]:%d\nsmtp_tls_security_level = may\n" % port)
+    send(inst)
+    assert p.wait(1), inst.maillog()
+    assert p.messages[0][4] is True
