@@ -360,3 +360,42 @@ def test_may_uses_tls_when_offered(instance_factory, dns_server, peers, tmp_path
     send(inst)
     assert p.wait(1), inst.maillog()
     assert p.messages[0][4] is True
+
+
+def test_lmtp_inet_and_unix(instance_factory, dns_server, tmp_path):
+    """lmtp:inet:host:port and lmtp:unix:/path, on the same client code"""
+    from aiosmtpd.controller import Controller, UnixSocketController
+    from aiosmtpd.lmtp import LMTP
+    from smtp_peers import Handler
+
+    class LMTPInet(Controller):
+        def factory(self):
+            return LMTP(self.handler)
+
+    class LMTPUnix(UnixSocketController):
+        def factory(self):
+            return LMTP(self.handler)
+
+    port = free_port_on("127.0.0.1")
+    h1, h2 = Handler(), Handler()
+    sock = str(tmp_path / "lmtp.sock")
+    c1 = LMTPInet(h1, hostname="127.0.0.1", port=port)
+    c2 = LMTPUnix(h2, unix_socket=sock)
+    c1.start()
+    c2.start()
+    try:
+        tm = tmp_path / "transport"
+        tm.write_text("inet.test lmtp:inet:127.0.0.1:%d\nunix.test lmtp:unix:%s\n" % (port, sock))
+        dns_server.set_zone(zone())
+        inst = make(instance_factory, dns_server, 1, "transport_maps = texthash:%s\n" % tm)
+        send(inst, rcpts=("a@inet.test", "b@unix.test"))
+        assert inst.wait_log(r"yubin/lmtp\[\d+\]: [0-9A-F]+: to=<a@inet\.test>, "
+                             r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d, .*status=sent" % port), \
+            inst.maillog()
+        assert inst.wait_log(r"yubin/lmtp\[\d+\]: [0-9A-F]+: to=<b@unix\.test>, "
+                             r"relay=mx\.test\.example\[%s\], .*status=sent" % re.escape(sock)), \
+            inst.maillog()
+        assert h1.messages[0][1] == ["a@inet.test"] and h2.messages[0][1] == ["b@unix.test"]
+    finally:
+        c1.stop()
+        c2.stop()
