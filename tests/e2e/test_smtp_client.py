@@ -399,3 +399,29 @@ def test_lmtp_inet_and_unix(instance_factory, dns_server, tmp_path):
     finally:
         c1.stop()
         c2.stop()
+
+
+def test_no_open_relay_for_clients_outside_mynetworks(instance_factory, dns_server, peers):
+    """A client outside mynetworks (from 127.0.0.9, mynetworks 127.0.0.1/32)
+    cannot relay to a remote domain; mail for relay_domains is accepted and
+    goes out through relay_transport to the domain's MX."""
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    dns_server.set_zone(zone())
+    mx1 = peers("127.0.0.2", port)
+    inst = make(instance_factory, dns_server, port,
+                "mynetworks = 127.0.0.1/32\nrelay_domains = example.test\n")
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30,
+                      source_address=("127.0.0.9", 0)) as s:
+        s.ehlo("outside.example")
+        s.mail("someone@origin.test")
+        code, msg = s.rcpt("victim@elsewhere.test")
+        # defer_unauth_destination in the 3.6 defaults: 454, as Postfix
+        assert code == 454 and b"Relay access denied" in msg, (code, msg)
+        code, msg = s.rcpt("user@example.test")
+        assert code == 250, (code, msg)
+        code, msg = s.data(MSG.encode())
+        assert code == 250, (code, msg)
+    assert mx1.wait(1), inst.maillog()
+    assert mx1.messages[0][1] == ["user@example.test"]
+    assert inst.wait_log(r"yubin/smtp\[\d+\]: [0-9A-F]+: to=<user@example\.test>, "
+                         r"relay=mx1\.example\.test\[127\.0\.0\.2\]:%d, .*status=sent" % port)
