@@ -15,6 +15,9 @@ class Handler:
         self.rcpt_reply = None  # e.g. "550 5.1.1 <x>: Recipient address rejected"
         self.data_reply = None
         self.mail_reply = None
+        self.data_delay = 0     # seconds handle_DATA waits (concurrency tests)
+        self.active = 0         # transactions in DATA right now
+        self.max_active = 0
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.mail_reply:
@@ -32,6 +35,12 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.data_reply:
             return self.data_reply
+        if self.data_delay:
+            import asyncio
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            await asyncio.sleep(self.data_delay)
+            self.active -= 1
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                               envelope.original_content or envelope.content,
                               session.auth_data, bool(session.ssl)))

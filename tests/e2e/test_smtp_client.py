@@ -425,3 +425,44 @@ def test_no_open_relay_for_clients_outside_mynetworks(instance_factory, dns_serv
     assert mx1.messages[0][1] == ["user@example.test"]
     assert inst.wait_log(r"yubin/smtp\[\d+\]: [0-9A-F]+: to=<user@example\.test>, "
                          r"relay=mx1\.example\.test\[127\.0\.0\.2\]:%d, .*status=sent" % port)
+
+
+def test_destination_concurrency_limit(instance_factory, dns_server, peers):
+    """default_destination_concurrency_limit bounds the deliveries to one
+    nexthop in flight at once, and more than one do run in parallel"""
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    p = peers("127.0.0.1", port)
+    p.handler.data_delay = 0.5
+    inst = make(instance_factory, dns_server, 1,
+                "default_transport = smtp:[127.0.0.1]:%d\n"
+                "default_destination_concurrency_limit = 3\n" % port)
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        for i in range(9):
+            s.sendmail("sender@origin.test", ["u%d@example.test" % i], MSG)
+    assert p.wait(9, timeout=120), inst.maillog()
+    assert 2 <= p.handler.max_active <= 3, p.handler.max_active
+
+
+def test_many_messages_to_smtp_sink(instance_factory, dns_server, tmp_path):
+    """Postfix's smtp-sink as the peer: every message is sent, none stays"""
+    import conftest
+    sink = conftest.real_tool("smtp-sink")
+    port = free_port_on("127.0.0.1")
+    proc = subprocess.Popen([sink, "-u", "nobody", "-c", "127.0.0.1:%d" % port, "64"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        dns_server.set_zone(zone())
+        inst = make(instance_factory, dns_server, 1,
+                    "default_transport = smtp:[127.0.0.1]:%d\n" % port)
+        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+            for i in range(40):
+                s.sendmail("sender@origin.test", ["a%d@example.test" % i, "b%d@example.test" % i],
+                           MSG)
+        assert inst.wait_log(r"status=sent \(250 2\.0\.0 Ok\)", count=80, timeout=120), \
+            inst.maillog()
+        assert inst.wait_log(r": removed", count=40)
+        assert "status=deferred" not in inst.maillog()
+    finally:
+        proc.kill()
+        proc.wait()
