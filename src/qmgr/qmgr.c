@@ -136,7 +136,10 @@ qmgr_log_delivery(struct qmgr *q, const char *tag, const struct qmsg *m, size_t 
 			str_append_c(&line, '>');
 		}
 	}
-	str_appendf(&line, ", relay=%s, delay=", dsn->relay);
+	str_appendf(&line, ", relay=%s", dsn->relay);
+	if (dsn->conn_use > 1)
+		str_appendf(&line, ", conn_use=%u", dsn->conn_use);
+	str_append(&line, ", delay=");
 	qmgr_format_delay(&line, t_end - arrival);
 	str_append(&line, ", delays=");
 	qmgr_format_delay(&line, t_active - arrival);

@@ -34,6 +34,7 @@ struct transport_dsn {
 	char	reason[TRANSPORT_DSN_TEXT_SIZE];	/* "discarded", "user unknown" */
 	char	relay[TRANSPORT_RELAY_SIZE];		/* "none", "host[addr]:port" */
 	double	conn_setup;	/* seconds spent on connection set-up (delays=c) */
+	unsigned conn_use;	/* > 1: the connection's nth delivery (conn_use=n) */
 };
 
 /* A transport that expands one recipient into several deliveries

@@ -46,6 +46,8 @@ struct smtp_settings {
 	struct maps	*sasl_maps;		/* owned; NULL: none */
 	bool		 sasl_noplaintext, sasl_tls_noplaintext;
 	bool		 disable_dns;		/* disable_dns_lookups / smtp_host_lookup */
+	bool		 cache_on_demand;	/* smtp_connection_cache_on_demand */
+	long		 cache_time_limit, reuse_time_limit;
 	struct strvec	 own_addrs;		/* inet_interfaces/proxy_interfaces addresses */
 };
 
@@ -91,6 +93,17 @@ void	 smtp_session_init(struct smtp_delivery *);
 bool	 smtp_session_quitting(const struct smtp_delivery *);
 void	 smtp_session_begin(struct smtp_delivery *);
 void	 smtp_session_close(struct smtp_delivery *);
+/* smtp_session_mail - start the transaction on a ready session (one
+ * taken from the connection cache) */
+void	 smtp_session_mail(struct smtp_delivery *);
+/* The connection cache (smtp_cache.c): after a delivered message the
+ * session waits, idle, up to $smtp_connection_cache_time_limit for the
+ * next delivery to the same nexthop. smtp_cache_put - move d's session
+ * into the cache (true) or leave it (false); smtp_cache_take - adopt a
+ * cached session for d's nexthop (true) */
+bool	 smtp_cache_put(struct smtp_delivery *);
+bool	 smtp_cache_take(struct smtp_delivery *);
+void	 smtp_cache_flush(void);
 /* smtp_session_attach - (re)install the callbacks on d->bev */
 void	 smtp_session_attach(struct smtp_delivery *);
 
@@ -131,6 +144,9 @@ struct smtp_delivery {
 	int			 rcpt_class;	/* 4 or 5 */
 	char			*sasl_user, *sasl_pass;	/* owned */
 	double			 t_start, t_conn;
+	double			 conn_born;	/* when the connection was made */
+	bool			 reused;	/* the session came from the cache */
+	unsigned		 conn_use;	/* deliveries on this connection, this one included */
 
 	/* the outcome */
 	bool			 finished;

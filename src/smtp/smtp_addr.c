@@ -176,6 +176,11 @@ smtp_settings_load(struct smtp_settings *s, struct maincf *cf, bool lmtp, const 
 	if (maincf_get(cf, "smtp_host_lookup", &v, &err) == 0 && strstr(v.s, "dns") == NULL)
 		s->disable_dns = true;
 	smtp_own_addresses(cf, &s->own_addrs);
+	if (smtp_param(cf, lmtp, "connection_cache_on_demand", &v) != 0 ||
+	    !maincf_parse_bool(v.s, &s->cache_on_demand))
+		s->cache_on_demand = true;
+	s->cache_time_limit = smtp_param_time(cf, lmtp, "connection_cache_time_limit", 2);
+	s->reuse_time_limit = smtp_param_time(cf, false, "connection_reuse_time_limit", 300);
 
 	/* TLS */
 	(void)smtp_param(cf, lmtp, "tls_security_level", &v);

@@ -83,6 +83,7 @@ smtp_report(struct smtp_delivery *d)
 
 	if (d->t_conn > 0)
 		d->dsn.conn_setup = d->t_conn - d->t_start;
+	d->dsn.conn_use = d->conn_use;
 	if (sl != NULL) {
 		smtp_slot_reply(sl, d->status, &d->dsn);
 		sl->d = NULL;
@@ -170,6 +171,24 @@ smtp_delivery_next(struct smtp_delivery *d, const char *status, const char *reas
 	d->have_soft = true;
 	log_info("%s: %s", d->queue_id, reason);
 	smtp_session_close(d);
+	if (d->reused) {
+		/* a cached connection that failed: the usual way, from the
+		 * start (the server may have closed it meanwhile) */
+		size_t i;
+
+		d->reused = false;
+		d->have_soft = false;
+		for (i = 0; i < d->nt; i++) {
+			free(d->t[i].host);
+			free(d->t[i].path);
+		}
+		XFREE(d->t);
+		d->nt = d->cur = d->sessions = 0;
+		d->t_conn = 0;
+		d->conn_use = 0;
+		smtp_addr_resolve(d);
+		return;
+	}
 	d->cur++;
 	d->no_tls = false;
 	smtp_session_begin(d);
@@ -249,7 +268,10 @@ smtp_srv_request(struct smtp_srv_slot *sl, const char *buf, size_t n)
 		smtp_delivery_result(d, TRANSPORT_DEFERRED, "4.3.5", "none", why);
 		return;
 	}
-	smtp_addr_resolve(d);
+	if (smtp_cache_take(d))
+		smtp_session_mail(d);
+	else
+		smtp_addr_resolve(d);
 }
 
 static void
@@ -328,6 +350,7 @@ smtp_srv_run(struct maincf *cf, int *fds, size_t n)
 			close(srv.slots[i].fd);
 	}
 	free(srv.slots);
+	smtp_cache_flush();
 	dns_resolver_free(&srv.dns);
 	smtp_settings_deinit(&srv.smtp);
 	smtp_settings_deinit(&srv.lmtp);

@@ -58,7 +58,6 @@ enum smtp_state {
 #define SMTP_INPUT_MAX	(SMTP_REPLY_LINE_MAX + 2)
 
 static void smtp_after_ehlo(struct smtp_delivery *);
-static void smtp_send_mail(struct smtp_delivery *);
 
 static double
 smtp_now(void)
@@ -357,11 +356,11 @@ smtp_after_ehlo(struct smtp_delivery *d)
 		smtp_send_auth(d);
 		return;
 	}
-	smtp_send_mail(d);
+	smtp_session_mail(d);
 }
 
-static void
-smtp_send_mail(struct smtp_delivery *d)
+void
+smtp_session_mail(struct smtp_delivery *d)
 {
 	char peer[300], relay[TRANSPORT_RELAY_SIZE], buf[TRANSPORT_DSN_TEXT_SIZE];
 	struct str cmd;
@@ -532,7 +531,7 @@ smtp_on_reply(struct smtp_delivery *d)
 		break;
 	case ST_AUTH:
 		if (cls == 2) {
-			smtp_send_mail(d);
+			smtp_session_mail(d);
 			return;
 		}
 		break;
@@ -596,6 +595,13 @@ smtp_on_reply(struct smtp_delivery *d)
 	case ST_DOT:
 		smtp_relay_name(d, relay, sizeof(relay));
 		if (cls == 2) {
+			if (smtp_cache_put(d)) {
+				/* the session waits in the cache for the next
+				 * delivery to this nexthop */
+				smtp_delivery_result(d, TRANSPORT_SENT, r->dsn[0] != '\0' ?
+				    r->dsn : "2.0.0", relay, r->text.s);
+				return;
+			}
 			d->state = ST_QUIT;	/* result first: the session ends with QUIT */
 			smtp_delivery_result(d, TRANSPORT_SENT, r->dsn[0] != '\0' ? r->dsn : "2.0.0",
 			    relay, r->text.s);
@@ -685,6 +691,8 @@ smtp_on_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		if (d->state == ST_CONNECT) {
 			d->t_conn = smtp_now();
+			d->conn_born = d->t_conn;
+			d->conn_use = 1;
 			d->state = ST_GREET;
 			smtp_timer_arm(d, d->set->helo_timeout,
 			    "while receiving the initial server greeting");

@@ -90,7 +90,9 @@ class Peer:
         return False
 
     def stop(self):
-        self.controller.stop()
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
 
 class RawPeer:

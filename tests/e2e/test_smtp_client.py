@@ -466,3 +466,51 @@ def test_many_messages_to_smtp_sink(instance_factory, dns_server, tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_connection_cache_reuses_a_session(instance_factory, dns_server, peers):
+    """deliveries to one nexthop in a burst share a connection
+    (conn_use=N in the log, as Postfix); with the cache off, they do not"""
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    p = peers("127.0.0.1", port)
+    inst = make(instance_factory, dns_server, 1,
+                "default_transport = smtp:[127.0.0.1]:%d\n"
+                "default_destination_concurrency_limit = 1\n"
+                "smtp_connection_cache_time_limit = 5s\n" % port)
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        for i in range(4):
+            s.sendmail("sender@origin.test", ["c%d@example.test" % i], MSG)
+    assert p.wait(4), inst.maillog()
+    assert inst.wait_log(r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d, conn_use=[2-4], delay=.*"
+                         r"status=sent" % port), inst.maillog()
+    off = make(instance_factory, dns_server, 1,
+               "default_transport = smtp:[127.0.0.1]:%d\n"
+               "smtp_connection_cache_on_demand = no\n" % port)
+    with smtplib.SMTP("127.0.0.1", off.port, timeout=30) as s:
+        for i in range(3):
+            s.sendmail("sender@origin.test", ["d%d@example.test" % i], MSG)
+    assert p.wait(7), off.maillog()
+    assert off.wait_log(r"status=sent", count=3)
+    assert "conn_use=" not in off.maillog()
+
+
+def test_cached_connection_closed_by_the_peer_is_not_a_failure(instance_factory, dns_server,
+                                                              peers):
+    """a cached session the server has closed meanwhile: the next delivery
+    connects again and is sent, nothing deferred"""
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    p = peers("127.0.0.1", port)
+    inst = make(instance_factory, dns_server, 1,
+                "default_transport = smtp:[127.0.0.1]:%d\n"
+                "smtp_connection_cache_time_limit = 30s\n" % port)
+    send(inst, rcpts=("first@example.test",))
+    assert p.wait(1)
+    assert inst.wait_log(r"to=<first@example\.test>.*status=sent")
+    p.stop()            # closes the idle connection
+    p2 = peers("127.0.0.1", port)
+    send(inst, rcpts=("second@example.test",))
+    assert p2.wait(1), inst.maillog()
+    assert inst.wait_log(r"to=<second@example\.test>.*status=sent")
+    assert "status=deferred" not in inst.maillog()
