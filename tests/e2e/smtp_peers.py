@@ -51,7 +51,7 @@ class Peer:
     """aiosmtpd on host:port (port 0: a free one)."""
 
     def __init__(self, host="127.0.0.1", port=0, tls_context=None, users=None,
-                 require_starttls=False):
+                 require_starttls=False, **extra):
         self.handler = Handler()
         self.host = host
         if port == 0:
@@ -73,6 +73,7 @@ class Peer:
             kw["authenticator"] = auth
             kw["auth_require_tls"] = tls_context is not None
             kw["auth_required"] = True
+        kw.update(extra)
         self.controller = Controller(self.handler, hostname=host, port=port,
                                      server_hostname="peer.example", **kw)
         self.controller.start()

@@ -514,3 +514,23 @@ def test_cached_connection_closed_by_the_peer_is_not_a_failure(instance_factory,
     assert p2.wait(1), inst.maillog()
     assert inst.wait_log(r"to=<second@example\.test>.*status=sent")
     assert "status=deferred" not in inst.maillog()
+
+
+def test_size_and_smtputf8_limits_of_the_peer(instance_factory, dns_server, peers):
+    """a message larger than the peer's SIZE, or a UTF-8 address for a
+    peer without SMTPUTF8, bounces with Postfix's texts"""
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    peers("127.0.0.1", port, data_size_limit=100, enable_SMTPUTF8=False)
+    inst = make(instance_factory, dns_server, 1,
+                "default_transport = smtp:[127.0.0.1]:%d\n" % port)
+    send(inst, rcpts=("big@example.test",), msg=MSG + "x" * 500 + "\r\n")
+    assert inst.wait_log(r"to=<big@example\.test>, .*dsn=5\.3\.4, status=bounced \(message size "
+                         r"\d+ exceeds size limit 100 of server 127\.0\.0\.1\[127\.0\.0\.1\]\)"), \
+        inst.maillog()
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.ehlo()
+        s.sendmail("sender@origin.test", ["j\u00fcrgen@example.test"], MSG.encode(),
+                   mail_options=["SMTPUTF8"])
+    assert inst.wait_log(r"dsn=5\.6\.7, status=bounced \(SMTPUTF8 is required, but was not "
+                         r"offered by host 127\.0\.0\.1\[127\.0\.0\.1\]\)"), inst.maillog()
