@@ -534,3 +534,45 @@ def test_size_and_smtputf8_limits_of_the_peer(instance_factory, dns_server, peer
                    mail_options=["SMTPUTF8"])
     assert inst.wait_log(r"dsn=5\.6\.7, status=bounced \(SMTPUTF8 is required, but was not "
                          r"offered by host 127\.0\.0\.1\[127\.0\.0\.1\]\)"), inst.maillog()
+
+
+def test_client_process_killed_mid_delivery_loses_nothing(instance_factory, dns_server,
+                                                          raw_peers, peers):
+    """SIGKILL to the queue manager's delivery processes (the smtp client
+    among them) while a delivery hangs: the recipient is deferred, not
+    lost, and goes out once a server answers"""
+    import signal
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    silent = raw_peers("silent", "127.0.0.1", port)
+    inst = make(instance_factory, dns_server, 1,
+                "default_transport = smtp:[127.0.0.1]:%d\nsmtp_helo_timeout = 60s\n" % port)
+    send(inst)
+    end = time.time() + 30
+    while silent.connections == 0 and time.time() < end:
+        time.sleep(0.05)
+    assert silent.connections >= 1
+    qmgrs = [p for p in inst.pids()
+             if open("/proc/%d/cmdline" % p, "rb").read().split(b"\0")[0].endswith(b"qmgr") or
+             b"qmgr" in open("/proc/%d/cmdline" % p, "rb").read().split(b"\0")[:2]]
+    killed = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid in qmgrs:
+            os.kill(int(d), signal.SIGKILL)
+            killed += 1
+    assert killed >= 1, qmgrs
+    silent.stop()
+    good = peers("127.0.0.1", port)
+    end = time.time() + 90
+    while not good.messages and time.time() < end:
+        inst.run("postqueue", "-c", inst.etc, "-f")
+        time.sleep(1)
+    assert len(good.messages) == 1, inst.maillog()
+    assert good.messages[0][1] == ["user@example.test"]
