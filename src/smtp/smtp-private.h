@@ -120,6 +120,9 @@ struct smtp_delivery {
 	struct smtp_nexthop	 nh;		/* owned */
 	struct str		 content;	/* owned: the message as queued */
 	bool			 eightbit, utf8;
+	int			 notify;	/* QFILE_NOTIFY_*, 0: none given */
+	char			*dsn_ret;	/* owned: RET= value, or NULL */
+	char			*dsn_envid;	/* owned: ENVID= value (xtext), or NULL */
 
 	/* targets */
 	struct smtp_target	*t;		/* owned */

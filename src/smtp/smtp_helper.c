@@ -109,6 +109,8 @@ smtp_delivery_free(struct smtp_delivery *d)
 	free(d->sender);
 	free(d->rcpt);
 	free(d->nexthop);
+	free(d->dsn_ret);
+	free(d->dsn_envid);
 	smtp_nexthop_deinit(&d->nh);
 	str_deinit(&d->content);
 	smtp_reply_deinit(&d->reply);
@@ -247,6 +249,11 @@ smtp_srv_request(struct smtp_srv_slot *sl, const char *buf, size_t n)
 	d->sender = xstrdup(m->sender);
 	d->rcpt = xstrdup(m->rcpts[idx].addr);
 	d->nexthop = xstrdup(f[3]);
+	d->notify = m->rcpts[idx].notify;
+	if (qmsg_attr(m, "dsn_ret") != NULL)
+		d->dsn_ret = xstrdup(qmsg_attr(m, "dsn_ret"));
+	if (qmsg_attr(m, "dsn_envid") != NULL)
+		d->dsn_envid = xstrdup(qmsg_attr(m, "dsn_envid"));
 	str_init(&d->content, m->size + 16);
 	qmsg_content(m, &d->content);
 	qmsg_free(&m);

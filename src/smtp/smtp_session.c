@@ -35,6 +35,7 @@
 #include "lib/maps.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "queue/qfile.h"
 
 enum smtp_state {
 	ST_IDLE,
@@ -359,6 +360,37 @@ smtp_after_ehlo(struct smtp_delivery *d)
 	smtp_session_mail(d);
 }
 
+/* smtp_send_rcpt - RCPT TO, with the DSN request when the server takes
+ * DSN (RFC 3461) */
+static void
+smtp_send_rcpt(struct smtp_delivery *d)
+{
+	struct str cmd;
+	const char *sep = "";
+
+	str_init(&cmd, 128);
+	str_appendf(&cmd, "RCPT TO:<%s>", d->rcpt);
+	if ((d->ehlo.ext & SMTP_EXT_DSN) && d->notify != 0) {
+		str_append(&cmd, " NOTIFY=");
+		if (d->notify & QFILE_NOTIFY_NEVER) {
+			str_append(&cmd, "NEVER");
+		} else {
+			if (d->notify & QFILE_NOTIFY_SUCCESS) {
+				str_append(&cmd, "SUCCESS");
+				sep = ",";
+			}
+			if (d->notify & QFILE_NOTIFY_FAILURE) {
+				str_appendf(&cmd, "%sFAILURE", sep);
+				sep = ",";
+			}
+			if (d->notify & QFILE_NOTIFY_DELAY)
+				str_appendf(&cmd, "%sDELAY", sep);
+		}
+	}
+	smtp_send(d, "%s", cmd.s);
+	str_deinit(&cmd);
+}
+
 void
 smtp_session_mail(struct smtp_delivery *d)
 {
@@ -388,13 +420,19 @@ smtp_session_mail(struct smtp_delivery *d)
 		str_append(&cmd, " BODY=8BITMIME");
 	if (d->utf8)
 		str_append(&cmd, " SMTPUTF8");
+	if (d->ehlo.ext & SMTP_EXT_DSN) {
+		if (d->dsn_ret != NULL)
+			str_appendf(&cmd, " RET=%s", d->dsn_ret);
+		if (d->dsn_envid != NULL)
+			str_appendf(&cmd, " ENVID=%s", d->dsn_envid);
+	}
 	smtp_send(d, "%s", cmd.s);
 	str_deinit(&cmd);
 	d->state = ST_MAIL;
 	d->mail_ok = d->rcpt_ok = false;
 	d->replies_due = 1;
 	if (pipelining) {
-		smtp_send(d, "RCPT TO:<%s>", d->rcpt);
+		smtp_send_rcpt(d);
 		smtp_send(d, "DATA");
 		d->replies_due = 3;
 	}
@@ -549,7 +587,7 @@ smtp_on_reply(struct smtp_delivery *d)
 		d->mail_ok = true;
 		d->state = ST_RCPT;
 		if (d->replies_due == 0) {
-			smtp_send(d, "RCPT TO:<%s>", d->rcpt);
+			smtp_send_rcpt(d);
 			d->replies_due = 1;
 		}
 		smtp_timer_arm(d, s->rcpt_timeout, "while sending RCPT TO");

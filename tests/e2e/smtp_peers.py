@@ -106,6 +106,7 @@ class RawPeer:
         self.how = how
         self.delay = delay
         self.connections = 0
+        self.commands = []      # command lines received
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
@@ -152,8 +153,11 @@ class RawPeer:
                 line = f.readline()
                 if not line:
                     return
+                self.commands.append(line.strip().decode(errors="replace"))
                 cmd = line.strip().upper()
-                if cmd.startswith(b"EHLO"):
+                if cmd.startswith(b"EHLO") and self.how == "dsn":
+                    c.sendall(b"250-raw.example\r\n250-DSN\r\n250 8BITMIME\r\n")
+                elif cmd.startswith(b"EHLO"):
                     c.sendall(b"250-raw.example\r\n250 8BITMIME\r\n")
                 elif cmd.startswith(b"DATA"):
                     c.sendall(b"354 go ahead\r\n")
@@ -161,6 +165,11 @@ class RawPeer:
                     if self.how == "drop_data":
                         c.close()
                         return
+                    while True:
+                        body = f.readline()
+                        if not body or body == b".\r\n":
+                            break
+                    c.sendall(b"250 2.0.0 Ok: queued as RAW\r\n")
                 elif cmd.startswith(b"QUIT"):
                     c.sendall(b"221 bye\r\n")
                     return

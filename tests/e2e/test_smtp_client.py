@@ -576,3 +576,23 @@ def test_client_process_killed_mid_delivery_loses_nothing(instance_factory, dns_
         time.sleep(1)
     assert len(good.messages) == 1, inst.maillog()
     assert good.messages[0][1] == ["user@example.test"]
+
+
+def test_dsn_request_is_passed_on(instance_factory, dns_server, raw_peers):
+    """NOTIFY, RET and ENVID given to smtpd go to a server that offers DSN;
+    a server without DSN gets plain MAIL and RCPT"""
+    port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    peer = raw_peers("dsn", "127.0.0.1", port)
+    inst = make(instance_factory, dns_server, 1,
+                "default_transport = smtp:[127.0.0.1]:%d\n" % port)
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.ehlo()
+        s.sendmail("sender@origin.test", ["user@example.test"], MSG,
+                   mail_options=["RET=HDRS", "ENVID=abc123"],
+                   rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+    assert inst.wait_log(r"status=sent \(250 2\.0\.0 Ok: queued as RAW\)"), inst.maillog()
+    mail = [c for c in peer.commands if c.upper().startswith("MAIL")][0]
+    rcpt = [c for c in peer.commands if c.upper().startswith("RCPT")][0]
+    assert "RET=HDRS" in mail and "ENVID=abc123" in mail, mail
+    assert rcpt == "RCPT TO:<user@example.test> NOTIFY=SUCCESS,FAILURE", rcpt
