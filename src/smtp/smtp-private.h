@@ -49,6 +49,7 @@ struct smtp_settings {
 	bool		 cache_on_demand;	/* smtp_connection_cache_on_demand */
 	long		 cache_time_limit, reuse_time_limit;
 	struct strvec	 own_addrs;		/* inet_interfaces/proxy_interfaces addresses */
+	struct strvec	 fallback;		/* smtp_fallback_relay items */
 };
 
 int	 smtp_settings_load(struct smtp_settings *, struct maincf *, bool lmtp,
@@ -85,6 +86,10 @@ struct smtp_delivery;
  * then call smtp_session_begin, or smtp_delivery_done with the failure */
 void	 smtp_addr_resolve(struct smtp_delivery *);
 void	 smtp_addr_cancel(struct smtp_delivery *);
+/* smtp_addr_fallback - every target failed softly: resolve
+ * smtp_fallback_relay (once) and go on with its hosts; false when there
+ * is none to try */
+bool	 smtp_addr_fallback(struct smtp_delivery *);
 
 /* The protocol, target by target. smtp_session_init - the delivery's
  * timer; smtp_session_quitting - the outcome is reported and the session
@@ -131,6 +136,7 @@ struct smtp_delivery {
 	struct dns_query	*q;		/* pending lookup, or NULL */
 	struct smtp_mx		*mx;		/* owned: MX hosts being resolved */
 	size_t			 nmx, mx_pending;
+	bool			 in_fallback;	/* smtp_fallback_relay was resolved */
 
 	/* the session with t[cur] */
 	struct bufferevent	*bev;		/* owned */

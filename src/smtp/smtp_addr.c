@@ -33,6 +33,7 @@ struct smtp_mx {
 	struct smtp_delivery	*d;		/* borrowed, the owner */
 	char			*host;		/* owned */
 	unsigned		 pref;
+	unsigned		 port;
 	struct dns_query	*q4, *q6;	/* pending lookups */
 	struct dns_result	 a, aaaa;	/* owned */
 	bool			 have_a, have_aaaa;
@@ -176,6 +177,9 @@ smtp_settings_load(struct smtp_settings *s, struct maincf *cf, bool lmtp, const 
 	if (maincf_get(cf, "smtp_host_lookup", &v, &err) == 0 && strstr(v.s, "dns") == NULL)
 		s->disable_dns = true;
 	smtp_own_addresses(cf, &s->own_addrs);
+	strvec_init(&s->fallback);
+	if (!lmtp && maincf_get(cf, "smtp_fallback_relay", &v, &err) == 0)
+		maincf_list_split(v.s, &s->fallback);
 	if (smtp_param(cf, lmtp, "connection_cache_on_demand", &v) != 0 ||
 	    !maincf_parse_bool(v.s, &s->cache_on_demand))
 		s->cache_on_demand = true;
@@ -251,6 +255,7 @@ smtp_settings_deinit(struct smtp_settings *s)
 		SSL_CTX_free(s->ssl_ctx);
 	maps_free(&s->sasl_maps);
 	strvec_deinit(&s->own_addrs);
+	strvec_deinit(&s->fallback);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -392,7 +397,7 @@ smtp_mx_ready(struct smtp_delivery *d)
 	const struct dns_result *worst = NULL;
 	const char *worst_type = "A", *worst_name = d->nh.host;
 	bool self_skipped = false;
-	size_t i, k;
+	size_t i, k, first = d->nt;
 	long limit = d->set->mx_address_limit;
 
 	for (i = 0; i < d->nmx; i++) {
@@ -420,9 +425,16 @@ smtp_mx_ready(struct smtp_delivery *d)
 					continue;
 				}
 				smtp_add_target(d, m->host, rs[r]->rr[k].family,
-				    rs[r]->rr[k].addr, d->nh.port);
+				    rs[r]->rr[k].addr, m->port != 0 ? m->port : d->nh.port);
 			}
 		}
+	}
+	if (d->in_fallback) {
+		/* the fallback relays: whatever they added, on from there */
+		smtp_mx_free_all(d);
+		d->cur = first;
+		smtp_session_begin(d);
+		return;
 	}
 	if (d->nt == 0 && self_skipped) {
 		char buf[TRANSPORT_DSN_TEXT_SIZE];
@@ -588,6 +600,55 @@ smtp_addr_resolve(struct smtp_delivery *d)
 		return;
 	}
 	d->q = dns_lookup(d->dns, d->nh.host, DNS_T_MX, smtp_on_mx, d);
+}
+
+bool
+smtp_addr_fallback(struct smtp_delivery *d)
+{
+	const struct strvec *fb = &d->set->fallback;
+	size_t i, n = 0, first = d->nt;
+	unsigned char buf[16];
+
+	if (d->in_fallback || fb->n == 0 || d->nh.is_unix || d->set->lmtp)
+		return false;
+	d->in_fallback = true;
+	d->sessions = 0;	/* the relays have their own session budget */
+	d->mx = xcalloc(fb->n, sizeof(*d->mx));
+	for (i = 0; i < fb->n; i++) {
+		struct smtp_nexthop nh;
+		const char *err;
+
+		/* "[host]:port" or "host[:port]": its address records (an
+		 * MX lookup of a fallback relay is not made) */
+		if (smtp_nexthop_parse(fb->v[i], false, d->set->port, &nh, &err) != 0) {
+			log_warn("smtp_fallback_relay: \"%s\": %s", fb->v[i], err);
+			continue;
+		}
+		if (strcasecmp(nh.host, d->nh.host) == 0) {
+			smtp_nexthop_deinit(&nh);
+			continue;	/* the destination itself */
+		}
+		if (inet_pton(AF_INET, nh.host, buf) == 1 || inet_pton(AF_INET6, nh.host, buf) == 1) {
+			smtp_add_target(d, nh.host, strchr(nh.host, ':') != NULL ? AF_INET6 : AF_INET,
+			    nh.host, nh.port);
+			smtp_nexthop_deinit(&nh);
+			continue;
+		}
+		d->mx[n].host = nh.host;	/* moves */
+		d->mx[n].port = nh.port;
+		n++;
+	}
+	d->nmx = n;
+	if (n == 0) {
+		XFREE(d->mx);
+		if (d->nt == first)
+			return false;
+		d->cur = first;
+		smtp_session_begin(d);
+		return true;
+	}
+	smtp_resolve_hosts(d);
+	return true;
 }
 
 void

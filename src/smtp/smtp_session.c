@@ -850,7 +850,10 @@ smtp_session_begin(struct smtp_delivery *d)
 	for (;;) {
 		if (d->cur >= d->nt || (d->set->mx_session_limit > 0 &&
 		    d->sessions >= (size_t)d->set->mx_session_limit)) {
-			/* no server left: the last soft reason */
+			/* no server left: the fallback relays, else the
+			 * last soft reason */
+			if (d->have_soft && smtp_addr_fallback(d))
+				return;
 			if (d->have_soft)
 				smtp_delivery_result(d, TRANSPORT_DEFERRED, d->soft.status,
 				    d->soft.relay, d->soft.reason);

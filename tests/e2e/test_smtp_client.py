@@ -596,3 +596,18 @@ def test_dsn_request_is_passed_on(instance_factory, dns_server, raw_peers):
     rcpt = [c for c in peer.commands if c.upper().startswith("RCPT")][0]
     assert "RET=HDRS" in mail and "ENVID=abc123" in mail, mail
     assert rcpt == "RCPT TO:<user@example.test> NOTIFY=SUCCESS,FAILURE", rcpt
+
+
+def test_fallback_relay_when_the_mx_hosts_fail(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    relay_port = free_port_on("127.0.0.1")
+    dns_server.set_zone(zone())
+    relay = peers("127.0.0.1", relay_port)
+    inst = make(instance_factory, dns_server, port,
+                "smtp_fallback_relay = [127.0.0.1]:%d\n" % relay_port)
+    send(inst)
+    assert relay.wait(1), inst.maillog()
+    assert inst.wait_log(r"to=<user@example\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d, "
+                         r".*status=sent" % relay_port), inst.maillog()
+    log = inst.maillog()
+    assert "connect to mx1.example.test[127.0.0.2]:%d: Connection refused" % port in log
