@@ -558,6 +558,10 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *args)
 	ctx.sender = s->tx.sender.s;
 	ctx.rcpt = rcpt.s;
 	ctx.sasl_authenticated = s->sasl_user != NULL;
+	/* a new RCPT starts with no answers (the resolver caches them by
+	 * TTL); one evaluated again after a lookup keeps what it gathered */
+	if (s->dns_args == NULL)
+		smtpd_dns_answers_free(&s->dns_answers);
 	if (s->dns_answers == NULL)
 		s->dns_answers = smtpd_dns_answers_new();
 	ctx.dns = s->dns_answers;

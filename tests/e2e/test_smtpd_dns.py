@@ -150,3 +150,21 @@ def test_unknown_client_hostname(instance_factory, dns_server):
     inst2 = make(instance_factory, dns_server,
                  "smtpd_client_restrictions = reject_unknown_client_hostname")
     assert rcpt(inst2)[0] == 250
+
+
+def test_many_recipients_each_get_their_lookups(instance_factory, dns_server):
+    """the bound on answers is per RCPT, not per session: 60 recipients in
+    60 domains are all looked up and accepted"""
+    zone = ZONE + "".join("d%d.test. 60 IN A 192.0.2.%d\n" % (i, i + 1) for i in range(60))
+    dns_server.set_zone(zone)
+    inst = make(instance_factory, dns_server,
+                "smtpd_recipient_restrictions = reject_unknown_recipient_domain, "
+                "permit_mynetworks, reject_unauth_destination")
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=60) as s:
+        s.ehlo("client.example")
+        s.mail("someone@origin.test")
+        for i in range(60):
+            code, msg = s.rcpt("u@d%d.test" % i)
+            assert code == 250, (i, code, msg)
+        code, msg = s.rcpt("u@missing.test")
+        assert code == 450, msg
