@@ -83,7 +83,7 @@ void	 smtp_nexthop_deinit(struct smtp_nexthop *);
 struct smtp_delivery;
 
 /* smtp_addr_resolve - find the delivery's targets (DNS when needed) and
- * then call smtp_session_begin, or smtp_delivery_done with the failure */
+ * then call smtp_session_begin, or smtp_delivery_result with the failure */
 void	 smtp_addr_resolve(struct smtp_delivery *);
 void	 smtp_addr_cancel(struct smtp_delivery *);
 /* smtp_addr_fallback - every target failed softly: resolve
@@ -101,6 +101,9 @@ void	 smtp_session_close(struct smtp_delivery *);
 /* smtp_session_mail - start the transaction on a ready session (one
  * taken from the connection cache) */
 void	 smtp_session_mail(struct smtp_delivery *);
+/* smtp_session_detach - the connection has been handed to the cache:
+ * forget it without closing it */
+void	 smtp_session_detach(struct smtp_delivery *);
 /* The connection cache (smtp_cache.c): after a delivered message the
  * session waits, idle, up to $smtp_connection_cache_time_limit for the
  * next delivery to the same nexthop. smtp_cache_put - move d's session
@@ -165,14 +168,16 @@ struct smtp_delivery {
 	struct transport_dsn	 soft;
 	bool			 released;
 	void			(*report)(struct smtp_delivery *);	/* the helper's */
-	void			(*release)(struct smtp_delivery *);	/* frees d */
 	void			*owner;
 };
 
-/* smtp_delivery_done - the outcome is known: report it (once) */
+/* smtp_delivery_result - the outcome is known: report it to the queue
+ * manager (once); the delivery is freed from the loop once its session
+ * has ended (after QUIT, or at once) */
 void	 smtp_delivery_result(struct smtp_delivery *, enum transport_status,
 	    const char *status, const char *relay, const char *reason);
-/* smtp_delivery_soft - remember a deferral reason and try the next target */
+/* smtp_delivery_next - this target failed softly: remember the reason
+ * and try the next target (or, for a cached session, start over) */
 void	 smtp_delivery_next(struct smtp_delivery *, const char *status, const char *reason);
 /* smtp_relay_name - "host[addr]:port" of the current target */
 void	 smtp_relay_name(const struct smtp_delivery *, char *buf, size_t size);

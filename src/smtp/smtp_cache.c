@@ -137,12 +137,8 @@ smtp_cache_put(struct smtp_delivery *d)
 	c->uses = d->conn_use;
 	c->born = d->conn_born;
 	c->timer = evtimer_new(d->base, smtp_cache_on_timer, c);
-	/* the delivery keeps its last reply for the outcome; its state goes
-	 * to idle with the connection gone (smtp_delivery_result closes
-	 * nothing more) */
-	d->bev = NULL;
-	evtimer_del(d->timer);
-	d->state = 0;
+	/* the delivery keeps its last reply for the outcome */
+	smtp_session_detach(d);
 	bufferevent_setcb(c->bev, smtp_cache_on_read, NULL, smtp_cache_on_event, c);
 	bufferevent_enable(c->bev, EV_READ);
 	evtimer_add(c->timer, &tv);

@@ -826,6 +826,14 @@ smtp_session_init(struct smtp_delivery *d)
 	d->timer = evtimer_new(d->base, smtp_on_timeout, d);
 }
 
+void
+smtp_session_detach(struct smtp_delivery *d)
+{
+	d->bev = NULL;
+	evtimer_del(d->timer);
+	d->state = ST_IDLE;
+}
+
 bool
 smtp_session_quitting(const struct smtp_delivery *d)
 {
