@@ -9,7 +9,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <ifaddrs.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,9 +94,33 @@ smtp_port_number(const char *s, unsigned def)
 	return def;
 }
 
-/* smtp_own_addresses - the addresses this host receives mail on, as far
- * as main.cf names them (inet_interfaces other than all/loopback-only,
- * proxy_interfaces); an MX there is ourselves */
+/* smtp_interface_addresses - every address of the host's interfaces */
+static void
+smtp_interface_addresses(struct strvec *out)
+{
+	struct ifaddrs *ifa0, *ifa;
+	char host[NI_MAXHOST];
+
+	if (getifaddrs(&ifa0) != 0)
+		return;
+	for (ifa = ifa0; ifa != NULL; ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr == NULL || (ifa->ifa_addr->sa_family != AF_INET &&
+		    ifa->ifa_addr->sa_family != AF_INET6))
+			continue;
+		if (getnameinfo(ifa->ifa_addr, ifa->ifa_addr->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6), host, sizeof(host),
+		    NULL, 0, NI_NUMERICHOST) == 0) {
+			host[strcspn(host, "%")] = '\0';
+			if (!strvec_contains(out, host))
+				strvec_push(out, host);
+		}
+	}
+	freeifaddrs(ifa0);
+}
+
+/* smtp_own_addresses - the addresses this host receives mail on
+ * (inet_interfaces, with "all" as every interface address, and
+ * proxy_interfaces); an MX there, on port 25, is ourselves */
 static void
 smtp_own_addresses(struct maincf *cf, struct strvec *out)
 {
@@ -114,6 +140,16 @@ smtp_own_addresses(struct maincf *cf, struct strvec *out)
 		for (i = 0; i < items.n; i++) {
 			char *a = items.v[i];
 			size_t n = strlen(a);
+
+			if (strcasecmp(a, "all") == 0) {
+				smtp_interface_addresses(out);
+				continue;
+			}
+			if (strcasecmp(a, "loopback-only") == 0) {
+				strvec_push(out, "127.0.0.1");
+				strvec_push(out, "::1");
+				continue;
+			}
 
 			if (a[0] == '[' && n > 2 && a[n - 1] == ']') {
 				a[n - 1] = '\0';

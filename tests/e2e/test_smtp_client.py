@@ -611,3 +611,14 @@ def test_fallback_relay_when_the_mx_hosts_fail(instance_factory, dns_server, pee
                          r".*status=sent" % relay_port), inst.maillog()
     log = inst.maillog()
     assert "connect to mx1.example.test[127.0.0.2]:%d: Connection refused" % port in log
+
+
+def test_mx_on_my_own_address_bounces(instance_factory, dns_server):
+    """an MX whose address is one of this host's (inet_interfaces = all),
+    at port 25: the mail would come back to us"""
+    dns_server.set_zone(zone(extra="selfaddr.test. 300 IN MX 10 other-name.test.\n"
+                                   "other-name.test. 300 IN A 127.0.0.1\n"))
+    inst = make(instance_factory, dns_server, 1, "smtp_tcp_port = smtp\n")
+    send(inst, rcpts=("user@selfaddr.test",))
+    assert inst.wait_log(r"to=<user@selfaddr\.test>, relay=none, .*dsn=5\.4\.6, status=bounced "
+                         r"\(mail for selfaddr\.test loops back to myself\)"), inst.maillog()
