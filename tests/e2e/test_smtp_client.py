@@ -622,3 +622,25 @@ def test_mx_on_my_own_address_bounces(instance_factory, dns_server):
     send(inst, rcpts=("user@selfaddr.test",))
     assert inst.wait_log(r"to=<user@selfaddr\.test>, relay=none, .*dsn=5\.4\.6, status=bounced "
                          r"\(mail for selfaddr\.test loops back to myself\)"), inst.maillog()
+
+
+def test_postqueue_s_site_retries_only_that_site(instance_factory, dns_server, peers):
+    port = free_port_on("127.0.0.2", "127.0.0.4")
+    dns_server.set_zone(zone())
+    inst = make(instance_factory, dns_server, port,
+                "minimal_backoff_time = 1h\nmaximal_backoff_time = 2h\nqueue_run_delay = 1h\n")
+    send(inst, rcpts=("user@example.test",))
+    send(inst, rcpts=("other@origin.test",))
+    assert inst.wait_log(r"to=<other@origin\.test>.*status=deferred")
+    assert inst.wait_log(r"to=<user@example\.test>.*status=deferred")
+    mx1 = peers("127.0.0.2", port)
+    origin = peers("127.0.0.4", port)
+    r = inst.run("postqueue", "-c", inst.etc, "-s", "example.test")
+    assert r.rc == 0, r
+    assert mx1.wait(1), inst.maillog()
+    time.sleep(1)
+    assert origin.messages == []        # not that site: still waiting
+    assert "other@origin.test" in queued(inst)
+    r = inst.run("postqueue", "-c", inst.etc, "-f")
+    assert r.rc == 0, r
+    assert origin.wait(1), inst.maillog()
