@@ -1040,7 +1040,7 @@ qmgr_main(int argc, char **argv)
 	}
 	/* the smtp/lmtp client: one process, as mail_owner, forked before
 	 * the fsync threads exist (src/smtp/smtp_helper.c) */
-	if ((nslots = qmgr_smtp_slots(&q)) > 0 && smtp_helper_start(q.sk.cf, nslots, &err) != 0)
+	if ((nslots = qmgr_smtp_slots(&q)) > 0 && smtp_helper_start(q.sk.cf, &q.sk, nslots, &err) != 0)
 		log_error("%s: outbound SMTP and LMTP deliveries are deferred", err);
 	q.jobs = xcalloc(local_helper_agents() + smtp_helper_agents() + 1, sizeof(*q.jobs));
 	/* after the helpers' fork; without threads, fsync in the loop */

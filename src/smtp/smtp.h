@@ -27,10 +27,12 @@
 
 struct maincf;
 struct mastercf;
+struct skeleton;
 
 /* smtp_helper_start - fork the client process with n slots (at least
- * one). 0, or -1 with *error_r. */
-int	 smtp_helper_start(struct maincf *, size_t n, const char **error_r);
+ * one); it logs as $syslog_name/smtp. 0, or -1 with *error_r. */
+int	 smtp_helper_start(struct maincf *, const struct skeleton *, size_t n,
+	    const char **error_r);
 /* smtp_helper_agents - slots (0: the helper was not started) */
 size_t	 smtp_helper_agents(void);
 /* smtp_helper_stop - close the slots; the helper finishes what it has

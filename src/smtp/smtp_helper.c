@@ -24,6 +24,7 @@
 #include "lib/maps.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "master/skeleton.h"
 #include "queue/qmsg.h"
 
 #define SMTP_REQ_MAX	8192
@@ -383,7 +384,7 @@ smtp_helper_agents(void)
 }
 
 int
-smtp_helper_start(struct maincf *cf, size_t n, const char **error_r)
+smtp_helper_start(struct maincf *cf, const struct skeleton *sk, size_t n, const char **error_r)
 {
 	int *child_fds, sv[2];
 	size_t i;
@@ -431,6 +432,8 @@ smtp_helper_start(struct maincf *cf, size_t n, const char **error_r)
 		signal(SIGPIPE, SIG_IGN);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (sk != NULL)
+			skeleton_log_as(sk, "smtp");
 		smtp_srv_run(cf, child_fds, n);
 		free(child_fds);
 		_exit(0);

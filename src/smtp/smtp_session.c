@@ -294,6 +294,31 @@ smtp_tls_verified(struct smtp_delivery *d, const char **why_r)
 	return ok;
 }
 
+/* smtp_tls_log - Postfix's line: "Verified TLS connection established to
+ * host[addr]:port: TLSv1.3 with cipher X (256/256 bits)"; Trusted when
+ * the chain is good, Untrusted when not, Verified when the name matched
+ * too (verify/secure) */
+static void
+smtp_tls_log(struct smtp_delivery *d)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(d->bev);
+	const SSL_CIPHER *c;
+	const char *trust;
+	char relay[TRANSPORT_RELAY_SIZE];
+	int alg = 0, bits;
+
+	if (ssl == NULL || (c = SSL_get_current_cipher(ssl)) == NULL)
+		return;
+	if (d->set->tls_level >= SMTP_TLS_VERIFY)
+		trust = "Verified";
+	else
+		trust = SSL_get_verify_result(ssl) == X509_V_OK ? "Trusted" : "Untrusted";
+	bits = SSL_CIPHER_get_bits(c, &alg);
+	smtp_relay_name(d, relay, sizeof(relay));
+	log_info("%s TLS connection established to %s: %s with cipher %s (%d/%d bits)", trust,
+	    relay, SSL_get_version(ssl), SSL_CIPHER_get_name(c), bits, alg);
+}
+
 static void
 smtp_start_tls(struct smtp_delivery *d)
 {
@@ -746,6 +771,7 @@ smtp_on_event(struct bufferevent *bev, short what, void *arg)
 				return;
 			}
 			d->tls_active = true;
+			smtp_tls_log(d);
 			d->state = ST_EHLO;
 			smtp_send(d, "%s %s", d->set->lmtp ? "LHLO" : "EHLO", d->set->helo_name);
 			smtp_timer_arm(d, d->set->helo_timeout,

@@ -307,6 +307,9 @@ def test_relayhost_with_starttls_and_auth(instance_factory, dns_server, peers, t
     _, _, _, auth, tls = relay.messages[0]
     assert auth == "relayuser" and tls
     assert inst.wait_log(r"relay=peer\.example\[127\.0\.0\.1\]:%d, .*status=sent" % port)
+    assert inst.wait_log(r"yubin/smtp\[\d+\]: Verified TLS connection established to "
+                         r"peer\.example\[127\.0\.0\.1\]:%d: TLSv1\.[23] with cipher \S+ "
+                         r"\(\d+/\d+ bits\)" % port), inst.maillog()
 
 
 def test_verify_refuses_an_untrusted_certificate(instance_factory, dns_server, peers, tmp_path):
@@ -360,6 +363,7 @@ def test_may_uses_tls_when_offered(instance_factory, dns_server, peers, tmp_path
     send(inst)
     assert p.wait(1), inst.maillog()
     assert p.messages[0][4] is True
+    assert inst.wait_log(r"Untrusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]")
 
 
 def test_lmtp_inet_and_unix(instance_factory, dns_server, tmp_path):
