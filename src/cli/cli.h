@@ -35,6 +35,7 @@ cli_main_fn cmd_postcat;
 cli_main_fn cmd_mailq;
 cli_main_fn cmd_sendmail;
 cli_main_fn cmd_qtool;
+cli_main_fn cmd_dnslookup;	/* src/cli/dnslookup.c */
 cli_main_fn cmd_master;
 cli_main_fn cmd_qmgr;
 cli_main_fn cmd_pickup;

@@ -37,6 +37,7 @@ const struct cli_command cli_commands[] = {
 	{ "sieve-test", cmd_sieve_test, "run a Sieve script on a message and print the actions" },
 	{ "deliver", cmd_deliver, "deliver a message to a user through Sieve (dovecot-lda)" },
 	{ "sieve-testsuite", cmd_sieve_testsuite, "run Sieve tests written in Sieve (.svtest)" },
+	{ "dnslookup", cmd_dnslookup, "DNS lookups as the mail system makes them (dnslookup [-c DIR] [-s SERVERS] TYPE NAME...)" },
 	{ "qtool", cmd_qtool, "queue test tool (enqueue a message; for tests only)" },
 	{ NULL, NULL, NULL },
 };

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/util.h"
 #include "queue/qctl.h"
 #include "queue/qdir.h"
 #include "queue/qmsg.h"
@@ -228,6 +230,47 @@ pq_flush(const char *queue_dir)
 	return 0;
 }
 
+/* pq_site - postqueue -s site: the deferred messages with a recipient
+ * still to deliver in that domain are due now (their next-attempt time,
+ * the file's mtime, becomes now), then the queue manager is woken */
+static int
+pq_site(const char *queue_dir, const char *site)
+{
+	struct strvec ids;
+	const char *err;
+	size_t i, k;
+
+	if (site == NULL || *site == '\0' || strchr(site, '/') != NULL) {
+		log_msg(LOG_LEVEL_FATAL, "invalid site name: %s", site != NULL ? site : "");
+		return 1;
+	}
+	strvec_init(&ids);
+	(void)qdir_list(queue_dir, "deferred", &ids);
+	for (i = 0; i < ids.n; i++) {
+		char *path = qdir_path(queue_dir, "deferred", ids.v[i]);
+		struct qmsg *m;
+		bool match = false;
+
+		if (qmsg_open(path, false, &m, &err) == 0) {
+			for (k = 0; k < m->nrcpts && !match; k++) {
+				const char *at = strrchr(m->rcpts[k].addr, '@');
+
+				match = !m->rcpts[k].done && at != NULL && strcasecmp(at + 1, site) == 0;
+			}
+			qmsg_free(&m);
+		}
+		if (match)
+			(void)utimensat(AT_FDCWD, path, NULL, 0);
+		free(path);
+	}
+	strvec_deinit(&ids);
+	if (qctl_wake(queue_dir, QCTL_REQ_FLUSH_DEFERRED) != 0) {
+		log_msg(LOG_LEVEL_FATAL, "Cannot flush mail queue - mail system is down");
+		return 1;
+	}
+	return 0;
+}
+
 /* pq_schedule - postqueue -i ID: deliver one deferred message now */
 static int
 pq_schedule(const char *queue_dir, const char *id)
@@ -270,8 +313,10 @@ postqueue_run(const char *config_flag, int mode, const char *arg)
 		ret = pq_list(q.queue_dir, mode == 'j');
 		break;
 	case 'f':
-	case 's':
 		ret = pq_flush(q.queue_dir);
+		break;
+	case 's':
+		ret = pq_site(q.queue_dir, arg);
 		break;
 	case 'i':
 		ret = pq_schedule(q.queue_dir, arg);
@@ -303,8 +348,8 @@ cmd_postqueue(int argc, char **argv)
 			break;
 		case 'i':
 		case 's':
-			/* -s site: yubin keeps no per-site flush logs yet, so a
-			 * site flush flushes everything (a superset, never less) */
+			/* -s site: the deferred mail for that domain (yubin
+			 * keeps no fast-flush logs: the queue is scanned) */
 			mode = c;
 			arg = optarg;
 			break;

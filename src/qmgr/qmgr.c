@@ -37,6 +37,7 @@
 #include "qmgr/qmgr_fsync.h"
 #include "qmgr/qmgr_sched.h"
 #include "qmgr/transport.h"
+#include "smtp/smtp.h"
 #include "queue/qctl.h"
 #include "queue/qdir.h"
 #include "queue/qfile.h"
@@ -135,7 +136,10 @@ qmgr_log_delivery(struct qmgr *q, const char *tag, const struct qmsg *m, size_t 
 			str_append_c(&line, '>');
 		}
 	}
-	str_appendf(&line, ", relay=%s, delay=", dsn->relay);
+	str_appendf(&line, ", relay=%s", dsn->relay);
+	if (dsn->conn_use > 1)
+		str_appendf(&line, ", conn_use=%u", dsn->conn_use);
+	str_append(&line, ", delay=");
 	qmgr_format_delay(&line, t_end - arrival);
 	str_append(&line, ", delays=");
 	qmgr_format_delay(&line, t_active - arrival);
@@ -528,6 +532,19 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 	mm->unsynced = true;
 }
 
+/* qmgr_jobs_of - deliveries in flight on the agents behind tp (smtp
+ * and lmtp share the client's slots: counted together) */
+static size_t
+qmgr_jobs_of(const struct qmgr *q, const struct transport *tp)
+{
+	size_t k, n = 0;
+
+	for (k = 0; k < q->njobs; k++)
+		if (q->jobs[k].tp->agents == tp->agents)
+			n++;
+	return n;
+}
+
 /* qmgr_dispatch_one - start recipient i if the limits allow: 1 started
  * (or finished, for a synchronous transport), 0 not now */
 static int
@@ -569,7 +586,7 @@ qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
 	}
 	lim = qmgr_limits_of(q, r->transport);
 	dest = strcmp(tp->name, "local") == 0 ? mm->m->rcpts[i].addr : r->nexthop;
-	if (q->njobs >= tp->agents() ||
+	if (qmgr_jobs_of(q, tp) >= tp->agents() ||
 	    !qmgr_sched_may_start(&q->sched, r->transport, dest, lim->maxproc, lim->dest_limit))
 		return 0;
 	job = &q->jobs[q->njobs];
@@ -1033,6 +1050,36 @@ qmgr_pool_size(struct qmgr *q)
 	return n;
 }
 
+/* qmgr_smtp_slots - concurrent deliveries of the smtp/lmtp client: the
+ * largest maxproc of the master.cf services that run smtp or lmtp
+ * ($default_process_limit for "-"), at most QMGR_SMTP_SLOTS_MAX; 0 when
+ * no service runs them. A slot is a socketpair, not a process: the
+ * client runs every session in one event loop. */
+#define QMGR_SMTP_SLOTS_MAX	200
+static size_t
+qmgr_smtp_slots(struct qmgr *q)
+{
+	const struct mastercf_service *sv;
+	size_t i, n, slots = 0;
+
+	if (q->mc == NULL)
+		return 20;
+	sv = mastercf_services(q->mc, &n);
+	for (i = 0; i < n; i++) {
+		const struct qmgr_limit *l;
+
+		if (sv[i].type != MASTERCF_UNIX || sv[i].command == NULL ||
+		    (strcmp(sv[i].command, "smtp") != 0 && strcmp(sv[i].command, "lmtp") != 0))
+			continue;
+		l = qmgr_limits_of(q, sv[i].name);
+		if (l->maxproc == 0 || l->maxproc > QMGR_SMTP_SLOTS_MAX)
+			slots = QMGR_SMTP_SLOTS_MAX;
+		else if (l->maxproc > slots)
+			slots = l->maxproc;
+	}
+	return slots;
+}
+
 int
 qmgr_main(int argc, char **argv)
 {
@@ -1043,6 +1090,7 @@ qmgr_main(int argc, char **argv)
 	const char *err;
 	char *mcpath;
 	time_t now, last_incoming = 0;
+	size_t nslots;
 	int ret = 1;
 
 	memset(&q, 0, sizeof(q));
@@ -1084,7 +1132,7 @@ qmgr_main(int argc, char **argv)
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto out;
 	}
-	q.jobs = xcalloc(local_helper_agents() + 1, sizeof(*q.jobs));
+
 	qmgr_sched_init(&q.sched, 0);
 	strvec_init(&q.in);
 	strvec_init(&q.def);
@@ -1092,6 +1140,11 @@ qmgr_main(int argc, char **argv)
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto out;
 	}
+	/* the smtp/lmtp client: one process, as mail_owner, forked before
+	 * the fsync threads exist (src/smtp/smtp_helper.c) */
+	if ((nslots = qmgr_smtp_slots(&q)) > 0 && smtp_helper_start(q.sk.cf, &q.sk, nslots, &err) != 0)
+		log_error("%s: outbound SMTP and LMTP deliveries are deferred", err);
+	q.jobs = xcalloc(local_helper_agents() + smtp_helper_agents() + 1, sizeof(*q.jobs));
 	/* after the helpers' fork; without threads, fsync in the loop */
 	if (qmgr_fsync_start(QMGR_SYNC_THREADS, QMGR_ACTIVE_MAX, &q.sync_fd) != 0)
 		q.sync_fd = -1;
@@ -1105,7 +1158,7 @@ qmgr_main(int argc, char **argv)
 
 	qmgr_recover(&q);
 	q.next_deferred_scan = 0;
-	pfd = xcalloc(local_helper_agents() + 2, sizeof(*pfd));
+	pfd = xcalloc(local_helper_agents() + smtp_helper_agents() + 2, sizeof(*pfd));
 	/* on stop: no new deliveries; the ones in flight finish (a helper
 	 * completes the delivery in hand), then every message is ended */
 	while (!qmgr_stop || q.njobs > 0 || q.nsyncing > 0 || q.nmsgs > 0) {

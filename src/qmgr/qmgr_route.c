@@ -166,6 +166,19 @@ qmgr_route(struct maincf *cf, const char *rcpt, struct str *transport, struct st
 		str_append(transport, val.s);
 	}
 	str_deinit(&val);
+	/* relayhost: the nexthop of the remote classes (default and relay
+	 * domains) when their transport names none, as trivial-rewrite */
+	if (nexthop->len == 0 && (strcmp(param, "default_transport") == 0 ||
+	    strcmp(param, "relay_transport") == 0)) {
+		str_init(&val, 64);
+		if (maincf_get(cf, "relayhost", &val, error_r) != 0) {
+			str_deinit(&val);
+			return -1;
+		}
+		str_append(nexthop, val.s + strspn(val.s, " \t,"));
+		str_truncate(nexthop, strcspn(nexthop->s, " \t,"));
+		str_deinit(&val);
+	}
 	/* transport_maps: "transport:nexthop"; an empty part keeps what the
 	 * domain class chose (":nexthop", "transport:", "transport") */
 	str_init(&tmap, 64);

@@ -11,6 +11,7 @@
 
 #include "lib/mem.h"
 #include "local/local.h"
+#include "smtp/smtp.h"
 
 /* transport_dsn_code - length of a leading "D.DDD.DDD" code, or 0 */
 static size_t
@@ -82,6 +83,10 @@ static const struct transport transport_table[] = {
 	    local_helper_agents },
 	{ "virtual", virtual_transport_deliver, virtual_transport_start, local_helper_finish,
 	    local_helper_agents },
+	{ "smtp", smtp_transport_deliver, smtp_transport_start, smtp_transport_finish,
+	    smtp_helper_agents },
+	{ "lmtp", smtp_transport_deliver, lmtp_transport_start, smtp_transport_finish,
+	    smtp_helper_agents },
 };
 
 const struct transport *

@@ -38,6 +38,7 @@ struct transport_dsn {
 	 * "expanded", "relayed"), which NOTIFY=SUCCESS reports to the
 	 * sender; "" when the delivery was not final (no success notice) */
 	char	action[16];
+	unsigned conn_use;	/* > 1: the connection's nth delivery (conn_use=n) */
 };
 
 /* A transport that expands one recipient into several deliveries

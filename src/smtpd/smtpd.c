@@ -29,12 +29,14 @@
 
 #include "cli/cli.h"
 #include "lib/instance.h"
+#include "dns/dns.h"
 #include "lib/log.h"
 #include "lib/maincf.h"
 #include "lib/mem.h"
 #include "queue/qfile.h"
 #include "master/skeleton.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_dnscheck.h"
 #include "smtpd/smtpd_check.h"
 
 #define SMTPD_LISTEN_FD		3		/* the process contract */
@@ -286,7 +288,8 @@ smtpd_process(struct smtpd_session *s)
 {
 	struct evbuffer *in;
 
-	while (s->mode != SMTPD_MODE_CLOSING && s->mode != SMTPD_MODE_AUTH_WAIT && !s->paused &&
+	while (s->mode != SMTPD_MODE_CLOSING && s->mode != SMTPD_MODE_AUTH_WAIT &&
+	    s->mode != SMTPD_MODE_DNS_WAIT && !s->paused &&
 	    s->bev != NULL) {
 		if (s->mode == SMTPD_MODE_BDAT && s->tx.bdat_left == 0) {
 			s->mode = SMTPD_MODE_CMD;
@@ -398,6 +401,9 @@ smtpd_session_free(struct smtpd_session *s)
 	str_deinit(&stats);
 	qfile_writer_abort(&s->tx.qf);
 	smtpd_sasl_reset(s);
+	dns_cancel(&s->dns_q);
+	smtpd_dns_answers_free(&s->dns_answers);
+	free(s->dns_args);
 	smtpd_data_deinit(&s->tx.data);
 	str_deinit(&s->tx.sender);
 	str_deinit(&s->tx.first_rcpt);
@@ -746,6 +752,16 @@ cmd_smtpd(int argc, char **argv)
 		goto out;
 	}
 	smtpd_sasl_start(&srv);
+	{
+		struct str servers;
+
+		/* the DNS restrictions' resolver; without one they answer 4xx */
+		str_init(&servers, 64);
+		(void)maincf_get(srv.mc, "yubin_dns_servers", &servers, &err);
+		if ((srv.dns = dns_resolver_new(srv.base, servers.s, &err)) == NULL)
+			log_warn("%s: DNS-based restrictions will defer", err);
+		str_deinit(&servers);
+	}
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, smtpd_sigterm_cb, &srv);
 	event_add(srv.sigterm, NULL);
 	if (sk.listen_addr != NULL)
@@ -760,6 +776,7 @@ out:
 	if (srv.sigterm != NULL)
 		event_free(srv.sigterm);
 	smtpd_sasl_stop(&srv);
+	dns_resolver_free(&srv.dns);
 	if (srv.base != NULL)
 		event_base_free(srv.base);
 	smtpd_config_free(&srv.cfg);

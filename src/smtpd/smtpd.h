@@ -77,6 +77,7 @@ enum smtpd_mode {
 	SMTPD_MODE_BDAT,		/* reading a BDAT chunk */
 	SMTPD_MODE_AUTH,		/* AUTH: the next line answers a 334 */
 	SMTPD_MODE_AUTH_WAIT,		/* AUTH: waiting for the auth service */
+	SMTPD_MODE_DNS_WAIT,		/* RCPT: a restriction waits for DNS */
 	SMTPD_MODE_CLOSING,		/* flushing the last reply */
 };
 
@@ -106,12 +107,16 @@ struct smtpd_tx {
 
 #define SMTPD_NCMD	16		/* size of the command statistics table */
 #define SMTPD_CMD_SLOT_AUTH	3	/* smtpd_cmds[] index of "auth" */
+#define SMTPD_CMD_SLOT_RCPT	5	/* smtpd_cmds[] index of "rcpt" */
 #define SMTPD_CMD_SLOT_DATA	6	/* smtpd_cmds[] index of "data" */
 #define SMTPD_CMD_SLOT_BDAT	7	/* smtpd_cmds[] index of "bdat" */
 #define SMTPD_ADDR_SIZE	64
 #define SMTPD_NAME_SIZE	300
 
 struct smtpd_server;
+struct dns_query;
+struct dns_resolver;
+struct smtpd_dns_answers;
 
 struct smtpd_session {
 	struct smtpd_server *srv;	/* borrowed, parent */
@@ -142,6 +147,10 @@ struct smtpd_session {
 	char	*sasl_method;		/* owned: "PLAIN" during and after AUTH */
 	char	*sasl_user;		/* owned: authenticated as; NULL: not */
 	char	*sasl_challenge;	/* owned: the last 334 text of the attempt */
+	/* DNS-based restrictions (smtpd_dnscheck.h) */
+	struct smtpd_dns_answers *dns_answers;	/* owned; NULL until needed */
+	struct dns_query *dns_q;	/* pending lookup; cancelled at free */
+	char	*dns_args;		/* owned: the RCPT arguments to evaluate again */
 };
 
 struct smtpd_server {
@@ -152,6 +161,7 @@ struct smtpd_server {
 	struct event *sigterm;		/* owned */
 	struct smtpd_session *sessions;	/* owned list */
 	struct auth_client *auth;	/* owned: SMTP AUTH's service, or NULL */
+	struct dns_resolver *dns;	/* owned: for the DNS restrictions, or NULL */
 	size_t	 nsessions;
 	bool	 stopping;
 };

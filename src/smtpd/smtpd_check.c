@@ -4,9 +4,9 @@
  * denied" (relay_domains_reject_code), "454 4.7.1" for
  * defer_unauth_destination, "504 5.5.2 <x>: Recipient address rejected:
  * need fully-qualified address", "554 5.7.1 <x>: Sender address rejected:
- * Access denied" for a plain "reject". Restrictions that need DNS (issue 5)
- * are accepted and logged once as not active yet: they decide nothing,
- * they never permit. */
+ * Access denied" for a plain "reject". The restrictions that need DNS
+ * answers are smtpd_dnscheck.c's; an evaluation that needs one stops with
+ * SMTPD_CHECK_PENDING and runs again once the session has it. */
 #include <ctype.h>
 #include <ifaddrs.h>
 #include <netdb.h>
@@ -25,6 +25,7 @@
 #include "lib/util.h"
 #include "mail/address.h"
 #include "smtpd/smtpd_check.h"
+#include "smtpd/smtpd_dnscheck.h"
 
 /* A list of domains (mydestination, relay_domains): names, /file, tables. */
 struct smtpd_domains {
@@ -47,6 +48,7 @@ struct smtpd_checks {
 	struct maps	*local_rcpt;	/* owned: local_recipient_maps; NULL = any */
 	struct maps	*vmbox_maps;	/* owned: virtual_mailbox_maps; NULL = none */
 	char		*delim;		/* owned: recipient_delimiter */
+	struct smtpd_dnscheck_codes dns_codes;
 };
 
 static const char *const smtpd_check_params[SMTPD_CHECK_NLISTS] = {
@@ -293,6 +295,9 @@ smtpd_checks_new(struct maincf *mc, char **error_r)
 	c->reject_code = smtpd_check_code(mc, "reject_code", 554);
 	c->defer_code = smtpd_check_code(mc, "defer_code", 450);
 	c->non_fqdn_code = smtpd_check_code(mc, "non_fqdn_reject_code", 504);
+	c->dns_codes.rbl = smtpd_check_code(mc, "maps_rbl_reject_code", 554);
+	c->dns_codes.unknown_address = smtpd_check_code(mc, "unknown_address_reject_code", 450);
+	c->dns_codes.unknown_client = smtpd_check_code(mc, "unknown_client_reject_code", 450);
 	str_deinit(&v);
 	strvec_deinit(&parents);
 	return c;
@@ -586,6 +591,18 @@ smtpd_check_list(struct smtpd_checks *c, enum smtpd_check_list which,
 		} else if (strcasecmp(r, "check_recipient_access") == 0) {
 			rc = smtpd_check_access(c, arg, ctx->rcpt, true, ctx->rcpt ? ctx->rcpt : "",
 			    "Recipient address", reply);
+		} else if (smtpd_dnscheck_is(r) && ctx->dns != NULL) {
+			int local = -1;
+
+			if (ctx->rcpt != NULL && (dom = address_domain(ctx->rcpt)) != NULL)
+				local = smtpd_check_is_local(c, dom);
+			if (c->dns_codes.rbl == 0) {
+				/* checks not made by smtpd_checks_new (tests) */
+				c->dns_codes.rbl = 554;
+				c->dns_codes.unknown_address = 450;
+				c->dns_codes.unknown_client = 450;
+			}
+			rc = smtpd_dnscheck(r, arg, ctx, &c->dns_codes, local, reply);
 		} else if (strncasecmp(r, "reject_rbl", 10) == 0 || strncasecmp(r, "reject_rhsbl", 12) == 0 ||
 		    strncasecmp(r, "reject_unknown_", 15) == 0 || strncasecmp(r, "permit_dnswl", 12) == 0 ||
 		    strncasecmp(r, "permit_rhswl", 12) == 0 || strcasecmp(r, "reject_unlisted_recipient") == 0 ||
@@ -679,9 +696,14 @@ smtpd_check_rcpt(struct smtpd_checks *c, const struct smtpd_check_ctx *ctx, stru
 	int i;
 
 	str_reset(reply);
-	for (i = 0; i < SMTPD_CHECK_NLISTS; i++)
-		if (smtpd_check_list(c, (enum smtpd_check_list)i, ctx, reply) < 0)
+	for (i = 0; i < SMTPD_CHECK_NLISTS; i++) {
+		int r = smtpd_check_list(c, (enum smtpd_check_list)i, ctx, reply);
+
+		if (r == SMTPD_CHECK_PENDING)
+			return SMTPD_CHECK_PENDING;
+		if (r < 0)
 			return 1;
+	}
 	if (ctx->rcpt != NULL && smtpd_check_unlisted(c, ctx->rcpt, reply) < 0)
 		return 1;
 	return 0;

@@ -14,6 +14,7 @@
 struct maincf;
 struct str;
 struct smtpd_checks;
+struct smtpd_dns_answers;
 
 /* What the restrictions see of the session. */
 struct smtpd_check_ctx {
@@ -24,6 +25,9 @@ struct smtpd_check_ctx {
 	const char	*sender;	/* NULL: no MAIL yet; "" for <> */
 	const char	*rcpt;		/* NULL: not at RCPT */
 	bool		 sasl_authenticated;
+	struct smtpd_dns_answers *dns;	/* borrowed: the answers so far; NULL:
+					 * no resolver (DNS restrictions are
+					 * skipped with a warning) */
 };
 
 enum smtpd_check_list {
@@ -44,7 +48,8 @@ void	 smtpd_checks_free(struct smtpd_checks **);
 
 /* smtpd_check_rcpt - every list, for one recipient. 0: accepted; 1:
  * refused, with the reply ("554 5.7.1 <x@y>: Relay access denied") in
- * reply (reset first). */
+ * reply (reset first); 2 (SMTPD_CHECK_PENDING): a DNS answer is needed
+ * first (smtpd_dnscheck.h says which; evaluate again once it is in). */
 int	 smtpd_check_rcpt(struct smtpd_checks *, const struct smtpd_check_ctx *, struct str *reply);
 /* smtpd_check_list - one list (for tests and smtpd_delay_reject = no):
  * 1 permit, 0 no decision, -1 refused with reply */

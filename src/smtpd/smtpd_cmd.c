@@ -9,11 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns/dns.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "mail/address.h"
 #include "queue/qfile.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_dnscheck.h"
 #include "smtpd/smtpd_check.h"
 
 static smtpd_cmd_fn smtpd_cmd_helo, smtpd_cmd_ehlo, smtpd_cmd_starttls, smtpd_cmd_auth,
@@ -410,6 +412,60 @@ smtpd_log_reject(struct smtpd_session *s, const char *verb, const char *reply, c
 	str_deinit(&line);
 }
 
+static int smtpd_cmd_rcpt(struct smtpd_session *, const char *);
+
+/* smtpd_rcpt_dns_cb - the answer a RCPT's restrictions waited for: store
+ * it and evaluate the command again (it may need another) */
+static void
+smtpd_rcpt_dns_cb(const struct dns_result *res, void *ctx)
+{
+	struct smtpd_session *s = ctx;
+	const char *name;
+	enum dns_type type;
+	int rc;
+
+	s->dns_q = NULL;
+	if (smtpd_dns_answers_wanted(s->dns_answers, &name, &type))
+		smtpd_dns_answers_put(s->dns_answers, name, type, res);
+	smtpd_set_mode(s, SMTPD_MODE_CMD);
+	rc = smtpd_cmd_rcpt(s, s->dns_args);
+	if (rc > 0)
+		return;		/* waiting again */
+	XFREE(s->dns_args);
+	smtpd_cmd_done(s, SMTPD_CMD_SLOT_RCPT, rc);
+	smtpd_resume(s);
+}
+
+/* smtpd_rcpt_dns_start - start the lookup the restrictions want; false
+ * when none can be started (no resolver, or the bound reached): the
+ * answer is then a temporary failure, stored for the next evaluation */
+static bool
+smtpd_rcpt_dns_start(struct smtpd_session *s, const char *args)
+{
+	const char *name;
+	enum dns_type type;
+
+	if (!smtpd_dns_answers_wanted(s->dns_answers, &name, &type))
+		return false;
+	if (s->srv->dns == NULL || smtpd_dns_answers_count(s->dns_answers) >= SMTPD_DNS_ANSWERS_MAX) {
+		struct dns_result fail;
+
+		memset(&fail, 0, sizeof(fail));
+		fail.status = DNS_TEMPFAIL;
+		fail.type = type;
+		snprintf(fail.error, sizeof(fail.error), "no lookup possible");
+		smtpd_dns_answers_put(s->dns_answers, name, type, &fail);
+		return false;
+	}
+	if (args != s->dns_args) {
+		free(s->dns_args);
+		s->dns_args = xstrdup(args);
+	}
+	smtpd_set_mode(s, SMTPD_MODE_DNS_WAIT);
+	s->dns_q = dns_lookup(s->srv->dns, name, type, smtpd_rcpt_dns_cb, s);
+	return true;
+}
+
 static int
 smtpd_cmd_rcpt(struct smtpd_session *s, const char *args)
 {
@@ -502,7 +558,23 @@ smtpd_cmd_rcpt(struct smtpd_session *s, const char *args)
 	ctx.sender = s->tx.sender.s;
 	ctx.rcpt = rcpt.s;
 	ctx.sasl_authenticated = s->sasl_user != NULL;
-	if (smtpd_check_rcpt(cfg->checks, &ctx, &reply) != 0) {
+	/* a new RCPT starts with no answers (the resolver caches them by
+	 * TTL); one evaluated again after a lookup keeps what it gathered */
+	if (s->dns_args == NULL)
+		smtpd_dns_answers_free(&s->dns_answers);
+	if (s->dns_answers == NULL)
+		s->dns_answers = smtpd_dns_answers_new();
+	ctx.dns = s->dns_answers;
+	while ((rc = smtpd_check_rcpt(cfg->checks, &ctx, &reply)) == SMTPD_CHECK_PENDING) {
+		if (smtpd_rcpt_dns_start(s, args)) {
+			/* answered from smtpd_rcpt_dns_cb */
+			free(orcpt_copy);
+			str_deinit(&rcpt);
+			str_deinit(&reply);
+			return 1;
+		}
+	}
+	if (rc != 0) {
 		smtpd_reply(s, "%s", reply.s);
 		smtpd_log_reject(s, "RCPT", reply.s, rcpt.s);
 		goto fail;

@@ -195,3 +195,16 @@ def sanitized_build():
     path = os.path.join(_bin_dir(), "yubin")
     with open(path, "rb") as f:
         return b"__asan_init" in f.read()
+
+
+@pytest.fixture
+def dns_server():
+    """A DNS server on a random loopback port (tests/e2e/dns_server.py):
+    dns_server.set_zone(text), dns_server.misbehave(name, how),
+    dns_server.address for yubin_dns_servers."""
+    import sys
+    sys.path.insert(0, HERE)
+    from dns_server import DNSServer
+    srv = DNSServer()
+    yield srv
+    srv.stop()

@@ -54,6 +54,46 @@ test_transport_choice(void **state)
 	maincf_free(&cf);
 }
 
+/* relayhost is the nexthop of the remote classes unless the transport
+ * or transport_maps names one; local mail never goes there */
+static void
+test_relayhost_route(void **state)
+{
+	static const char conf[] =
+	    "myhostname = mail.example.com\n"
+	    "mydestination = $myhostname\n"
+	    "relay_domains = relay.example\n"
+	    "relayhost = [smart.example]:587\n"
+	    "default_transport = smtp\n"
+	    "transport_maps = inline:{ special.example=smtp:[10.0.0.1]:2525 }\n";
+	static const struct {
+		const char	*rcpt;
+		const char	*transport;
+		const char	*nexthop;
+	} cases[] = {
+		{ "u@mail.example.com", "local", "mail.example.com" },
+		{ "u@relay.example", "relay", "[smart.example]:587" },
+		{ "u@elsewhere.example", "smtp", "[smart.example]:587" },
+		{ "u@special.example", "smtp", "[10.0.0.1]:2525" },
+	};
+	struct maincf *cf = maincf_new("/nonexistent");
+	struct str t, n;
+	const char *err;
+	size_t i;
+
+	assert_int_equal(maincf_parse(cf, "main.cf", conf, sizeof(conf) - 1, &err), 0);
+	str_init(&t, 16);
+	str_init(&n, 16);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(qmgr_route(cf, cases[i].rcpt, &t, &n, &err), 0);
+		if (strcmp(t.s, cases[i].transport) != 0 || strcmp(n.s, cases[i].nexthop) != 0)
+			fail_msg("%s: got %s:%s", cases[i].rcpt, t.s, n.s);
+	}
+	str_deinit(&t);
+	str_deinit(&n);
+	maincf_free(&cf);
+}
+
 static void
 test_backoff_doubles_between_limits(void **state)
 {
@@ -100,7 +140,9 @@ test_builtin_transports(void **state)
 	struct transport_request req = { .nexthop = "5.1.1 no such user" };
 	struct transport_dsn dsn;
 
-	assert_null(transport_find("smtp"));
+	assert_null(transport_find("uucp"));
+	assert_non_null(transport_find("smtp"));
+	assert_non_null(transport_find("lmtp"));
 	assert_int_equal(transport_find("error")->deliver(&req, &dsn), TRANSPORT_BOUNCED);
 	assert_string_equal(dsn.status, "5.1.1");
 	assert_string_equal(dsn.reason, "no such user");
@@ -125,6 +167,7 @@ main(void)
 		cmocka_unit_test(test_backoff_doubles_between_limits),
 		cmocka_unit_test(test_delay_format),
 		cmocka_unit_test(test_builtin_transports),
+		cmocka_unit_test(test_relayhost_route),
 	};
 
 	log_open("test_qmgr", 0);

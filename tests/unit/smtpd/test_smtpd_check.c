@@ -44,7 +44,7 @@ verdict(struct smtpd_checks *c, const char *addr, const char *helo, const char *
     const char *rcpt)
 {
 	static struct str reply;
-	struct smtpd_check_ctx ctx = { addr, "unknown", NULL, helo, sender, rcpt, false };
+	struct smtpd_check_ctx ctx = { addr, "unknown", NULL, helo, sender, rcpt, false, NULL };
 	static char namaddr[128];
 
 	snprintf(namaddr, sizeof(namaddr), "unknown[%s]", addr);
