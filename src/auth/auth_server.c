@@ -882,6 +882,7 @@ static int
 bind_unix(const char *path, mode_t mode)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
@@ -889,10 +890,15 @@ bind_unix(const char *path, mode_t mode)
 	strcpy(sun.sun_path, path);
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 128) < 0)
+	/* the socket is born with its mode: no moment with the umask's */
+	old = umask(~mode & 0777);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		umask(old);
 		fatal("bind(%s) failed: %s", path, strerror(errno));
-	if (chmod(path, mode) < 0)
-		fatal("chmod(%s) failed: %s", path, strerror(errno));
+	}
+	umask(old);
+	if (listen(fd, 128) < 0)
+		fatal("listen(%s) failed: %s", path, strerror(errno));
 	return fd;
 }
 

@@ -170,6 +170,8 @@ dm_bind_unix(const char *path, int mode, const char **error_r)
 {
 	static char errbuf[256];
 	struct sockaddr_un sun;
+	mode_t old;
+	bool bound;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -181,8 +183,11 @@ dm_bind_unix(const char *path, int mode, const char **error_r)
 	strcpy(sun.sun_path, path);
 	(void)unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    chmod(path, (mode_t)mode) != 0 || listen(fd, 128) != 0) {
+	/* the socket is born with its mode: no moment with the umask's */
+	old = umask(~(mode_t)mode & 0777);
+	bound = fd >= 0 && bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	umask(old);
+	if (!bound || listen(fd, 128) != 0) {
 		snprintf(errbuf, sizeof(errbuf), "bind(%s) failed: %s", path, strerror(errno));
 		*error_r = errbuf;
 		if (fd >= 0)
