@@ -341,7 +341,7 @@ again:
 			struct str m;
 
 			str_init(&m, 128);
-			str_appendf(&m, "Invalid regexp \"%s\": %s", p, err);
+			str_appendf(&m, "Invalid regexp \"%s\"", p);
 			log_at(ctx, c->line, m.s);
 			str_deinit(&m);
 			result = false;

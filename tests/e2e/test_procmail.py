@@ -15,6 +15,8 @@ Normalised, and only these, because they must differ between two runs:
   contents, and in LOGFILE "Folder:" lines the unique part of the name is
   replaced by NAME and the tab padding before the size (which depends on the
   name's length) by one space;
+- the temp directory of each run (".../real", ".../ours", names of the same
+  length) is $DIR in LOGFILE lines;
 - the path of formail where procmail names it in a "Folder:" line (each
   procmail runs its own formail): $FORMAIL, and the padding as above;
 - yubin adds where a broken recipe is (" (rcfile, line N)") to procmail's
@@ -115,6 +117,7 @@ def log_lines(base, strip_place=False, formail=None):
         return []
     lines = []
     for line in text.split("\n"):
+        line = line.replace(base, "$DIR")
         if strip_place and line.startswith("procmail: "):
             line = ERROR_PLACE.sub("", line)
         m = FOLDER_LINE.match(line)
@@ -129,7 +132,7 @@ def log_lines(base, strip_place=False, formail=None):
 def differential(tmp_path, rc, msgs=None, extra_args=(), args_after=()):
     msgs = msgs or messages()
     real = str(tmp_path / "real")
-    ours = str(tmp_path / "yubin")
+    ours = str(tmp_path / "ours")     # as long as "real": Folder: names cut at 60
     rcodes = run_impl(REAL_PROCMAIL, REAL_FORMAIL, rc, msgs, real, extra_args, args_after)
     ycodes = run_impl(os.path.join(YBIN, "procmail"), os.path.join(YBIN, "formail"), rc, msgs,
                       ours, extra_args, args_after)
@@ -274,6 +277,21 @@ def test_regexp_dialect_battery(tmp_path):
     finally:
         DATA = saved
     assert "0 yes []" in ylog and "29 yes [example.com>]" in ylog, ylog
+
+
+def test_errors_are_logged_and_the_mail_still_delivered(tmp_path):
+    real, ours, ylog = differential(tmp_path, "errors.rc")
+    rcpath = os.path.join(DATA, "errors.rc")
+    assert 'procmail: Invalid regexp "(abc" (%s, line 10)' % rcpath in ylog, ylog
+    assert 'procmail: Skipped "@@@ garbage line" (%s, line 12)' % rcpath in ylog
+    assert 'procmail: Skipped "Q" (%s, line 13)' % rcpath in ylog
+    assert 'procmail: Program failure (1) of "/bin/false"' in ylog
+    boss = open(os.path.join(ours, "mail", "after-failure"), "rb").read()
+    assert b"Subject: urgent" in boss
+    # every message is somewhere: the inbox, "after-failure" or "}"
+    total = sum(open(os.path.join(ours, "mail", f), "rb").read().count(b"\nMessage-ID: ")
+                for f in ("inbox", "after-failure", "}"))
+    assert total == len(messages())
 
 
 def test_exit_code_when_nothing_can_be_written(tmp_path):
