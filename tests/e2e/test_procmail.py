@@ -10,6 +10,9 @@ files find their directory, formail and sendmail in $DIR, $FORMAIL and
 $SENDMAIL, so that each procmail uses its own formail.
 
 Normalised, and only these, because they must differ between two runs:
+- the time in From_ lines ("From addr  Mon Nov 23 09:15:02 2026"), which
+  procmail makes itself with -f: TIME, in folders and in LOGFILE (the
+  sender in them is compared);
 - Maildir file names (TIME.PID_N.HOST) and procmail's msg.XXXX names in plain
   directories: a directory's files are compared as the sorted list of their
   contents, and in LOGFILE "Folder:" lines the unique part of the name is
@@ -40,6 +43,8 @@ ERROR_PLACE = re.compile(r" \(([^,()]+), line (\d+)\)$")
 MAILDIR_NAME = re.compile(r"/(new|cur|tmp)/\d+\.\d+_\d+\.[^\s/]+")
 MSG_NAME = re.compile(r"/msg\.[A-Za-z0-9_-]{4}")
 FOLDER_LINE = re.compile(r"^(  Folder: .*?)\t+ *(\d+)$")
+FROM_TIME = re.compile(rb"^(From \S+  )[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$",
+                       re.M)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(REAL_PROCMAIL),
                                 reason="Debian's procmail is not installed")
@@ -65,19 +70,24 @@ def setup_dir(base):
     return sm
 
 
-def run_impl(procmail, formail, rc, msgs, base, extra_args=(), args_after=()):
+def run_impl(procmail, formail, rc, msgs, base, extra_args=(), args_after=(), opts=()):
     sm = setup_dir(base)
     codes = []
     for m in msgs:
         with open(os.path.join(DATA, m), "rb") as f:
             data = f.read()
         env = {"PATH": "/usr/bin:/bin", "HOME": base, "TZ": "UTC"}
-        r = subprocess.run([procmail, "-m", "DIR=" + base, "FORMAIL=" + formail,
+        r = subprocess.run([procmail, *opts, "-m", "DIR=" + base, "FORMAIL=" + formail,
                             "SENDMAIL=" + sm, *extra_args, os.path.join(DATA, rc),
                             *args_after],
                            input=data, env=env, capture_output=True, timeout=60, cwd=base)
         codes.append((m, r.returncode, r.stderr.decode(errors="replace")))
     return codes
+
+
+def norm_from(b):
+    """the time in a From_ line procmail made (-f): TIME"""
+    return FROM_TIME.sub(rb"\1TIME", b)
 
 
 def norm_text(s):
@@ -97,13 +107,13 @@ def snapshot(base):
             contents = []
             for f in unique:
                 with open(os.path.join(root, f), "rb") as fh:
-                    contents.append(fh.read())
+                    contents.append(norm_from(fh.read()))
             out[rel + "/*"] = sorted(contents)
         for f in files:
             if f in unique or (rel == "." and f in ("log", "sendmail.sh")):
                 continue
             with open(os.path.join(root, f), "rb") as fh:
-                out[os.path.join(rel, f)] = fh.read()
+                out[os.path.join(rel, f)] = norm_from(fh.read())
         for d in dirs:
             out.setdefault(os.path.join(rel, d) + "/", b"(dir)")
     return out
@@ -117,7 +127,7 @@ def log_lines(base, strip_place=False, formail=None):
         return []
     lines = []
     for line in text.split("\n"):
-        line = line.replace(base, "$DIR")
+        line = norm_from(line.replace(base, "$DIR").encode()).decode()
         if strip_place and line.startswith("procmail: "):
             line = ERROR_PLACE.sub("", line)
         m = FOLDER_LINE.match(line)
@@ -129,13 +139,13 @@ def log_lines(base, strip_place=False, formail=None):
     return lines
 
 
-def differential(tmp_path, rc, msgs=None, extra_args=(), args_after=()):
+def differential(tmp_path, rc, msgs=None, extra_args=(), args_after=(), opts=()):
     msgs = msgs or messages()
     real = str(tmp_path / "real")
     ours = str(tmp_path / "ours")     # as long as "real": Folder: names cut at 60
-    rcodes = run_impl(REAL_PROCMAIL, REAL_FORMAIL, rc, msgs, real, extra_args, args_after)
+    rcodes = run_impl(REAL_PROCMAIL, REAL_FORMAIL, rc, msgs, real, extra_args, args_after, opts)
     ycodes = run_impl(os.path.join(YBIN, "procmail"), os.path.join(YBIN, "formail"), rc, msgs,
-                      ours, extra_args, args_after)
+                      ours, extra_args, args_after, opts)
     assert [c[:2] for c in ycodes] == [c[:2] for c in rcodes], (ycodes, rcodes)
     rsnap, ysnap = snapshot(real), snapshot(ours)
     assert sorted(ysnap) == sorted(rsnap)
@@ -292,6 +302,19 @@ def test_errors_are_logged_and_the_mail_still_delivered(tmp_path):
     total = sum(open(os.path.join(ours, "mail", f), "rb").read().count(b"\nMessage-ID: ")
                 for f in ("inbox", "after-failure", "}"))
     assert total == len(messages())
+
+
+def test_from_option_makes_the_from_line(tmp_path):
+    for opts in (("-f", "bounces+x@example.net"), ("-f", "-")):
+        d = tmp_path / opts[1].replace("+", "_").replace("@", "_")
+        d.mkdir()
+        real, ours, ylog = differential(d, "spam.rc", opts=opts)
+        head = open(os.path.join(ours, "mail", "spam"), "rb").read().split(b"\n")[0]
+        if opts[1] == "-":
+            assert re.match(rb"From lucky@prizes\.example  [A-Z]", head), head
+        else:
+            assert head.startswith(b"From bounces+x@example.net  "), head
+        assert "From %s  TIME" % ("lucky@prizes.example" if opts[1] == "-" else opts[1]) in ylog
 
 
 def test_exit_code_when_nothing_can_be_written(tmp_path):
