@@ -344,10 +344,9 @@ again:
 			str_appendf(&m, "Invalid regexp \"%s\"", p);
 			log_at(ctx, c->line, m.s);
 			str_deinit(&m);
+			/* a broken expression: the condition fails (a weighted
+			 * one adds nothing) */
 			result = false;
-			*weighted = *weighted && w_on;
-			if (!w_on)
-				goto out;
 			goto out;
 		}
 		if (src != NULL) {
