@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -315,6 +316,53 @@ def test_from_option_makes_the_from_line(tmp_path):
         else:
             assert head.startswith(b"From bounces+x@example.net  "), head
         assert "From %s  TIME" % ("lucky@prizes.example" if opts[1] == "-" else opts[1]) in ylog
+
+
+def test_stale_lockfile_is_forced_and_global_lockfile_released(tmp_path):
+    msg = open(os.path.join(DATA, "05-friend.eml"), "rb").read()
+    out = {}
+    for name, prog in (("real", REAL_PROCMAIL), ("ours", os.path.join(YBIN, "procmail"))):
+        d = tmp_path / name
+        d.mkdir()
+        lock = d / "box.lock"
+        lock.write_text("")
+        os.utime(lock, (os.path.getmtime(lock) - 3600,) * 2)
+        rc = d / "rc"
+        # SUSPEND: Debian's procmail pauses that long after forcing a lock
+        rc.write_text("SUSPEND=1\nLOGFILE=%s/log\nLOCKTIMEOUT=60\nLOCKFILE=%s/global.lock\n"
+                      ":0:\n%s/box\n"
+                      % (d, d, d))
+        r = subprocess.run([prog, "-m", str(rc)], input=msg, env={"PATH": "/usr/bin:/bin"},
+                           capture_output=True, timeout=60)
+        out[name] = (r.returncode, sorted(os.listdir(d)), open(d / "box", "rb").read(),
+                     log_lines(str(d)))
+    assert out["ours"] == out["real"]
+    assert 'procmail: Forcing lock on "$DIR/box.lock"' in out["ours"][3]
+
+
+def test_held_lockfile_is_waited_for(tmp_path):
+    msg = open(os.path.join(DATA, "05-friend.eml"), "rb").read()
+    lock = tmp_path / "box.lock"
+    lock.write_text("")
+    rc = tmp_path / "rc"
+    rc.write_text("LOCKSLEEP=1\n:0:\n%s/box\n" % tmp_path)
+    p = subprocess.Popen([os.path.join(YBIN, "procmail"), "-m", str(rc)], stdin=subprocess.PIPE,
+                         env={"PATH": "/usr/bin:/bin"})
+    p.stdin.write(msg)
+    p.stdin.close()
+    try:
+        # while the lock is held nothing is written and procmail waits
+        for _ in range(10):
+            assert p.poll() is None and not (tmp_path / "box").exists()
+            time.sleep(0.1)
+        lock.unlink()
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+    # the body's "From " line gets its '>' in an mbox
+    assert open(tmp_path / "box", "rb").read() == msg.replace(b"\nFrom my", b"\n>From my") + b"\n"
+    assert not lock.exists()
 
 
 def test_exit_code_when_nothing_can_be_written(tmp_path):
