@@ -80,7 +80,9 @@ pm_log_abstract(struct pm_ctx *ctx)
 	/* procmail logs the first line of the field only */
 	if (pm_msg_field_ex(&ctx->msg, "Subject", &subj, true)) {
 		str_append(&s, " Subject: ");
-		str_append_n(&s, subj.s, subj.len > 69 ? 69 : subj.len);
+		/* control characters (a CR of CRLF mail) show as blanks */
+		for (i = 0; i < subj.len && i < 69; i++)
+			str_append_c(&s, (unsigned char)subj.s[i] < 0x20 ? ' ' : subj.s[i]);
 		str_append_c(&s, '\n');
 	}
 	f = ctx->log_folder;

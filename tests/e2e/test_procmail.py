@@ -229,6 +229,14 @@ def test_expansion_and_arguments(tmp_path):
     assert b"Subject: lunch?" in open(os.path.join(ours, "mail", "a"), "rb").read()
 
 
+def test_unusual_mail(tmp_path):
+    msgs = sorted("odd/" + f for f in os.listdir(os.path.join(DATA, "odd")) if f.endswith(".eml"))
+    real, ours, ylog = differential(tmp_path, "odd/odd.rc", msgs=msgs)
+    inbox = open(os.path.join(ours, "inbox"), "rb").read()
+    assert b"\r\n>From here\r\n" in inbox     # CRLF mail: its body is still escaped
+    assert 'procmail: Skipped "header only"' in ylog
+
+
 def test_parts_raw_mode_and_filters_then_folders(tmp_path):
     real, ours, _ = differential(tmp_path, "parts.rc")
     body = open(os.path.join(ours, "mail", "bodies"), "rb").read()
