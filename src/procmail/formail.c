@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "procmail/formail.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
@@ -521,13 +522,13 @@ process(const char *s, size_t len, const struct fm_opts *op, int out_fd)
 
 /* run_split - one message into a new command */
 static int
-run_split(const char *s, size_t len, const struct fm_opts *op)
+run_split(const char *s, size_t len, const struct fm_opts *op, int out_fd)
 {
 	int p[2], st = 0, rc;
 	pid_t pid;
 
 	if (op->split_argv == NULL || op->split_argv[0] == NULL)
-		return process(s, len, op, 1);
+		return process(s, len, op, out_fd);
 	if (pipe(p) != 0 || (pid = fork()) < 0)
 		return 1;
 	if (pid == 0) {
@@ -547,19 +548,19 @@ run_split(const char *s, size_t len, const struct fm_opts *op)
 }
 
 static int
-split_all(const char *s, size_t len, const struct fm_opts *op)
+split_all(const char *s, size_t len, const struct fm_opts *op, int out_fd)
 {
 	size_t start = 0, i;
 	int rc = 0;
 
 	for (i = 1; i + 5 <= len; i++) {
 		if (s[i - 1] == '\n' && memcmp(s + i, "From ", 5) == 0 && i >= 2 && s[i - 2] == '\n') {
-			rc |= run_split(s + start, i - start, op);
+			rc |= run_split(s + start, i - start, op, out_fd);
 			start = i;
 		}
 	}
 	if (start < len)
-		rc |= run_split(s + start, len - start, op);
+		rc |= run_split(s + start, len - start, op, out_fd);
 	return rc;
 }
 
@@ -571,96 +572,136 @@ usage(void)
 	    "[-I headerfield] [-p prefix] [-s [command [arg ...]]]\n");
 }
 
-int
-cmd_formail(int argc, char **argv)
+static void
+opts_init(struct fm_opts *op)
 {
-	struct fm_opts op = { 0 };
-	struct str in;
-	char buf[65536];
-	ssize_t r;
-	int i, rc;
+	memset(op, 0, sizeof *op);
+	strvec_init(&op->x);
+	strvec_init(&op->X);
+	strvec_init(&op->a);
+	strvec_init(&op->A);
+	strvec_init(&op->i);
+	strvec_init(&op->I);
+}
 
-	strvec_init(&op.x);
-	strvec_init(&op.X);
-	strvec_init(&op.a);
-	strvec_init(&op.A);
-	strvec_init(&op.i);
-	strvec_init(&op.I);
-	for (i = 1; i < argc && !op.split; i++) {
+static void
+opts_deinit(struct fm_opts *op)
+{
+	strvec_deinit(&op->x);
+	strvec_deinit(&op->X);
+	strvec_deinit(&op->a);
+	strvec_deinit(&op->A);
+	strvec_deinit(&op->i);
+	strvec_deinit(&op->I);
+}
+
+/* opts_parse - formail's options; 0, 64 on a usage error, -1 for -v */
+static int
+opts_parse(int argc, char **argv, struct fm_opts *op)
+{
+	int i;
+
+	for (i = 1; i < argc && !op->split; i++) {
 		const char *a = argv[i], *p;
 
-		if (a[0] != '-' || a[1] == '\0') {
-			usage();
+		if (a[0] != '-' || a[1] == '\0')
 			return 64;
-		}
 		for (p = a + 1; *p != '\0'; p++) {
 			const char *val = NULL;
 
 			if (strchr("xXaAiIpuU", *p) != NULL) {
 				val = p[1] != '\0' ? p + 1 : (i + 1 < argc ? argv[++i] : NULL);
-				if (val == NULL) {
-					usage();
+				if (val == NULL)
 					return 64;
-				}
 			}
 			switch (*p) {
-			case 'f': op.f = true; break;
-			case 'b': op.b = true; break;
-			case 'c': op.c = true; break;
-			case 'r': op.r = true; break;
-			case 'k': op.k = true; break;
-			case 't': op.t = true; break;
-			case 'z': op.z = true; break;
+			case 'f': op->f = true; break;
+			case 'b': op->b = true; break;
+			case 'c': op->c = true; break;
+			case 'r': op->r = true; break;
+			case 'k': op->k = true; break;
+			case 't': op->t = true; break;
+			case 'z': op->z = true; break;
 			case 'Y': case 'B': case 'e': case 'd': case 'q': break;
-			case 'x': strvec_push(&op.x, val); break;
-			case 'X': strvec_push(&op.X, val); break;
-			case 'a': strvec_push(&op.a, val); break;
-			case 'A': strvec_push(&op.A, val); break;
-			case 'i': strvec_push(&op.i, val); break;
-			case 'I': strvec_push(&op.I, val); break;
+			case 'x': strvec_push(&op->x, val); break;
+			case 'X': strvec_push(&op->X, val); break;
+			case 'a': strvec_push(&op->a, val); break;
+			case 'A': strvec_push(&op->A, val); break;
+			case 'i': strvec_push(&op->i, val); break;
+			case 'I': strvec_push(&op->I, val); break;
 			case 'u': case 'U': break;
-			case 'p': op.prefix = val; break;
+			case 'p': op->prefix = val; break;
 			case 'D':
-				if (i + 2 >= argc) {
-					usage();
+				if (i + 2 >= argc)
 					return 64;
-				}
-				op.dup_max = strtol(argv[++i], NULL, 10);
-				op.dup_cache = argv[++i];
+				op->dup_max = strtol(argv[++i], NULL, 10);
+				op->dup_cache = argv[++i];
 				break;
 			case 's':
-				op.split = true;
-				op.split_argv = argv + i + 1;
+				op->split = true;
+				op->split_argv = argv + i + 1;
 				break;
 			case 'v':
-				printf("formail v3.23pre (yubin %s)\n", YUBIN_VERSION);
-				return 0;
+				return -1;
 			default:
-				usage();
 				return 64;
 			}
 			if (val != NULL || *p == 'D' || *p == 's')
 				break;
 		}
 	}
+	return 0;
+}
+
+int
+formail_buffer(int argc, char **argv, const char *in, size_t len, int out_fd)
+{
+	struct fm_opts op;
+	int rc;
+
+	opts_init(&op);
+	rc = opts_parse(argc, argv, &op);
+	if (rc == 0)
+		rc = op.split && (op.split_argv == NULL || op.split_argv[0] == NULL) ?
+		    split_all(in, len, &op, out_fd) : process(in, len, &op, out_fd);
+	opts_deinit(&op);
+	return rc < 0 ? 64 : rc;
+}
+
+int
+cmd_formail(int argc, char **argv)
+{
+	struct fm_opts op;
+	struct str in;
+	char buf[65536];
+	ssize_t r;
+	int rc;
+
+	opts_init(&op);
+	rc = opts_parse(argc, argv, &op);
+	if (rc == -1) {
+		printf("formail v3.23pre (yubin %s)\n", YUBIN_VERSION);
+		opts_deinit(&op);
+		return 0;
+	}
+	if (rc != 0) {
+		usage();
+		opts_deinit(&op);
+		return rc;
+	}
 	str_init(&in, sizeof buf);
 	while ((r = read(0, buf, sizeof buf)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || in.len + (size_t)r > FM_MAX_INPUT) {
+			str_deinit(&in);
+			opts_deinit(&op);
 			return 74;
 		}
-		if (in.len + (size_t)r > FM_MAX_INPUT)
-			return 74;
 		str_append_n(&in, buf, (size_t)r);
 	}
-	rc = op.split ? split_all(in.s, in.len, &op) : process(in.s, in.len, &op, 1);
+	rc = op.split ? split_all(in.s, in.len, &op, 1) : process(in.s, in.len, &op, 1);
 	str_deinit(&in);
-	strvec_deinit(&op.x);
-	strvec_deinit(&op.X);
-	strvec_deinit(&op.a);
-	strvec_deinit(&op.A);
-	strvec_deinit(&op.i);
-	strvec_deinit(&op.I);
+	opts_deinit(&op);
 	return rc;
 }

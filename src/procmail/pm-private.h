@@ -35,6 +35,7 @@
 struct pm_msg {
 	struct str	 data;		/* the whole message, as procmail holds it */
 	size_t		 hlen;		/* header: data[0..hlen), its last "\n" included */
+	size_t		 body;		/* where the body starts, after the empty line */
 	bool		 padded;	/* one "\n" was added so that it ends in "\n\n" */
 };
 

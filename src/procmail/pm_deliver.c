@@ -310,7 +310,7 @@ pm_deliver_folders(struct pm_ctx *ctx, struct strvec *folders, bool head, bool b
 	pm_msg_part(&ctx->msg, head, body, &p, &n);
 	if (raw && ctx->msg.padded && head && body && n > 0)
 		n--;
-	body_at = head ? (ctx->msg.hlen < n ? ctx->msg.hlen + 1 : n) : 0;
+	body_at = head ? (ctx->msg.body < n ? ctx->msg.body : n) : 0;
 	str_init(&name, 128);
 	str_init(&shown, 128);
 	kind = classify(folders->v[0]);
@@ -319,9 +319,19 @@ pm_deliver_folders(struct pm_ctx *ctx, struct strvec *folders, bool head, bool b
 	if (recipe_lock != NULL && pm_lock_take(ctx, recipe_lock) != 0)
 		recipe_lock = NULL;
 	if (kind == F_FILE) {
-		/* one file only: procmail skips the other words */
-		for (i = 1; i < folders->n; i++)
-			pm_log(ctx, "Skipped \"%s\"", folders->v[i]);
+		/* one file only: procmail skips the rest of the line */
+		if (folders->n > 1) {
+			struct str rest;
+
+			str_init(&rest, 64);
+			for (i = 1; i < folders->n; i++) {
+				if (i > 1)
+					str_append_c(&rest, ' ');
+				str_append(&rest, folders->v[i]);
+			}
+			pm_log(ctx, "Skipped \"%s\"", rest.s);
+			str_deinit(&rest);
+		}
 		/* r: the mail as it is, no From escaping and no added newline */
 		rc = deliver_mbox(ctx, folders->v[0], p, n, body_at, !raw, &written);
 		/* procmail does not write to /dev/null: it counts the mail as read */

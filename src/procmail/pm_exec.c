@@ -80,7 +80,9 @@ pm_log_abstract(struct pm_ctx *ctx)
 	/* procmail logs the first line of the field only */
 	if (pm_msg_field_ex(&ctx->msg, "Subject", &subj, true)) {
 		str_append(&s, " Subject: ");
-		str_append_n(&s, subj.s, subj.len > 69 ? 69 : subj.len);
+		/* control characters (a CR of CRLF mail) show as blanks */
+		for (i = 0; i < subj.len && i < 69; i++)
+			str_append_c(&s, (unsigned char)subj.s[i] < 0x20 ? ' ' : subj.s[i]);
 		str_append_c(&s, '\n');
 	}
 	f = ctx->log_folder;
@@ -341,13 +343,12 @@ again:
 			struct str m;
 
 			str_init(&m, 128);
-			str_appendf(&m, "Invalid regexp \"%s\": %s", p, err);
+			str_appendf(&m, "Invalid regexp \"%s\"", p);
 			log_at(ctx, c->line, m.s);
 			str_deinit(&m);
+			/* a broken expression: the condition fails (a weighted
+			 * one adds nothing) */
 			result = false;
-			*weighted = *weighted && w_on;
-			if (!w_on)
-				goto out;
 			goto out;
 		}
 		if (src != NULL) {

@@ -170,7 +170,11 @@ run_one(struct pm_cmdline *cl, const struct passwd *pw)
 	if (cl->from != NULL && strcmp(cl->from, "-") != 0)
 		pm_msg_from_line(&ctx.msg, cl->from, false);
 	else if (cl->from != NULL || cl->delivery || (!cl->filter_mode && cl->rcfiles.n == 0)) {
-		char *s = envelope_sender(&ctx);
+		size_t fl = pm_msg_from_len(&ctx.msg);
+		/* -f -: the sender of the From_ line stays, the time is now */
+		char *s = cl->from != NULL && fl > 5 ?
+		    xstrndup(ctx.msg.data.s + 5, strcspn(ctx.msg.data.s + 5, " \t\n")) :
+		    envelope_sender(&ctx);
 
 		pm_msg_from_line(&ctx.msg, s, cl->from == NULL);
 		free(s);

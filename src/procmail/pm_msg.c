@@ -23,8 +23,10 @@ find_hlen(const char *s, size_t len)
 
 	if (len > 0 && s[0] == '\n')
 		return 0;
+	/* an empty line ends it; "\r\n" alone is one too (CRLF mail) */
 	for (i = 0; i + 1 < len; i++)
-		if (s[i] == '\n' && s[i + 1] == '\n')
+		if (s[i] == '\n' && (s[i + 1] == '\n' ||
+		    (s[i + 1] == '\r' && i + 2 < len && s[i + 2] == '\n')))
 			return i + 1;
 	return len;
 }
@@ -44,6 +46,11 @@ pm_msg_set(struct pm_msg *m, const char *data, size_t len)
 	str_deinit(&m->data);
 	m->data = n;
 	m->hlen = find_hlen(m->data.s, m->data.len);
+	m->body = m->hlen;
+	if (m->body < m->data.len && m->data.s[m->body] == '\r')
+		m->body++;
+	if (m->body < m->data.len)
+		m->body++;	/* the "\n" of the empty line */
 }
 
 int
@@ -132,7 +139,7 @@ pm_msg_search(const struct pm_msg *m, bool head, bool body, struct str *out)
 		}
 	}
 	if (body) {
-		size_t b = m->hlen < m->data.len ? m->hlen + 1 : m->data.len;
+		size_t b = m->body;
 
 		if (head)
 			str_append_c(out, '\n');
@@ -187,9 +194,9 @@ pm_msg_part(const struct pm_msg *m, bool head, bool body, const char **p, size_t
 		*n = m->data.len;
 	} else if (head) {
 		*p = m->data.s;
-		*n = m->hlen < m->data.len ? m->hlen + 1 : m->data.len;
+		*n = m->body;
 	} else if (body) {
-		size_t b = m->hlen < m->data.len ? m->hlen + 1 : m->data.len;
+		size_t b = m->body;
 
 		*p = m->data.s + b;
 		*n = m->data.len - b;

@@ -333,7 +333,6 @@ parse_recipe(struct reader *r, struct pm_block *b, int depth)
 {
 	struct pm_recipe *rc = xcalloc(1, sizeof *rc);
 	struct pm_item *it;
-	size_t diag_at = b->n;
 	int line = r->line, c;
 
 	parse_flags(r, b, rc);
@@ -348,20 +347,18 @@ parse_recipe(struct reader *r, struct pm_block *b, int depth)
 		rc->conds[rc->ncond].text = read_line(r, false);
 		rc->ncond++;
 	}
-	(void)diag_at;
 	it = block_add(b, PM_ITEM_RECIPE, line);
 	it->recipe = rc;
+	/* the next line is the action whatever it is ("}" too: procmail
+	 * takes it for a file name); only the end of the file has none */
 	c = peek(r);
-	if (c < 0 || c == '}' || c == ':') {
+	if (c < 0) {
 		rc->kind = PM_ACT_FILE;
 		rc->action = NULL;
 		rc->action_line = r->line;
 		return;
 	}
 	parse_action(r, b, rc, depth);
-	/* parse_action may have grown b (nested DIAGs go into the block's own
-	 * list, but a too-deep diag lands in b): re-find nothing, items are
-	 * addressed through the recipe pointer only */
 }
 
 static void

@@ -10,11 +10,16 @@ files find their directory, formail and sendmail in $DIR, $FORMAIL and
 $SENDMAIL, so that each procmail uses its own formail.
 
 Normalised, and only these, because they must differ between two runs:
+- the time in From_ lines ("From addr  Mon Nov 23 09:15:02 2026"), which
+  procmail makes itself with -f: TIME, in folders and in LOGFILE (the
+  sender in them is compared);
 - Maildir file names (TIME.PID_N.HOST) and procmail's msg.XXXX names in plain
   directories: a directory's files are compared as the sorted list of their
   contents, and in LOGFILE "Folder:" lines the unique part of the name is
   replaced by NAME and the tab padding before the size (which depends on the
   name's length) by one space;
+- the temp directory of each run (".../real", ".../ours", names of the same
+  length) is $DIR in LOGFILE lines;
 - the path of formail where procmail names it in a "Folder:" line (each
   procmail runs its own formail): $FORMAIL, and the padding as above;
 - yubin adds where a broken recipe is (" (rcfile, line N)") to procmail's
@@ -25,6 +30,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -38,6 +44,8 @@ ERROR_PLACE = re.compile(r" \(([^,()]+), line (\d+)\)$")
 MAILDIR_NAME = re.compile(r"/(new|cur|tmp)/\d+\.\d+_\d+\.[^\s/]+")
 MSG_NAME = re.compile(r"/msg\.[A-Za-z0-9_-]{4}")
 FOLDER_LINE = re.compile(r"^(  Folder: .*?)\t+ *(\d+)$")
+FROM_TIME = re.compile(rb"^(From \S+  )[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$",
+                       re.M)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(REAL_PROCMAIL),
                                 reason="Debian's procmail is not installed")
@@ -63,19 +71,24 @@ def setup_dir(base):
     return sm
 
 
-def run_impl(procmail, formail, rc, msgs, base, extra_args=(), args_after=()):
+def run_impl(procmail, formail, rc, msgs, base, extra_args=(), args_after=(), opts=()):
     sm = setup_dir(base)
     codes = []
     for m in msgs:
         with open(os.path.join(DATA, m), "rb") as f:
             data = f.read()
         env = {"PATH": "/usr/bin:/bin", "HOME": base, "TZ": "UTC"}
-        r = subprocess.run([procmail, "-m", "DIR=" + base, "FORMAIL=" + formail,
+        r = subprocess.run([procmail, *opts, "-m", "DIR=" + base, "FORMAIL=" + formail,
                             "SENDMAIL=" + sm, *extra_args, os.path.join(DATA, rc),
                             *args_after],
                            input=data, env=env, capture_output=True, timeout=60, cwd=base)
         codes.append((m, r.returncode, r.stderr.decode(errors="replace")))
     return codes
+
+
+def norm_from(b):
+    """the time in a From_ line procmail made (-f): TIME"""
+    return FROM_TIME.sub(rb"\1TIME", b)
 
 
 def norm_text(s):
@@ -95,13 +108,13 @@ def snapshot(base):
             contents = []
             for f in unique:
                 with open(os.path.join(root, f), "rb") as fh:
-                    contents.append(fh.read())
+                    contents.append(norm_from(fh.read()))
             out[rel + "/*"] = sorted(contents)
         for f in files:
             if f in unique or (rel == "." and f in ("log", "sendmail.sh")):
                 continue
             with open(os.path.join(root, f), "rb") as fh:
-                out[os.path.join(rel, f)] = fh.read()
+                out[os.path.join(rel, f)] = norm_from(fh.read())
         for d in dirs:
             out.setdefault(os.path.join(rel, d) + "/", b"(dir)")
     return out
@@ -115,6 +128,7 @@ def log_lines(base, strip_place=False, formail=None):
         return []
     lines = []
     for line in text.split("\n"):
+        line = norm_from(line.replace(base, "$DIR").encode()).decode()
         if strip_place and line.startswith("procmail: "):
             line = ERROR_PLACE.sub("", line)
         m = FOLDER_LINE.match(line)
@@ -126,13 +140,13 @@ def log_lines(base, strip_place=False, formail=None):
     return lines
 
 
-def differential(tmp_path, rc, msgs=None, extra_args=(), args_after=()):
+def differential(tmp_path, rc, msgs=None, extra_args=(), args_after=(), opts=()):
     msgs = msgs or messages()
     real = str(tmp_path / "real")
-    ours = str(tmp_path / "yubin")
-    rcodes = run_impl(REAL_PROCMAIL, REAL_FORMAIL, rc, msgs, real, extra_args, args_after)
+    ours = str(tmp_path / "ours")     # as long as "real": Folder: names cut at 60
+    rcodes = run_impl(REAL_PROCMAIL, REAL_FORMAIL, rc, msgs, real, extra_args, args_after, opts)
     ycodes = run_impl(os.path.join(YBIN, "procmail"), os.path.join(YBIN, "formail"), rc, msgs,
-                      ours, extra_args, args_after)
+                      ours, extra_args, args_after, opts)
     assert [c[:2] for c in ycodes] == [c[:2] for c in rcodes], (ycodes, rcodes)
     rsnap, ysnap = snapshot(real), snapshot(ours)
     assert sorted(ysnap) == sorted(rsnap)
@@ -215,6 +229,14 @@ def test_expansion_and_arguments(tmp_path):
     assert b"Subject: lunch?" in open(os.path.join(ours, "mail", "a"), "rb").read()
 
 
+def test_unusual_mail(tmp_path):
+    msgs = sorted("odd/" + f for f in os.listdir(os.path.join(DATA, "odd")) if f.endswith(".eml"))
+    real, ours, ylog = differential(tmp_path, "odd/odd.rc", msgs=msgs)
+    inbox = open(os.path.join(ours, "inbox"), "rb").read()
+    assert b"\r\n>From here\r\n" in inbox     # CRLF mail: its body is still escaped
+    assert 'procmail: Skipped "header only"' in ylog
+
+
 def test_parts_raw_mode_and_filters_then_folders(tmp_path):
     real, ours, _ = differential(tmp_path, "parts.rc")
     body = open(os.path.join(ours, "mail", "bodies"), "rb").read()
@@ -274,6 +296,81 @@ def test_regexp_dialect_battery(tmp_path):
     finally:
         DATA = saved
     assert "0 yes []" in ylog and "29 yes [example.com>]" in ylog, ylog
+
+
+def test_errors_are_logged_and_the_mail_still_delivered(tmp_path):
+    real, ours, ylog = differential(tmp_path, "errors.rc")
+    rcpath = os.path.join(DATA, "errors.rc")
+    assert 'procmail: Invalid regexp "(abc" (%s, line 10)' % rcpath in ylog, ylog
+    assert 'procmail: Skipped "@@@ garbage line" (%s, line 12)' % rcpath in ylog
+    assert 'procmail: Skipped "Q" (%s, line 13)' % rcpath in ylog
+    assert 'procmail: Program failure (1) of "/bin/false"' in ylog
+    boss = open(os.path.join(ours, "mail", "after-failure"), "rb").read()
+    assert b"Subject: urgent" in boss
+    # every message is somewhere: the inbox, "after-failure" or "}"
+    total = sum(open(os.path.join(ours, "mail", f), "rb").read().count(b"\nMessage-ID: ")
+                for f in ("inbox", "after-failure", "}"))
+    assert total == len(messages())
+
+
+def test_from_option_makes_the_from_line(tmp_path):
+    for opts in (("-f", "bounces+x@example.net"), ("-f", "-")):
+        d = tmp_path / opts[1].replace("+", "_").replace("@", "_")
+        d.mkdir()
+        real, ours, ylog = differential(d, "spam.rc", opts=opts)
+        head = open(os.path.join(ours, "mail", "spam"), "rb").read().split(b"\n")[0]
+        if opts[1] == "-":
+            assert re.match(rb"From lucky@prizes\.example  [A-Z]", head), head
+        else:
+            assert head.startswith(b"From bounces+x@example.net  "), head
+        assert "From %s  TIME" % ("lucky@prizes.example" if opts[1] == "-" else opts[1]) in ylog
+
+
+def test_stale_lockfile_is_forced_and_global_lockfile_released(tmp_path):
+    msg = open(os.path.join(DATA, "05-friend.eml"), "rb").read()
+    out = {}
+    for name, prog in (("real", REAL_PROCMAIL), ("ours", os.path.join(YBIN, "procmail"))):
+        d = tmp_path / name
+        d.mkdir()
+        lock = d / "box.lock"
+        lock.write_text("")
+        os.utime(lock, (os.path.getmtime(lock) - 3600,) * 2)
+        rc = d / "rc"
+        # SUSPEND: Debian's procmail pauses that long after forcing a lock
+        rc.write_text("SUSPEND=1\nLOGFILE=%s/log\nLOCKTIMEOUT=60\nLOCKFILE=%s/global.lock\n"
+                      ":0:\n%s/box\n"
+                      % (d, d, d))
+        r = subprocess.run([prog, "-m", str(rc)], input=msg, env={"PATH": "/usr/bin:/bin"},
+                           capture_output=True, timeout=60)
+        out[name] = (r.returncode, sorted(os.listdir(d)), open(d / "box", "rb").read(),
+                     log_lines(str(d)))
+    assert out["ours"] == out["real"]
+    assert 'procmail: Forcing lock on "$DIR/box.lock"' in out["ours"][3]
+
+
+def test_held_lockfile_is_waited_for(tmp_path):
+    msg = open(os.path.join(DATA, "05-friend.eml"), "rb").read()
+    lock = tmp_path / "box.lock"
+    lock.write_text("")
+    rc = tmp_path / "rc"
+    rc.write_text("LOCKSLEEP=1\n:0:\n%s/box\n" % tmp_path)
+    p = subprocess.Popen([os.path.join(YBIN, "procmail"), "-m", str(rc)], stdin=subprocess.PIPE,
+                         env={"PATH": "/usr/bin:/bin"})
+    p.stdin.write(msg)
+    p.stdin.close()
+    try:
+        # while the lock is held nothing is written and procmail waits
+        for _ in range(10):
+            assert p.poll() is None and not (tmp_path / "box").exists()
+            time.sleep(0.1)
+        lock.unlink()
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+    # the body's "From " line gets its '>' in an mbox
+    assert open(tmp_path / "box", "rb").read() == msg.replace(b"\nFrom my", b"\n>From my") + b"\n"
+    assert not lock.exists()
 
 
 def test_exit_code_when_nothing_can_be_written(tmp_path):
