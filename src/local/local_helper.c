@@ -314,7 +314,8 @@ local_helper_finish(int agent, const struct transport_request *req, struct trans
 	}
 	free(buf);
 	return hdr.status == TRANSPORT_SENT ? TRANSPORT_SENT : hdr.status == TRANSPORT_BOUNCED ?
-	    TRANSPORT_BOUNCED : TRANSPORT_DEFERRED;
+	    TRANSPORT_BOUNCED : hdr.status == TRANSPORT_PASSED ? TRANSPORT_PASSED :
+	    TRANSPORT_DEFERRED;
 }
 
 /* local_helper_deliver - one delivery through an idle helper, waiting for

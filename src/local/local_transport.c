@@ -332,11 +332,29 @@ local_bounce_to_owner(struct maincf *cf, const struct qmsg *m, const struct qmsg
 	return local_as_mail_owner(cf, local_owner_bounce_job, &j, out, sizeof(out), error_r);
 }
 
+/* local_pass_to_qmgr - a transport that only the queue manager can run:
+ * the smtp/lmtp client lives beside it, and a master.cf service name that
+ * is no built-in command is the queue manager's to resolve */
+static bool
+local_pass_to_qmgr(const struct local_item *it)
+{
+	const char *colon = strchr(it->target, ':');
+	char *name = colon != NULL ? xstrndup(it->target, (size_t)(colon - it->target)) :
+	    xstrdup(it->target);
+	const struct transport *tp = transport_find(name);
+	bool pass = strcmp(name, "local") != 0 && strcmp(name, "virtual") != 0 &&
+	    (tp == NULL || tp->start != NULL);
+
+	free(name);
+	return pass;
+}
+
 /* local_pass_deliver - a recipient handed to another transport by
- * mailbox_transport(_maps) or fallback_transport(_maps): one of the
- * built-in ones, run here (the master.cf service name is taken as its
- * command, as in Postfix's default master.cf); any other is not
- * available to local yet, so the mail waits */
+ * mailbox_transport(_maps) or fallback_transport(_maps): a built-in one
+ * that runs here (discard, error, retry, virtual: the master.cf service
+ * name is taken as its command, as in Postfix's default master.cf); lmtp,
+ * smtp and other services go back to the queue manager (local_transport_
+ * deliver) when the recipient is the only delivery, else the mail waits */
 static enum transport_status
 local_pass_deliver(const struct transport_request *req, const struct local_item *it,
     struct transport_dsn *dsn)
@@ -458,6 +476,17 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 			break;
 		}
 		case LOCAL_PASS:
+			if (plan.n == 1 && local_pass_to_qmgr(it)) {
+				/* Postfix's deliver_pass: the queue manager hands
+				 * the recipient to that transport */
+				memset(dsn, 0, sizeof(*dsn));
+				snprintf(dsn->relay, sizeof(dsn->relay), "%s", it->target);
+				snprintf(dsn->reason, sizeof(dsn->reason), "%s", it->rcpt);
+				snprintf(dsn->status, sizeof(dsn->status), "4.3.0");
+				local_plan_deinit(&plan);
+				worst = TRANSPORT_PASSED;
+				goto out;
+			}
 			st = local_pass_deliver(req, it, &one);
 			break;
 		default:

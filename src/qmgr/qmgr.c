@@ -323,6 +323,8 @@ struct qmgr_rcpt {
 	char			*transport;	/* owned; NULL: route failed */
 	char			*nexthop;	/* owned */
 	char			*route_error;	/* owned; set when transport is NULL */
+	char			*pass_addr;	/* owned: the address local(8) passed on */
+	bool			 passed;	/* local(8) handed it to transport already */
 };
 
 struct qmgr_msg {
@@ -449,6 +451,32 @@ qmgr_load(struct qmgr *q, const char *queue, const char *id)
 	return mm;
 }
 
+/* qmgr_pass - local(8) passed recipient i to "transport:nexthop"
+ * (dsn->relay) for the address dsn->reason, as Postfix's local hands a
+ * mailbox to mailbox_transport: route it there and start it again. Once
+ * only (a transport that passes it back is a loop); false: not taken */
+static bool
+qmgr_pass(struct qmgr_msg *mm, size_t i, const struct transport_dsn *dsn)
+{
+	struct qmgr_rcpt *r = &mm->r[i];
+	const char *colon = strchr(dsn->relay, ':');
+
+	if (r->passed || dsn->relay[0] == '\0' || dsn->reason[0] == '\0' || colon == dsn->relay)
+		return false;
+	free(r->transport);
+	free(r->nexthop);
+	free(r->pass_addr);
+	r->transport = colon != NULL ? xstrndup(dsn->relay, (size_t)(colon - dsn->relay)) :
+	    xstrdup(dsn->relay);
+	/* no nexthop: the recipient's domain, as for any transport */
+	r->nexthop = xstrdup(colon != NULL && colon[1] != '\0' ? colon + 1 :
+	    strrchr(dsn->reason, '@') != NULL ? strrchr(dsn->reason, '@') + 1 : "");
+	r->pass_addr = xstrdup(dsn->reason);
+	r->passed = true;
+	r->state = QMGR_R_TODO;
+	return true;
+}
+
 /* qmgr_outcome - record the outcome of one delivery: the log line(s),
  * then the done mark (written; fsync'd by qmgr_reap), or the recipient
  * kept for a notice or for the next attempt */
@@ -461,6 +489,17 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 	double t_end = qmgr_now();
 	const char *err;
 
+	if (st == TRANSPORT_PASSED && qmgr_pass(mm, i, dsn)) {
+		transport_lines_deinit(lines);
+		return;
+	}
+	if (st == TRANSPORT_PASSED) {
+		struct transport_dsn loop = *dsn;
+
+		transport_dsn_set(&loop, "4.3.0", "none", "mail transport unavailable");
+		qmgr_outcome(q, mm, i, tp, TRANSPORT_DEFERRED, &loop, lines, t_start);
+		return;
+	}
 	mm->r[i].state = QMGR_R_OVER;
 	if (st == TRANSPORT_DEFERRED && mm->expired) {
 		/* marked done once the sender's notice is queued */
@@ -578,10 +617,14 @@ qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
 	req.cf = q->sk.cf;
 	req.service = r->transport;
 	req.nexthop = r->nexthop;
+	req.addr = r->pass_addr;
 	if (tp->start == NULL || tp->agents() == 0) {
 		req.lines = &lines;
 		st = tp->deliver(&req, &dsn);
 		qmgr_outcome(q, mm, i, tp, st, &dsn, &lines, t_start);
+		/* passed on to another transport: start that now */
+		if (r->state == QMGR_R_TODO && r->passed)
+			return qmgr_dispatch_one(q, mm, i);
 		return 1;
 	}
 	lim = qmgr_limits_of(q, r->transport);
@@ -666,6 +709,7 @@ qmgr_msg_free(struct qmgr_msg **mmp)
 			free(mm->r[i].transport);
 			free(mm->r[i].nexthop);
 			free(mm->r[i].route_error);
+			free(mm->r[i].pass_addr);
 		}
 		qmsg_free(&mm->m);
 	}

@@ -22,6 +22,11 @@ enum transport_status {
 	TRANSPORT_SENT,		/* delivered (or discarded): mark done */
 	TRANSPORT_DEFERRED,	/* try again later */
 	TRANSPORT_BOUNCED,	/* failed for good: mark done, bounce (issue 4) */
+	/* local(8)'s mailbox_transport or fallback_transport names a
+	 * transport of the queue manager's (lmtp, smtp): dsn.relay holds
+	 * "transport:nexthop" and dsn.reason the address to deliver to; the
+	 * queue manager hands the recipient on, once */
+	TRANSPORT_PASSED,
 };
 
 #define TRANSPORT_DSN_STATUS_SIZE	16

@@ -213,18 +213,18 @@ static void
 smtp_srv_request(struct smtp_srv_slot *sl, const char *buf, size_t n)
 {
 	struct smtp_srv *srv = sl->srv;
-	const char *f[5], *p = buf, *end = buf + n, *err;
+	const char *f[6], *p = buf, *end = buf + n, *err;
 	struct transport_dsn dsn;
 	struct smtp_delivery *d;
 	struct qmsg *m = NULL;
 	size_t k, idx;
 	bool lmtp;
 
-	for (k = 0; k < 5 && p < end; k++) {
+	for (k = 0; k < 6 && p < end; k++) {
 		f[k] = p;
 		p += strnlen(p, (size_t)(end - p)) + 1;
 	}
-	if (k != 5 || p > end || sl->d != NULL) {
+	if (k != 6 || p > end || sl->d != NULL) {
 		transport_dsn_set(&dsn, "4.3.0", "none", "malformed delivery request");
 		smtp_slot_reply(sl, TRANSPORT_DEFERRED, &dsn);
 		return;
@@ -248,7 +248,7 @@ smtp_srv_request(struct smtp_srv_slot *sl, const char *buf, size_t n)
 	d->dns = srv->dns;
 	d->queue_id = xstrdup(m->id);
 	d->sender = xstrdup(m->sender);
-	d->rcpt = xstrdup(m->rcpts[idx].addr);
+	d->rcpt = xstrdup(*f[5] != '\0' ? f[5] : m->rcpts[idx].addr);
 	d->nexthop = xstrdup(f[3]);
 	d->notify = m->rcpts[idx].notify;
 	if (qmsg_attr(m, "dsn_ret") != NULL)
@@ -480,6 +480,9 @@ smtp_submit(const struct transport_request *req, const char *kind, int *agent_r,
 	str_append(&msg, req->nexthop != NULL ? req->nexthop : "");
 	str_append_c(&msg, '\0');
 	str_append(&msg, kind);
+	str_append_c(&msg, '\0');
+	/* the address to deliver to when local(8) passed a user on */
+	str_append(&msg, req->addr != NULL ? req->addr : "");
 	str_append_c(&msg, '\0');
 	if (msg.len > SMTP_REQ_MAX) {
 		str_deinit(&msg);

@@ -14,6 +14,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import sys
 import subprocess
 import tempfile
 import time
@@ -104,6 +105,7 @@ class Lab:
                     "virtual   unix  -       n       n       -       -       virtual\n"
                     "discard   unix  -       -       n       -       -       discard\n"
                     "error     unix  -       -       n       -       -       error\n"
+                    "lmtp      unix  -       -       n       -       -       lmtp\n"
                     % self.port)
         if not os.path.exists(os.path.join(self.etc, "aliases")):
             self.aliases("")
@@ -952,6 +954,55 @@ def test_per_user_tables_fallback_transport_and_luser_relay(lab):
     assert "Subject: tables" in box and "Delivered-To: %s+whoever@local.test" % b.pw_name in box
     assert not os.path.exists(os.path.join(lab.mail, a.pw_name))
     assert not os.path.exists(os.path.join(lab.mail, c.pw_name))
+
+
+def test_mailbox_transport_lmtp_hands_users_to_an_lmtp_server(lab, tmp_path):
+    """The Postfix-to-Dovecot hand-off: mailbox_transport = lmtp:unix:PATH
+    (and mailbox_transport_maps with lmtp:inet:) makes local(8) pass each
+    user's mailbox delivery to the queue manager's lmtp client, after the
+    aliases: an alias to the user reaches the LMTP server as the user's
+    address; nothing lands in the mail spool."""
+    from aiosmtpd.controller import Controller, UnixSocketController
+    from aiosmtpd.lmtp import LMTP
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from smtp_peers import Handler
+
+    class LMTPUnix(UnixSocketController):
+        def factory(self):
+            return LMTP(self.handler)
+
+    class LMTPInet(Controller):
+        def factory(self):
+            return LMTP(self.handler)
+
+    a = lab.useradd()
+    b = lab.useradd()
+    sock = str(tmp_path / "lmtp.sock")
+    port = free_port()
+    h1, h2 = Handler(), Handler()
+    c1 = LMTPUnix(h1, unix_socket=sock)
+    c2 = LMTPInet(h2, hostname="127.0.0.1", port=port)
+    c1.start()
+    c2.start()
+    try:
+        lab.configure("mailbox_transport = lmtp:unix:%s\n"
+                      "mailbox_transport_maps = inline:{ {%s = lmtp:inet:127.0.0.1:%d} }\n"
+                      % (sock, b.pw_name, port))
+        lab.aliases("team: %s\n" % a.pw_name)
+        lab.start()
+        assert lab.send(["team@local.test", "%s@local.test" % b.pw_name],
+                        subject="via lmtp") == {}
+        assert wait_for(lambda: len(h1.messages) == 1 and len(h2.messages) == 1), lab.maillog()
+        assert h1.messages[0][1] == ["%s@local.test" % a.pw_name]
+        assert h2.messages[0][1] == ["%s@local.test" % b.pw_name]
+        assert b"Subject: via lmtp" in h1.messages[0][2]
+        assert lab.delivered(r"yubin/lmtp\[\d+\]: [0-9A-F]+: to=<team@local.test>, "
+                             r"relay=.*status=sent"), lab.maillog()
+        assert not os.path.exists(os.path.join(lab.mail, a.pw_name))
+        assert not os.path.exists(os.path.join(lab.mail, b.pw_name))
+    finally:
+        c1.stop()
+        c2.stop()
 
 
 def test_fallback_transport_and_luser_relay_with_local_recipient_maps(lab):
