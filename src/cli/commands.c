@@ -31,6 +31,10 @@ const struct cli_command cli_commands[] = {
 	{ "pickup", cmd_pickup, "the local submission daemon (run by the master)" },
 	{ "discard", cmd_inprocess, "the discard transport (runs inside qmgr)" },
 	{ "error", cmd_inprocess, "the error transport (runs inside qmgr)" },
+	{ "sievec", cmd_sievec, "check a Sieve script (sievec SCRIPT)" },
+	{ "sieve-test", cmd_sieve_test, "run a Sieve script on a message and print the actions" },
+	{ "deliver", cmd_deliver, "deliver a message to a user through Sieve (dovecot-lda)" },
+	{ "sieve-testsuite", cmd_sieve_testsuite, "run Sieve tests written in Sieve (.svtest)" },
 	{ "qtool", cmd_qtool, "queue test tool (enqueue a message; for tests only)" },
 	{ NULL, NULL, NULL },
 };

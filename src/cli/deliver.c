@@ -1,0 +1,768 @@
+/* deliver.c - dovecot-lda's job: deliver one message (standard input) to
+ * one user through the user's Sieve script, for mailbox_command or a
+ * pipe transport:
+ *   deliver [-c dovecot.conf] -d USER [-f SENDER] [-a ORIG_RCPT] [-r RCPT]
+ *           [-m MAILBOX] [-e] [-p FILE] [-o plugin/key=value]
+ * The user comes from the system passwd (getpwnam; the auth service's
+ * userdb is not consulted yet). As root, deliver becomes the user before
+ * reading the script or writing mail. Scripts: plugin { sieve =
+ * file:~/sieve;active=~/.dovecot.sieve  sieve_before  sieve_before2..
+ * sieve_after  sieve_after2..  sieve_global  sieve_* limits }. A script that
+ * does not compile, or fails while running, leaves the message in the
+ * default mailbox (RFC 5228 2.10.6): mail is never lost. Mail goes through
+ * src/storage (Maildir or mbox, mail_location); Maildir system flags of
+ * imap4flags are set by the file name (":2,FS"); messages leave through
+ * sendmail_path (execv, no shell). Exit codes as dovecot-lda: 0 delivered,
+ * 67 unknown user, 75 temporary failure, 77 rejected with -e.
+ * Tests: tests/e2e/test_sieve_deliver.py */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lib/dovecot_conf.h"
+#include "lib/instance.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "sieve/sieve.h"
+#include "sieve/sieve_config.h"
+#include "sieve/sieve_exec.h"
+#include "sieve/sieve_track.h"
+#include "storage/storage.h"
+
+#define EX_NOUSER	67
+#define EX_TEMPFAIL	75
+#define EX_NOPERM	77
+#define DELIVER_MAX_MESSAGE	(256 * 1024 * 1024)
+
+struct deliver {
+	const char *user;
+	struct passwd pw;
+	char	*home;
+	struct dovecot_conf *dc;
+	char	*root;		/* mail root (Maildir dir, or mbox directory) */
+	char	*inbox;		/* INBOX path */
+	bool	 maildir;
+	bool	 autocreate;
+	char	*sendmail;
+	char	*track;		/* vacation/duplicate record */
+	const char *sender;
+	time_t	 now;
+	int	 failures;
+};
+
+static void
+lda_log(struct deliver *d, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* lda_log - Dovecot's shape: "lda(user): Info: sieve: ..." on stderr */
+static void
+lda_log(struct deliver *d, const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "lda(%s): %s: ", d->user, level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* expand_home - "~/x" and %u, %n, %d, %h as Dovecot expands them */
+static char *
+expand_home(const char *v, const struct deliver *d)
+{
+	struct str out;
+	const char *p;
+	const char *at = strchr(d->user, '@');
+
+	str_init(&out, 64);
+	for (p = v; *p != 0; p++) {
+		if (*p == '~' && p == v)
+			str_append(&out, d->home);
+		else if (*p == '%' && p[1] != 0) {
+			p++;
+			if (*p == 'u')
+				str_append(&out, d->user);
+			else if (*p == 'n')
+				str_append_n(&out, d->user, at != NULL ? (size_t)(at - d->user) :
+				    strlen(d->user));
+			else if (*p == 'd')
+				str_append(&out, at != NULL ? at + 1 : "");
+			else if (*p == 'h')
+				str_append(&out, d->home);
+			else
+				str_append_c(&out, *p);
+		} else
+			str_append_c(&out, *p);
+	}
+	return str_export(&out);
+}
+
+static const char *
+plugin(const struct deliver *d, const char *key)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "plugin/%s", key);
+	return dovecot_conf_get(d->dc, path);
+}
+
+/* mail_setup - INBOX and the folder root from mail_location */
+static void
+mail_setup(struct deliver *d)
+{
+	const char *loc = dovecot_conf_get(d->dc, "mail_location");
+	char *spec;
+
+	if (loc == NULL || *loc == 0) {
+		char *md = path_join(d->home, "Maildir");
+		struct stat st;
+
+		if (stat(md, &st) == 0) {
+			d->maildir = true;
+			d->root = md;
+			d->inbox = xstrdup(md);
+			return;
+		}
+		free(md);
+		d->maildir = false;
+		d->root = path_join(d->home, "mail");
+		d->inbox = xasprintf("/var/mail/%s", d->user);
+		return;
+	}
+	if (strncmp(loc, "maildir:", 8) == 0) {
+		spec = xstrndup(loc + 8, strcspn(loc + 8, ":"));
+		d->maildir = true;
+		d->root = expand_home(spec, d);
+		d->inbox = xstrdup(d->root);
+	} else {
+		const char *rest = strncmp(loc, "mbox:", 5) == 0 ? loc + 5 : loc;
+		const char *ib = strstr(rest, ":INBOX=");
+
+		spec = xstrndup(rest, strcspn(rest, ":"));
+		d->maildir = false;
+		d->root = expand_home(spec, d);
+		if (ib != NULL) {
+			char *x = xstrndup(ib + 7, strcspn(ib + 7, ":"));
+
+			d->inbox = expand_home(x, d);
+			free(x);
+		} else
+			d->inbox = xasprintf("/var/mail/%s", d->user);
+	}
+	free(spec);
+}
+
+/* folder_path - where mailbox name lives: INBOX, else a Maildir++ folder
+ * (".A.B" for "A/B" or "A.B") or an mbox file under the root. NULL for a
+ * name that could leave the root. */
+static char *
+folder_path(const struct deliver *d, const char *name)
+{
+	struct str p;
+	const char *s;
+
+	if (strcasecmp(name, "INBOX") == 0)
+		return xstrdup(d->inbox);
+	if (strncasecmp(name, "INBOX.", 6) == 0 || strncasecmp(name, "INBOX/", 6) == 0)
+		name += 6;
+	if (*name == 0 || *name == '.' || strstr(name, "..") != NULL || strstr(name, "/.") != NULL ||
+	    name[0] == '/')
+		return NULL;
+	for (s = name; *s != 0; s++)
+		if ((unsigned char)*s < 0x20 || (d->maildir && *s == '/' && s[1] == 0))
+			return NULL;
+	str_init(&p, 128);
+	str_append(&p, d->root);
+	if (d->maildir) {
+		str_append(&p, "/.");
+		for (s = name; *s != 0; s++)
+			str_append_c(&p, *s == '/' ? '.' : *s);
+	} else {
+		str_append_c(&p, '/');
+		str_append(&p, name);
+	}
+	return str_export(&p);
+}
+
+static bool
+folder_exists(const struct deliver *d, const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static int
+cb_mailbox_exists(void *ctx, const char *name)
+{
+	struct deliver *d = ctx;
+	char *p = folder_path(d, name);
+	int rc = p != NULL && folder_exists(d, p);
+
+	free(p);
+	return rc;
+}
+
+/* maildir_flags - rename new/NAME to cur/NAME:2,FLAGS for system flags */
+static void
+maildir_flags(const char *newpath, char *const *flags)
+{
+	char letters[8];
+	size_t n = 0, i;
+	static const struct { const char *flag; char c; } map[] = {
+		{ "\\Draft", 'D' }, { "\\Flagged", 'F' }, { "\\Answered", 'R' },
+		{ "\\Seen", 'S' }, { "\\Deleted", 'T' },
+	};
+	size_t k;
+	char *cur, *slash;
+
+	if (flags == NULL)
+		return;
+	for (k = 0; k < 5; k++)
+		for (i = 0; flags[i] != NULL; i++)
+			if (strcasecmp(flags[i], map[k].flag) == 0) {
+				letters[n++] = map[k].c;
+				break;
+			}
+	letters[n] = 0;
+	if (n == 0)
+		return;
+	slash = strrchr(newpath, '/');
+	if (slash == NULL || slash - newpath < 4 || strncmp(slash - 4, "/new", 4) != 0)
+		return;
+	cur = xasprintf("%.*s/cur%s:2,%s", (int)(slash - 4 - newpath), newpath, slash, letters);
+	(void)rename(newpath, cur);
+	free(cur);
+}
+
+static int
+op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const char *data,
+    size_t len)
+{
+	struct deliver *d = ctx;
+	char *path = folder_path(d, mailbox);
+	struct storage_mail m;
+	struct storage_error err;
+	char where[STORAGE_TEXT_SIZE];
+	struct str prefix;
+	int rc;
+
+	if (path == NULL) {
+		lda_log(d, "Error", "sieve: invalid mailbox name '%s'", mailbox);
+		return -1;
+	}
+	if (strcasecmp(mailbox, "INBOX") != 0 && !folder_exists(d, path) && !create &&
+	    !d->autocreate) {
+		lda_log(d, "Error", "sieve: failed to store into mailbox '%s': Mailbox doesn't exist",
+		    mailbox);
+		free(path);
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	str_init(&prefix, 128);
+	str_appendf(&prefix, "Return-Path: <%s>\n", d->sender);
+	m.sender = d->sender;
+	m.arrival = d->now;
+	m.prefix = prefix.s;
+	m.data = data;
+	m.len = len;
+	where[0] = 0;
+	if (d->maildir && !folder_exists(d, d->root))
+		(void)mkdir(d->root, 0700);
+	rc = storage_deliver(path, d->maildir ? STORAGE_MAILDIR : STORAGE_MBOX, &m, 0, where, &err);
+	if (rc < 0)
+		lda_log(d, "Error", "sieve: failed to store into mailbox '%s': %s", mailbox, err.text);
+	else if (d->maildir)
+		maildir_flags(where, flags);
+	str_deinit(&prefix);
+	free(path);
+	return rc;
+}
+
+/* op_send - through sendmail_path, by execv: no shell sees an address */
+static int
+op_send(void *ctx, const char *from, const char *rcpt, const char *data, size_t len)
+{
+	struct deliver *d = ctx;
+	struct strvec argv;
+	char *copy = xstrdup(d->sendmail), *save = NULL, *w;
+	int pfd[2], status;
+	pid_t pid;
+
+	if (rcpt[0] == '-') {
+		free(copy);
+		return -1;
+	}
+	strvec_init(&argv);
+	for (w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save))
+		strvec_push(&argv, w);
+	free(copy);
+	strvec_push(&argv, "-i");
+	strvec_push(&argv, "-f");
+	strvec_push(&argv, *from == 0 ? "<>" : from);	/* Postfix's sendmail: "<>" is null */
+	strvec_push(&argv, "--");
+	strvec_push(&argv, rcpt);
+	if (pipe(pfd) < 0) {
+		strvec_deinit(&argv);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		strvec_deinit(&argv);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pfd[0], 0);
+		close(pfd[0]);
+		close(pfd[1]);
+		execv(argv.v[0], argv.v);
+		_exit(EX_TEMPFAIL);
+	}
+	close(pfd[0]);
+	(void)storage_write_full(pfd[1], data, len);
+	close(pfd[1]);
+	strvec_deinit(&argv);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		lda_log(d, "Error", "sieve: %s failed for <%s>", d->sendmail, rcpt);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+op_vacation_seen(void *ctx, const char *sender, const char *handle, uint64_t seconds)
+{
+	struct deliver *d = ctx;
+	struct str key;
+	int rc;
+
+	str_init(&key, 128);
+	str_appendf(&key, "%s%c%s", sender, 0, handle);
+	rc = sieve_track_seen(d->track, 'V', key.s, key.len, d->now);
+	if (rc == 0 && sieve_track_add(d->track, 'V', key.s, key.len, d->now, seconds) < 0)
+		lda_log(d, "Error", "sieve: cannot update %s: %s", d->track, strerror(errno));
+	str_deinit(&key);
+	return rc > 0;
+}
+
+static int
+cb_dup_check(void *ctx, const char *id, size_t len)
+{
+	struct deliver *d = ctx;
+
+	return sieve_track_seen(d->track, 'D', id, len, d->now) > 0;
+}
+
+static void
+op_dup_mark(void *ctx, const char *id, size_t len, uint64_t seconds)
+{
+	struct deliver *d = ctx;
+
+	(void)sieve_track_add(d->track, 'D', id, len, d->now, seconds);
+}
+
+/* scripts_of - one sieve_before/after value: a file, or every *.sieve of
+ * a directory in name order */
+static void
+scripts_of(const char *v, struct deliver *d, struct strvec *out)
+{
+	char *p = expand_home(strncmp(v, "file:", 5) == 0 ? v + 5 : v, d);
+	struct stat st;
+
+	*strchrnul(p, ';') = 0;
+	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+		{
+			struct dirent **list;
+			int n = scandir(p, &list, NULL, alphasort), i;
+
+			for (i = 0; i < n; i++) {
+				size_t l = strlen(list[i]->d_name);
+
+				if (l > 6 && strcmp(list[i]->d_name + l - 6, ".sieve") == 0)
+					strvec_push_take(out, path_join(p, list[i]->d_name));
+				free(list[i]);
+			}
+			if (n >= 0)
+				free(list);
+		}
+	} else if (*p != 0)
+		strvec_push(out, p);
+	free(p);
+}
+
+/* user_script - the active script: "file:DIR;active=PATH" or a file */
+static char *
+user_script(struct deliver *d, char **dir_r)
+{
+	const char *v = plugin(d, "sieve");
+	const char *act;
+	char *path;
+
+	*dir_r = NULL;
+	if (v == NULL || *v == 0)
+		v = "file:~/sieve;active=~/.dovecot.sieve";
+	act = strstr(v, ";active=");
+	if (strncmp(v, "file:", 5) == 0) {
+		char *dir = xstrndup(v + 5, strcspn(v + 5, ";"));
+
+		*dir_r = expand_home(dir, d);
+		free(dir);
+	}
+	if (act != NULL) {
+		char *a = xstrndup(act + 8, strcspn(act + 8, ";"));
+
+		path = expand_home(a, d);
+		free(a);
+		return path;
+	}
+	path = expand_home(strncmp(v, "file:", 5) == 0 ? v + 5 : v, d);
+	*strchrnul(path, ';') = 0;
+	return path;
+}
+
+/* read_stdin - the whole message, up to DELIVER_MAX_MESSAGE; 0 or -1 */
+static int
+read_stdin(struct str *out)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(0, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (out->len + (size_t)n > DELIVER_MAX_MESSAGE) {
+			errno = EFBIG;
+			return -1;
+		}
+		str_append_n(out, buf, (size_t)n);
+	}
+	return 0;
+}
+
+static int
+become_user(struct deliver *d)
+{
+	if (getuid() != 0)
+		return d->pw.pw_uid == geteuid() ? 0 : -1;
+	if (setgroups(0, NULL) < 0 || initgroups(d->pw.pw_name, d->pw.pw_gid) < 0 ||
+	    setgid(d->pw.pw_gid) < 0 || setuid(d->pw.pw_uid) < 0)
+		return -1;
+	if (setuid(0) == 0)
+		return -1;	/* still root: refuse */
+	return 0;
+}
+
+int
+cmd_deliver(int argc, char **argv)
+{
+	struct deliver d;
+	struct sieve_config cfg;
+	struct sieve_env env;
+	struct sieve_exec_ops ops;
+	struct sieve_result *res = NULL;
+	struct sieve_msg *m = NULL;
+	struct strvec scripts;
+	struct str msg, errs, log;
+	const char *conf_flag = NULL, *file = NULL, *orig = NULL, *rcpt = NULL, *mailbox = NULL;
+	const char *err;
+	char *conf_path = NULL, *dir = NULL, *active = NULL;
+	struct passwd *pw;
+	bool stderr_reject = false;
+	size_t i;
+	int c, rc = EX_TEMPFAIL;
+	struct strvec overrides;
+	char *fqdn = NULL;
+
+	memset(&d, 0, sizeof(d));
+	strvec_init(&scripts);
+	strvec_init(&overrides);
+	str_init(&msg, 64 * 1024);
+	str_init(&errs, 256);
+	str_init(&log, 256);
+	sieve_config_init(&cfg);
+	d.sender = "MAILER-DAEMON";
+	d.user = "?";
+	while ((c = getopt(argc, argv, "a:c:d:ef:m:o:p:r:")) != -1) {
+		switch (c) {
+		case 'a': orig = optarg; break;
+		case 'c': conf_flag = optarg; break;
+		case 'd': d.user = optarg; break;
+		case 'e': stderr_reject = true; break;
+		case 'f': d.sender = optarg; break;
+		case 'm': mailbox = optarg; break;
+		case 'o': strvec_push(&overrides, optarg); break;
+		case 'p': file = optarg; break;
+		case 'r': rcpt = optarg; break;
+		default:
+			fprintf(stderr, "Usage: deliver [-c dovecot.conf] -d USER [-f SENDER] "
+			    "[-a ADDRESS] [-r ADDRESS] [-m MAILBOX] [-e] [-p FILE]\n");
+			rc = EX_TEMPFAIL;
+			goto out;
+		}
+	}
+	if (strcmp(d.user, "?") == 0) {
+		struct passwd *self = getpwuid(getuid());
+
+		if (self == NULL || getuid() == 0) {
+			fprintf(stderr, "deliver: Fatal: destination user parameter (-d user) not "
+			    "given\n");
+			goto out;
+		}
+		d.user = self->pw_name;
+	}
+	pw = getpwnam(d.user);
+	if (pw == NULL) {
+		fprintf(stderr, "lda(%s): Error: user %s doesn't exist\n", d.user, d.user);
+		rc = EX_NOUSER;
+		goto out;
+	}
+	d.pw = *pw;
+	d.pw.pw_name = xstrdup(pw->pw_name);
+	d.home = xstrdup(pw->pw_dir);
+	d.now = time(NULL);
+	/* read the message before anything can fail for it */
+	if ((file != NULL ? file_read(file, DELIVER_MAX_MESSAGE, &msg) : read_stdin(&msg)) < 0) {
+		lda_log(&d, "Fatal", "cannot read the message: %s", strerror(errno));
+		goto out;
+	}
+	d.dc = dovecot_conf_new();
+	conf_path = instance_dovecot_conf(conf_flag);
+	if (access(conf_path, R_OK) == 0 &&
+	    dovecot_conf_parse_file(d.dc, conf_path, 0, &err) < 0) {
+		lda_log(&d, "Fatal", "%s", err);
+		goto out;
+	}
+	if (become_user(&d) < 0) {
+		lda_log(&d, "Fatal", "cannot become user %s: %s", d.user, strerror(errno));
+		goto out;
+	}
+	mail_setup(&d);
+	{
+		const char *v = dovecot_conf_get(d.dc, "lda_mailbox_autocreate");
+		bool b = false;
+
+		if (v != NULL && dovecot_conf_parse_bool(v, &b, &err) == 0)
+			d.autocreate = b;
+		v = dovecot_conf_get(d.dc, "sendmail_path");
+		d.sendmail = xstrdup(v != NULL && *v != 0 ? v : "/usr/sbin/sendmail");
+	}
+	d.track = path_join(d.home, ".yubin.sieve-track");
+	/* Pigeonhole's settings from plugin { } */
+	{
+		static const char *const keys[] = { "sieve_extensions", "sieve_max_script_size",
+			"sieve_max_actions", "sieve_max_redirects", "sieve_vacation_min_period",
+			"sieve_vacation_max_period", "sieve_vacation_default_period",
+			"sieve_spamtest_status_header", "sieve_spamtest_max_value",
+			"sieve_virustest_status_header", "sieve_virustest_max_value",
+			"sieve_include_max_nesting_depth", "sieve_include_max_includes",
+			"sieve_variables_max_scope_size", "sieve_variables_max_variable_size",
+			"sieve_global", NULL };
+		size_t k;
+
+		for (k = 0; keys[k] != NULL; k++) {
+			const char *v = plugin(&d, keys[k]);
+
+			if (v != NULL && *v != 0 && sieve_config_set(&cfg, keys[k], v, &err) < 0)
+				lda_log(&d, "Warning", "plugin/%s: %s", keys[k], err);
+		}
+		for (k = 0; k < overrides.n; k++) {
+			char *eq = strchr(overrides.v[k], '=');
+			const char *key = overrides.v[k];
+
+			if (eq == NULL)
+				continue;
+			*eq = 0;
+			if (strncmp(key, "plugin/", 7) == 0)
+				key += 7;
+			if (sieve_config_set(&cfg, key, eq + 1, &err) < 0)
+				lda_log(&d, "Warning", "-o %s: %s", key, err);
+		}
+	}
+	m = sieve_msg_new(msg.s, msg.len);
+	memset(&env, 0, sizeof(env));
+	env.env_from = strcmp(d.sender, "MAILER-DAEMON") == 0 ? "" : d.sender;
+	env.env_to = rcpt != NULL ? rcpt : orig != NULL ? orig : d.user;
+	if (strchr(env.env_to, '@') == NULL) {
+		char host[256] = "localhost";
+
+		(void)gethostname(host, sizeof(host) - 1);
+		fqdn = xasprintf("%s@%s", env.env_to, host);
+		env.env_to = fqdn;
+	}
+	env.env_orig_to = orig;
+	env.user = d.user;
+	env.default_mailbox = mailbox != NULL ? mailbox : "INBOX";
+	env.location = "MS";
+	env.phase = "during";
+	env.spam_header = cfg.spam_header;
+	env.spam_max = cfg.spam_max;
+	env.virus_header = cfg.virus_header;
+	env.virus_max = cfg.virus_max;
+	env.mailbox_exists = cb_mailbox_exists;
+	env.duplicate_check = cb_dup_check;
+	env.loader = &cfg.loader;
+	env.ctx = &d;
+	env.now = d.now;
+	memset(&ops, 0, sizeof(ops));
+	ops.store = op_store;
+	ops.send = op_send;
+	ops.vacation_seen = op_vacation_seen;
+	ops.duplicate_mark = op_dup_mark;
+	ops.ctx = &d;
+	/* -m names a mailbox that must exist, else INBOX (dovecot-lda) */
+	if (mailbox != NULL && strcasecmp(mailbox, "INBOX") != 0 &&
+	    !cb_mailbox_exists(&d, mailbox) && !d.autocreate)
+		env.default_mailbox = "INBOX";
+	/* the scripts: sieve_before..., the user's, sieve_after... */
+	{
+		char key[32];
+		int k;
+		const char *v;
+
+		for (k = 1; k <= 9; k++) {
+			snprintf(key, sizeof(key), k == 1 ? "sieve_before" : "sieve_before%d", k);
+			if ((v = plugin(&d, key)) != NULL && *v != 0)
+				scripts_of(v, &d, &scripts);
+		}
+		active = user_script(&d, &dir);
+		if (access(active, R_OK) == 0)
+			strvec_push(&scripts, active);
+		for (k = 1; k <= 9; k++) {
+			snprintf(key, sizeof(key), k == 1 ? "sieve_after" : "sieve_after%d", k);
+			if ((v = plugin(&d, key)) != NULL && *v != 0)
+				scripts_of(v, &d, &scripts);
+		}
+	}
+	cfg.personal_dir = dir;
+	dir = NULL;
+	res = sieve_result_new();
+	for (i = 0; i < scripts.n; i++) {
+		struct sieve_script *sc;
+		struct str text;
+		char *name = sieve_script_basename(scripts.v[i]);
+
+		str_init(&text, 4096);
+		str_reset(&errs);
+		if (file_read(scripts.v[i], cfg.limits.max_script_size, &text) < 0) {
+			lda_log(&d, "Error", "sieve: failed to open %s: %s", scripts.v[i],
+			    strerror(errno));
+			free(name);
+			str_deinit(&text);
+			d.failures++;
+			continue;
+		}
+		sc = sieve_compile(name, text.s, text.len, &cfg.limits, &cfg.exts, &errs);
+		str_deinit(&text);
+		free(name);
+		if (sc == NULL) {
+			const char *p = errs.s;
+
+			while (*p != 0) {
+				size_t n = strcspn(p, "\n");
+
+				lda_log(&d, "Error", "sieve: %s: %.*s", scripts.v[i], (int)n, p);
+				p += n + (p[n] == '\n');
+			}
+			d.failures++;
+			continue;
+		}
+		if (sieve_run(sc, m, &env, res, &errs) != SIEVE_OK) {
+			const char *p = errs.s;
+
+			while (*p != 0) {
+				size_t n = strcspn(p, "\n");
+
+				lda_log(&d, "Error", "sieve: %.*s", (int)n, p);
+				p += n + (p[n] == '\n');
+			}
+			/* a failed run: its actions are dropped, the message kept */
+			sieve_result_reset(res);
+			d.failures++;
+			sieve_script_free(&sc);
+			break;
+		}
+		sieve_script_free(&sc);
+		if (sieve_result_stopped(res))
+			break;
+	}
+	/* reject with -e: tell the MTA, which bounces (dovecot-lda -e) */
+	if (stderr_reject) {
+		for (i = 0; i < sieve_result_count(res); i++) {
+			const struct sieve_action *a = sieve_result_action(res, i);
+
+			if (a->kind == SIEVE_ACT_REJECT || a->kind == SIEVE_ACT_EREJECT) {
+				fprintf(stderr, "%s\n", a->target);
+				lda_log(&d, "Info", "sieve: rejected (returned to the MTA)");
+				rc = EX_NOPERM;
+				goto out;
+			}
+		}
+	}
+	if (sieve_execute(res, m, &env, &ops, &log) < 0) {
+		/* sieve_execute kept it in the default mailbox if it could */
+		const char *p = log.s;
+
+		while (*p != 0) {
+			size_t n = strcspn(p, "\n");
+
+			lda_log(&d, "Info", "%.*s", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+		rc = strstr(log.s, "stored mail into mailbox") != NULL ? 0 : EX_TEMPFAIL;
+		goto out;
+	}
+	{
+		const char *p = log.s;
+
+		while (*p != 0) {
+			size_t n = strcspn(p, "\n");
+
+			lda_log(&d, "Info", "%.*s", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+	}
+	rc = 0;
+out:
+	sieve_result_free(&res);
+	sieve_msg_free(&m);
+	strvec_deinit(&scripts);
+	strvec_deinit(&overrides);
+	str_deinit(&msg);
+	str_deinit(&errs);
+	str_deinit(&log);
+	sieve_config_deinit(&cfg);
+	if (d.dc != NULL)
+		dovecot_conf_free(&d.dc);
+	free(conf_path);
+	free(dir);
+	free(active);
+	free(fqdn);
+	free(d.home);
+	free(d.root);
+	free(d.inbox);
+	free(d.sendmail);
+	free(d.track);
+	if (d.pw.pw_name != NULL && strcmp(d.user, "?") != 0)
+		free(d.pw.pw_name);
+	return rc;
+}

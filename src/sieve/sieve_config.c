@@ -1,0 +1,219 @@
+/* sieve_config.c - Pigeonhole's settings and include's loader (see
+ * sieve_config.h). Values are checked like Dovecot's: sizes with k/M/G,
+ * periods with units (s, m, h, d). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "sieve/sieve_config.h"
+
+static int
+load_file(void *ctx, const char *name, bool global, struct str *out)
+{
+	struct sieve_config *c = ctx;
+	const char *dir = global ? c->global_dir : c->personal_dir;
+	char *path;
+	int rc;
+
+	if (dir == NULL || strchr(name, '/') != NULL)
+		return 0;
+	path = xasprintf("%s/%s.sieve", dir, name);
+	rc = file_read(path, c->limits.max_script_size, out);
+	free(path);
+	if (rc < 0)
+		return errno == ENOENT ? 0 : -1;
+	return 1;
+}
+
+void
+sieve_config_init(struct sieve_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	sieve_limits_default(&c->limits);
+	sieve_extset_default(&c->exts);
+	c->loader.load = load_file;
+	c->loader.ctx = c;
+}
+
+void
+sieve_config_deinit(struct sieve_config *c)
+{
+	free(c->spam_header);
+	free(c->virus_header);
+	free(c->personal_dir);
+	free(c->global_dir);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+parse_u64(const char *v, bool size, bool period, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	if (size) {
+		switch (tolower((unsigned char)*end)) {
+		case 'k': n <<= 10; end++; break;
+		case 'm': n <<= 20; end++; break;
+		case 'g': n <<= 30; end++; break;
+		default: break;
+		}
+		if (tolower((unsigned char)*end) == 'b')
+			end++;
+	} else if (period) {
+		if (strncmp(end, "d", 1) == 0 || strncmp(end, "day", 3) == 0)
+			n *= 86400;
+		else if (strncmp(end, "h", 1) == 0)
+			n *= 3600;
+		else if (strncmp(end, "m", 1) == 0 && strncmp(end, "ms", 2) != 0)
+			n *= 60;
+		while (isalpha((unsigned char)*end))
+			end++;
+	}
+	if (*end != 0)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+int
+sieve_config_set(struct sieve_config *c, const char *key, const char *value,
+    const char **error_r)
+{
+	static char err[160];
+	uint64_t n;
+	const char *bad;
+	struct { const char *name; int kind; void *p; } nums[] = {
+		{ "sieve_max_script_size", 's', &c->limits.max_script_size },
+		{ "sieve_max_actions", 'u', &c->limits.max_actions },
+		{ "sieve_max_redirects", 'u', &c->limits.max_redirects },
+		{ "sieve_include_max_nesting_depth", 'u', &c->limits.max_include_depth },
+		{ "sieve_include_max_includes", 'u', &c->limits.max_includes },
+		{ "sieve_variables_max_scope_size", 'u', &c->limits.max_variables },
+		{ "sieve_variables_max_variable_size", 's', &c->limits.max_variable_size },
+		{ "sieve_vacation_min_period", 'p', &c->limits.vacation_min_period },
+		{ "sieve_vacation_max_period", 'p', &c->limits.vacation_max_period },
+		{ "sieve_vacation_default_period", 'p', &c->limits.vacation_default_period },
+		{ NULL, 0, NULL },
+	};
+	size_t i;
+
+	if (strcmp(key, "sieve_extensions") == 0) {
+		struct sieve_extset s = c->exts;
+
+		if (sieve_extset_apply(&s, value, &bad) < 0) {
+			snprintf(err, sizeof(err), "unknown Sieve extension '%s'", bad);
+			*error_r = err;
+			return -1;
+		}
+		c->exts = s;
+		return 1;
+	}
+	for (i = 0; nums[i].name != NULL; i++) {
+		if (strcmp(key, nums[i].name) != 0)
+			continue;
+		if (parse_u64(value, nums[i].kind == 's', nums[i].kind == 'p', &n) < 0) {
+			snprintf(err, sizeof(err), "invalid value for %s: %.60s", key, value);
+			*error_r = err;
+			return -1;
+		}
+		if (nums[i].kind == 's')
+			*(size_t *)nums[i].p = n == 0 ? SIZE_MAX / 2 : (size_t)n;
+		else if (nums[i].kind == 'u')
+			*(unsigned *)nums[i].p = n > 100000 ? 100000 : (unsigned)n;
+		else
+			*(uint64_t *)nums[i].p = n;
+		return 1;
+	}
+	if (strcmp(key, "sieve_spamtest_status_header") == 0 ||
+	    strcmp(key, "sieve_virustest_status_header") == 0) {
+		char **h = key[6] == 's' ? &c->spam_header : &c->virus_header;
+		char *colon;
+
+		free(*h);
+		*h = xstrdup(value);
+		/* "X-Spam-Score: regexp": the header name only */
+		if ((colon = strchr(*h, ':')) != NULL)
+			*colon = 0;
+		return 1;
+	}
+	if (strcmp(key, "sieve_spamtest_max_value") == 0 ||
+	    strcmp(key, "sieve_virustest_max_value") == 0) {
+		char *end;
+		double d = strtod(value, &end);
+
+		if (end == value || *end != 0 || d <= 0) {
+			snprintf(err, sizeof(err), "invalid value for %s: %.60s", key, value);
+			*error_r = err;
+			return -1;
+		}
+		if (key[6] == 's')
+			c->spam_max = d;
+		else
+			c->virus_max = d;
+		return 1;
+	}
+	if (strcmp(key, "sieve_global") == 0 || strcmp(key, "sieve_global_dir") == 0) {
+		free(c->global_dir);
+		c->global_dir = xstrdup(strncmp(value, "file:", 5) == 0 ? value + 5 : value);
+		return 1;
+	}
+	return 0;
+}
+
+void
+sieve_config_unset(struct sieve_config *c, const char *key)
+{
+	struct sieve_config d;
+
+	sieve_config_init(&d);
+	if (strcmp(key, "sieve_extensions") == 0)
+		c->exts = d.exts;
+	else if (strcmp(key, "sieve_max_script_size") == 0)
+		c->limits.max_script_size = d.limits.max_script_size;
+	else if (strcmp(key, "sieve_max_actions") == 0)
+		c->limits.max_actions = d.limits.max_actions;
+	else if (strcmp(key, "sieve_max_redirects") == 0)
+		c->limits.max_redirects = d.limits.max_redirects;
+	else if (strncmp(key, "sieve_vacation_", 15) == 0) {
+		c->limits.vacation_min_period = d.limits.vacation_min_period;
+		c->limits.vacation_max_period = d.limits.vacation_max_period;
+		c->limits.vacation_default_period = d.limits.vacation_default_period;
+	} else if (strcmp(key, "sieve_spamtest_status_header") == 0)
+		XFREE(c->spam_header);
+	else if (strcmp(key, "sieve_virustest_status_header") == 0)
+		XFREE(c->virus_header);
+	else if (strcmp(key, "sieve_spamtest_max_value") == 0)
+		c->spam_max = 0;
+	else if (strcmp(key, "sieve_virustest_max_value") == 0)
+		c->virus_max = 0;
+	sieve_config_deinit(&d);
+}
+
+char *
+sieve_script_basename(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	size_t n;
+
+	b = b != NULL ? b + 1 : path;
+	n = strlen(b);
+	if (n > 6 && strcmp(b + n - 6, ".sieve") == 0)
+		n -= 6;
+	else if (n > 7 && strcmp(b + n - 7, ".svtest") == 0)
+		n -= 7;
+	return xstrndup(b, n);
+}

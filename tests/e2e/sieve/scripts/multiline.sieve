@@ -1,0 +1,7 @@
+require ["fileinto", "variables"];
+set "t" text: # a comment
+line one
+..dotted
+.
+;
+if string :matches "${t}" "line one*.dotted*" { fileinto "multi-ok"; }

@@ -1,0 +1,3 @@
+require ["vacation","variables"];
+set "s" "hi";
+vacation :subject "Auto: ${s}" :days 2 "${s} there";

@@ -1,0 +1,3 @@
+require ["fileinto"];
+if header :is "From" "\"Smith, John\" <john.smith@Example.COM>, undisclosed-recipients:;" { fileinto "raw"; }
+if header :contains "to" "group:" { fileinto "grp"; }

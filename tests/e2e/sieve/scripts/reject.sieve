@@ -1,0 +1,7 @@
+require ["reject"];
+if header :contains "subject" "money" {
+  reject text:
+No spam, thanks.
+.
+;
+}

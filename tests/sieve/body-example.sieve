@@ -1,0 +1,5 @@
+require ["body", "fileinto"];
+
+if body :text :contains "MAKE MONEY FAST" {
+        fileinto "spam";
+}

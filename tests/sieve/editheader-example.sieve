@@ -1,0 +1,3 @@
+require "editheader";
+addheader "X-Filtered" "by yubin";
+deleteheader "subject";

@@ -1,0 +1,3 @@
+require "include";
+include :once "include-one";
+include :once "include-one";

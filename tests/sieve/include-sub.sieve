@@ -1,0 +1,6 @@
+require ["include", "variables", "fileinto"];
+global "who";
+fileinto "sub-${who}";
+set "who" "sub";
+return;
+fileinto "never";

@@ -1,0 +1,3 @@
+require ["fileinto", "mailbox"];
+if mailboxexists "INBOX.Archive" { fileinto "INBOX.Archive"; }
+else { fileinto :create "INBOX.Archive"; }

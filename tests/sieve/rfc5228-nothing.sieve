@@ -1,0 +1,2 @@
+# nothing happens
+if false { discard; }

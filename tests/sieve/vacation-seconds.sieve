@@ -1,0 +1,2 @@
+require ["vacation", "vacation-seconds"];
+vacation :seconds 1800 "back soon";
