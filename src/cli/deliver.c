@@ -523,22 +523,34 @@ cmd_deliver(int argc, char **argv)
 	if (strcmp(d.user, "?") == 0) {
 		struct passwd *self = getpwuid(getuid());
 
-		if (self == NULL || getuid() == 0) {
+		if (getuid() == 0 || (self == NULL && getenv("USER") == NULL)) {
 			fprintf(stderr, "deliver: Fatal: destination user parameter (-d user) not "
 			    "given\n");
 			goto out;
 		}
-		d.user = self->pw_name;
+		d.user = self != NULL ? self->pw_name : getenv("USER");
+		/* as dovecot-lda without -d: $USER and $HOME name the user
+		 * (the LMTP server runs deliver this way, already as the user
+		 * its userdb names, which need not be in passwd) */
+		if (getenv("USER") != NULL && getenv("HOME") != NULL && *getenv("HOME") == '/') {
+			d.user = getenv("USER");
+			d.pw.pw_name = xstrdup(d.user);
+			d.pw.pw_uid = getuid();
+			d.pw.pw_gid = getgid();
+			d.home = xstrdup(getenv("HOME"));
+		}
 	}
-	pw = getpwnam(d.user);
+	pw = d.home != NULL ? &d.pw : getpwnam(d.user);
 	if (pw == NULL) {
 		fprintf(stderr, "lda(%s): Error: user %s doesn't exist\n", d.user, d.user);
 		rc = EX_NOUSER;
 		goto out;
 	}
-	d.pw = *pw;
-	d.pw.pw_name = xstrdup(pw->pw_name);
-	d.home = xstrdup(pw->pw_dir);
+	if (d.home == NULL) {
+		d.pw = *pw;
+		d.pw.pw_name = xstrdup(pw->pw_name);
+		d.home = xstrdup(pw->pw_dir);
+	}
 	d.now = time(NULL);
 	/* read the message before anything can fail for it */
 	if ((file != NULL ? file_read(file, DELIVER_MAX_MESSAGE, &msg) : read_stdin(&msg)) < 0) {
