@@ -368,3 +368,123 @@ def test_too_big_message_is_refused_per_recipient(box):
     assert f.readline() == b"221 2.0.0 Bye\r\n"
     s.close()
     assert box.new() == []
+
+
+class RealPostfix:
+    """Debian's Postfix from a temp dir on loopback (never the system
+    service): smtpd on a free port, no chroot, stopped by its master's pid."""
+
+    def __init__(self, root, main_extra):
+        self.root = root
+        self.etc = os.path.join(root, "etc")
+        self.spool = os.path.join(root, "spool")
+        self.data = os.path.join(root, "data")
+        self.log = os.path.join(root, "maillog")
+        self.port = free_port()
+        for d in (self.etc, self.spool, self.data):
+            os.makedirs(d, exist_ok=True)
+        os.chmod(root, 0o755)
+        import pwd
+        pw = pwd.getpwnam("postfix")
+        os.chown(self.data, pw.pw_uid, pw.pw_gid)
+        with open("/etc/postfix/master.cf") as f:
+            lines = f.read().splitlines()
+        out = []
+        for line in lines:
+            w = line.split()
+            if len(w) >= 8 and not line.startswith((" ", "\t", "#")):
+                if w[0] == "smtp" and w[1] == "inet":
+                    w[0] = "127.0.0.1:%d" % self.port
+                if w[4] == "y":
+                    w[4] = "n"    # no chroot: the LMTP socket is outside the spool
+                line = "  ".join(w)
+            out.append(line)
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write("\n".join(out) + "\n")
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write("compatibility_level = 3.6\nqueue_directory = %s\ndata_directory = %s\n"
+                    "mail_owner = postfix\nsetgid_group = postdrop\n"
+                    "inet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"
+                    "myhostname = mx.test\nmydomain = test\nmydestination =\n"
+                    "mynetworks = 127.0.0.0/8\nmaillog_file = %s\nmaillog_file_prefixes = /tmp, /var\n"
+                    "smtputf8_enable = no\nbiff = no\nalias_maps =\nalias_database =\n"
+                    "relayhost = [127.0.0.1]:9\ndefault_transport = error:no remote mail\n"
+                    % (self.spool, self.data, self.log) + main_extra)
+
+    def start(self):
+        r = subprocess.run(["/usr/sbin/postfix", "-c", self.etc, "start"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert wait_for(lambda: listening(self.port)), self.logtext()
+
+    def pid(self):
+        try:
+            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
+                return int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def stop(self):
+        pid = self.pid()
+        if pid > 0:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                if not wait_for(lambda: not os.path.exists("/proc/%d" % pid), 30):
+                    os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def logtext(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+
+def test_debian_postfix_hands_mail_over_lmtp_unix(box):
+    """virtual_transport = lmtp:unix:$base_dir/lmtp: Debian's Postfix
+    delivers over LMTP; alice's Sieve script files one message into a
+    folder, rejects another at LMTP time (Postfix logs the 550 and
+    bounces), keeps the third."""
+    if not os.path.exists("/usr/sbin/postfix"):
+        if os.environ.get("CI"):
+            pytest.fail("Debian's postfix is not installed")
+        pytest.skip("Debian's postfix is not installed")
+    if os.getuid() != 0:
+        pytest.skip("Debian's Postfix needs root here")
+    with open(os.path.join(box.root, "users"), "a") as f:
+        f.write("alice@example.org:{PLAIN}secret:%d:%d::%s::\n" % (box.uid, box.gid, box.home))
+    box.sieve('require ["fileinto", "reject"];\n'
+              'if header :contains "subject" "[list]" { fileinto "Lists"; stop; }\n'
+              'if header :contains "subject" "spam" { reject "No spam here, thanks."; }\n')
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(box.maildir, ".Lists", sub))
+    box.chown()
+    box.start()
+    pf = RealPostfix(os.path.join(box.root, "postfix"),
+                     "virtual_mailbox_domains = example.org\n"
+                     "virtual_transport = lmtp:unix:%s\n" % box.sock)
+    try:
+        pf.start()
+        c = smtplib.SMTP("127.0.0.1", pf.port, timeout=30)
+        c.sendmail("sender@example.net", ["alice@example.org"], msg("[list] digest", "p1"))
+        c.sendmail("sender@example.net", ["alice@example.org"], msg("hello", "p2"))
+        c.sendmail("sender@example.net", ["alice@example.org"], msg("buy spam", "p3"))
+        c.quit()
+        assert wait_for(lambda: len(box.new("Lists")) == 1 and len(box.new()) == 1 and
+                        "status=bounced" in pf.logtext(), 60), pf.logtext() + box.logtext()
+        assert b"Subject: [list] digest\n" in box.read(box.new("Lists")[0])
+        data = box.read(box.new()[0])
+        assert b"Subject: hello\n" in data
+        assert b"Delivered-To: alice@example.org\n" in data
+        assert b"Return-Path: <sender@example.net>\n" in data
+        assert wait_for(lambda: "status=bounced" in pf.logtext(), 60), pf.logtext()
+        log = pf.logtext()
+        assert re.search(r"to=<alice@example\.org>, relay=[^,]*lmtp[^,]*, .*status=sent "
+                         r"\(250 2\.0\.0 <alice@example\.org> [A-Za-z0-9+/]{22} Saved\)", log), log
+        assert ("status=bounced (host mx.test[%s] said: 550 5.7.1 <alice@example.org> "
+                "No spam here, thanks. (in reply to end of DATA command))" % box.sock) in log, log
+        assert len(box.new()) == 1    # nothing of the rejected one was stored
+    finally:
+        pf.stop()
