@@ -343,7 +343,7 @@ dm_lmtp_service(struct dm *m, struct dm_service **svc, size_t *nsvc, const char 
 
 	s->fd = fd;
 	s->unlink_path = unlink_path != NULL ? xstrdup(unlink_path) : NULL;
-	strvec_push(&s->argv, "lmtp");
+	strvec_push(&s->argv, "dovecot-lmtp");
 	strvec_push(&s->argv, "-c");
 	strvec_push(&s->argv, m->conf_path);
 }

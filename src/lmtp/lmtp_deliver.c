@@ -92,7 +92,7 @@ rcpt_child(const struct lmtp_session *s, const struct lmtp_rcpt *r, int in_fd, i
 		if (null_fd > 2)
 			close(null_fd);
 	}
-	if (geteuid() == 0) {
+	if (geteuid() == 0 && r->uid != 0) {
 		gid_t gid = r->gid;
 
 		if (setgroups(1, &gid) != 0 || setgid(r->gid) != 0 || setuid(r->uid) != 0 ||
@@ -111,6 +111,12 @@ rcpt_child(const struct lmtp_session *s, const struct lmtp_rcpt *r, int in_fd, i
 	(void)setenv("USER", r->user, 1);
 	(void)setenv("HOME", r->home, 1);
 	argv[argc++] = (char *)"deliver";
+	if (geteuid() == 0) {
+		/* root's own mail (first_valid_uid = 0, checked at RCPT):
+		 * deliver finds the user in the userdb itself, as root */
+		argv[argc++] = (char *)"-d";
+		argv[argc++] = r->user;
+	}
 	argv[argc++] = (char *)"-c";
 	argv[argc++] = s->set->conf_path;
 	argv[argc++] = (char *)"-e";
