@@ -488,3 +488,41 @@ def test_debian_postfix_hands_mail_over_lmtp_unix(box):
         assert len(box.new()) == 1    # nothing of the rejected one was stored
     finally:
         pf.stop()
+
+
+def test_vacation_and_redirect_leave_through_sendmail_path(bindir, tmp_path):
+    """vacation answers once per sender, redirect forwards: both through
+    sendmail_path (a capture script here), run as the recipient."""
+    b = Box(bindir, tmp_path)
+    out = os.path.join(b.root, "outbox")
+    os.makedirs(out)
+    os.chmod(out, 0o777)
+    script = os.path.join(b.root, "fake-sendmail")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nf=$(mktemp %s/msg.XXXXXX)\n{ echo \"ARGS: $*\"; cat; } > \"$f\"\n"
+                % out)
+    os.chmod(script, 0o755)
+    with open(b.conf, "a") as f:
+        f.write("sendmail_path = %s\n" % script)
+    b.sieve('require ["vacation"];\nvacation :days 1 :subject "Away" '
+            ':addresses ["alice@example.org"] "I am away.";\n')
+    b.sieve('redirect "carol@example.net";\n', user_home=b.bob_home)
+    try:
+        b.start()
+        c = tcp(b)
+        # smtplib reads one reply after DATA: one recipient per transaction
+        for i in range(2):
+            for rcpt in ("alice", "bob"):
+                assert c.sendmail("friend@example.net", [rcpt], msg("hi %d" % i, "v%d" % i)) == {}
+        c.quit()
+        assert wait_for(lambda: len(os.listdir(out)) == 3), (os.listdir(out), b.logtext()[-3000:])
+        mails = [open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))]
+        vac = [m for m in mails if b"Subject: Away" in m]
+        red = [m for m in mails if b"-- carol@example.net" in m]
+        assert len(vac) == 1 and len(red) == 2, mails
+        assert b"-f <> -- friend@example.net" in vac[0] or b"-- friend@example.net" in vac[0]
+        assert b"I am away." in vac[0]
+        assert len(b.new()) == 2            # alice keeps both (vacation keeps)
+        assert b.new(home=b.bob_home) == []  # bob's were redirected only
+    finally:
+        b.cleanup()
