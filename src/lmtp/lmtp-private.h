@@ -21,6 +21,7 @@ struct lmtp_settings {
 	char	*greeting;		/* login_greeting */
 	char	*delimiters;		/* recipient_delimiter */
 	bool	 save_to_detail;	/* lmtp_save_to_detail_mailbox */
+	bool	 add_received;		/* lmtp_add_received_header */
 	unsigned long first_valid_uid;
 	size_t	 max_message;
 	int	 timeout_ms;

@@ -1,6 +1,7 @@
 /* lmtp_deliver.c - one recipient's delivery after DATA: a child process
  * becomes the recipient (setgroups, setgid, setuid to the userdb's ids;
- * root and uids below first_valid_uid were refused at RCPT) and runs the
+ * uids below first_valid_uid were refused at RCPT, root unless
+ * first_valid_uid = 0, when deliver -d looks the user up itself) and runs the
  * same code as `deliver` (src/cli/deliver.c: the user's active Sieve
  * script, sieve_before/after, Maildir/mbox through src/storage with fsync
  * of file and directory, vacation/redirect through sendmail_path) with
@@ -50,13 +51,16 @@ rcpt_input(const struct lmtp_session *s, const struct lmtp_rcpt *r, int msg_fd, 
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
 	str_init(&hdr, 512);
 	str_appendf(&hdr, "Delivered-To: %s\n", r->addr);
-	if (s->unix_socket)
-		str_appendf(&hdr, "Received: from %s\n", s->helo[0] != '\0' ? s->helo : "local");
-	else
-		str_appendf(&hdr, "Received: from %s ([%s])\n", s->helo[0] != '\0' ? s->helo :
-		    "unknown", s->rip);
-	str_appendf(&hdr, "\tby %s with LMTP\n\tid %s\n\t(envelope-from <%s>)\n\tfor <%s>; %s\n",
-	    s->set->hostname, r->id, s->from.s, r->addr, date);
+	if (s->set->add_received) {
+		if (s->unix_socket)
+			str_appendf(&hdr, "Received: from %s\n", s->helo[0] != '\0' ? s->helo :
+			    "local");
+		else
+			str_appendf(&hdr, "Received: from %s ([%s])\n", s->helo[0] != '\0' ?
+			    s->helo : "unknown", s->rip);
+		str_appendf(&hdr, "\tby %s with LMTP\n\tid %s\n\t(envelope-from <%s>)\n"
+		    "\tfor <%s>; %s\n", s->set->hostname, r->id, s->from.s, r->addr, date);
+	}
 	if (storage_write_full(fd, hdr.s, hdr.len) != 0)
 		goto fail;
 	while ((size_t)off < len) {

@@ -92,6 +92,7 @@ lmtp_settings_load(struct lmtp_settings *set, const char *conf_path, const char 
 	set->greeting = lmtp_get(dc, "login_greeting");
 	set->delimiters = lmtp_get(dc, "recipient_delimiter");
 	set->save_to_detail = lmtp_get_bool(dc, "lmtp_save_to_detail_mailbox");
+	set->add_received = lmtp_get_bool(dc, "lmtp_add_received_header");
 	v = lmtp_get(dc, "first_valid_uid");
 	set->first_valid_uid = strtoul(v, NULL, 10);
 	free(v);

@@ -243,14 +243,15 @@ def test_sieve_files_into_a_folder_and_detail_mailbox(box):
 
 def test_save_to_detail_mailbox(bindir, tmp_path):
     b = Box(bindir, tmp_path, "lmtp_save_to_detail_mailbox = yes\n"
-            "lda_mailbox_autocreate = yes\n")
+            "lda_mailbox_autocreate = yes\nlmtp_add_received_header = no\n")
     try:
         b.start()
         c = tcp(b)
         assert c.sendmail("s@example.org", ["alice+Travel"], msg("trip")) == {}
         c.quit()
         assert len(b.new("Travel")) == 1 and b.new() == []
-        assert b"Delivered-To: alice+Travel\n" in b.read(b.new("Travel")[0])
+        data = b.read(b.new("Travel")[0])
+        assert b"Delivered-To: alice+Travel\n" in data and b"Received:" not in data
     finally:
         b.cleanup()
 
