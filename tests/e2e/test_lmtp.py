@@ -527,3 +527,32 @@ def test_vacation_and_redirect_leave_through_sendmail_path(bindir, tmp_path):
         assert b.new(home=b.bob_home) == []  # bob's were redirected only
     finally:
         b.cleanup()
+
+
+def test_listener_modes_extra_socket_and_reload(bindir, tmp_path):
+    """unix_listener mode is applied; a second unix_listener (absolute
+    path) serves too; doveadm reload keeps the sockets (no connection
+    refused meanwhile) and delivery goes on."""
+    b = Box(bindir, tmp_path)
+    extra = os.path.join(b.root, "extra-lmtp")
+    with open(b.conf, "a") as f:
+        f.write("service lmtp {\n  unix_listener lmtp {\n    mode = 0600\n  }\n"
+                "  unix_listener %s {\n    mode = 0660\n  }\n}\n" % extra)
+    try:
+        b.start()
+        assert wait_for(lambda: os.path.exists(extra))
+        assert os.stat(b.sock).st_mode & 0o777 == 0o600
+        assert os.stat(extra).st_mode & 0o777 == 0o660
+        with smtplib.LMTP(extra, timeout=30) as c:
+            assert c.sendmail("s@example.org", ["alice"], msg("extra")) == {}
+        r = b.doveadm("reload")
+        assert r.returncode == 0, r
+        assert wait_for(lambda: "reloading configuration" in b.logtext())
+        for path in (b.sock, extra):
+            with smtplib.LMTP(path, timeout=30) as c:
+                assert c.sendmail("s@example.org", ["alice"], msg("after reload")) == {}
+        with tcp(b) as c:
+            assert c.sendmail("s@example.org", ["alice"], msg("tcp after reload")) == {}
+        assert len(b.new()) == 4
+    finally:
+        b.cleanup()
