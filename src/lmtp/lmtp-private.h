@@ -20,6 +20,7 @@ struct lmtp_settings {
 	char	*hostname;		/* hostname, else gethostname() */
 	char	*greeting;		/* login_greeting */
 	char	*delimiters;		/* recipient_delimiter */
+	char	*temp_dir;		/* mail_temp_dir: DATA is spooled there */
 	bool	 save_to_detail;	/* lmtp_save_to_detail_mailbox */
 	bool	 add_received;		/* lmtp_add_received_header */
 	unsigned long first_valid_uid;
@@ -77,6 +78,10 @@ struct lmtp_session {
 void	 lmtp_reply(struct lmtp_conn *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 enum lmtp_read lmtp_conn_getline(struct lmtp_conn *, struct str *line, size_t max);
 void	 lmtp_settings_free(struct lmtp_settings *);
+/* lmtp_tmpfile - an unnamed file (O_TMPFILE) in mail_temp_dir, so that
+ * DATA is spooled to disk as Dovecot's is, not held in memory; a memfd
+ * when the file system cannot. -1 on failure. */
+int	 lmtp_tmpfile(const struct lmtp_settings *);
 
 /* lmtp_deliver - deliver the message (msg_fd, len bytes, LF line ends) to
  * one recipient in a process that has become the recipient, through

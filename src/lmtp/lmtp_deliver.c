@@ -32,6 +32,9 @@
 #define EX_NOUSER	67	/* deliver's exit codes (dovecot-lda's) */
 #define EX_NOPERM	77
 #define LMTP_CHILD_LOG_MAX	(64 * 1024)
+/* a delivery (Sieve, storage, sendmail_path) that takes longer is killed
+ * and answered 451: one stuck recipient must not hold the session */
+#define LMTP_DELIVER_TIMEOUT	600
 
 /* rcpt_input - Delivered-To and Received, then the message: a new
  * anonymous file positioned at its start, or -1 */
@@ -43,7 +46,7 @@ rcpt_input(const struct lmtp_session *s, const struct lmtp_rcpt *r, int msg_fd, 
 	time_t now = time(NULL);
 	struct tm tm;
 	off_t off = 0;
-	int fd = memfd_create("lmtp-rcpt", MFD_CLOEXEC);
+	int fd = lmtp_tmpfile(s->set);
 
 	if (fd < 0)
 		return -1;
@@ -136,6 +139,7 @@ rcpt_child(const struct lmtp_session *s, const struct lmtp_rcpt *r, int in_fd, i
 	}
 	argv[argc] = NULL;
 	optind = 0;	/* glibc: start getopt afresh */
+	(void)alarm(LMTP_DELIVER_TIMEOUT);
 	{
 		int rc = cmd_deliver(argc, argv);
 

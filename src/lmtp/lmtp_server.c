@@ -91,6 +91,7 @@ lmtp_settings_load(struct lmtp_settings *set, const char *conf_path, const char 
 	}
 	set->greeting = lmtp_get(dc, "login_greeting");
 	set->delimiters = lmtp_get(dc, "recipient_delimiter");
+	set->temp_dir = lmtp_get(dc, "mail_temp_dir");
 	set->save_to_detail = lmtp_get_bool(dc, "lmtp_save_to_detail_mailbox");
 	set->add_received = lmtp_get_bool(dc, "lmtp_add_received_header");
 	v = lmtp_get(dc, "first_valid_uid");
@@ -246,9 +247,9 @@ read_data(struct lmtp_session *s, int *fd_r, size_t *len_r, bool *too_big_r, con
 
 	*fd_r = -1;
 	*too_big_r = false;
-	fd = memfd_create("lmtp-data", MFD_CLOEXEC);
+	fd = lmtp_tmpfile(s->set);
 	if (fd < 0) {
-		*why_r = "memfd_create failed";
+		*why_r = "cannot create a temporary file";
 		return -1;
 	}
 	lmtp_data_init(&d, s->set->max_message);
@@ -709,6 +710,18 @@ cmd_lmtp(int argc, char **argv)
 	return 0;
 }
 
+int
+lmtp_tmpfile(const struct lmtp_settings *set)
+{
+	int fd = -1;
+
+	if (set->temp_dir != NULL && *set->temp_dir != '\0')
+		fd = open(set->temp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fd = memfd_create("lmtp-data", MFD_CLOEXEC);
+	return fd;
+}
+
 void
 lmtp_settings_free(struct lmtp_settings *set)
 {
@@ -718,5 +731,6 @@ lmtp_settings_free(struct lmtp_settings *set)
 	free(set->hostname);
 	free(set->greeting);
 	free(set->delimiters);
+	free(set->temp_dir);
 	memset(set, 0, sizeof(*set));
 }

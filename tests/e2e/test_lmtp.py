@@ -556,3 +556,47 @@ def test_listener_modes_extra_socket_and_reload(bindir, tmp_path):
         assert len(b.new()) == 4
     finally:
         b.cleanup()
+
+
+def test_data_is_spooled_in_mail_temp_dir(bindir, tmp_path):
+    """DATA goes to an unnamed file in mail_temp_dir (disk, as Dovecot
+    spools it), not to memory; the delivered message is whole."""
+    b = Box(bindir, tmp_path)
+    spool = os.path.join(b.root, "spool")
+    os.makedirs(spool)
+    with open(b.conf, "a") as f:
+        f.write("mail_temp_dir = %s\n" % spool)
+    try:
+        b.start()
+        s = socket.create_connection(("127.0.0.1", b.lmtp_port), timeout=30)
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"LHLO x\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<alice>\r\nDATA\r\n")
+        while f.readline() != b"354 OK\r\n":
+            pass
+        s.sendall(b"Subject: spooled\r\n\r\n" + b"0123456789" * 10000 + b"\r\n")
+        def spooled():
+            # the live session process among those that logged a connect
+            for pid in re.findall(r"lmtp\((\d+)\): Connect from 127", b.logtext()):
+                try:
+                    fds = os.listdir("/proc/%s/fd" % pid)
+                except OSError:
+                    continue
+                for fd in fds:
+                    try:
+                        if os.readlink("/proc/%s/fd/%s" % (pid, fd)).startswith(spool + "/"):
+                            return True
+                    except OSError:
+                        pass
+            return False
+        assert wait_for(spooled)
+        s.sendall(b".\r\n")
+        assert f.readline().startswith(b"250 2.0.0 <alice> ")
+        s.sendall(b"QUIT\r\n")
+        f.readline()
+        s.close()
+        data = b.read(b.new()[0])
+        assert data.endswith(b"Subject: spooled\n\n" + b"0123456789" * 10000 + b"\n")
+        assert os.listdir(spool) == []
+    finally:
+        b.cleanup()
