@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth_client.h"
 #include "cli/cli.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -224,6 +225,8 @@ lmtp_deliver(struct lmtp_session *s, const struct lmtp_rcpt *r, int msg_fd, size
 	if (pid == 0) {
 		close(ep[0]);
 		close(s->conn.fd);
+		/* the user's process keeps no auth-master connection */
+		auth_client_free(&s->auth);
 		rcpt_child(s, r, in_fd, ep[1]);
 	}
 	close(ep[1]);
