@@ -44,6 +44,7 @@ cli_main_fn cmd_dovecot;	/* src/dovecot/dovecot_master.c */
 cli_main_fn cmd_pop3;		/* src/pop3/pop3_server.c */
 cli_main_fn cmd_procmail;	/* src/procmail/pm_main.c */
 cli_main_fn cmd_formail;	/* src/procmail/formail.c */
+cli_main_fn cmd_lmtp;		/* src/lmtp/lmtp_server.c */
 cli_main_fn cmd_sievec;		/* src/cli/sieve_tools.c */
 cli_main_fn cmd_sieve_test;
 cli_main_fn cmd_sieve_testsuite;	/* src/cli/sieve_testsuite.c */

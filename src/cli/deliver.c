@@ -3,8 +3,9 @@
  * pipe transport:
  *   deliver [-c dovecot.conf] -d USER [-f SENDER] [-a ORIG_RCPT] [-r RCPT]
  *           [-m MAILBOX] [-e] [-p FILE] [-o plugin/key=value]
- * The user comes from the system passwd (getpwnam; the auth service's
- * userdb is not consulted yet). As root, deliver becomes the user before
+ * The user comes from the system passwd, else (as dovecot-lda's -d) from
+ * the instance's userdb through $base_dir/auth-master; without -d from
+ * USER and HOME. As root, deliver becomes the user before
  * reading the script or writing mail. Scripts: plugin { sieve =
  * file:~/sieve;active=~/.dovecot.sieve  sieve_before  sieve_before2..
  * sieve_after  sieve_after2..  sieve_global  sieve_* limits }. A script that
@@ -29,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth_client.h"
 #include "cli/cli.h"
 #include "lib/dovecot_conf.h"
 #include "lib/instance.h"
@@ -533,11 +535,75 @@ result_rejects(const struct sieve_result *res)
 	return false;
 }
 
+/* userdb_lookup - dovecot-lda's -d for a user that passwd does not know:
+ * the userdb entry from the instance's auth service ($base_dir/auth-master,
+ * readable by the instance's own user). 1 found, 0 no such user, -1 error. */
+static int
+userdb_lookup(struct deliver *d, const char *conf_path)
+{
+	struct dovecot_conf *dc = dovecot_conf_new();
+	struct auth_client *auth;
+	struct auth_client_userdb udb;
+	const char *err, *base;
+	char *path;
+	int rc;
+
+	memset(&udb, 0, sizeof(udb));
+	if (dovecot_conf_parse_file(dc, conf_path, 0, &err) < 0) {
+		fprintf(stderr, "lda(%s): Fatal: %s\n", d->user, err);
+		dovecot_conf_free(&dc);
+		return -1;
+	}
+	/* no userdb { } in dovecot.conf: passwd was the only one to ask */
+	{
+		const struct dovecot_conf_section *root = dovecot_conf_root(dc);
+		bool any = false;
+
+		for (size_t i = 0; i < dovecot_conf_section_count(root); i++) {
+			const char *t = dovecot_conf_section_type(dovecot_conf_section_child(root, i));
+
+			if (t != NULL && strcmp(t, "userdb") == 0)
+				any = true;
+		}
+		if (!any) {
+			dovecot_conf_free(&dc);
+			return 0;
+		}
+	}
+	base = dovecot_conf_get(dc, "base_dir");
+	path = path_join(base != NULL ? base : "/run/dovecot", "auth-master");
+	auth = auth_client_new(path, NULL);
+	rc = auth_client_userdb(auth, d->user, "lda", &udb, &err);
+	if (rc < 0)
+		fprintf(stderr, "lda(%s): Error: userdb lookup failed: %s\n", d->user, err);
+	if (rc > 0 && (udb.home == NULL || udb.home[0] != '/')) {
+		fprintf(stderr, "lda(%s): Error: user has no home directory\n", d->user);
+		rc = -1;
+	}
+	if (rc > 0) {
+		d->pw.pw_name = xstrdup(d->user);
+		d->pw.pw_uid = udb.uid >= 0 ? (uid_t)udb.uid : getuid();
+		d->pw.pw_gid = udb.gid >= 0 ? (gid_t)udb.gid : getgid();
+		d->home = xstrdup(udb.home);
+	}
+	auth_client_userdb_deinit(&udb);
+	auth_client_free(&auth);
+	free(path);
+	dovecot_conf_free(&dc);
+	return rc;
+}
+
 static int
 become_user(struct deliver *d)
 {
+	const char *v = dovecot_conf_get(d->dc, "first_valid_uid");
+
 	if (getuid() != 0)
 		return d->pw.pw_uid == geteuid() ? 0 : -1;
+	/* root itself only where first_valid_uid = 0 says so (Dovecot's
+	 * rule; yubin dev run by root) */
+	if (d->pw.pw_uid == 0)
+		return v != NULL && strcmp(v, "0") == 0 ? 0 : -1;
 	if (setgroups(0, NULL) < 0 || initgroups(d->pw.pw_name, d->pw.pw_gid) < 0 ||
 	    setgid(d->pw.pw_gid) < 0 || setuid(d->pw.pw_uid) < 0)
 		return -1;
@@ -597,27 +663,58 @@ cmd_deliver(int argc, char **argv)
 	if (strcmp(d.user, "?") == 0) {
 		struct passwd *self = getpwuid(getuid());
 
-		if (self == NULL || getuid() == 0) {
+		if (getuid() == 0 || (self == NULL && getenv("USER") == NULL)) {
 			fprintf(stderr, "deliver: Fatal: destination user parameter (-d user) not "
 			    "given\n");
 			goto out;
 		}
-		d.user = self->pw_name;
+		d.user = self != NULL ? self->pw_name : getenv("USER");
+		/* as dovecot-lda without -d: $USER and $HOME name the user
+		 * (the LMTP server runs deliver this way, already as the user
+		 * its userdb names, which need not be in passwd) */
+		if (getenv("USER") != NULL && getenv("HOME") != NULL && *getenv("HOME") == '/') {
+			d.user = getenv("USER");
+			d.pw.pw_name = xstrdup(d.user);
+			d.pw.pw_uid = getuid();
+			d.pw.pw_gid = getgid();
+			d.home = xstrdup(getenv("HOME"));
+		}
 	}
-	pw = getpwnam(d.user);
+	pw = d.home != NULL ? &d.pw : getpwnam(d.user);
+	if (pw == NULL) {
+		char *cp = instance_dovecot_conf(conf_flag);
+		int found = access(cp, R_OK) == 0 ? userdb_lookup(&d, cp) : 0;
+
+		free(cp);
+		if (found < 0)
+			goto out;
+		if (found > 0)
+			pw = &d.pw;
+	}
 	if (pw == NULL) {
 		fprintf(stderr, "lda(%s): Error: user %s doesn't exist\n", d.user, d.user);
 		rc = EX_NOUSER;
 		goto out;
 	}
-	d.pw = *pw;
-	d.pw.pw_name = xstrdup(pw->pw_name);
-	d.home = xstrdup(pw->pw_dir);
+	if (d.home == NULL) {
+		d.pw = *pw;
+		d.pw.pw_name = xstrdup(pw->pw_name);
+		d.home = xstrdup(pw->pw_dir);
+	}
 	d.now = time(NULL);
 	/* read the message before anything can fail for it */
 	if ((file != NULL ? file_read(file, DELIVER_MAX_MESSAGE, &msg) : read_stdin(&msg)) < 0) {
 		lda_log(&d, "Fatal", "cannot read the message: %s", strerror(errno));
 		goto out;
+	}
+	/* an mbox From_ line (local(8) puts one before a command's input) is
+	 * not part of the message: dovecot-lda skips it too */
+	if (msg.len >= 5 && memcmp(msg.s, "From ", 5) == 0) {
+		const char *nl = memchr(msg.s, '\n', msg.len);
+		size_t cut = nl != NULL ? (size_t)(nl - msg.s) + 1 : msg.len;
+
+		memmove(msg.s, msg.s + cut, msg.len - cut);
+		str_truncate(&msg, msg.len - cut);
 	}
 	d.dc = dovecot_conf_new();
 	conf_path = instance_dovecot_conf(conf_flag);

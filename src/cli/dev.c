@@ -427,6 +427,8 @@ dev_service_state(const struct dev_service *svc, bool no_wait)
 		return no_wait ? "configured (smtpd)" : "listening (smtpd)";
 	if (strncmp(svc->name, "pop3", 4) == 0)
 		return no_wait ? "configured (pop3)" : "listening (pop3)";
+	if (strcmp(svc->name, "lmtp") == 0)
+		return no_wait ? "configured (lmtp)" : "listening (lmtp)";
 	return "not built yet";
 }
 
@@ -454,10 +456,16 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 		    dev_service_state(svc, no_wait));
 	}
 	printf("\nSMTP (smtp, submission, smtps) goes through the queue; mail for\n"
-	    "%s@localhost (and postmaster@ and root@, through %s/aliases) is\n"
-	    "delivered to the Maildir %s/mail/localhost/%s/ and fetched over POP3.\n"
-	    "The LMTP, IMAP and ManageSieve servers are not built in this version.\n\n",
-	    DEV_USER_NAME, dev->dir, dev->dir, DEV_USER_NAME);
+	    "%s@localhost (and postmaster@ and root@, through %s/aliases) %s\n"
+	    "%s's active Sieve script (%s/home/%s/.dovecot.sieve) into the\n"
+	    "Maildir %s/mail/localhost/%s/, fetched over POP3. LMTP (above, and\n"
+	    "%s/run/lmtp) delivers through Sieve too. %s\n"
+	    "The IMAP and ManageSieve servers are not built in this version.\n\n",
+	    DEV_USER_NAME, dev->dir, dev->uid != 0 ? "passes through" : "(run as root: not)",
+	    DEV_USER_NAME, dev->dir, DEV_USER_NAME, dev->dir, DEV_USER_NAME, dev->dir,
+	    dev->uid != 0 ? "The MTA reaches Sieve through deliver in\naliases, as it has no "
+	    "LMTP client yet." : "As root, alias commands would run as\ndefault_privs, so "
+	    "SMTP mail skips Sieve; run yubin dev as a user for that.");
 	if (dev_password(dev, &pw))
 		printf("Test user: %s, password %s (%s/users; a dev-mode-only password, never "
 		    "use it elsewhere)\n\n", DEV_USER_NAME, pw.s, dev->dir);
@@ -486,6 +494,7 @@ int
 cmd_dev(int argc, char **argv)
 {
 	struct dev_params dev;
+	struct str bindir;
 	const char *dir_arg = NULL;
 	char host[256], *dir = NULL, *logpath;
 	char uidbuf[32], gidbuf[32], *user = NULL, *group = NULL;
@@ -575,6 +584,9 @@ cmd_dev(int argc, char **argv)
 	group = xstrdup(gr != NULL ? gr->gr_name : gidbuf);
 	dev.user = user;
 	dev.group = group;
+	str_init(&bindir, 128);
+	dev_bindir(&bindir);
+	dev.bindir = bindir.s;
 
 	/* from here on this is the instance's master: daemon-shaped log lines
 	 * on stderr and in the maillog_file */
@@ -636,6 +648,7 @@ cmd_dev(int argc, char **argv)
 	}
 out:
 	log_set_file(NULL);
+	str_deinit(&bindir);
 	free(dir);
 	free(user);
 	free(group);

@@ -326,6 +326,10 @@ static const char dovecot_conf_template[] =
 "  postmaster_address = postmaster@localhost\n"
 "}\n"
 "\n"
+"# Rejections, vacation replies and redirects leave through this\n"
+"# instance's own sendmail.\n"
+"sendmail_path = @BINDIR@/sendmail -C @DIR@\n"
+"\n"
 "plugin {\n"
 "  sieve = file:~/sieve;active=~/.dovecot.sieve\n"
 "}\n";
@@ -338,6 +342,7 @@ static const char aliases_template[] =
 "# RFC 2142 role addresses and root go to the instance's test user.\n"
 "postmaster: @DEV_USER@\n"
 "root: @DEV_USER@\n"
+"@SIEVE_ALIAS@"
 "abuse: postmaster\n"
 "hostmaster: postmaster\n"
 "webmaster: postmaster\n"
@@ -347,6 +352,28 @@ static const char aliases_template[] =
  * them, and the format is described in dovecot.conf next to the passdb. */
 static const char users_template[] =
 "@DEV_USER@:{PLAIN}@DEV_PASSWORD@:@UID@:@GID@::@DIR@/home/@DEV_USER@::\n";
+
+/* The demo user's mail through Sieve: deliver (dovecot-lda's role) run
+ * from the alias, as the invoking user, finds demo in the instance's
+ * userdb. As root this cannot be: alias commands run as default_privs,
+ * which can neither ask auth-master nor write root's Maildir. */
+static const char sieve_alias[] =
+"#\n"
+"# @DEV_USER@'s mail goes through @DEV_USER@'s active Sieve script\n"
+"# (@DIR@/home/@DEV_USER@/.dovecot.sieve, managed over ManageSieve):\n"
+"# deliver (dovecot-lda's role) looks the user up in this instance's\n"
+"# userdb. A reject comes back to the MTA (-e), which bounces it. In the\n"
+"# canonical set-up the MTA would hand this mail over LMTP (N+24 and\n"
+"# @DIR@/run/lmtp); yubin's MTA has no LMTP client yet.\n"
+"@DEV_USER@: \"|exec @BINDIR@/deliver -c @DIR@/dovecot.conf -d @DEV_USER@ -e -f "
+"\\\"$SENDER\\\" -a \\\"$ORIGINAL_RECIPIENT\\\" -r \\\"$RECIPIENT\\\"\"\n";
+static const char sieve_alias_root[] =
+"#\n"
+"# Run by root, this instance delivers @DEV_USER@'s SMTP mail straight to\n"
+"# the Maildir (virtual(8)), without Sieve: alias commands would run as\n"
+"# default_privs. LMTP (N+24, @DIR@/run/lmtp) does apply Sieve.\n";
+
+static void dev_expand(struct str *out, const char *tpl, const struct dev_params *dev);
 
 /* dev_expand - append template to out with each @NAME@ token filled in */
 static void
@@ -397,6 +424,10 @@ dev_expand(struct str *out, const char *tpl, const struct dev_params *dev)
 			str_appendf(out, "%lu", dev->uid);
 		else if (strcmp(name, "GID") == 0)
 			str_appendf(out, "%lu", dev->gid);
+		else if (strcmp(name, "SIEVE_ALIAS") == 0)
+			dev_expand(out, dev->uid != 0 ? sieve_alias : sieve_alias_root, dev);
+		else if (strcmp(name, "BINDIR") == 0)
+			str_append(out, dev->bindir != NULL ? dev->bindir : "/usr/local/bin");
 		else if (strcmp(name, "DEV_USER") == 0)
 			str_append(out, DEV_USER_NAME);
 		else if (strcmp(name, "DEV_PASSWORD") == 0)

@@ -39,6 +39,8 @@ struct dev_params {
 	const char	*group;		/* borrowed; its primary group's name */
 	unsigned long	 uid;
 	unsigned long	 gid;
+	const char	*bindir;	/* borrowed; the running binary's directory
+					 * (NULL: "yubin" from PATH) */
 };
 
 void	 dev_config_main_cf(struct str *out, const struct dev_params *dev);

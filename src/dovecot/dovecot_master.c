@@ -258,12 +258,12 @@ dm_take_fd2(struct dm_service *old, size_t nold, const char *key)
 	return -1;
 }
 
-/* dm_listener_perms - `service auth { unix_listener NAME { mode user
+/* dm_listener_perms - `service SERVICE { unix_listener NAME { mode user
  * group } }` applied to the socket at path; unset keys keep def_mode and
  * the master's own user */
 static void
-dm_listener_perms(const struct dovecot_conf *dc, const char *name, const char *path,
-    mode_t def_mode)
+dm_listener_perms(const struct dovecot_conf *dc, const char *service, const char *name,
+    const char *path, mode_t def_mode)
 {
 	const struct dovecot_conf_section *root = dovecot_conf_root(dc), *svc, *lis;
 	const char *mode = NULL, *user = NULL, *group = NULL;
@@ -276,7 +276,7 @@ dm_listener_perms(const struct dovecot_conf *dc, const char *name, const char *p
 		if (dovecot_conf_section_type(svc) == NULL ||
 		    strcmp(dovecot_conf_section_type(svc), "service") != 0 ||
 		    dovecot_conf_section_name(svc) == NULL ||
-		    strcmp(dovecot_conf_section_name(svc), "auth") != 0)
+		    strcmp(dovecot_conf_section_name(svc), service) != 0)
 			continue;
 		for (size_t j = 0; j < dovecot_conf_section_count(svc); j++) {
 			lis = dovecot_conf_section_child(svc, j);
@@ -295,8 +295,8 @@ dm_listener_perms(const struct dovecot_conf *dc, const char *name, const char *p
 		unsigned long v = strtoul(mode, &end, 8);
 
 		if (*end != '\0' || v > 0777)
-			log_error("master: Error: service(auth): unix_listener %s: "
-			    "invalid mode %s", name, mode);
+			log_error("master: Error: service(%s): unix_listener %s: "
+			    "invalid mode %s", service, name, mode);
 		else
 			m = (mode_t)v;
 	}
@@ -304,8 +304,8 @@ dm_listener_perms(const struct dovecot_conf *dc, const char *name, const char *p
 		struct passwd *pw = getpwnam(user);
 
 		if (pw == NULL)
-			log_error("master: Error: service(auth): unix_listener %s: "
-			    "unknown user %s", name, user);
+			log_error("master: Error: service(%s): unix_listener %s: "
+			    "unknown user %s", service, name, user);
 		else
 			uid = pw->pw_uid;
 	}
@@ -313,8 +313,8 @@ dm_listener_perms(const struct dovecot_conf *dc, const char *name, const char *p
 		struct group *gr = getgrnam(group);
 
 		if (gr == NULL)
-			log_error("master: Error: service(auth): unix_listener %s: "
-			    "unknown group %s", name, group);
+			log_error("master: Error: service(%s): unix_listener %s: "
+			    "unknown group %s", service, name, group);
 		else
 			gid = gr->gr_gid;
 	}
@@ -337,6 +337,99 @@ dm_has_word(const char *list, const char *word)
 		p += n;
 	}
 	return false;
+}
+
+/* dm_lmtp_service - one lmtp service process for the listener fd */
+static void
+dm_lmtp_service(struct dm *m, struct dm_service **svc, size_t *nsvc, const char *key, int fd,
+    const char *unlink_path)
+{
+	struct dm_service *s = dm_add(svc, nsvc, key);
+
+	s->fd = fd;
+	s->unlink_path = unlink_path != NULL ? xstrdup(unlink_path) : NULL;
+	strvec_push(&s->argv, "dovecot-lmtp");
+	strvec_push(&s->argv, "-c");
+	strvec_push(&s->argv, m->conf_path);
+}
+
+/* dm_load_lmtp - `protocols = ... lmtp`: the unix listener $base_dir/lmtp
+ * (Dovecot's default, mode 0666) and those of `service lmtp { unix_listener
+ * NAME { mode user group } inet_listener NAME { address port } }`; a
+ * relative unix_listener name is under base_dir, as Dovecot's */
+static void
+dm_load_lmtp(struct dm *m, const struct dovecot_conf *dc, struct dm_service *old, size_t nold,
+    struct dm_service **svc, size_t *nsvc)
+{
+	const struct dovecot_conf_section *root = dovecot_conf_root(dc), *sec, *lis;
+	const char *v = dovecot_conf_get(dc, "listen"), *err;
+	struct strvec unix_names;
+	char key[600];
+	size_t i, j;
+
+	strvec_init(&unix_names);
+	strvec_push(&unix_names, "lmtp");
+	for (i = 0; i < dovecot_conf_section_count(root); i++) {
+		sec = dovecot_conf_section_child(root, i);
+		if (dovecot_conf_section_type(sec) == NULL ||
+		    strcmp(dovecot_conf_section_type(sec), "service") != 0 ||
+		    dovecot_conf_section_name(sec) == NULL ||
+		    strcmp(dovecot_conf_section_name(sec), "lmtp") != 0)
+			continue;
+		for (j = 0; j < dovecot_conf_section_count(sec); j++) {
+			const char *type, *name, *port, *addr;
+			char *addrs, *a, *save = NULL;
+
+			lis = dovecot_conf_section_child(sec, j);
+			type = dovecot_conf_section_type(lis);
+			name = dovecot_conf_section_name(lis);
+			if (type == NULL || name == NULL)
+				continue;
+			if (strcmp(type, "unix_listener") == 0) {
+				if (!strvec_contains(&unix_names, name))
+					strvec_push(&unix_names, name);
+				continue;
+			}
+			if (strcmp(type, "inet_listener") != 0)
+				continue;
+			port = dovecot_conf_section_get(lis, "port");
+			addr = dovecot_conf_section_get(lis, "address");
+			if (port == NULL || *port == '\0' || strcmp(port, "0") == 0)
+				continue;
+			addrs = xstrdup(addr != NULL && *addr != '\0' ? addr : v != NULL ? v : "*, ::");
+			for (a = strtok_r(addrs, ", ", &save); a != NULL; a = strtok_r(NULL, ", ", &save)) {
+				int fd;
+
+				snprintf(key, sizeof(key), "lmtp/inet/%s/%s", a, port);
+				fd = dm_take_fd(old, nold, key);
+				if (fd < 0 && (fd = dm_bind_inet(a, port, &err)) < 0) {
+					log_error("master: Error: service(lmtp): %s", err);
+					continue;
+				}
+				dm_lmtp_service(m, svc, nsvc, key, fd, NULL);
+			}
+			free(addrs);
+		}
+	}
+	for (i = 0; i < unix_names.n; i++) {
+		char *path = unix_names.v[i][0] == '/' ? xstrdup(unix_names.v[i]) :
+		    path_join(m->base_dir, unix_names.v[i]);
+		int fd;
+
+		snprintf(key, sizeof(key), "lmtp/unix/%s", path);
+		fd = dm_take_fd(old, nold, key);
+		if (fd < 0) {
+			if ((fd = dm_bind_unix(path, 0666, &err)) < 0) {
+				log_error("master: Error: service(lmtp): %s", err);
+				free(path);
+				continue;
+			}
+			dm_listener_perms(dc, "lmtp", unix_names.v[i], path, 0666);
+		}
+		dm_lmtp_service(m, svc, nsvc, key, fd, path);
+		free(path);
+	}
+	strvec_deinit(&unix_names);
 }
 
 /* dm_load - the service table from dovecot.conf */
@@ -373,13 +466,13 @@ dm_load(struct dm *m, struct dm_service *old, size_t nold)
 		if (s->fd < 0)
 			log_error("master: Error: service(auth): %s", err);
 		else
-			dm_listener_perms(dc, "auth-client", path, 0666);
+			dm_listener_perms(dc, "auth", "auth-client", path, 0666);
 		if ((s->fd2 = dm_take_fd2(old, nold, "auth")) < 0)
 			s->fd2 = dm_bind_unix(mpath, 0600, &err);
 		if (s->fd2 < 0)
 			log_error("master: Error: service(auth): %s", err);
 		else
-			dm_listener_perms(dc, "auth-master", mpath, 0600);
+			dm_listener_perms(dc, "auth", "auth-master", mpath, 0600);
 		s->unlink_path = path;
 		s->unlink_path2 = mpath;
 		strvec_push(&s->argv, "auth");
@@ -387,6 +480,8 @@ dm_load(struct dm *m, struct dm_service *old, size_t nold)
 		strvec_push(&s->argv, m->conf_path);
 	}
 	v = dovecot_conf_get(dc, "protocols");
+	if (v != NULL && dm_has_word(v, "lmtp"))
+		dm_load_lmtp(m, dc, old, nold, &svc, &nsvc);
 	if (v == NULL || !dm_has_word(v, "pop3"))
 		goto done;
 	v = dovecot_conf_get(dc, "listen");
@@ -547,6 +642,7 @@ dm_run(const char *conf_path)
 	time_t deadline = 0;
 	size_t i, alive;
 	struct dovecot_conf *dc;
+	struct str protos;
 
 	memset(&m, 0, sizeof(m));
 	m.conf_path = xstrdup(conf_path);
@@ -556,6 +652,16 @@ dm_run(const char *conf_path)
 	}
 	if (dovecot_conf_get(dc, "log_path") != NULL)
 		logpath = xstrdup(dovecot_conf_get(dc, "log_path"));
+	{
+		/* "pop3 lmtp" is logged as Dovecot does: "pop3, lmtp" */
+		const char *pv = dovecot_conf_get(dc, "protocols");
+		char *copy = xstrdup(pv != NULL && *pv != '\0' ? pv : "none"), *w, *save = NULL;
+
+		str_init(&protos, 32);
+		for (w = strtok_r(copy, " ,", &save); w != NULL; w = strtok_r(NULL, " ,", &save))
+			str_appendf(&protos, "%s%s", protos.len > 0 ? ", " : "", w);
+		free(copy);
+	}
 	dovecot_conf_free(&dc);
 	if (logpath != NULL && *logpath != '\0' && strcmp(logpath, "syslog") != 0) {
 		log_open("dovecot", getenv("YUBIN_LOG_STDERR") != NULL ?
@@ -577,7 +683,8 @@ dm_run(const char *conf_path)
 		log_msg(LOG_LEVEL_FATAL, "Dovecot is already running with PID %s", pidpath);
 		return 89;
 	}
-	log_info("master: Dovecot v2.3 (yubin %s) starting up for pop3", YUBIN_VERSION);
+	log_info("master: Dovecot v2.3 (yubin %s) starting up for %s", YUBIN_VERSION, protos.s);
+	str_deinit(&protos);
 	for (;;) {
 		time_t now = time(NULL);
 
