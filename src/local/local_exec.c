@@ -384,10 +384,22 @@ local_exec_command(const struct local_msg *lm, const struct local_item *it,
 			usleep(2000);
 		}
 	}
-	if (!exited)
-		while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+	if (!exited) {
+		pid_t w;
+
+		while ((w = waitpid(pid, &wst, 0)) < 0 && errno == EINTR)
 			;
+		exited = w == pid;
+	}
 	str_init(&reason, 256);
+	if (!exited && !timed_out) {
+		/* no exit status (a SIGCHLD set to be ignored reaps it): never
+		 * count that as success */
+		transport_dsn_set(dsn, "4.3.0", "local", "cannot learn the command's exit status");
+		str_deinit(&reason);
+		str_deinit(&out);
+		return TRANSPORT_DEFERRED;
+	}
 	if (timed_out) {
 		str_appendf(&reason, "Command time limit exceeded: \"%s\"", it->target);
 		transport_dsn_set(dsn, "4.3.0", "local", reason.s);
