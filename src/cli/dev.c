@@ -456,16 +456,14 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 		    dev_service_state(svc, no_wait));
 	}
 	printf("\nSMTP (smtp, submission, smtps) goes through the queue; mail for\n"
-	    "%s@localhost (and postmaster@ and root@, through %s/aliases) %s\n"
-	    "%s's active Sieve script (%s/home/%s/.dovecot.sieve) into the\n"
-	    "Maildir %s/mail/localhost/%s/, fetched over POP3. LMTP (above, and\n"
-	    "%s/run/lmtp) delivers through Sieve too. %s\n"
+	    "%s@localhost (and postmaster@ and root@, through %s/aliases) goes over\n"
+	    "LMTP (%s/run/lmtp, mailbox_transport in main.cf) through %s's active\n"
+	    "Sieve script (%s/home/%s/.dovecot.sieve) into the Maildir\n"
+	    "%s/mail/localhost/%s/, fetched over POP3. The LMTP port above takes\n"
+	    "mail from other MTAs the same way.\n"
 	    "The IMAP and ManageSieve servers are not built in this version.\n\n",
-	    DEV_USER_NAME, dev->dir, dev->uid != 0 ? "passes through" : "(run as root: not)",
-	    DEV_USER_NAME, dev->dir, DEV_USER_NAME, dev->dir, DEV_USER_NAME, dev->dir,
-	    dev->uid != 0 ? "The MTA reaches Sieve through deliver in\naliases, as it has no "
-	    "LMTP client yet." : "As root, alias commands would run as\ndefault_privs, so "
-	    "SMTP mail skips Sieve; run yubin dev as a user for that.");
+	    DEV_USER_NAME, dev->dir, dev->dir, DEV_USER_NAME, dev->dir, DEV_USER_NAME, dev->dir,
+	    DEV_USER_NAME);
 	if (dev_password(dev, &pw))
 		printf("Test user: %s, password %s (%s/users; a dev-mode-only password, never "
 		    "use it elsewhere)\n\n", DEV_USER_NAME, pw.s, dev->dir);

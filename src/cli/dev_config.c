@@ -78,14 +78,17 @@ static const char main_cf_template[] =
 "# Aliases first (@DIR@/aliases; rebuild the database with\n"
 "# \"postalias @DIR@/aliases\" or newaliases), then the user's mailbox.\n"
 "# The mail users of this instance live in @DIR@/users (Dovecot's\n"
-"# passwd-file), not in /etc/passwd: local(8) hands mailbox delivery to\n"
-"# virtual(8), which writes the Maildir @DIR@/mail/localhost/USER/ as\n"
-"# the invoking user (virtual_uid_maps).\n"
+"# passwd-file), not in /etc/passwd: local(8) hands mailbox delivery over\n"
+"# LMTP to this instance's Dovecot side (the canonical Postfix + Dovecot\n"
+"# set-up), which runs the user's active Sieve script and writes the\n"
+"# Maildir @DIR@/mail/localhost/USER/. With the Dovecot side stopped the\n"
+"# mail waits in the queue. \"mailbox_transport = virtual\" would write\n"
+"# the Maildir directly (virtual(8), without Sieve).\n"
 "alias_maps = hash:@DIR@/aliases\n"
 "alias_database = hash:@DIR@/aliases\n"
 "home_mailbox = Maildir/\n"
 "mail_spool_directory = @DIR@/mail\n"
-"mailbox_transport = virtual\n"
+"mailbox_transport = lmtp:unix:@DIR@/run/lmtp\n"
 "virtual_mailbox_base = @DIR@/mail\n"
 "virtual_mailbox_maps = inline:{ @DEV_USER@@localhost=localhost/@DEV_USER@/,\n"
 "    @DEV_USER@@@HOST@=localhost/@DEV_USER@/ }\n"
@@ -353,25 +356,13 @@ static const char aliases_template[] =
 static const char users_template[] =
 "@DEV_USER@:{PLAIN}@DEV_PASSWORD@:@UID@:@GID@::@DIR@/home/@DEV_USER@::\n";
 
-/* The demo user's mail through Sieve: deliver (dovecot-lda's role) run
- * from the alias, as the invoking user, finds demo in the instance's
- * userdb. As root this cannot be: alias commands run as default_privs,
- * which can neither ask auth-master nor write root's Maildir. */
+/* The demo user's mail reaches Sieve through LMTP (mailbox_transport in
+ * main.cf): the aliases only say so. */
 static const char sieve_alias[] =
 "#\n"
-"# @DEV_USER@'s mail goes through @DEV_USER@'s active Sieve script\n"
-"# (@DIR@/home/@DEV_USER@/.dovecot.sieve, managed over ManageSieve):\n"
-"# deliver (dovecot-lda's role) looks the user up in this instance's\n"
-"# userdb. A reject comes back to the MTA (-e), which bounces it. In the\n"
-"# canonical set-up the MTA would hand this mail over LMTP (N+24 and\n"
-"# @DIR@/run/lmtp); yubin's MTA has no LMTP client yet.\n"
-"@DEV_USER@: \"|exec @BINDIR@/deliver -c @DIR@/dovecot.conf -d @DEV_USER@ -e -f "
-"\\\"$SENDER\\\" -a \\\"$ORIGINAL_RECIPIENT\\\" -r \\\"$RECIPIENT\\\"\"\n";
-static const char sieve_alias_root[] =
-"#\n"
-"# Run by root, this instance delivers @DEV_USER@'s SMTP mail straight to\n"
-"# the Maildir (virtual(8)), without Sieve: alias commands would run as\n"
-"# default_privs. LMTP (N+24, @DIR@/run/lmtp) does apply Sieve.\n";
+"# @DEV_USER@'s mail, also for these aliases, goes over LMTP through\n"
+"# @DEV_USER@'s active Sieve script (@DIR@/home/@DEV_USER@/.dovecot.sieve,\n"
+"# managed over ManageSieve): see mailbox_transport in main.cf.\n";
 
 static void dev_expand(struct str *out, const char *tpl, const struct dev_params *dev);
 
@@ -425,7 +416,7 @@ dev_expand(struct str *out, const char *tpl, const struct dev_params *dev)
 		else if (strcmp(name, "GID") == 0)
 			str_appendf(out, "%lu", dev->gid);
 		else if (strcmp(name, "SIEVE_ALIAS") == 0)
-			dev_expand(out, dev->uid != 0 ? sieve_alias : sieve_alias_root, dev);
+			dev_expand(out, sieve_alias, dev);
 		else if (strcmp(name, "BINDIR") == 0)
 			str_append(out, dev->bindir != NULL ? dev->bindir : "/usr/local/bin");
 		else if (strcmp(name, "DEV_USER") == 0)

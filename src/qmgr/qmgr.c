@@ -503,7 +503,7 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 	mm->r[i].state = QMGR_R_OVER;
 	if (st == TRANSPORT_DEFERRED && mm->expired) {
 		/* marked done once the sender's notice is queued */
-		qmgr_log_delivery(q, q->sk.command, m, i, NULL, dsn,
+		qmgr_log_delivery(q, q->sk.command, m, i, mm->r[i].pass_addr, dsn,
 		    "expired, returned to sender", mm->t_active, t_start, t_end);
 		transport_lines_deinit(lines);
 		qmgr_bounces_add(&mm->bounced, m, i, dsn);
@@ -519,7 +519,7 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 			qmgr_log_lines(q, tp->name, m, i, lines, mm->t_active, t_start, t_end);
 		else
 			qmgr_log_delivery(q, tp != NULL ? tp->name : q->sk.command, m, i,
-			    NULL, dsn, "deferred", mm->t_active, t_start, t_end);
+			    mm->r[i].pass_addr, dsn, "deferred", mm->t_active, t_start, t_end);
 		transport_lines_deinit(lines);
 		qmgr_bounces_add(&mm->delayed, m, i, dsn);
 		return;
@@ -530,7 +530,7 @@ qmgr_outcome(struct qmgr *q, struct qmgr_msg *mm, size_t i, const struct transpo
 	if (lines->n > 0)
 		qmgr_log_lines(q, tp->name, m, i, lines, mm->t_active, t_start, t_end);
 	else
-		qmgr_log_delivery(q, tp->name, m, i, NULL, dsn,
+		qmgr_log_delivery(q, tp->name, m, i, mm->r[i].pass_addr, dsn,
 		    st == TRANSPORT_SENT ? "sent" : "bounced", mm->t_active, t_start, t_end);
 	if (st == TRANSPORT_BOUNCED) {
 		/* done only when the notice is durable: a crash before that

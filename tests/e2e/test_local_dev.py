@@ -64,11 +64,14 @@ def test_demo_user_gets_mail_for_itself_postmaster_and_root(tmp_path, bindir):
         assert wait_for(lambda: len(re.findall(r"status=sent", log.read_text())) >= 3), \
             log.read_text()
         text = log.read_text()
-        assert re.search(r"to=<demo@localhost>, relay=virtual, .*dsn=2\.0\.0, "
-                         r"status=sent \(delivered to maildir\)", text), text
+        # the canonical hand-off: local(8) passes the mailbox to LMTP
+        lmtp = re.escape("[%s]" % (d / "run" / "lmtp"))
+        assert re.search(r"yubin/lmtp\[\d+\]: \w+: to=<demo@localhost>, relay=[^,]*%s, "
+                         r".*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <demo@localhost> \S+ "
+                         r"Saved\)" % lmtp, text), text
         for alias in ("postmaster", "root"):
-            assert re.search(r"to=<demo@localhost>, orig_to=<%s@localhost>, relay=virtual, "
-                             r".*status=sent \(delivered to maildir\)" % alias, text), text
+            assert re.search(r"to=<demo@localhost>, orig_to=<%s@localhost>, relay=[^,]*%s, "
+                             r".*status=sent \(250 " % (alias, lmtp), text), text
         subjects = sorted(re.search(r"Subject: (.*)", (new / n).read_text()).group(1)
                           for n in os.listdir(new))
         assert subjects == ["to demo", "to postmaster", "to root"]
