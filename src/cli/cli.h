@@ -41,6 +41,7 @@ cli_main_fn cmd_pickup;
 cli_main_fn cmd_inprocess;
 cli_main_fn cmd_dovecot;	/* src/dovecot/dovecot_master.c */
 cli_main_fn cmd_pop3;		/* src/pop3/pop3_server.c */
+cli_main_fn cmd_imap;		/* src/imap/imap_mail.c */
 
 /* postqueue_run - postqueue's work for mailq and sendmail too: mode 'p'
  * (list), 'j' (JSON), 'f' (flush), 'i' (one ID: arg), 's' (site: arg) */

@@ -25,6 +25,7 @@ const struct cli_command cli_commands[] = {
 	{ "paramdoc", cmd_paramdoc, "print the main.cf parameter table as Markdown" },
 	{ "smtpd", cmd_smtpd, "the SMTP server daemon (run by the master, or --listen for tests)" },
 	{ "pop3", cmd_pop3, "the POP3 service (run by the dovecot master)" },
+	{ "imap", cmd_imap, "the IMAP service (run by the dovecot master)" },
 	{ "dev", cmd_dev, "create and run a self-contained development instance" },
 	{ "master", cmd_master, "the master daemon (postfix start runs it)" },
 	{ "qmgr", cmd_qmgr, "the queue manager daemon (run by the master)" },

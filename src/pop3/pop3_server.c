@@ -49,6 +49,8 @@
 static char *proctitle_start;
 static size_t proctitle_len;
 static volatile sig_atomic_t pop3_stop, pop3_retire;
+/* the protocol served: POP3 here, IMAP when src/imap calls pop3_service_main */
+static const struct pop3_proto *proto;
 
 void
 pop3_proctitle(const char *fmt, ...)
@@ -60,14 +62,14 @@ pop3_proctitle(const char *fmt, ...)
 	if (proctitle_start == NULL)
 		return;
 	va_start(ap, fmt);
-	n = snprintf(buf, sizeof(buf), "dovecot/pop3 ");
+	n = snprintf(buf, sizeof(buf), "dovecot/%s ", proto->name);
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	va_end(ap);
 	/* argv's own memory is what ps reads; the rest is cleared */
 	memset(proctitle_start, 0, proctitle_len);
 	memcpy(proctitle_start, buf, strlen(buf) < proctitle_len - 1 ? strlen(buf) :
 	    proctitle_len - 1);
-	(void)prctl(PR_SET_NAME, "pop3", 0, 0, 0);
+	(void)prctl(PR_SET_NAME, proto->name, 0, 0, 0);
 }
 
 /* --- settings --- */
@@ -75,7 +77,7 @@ pop3_proctitle(const char *fmt, ...)
 static char *
 pop3_get(const struct dovecot_conf *dc, const char *key)
 {
-	static const struct dovecot_conf_filter f = { .protocol = "pop3" };
+	const struct dovecot_conf_filter f = { .protocol = proto->name };
 	const char *v = dovecot_conf_get_filtered(dc, &f, key);
 
 	return xstrdup(v != NULL ? v : "");
@@ -248,7 +250,7 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	if (set->ssl != POP3_SSL_NO) {
 		set->ssl_ctx = pop3_tls_ctx(dc, &err);
 		if (set->ssl_ctx == NULL)
-			log_error("pop3-login: TLS is not available: %s", err);
+			log_error("%s-login: TLS is not available: %s", proto->name, err);
 	}
 	dovecot_conf_free(&dc);
 	return 0;
@@ -283,7 +285,8 @@ session_register(const struct pop3_client *c, const char *user)
 	str_init(&data, 256);
 	str_init(&content, 256);
 	/* Dovecot compares user names case-sensitively here */
-	str_appendf(&content, "%s\tpop3\t%s\t%s\t%s\n", user, c->rip, c->lip, c->session);
+	str_appendf(&content, "%s\t%s\t%s\t%s\t%s\n", user, proto->name, c->rip, c->lip,
+	    c->session);
 	if (set->max_userip > 0 && (d = opendir(set->sessions_dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			const char *tab1, *tab2, *tab3;
@@ -445,7 +448,7 @@ session_run(struct pop3_client *c, int client_fd)
 		 * in a directory that only root can reach, as Dovecot's is */
 		login_auth = auth_client_new(set->auth_socket, NULL);
 		if (auth_client_connect(login_auth, &err) != 0)
-			log_error("pop3-login: auth service: %s", err);
+			log_error("%s-login: auth service: %s", proto->name, err);
 		if (geteuid() == 0) {
 			/* the login part never runs as root */
 			pw = getpwnam(set->login_user);
@@ -454,11 +457,12 @@ session_run(struct pop3_client *c, int client_fd)
 				pw = getpwnam("nobody");
 			if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
 			    setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
-				log_error("pop3-login: cannot drop privileges to %s", set->login_user);
+				log_error("%s-login: cannot drop privileges to %s", proto->name,
+				    set->login_user);
 				_exit(1);
 			}
 		}
-		_exit(pop3_login_run(c, client_fd, sp[1], login_auth));
+		_exit(proto->login_run(c, client_fd, sp[1], login_auth));
 	}
 	close(sp[1]);
 	/* nothing more comes unless the login succeeded */
@@ -488,9 +492,9 @@ session_run(struct pop3_client *c, int client_fd)
 	/* the user as the userdb knows it: never trust the login process for
 	 * the uid or the mail location */
 	auth = auth_client_new(set->auth_socket, NULL);
-	n = auth_client_userdb(auth, f[1], "pop3", &udb, &err);
+	n = auth_client_userdb(auth, f[1], proto->name, &udb, &err);
 	if (n <= 0) {
-		log_error("pop3(%s)<%ld><%s>: userdb lookup failed: %s", f[1], (long)getpid(),
+		log_error("%s(%s)<%ld><%s>: userdb lookup failed: %s", proto->name, f[1], (long)getpid(),
 		    c->session, n == 0 ? "no such user" : err);
 		session_reply(sp[0], "ERR\t[SYS/TEMP] Temporary authentication failure.\n");
 		goto out;
@@ -502,15 +506,16 @@ session_run(struct pop3_client *c, int client_fd)
 	 * serves users whose uid is its own; without root, only our own uid */
 	if (geteuid() == 0 ? uid < set->first_valid_uid ||
 	    (uid == 0 && set->first_valid_uid != 0) : uid != geteuid()) {
-		log_error("pop3(%s)<%ld><%s>: Logins with UID %ld not permitted", f[1],
+		log_error("%s(%s)<%ld><%s>: Logins with UID %ld not permitted", proto->name, f[1],
 		    (long)getpid(), c->session, (long)uid);
 		session_reply(sp[0], "ERR\t[SYS/PERM] Login not permitted.\n");
 		goto out;
 	}
 	if (session_register(c, udb.user != NULL ? udb.user : f[1]) != 0) {
-		log_info("pop3-login: Disconnected: Maximum number of connections from user+IP "
+		log_info("%s-login: Disconnected: Maximum number of connections from user+IP "
 		    "exceeded (mail_max_userip_connections=%lu): user=<%s>, method=%s, rip=%s, "
-		    "lip=%s, session=<%s>", set->max_userip, f[1], f[2], c->rip, c->lip, c->session);
+		    "lip=%s, session=<%s>", proto->name, set->max_userip, f[1], f[2], c->rip, c->lip,
+		    c->session);
 		session_reply(sp[0], "ERR\t[IN-USE] Maximum number of connections from user+IP "
 		    "exceeded (mail_max_userip_connections=%lu)\n", set->max_userip);
 		goto out;
@@ -520,7 +525,7 @@ session_run(struct pop3_client *c, int client_fd)
 	if (geteuid() == 0) {
 		if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0 ||
 		    (uid != 0 && setuid(0) == 0)) {
-			log_error("pop3(%s): cannot become uid %ld: %s", f[1], (long)uid,
+			log_error("%s(%s): cannot become uid %ld: %s", proto->name, f[1], (long)uid,
 			    strerror(errno));
 			session_reply(sp[0], "ERR\t[SYS/TEMP] Internal error.\n");
 			goto out;
@@ -532,7 +537,7 @@ session_run(struct pop3_client *c, int client_fd)
 	if (set->verbose_proctitle)
 		pop3_proctitle("[%s %s]", f[1], c->rip);
 	auth_client_free(&auth);
-	status = pop3_mail_run(c, &conn, f[1], path, maildir);
+	status = proto->mail_run(c, &conn, f[1], path, maildir);
 	pop3_conn_deinit(&conn);
 out:
 	auth_client_free(&auth);
@@ -609,14 +614,24 @@ pop3_reap(const struct pop3_settings *set, size_t *live)
 int
 cmd_pop3(int argc, char **argv)
 {
+	static const struct pop3_proto pop3 = { "pop3", pop3_login_run, pop3_mail_run };
+
+	return pop3_service_main(argc, argv, &pop3);
+}
+
+int
+pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
+{
 	struct pop3_settings set;
 	struct sigaction sa;
-	const char *conf = NULL, *listener = "pop3", *err;
+	const char *conf = NULL, *listener, *err;
 	char *conf_path;
 	bool implicit = false;
 	size_t live = 0, limit;
 	int c, i;
 
+	proto = served;
+	listener = served->name;
 	optind = 1;
 	while ((c = getopt(argc, argv, "c:l:s")) != -1) {
 		if (c == 'c')
