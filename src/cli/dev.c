@@ -418,7 +418,7 @@ dev_bindir(struct str *out)
 
 /* dev_service_state - what the banner says about a service: the master.cf
  * services run under the MTA's master (smtpd), POP3 under the Dovecot-side
- * master (pop3); lmtpd, imapd and managesieved come with later issues, and
+ * master (pop3, imap); lmtpd and managesieved come with later issues, and
  * the banner says so rather than pretend. */
 static const char *
 dev_service_state(const struct dev_service *svc, bool no_wait)
@@ -427,6 +427,8 @@ dev_service_state(const struct dev_service *svc, bool no_wait)
 		return no_wait ? "configured (smtpd)" : "listening (smtpd)";
 	if (strncmp(svc->name, "pop3", 4) == 0)
 		return no_wait ? "configured (pop3)" : "listening (pop3)";
+	if (strncmp(svc->name, "imap", 4) == 0)
+		return no_wait ? "configured (imap)" : "listening (imap)";
 	return "not built yet";
 }
 
@@ -455,8 +457,8 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	}
 	printf("\nSMTP (smtp, submission, smtps) goes through the queue; mail for\n"
 	    "%s@localhost (and postmaster@ and root@, through %s/aliases) is\n"
-	    "delivered to the Maildir %s/mail/localhost/%s/ and fetched over POP3.\n"
-	    "The LMTP, IMAP and ManageSieve servers are not built in this version.\n\n",
+	    "delivered to the Maildir %s/mail/localhost/%s/ and read over IMAP or POP3.\n"
+	    "The LMTP and ManageSieve servers are not built in this version.\n\n",
 	    DEV_USER_NAME, dev->dir, dev->dir, DEV_USER_NAME);
 	if (dev_password(dev, &pw))
 		printf("Test user: %s, password %s (%s/users; a dev-mode-only password, never "
@@ -471,8 +473,10 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	printf("  swaks --server 127.0.0.1:%d --to %s@localhost\n", dev->port_base + DEV_PORT_SMTP,
 	    DEV_USER_NAME);
 	printf("  %s/mailq -C %s\n", bindir.s, dev->dir);
-	printf("  curl pop3://%s:%s@127.0.0.1:%d/1\n\n", DEV_USER_NAME,
+	printf("  curl pop3://%s:%s@127.0.0.1:%d/1\n", DEV_USER_NAME,
 	    pw.len > 0 ? pw.s : DEV_USER_NAME, dev->port_base + DEV_PORT_POP3);
+	printf("  curl 'imap://%s:%s@127.0.0.1:%d/INBOX;UID=1'\n\n", DEV_USER_NAME,
+	    pw.len > 0 ? pw.s : DEV_USER_NAME, dev->port_base + DEV_PORT_IMAP);
 	if (no_wait)
 		printf("Instance ready (--no-wait: not staying in the foreground).\n");
 	else

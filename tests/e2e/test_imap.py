@@ -392,3 +392,42 @@ def test_mutt_mbsync_and_curl_read_the_mailbox(box, tmp_path):
     copied = [open(str(out / d / n), "rb").read() for d in ("new", "cur")
               for n in os.listdir(str(out / d))]
     assert len(copied) == 3 and any(b"body one" in c for c in copied)
+
+
+def test_dev_demo_reads_over_imap_and_doveadm_who_lists_it(tmp_path, bindir):
+    import smtplib
+    from test_pop3 import port_base
+    d = tmp_path / "dev"
+    base = port_base()
+    p = subprocess.Popen([os.path.join(bindir, "yubin"), "dev", str(d), "--port-base",
+                          str(base)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        assert wait_for(lambda: listening(base + 25) and listening(base + 143) and
+                        listening(base + 993), 30), "dev never listened"
+        with smtplib.SMTP("127.0.0.1", base + 25, timeout=20) as s:
+            s.sendmail("someone@example.org", ["demo@localhost"],
+                       b"Subject: for demo\r\n\r\nhello demo\r\n")
+        new = d / "mail" / "localhost" / "demo" / "new"
+        assert wait_for(lambda: new.exists() and len(os.listdir(str(new))) >= 1, 30)
+        m = imaplib.IMAP4("127.0.0.1", base + 143, timeout=20)
+        m.starttls(ssl_context=tls_ctx())
+        m.login("demo", "demo")
+        n = int(m.select("INBOX")[1][0])
+        assert n >= 1
+        assert b"Subject: for demo" in m.fetch(str(n), "(BODY.PEEK[HEADER])")[1][0][1]
+        m2 = imaplib.IMAP4_SSL("127.0.0.1", base + 993, ssl_context=tls_ctx(), timeout=20)
+        m2.login("demo", "demo")
+        who = subprocess.run([os.path.join(bindir, "doveadm"), "-c", str(d / "dovecot.conf"),
+                              "who"], capture_output=True, text=True, timeout=30)
+        assert any(line.split()[:3] == ["demo", "2", "imap"] for line in who.stdout.splitlines()), \
+            who.stdout
+        m2.logout()
+        m.logout()
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
