@@ -96,12 +96,12 @@ imap_mailbox_name_check(const char *name, struct str *error)
 		str_append(error, "[CANNOT] Invalid mailbox name: Ends with hierarchy separator");
 		return -1;
 	}
-	if (strstr(name, "..") != NULL) {
-		str_append(error, "[CANNOT] Invalid mailbox name: Has adjacent hierarchy separators");
-		return -1;
-	}
 	if (strchr(name, '/') != NULL) {
 		str_append(error, "[CANNOT] Invalid mailbox name: Name must not have '/' characters");
+		return -1;
+	}
+	if (strstr(name, "..") != NULL) {
+		str_append(error, "[CANNOT] Invalid mailbox name: Has adjacent hierarchy separators");
 		return -1;
 	}
 	if (name[0] == '~') {

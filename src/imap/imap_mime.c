@@ -395,6 +395,10 @@ mime_parse_part(struct mime_message *m, struct mime_part *part, size_t off, size
 			size_t next = nl != NULL ? (size_t)(nl - t) + 1 : end;
 			int kind = line_is_boundary(t + pos, t + next, b, bl);
 
+			if (kind != 0 && m->nparts >= MIME_MAX_PARTS) {
+				/* enough parts: the rest is the last one's text */
+				break;
+			}
 			if (kind != 0) {
 				if (in) {
 					/* the line end before the delimiter belongs to it */
@@ -467,13 +471,18 @@ mime_section(const struct mime_message *m, const char *numbers)
 		n = strtoul(s, &e, 10);
 		if (n == 0)
 			return NULL;
-		if (!first && cur->message)
+		bool entered = first;
+
+		if (!first && cur->message && cur->nchildren == 1) {
 			cur = &cur->children[0];
+			entered = true;
+		}
 		if (cur->multipart) {
 			if (n > cur->nchildren)
 				return NULL;
 			cur = &cur->children[n - 1];
-		} else if (n != 1) {
+		} else if (n != 1 || !entered) {
+			/* a single part is "1" only of a message */
 			return NULL;
 		}
 		first = false;

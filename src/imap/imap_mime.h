@@ -6,8 +6,8 @@
  *
  * The message is given with LF (or CRLF) line ends, as the storage reads
  * it; offsets are into that text. Untrusted input: nesting is capped at
- * MIME_MAX_DEPTH and the number of parts at MIME_MAX_PARTS (deeper or
- * further parts are treated as plain bodies). Tests:
+ * MIME_MAX_DEPTH and the number of parts at about MIME_MAX_PARTS (plus
+ * one per level: deeper or further parts are plain text of the last). Tests:
  * tests/unit/imap/test_imap_mime.c, tests/e2e/test_imap.py (compared with
  * Debian's Dovecot); fuzz: fuzz/fuzz_imap_mime.c */
 #ifndef YUBIN_IMAP_MIME_H
@@ -48,8 +48,9 @@ void	 mime_envelope(struct str *out, const char *hdr, size_t len);
 void	 mime_bodystructure(struct str *out, const struct mime_message *m, bool extended);
 
 /* mime_section - the part named by "1.2.3" ("" = the whole message):
- * NULL when there is none. For a message/rfc822 part, HEADER and TEXT
- * refer to its embedded message: *inner_r gets that (or the part itself). */
+ * NULL when there is none. Numbers below a message/rfc822 part name the
+ * parts of its embedded message (children[0]); a single-part message's
+ * body is "1". */
 const struct mime_part *mime_section(const struct mime_message *m, const char *numbers);
 
 /* mime_vsize - octets of [p, p+len) with every bare LF counted as CRLF */
