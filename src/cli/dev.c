@@ -418,7 +418,7 @@ dev_bindir(struct str *out)
 
 /* dev_service_state - what the banner says about a service: the master.cf
  * services run under the MTA's master (smtpd), POP3 under the Dovecot-side
- * master (pop3); lmtpd, imapd and managesieved come with later issues, and
+ * master (pop3, imap); lmtpd and managesieved come with later issues, and
  * the banner says so rather than pretend. */
 static const char *
 dev_service_state(const struct dev_service *svc, bool no_wait)
@@ -429,6 +429,8 @@ dev_service_state(const struct dev_service *svc, bool no_wait)
 		return no_wait ? "configured (pop3)" : "listening (pop3)";
 	if (strcmp(svc->name, "lmtp") == 0)
 		return no_wait ? "configured (lmtp)" : "listening (lmtp)";
+	if (strncmp(svc->name, "imap", 4) == 0)
+		return no_wait ? "configured (imap)" : "listening (imap)";
 	return "not built yet";
 }
 
@@ -459,9 +461,9 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	    "%s@localhost (and postmaster@ and root@, through %s/aliases) goes over\n"
 	    "LMTP (%s/run/lmtp, mailbox_transport in main.cf) through %s's active\n"
 	    "Sieve script (%s/home/%s/.dovecot.sieve) into the Maildir\n"
-	    "%s/mail/localhost/%s/, fetched over POP3. The LMTP port above takes\n"
-	    "mail from other MTAs the same way.\n"
-	    "The IMAP and ManageSieve servers are not built in this version.\n\n",
+	    "%s/mail/localhost/%s/, read over IMAP or POP3. The LMTP port above\n"
+	    "takes mail from other MTAs the same way.\n"
+	    "The ManageSieve server is not built in this version.\n\n",
 	    DEV_USER_NAME, dev->dir, dev->dir, DEV_USER_NAME, dev->dir, DEV_USER_NAME, dev->dir,
 	    DEV_USER_NAME);
 	if (dev_password(dev, &pw))
@@ -477,8 +479,10 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	printf("  swaks --server 127.0.0.1:%d --to %s@localhost\n", dev->port_base + DEV_PORT_SMTP,
 	    DEV_USER_NAME);
 	printf("  %s/mailq -C %s\n", bindir.s, dev->dir);
-	printf("  curl pop3://%s:%s@127.0.0.1:%d/1\n\n", DEV_USER_NAME,
+	printf("  curl pop3://%s:%s@127.0.0.1:%d/1\n", DEV_USER_NAME,
 	    pw.len > 0 ? pw.s : DEV_USER_NAME, dev->port_base + DEV_PORT_POP3);
+	printf("  curl 'imap://%s:%s@127.0.0.1:%d/INBOX;UID=1'\n\n", DEV_USER_NAME,
+	    pw.len > 0 ? pw.s : DEV_USER_NAME, dev->port_base + DEV_PORT_IMAP);
 	if (no_wait)
 		printf("Instance ready (--no-wait: not staying in the foreground).\n");
 	else

@@ -442,7 +442,7 @@ dm_load(struct dm *m, struct dm_service *old, size_t nold)
 	struct dm_service *svc = NULL, *s;
 	size_t nsvc = 0, i, j;
 	const struct cli_command *auth_cmd = cli_find("auth");
-	char *listen_all, key[512];
+	char *listen_all, *protocols = NULL, key[512];
 
 	if ((dc = dm_conf(m->conf_path, &err)) == NULL) {
 		log_error("master: Error: %s", err);
@@ -482,17 +482,28 @@ dm_load(struct dm *m, struct dm_service *old, size_t nold)
 	v = dovecot_conf_get(dc, "protocols");
 	if (v != NULL && dm_has_word(v, "lmtp"))
 		dm_load_lmtp(m, dc, old, nold, &svc, &nsvc);
-	if (v == NULL || !dm_has_word(v, "pop3"))
+	if (v == NULL || (!dm_has_word(v, "pop3") && !dm_has_word(v, "imap")))
 		goto done;
+	protocols = xstrdup(v);
 	v = dovecot_conf_get(dc, "listen");
 	listen_all = xstrdup(v != NULL ? v : "*, ::");
 	root = dovecot_conf_root(dc);
 	for (i = 0; i < dovecot_conf_section_count(root); i++) {
+		const char *proto;
+
 		sec = dovecot_conf_section_child(root, i);
 		if (dovecot_conf_section_type(sec) == NULL ||
 		    strcmp(dovecot_conf_section_type(sec), "service") != 0 ||
-		    dovecot_conf_section_name(sec) == NULL ||
-		    strcmp(dovecot_conf_section_name(sec), "pop3-login") != 0)
+		    dovecot_conf_section_name(sec) == NULL)
+			continue;
+		/* pop3-login and imap-login: the same service shape (issue 7) */
+		if (strcmp(dovecot_conf_section_name(sec), "pop3-login") == 0)
+			proto = "pop3";
+		else if (strcmp(dovecot_conf_section_name(sec), "imap-login") == 0)
+			proto = "imap";
+		else
+			continue;
+		if (!dm_has_word(protocols, proto))
 			continue;
 		for (j = 0; j < dovecot_conf_section_count(sec); j++) {
 			const char *name, *port, *addr, *ssl;
@@ -512,15 +523,15 @@ dm_load(struct dm *m, struct dm_service *old, size_t nold)
 			for (a = strtok_r(addrs, ", ", &save); a != NULL; a = strtok_r(NULL, ", ", &save)) {
 				int fd;
 
-				snprintf(key, sizeof(key), "pop3/%s/%s/%s", name, a, port);
+				snprintf(key, sizeof(key), "%s/%s/%s/%s", proto, name, a, port);
 				fd = dm_take_fd(old, nold, key);
 				if (fd < 0 && (fd = dm_bind_inet(a, port, &err)) < 0) {
-					log_error("master: Error: service(pop3-login): %s", err);
+					log_error("master: Error: service(%s-login): %s", proto, err);
 					continue;
 				}
 				s = dm_add(&svc, &nsvc, key);
 				s->fd = fd;
-				strvec_push(&s->argv, "pop3");
+				strvec_push(&s->argv, proto);
 				strvec_push(&s->argv, "-c");
 				strvec_push(&s->argv, m->conf_path);
 				strvec_push(&s->argv, "-l");
@@ -533,6 +544,7 @@ dm_load(struct dm *m, struct dm_service *old, size_t nold)
 	}
 	free(listen_all);
 done:
+	free(protocols);
 	dovecot_conf_free(&dc);
 	m->svc = svc;
 	m->nsvc = nsvc;

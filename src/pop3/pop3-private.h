@@ -67,6 +67,24 @@ int	 pop3_login_run(struct pop3_client *, int client_fd, int ctl_fd,
 int	 pop3_mail_run(struct pop3_client *, struct pop3_conn *, const char *user,
 	    const char *mailbox_path, bool maildir);
 
+/* The protocol a service process serves: the POP3 service and the IMAP
+ * service (src/imap) share the service and session processes here (accept,
+ * the login/session split, userdb, limits, session files, the switch to
+ * the user); each brings its login and mail halves. name is the protocol
+ * as Dovecot names it in log lines, dovecot.conf filters, session files
+ * and the process title. */
+struct pop3_proto {
+	const char *name;
+	int	(*login_run)(struct pop3_client *, int client_fd, int ctl_fd,
+		    struct auth_client *auth);
+	int	(*mail_run)(struct pop3_client *, struct pop3_conn *, const char *user,
+		    const char *mailbox_path, bool maildir);
+};
+
+/* pop3_service_main - a service process (argv: NAME -c DOVECOT_CONF -l
+ * LISTENER [-s]), fd 3 the listener */
+int	 pop3_service_main(int argc, char **argv, const struct pop3_proto *);
+
 /* pop3_proctitle - what ps shows (verbose_proctitle) */
 void	 pop3_proctitle(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

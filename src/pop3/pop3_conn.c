@@ -93,6 +93,18 @@ pop3_conn_fill(struct pop3_conn *c)
 	}
 }
 
+int
+pop3_conn_read(struct pop3_conn *c)
+{
+	if (pop3_conn_flush(c) != 0)
+		return -3;
+	if (c->in_pos == c->in_len)
+		c->in_pos = c->in_len = 0;
+	if (c->in_len == sizeof(c->in) && c->in_pos == 0)
+		return -3;	/* the caller must consume before reading more */
+	return pop3_conn_fill(c);
+}
+
 enum pop3_read
 pop3_conn_getline(struct pop3_conn *c, struct str *line, size_t max)
 {

@@ -34,6 +34,10 @@ void	 pop3_conn_init(struct pop3_conn *, int fd, int timeout_ms);
 void	 pop3_conn_deinit(struct pop3_conn *);
 /* pop3_conn_getline - the next line without CR LF into line (reset) */
 enum pop3_read pop3_conn_getline(struct pop3_conn *, struct str *line, size_t max);
+/* pop3_conn_read - flush the replies, then read more input into in[] (for
+ * parsers that consume in[in_pos..in_len) themselves, as IMAP's does):
+ * >0 bytes read, 0 EOF, -1 timeout, -3 error */
+int	 pop3_conn_read(struct pop3_conn *);
 void	 pop3_conn_append(struct pop3_conn *, const char *data, size_t len);
 void	 pop3_conn_printf(struct pop3_conn *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -47,6 +47,8 @@
 static char *proctitle_start;
 static size_t proctitle_len;
 static volatile sig_atomic_t pop3_stop, pop3_retire;
+/* the protocol served: POP3 here, IMAP when src/imap calls pop3_service_main */
+static const struct pop3_proto *proto;
 
 void
 pop3_proctitle(const char *fmt, ...)
@@ -58,14 +60,14 @@ pop3_proctitle(const char *fmt, ...)
 	if (proctitle_start == NULL)
 		return;
 	va_start(ap, fmt);
-	n = snprintf(buf, sizeof(buf), "dovecot/pop3 ");
+	n = snprintf(buf, sizeof(buf), "dovecot/%s ", proto->name);
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	va_end(ap);
 	/* argv's own memory is what ps reads; the rest is cleared */
 	memset(proctitle_start, 0, proctitle_len);
 	memcpy(proctitle_start, buf, strlen(buf) < proctitle_len - 1 ? strlen(buf) :
 	    proctitle_len - 1);
-	(void)prctl(PR_SET_NAME, "pop3", 0, 0, 0);
+	(void)prctl(PR_SET_NAME, proto->name, 0, 0, 0);
 }
 
 /* --- settings --- */
@@ -73,7 +75,7 @@ pop3_proctitle(const char *fmt, ...)
 static char *
 pop3_get(const struct dovecot_conf *dc, const char *key)
 {
-	static const struct dovecot_conf_filter f = { .protocol = "pop3" };
+	const struct dovecot_conf_filter f = { .protocol = proto->name };
 	const char *v = dovecot_conf_get_filtered(dc, &f, key);
 
 	return xstrdup(v != NULL ? v : "");
@@ -143,9 +145,9 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	    POP3_SSL_REQUIRED : POP3_SSL_YES;
 	free(v);
 	if (set->ssl != POP3_SSL_NO) {
-		set->ssl_ctx = login_tls_ctx(dc, "pop3", &err);
+		set->ssl_ctx = login_tls_ctx(dc, proto->name, &err);
 		if (set->ssl_ctx == NULL)
-			log_error("pop3-login: TLS is not available: %s", err);
+			log_error("%s-login: TLS is not available: %s", proto->name, err);
 	}
 	dovecot_conf_free(&dc);
 	return 0;
@@ -156,7 +158,7 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 static int
 pop3_login_entry(void *ctx, int client_fd, int ctl_fd, struct auth_client *auth)
 {
-	return pop3_login_run(ctx, client_fd, ctl_fd, auth);
+	return proto->login_run(ctx, client_fd, ctl_fd, auth);
 }
 
 /* session_run - S: the login split (login_split.c), then the mailbox */
@@ -165,7 +167,7 @@ session_run(struct pop3_client *c, int client_fd)
 {
 	const struct pop3_settings *set = c->set;
 	struct login_split_params p = {
-		.protocol = "pop3", .auth_socket = set->auth_socket,
+		.protocol = proto->name, .auth_socket = set->auth_socket,
 		.auth_master_socket = set->auth_master_socket, .login_user = set->login_user,
 		.first_valid_uid = set->first_valid_uid, .max_userip = set->max_userip,
 		.sessions_dir = set->sessions_dir, .mail_location = set->mail_location,
@@ -187,7 +189,7 @@ session_run(struct pop3_client *c, int client_fd)
 	conn.in_len = r.leftover_len;
 	if (set->verbose_proctitle)
 		pop3_proctitle("[%s %s]", r.user, c->rip);
-	status = pop3_mail_run(c, &conn, r.user, r.mail_path, r.maildir);
+	status = proto->mail_run(c, &conn, r.user, r.mail_path, r.maildir);
 	pop3_conn_deinit(&conn);
 	login_split_result_deinit(&r);
 	return status;
@@ -259,14 +261,24 @@ pop3_reap(const struct pop3_settings *set, size_t *live)
 int
 cmd_pop3(int argc, char **argv)
 {
+	static const struct pop3_proto pop3 = { "pop3", pop3_login_run, pop3_mail_run };
+
+	return pop3_service_main(argc, argv, &pop3);
+}
+
+int
+pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
+{
 	struct pop3_settings set;
 	struct sigaction sa;
-	const char *conf = NULL, *listener = "pop3", *err;
+	const char *conf = NULL, *listener, *err;
 	char *conf_path;
 	bool implicit = false;
 	size_t live = 0, limit;
 	int c, i;
 
+	proto = served;
+	listener = served->name;
 	optind = 1;
 	while ((c = getopt(argc, argv, "c:l:s")) != -1) {
 		if (c == 'c')

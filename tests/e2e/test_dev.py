@@ -51,6 +51,7 @@ def test_banner_names_services_ports_and_hints(run, tmp_path, bindir):
         state = "configured \\(smtpd\\)" if name in ("smtp", "submission", "smtps") \
             else "configured \\(pop3\\)" if name in ("pop3", "pop3s") \
             else "configured \\(lmtp\\)" if name == "lmtp" \
+            else "configured \\(imap\\)" if name in ("imap", "imaps") \
             else "not built yet"
         assert re.search(r"^\s+%s\s+127\.0\.0\.1:%d\s.*%s" % (name, BASE + off, state),
                          r.out, re.M), (name, r.out)

@@ -1,0 +1,79 @@
+/* fuzz_imap_command.c - the IMAP command gatherer and argument parser on
+ * arbitrary input fed in pieces whose sizes the input chooses, then every
+ * argument as a sequence set and as a search program (imap_search.c) and
+ * as a mailbox name. Checks: the gathered command never exceeds its
+ * limits, and every argument tree is consistent. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/imap_parser.h"
+#include "imap/imap_search.h"
+#include "imap/imap_mailbox_name.h"
+#include "lib/str.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+walk(const struct imap_arg *args, size_t n, unsigned depth)
+{
+	size_t i;
+
+	if (depth > IMAP_PARSER_MAX_DEPTH + 1)
+		__builtin_trap();
+	for (i = 0; i < n; i++) {
+		if (args[i].type == IMAP_ARG_LIST) {
+			walk(args[i].list, args[i].count, depth + 1);
+		} else {
+			struct imap_seqset s;
+			struct str out;
+
+			if (args[i].str == NULL || args[i].str[args[i].len] != '\0')
+				__builtin_trap();
+			if (imap_seqset_parse(args[i].str, &s) == 0)
+				imap_seqset_deinit(&s);
+			str_init(&out, 32);
+			(void)imap_mailbox_name_check(args[i].str, &out);
+			str_deinit(&out);
+		}
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct imap_parser p;
+	size_t off = 0, step = size > 0 ? (size_t)data[0] % 17 + 1 : 1;
+
+	imap_parser_init(&p, 4096, 8192);
+	while (off < size) {
+		size_t n = size - off < step ? size - off : step, used;
+		enum imap_feed r = imap_parser_feed(&p, (const char *)data + off, n, &used);
+
+		if (used > n)
+			__builtin_trap();
+		off += used;
+		if (p.text_len > 4096 || p.buf.len > 4096 + 8192 + 4096)
+			__builtin_trap();
+		if (r == IMAP_FEED_FATAL)
+			break;
+		if (r == IMAP_FEED_COMMAND) {
+			struct imap_arg *args;
+			const char *tag, *name;
+			size_t count;
+
+			if (imap_parser_args(&p, &tag, &name, &args, &count) == 0) {
+				struct imap_search *s;
+				const char *err;
+
+				walk(args, count, 0);
+				s = imap_search_parse(args, count, &err);
+				imap_search_free(&s);
+			}
+			imap_parser_reset(&p);
+		}
+	}
+	imap_parser_deinit(&p);
+	return 0;
+}

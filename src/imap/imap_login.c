@@ -1,0 +1,446 @@
+/* imap_login.c - the login process of one IMAP connection (Dovecot's
+ * imap-login): greeting with capabilities, CAPABILITY, NOOP, ID, LOGOUT,
+ * STARTTLS (and imaps), LOGIN, AUTHENTICATE with SASL-IR, through the auth
+ * service; as default_login_user, never touching a mailbox. After a login
+ * it hands the user to the session process (pop3_server.c's, shared) and
+ * stays as the TLS proxy under TLS. The tagged OK of the login is the
+ * session's to send (it alone knows the login stuck), so the login's tag
+ * goes first in the hand-over's leftover input, as one line.
+ * Replies are Dovecot 2.3's. Tests: tests/e2e/test_imap.py */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/auth_client.h"
+#include "imap/imap.h"
+#include "imap/imap_io.h"
+#include "lib/base64.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "login/login_split.h"
+#include "pop3/pop3-private.h"
+
+/* Dovecot's imap-login hangs up after this many bad commands */
+#define LOGIN_MAX_BAD	3
+
+struct imap_login {
+	struct pop3_client *client;
+	struct pop3_conn conn;
+	struct auth_client *auth;
+	struct imap_parser parser;
+	char	 last_user[256];
+	char	 last_method[32];
+	unsigned attempts, bad;
+	bool	 refused;
+	time_t	 started;
+	int	 ctl_fd;
+};
+
+static bool
+login_secured(const struct imap_login *l)
+{
+	return l->conn.ssl != NULL || strcmp(l->client->rip, l->client->lip) == 0;
+}
+
+static bool
+login_plaintext_ok(const struct imap_login *l)
+{
+	if (l->client->set->ssl == POP3_SSL_REQUIRED)
+		return l->conn.ssl != NULL;
+	return !l->client->set->disable_plaintext_auth || login_secured(l);
+}
+
+static const char *
+login_secured_text(const struct imap_login *l)
+{
+	if (l->conn.ssl != NULL)
+		return ", TLS";
+	return login_secured(l) ? ", secured" : "";
+}
+
+static void
+login_caps(struct imap_login *l, struct str *out)
+{
+	const struct auth_client_mech *mechs;
+	size_t i, n;
+
+	str_append(out, IMAP_CAPS_PRELOGIN);
+	if (l->client->set->ssl_ctx != NULL && l->conn.ssl == NULL)
+		str_append(out, " STARTTLS");
+	if (!login_plaintext_ok(l))
+		str_append(out, " LOGINDISABLED");
+	mechs = auth_client_mechs(l->auth, &n);
+	for (i = 0; i < n; i++) {
+		if ((mechs[i].flags & AUTH_CLIENT_MECH_PRIVATE) != 0)
+			continue;
+		if ((mechs[i].flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 && !login_plaintext_ok(l))
+			continue;
+		str_appendf(out, " AUTH=%s", mechs[i].name);
+	}
+}
+
+/* login_handoff - 1 logged in (the session replies), 0 refused (NO
+ * sent), -1 broken. The login's tag goes first in the leftover input, as
+ * one line: the tagged OK is the session's to send. */
+static int
+login_handoff(struct imap_login *l, const char *tag, const char *user, const char *method,
+    unsigned long auth_id)
+{
+	static const char *const codes[] = {
+		[LOGIN_REFUSED_TEMP] = "[UNAVAILABLE]",
+		[LOGIN_REFUSED_PERM] = "[AUTHORIZATIONFAILED]",
+		[LOGIN_REFUSED_IN_USE] = "[LIMIT]",
+	};
+	size_t pending = l->conn.in_len - l->conn.in_pos;
+	enum login_refusal kind;
+	struct str left;
+	char text[400];
+	int ret;
+
+	if (pending + strlen(tag) + 1 > sizeof(l->conn.in))
+		return -1;
+	str_init(&left, pending + strlen(tag) + 2);
+	str_appendf(&left, "%s\n", tag);
+	str_append_n(&left, l->conn.in + l->conn.in_pos, pending);
+	ret = login_split_handoff(l->ctl_fd, l->auth, user, method, auth_id, l->conn.ssl != NULL,
+	    left.s, left.len, &kind, text, sizeof(text));
+	str_deinit(&left);
+	if (ret > 0) {
+		l->conn.in_pos = l->conn.in_len;
+	} else if (ret == 0) {
+		pop3_conn_printf(&l->conn, "%s NO %s %s\r\n", tag, codes[kind], text);
+		l->refused = true;
+	}
+	return ret;
+}
+
+/* login_sasl - one SASL exchange; 1 logged in, 0 not (reply sent), -1 gone */
+static int
+login_sasl(struct imap_login *l, const char *tag, const char *mech, const char *ir)
+{
+	struct auth_client_info info;
+	struct auth_client_request *req = NULL;
+	struct auth_client_reply reply;
+	const struct auth_client_mech *m;
+	struct str line, dec;
+	const char *resp = ir;
+	enum auth_client_result r;
+	int ret = 0;
+
+	m = auth_client_mech_find(l->auth, mech);
+	if (m == NULL) {
+		pop3_conn_printf(&l->conn, "%s NO Unsupported authentication mechanism.\r\n", tag);
+		return 0;
+	}
+	if ((m->flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 && !login_plaintext_ok(l)) {
+		pop3_conn_printf(&l->conn, "%s NO [PRIVACYREQUIRED] Plaintext authentication "
+		    "disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
+		return 0;
+	}
+	str_init(&line, 256);
+	str_init(&dec, 256);
+	if (ir != NULL && strcmp(ir, "=") == 0)
+		resp = "";
+	else if (ir != NULL && base64_decode(&dec, ir, strlen(ir)) != 0) {
+		pop3_conn_printf(&l->conn, "%s BAD Invalid base64 data in initial response\r\n", tag);
+		goto out;
+	}
+	memset(&info, 0, sizeof(info));
+	info.mech = m->name;
+	info.service = "imap";
+	info.remote_ip = l->client->rip;
+	info.local_ip = l->client->lip;
+	info.remote_port = l->client->rport;
+	info.local_port = l->client->lport;
+	info.secured = login_secured(l);
+	info.tls = l->conn.ssl != NULL;
+	info.session_id = l->client->session;
+	auth_client_reply_init(&reply);
+	snprintf(l->last_method, sizeof(l->last_method), "%s", m->name);
+	l->attempts++;
+	r = auth_client_login(l->auth, &req, &info, resp, &reply);
+	while (r == AUTH_CLIENT_RESULT_CONTINUE) {
+		enum pop3_read rd;
+
+		pop3_conn_printf(&l->conn, "+ %s\r\n", reply.challenge != NULL ? reply.challenge : "");
+		/* the parser is idle between commands: its bytes are conn's */
+		rd = pop3_conn_getline(&l->conn, &line, IMAP_DEFAULT_MAX_LINE);
+		if (rd != POP3_READ_LINE) {
+			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
+			ret = -1;
+			goto done;
+		}
+		str_reset(&dec);
+		if (strcmp(line.s, "*") == 0) {
+			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
+			pop3_conn_printf(&l->conn, "%s BAD Authentication aborted by client.\r\n", tag);
+			goto done;
+		}
+		if (base64_decode(&dec, line.s, line.len) != 0) {
+			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
+			pop3_conn_printf(&l->conn, "%s BAD Invalid base64 data in continued response\r\n",
+			    tag);
+			goto done;
+		}
+		r = auth_client_login(l->auth, &req, &info, line.s, &reply);
+		explicit_bzero(line.s, line.len);
+	}
+	if (r == AUTH_CLIENT_RESULT_OK) {
+		const char *user = reply.user != NULL ? reply.user : "";
+
+		snprintf(l->last_user, sizeof(l->last_user), "%s", user);
+		ret = login_handoff(l, tag, user, m->name, reply.auth_id);
+	} else if (r == AUTH_CLIENT_RESULT_FAIL) {
+		if (reply.user != NULL)
+			snprintf(l->last_user, sizeof(l->last_user), "%s", reply.user);
+		if (reply.temp)
+			pop3_conn_printf(&l->conn, "%s NO [UNAVAILABLE] Temporary authentication "
+			    "failure.\r\n", tag);
+		else
+			pop3_conn_printf(&l->conn, "%s NO [AUTHENTICATIONFAILED] Authentication "
+			    "failed.\r\n", tag);
+	} else {
+		pop3_conn_printf(&l->conn, "%s NO [UNAVAILABLE] Temporary authentication failure.\r\n",
+		    tag);
+	}
+done:
+	auth_client_reply_deinit(&reply);
+out:
+	str_deinit(&line);
+	str_deinit(&dec);
+	return ret;
+}
+
+static int
+login_login(struct imap_login *l, const char *tag, const char *user, const char *pass)
+{
+	struct str raw, b64;
+	int ret;
+
+	if (!login_plaintext_ok(l)) {
+		pop3_conn_printf(&l->conn, "* BAD [ALERT] Plaintext authentication not allowed "
+		    "without SSL/TLS, but your client did it anyway. If anyone was listening, the "
+		    "password was exposed.\r\n%s NO [PRIVACYREQUIRED] Plaintext authentication "
+		    "disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
+		return 0;
+	}
+	str_init(&raw, 256);
+	str_init(&b64, 512);
+	str_append_c(&raw, '\0');
+	str_append(&raw, user);
+	str_append_c(&raw, '\0');
+	str_append(&raw, pass);
+	base64_encode(&b64, raw.s, raw.len);
+	snprintf(l->last_user, sizeof(l->last_user), "%s", user);
+	ret = login_sasl(l, tag, "PLAIN", b64.s);
+	explicit_bzero(raw.s, raw.len);
+	explicit_bzero(b64.s, b64.len);
+	str_deinit(&raw);
+	str_deinit(&b64);
+	return ret;
+}
+
+static void
+login_proxy(struct imap_login *l)
+{
+	struct pollfd pfd[2];
+	char buf[16384];
+	ssize_t n;
+
+	pop3_proctitle("[proxy %s]", l->client->rip);
+	for (;;) {
+		pfd[0].fd = l->conn.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = l->ctl_fd;
+		pfd[1].events = POLLIN;
+		if (SSL_pending(l->conn.ssl) > 0) {
+			pfd[0].revents = POLLIN;
+			pfd[1].revents = 0;
+		} else if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (pfd[0].revents != 0) {
+			int r = SSL_read(l->conn.ssl, buf, sizeof(buf));
+
+			if (r <= 0) {
+				int e = SSL_get_error(l->conn.ssl, r);
+
+				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+					return;
+			} else if (write(l->ctl_fd, buf, (size_t)r) != r) {
+				return;
+			}
+		}
+		if (pfd[1].revents != 0) {
+			n = read(l->ctl_fd, buf, sizeof(buf));
+			if (n <= 0)
+				return;
+			pop3_conn_append(&l->conn, buf, (size_t)n);
+			if (pop3_conn_flush(&l->conn) != 0)
+				return;
+		}
+	}
+}
+
+int
+imap_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct auth_client *auth)
+{
+	struct imap_login l;
+	struct str caps;
+	const char *why = "no auth attempts";
+	int status = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.client = client;
+	l.ctl_fd = ctl_fd;
+	l.started = time(NULL);
+	l.auth = auth;
+	pop3_conn_init(&l.conn, client_fd, client->set->login_timeout_ms);
+	imap_parser_init(&l.parser, IMAP_DEFAULT_MAX_LINE, 0);
+	str_init(&caps, 256);
+	pop3_proctitle("[%s]", client->rip);
+	if (client->implicit_tls) {
+		if (client->set->ssl_ctx == NULL || pop3_conn_starttls(&l.conn, client->set->ssl_ctx) != 0) {
+			why = "TLS handshaking failed";
+			goto out;
+		}
+	}
+	login_caps(&l, &caps);
+	pop3_conn_printf(&l.conn, "* OK [CAPABILITY %s] %s\r\n", caps.s, client->set->greeting);
+	for (;;) {
+		struct imap_arg *args;
+		const char *tag, *name;
+		size_t n;
+		int r = 0;
+		enum imap_read rd = imap_read_command(&l.conn, &l.parser);
+
+		if (rd == IMAP_READ_TIMEOUT) {
+			why = "Inactivity";
+			goto out;
+		}
+		if (rd == IMAP_READ_FATAL) {
+			why = imap_parser_error(&l.parser);
+			goto out;
+		}
+		if (rd != IMAP_READ_COMMAND)
+			goto out;
+		if (imap_parser_args(&l.parser, &tag, &name, &args, &n) != 0) {
+			if (strcmp(imap_parser_error(&l.parser), "Missing '\"'") == 0)
+				pop3_conn_printf(&l.conn, "%s BAD Missing '\"'\r\n", tag);
+			else
+				pop3_conn_printf(&l.conn, "%s BAD Error in IMAP command received by "
+				    "server.\r\n", tag);
+			if (++l.bad >= LOGIN_MAX_BAD) {
+				pop3_conn_printf(&l.conn, "* BYE Too many invalid IMAP commands.\r\n");
+				why = "Too many invalid commands.";
+				goto out;
+			}
+			imap_parser_reset(&l.parser);
+			continue;
+		}
+		if (strcmp(name, "CAPABILITY") == 0 && n == 0) {
+			str_reset(&caps);
+			login_caps(&l, &caps);
+			pop3_conn_printf(&l.conn, "* CAPABILITY %s\r\n%s OK Pre-login capabilities "
+			    "listed, post-login capabilities have more.\r\n", caps.s, tag);
+		} else if (strcmp(name, "NOOP") == 0) {
+			pop3_conn_printf(&l.conn, "%s OK NOOP completed.\r\n", tag);
+		} else if (strcmp(name, "ID") == 0 && n == 1) {
+			pop3_conn_printf(&l.conn, "* ID (\"name\" \"Dovecot\")\r\n%s OK ID completed.\r\n",
+			    tag);
+		} else if (strcmp(name, "LOGOUT") == 0) {
+			pop3_conn_printf(&l.conn, "* BYE Logging out\r\n%s OK Logout completed.\r\n", tag);
+			why = "Aborted login by logging out";
+			goto out;
+		} else if (strcmp(name, "STARTTLS") == 0 && n == 0) {
+			if (client->set->ssl_ctx == NULL) {
+				pop3_conn_printf(&l.conn, "%s BAD TLS support isn't enabled.\r\n", tag);
+			} else if (l.conn.ssl != NULL) {
+				pop3_conn_printf(&l.conn, "%s BAD TLS is already active.\r\n", tag);
+			} else {
+				pop3_conn_printf(&l.conn, "%s OK Begin TLS negotiation now.\r\n", tag);
+				if (pop3_conn_starttls(&l.conn, client->set->ssl_ctx) != 0) {
+					why = "TLS handshaking failed";
+					goto out;
+				}
+			}
+		} else if (strcmp(name, "LOGIN") == 0 && n == 2 && imap_arg_is_astring(&args[0]) &&
+		    imap_arg_is_astring(&args[1])) {
+			r = login_login(&l, tag, args[0].str, args[1].str);
+			explicit_bzero(l.parser.buf.s, l.parser.buf.len);
+		} else if (strcmp(name, "AUTHENTICATE") == 0 && (n == 1 || n == 2) &&
+		    args[0].type == IMAP_ARG_ATOM && (n == 1 || imap_arg_is_astring(&args[1]))) {
+			r = login_sasl(&l, tag, args[0].str, n == 2 ? args[1].str : NULL);
+			explicit_bzero(l.parser.buf.s, l.parser.buf.len);
+		} else {
+			pop3_conn_printf(&l.conn, "%s BAD Error in IMAP command received by server.\r\n",
+			    tag);
+			if (++l.bad >= LOGIN_MAX_BAD) {
+				pop3_conn_printf(&l.conn, "* BYE Too many invalid IMAP commands.\r\n");
+				why = "Too many invalid commands.";
+				goto out;
+			}
+		}
+		imap_parser_reset(&l.parser);
+		if (r < 0) {
+			status = 1;
+			goto out;
+		}
+		if (r > 0) {
+			struct str u;
+
+			str_init(&u, 64);
+			log_printable(&u, l.last_user, 100);
+			log_info("imap-login: Login: user=<%s>, method=%s, rip=%s, lip=%s, mpid=%ld%s, "
+			    "session=<%s>", u.s, l.last_method, client->rip, client->lip,
+			    (long)getppid(), login_secured_text(&l), client->session);
+			str_deinit(&u);
+			if (l.conn.ssl != NULL)
+				login_proxy(&l);
+			why = NULL;
+			goto out;
+		}
+	}
+out:
+	(void)pop3_conn_flush(&l.conn);
+	if (why != NULL) {
+		char text[160];
+		struct str u;
+
+		if (l.refused && strcmp(why, "no auth attempts") == 0)
+			snprintf(text, sizeof(text), "login refused after authentication, %u attempts "
+			    "in %ld secs", l.attempts, (long)(time(NULL) - l.started));
+		else if (l.attempts > 0 && strcmp(why, "no auth attempts") == 0)
+			snprintf(text, sizeof(text), "auth failed, %u attempts in %ld secs",
+			    l.attempts, (long)(time(NULL) - l.started));
+		else if (strcmp(why, "no auth attempts") == 0)
+			snprintf(text, sizeof(text), "no auth attempts in %ld secs",
+			    (long)(time(NULL) - l.started));
+		else
+			snprintf(text, sizeof(text), "%s", why);
+		str_init(&u, 64);
+		log_printable(&u, l.last_user, 100);
+		if (l.last_method[0] != '\0')
+			log_info("imap-login: Disconnected (%s): user=<%s>, method=%s, rip=%s, lip=%s%s, "
+			    "session=<%s>", text, u.s, l.last_method, client->rip, client->lip,
+			    login_secured_text(&l), client->session);
+		else
+			log_info("imap-login: Disconnected (%s): user=<%s>, rip=%s, lip=%s%s, "
+			    "session=<%s>", text, u.s, client->rip, client->lip,
+			    login_secured_text(&l), client->session);
+		str_deinit(&u);
+	}
+	str_deinit(&caps);
+	imap_parser_deinit(&l.parser);
+	auth_client_free(&l.auth);
+	pop3_conn_deinit(&l.conn);
+	return status;
+}

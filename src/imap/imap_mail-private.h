@@ -1,0 +1,58 @@
+/* imap_mail-private.h - the state of a logged-in IMAP session, shared by
+ * imap_mail.c (the loop, mailbox commands) and imap_fetch.c (FETCH,
+ * STORE, SEARCH, COPY, MOVE, EXPUNGE). */
+#ifndef YUBIN_IMAP_MAIL_PRIVATE_H
+#define YUBIN_IMAP_MAIL_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "imap/imap_mbox.h"
+#include "imap/imap_parser.h"
+#include "pop3/pop3-private.h"
+
+struct imap_sess {
+	struct pop3_client *client;	/* borrowed */
+	struct pop3_conn *conn;		/* borrowed */
+	const char	*user;
+	char		*root;		/* INBOX's Maildir; folders are ROOT/.Name */
+	struct imap_parser parser;
+	const char	*tag;		/* the current command's (in the parser) */
+	/* the selected mailbox */
+	bool		 selected, readonly;
+	char		*sel_name, *sel_dir;
+	struct imap_mbox_snap snap;
+	char		*kw[IMAP_MAX_KEYWORDS];
+	size_t		 nkw;
+	uint32_t	*saved;		/* the last SEARCH result (UIDs), for "$" */
+	size_t		 nsaved;
+	unsigned long long in, out;
+	unsigned	 expunged, deleted, body_count;
+	unsigned long long body_bytes;
+};
+
+/* imap_sess_sync - pick up changes made by others (deliveries, other
+ * sessions) and report them: EXPUNGE (when expunges may be sent),
+ * EXISTS, RECENT, FETCH FLAGS */
+void	 imap_sess_sync(struct imap_sess *, bool expunges_ok);
+/* imap_sess_flags - "(\Seen foo)" for a message */
+void	 imap_sess_flags(const struct imap_sess *, const struct imap_msg *, struct str *out);
+/* imap_sess_flag_lists - the "* FLAGS" and PERMANENTFLAGS lines */
+void	 imap_sess_flag_lists(struct imap_sess *);
+/* imap_sess_dir - the Maildir of a mailbox name (checked by the caller) */
+char	*imap_sess_dir(const struct imap_sess *, const char *name);
+
+/* the commands in imap_fetch.c: each sends its tagged reply (without
+ * the timing) into reply and returns the status word "OK", "NO", "BAD" */
+const char *imap_cmd_fetch(struct imap_sess *, bool uid, const struct imap_arg *, size_t,
+	    struct str *reply);
+const char *imap_cmd_store(struct imap_sess *, bool uid, const struct imap_arg *, size_t,
+	    struct str *reply);
+const char *imap_cmd_search(struct imap_sess *, bool uid, const struct imap_arg *, size_t,
+	    struct str *reply);
+const char *imap_cmd_copy(struct imap_sess *, bool uid, bool move, const struct imap_arg *,
+	    size_t, struct str *reply);
+const char *imap_cmd_expunge(struct imap_sess *, const struct imap_arg *, size_t, bool uid,
+	    bool silent, struct str *reply);
+
+#endif

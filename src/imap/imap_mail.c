@@ -1,0 +1,1051 @@
+/* imap_mail.c - a logged-in IMAP session (the mail process, running as
+ * the user): the command loop, the authenticated-state commands (LIST,
+ * LSUB, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS, APPEND,
+ * SELECT, EXAMINE, NAMESPACE, ID, ENABLE, IDLE, NOOP, CHECK, CLOSE,
+ * UNSELECT, LOGOUT) and the untagged updates when others change the
+ * selected mailbox. FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE are in
+ * imap_fetch.c. Replies are Dovecot 2.3's. Tests: tests/e2e/test_imap.py */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imap/imap.h"
+#include "imap/imap_io.h"
+#include "imap/imap_mail-private.h"
+#include "imap/imap_mailbox_name.h"
+#include "imap/imap_search.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/util.h"
+#include "pop3/pop3.h"
+
+#define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)
+
+static void sess_printf(struct imap_sess *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sess_printf(struct imap_sess *s, const char *fmt, ...)
+{
+	struct str line;
+	va_list ap;
+
+	str_init(&line, 128);
+	va_start(ap, fmt);
+	str_vappendf(&line, fmt, ap);
+	va_end(ap);
+	s->out += line.len;
+	pop3_conn_append(s->conn, line.s, line.len);
+	str_deinit(&line);
+}
+
+char *
+imap_sess_dir(const struct imap_sess *s, const char *name)
+{
+	if (imap_mailbox_is_inbox(name))
+		return xstrdup(s->root);
+	return xasprintf("%s/.%s", s->root, name);
+}
+
+static bool
+dir_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void
+imap_sess_flags(const struct imap_sess *s, const struct imap_msg *m, struct str *out)
+{
+	static const struct { unsigned bit; const char *name; } sys[] = {
+		{ IMAP_FLAG_ANSWERED, "\\Answered" }, { IMAP_FLAG_FLAGGED, "\\Flagged" },
+		{ IMAP_FLAG_DELETED, "\\Deleted" }, { IMAP_FLAG_SEEN, "\\Seen" },
+		{ IMAP_FLAG_DRAFT, "\\Draft" }, { IMAP_FLAG_RECENT, "\\Recent" },
+	};
+	size_t i, n = 0;
+
+	str_append_c(out, '(');
+	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (m->flags & sys[i].bit)
+			str_appendf(out, "%s%s", n++ > 0 ? " " : "", sys[i].name);
+	for (i = 0; i < s->nkw; i++)
+		if ((m->kw & (1u << i)) && s->kw[i] != NULL)
+			str_appendf(out, "%s%s", n++ > 0 ? " " : "", s->kw[i]);
+	str_append_c(out, ')');
+}
+
+void
+imap_sess_flag_lists(struct imap_sess *s)
+{
+	struct str kws;
+	size_t i;
+
+	str_init(&kws, 64);
+	for (i = 0; i < s->nkw; i++)
+		if (s->kw[i] != NULL)
+			str_appendf(&kws, " %s", s->kw[i]);
+	sess_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)\r\n", kws.s);
+	if (s->readonly)
+		sess_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
+	else
+		sess_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s "
+		    "\\*)] Flags permitted.\r\n", kws.s);
+	str_deinit(&kws);
+}
+
+void
+imap_sess_sync(struct imap_sess *s, bool expunges_ok)
+{
+	struct imap_mbox_snap now;
+	const char *err;
+	size_t i = 0, j = 0, removed = 0, recent = 0, nkw_before = s->nkw;
+	struct str line;
+
+	if (!s->selected || !expunges_ok)
+		return;
+	if (imap_mbox_scan(s->sel_dir, &now, &err) != 0)
+		return;
+	imap_mbox_keywords_read(s->sel_dir, s->kw, &s->nkw);
+	if (s->nkw != nkw_before)
+		imap_sess_flag_lists(s);
+	str_init(&line, 64);
+	/* both lists are sorted by UID */
+	while (i < s->snap.n) {
+		struct imap_msg *o = &s->snap.m[i];
+
+		if (j < now.n && now.m[j].uid == o->uid) {
+			now.m[j].flags |= o->flags & IMAP_FLAG_RECENT;
+			if ((now.m[j].flags & ~IMAP_FLAG_RECENT) != (o->flags & ~IMAP_FLAG_RECENT) ||
+			    now.m[j].kw != o->kw) {
+				str_reset(&line);
+				imap_sess_flags(s, &now.m[j], &line);
+				sess_printf(s, "* %zu FETCH (FLAGS %s)\r\n", j + 1, line.s);
+			}
+			i++;
+			j++;
+		} else if (j < now.n && now.m[j].uid < o->uid) {
+			j++;	/* cannot happen: new UIDs only grow */
+		} else {
+			sess_printf(s, "* %zu EXPUNGE\r\n", i + 1 - removed);
+			removed++;
+			i++;
+		}
+	}
+	for (i = 0; i < now.n; i++)
+		if (now.m[i].flags & IMAP_FLAG_RECENT)
+			recent++;
+	if (now.n != s->snap.n - removed || now.new_count > 0) {
+		sess_printf(s, "* %zu EXISTS\r\n", now.n);
+		sess_printf(s, "* %zu RECENT\r\n", recent);
+	}
+	str_deinit(&line);
+	imap_mbox_snap_free(&s->snap);
+	s->snap = now;
+}
+
+static void
+sess_close(struct imap_sess *s)
+{
+	size_t i;
+
+	imap_mbox_snap_free(&s->snap);
+	for (i = 0; i < IMAP_MAX_KEYWORDS; i++)
+		XFREE(s->kw[i]);
+	s->nkw = 0;
+	XFREE(s->sel_name);
+	XFREE(s->sel_dir);
+	XFREE(s->saved);
+	s->nsaved = 0;
+	s->selected = false;
+}
+
+/* --- authenticated state --- */
+
+static const char *
+cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine,
+    struct str *reply)
+{
+	const char *name, *err;
+	struct str e;
+	char *dir;
+	size_t i, recent = 0, unseen = 0;
+
+	if (n != 1 || !imap_arg_is_astring(&a[0]))
+		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
+	name = a[0].str;
+	if (s->selected) {
+		sess_close(s);
+		sess_printf(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
+	}
+	str_init(&e, 64);
+	if (imap_mailbox_name_check(name, &e) != 0 && !imap_mailbox_is_inbox(name)) {
+		str_append(reply, e.s);
+		str_deinit(&e);
+		return "NO";
+	}
+	str_deinit(&e);
+	dir = imap_sess_dir(s, name);
+	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+		free(dir);
+		str_appendf(reply, "Mailbox doesn't exist: %s", name);
+		return "NO";
+	}
+	if (imap_mbox_scan(dir, &s->snap, &err) != 0) {
+		log_error("imap(%s): %s", s->user, err);
+		free(dir);
+		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for more "
+		    "information.");
+		return "NO";
+	}
+	s->selected = true;
+	s->readonly = examine;
+	s->sel_dir = dir;
+	s->sel_name = xstrdup(imap_mailbox_is_inbox(name) ? "INBOX" : name);
+	imap_mbox_keywords_read(dir, s->kw, &s->nkw);
+	imap_sess_flag_lists(s);
+	for (i = 0; i < s->snap.n; i++) {
+		if (s->snap.m[i].flags & IMAP_FLAG_RECENT)
+			recent++;
+		if (unseen == 0 && !(s->snap.m[i].flags & IMAP_FLAG_SEEN))
+			unseen = i + 1;
+	}
+	sess_printf(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->snap.n, recent);
+	if (unseen > 0)
+		sess_printf(s, "* OK [UNSEEN %zu] First unseen.\r\n", unseen);
+	sess_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n",
+	    s->snap.uidvalidity, s->snap.uidnext);
+	str_append(reply, examine ? "[READ-ONLY] Examine completed" : "[READ-WRITE] Select completed");
+	return "OK";
+}
+
+/* pattern_match - IMAP LIST wildcards: '*' anything, '%' anything but
+ * the separator */
+static bool
+pattern_match(const char *p, const char *name)
+{
+	for (;;) {
+		if (*p == '\0')
+			return *name == '\0';
+		if (*p == '*' || *p == '%') {
+			bool any = *p == '*';
+
+			for (;;) {
+				if (pattern_match(p + 1, name))
+					return true;
+				if (*name == '\0' || (!any && *name == '.'))
+					return false;
+				name++;
+			}
+		}
+		if (*p != *name)
+			return false;
+		p++;
+		name++;
+	}
+}
+
+static bool
+list_match(const char *pattern, const char *name)
+{
+	char *pc = xstrdup(pattern), *nc = xstrdup(name);
+	bool m;
+
+	/* INBOX is case-insensitive, also as a prefix of a pattern */
+	if (strncasecmp(pc, "INBOX", 5) == 0)
+		memcpy(pc, "INBOX", 5);
+	m = pattern_match(pc, nc);
+	free(pc);
+	free(nc);
+	return m;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+subscriptions_read(const struct imap_sess *s, struct strvec *out)
+{
+	char *path = path_join(s->root, "subscriptions");
+	struct str buf;
+	char *line, *save = NULL;
+
+	str_init(&buf, 256);
+	if (file_read(path, 1024 * 1024, &buf) == 0) {
+		for (line = strtok_r(buf.s, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			char *t;
+
+			if (strncmp(line, "V\t", 2) == 0 || *line == '\0')
+				continue;
+			/* Dovecot's version 2 file separates levels with TAB */
+			for (t = line; *t != '\0'; t++)
+				if (*t == '\t')
+					*t = '.';
+			if (!strvec_contains(out, line))
+				strvec_push(out, line);
+		}
+	}
+	str_deinit(&buf);
+	free(path);
+}
+
+static int
+subscriptions_write(const struct imap_sess *s, const struct strvec *names)
+{
+	char *path = path_join(s->root, "subscriptions");
+	struct str buf;
+	size_t i;
+	int ret;
+
+	str_init(&buf, 256);
+	str_append(&buf, "V\t2\n\n");
+	for (i = 0; i < names->n; i++) {
+		const char *c;
+
+		for (c = names->v[i]; *c != '\0'; c++)
+			str_append_c(&buf, *c == '.' ? '\t' : *c);
+		str_append_c(&buf, '\n');
+	}
+	ret = file_write_atomic(path, buf.s, buf.len, 0600);
+	str_deinit(&buf);
+	free(path);
+	return ret;
+}
+
+static const char *
+cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub, struct str *reply)
+{
+	struct strvec names, subs;
+	struct str pattern;
+	size_t i, j;
+
+	if (n != 2 || !imap_arg_is_astring(&a[0]) || !imap_arg_is_astring(&a[1]))
+		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
+	if (!lsub && *a[1].str == '\0') {
+		sess_printf(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
+		str_append(reply, "List completed");
+		return "OK";
+	}
+	str_init(&pattern, 64);
+	str_append(&pattern, a[0].str);
+	str_append(&pattern, a[1].str);
+	strvec_init(&names);
+	strvec_init(&subs);
+	subscriptions_read(s, &subs);
+	if (lsub) {
+		for (i = 0; i < subs.n; i++)
+			strvec_push(&names, subs.v[i]);
+	} else {
+		imap_mbox_folders(s->root, &names);
+		strvec_push(&names, "INBOX");
+		/* parents that exist only as a prefix: \Noselect */
+		for (i = 0, j = names.n; i < j; i++) {
+			char *dot;
+			char *p = xstrdup(names.v[i]);
+
+			while ((dot = strrchr(p, '.')) != NULL) {
+				*dot = '\0';
+				if (!strvec_contains(&names, p))
+					strvec_push(&names, p);
+			}
+			free(p);
+		}
+	}
+	qsort(names.v, names.n, sizeof(char *), str_cmp);
+	for (i = 0; i < names.n; i++) {
+		const char *name = names.v[i];
+		bool children = false, noselect = false;
+		size_t k, nl = strlen(name);
+		struct str q;
+
+		if (!list_match(pattern.s, name))
+			continue;
+		for (k = 0; k < names.n; k++)
+			if (strncmp(names.v[k], name, nl) == 0 && names.v[k][nl] == '.')
+				children = true;
+		if (strcmp(name, "INBOX") != 0) {
+			char *dir = imap_sess_dir(s, name);
+
+			noselect = !dir_exists(dir);
+			free(dir);
+		}
+		str_init(&q, 64);
+		imap_astring(&q, name, nl);
+		if (lsub)
+			sess_printf(s, "* LSUB () \".\" %s\r\n", q.s);
+		else
+			sess_printf(s, "* LIST (%s%s) \".\" %s\r\n", noselect ? "\\Noselect " : "",
+			    children ? "\\HasChildren" : "\\HasNoChildren", q.s);
+		str_deinit(&q);
+	}
+	strvec_deinit(&names);
+	strvec_deinit(&subs);
+	str_deinit(&pattern);
+	str_append(reply, lsub ? "Lsub completed" : "List completed");
+	return "OK";
+}
+
+/* name_arg - the mailbox argument, checked; NULL with the NO text */
+static const char *
+name_arg(const struct imap_arg *a, struct str *reply)
+{
+	struct str e;
+	const char *name = a->str;
+
+	if (imap_mailbox_is_inbox(name))
+		return name;
+	str_init(&e, 64);
+	if (imap_mailbox_name_check(name, &e) != 0) {
+		str_append(reply, e.s);
+		str_deinit(&e);
+		return NULL;
+	}
+	str_deinit(&e);
+	return name;
+}
+
+static const char *
+cmd_create(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
+{
+	char *name, *dir;
+	const char *ok;
+
+	if (n != 1 || !imap_arg_is_astring(&a[0]))
+		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
+	name = xstrdup(a[0].str);
+	/* "foo." asks for a hierarchy: Maildir++ needs nothing more */
+	if (strlen(name) > 1 && name[strlen(name) - 1] == '.')
+		name[strlen(name) - 1] = '\0';
+	if (imap_mailbox_is_inbox(name)) {
+		free(name);
+		str_append(reply, "[ALREADYEXISTS] Mailbox already exists");
+		return "NO";
+	}
+	{
+		struct imap_arg tmp = a[0];
+
+		tmp.str = name;
+		if (name_arg(&tmp, reply) == NULL) {
+			free(name);
+			return "NO";
+		}
+	}
+	dir = imap_sess_dir(s, name);
+	if (imap_mbox_create(dir) != 0) {
+		if (errno == EEXIST) {
+			str_append(reply, "[ALREADYEXISTS] Mailbox already exists");
+		} else {
+			log_error("imap(%s): mkdir(%s) failed: %s", s->user, dir, strerror(errno));
+			str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log "
+			    "for more information.");
+		}
+		ok = "NO";
+	} else {
+		str_append(reply, "Create completed");
+		ok = "OK";
+	}
+	free(dir);
+	free(name);
+	return ok;
+}
+
+static const char *
+cmd_delete(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
+{
+	const char *name;
+	char *dir;
+
+	if (n != 1 || !imap_arg_is_astring(&a[0]))
+		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
+	if (imap_mailbox_is_inbox(a[0].str))
+		return str_append(reply, "INBOX can't be deleted"), "NO";
+	if ((name = name_arg(&a[0], reply)) == NULL)
+		return "NO";
+	dir = imap_sess_dir(s, name);
+	if (!dir_exists(dir)) {
+		free(dir);
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
+		return "NO";
+	}
+	if (s->selected && strcmp(s->sel_dir, dir) == 0)
+		sess_close(s);
+	if (imap_mbox_delete(dir) != 0) {
+		log_error("imap(%s): cannot delete %s: %s", s->user, dir, strerror(errno));
+		free(dir);
+		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for "
+		    "more information.");
+		return "NO";
+	}
+	free(dir);
+	str_append(reply, "Delete completed");
+	return "OK";
+}
+
+static const char *
+cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
+{
+	struct strvec folders;
+	const char *from, *to;
+	char *fdir, *tdir;
+	size_t i, fl;
+
+	if (n != 2 || !imap_arg_is_astring(&a[0]) || !imap_arg_is_astring(&a[1]))
+		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
+	if ((from = name_arg(&a[0], reply)) == NULL || (to = name_arg(&a[1], reply)) == NULL)
+		return "NO";
+	if (imap_mailbox_is_inbox(from) || imap_mailbox_is_inbox(to))
+		return str_append(reply, "[CANNOT] Renaming INBOX isn't supported"), "NO";
+	fdir = imap_sess_dir(s, from);
+	tdir = imap_sess_dir(s, to);
+	if (!dir_exists(fdir)) {
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", from);
+		free(fdir);
+		free(tdir);
+		return "NO";
+	}
+	if (dir_exists(tdir)) {
+		str_append(reply, "[ALREADYEXISTS] Target mailbox already exists");
+		free(fdir);
+		free(tdir);
+		return "NO";
+	}
+	if (rename(fdir, tdir) != 0) {
+		free(fdir);
+		free(tdir);
+		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for "
+		    "more information.");
+		return "NO";
+	}
+	/* the children move with it */
+	strvec_init(&folders);
+	imap_mbox_folders(s->root, &folders);
+	fl = strlen(from);
+	for (i = 0; i < folders.n; i++) {
+		if (strncmp(folders.v[i], from, fl) == 0 && folders.v[i][fl] == '.') {
+			char *a1 = imap_sess_dir(s, folders.v[i]);
+			char *b1 = xasprintf("%s/.%s%s", s->root, to, folders.v[i] + fl);
+
+			(void)rename(a1, b1);
+			free(a1);
+			free(b1);
+		}
+	}
+	strvec_deinit(&folders);
+	free(fdir);
+	free(tdir);
+	str_append(reply, "Rename completed");
+	return "OK";
+}
+
+static const char *
+cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub, struct str *reply)
+{
+	struct strvec subs, keep;
+	const char *name;
+	size_t i;
+
+	if (n != 1 || !imap_arg_is_astring(&a[0]))
+		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
+	if ((name = name_arg(&a[0], reply)) == NULL)
+		return "NO";
+	if (imap_mailbox_is_inbox(name))
+		name = "INBOX";
+	if (sub && !imap_mailbox_is_inbox(name)) {
+		char *dir = imap_sess_dir(s, name);
+		bool ok = dir_exists(dir);
+
+		free(dir);
+		if (!ok) {
+			str_appendf(reply, "Mailbox doesn't exist: %s", name);
+			return "NO";
+		}
+	}
+	strvec_init(&subs);
+	strvec_init(&keep);
+	subscriptions_read(s, &subs);
+	for (i = 0; i < subs.n; i++)
+		if (strcmp(subs.v[i], name) != 0)
+			strvec_push(&keep, subs.v[i]);
+	if (sub)
+		strvec_push(&keep, name);
+	(void)subscriptions_write(s, &keep);
+	strvec_deinit(&subs);
+	strvec_deinit(&keep);
+	str_append(reply, sub ? "Subscribe completed" : "Unsubscribe completed");
+	return "OK";
+}
+
+static const char *
+cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
+{
+	struct imap_mbox_snap snap;
+	const char *name, *err;
+	struct str line, q;
+	char *dir;
+	size_t i, k, unseen = 0, recent = 0;
+
+	if (n != 2 || !imap_arg_is_astring(&a[0]) || a[1].type != IMAP_ARG_LIST)
+		return str_append(reply, "Error in IMAP command STATUS: Invalid arguments"), "BAD";
+	if ((name = name_arg(&a[0], reply)) == NULL)
+		return "NO";
+	dir = imap_sess_dir(s, name);
+	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+		free(dir);
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
+		return "NO";
+	}
+	for (k = 0; k < a[1].count; k++) {
+		const char *it = imap_arg_string(&a[1].list[k]);
+
+		if (it == NULL || (strcasecmp(it, "MESSAGES") != 0 && strcasecmp(it, "RECENT") != 0 &&
+		    strcasecmp(it, "UIDNEXT") != 0 && strcasecmp(it, "UIDVALIDITY") != 0 &&
+		    strcasecmp(it, "UNSEEN") != 0)) {
+			free(dir);
+			str_appendf(reply, "Error in IMAP command STATUS: Invalid status item %s",
+			    it != NULL ? it : "");
+			return "BAD";
+		}
+	}
+	if (s->selected && strcmp(dir, s->sel_dir) == 0)
+		imap_sess_sync(s, true);
+	if (imap_mbox_scan(dir, &snap, &err) != 0) {
+		free(dir);
+		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for "
+		    "more information.");
+		return "NO";
+	}
+	for (i = 0; i < snap.n; i++) {
+		if (!(snap.m[i].flags & IMAP_FLAG_SEEN))
+			unseen++;
+		if (snap.m[i].flags & IMAP_FLAG_RECENT)
+			recent++;
+	}
+	str_init(&line, 128);
+	str_init(&q, 64);
+	imap_astring(&q, imap_mailbox_is_inbox(name) ? "INBOX" : name,
+	    strlen(imap_mailbox_is_inbox(name) ? "INBOX" : name));
+	/* Dovecot's fixed order, whatever the order asked */
+	{
+		static const char *const order[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
+			"UNSEEN" };
+		unsigned long long val[5];
+		size_t o;
+
+		val[0] = snap.n;
+		val[1] = recent;
+		val[2] = snap.uidnext;
+		val[3] = snap.uidvalidity;
+		val[4] = unseen;
+		for (o = 0; o < 5; o++) {
+			for (k = 0; k < a[1].count; k++)
+				if (strcasecmp(a[1].list[k].str, order[o]) == 0)
+					break;
+			if (k < a[1].count)
+				str_appendf(&line, "%s%s %llu", line.len > 0 ? " " : "", order[o], val[o]);
+		}
+	}
+	sess_printf(s, "* STATUS %s (%s)\r\n", q.s, line.s);
+	str_deinit(&line);
+	str_deinit(&q);
+	imap_mbox_snap_free(&snap);
+	free(dir);
+	str_append(reply, "Status completed");
+	return "OK";
+}
+
+/* date_time - "17-Jul-1996 02:44:25 -0700" */
+static time_t
+date_time(const char *s)
+{
+	char day[16];
+	int h, m, sec, zone;
+	time_t d;
+
+	if (*s == ' ')
+		s++;
+	if (sscanf(s, "%11s %d:%d:%d %d", day, &h, &m, &sec, &zone) != 5)
+		return -1;
+	if ((d = imap_date_parse(day)) == (time_t)-1 || h > 23 || m > 59 || sec > 60)
+		return -1;
+	{
+		int zs = zone < 0 ? -1 : 1, za = zone < 0 ? -zone : zone;
+
+		return d + h * 3600 + m * 60 + sec - zs * ((za / 100) * 3600 + (za % 100) * 60);
+	}
+}
+
+static const char *
+cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
+{
+	struct imap_mbox_snap snap;
+	const char *name, *err;
+	const struct imap_arg *msg;
+	unsigned flags = 0;
+	uint32_t kw = 0;
+	time_t date = time(NULL);
+	char *dir, *base = NULL, *kwn[IMAP_MAX_KEYWORDS] = { 0 };
+	size_t i, nkw = 0, k = 1;
+	uint32_t uid = 0;
+
+	if (n < 2 || !imap_arg_is_astring(&a[0]))
+		return str_append(reply, "Error in IMAP command APPEND: Invalid arguments"), "BAD";
+	if (a[k].type == IMAP_ARG_LIST)
+		k++;
+	if (k < n - 1 && a[k].type == IMAP_ARG_STRING) {
+		if ((date = date_time(a[k].str)) == (time_t)-1)
+			return str_append(reply, "Error in IMAP command APPEND: Invalid internal date "
+			    "parameter"), "BAD";
+		k++;
+	}
+	if (k != n - 1 || a[k].type != IMAP_ARG_LITERAL)
+		return str_append(reply, "Error in IMAP command APPEND: Invalid arguments"), "BAD";
+	msg = &a[k];
+	if ((name = name_arg(&a[0], reply)) == NULL)
+		return "NO";
+	dir = imap_sess_dir(s, name);
+	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+		free(dir);
+		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s", name);
+		return "NO";
+	}
+	if (msg->len == 0) {
+		free(dir);
+		return str_append(reply, "Can't save a zero byte message"), "NO";
+	}
+	if (imap_mailbox_is_inbox(name)) {
+		/* INBOX's Maildir may not exist before the first delivery */
+		(void)mkdir(dir, 0700);
+		for (i = 0; i < 3; i++) {
+			char *sub = xasprintf("%s/%s", dir, i == 0 ? "cur" : i == 1 ? "new" : "tmp");
+
+			(void)mkdir(sub, 0700);
+			free(sub);
+		}
+	}
+	imap_mbox_keywords_read(dir, kwn, &nkw);
+	if (a[1].type == IMAP_ARG_LIST) {
+		for (i = 0; i < a[1].count; i++) {
+			const char *f = imap_arg_string(&a[1].list[i]);
+			int idx;
+
+			if (f == NULL)
+				continue;
+			if (strcasecmp(f, "\\Seen") == 0)
+				flags |= IMAP_FLAG_SEEN;
+			else if (strcasecmp(f, "\\Answered") == 0)
+				flags |= IMAP_FLAG_ANSWERED;
+			else if (strcasecmp(f, "\\Flagged") == 0)
+				flags |= IMAP_FLAG_FLAGGED;
+			else if (strcasecmp(f, "\\Deleted") == 0)
+				flags |= IMAP_FLAG_DELETED;
+			else if (strcasecmp(f, "\\Draft") == 0)
+				flags |= IMAP_FLAG_DRAFT;
+			else if (*f != '\\' && (idx = imap_mbox_keyword_index(dir, kwn, &nkw, f, true)) >= 0)
+				kw |= 1u << idx;
+		}
+	}
+	for (i = 0; i < IMAP_MAX_KEYWORDS; i++)
+		free(kwn[i]);
+	if (imap_mbox_save(dir, msg->str, msg->len, flags, kw, date, &base) != 0) {
+		log_error("imap(%s): saving into %s failed: %s", s->user, dir, strerror(errno));
+		free(dir);
+		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for more "
+		    "information.");
+		return "NO";
+	}
+	if (s->selected && strcmp(s->sel_dir, dir) == 0) {
+		imap_sess_sync(s, true);
+		for (i = 0; i < s->snap.n; i++)
+			if (strncmp(s->snap.m[i].name, base, strlen(base)) == 0)
+				uid = s->snap.m[i].uid;
+		str_appendf(reply, "[APPENDUID %u %u] Append completed", s->snap.uidvalidity, uid);
+	} else if (imap_mbox_scan(dir, &snap, &err) == 0) {
+		for (i = 0; i < snap.n; i++)
+			if (strncmp(snap.m[i].name, base, strlen(base)) == 0)
+				uid = snap.m[i].uid;
+		str_appendf(reply, "[APPENDUID %u %u] Append completed", snap.uidvalidity, uid);
+		imap_mbox_snap_free(&snap);
+	} else {
+		str_append(reply, "Append completed");
+	}
+	free(base);
+	free(dir);
+	return "OK";
+}
+
+/* cmd_idle - until DONE; deliveries and other sessions' changes are
+ * reported as they happen (inotify on new/ and cur/) */
+static const char *
+cmd_idle(struct imap_sess *s, struct str *reply)
+{
+	struct str line;
+	int ifd = -1;
+
+	sess_printf(s, "+ idling\r\n");
+	if (s->selected && (ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0) {
+		char *nd = path_join(s->sel_dir, "new"), *cd = path_join(s->sel_dir, "cur");
+
+		(void)inotify_add_watch(ifd, nd, IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
+		(void)inotify_add_watch(ifd, cd, IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
+		free(nd);
+		free(cd);
+	}
+	imap_sess_sync(s, true);
+	str_init(&line, 64);
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = s->conn->fd, .events = POLLIN },
+			{ .fd = ifd, .events = POLLIN } };
+		int r;
+
+		if (pop3_conn_flush(s->conn) != 0)
+			break;
+		if (s->conn->in_pos < s->conn->in_len) {
+			pfd[0].revents = POLLIN;
+			r = 1;
+		} else {
+			r = poll(pfd, ifd >= 0 ? 2 : 1, IDLE_KEEPALIVE_MS);
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			sess_printf(s, "* OK Still here\r\n");
+			continue;
+		}
+		if (ifd >= 0 && (pfd[1].revents & POLLIN)) {
+			char ev[4096];
+
+			while (read(ifd, ev, sizeof(ev)) > 0)
+				;
+			usleep(20000);	/* a delivery's rename and uidlist settle */
+			imap_sess_sync(s, true);
+		}
+		if (pfd[0].revents != 0) {
+			enum pop3_read rd = pop3_conn_getline(s->conn, &line, IMAP_DEFAULT_MAX_LINE);
+
+			if (rd != POP3_READ_LINE) {
+				str_deinit(&line);
+				if (ifd >= 0)
+					close(ifd);
+				return NULL;
+			}
+			s->in += line.len + 2;
+			if (ifd >= 0)
+				close(ifd);
+			if (strcasecmp(line.s, "DONE") != 0) {
+				str_deinit(&line);
+				return str_append(reply, "Expected DONE."), "BAD";
+			}
+			str_deinit(&line);
+			return str_append(reply, "Idle completed"), "OK";
+		}
+	}
+	str_deinit(&line);
+	if (ifd >= 0)
+		close(ifd);
+	return NULL;
+}
+
+/* --- the loop --- */
+
+/* imap_dispatch - one command; NULL ends the session (LOGOUT or a
+ * broken connection) after its reply */
+static const char *
+imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, size_t n,
+    struct str *reply, bool *logout)
+{
+	bool uid = strncmp(name, "UID ", 4) == 0;
+	const char *verb = uid ? name + 4 : name;
+
+	if (strcmp(name, "CAPABILITY") == 0) {
+		sess_printf(s, "* CAPABILITY %s\r\n", IMAP_CAPS_POSTLOGIN);
+		return str_append(reply, "Capability completed"), "OK";
+	}
+	if (strcmp(name, "NOOP") == 0) {
+		imap_sess_sync(s, true);
+		return str_append(reply, "NOOP completed"), "OK";
+	}
+	if (strcmp(name, "CHECK") == 0) {
+		if (!s->selected)
+			return str_append(reply, "No mailbox selected"), "BAD";
+		imap_sess_sync(s, true);
+		return str_append(reply, "Check completed"), "OK";
+	}
+	if (strcmp(name, "LOGOUT") == 0) {
+		*logout = true;
+		sess_printf(s, "* BYE Logging out\r\n");
+		return str_append(reply, "Logout completed"), "OK";
+	}
+	if (strcmp(name, "SELECT") == 0 || strcmp(name, "EXAMINE") == 0)
+		return cmd_select(s, a, n, name[0] == 'E', reply);
+	if (strcmp(name, "CREATE") == 0)
+		return cmd_create(s, a, n, reply);
+	if (strcmp(name, "DELETE") == 0)
+		return cmd_delete(s, a, n, reply);
+	if (strcmp(name, "RENAME") == 0)
+		return cmd_rename(s, a, n, reply);
+	if (strcmp(name, "SUBSCRIBE") == 0 || strcmp(name, "UNSUBSCRIBE") == 0)
+		return cmd_subscribe(s, a, n, name[0] == 'S', reply);
+	if (strcmp(name, "LIST") == 0 || strcmp(name, "LSUB") == 0)
+		return cmd_list(s, a, n, name[1] == 'S', reply);
+	if (strcmp(name, "STATUS") == 0)
+		return cmd_status(s, a, n, reply);
+	if (strcmp(name, "APPEND") == 0)
+		return cmd_append(s, a, n, reply);
+	if (strcmp(name, "NAMESPACE") == 0) {
+		sess_printf(s, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
+		return str_append(reply, "Namespace completed"), "OK";
+	}
+	if (strcmp(name, "ID") == 0) {
+		sess_printf(s, "* ID (\"name\" \"Dovecot\")\r\n");
+		return str_append(reply, "ID completed"), "OK";
+	}
+	if (strcmp(name, "ENABLE") == 0) {
+		/* nothing yubin implements needs enabling yet */
+		sess_printf(s, "* ENABLED\r\n");
+		return str_append(reply, "Enabled"), "OK";
+	}
+	if (strcmp(name, "IDLE") == 0)
+		return cmd_idle(s, reply);
+	/* selected state */
+	if (strcmp(verb, "FETCH") == 0 || strcmp(verb, "STORE") == 0 ||
+	    strcmp(verb, "SEARCH") == 0 || strcmp(verb, "COPY") == 0 || strcmp(verb, "MOVE") == 0 ||
+	    strcmp(name, "EXPUNGE") == 0 || strcmp(name, "UID EXPUNGE") == 0 ||
+	    strcmp(name, "CLOSE") == 0 || strcmp(name, "UNSELECT") == 0) {
+		if (!s->selected)
+			return str_append(reply, "No mailbox selected"), "BAD";
+		if (strcmp(verb, "FETCH") == 0)
+			return imap_cmd_fetch(s, uid, a, n, reply);
+		if (strcmp(verb, "STORE") == 0)
+			return imap_cmd_store(s, uid, a, n, reply);
+		if (strcmp(verb, "SEARCH") == 0)
+			return imap_cmd_search(s, uid, a, n, reply);
+		if (strcmp(verb, "COPY") == 0 || strcmp(verb, "MOVE") == 0)
+			return imap_cmd_copy(s, uid, verb[0] == 'M', a, n, reply);
+		if (strcmp(verb, "EXPUNGE") == 0)
+			return imap_cmd_expunge(s, a, n, uid, false, reply);
+		if (strcmp(name, "CLOSE") == 0) {
+			if (!s->readonly)
+				(void)imap_cmd_expunge(s, NULL, 0, false, true, reply);
+			str_reset(reply);
+			sess_close(s);
+			return str_append(reply, "Close completed"), "OK";
+		}
+		sess_close(s);
+		return str_append(reply, "Unselect completed"), "OK";
+	}
+	str_appendf(reply, "Error in IMAP command %s: Unknown command", name);
+	return "BAD";
+}
+
+int
+imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
+    const char *mailbox_path, bool maildir)
+{
+	struct imap_sess s;
+	struct str reply;
+	char tag[256];
+	const char *nl, *why = "Connection closed";
+	size_t tl;
+
+	memset(&s, 0, sizeof(s));
+	s.client = c;
+	s.conn = conn;
+	s.user = user;
+	s.root = xstrdup(mailbox_path);
+	/* the login's tag comes first (imap_login.c's hand-over) */
+	nl = memchr(conn->in + conn->in_pos, '\n', conn->in_len - conn->in_pos);
+	tl = nl != NULL ? (size_t)(nl - (conn->in + conn->in_pos)) : 0;
+	if (nl == NULL || tl >= sizeof(tag))
+		return 1;
+	memcpy(tag, conn->in + conn->in_pos, tl);
+	tag[tl] = '\0';
+	conn->in_pos += tl + 1;
+	if (!maildir) {
+		sess_printf(&s, "%s NO [SERVERBUG] mbox is not supported by this IMAP server\r\n", tag);
+		(void)pop3_conn_flush(conn);
+		free(s.root);
+		return 1;
+	}
+	imap_parser_init(&s.parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
+	str_init(&reply, 256);
+	sess_printf(&s, "%s OK [CAPABILITY %s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN);
+	for (;;) {
+		struct imap_arg *args;
+		const char *ctag, *name, *status;
+		struct timespec start;
+		char timing[64];
+		size_t n;
+		bool logout = false;
+		enum imap_read rd = imap_read_command(conn, &s.parser);
+
+		if (rd == IMAP_READ_TIMEOUT) {
+			why = "Inactivity - no input for 1800 secs";
+			sess_printf(&s, "* BYE Disconnected for inactivity.\r\n");
+			break;
+		}
+		if (rd == IMAP_READ_FATAL) {
+			why = imap_parser_error(&s.parser);
+			break;
+		}
+		if (rd != IMAP_READ_COMMAND)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		s.in += s.parser.buf.len + 2;
+		str_reset(&reply);
+		if (imap_parser_args(&s.parser, &ctag, &name, &args, &n) != 0) {
+			imap_timing(timing, sizeof(timing), &start);
+			if (strcmp(imap_parser_error(&s.parser), "Invalid tag") == 0)
+				sess_printf(&s, "* BAD Error in IMAP tag: Invalid tag%s\r\n", timing);
+			else
+				sess_printf(&s, "%s BAD Error in IMAP command %s: %s%s\r\n", ctag, name,
+				    imap_parser_error(&s.parser), timing);
+			imap_parser_reset(&s.parser);
+			continue;
+		}
+		s.tag = ctag;
+		status = imap_dispatch(&s, name, args, n, &reply, &logout);
+		if (status == NULL) {
+			why = "Connection closed";
+			break;
+		}
+		imap_timing(timing, sizeof(timing), &start);
+		/* Dovecot ends a BAD argument error with the timing, too */
+		if (reply.len > 0 && reply.s[reply.len - 1] == '.')
+			str_truncate(&reply, reply.len - 1);
+		sess_printf(&s, "%s %s %s%s\r\n", ctag, status, reply.s, timing);
+		imap_parser_reset(&s.parser);
+		if (logout) {
+			why = "Logged out";
+			break;
+		}
+		if (conn->broken)
+			break;
+	}
+	(void)pop3_conn_flush(conn);
+	log_info("imap(%s)<%ld><%s>: Disconnected: %s in=%llu out=%llu deleted=%u expunged=%u "
+	    "trashed=0 hdr_count=0 hdr_bytes=0 body_count=%u body_bytes=%llu", user, (long)getpid(),
+	    c->session, why, s.in, s.out, s.deleted, s.expunged, s.body_count, s.body_bytes);
+	sess_close(&s);
+	str_deinit(&reply);
+	imap_parser_deinit(&s.parser);
+	free(s.root);
+	return 0;
+}
+
+int
+cmd_imap(int argc, char **argv)
+{
+	static const struct pop3_proto imap = { "imap", imap_login_run, imap_mail_run };
+
+	return pop3_service_main(argc, argv, &imap);
+}

@@ -1,0 +1,116 @@
+/* imap_mailbox_name.c - see imap_mailbox_name.h */
+#include <string.h>
+#include <strings.h>
+
+#include "imap/imap_mailbox_name.h"
+
+int
+imap_mailbox_is_inbox(const char *name)
+{
+	return strcasecmp(name, "INBOX") == 0;
+}
+
+static int
+b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == ',')
+		return 63;
+	return -1;
+}
+
+/* mutf7_valid - RFC 3501 5.1.3: printable ASCII, "&-" for "&", "&...-"
+ * modified base64 of UTF-16 that is not plain ASCII */
+static int
+mutf7_valid(const char *s)
+{
+	while (*s != '\0') {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c >= 0x7f)
+			return 0;
+		if (c != '&') {
+			s++;
+			continue;
+		}
+		s++;
+		if (*s == '-') {
+			s++;
+			continue;
+		}
+		{
+			unsigned bits = 0, acc = 0, n = 0;
+
+			while (*s != '-') {
+				int v = b64_value(*s);
+
+				if (v < 0)
+					return 0;
+				acc = (acc << 6) | (unsigned)v;
+				bits += 6;
+				if (bits >= 16) {
+					unsigned u = (acc >> (bits - 16)) & 0xffff;
+
+					bits -= 16;
+					/* encoded ASCII must have been written as itself */
+					if (u >= 0x20 && u < 0x7f)
+						return 0;
+					n++;
+				}
+				s++;
+			}
+			if (n == 0 || (acc & ((1u << bits) - 1)) != 0)
+				return 0;
+			s++;
+		}
+	}
+	return 1;
+}
+
+int
+imap_mailbox_name_check(const char *name, struct str *error)
+{
+	size_t len = strlen(name);
+
+	str_reset(error);
+	if (len == 0) {
+		str_append(error, "[CANNOT] Invalid mailbox name: Empty name");
+		return -1;
+	}
+	if (!mutf7_valid(name)) {
+		str_append(error, "Mailbox name is not valid mUTF-7");
+		return -1;
+	}
+	if (name[0] == '.') {
+		str_append(error, "[CANNOT] Invalid mailbox name: Begins with hierarchy separator");
+		return -1;
+	}
+	if (name[len - 1] == '.') {
+		str_append(error, "[CANNOT] Invalid mailbox name: Ends with hierarchy separator");
+		return -1;
+	}
+	if (strchr(name, '/') != NULL) {
+		str_append(error, "[CANNOT] Invalid mailbox name: Name must not have '/' characters");
+		return -1;
+	}
+	if (strstr(name, "..") != NULL) {
+		str_append(error, "[CANNOT] Invalid mailbox name: Has adjacent hierarchy separators");
+		return -1;
+	}
+	if (name[0] == '~') {
+		str_append(error, "[CANNOT] Invalid mailbox name: Name must not begin with '~'");
+		return -1;
+	}
+	if (len > 255) {
+		str_append(error, "[CANNOT] Invalid mailbox name: Name is too long");
+		return -1;
+	}
+	return 0;
+}

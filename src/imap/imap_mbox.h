@@ -1,0 +1,74 @@
+/* imap_mbox.h - one Maildir as IMAP sees it: UIDs and UIDVALIDITY from
+ * dovecot-uidlist (through src/storage's reader, so POP3, Dovecot and
+ * yubin agree), flags in the ":2," part of the file names (D F R S T, and
+ * a-z for the keywords named in dovecot-keywords), INTERNALDATE as the
+ * file's mtime, sizes from ",W=" or the file. Folders are Maildir++
+ * ("ROOT/.Name", separator "."). Everything runs as the mailbox owner. */
+#ifndef YUBIN_IMAP_MBOX_H
+#define YUBIN_IMAP_MBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lib/str.h"
+
+struct strvec;
+
+#define IMAP_MAX_KEYWORDS	26
+
+struct imap_msg {
+	uint32_t	 uid;
+	char		*name;		/* file name in cur/ (owned) */
+	unsigned	 flags;		/* IMAP_FLAG_* */
+	uint32_t	 kw;		/* bit i: keyword i of dovecot-keywords */
+	size_t		 vsize;
+	time_t		 date;
+};
+
+struct imap_mbox_snap {
+	struct imap_msg	*m;		/* owned, by UID */
+	size_t		 n;
+	uint32_t	 uidvalidity, uidnext;
+	unsigned	 new_count;	/* messages taken from new/ by this scan */
+};
+
+/* imap_mbox_scan - the messages of the Maildir at dir now (new/ moves
+ * to cur/; those get IMAP_FLAG_RECENT). 0, or -1 with *error_r. */
+int	 imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r);
+void	 imap_mbox_snap_free(struct imap_mbox_snap *);
+
+/* keywords: dovecot-keywords of dir, "N name" lines */
+void	 imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r);
+/* imap_mbox_keyword_index - index of name, added (and the file
+ * rewritten) when create; -1 if unknown or full */
+int	 imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const char *name,
+	    bool create);
+
+/* imap_mbox_set_flags - rename cur/NAME so that its info part says
+ * flags and kw; m->name is updated. 0, or -1 (gone: expunged elsewhere) */
+int	 imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_t kw);
+
+/* imap_mbox_save - a new message (CRLF made LF) into dir/cur with flags,
+ * kw and the date as mtime; file and directory fsync'd. *base_r (owned)
+ * is its base name, to find its UID after the next scan. 0 or -1. */
+int	 imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flags, uint32_t kw,
+	    time_t date, char **base_r);
+/* imap_mbox_copy - a hard link (or copy) of src's message file into dir */
+int	 imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir,
+	    uint32_t kw, char **base_r);
+
+/* imap_mbox_read - the message's content */
+int	 imap_mbox_read(const char *dir, const struct imap_msg *m, struct str *out);
+
+/* imap_mbox_create - ROOT/.name with cur, new, tmp: 0, -1 errno (EEXIST) */
+int	 imap_mbox_create(const char *path);
+/* imap_mbox_delete - remove the Maildir at path (its files, not its
+ * subfolders, which are separate directories under Maildir++) */
+int	 imap_mbox_delete(const char *path);
+
+/* imap_mbox_folders - the folder names under root (without the dot) */
+void	 imap_mbox_folders(const char *root, struct strvec *out);
+
+#endif
