@@ -600,3 +600,54 @@ def test_data_is_spooled_in_mail_temp_dir(bindir, tmp_path):
         assert os.listdir(spool) == []
     finally:
         b.cleanup()
+
+
+def test_postfix_lmtp_sieve_folder_seen_over_imap(bindir, tmp_path):
+    """Issue 8's whole path: Debian's Postfix hands the mail over LMTP,
+    the user's Sieve script files it into a folder, and Python's imaplib
+    sees it there on yubin's IMAP server."""
+    import imaplib
+    if not os.path.exists("/usr/sbin/postfix"):
+        if os.environ.get("CI"):
+            pytest.fail("Debian's postfix is not installed")
+        pytest.skip("Debian's postfix is not installed")
+    if os.getuid() != 0:
+        pytest.skip("Debian's Postfix needs root here")
+    imap_port = free_port()
+    box = Box(bindir, tmp_path / "b", extra=(
+        "protocols = imap pop3 lmtp\n"
+        "service imap-login {\n  inet_listener imap {\n    port = %d\n  }\n"
+        "  inet_listener imaps {\n    port = 0\n  }\n}\n" % imap_port))
+    pf = None
+    try:
+        with open(os.path.join(box.root, "users"), "a") as f:
+            f.write("alice@example.org:{PLAIN}secret:%d:%d::%s::\n"
+                    % (box.uid, box.gid, box.home))
+        box.sieve('require ["fileinto"];\n'
+                  'if header :contains "subject" "[list]" { fileinto "Lists"; stop; }\n')
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(box.maildir, ".Lists", sub))
+        box.chown()
+        box.start()
+        assert wait_for(lambda: listening(imap_port)), box.logtext()
+        pf = RealPostfix(os.path.join(box.root, "postfix"),
+                         "virtual_mailbox_domains = example.org\n"
+                         "virtual_transport = lmtp:unix:%s\n" % box.sock)
+        pf.start()
+        c = smtplib.SMTP("127.0.0.1", pf.port, timeout=30)
+        c.sendmail("sender@example.net", ["alice@example.org"], msg("[list] over imap", "i1"))
+        c.quit()
+        assert wait_for(lambda: len(box.new("Lists")) == 1, 60), pf.logtext() + box.logtext()
+        m = imaplib.IMAP4("127.0.0.1", imap_port, timeout=30)
+        m.login("alice@example.org", "secret")
+        typ, data = m.select("Lists")
+        assert typ == "OK" and data[0] == b"1", data
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert typ == "OK" and b"Subject: [list] over imap" in data[0][1], data
+        typ, data = m.select("INBOX")
+        assert typ == "OK" and data[0] == b"0", data
+        m.logout()
+    finally:
+        if pf is not None:
+            pf.stop()
+        box.cleanup()
