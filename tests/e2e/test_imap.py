@@ -481,3 +481,29 @@ def test_dev_demo_reads_over_imap_and_doveadm_who_lists_it(tmp_path, bindir):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def test_userip_limit_and_proctitle(bindir, tmp_path):
+    b = ImapBox(bindir, tmp_path / "r", extra="mail_max_userip_connections = 1\n"
+                "verbose_proctitle = yes\n")
+    try:
+        b.start()
+        m = login(b)
+        # the session process names its user and address, as Dovecot's does
+        found = False
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if f.read().startswith(b"dovecot/imap [alice 127.0.0.1]"):
+                        found = True
+            except OSError:
+                pass
+        assert found
+        m2 = imaplib.IMAP4("127.0.0.1", b.imap, timeout=20)
+        m2.starttls(ssl_context=tls_ctx())
+        with pytest.raises(imaplib.IMAP4.error, match="Maximum number of connections from "
+                           "user\\+IP exceeded \\(mail_max_userip_connections=1\\)"):
+            m2.login("alice", "secret")
+        m.logout()
+    finally:
+        b.cleanup()
