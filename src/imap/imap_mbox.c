@@ -133,7 +133,6 @@ imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r)
 	struct str buf;
 	char *line, *save = NULL;
 
-	*n_r = 0;
 	str_init(&buf, 256);
 	if (file_read(path, 65536, &buf) == 0) {
 		for (line = strtok_r(buf.s, "\n", &save); line != NULL;
@@ -143,11 +142,11 @@ imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r)
 
 			if (e == line || *e != ' ' || idx >= IMAP_MAX_KEYWORDS || e[1] == '\0')
 				continue;
-			if (names[idx] == NULL) {
+			/* names already known stay: only new ones are added */
+			if (names[idx] == NULL)
 				names[idx] = xstrdup(e + 1);
-				if (idx + 1 > *n_r)
-					*n_r = idx + 1;
-			}
+			if (idx + 1 > *n_r)
+				*n_r = idx + 1;
 		}
 	}
 	str_deinit(&buf);

@@ -39,7 +39,8 @@ struct imap_mbox_snap {
 int	 imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r);
 void	 imap_mbox_snap_free(struct imap_mbox_snap *);
 
-/* keywords: dovecot-keywords of dir, "N name" lines */
+/* keywords: dovecot-keywords of dir, "N name" lines, added to names
+ * (*n_r: one past the highest index; callers start from 0 and NULLs) */
 void	 imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r);
 /* imap_mbox_keyword_index - index of name, added (and the file
  * rewritten) when create; -1 if unknown or full */

@@ -158,13 +158,13 @@ def test_select_fetch_store_search_expunge(box):
     m.logout()
 
 
-def test_envelope_and_bodystructure_equal_real_dovecots(box):
-    """Debian's Dovecot serves the same Maildir first; yubin must give the
-    same ENVELOPE, BODYSTRUCTURE, BODY, UIDs and UIDVALIDITY."""
+def real_dovecot(box):
+    """Debian's Dovecot on the box's users and Maildir (loopback, a free
+    port, its own base_dir); returns (port, stop)."""
     dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.path.exists(dovecot) or os.getuid() != 0:
         pytest.skip("needs Debian's dovecot and root")
-    real = pathlib.Path(box.root) / "real"
+    real = pathlib.Path(tempfile.mkdtemp(dir=box.root, prefix="real"))
     (real / "run").mkdir(parents=True)
     os.chmod(str(real), 0o755)
     port = free_port()
@@ -183,9 +183,22 @@ def test_envelope_and_bodystructure_equal_real_dovecots(box):
         r = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,
                            stdout=errf, stderr=errf, timeout=60)
     assert r.returncode == 0, open(str(real / "start.log")).read()
+
+    def stop():
+        with open(str(real / "run" / "master.pid")) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20)
+    assert wait_for(lambda: listening(port)), open(str(real / "log")).read()
+    return port, stop
+
+
+def test_envelope_and_bodystructure_equal_real_dovecots(box):
+    """Debian's Dovecot serves the same Maildir first; yubin must give the
+    same ENVELOPE, BODYSTRUCTURE, BODY, UIDs and UIDVALIDITY."""
     items = "(UID RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY)"
+    port, stop = real_dovecot(box)
     try:
-        assert wait_for(lambda: listening(port))
         m = imaplib.IMAP4("127.0.0.1", port, timeout=20)
         m.login("alice", "secret")
         m.select("INBOX", readonly=True)
@@ -193,10 +206,7 @@ def test_envelope_and_bodystructure_equal_real_dovecots(box):
         want_status = m.status("INBOX", "(UIDVALIDITY UIDNEXT MESSAGES)")[1]
         m.logout()
     finally:
-        with open(str(real / "run" / "master.pid")) as f:
-            pid = int(f.read())
-        os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20)
+        stop()
     box.start()
     m = login(box)
     m.select("INBOX", readonly=True)
@@ -205,6 +215,46 @@ def test_envelope_and_bodystructure_equal_real_dovecots(box):
     m.logout()
     assert got == want
     assert got_status == want_status
+
+
+def test_real_dovecot_reads_what_yubin_wrote(box):
+    """yubin appends, flags, copies into a folder and expunges; Debian's
+    Dovecot then shows the same UIDs, flags, keywords and folders."""
+    box.start()
+    m = login(box)
+    m.create("Work")
+    m.select("INBOX")
+    m.store("1", "+FLAGS", "(\\Seen $Important)")
+    m.store("2", "+FLAGS", "(\\Deleted)")
+    m.expunge()
+    m.append("INBOX", "(\\Flagged)", None, b"Subject: from yubin\r\n\r\nhi\r\n")
+    m.copy("1", "Work")
+    items = "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])"
+    want = m.fetch("1:*", items)[1]
+    want_work = m.status("Work", "(MESSAGES UIDNEXT UIDVALIDITY)")[1]
+    want_status = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)")[1]
+    m.logout()
+    box.stop()
+    port, stop = real_dovecot(box)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        d.select("INBOX", readonly=True)
+        got = d.fetch("1:*", items)[1]
+        got_status = d.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)")[1]
+        got_work = d.status("Work", "(MESSAGES UIDNEXT UIDVALIDITY)")[1]
+        d.logout()
+    finally:
+        stop()
+    # \\Recent belongs to whichever session saw a message first
+    def strip1(r):
+        return r.replace(b" \\Recent", b"").replace(b"\\Recent ", b"").replace(b"\\Recent", b"")
+
+    def strip(rows):
+        return [(strip1(r[0]),) + r[1:] if isinstance(r, tuple) else strip1(r) for r in rows]
+    assert strip(got) == strip(want)
+    assert b"$Important" in want[0][0] and b"\\Flagged" in want[-2][0]
+    assert got_status == want_status and got_work == want_work
 
 
 def test_folders_append_copy_move_status(box):
@@ -431,3 +481,29 @@ def test_dev_demo_reads_over_imap_and_doveadm_who_lists_it(tmp_path, bindir):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def test_userip_limit_and_proctitle(bindir, tmp_path):
+    b = ImapBox(bindir, tmp_path / "r", extra="mail_max_userip_connections = 1\n"
+                "verbose_proctitle = yes\n")
+    try:
+        b.start()
+        m = login(b)
+        # the session process names its user and address, as Dovecot's does
+        found = False
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if f.read().startswith(b"dovecot/imap [alice 127.0.0.1]"):
+                        found = True
+            except OSError:
+                pass
+        assert found
+        m2 = imaplib.IMAP4("127.0.0.1", b.imap, timeout=20)
+        m2.starttls(ssl_context=tls_ctx())
+        with pytest.raises(imaplib.IMAP4.error, match="Maximum number of connections from "
+                           "user\\+IP exceeded \\(mail_max_userip_connections=1\\)"):
+            m2.login("alice", "secret")
+        m.logout()
+    finally:
+        b.cleanup()
