@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "login/login.h"
 #include "lib/util.h"
 #include "lmtp/lmtp-private.h"
 #include "lmtp/lmtp.h"
@@ -590,22 +591,16 @@ lmtp_on_signal(int sig)
 		lmtp_stop = 1;
 }
 
+/* lmtp_addr - the peer as Dovecot's lmtp logs it: "local" on a unix socket */
 static void
 lmtp_addr(const struct sockaddr_storage *ss, char *buf, size_t size)
 {
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	unsigned port;
 
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, (socklen_t)size);
-		else
-			inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)size);
-	} else if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
-		    (socklen_t)size);
-	} else {
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
 		snprintf(buf, size, "local");
-	}
+	else
+		login_addr_text(ss, buf, size, &port);
 }
 
 /* lmtp_session_id - Dovecot's: 16 random bytes in base64 without padding */

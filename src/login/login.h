@@ -5,6 +5,7 @@
 #define YUBIN_LOGIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <openssl/ssl.h>
 
 struct dovecot_conf;
@@ -29,5 +30,12 @@ int	 login_session_register(const char *sessions_dir, unsigned long max_userip,
  * *maildir_r says which format. */
 char	*login_mail_path(const char *location, const char *user, const char *home,
 	    bool *maildir_r);
+
+/* login_addr_text - a peer's or our own address as log lines show it
+ * (IPv4-mapped IPv6 as IPv4; "unknown" for other families), and its port
+ * (0 when none) */
+struct sockaddr_storage;
+void	 login_addr_text(const struct sockaddr_storage *, char *buf, size_t size,
+	    unsigned *port_r);
 
 #endif

@@ -3,9 +3,11 @@
  * and mail_max_userip_connections counted under the directory's lock), and
  * finding the user's INBOX from mail_location.
  * Tests: tests/e2e/test_pop3.py, test_doveadm.py. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -134,4 +136,26 @@ login_mail_path(const char *location, const char *user, const char *home, bool *
 	}
 	free(spec);
 	return str_export(&out);
+}
+
+void
+login_addr_text(const struct sockaddr_storage *ss, char *buf, size_t size, unsigned *port_r)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, (socklen_t)size);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)size);
+		*port_r = ntohs(s6->sin6_port);
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, buf, (socklen_t)size);
+		*port_r = ntohs(s4->sin_port);
+	} else {
+		snprintf(buf, size, "unknown");
+		*port_r = 0;
+	}
 }

@@ -207,28 +207,6 @@ pop3_on_signal(int sig)
 }
 
 static void
-pop3_addr(const struct sockaddr_storage *ss, char *buf, size_t size, unsigned *port_r)
-{
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, (socklen_t)size);
-		else
-			inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)size);
-		*port_r = ntohs(s6->sin6_port);
-	} else if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, buf, (socklen_t)size);
-		*port_r = ntohs(s4->sin_port);
-	} else {
-		snprintf(buf, size, "unknown");
-		*port_r = 0;
-	}
-}
-
-static void
 pop3_session_id(char *out, size_t size)
 {
 	unsigned char raw[12];
@@ -336,9 +314,9 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 		memset(&client, 0, sizeof(client));
 		client.set = &set;
 		client.implicit_tls = implicit;
-		pop3_addr(&peer, client.rip, sizeof(client.rip), &client.rport);
+		login_addr_text(&peer, client.rip, sizeof(client.rip), &client.rport);
 		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
-			pop3_addr(&local, client.lip, sizeof(client.lip), &client.lport);
+			login_addr_text(&local, client.lip, sizeof(client.lip), &client.lport);
 		pop3_session_id(client.session, sizeof(client.session));
 		if ((pid = fork()) < 0) {
 			log_error("fork: %s", strerror(errno));
