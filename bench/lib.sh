@@ -55,6 +55,7 @@ maillog_file_prefixes = $d/log
 EOC
 	printf '127.0.0.1:%s inet n - n - - smtpd\n%s\n%s\n' "$2" "$PF_MASTER_CF" "${4:-}" \
 	    > "$d/etc/master.cf"
+	chown postfix "$d/data"
 	postfix -c "$d/etc" set-permissions >/dev/null 2>&1
 	${PIN:-} postfix -c "$d/etc" start >/dev/null 2>&1 || { log "postfix did not start"; return 1; }
 	echo "$d/log/maillog"

@@ -28,10 +28,7 @@ WAIT_LIMIT=${WAIT_LIMIT:-600}
 OUT=${1:-}
 SINK_PIDS=""
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-now() { date +%s.%N; }
-rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN{printf "%.1f", n/(b-a)}'; }
-sent_count() { grep -c 'status=sent' "$1" 2>/dev/null || true; }
+. "$ROOT/bench/lib.sh"
 
 # common_main SINKPORT
 common_main() {
@@ -54,65 +51,18 @@ EOC
 }
 
 setup_postfix() {
-	local d=$SANDBOX/postfix
-	rm -rf "$d"; mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/log"
-	{ common_main "$PF_SINK"; cat <<EOC
-queue_directory = $d/spool
-data_directory = $d/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $d/log/maillog
-maillog_file_prefixes = $d/log
-EOC
-	} > "$d/etc/main.cf"
-	cat > "$d/etc/master.cf" <<EOC
-127.0.0.1:$PF_PORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-smtp      unix  -       -       n       -       -       smtp
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOC
-	chown postfix "$d/data"
-	postfix -c "$d/etc" set-permissions >/dev/null 2>&1
-	postfix -c "$d/etc" start >/dev/null 2>&1 || { log "postfix did not start"; return 1; }
-	echo "$d/log/maillog"
+	bench_postfix "$SANDBOX/postfix" "$PF_PORT" "$(common_main "$PF_SINK")" \
+	    "smtp      unix  -       -       n       -       -       smtp"
 }
 
 setup_yubin() {
-	local d=$SANDBOX/yubin
-	rm -rf "$d"; mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/log"
-	{ common_main "$YB_SINK"; cat <<EOC
-queue_directory = $d/spool
-data_directory = $d/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $d/log/maillog
-EOC
-	} > "$d/etc/main.cf"
-	cat > "$d/etc/master.cf" <<EOC
-127.0.0.1:$YB_PORT inet n - n - - smtpd
-qmgr      unix  n       -       n       300     1       qmgr
-smtp      unix  -       -       n       -       -       smtp
-EOC
-	"$YUBIN/postfix" -c "$d/etc" start >/dev/null 2>&1 || { log "yubin did not start"; return 1; }
-	echo "$d/log/maillog"
+	bench_yubin "$SANDBOX/yubin" "$YB_PORT" "$(common_main "$YB_SINK")" \
+	    "qmgr      unix  n       -       n       300     1       qmgr
+smtp      unix  -       -       n       -       -       smtp" postfix
 }
 
 stop_all() {
-	postfix -c "$SANDBOX/postfix/etc" stop >/dev/null 2>&1
-	"$YUBIN/postfix" -c "$SANDBOX/yubin/etc" stop >/dev/null 2>&1
+	bench_stop "$SANDBOX/postfix" "$SANDBOX/yubin"
 	sleep 1
 }
 
@@ -124,23 +74,17 @@ cleanup() {
 
 # run_one NAME PORT MAILLOG -> delivered msg/s
 run_one() {
-	local name=$1 port=$2 maillog=$3 before t0 t2 n i
+	local name=$1 port=$2 maillog=$3 before t0 t2 n
 	before=$(sent_count "$maillog")
 	t0=$(now)
 	timeout "$WAIT_LIMIT" smtp-source -s "$SESSIONS" -m "$MSGS" -l "$SIZE" \
 	    -t rcpt@remote.test -f sender@bench.test "127.0.0.1:$port" ||
 		log "$name: smtp-source exit $?"
-	for i in $(seq 1 $((WAIT_LIMIT * 10))); do
-		n=$(( $(sent_count "$maillog") - before ))
-		[ "$n" -ge "$MSGS" ] && break
-		sleep 0.1
-	done
+	n=$(wait_sent "$maillog" "$before" "$MSGS" "$WAIT_LIMIT")
 	t2=$(now)
 	[ "$n" -lt "$MSGS" ] && log "$name: only $n of $MSGS delivered"
 	rate "$n" "$t0" "$t2"
 }
-
-median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 main() {
 	command -v smtp-source >/dev/null || { log "smtp-source (postfix package) missing"; exit 1; }
