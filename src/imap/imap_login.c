@@ -246,50 +246,6 @@ login_login(struct imap_login *l, const char *tag, const char *user, const char 
 	return ret;
 }
 
-static void
-login_proxy(struct imap_login *l)
-{
-	struct pollfd pfd[2];
-	char buf[16384];
-	ssize_t n;
-
-	pop3_proctitle("[proxy %s]", l->client->rip);
-	for (;;) {
-		pfd[0].fd = l->conn.fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = l->ctl_fd;
-		pfd[1].events = POLLIN;
-		if (SSL_pending(l->conn.ssl) > 0) {
-			pfd[0].revents = POLLIN;
-			pfd[1].revents = 0;
-		} else if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		if (pfd[0].revents != 0) {
-			int r = SSL_read(l->conn.ssl, buf, sizeof(buf));
-
-			if (r <= 0) {
-				int e = SSL_get_error(l->conn.ssl, r);
-
-				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-					return;
-			} else if (write(l->ctl_fd, buf, (size_t)r) != r) {
-				return;
-			}
-		}
-		if (pfd[1].revents != 0) {
-			n = read(l->ctl_fd, buf, sizeof(buf));
-			if (n <= 0)
-				return;
-			pop3_conn_append(&l->conn, buf, (size_t)n);
-			if (pop3_conn_flush(&l->conn) != 0)
-				return;
-		}
-	}
-}
-
 int
 imap_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct auth_client *auth)
 {
@@ -403,8 +359,10 @@ imap_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 			    "session=<%s>", u.s, l.last_method, client->rip, client->lip,
 			    (long)getppid(), login_secured_text(&l), client->session);
 			str_deinit(&u);
-			if (l.conn.ssl != NULL)
-				login_proxy(&l);
+			if (l.conn.ssl != NULL) {
+				pop3_proctitle("[proxy %s]", l.client->rip);
+				pop3_conn_proxy(&l.conn, l.ctl_fd);
+			}
 			why = NULL;
 			goto out;
 		}

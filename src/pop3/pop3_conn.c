@@ -230,3 +230,47 @@ pop3_conn_starttls(struct pop3_conn *c, SSL_CTX *ctx)
 		return -1;
 	}
 }
+
+void
+pop3_conn_proxy(struct pop3_conn *c, int fd)
+{
+	struct pollfd pfd[2];
+	char buf[16384];
+	ssize_t n;
+
+	for (;;) {
+		pfd[0].fd = c->fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = fd;
+		pfd[1].events = POLLIN;
+		/* bytes already decrypted in OpenSSL's buffer: no poll for them */
+		if (SSL_pending(c->ssl) > 0) {
+			pfd[0].revents = POLLIN;
+			pfd[1].revents = 0;
+		} else if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (pfd[0].revents != 0) {
+			int r = SSL_read(c->ssl, buf, sizeof(buf));
+
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+					return;
+			} else if (write(fd, buf, (size_t)r) != r) {
+				return;
+			}
+		}
+		if (pfd[1].revents != 0) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0)
+				return;
+			pop3_conn_append(c, buf, (size_t)n);
+			if (pop3_conn_flush(c) != 0)
+				return;
+		}
+	}
+}

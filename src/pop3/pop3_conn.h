@@ -47,4 +47,9 @@ int	 pop3_conn_starttls(struct pop3_conn *, SSL_CTX *);
 /* pop3_conn_unread - bytes read but not yet returned as lines */
 size_t	 pop3_conn_pending(const struct pop3_conn *);
 
+/* pop3_conn_proxy - copy between the TLS client of c and fd (the session
+ * process, which speaks in clear) until either side closes: what a login
+ * process does after the hand-off under TLS */
+void	 pop3_conn_proxy(struct pop3_conn *, int fd);
+
 #endif
