@@ -311,6 +311,24 @@ master_add_copies(struct master_service **svcp, size_t nsvc, size_t n)
 /* master_load - read main.cf and master.cf into a new service table; old
  * services with the same name and type hand over their listener, so a
  * reload never closes a socket that clients are connecting to */
+/* master_done_elsewhere - a Postfix service that yubin has no process
+ * for because other processes do its work: cleanup (smtpd and pickup),
+ * trivial-rewrite (each daemon rewrites), bounce/defer/trace (the queue
+ * manager), showq (mailq reads the queue), flush (postqueue -s), proxymap
+ * (tables open in each process), anvil, scache (the smtp client's own
+ * cache), tlsmgr, postlogd (each process logs) */
+static bool
+master_done_elsewhere(const char *command)
+{
+	static const char *const names[] = { "cleanup", "trivial-rewrite", "bounce", "showq",
+	    "flush", "proxymap", "anvil", "scache", "tlsmgr", "postlogd" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(command, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static int
 master_load(struct master *m, struct master_service *old, size_t nold, bool report)
 {
@@ -320,9 +338,11 @@ master_load(struct master *m, struct master_service *old, size_t nold, bool repo
 	struct maincf *cf = maincf_new(m->config_dir);
 	const char *err;
 	char *mcpath, *key, *path;
+	struct str elsewhere;
 	size_t i, j, n, nsvc = 0;
 	int ret = -1;
 
+	str_init(&elsewhere, 128);
 	mcpath = xasprintf("%s/master.cf", m->config_dir);
 	if (maincf_load(cf, &err) != 0 || mastercf_load(mc, mcpath, &err) != 0) {
 		log_error("%s", err);
@@ -337,6 +357,14 @@ master_load(struct master *m, struct master_service *old, size_t nold, bool repo
 			continue;	/* the last duplicate wins */
 		if (transport_find(s->command) != NULL && s->type == MASTERCF_UNIX)
 			continue;	/* delivered inside the queue manager */
+		if (master_done_elsewhere(s->command)) {
+			/* Postfix's own plumbing: yubin does that work inside
+			 * other processes; one line names them all */
+			if (report)
+				str_appendf(&elsewhere, "%s%s (line %d)", elsewhere.len > 0 ? ", " : "",
+				    s->command, s->line);
+			continue;
+		}
 		if (s->type == MASTERCF_PASS || s->type == MASTERCF_UNIX_DGRAM ||
 		    !master_runnable(s->command)) {
 			if (report)
@@ -400,10 +428,14 @@ master_load(struct master *m, struct master_service *old, size_t nold, bool repo
 			strvec_push(&ns->argv, "-v");
 		nsvc = master_add_copies(&svc, nsvc, master_process_count(cf, s));
 	}
+	if (elsewhere.len > 0)
+		log_info("%s: Postfix services whose work yubin does inside its other "
+		    "processes, not started: %s", mcpath, elsewhere.s);
 	m->svc = svc;
 	m->nsvc = nsvc;
 	ret = 0;
 out:
+	str_deinit(&elsewhere);
 	free(mcpath);
 	mastercf_free(&mc);
 	maincf_free(&cf);
