@@ -8,6 +8,10 @@ now() { date +%s.%N; }
 # rate N T0 T1 - N per second between two `now` stamps
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN{printf "%.1f", n/(b-a)}'; }
 sent_count() { grep -c 'status=sent' "$1" 2>/dev/null || true; }
+# free_port - a TCP port on 127.0.0.1 that nothing listens on just now
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # wait_sent MAILLOG BEFORE WANT LIMIT - wait (bounded by LIMIT seconds)
@@ -92,4 +96,122 @@ bench_stop() {
 			"$YUBIN/postfix" -c "$d/etc" stop >/dev/null 2>&1
 		fi
 	done
+}
+
+# --- Dovecot-side instances (Debian's Dovecot 2.3 and `yubin dovecot`) ---
+# Both read the same dovecot.conf: stock settings but for plaintext auth
+# on loopback without TLS, a passwd-file of {PLAIN} users whose mail is
+# owned by nobody, and the limits that hundreds of sessions from one
+# address need (as /work/shared/anchors/dovecot-anchor.sh sets them).
+
+# bench_dovecot_conf DIR PROTOCOL PORT - DIR/dovecot.conf serving
+# PROTOCOL (imap or pop3) on 127.0.0.1:PORT from DIR/users (empty; add
+# users with bench_dovecot_user); DIR is emptied first
+bench_dovecot_conf() {
+	local d=$1 proto=$2 port=$3 other=pop3
+	[ "$proto" = pop3 ] && other=imap
+	rm -rf "$d"; mkdir -p "$d/run" "$d/state" "$d/home"
+	: > "$d/users"
+	cat > "$d/dovecot.conf" <<EOC
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/log
+protocols = $proto
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+first_valid_uid = 1
+mail_location = maildir:~/Maildir
+mail_max_userip_connections = 1000
+default_login_user = dovenull
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $d/users
+}
+userdb {
+  driver = passwd-file
+  args = $d/users
+}
+service $proto-login {
+  inet_listener $proto {
+    port = $port
+  }
+  inet_listener ${proto}s {
+    port = 0
+  }
+}
+service $other-login {
+  inet_listener $other {
+    port = 0
+  }
+  inet_listener ${other}s {
+    port = 0
+  }
+}
+service $proto {
+  process_limit = 1024
+}
+EOC
+	chmod -R a+rX "$d"
+}
+
+# bench_dovecot_user DIR USER PASSWORD - a passwd-file user of DIR's
+# instance, home DIR/home/USER, mail owned by nobody
+bench_dovecot_user() {
+	echo "$2:{PLAIN}$3:$(id -u nobody):$(id -g nobody)::$1/home/$2::" >> "$1/users"
+}
+
+# bench_dovecot_mail DIR USER MAILDIR - replace USER's Maildir with a copy
+# of MAILDIR: no index, no dovecot-uidlist, messages where MAILDIR has them
+bench_dovecot_mail() {
+	local h=$1/home/$2
+	rm -rf "$h"; mkdir -p "$h"
+	cp -a "$3" "$h/Maildir"
+	chown -R nobody:nogroup "$h"
+}
+
+# bench_dovecot_start yubin|dovecot DIR [CONF] - start the instance's
+# master (CONF defaults to DIR/dovecot.conf) and wait (bounded) until it
+# has written its pid file
+bench_dovecot_start() {
+	local conf=${3:-$2/dovecot.conf}
+	rm -f "$2/run/master.pid"
+	if [ "$1" = yubin ]; then ${PIN:-} "$YUBIN/yubin" dovecot -c "$conf"
+	else ${PIN:-} /usr/sbin/dovecot -c "$conf"; fi || { log "$1 did not start"; return 1; }
+	for _ in $(seq 50); do [ -s "$2/run/master.pid" ] && break; sleep 0.1; done
+	sleep 0.5	# listeners and the auth process
+}
+
+# bench_dovecot_stop DIR - stop the instance by its master's own pid (if
+# that pid is still a dovecot master, not a reused number) and wait
+# (bounded) until it is gone
+bench_dovecot_stop() {
+	local pidf=$1/run/master.pid pid
+	[ -s "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	grep -qa dovecot "/proc/$pid/cmdline" 2>/dev/null || return 0
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+}
+
+# bench_tree_mem PID - "RSS_KiB PSS_KiB NPROC" summed over PID and all its
+# descendants, from /proc/*/smaps_rollup
+bench_tree_mem() {
+	local pids
+	pids=$(ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2; order[NR] = $1 }
+		END {
+			keep[root] = 1; changed = 1
+			while (changed) {
+				changed = 0
+				for (i = 1; i <= NR; i++) {
+					p = order[i]
+					if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 }
+				}
+			}
+			for (p in keep) print p
+		}')
+	for p in $pids; do cat "/proc/$p/smaps_rollup" 2>/dev/null; done |
+		awk -v n="$(echo $pids | wc -w)" '$1=="Rss:"{r+=$2} $1=="Pss:"{p+=$2} END{print r+0, p+0, n}'
 }

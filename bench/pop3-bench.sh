@@ -3,7 +3,8 @@
 # retrieval half beside Debian's real Dovecot 2.3, in the same run,
 # alternating, on copies of the same generated Maildir.
 #
-# Usage (as root): [RUNS=3] [NMSG=5000] [LOGIN_N=2000] [CONC=10] bench/pop3-bench.sh
+# Usage (as root): [RUNS=3] [NMSG=5000] [LOGIN_N=2000] [CONC=10]
+#   [YUBIN=<build>/bin] bench/pop3-bench.sh
 #
 # Both servers: loopback, ssl = no, disable_plaintext_auth = no, one
 # passwd-file user "big" ({PLAIN}, mail owned by nobody) with NMSG ~4 KiB
@@ -21,93 +22,35 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 ANCHORS=${ANCHORS:-/work/shared/anchors}
-YUBIN=${YUBIN:-$ROOT/build/bin/yubin}
+YUBIN=${YUBIN:-$ROOT/build/bin}
 RUNS=${RUNS:-3}
 NMSG=${NMSG:-5000}
 LOGIN_N=${LOGIN_N:-2000}
 CONC=${CONC:-10}
 SANDBOX=${SANDBOX:-$(mktemp -d /tmp/pop3-bench.XXXXXX)}
 OUT=${OUT:-$ROOT/bench/results/pop3.tsv}
-YPORT=${YPORT:-21110}
-DPORT=${DPORT:-22110}
 PASS=benchpass
+
+. "$ROOT/bench/lib.sh"
+YPORT=${YPORT:-$(free_port)}
+DPORT=${DPORT:-$(free_port)}
 
 [ "$(id -u)" = 0 ] || { echo "pop3-bench: run as root (both servers switch to the mail user)" >&2; exit 1; }
 [ -x /usr/sbin/dovecot ] || { echo "pop3-bench: Debian's dovecot is not installed (scripts/bootstrap)" >&2; exit 1; }
 chmod 755 "$SANDBOX"
 mkdir -p "$(dirname "$OUT")"
-UID_=$(id -u nobody); GID_=$(id -g nobody)
 
 mkdir -p "$SANDBOX/template"
 python3 "$ANCHORS/gen_maildir.py" "$SANDBOX/template/Maildir" "$NMSG" >/dev/null
 
 setup() {	# $1 = yubin | dovecot, $2 = port
-	local d=$SANDBOX/$1
-	rm -rf "$d"; mkdir -p "$d/run" "$d/state" "$d/home"
-	echo "big:{PLAIN}$PASS:$UID_:$GID_::$d/home/big::" > "$d/users"
-	cat > "$d/dovecot.conf" <<EOC
-base_dir = $d/run
-state_dir = $d/state
-log_path = $d/log
-protocols = pop3
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-first_valid_uid = 1
-mail_location = maildir:~/Maildir
-mail_max_userip_connections = 1000
-default_login_user = dovenull
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $d/users
-}
-userdb {
-  driver = passwd-file
-  args = $d/users
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = $2
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service imap-login {
-  inet_listener imap {
-    port = 0
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3 {
-  process_limit = 1024
-}
-EOC
-	chmod -R a+rX "$d"
+	bench_dovecot_conf "$SANDBOX/$1" pop3 "$2"
+	bench_dovecot_user "$SANDBOX/$1" big "$PASS"
 }
 
-fresh_mail() {	# $1 = yubin | dovecot
-	local h=$SANDBOX/$1/home/big
-	rm -rf "$h"; mkdir -p "$h"
-	cp -a "$SANDBOX/template/Maildir" "$h/"
-	chown -R nobody:nogroup "$h"
-}
-
-start() {	# $1 = yubin | dovecot
-	if [ "$1" = yubin ]; then "$YUBIN" dovecot -c "$SANDBOX/yubin/dovecot.conf"
-	else /usr/sbin/dovecot -c "$SANDBOX/dovecot/dovecot.conf"; fi
-	sleep 1
-}
-
-stop() {	# by the master's own pid
-	local pidf=$SANDBOX/$1/run/master.pid pid
-	[ -f "$pidf" ] || return 0
-	pid=$(cat "$pidf"); kill "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-}
+fresh_mail() { bench_dovecot_mail "$SANDBOX/$1" big "$SANDBOX/template/Maildir"; }
+start() { bench_dovecot_start "$1" "$SANDBOX/$1"; }
+stop() { bench_dovecot_stop "$SANDBOX/$1"; }
 
 logins() {	# $1 = port; prints logins/s
 	python3 - "$1" "$LOGIN_N" "$CONC" "$PASS" <<'EOP'
