@@ -47,12 +47,17 @@ mono(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Read until a line starting with PREFIX has come in whole; 0 on success. */
+/*
+ * Read until a line starting with PREFIX ("* OK" or "a1 OK") has come in
+ * whole: 0. A line with PREFIX's first word but another status (a tagged
+ * NO or BAD; a BYE instead of the greeting) fails at once rather than
+ * waiting for the timeout. (LOGOUT's own BYE comes before its OK.)
+ */
 static int
 expect(int fd, const char *prefix)
 {
 	char buf[4096];
-	size_t len = 0, plen = strlen(prefix);
+	size_t len = 0, plen = strlen(prefix), wlen = strcspn(prefix, " ") + 1;
 
 	for (;;) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
@@ -66,6 +71,10 @@ expect(int fd, const char *prefix)
 		while ((nl = strchr(line, '\n')) != NULL) {
 			if (strncmp(line, prefix, plen) == 0)
 				return 0;
+			if (strncmp(line, prefix, wlen) == 0 && prefix[0] != '*')
+				return -1;
+			if (prefix[0] == '*' && strncmp(line, "* BYE", 5) == 0)
+				return -1;	/* refused at the greeting */
 			line = nl + 1;
 		}
 		/* keep the partial last line; a full buffer without one is junk */
