@@ -16,8 +16,8 @@
 #include "storage/mailbox.h"
 #include "storage/storage.h"
 
-static void
-parse_info(const char *name, unsigned *flags, uint32_t *kw)
+void
+imap_mbox_parse_info(const char *name, unsigned *flags, uint32_t *kw)
 {
 	const char *info = strstr(name, ":2,");
 
@@ -46,7 +46,8 @@ name_cmp(const void *a, const void *b)
 }
 
 int
-imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r)
+imap_mbox_scan_dir(const char *dir, imap_mbox_date_fn *date_fn, void *ctx,
+    struct imap_mbox_snap *out, const char **error_r)
 {
 	struct strvec news;
 	struct mailbox *mb;
@@ -87,8 +88,10 @@ imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r
 		m->uid = mm->uid;
 		m->name = xstrdup(mm->name);
 		m->vsize = mm->vsize;
-		parse_info(mm->name, &m->flags, &m->kw);
-		m->date = stat(path, &st) == 0 ? st.st_mtime : time(NULL);
+		imap_mbox_parse_info(mm->name, &m->flags, &m->kw);
+		m->date = date_fn != NULL ? date_fn(ctx, mm->uid, base) : -1;
+		if (m->date == -1)
+			m->date = stat(path, &st) == 0 ? st.st_mtime : time(NULL);
 		if (news.n > 0 && bsearch(&base, news.v, news.n, sizeof(char *), name_cmp) != NULL) {
 			m->flags |= IMAP_FLAG_RECENT;
 			out->new_count++;
