@@ -749,6 +749,7 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 	struct str out;
 	size_t i, k, nsaved = 0;
 	uint32_t *saved;
+	uint64_t top_modseq = 0;
 
 	if (n >= 2 && a[0].type == IMAP_ARG_ATOM && strcasecmp(a[0].str, "CHARSET") == 0) {
 		if (!imap_arg_is_astring(&a[1]) || (strcasecmp(a[1].str, "UTF-8") != 0 &&
@@ -783,13 +784,20 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 		sm.nkeywords = nk;
 		sm.size = m->vsize;
 		sm.internaldate = m->date;
+		sm.modseq = m->modseq;
 		sm.load = search_load;
 		sm.ctx = s;
 		if (imap_search_match(prog, &sm)) {
 			str_appendf(&out, " %u", uid ? m->uid : (uint32_t)(i + 1));
 			saved[nsaved++] = m->uid;
+			if (m->modseq > top_modseq)
+				top_modseq = m->modseq;
 		}
 		free((char *)(uintptr_t)sm.text);
+	}
+	if (nsaved > 0 && imap_search_uses_modseq(prog)) {
+		s->condstore = true;
+		str_appendf(&out, " (MODSEQ %llu)", (unsigned long long)top_modseq);
 	}
 	str_append(&out, "\r\n");
 	s->out += out.len;

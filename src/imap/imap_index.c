@@ -585,12 +585,49 @@ snap_from_view(const struct idx_view *v, struct imap_mbox_snap *out)
 	}
 }
 
+void
+imap_index_reseal(void *data, size_t len)
+{
+	struct idx_hdr *h = data;
+	struct idx_rec *r;
+	uint64_t recs;
+	size_t i;
+
+	if (len < sizeof(*h))
+		return;
+	r = (struct idx_rec *)(h + 1);
+	recs = (len - sizeof(*h)) / sizeof(*r);
+	if (h->count < recs)
+		recs = h->count;
+	for (i = 0; i < recs; i++)
+		r[i].check = rec_check(&r[i]);
+	if (sizeof(*h) + (uint64_t)h->count * sizeof(*r) + h->names_size == len)
+		h->names_check = check_sum((const char *)(r + h->count), h->names_size);
+	h->check = hdr_check(h);
+}
+
+int
+imap_index_snap_from_image(const void *data, size_t len, struct imap_mbox_snap *out)
+{
+	struct idx_view v;
+	const char *why;
+
+	if (idx_check(data, len, &v, &why) != 0)
+		return -1;
+	snap_from_view(&v, out);
+	return 0;
+}
+
 /* fresh_modseq - where modseqs start without a readable old index: the
- * clock, scaled, so that they stay above any a lost index handed out */
+ * clock in microseconds, so that they stay above any that a lost index
+ * handed out (unless it saw a million changes a second) */
 static uint64_t
 fresh_modseq(void)
 {
-	return (uint64_t)time(NULL) << 12;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int

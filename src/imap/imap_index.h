@@ -69,6 +69,13 @@ uint64_t imap_index_changed(const char *dir, struct imap_mbox_snap *snap, const 
 /* imap_index_load_check - validate an index image (the fuzz harness's
  * entry): 0 when usable, -1 with *why_r */
 int	 imap_index_load_check(const void *data, size_t len, const char **why_r);
+/* imap_index_reseal - recompute the checksums of an index image in place
+ * (as far as its header says where things are), so that the fuzz harness
+ * reaches the checks behind them */
+void	 imap_index_reseal(void *data, size_t len);
+/* imap_index_snap_from_image - the snapshot an image stands for: 0, or
+ * -1 when it is not a valid index */
+int	 imap_index_snap_from_image(const void *data, size_t len, struct imap_mbox_snap *out);
 
 /* --- the ENVELOPE / BODY / BODYSTRUCTURE cache --- */
 
