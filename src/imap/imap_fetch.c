@@ -389,7 +389,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		imap_condstore_vanished(s, a[0].str);
 	str_init(&line, 256);
 	str_init(&data, 4096);
-	str_init(&cached.data, 1024);
+	imap_cached_init(&cached);
 	imap_cache_batch_init(&batch);
 	for (i = 0; i < nidx; i++) {
 		struct imap_msg *m = &s->snap.m[idx[i]];
@@ -535,7 +535,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	}
 	imap_cache_batch_commit(&batch, s->sel_dir);
 	imap_cache_batch_deinit(&batch);
-	str_deinit(&cached.data);
+	imap_cached_deinit(&cached);
 	str_deinit(&line);
 	str_deinit(&data);
 	free(idx);

@@ -305,23 +305,30 @@ static int
 cache_read_entry(int fd, uint32_t uid, uint64_t off, uint32_t len, struct str *out)
 {
 	struct cache_entry_hdr e;
+	size_t want = sizeof(e) + len;
 
 	if (off < 8 || len == 0 || len > CACHE_MAX_ENTRY)
 		return -1;
-	if (pread(fd, &e, sizeof(e), (off_t)off) != (ssize_t)sizeof(e) ||
-	    e.magic != CACHE_ENTRY_MAGIC || e.uid != uid || e.len != len)
-		return -1;
-	{
-		char *tmp = xmalloc(len);
-		bool got = pread(fd, tmp, len, (off_t)(off + sizeof(e))) == (ssize_t)len;
+	/* one read for the entry's header and data, into out's buffer */
+	str_reset(out);
+	if (out->cap < want + 1) {
+		static const char zeros[4096];
 
+		while (out->len < want) {
+			size_t k = want - out->len < sizeof(zeros) ? want - out->len : sizeof(zeros);
+
+			str_append_n(out, zeros, k);
+		}
 		str_reset(out);
-		if (got)
-			str_append_n(out, tmp, len);
-		free(tmp);
-		if (!got)
-			return -1;
 	}
+	if (pread(fd, out->s, want, (off_t)off) != (ssize_t)want)
+		return -1;
+	memcpy(&e, out->s, sizeof(e));
+	if (e.magic != CACHE_ENTRY_MAGIC || e.uid != uid || e.len != len)
+		return -1;
+	memmove(out->s, out->s + sizeof(e), len);
+	out->len = len;
+	out->s[len] = '\0';
 	if (check_sum(out->s, len) != e.check)
 		return -1;
 	/* three NUL-terminated strings */
@@ -873,22 +880,40 @@ imap_index_changed(const char *dir, struct imap_mbox_snap *snap, const size_t *i
 
 /* --- cache --- */
 
+void
+imap_cached_init(struct imap_cached *c)
+{
+	memset(c, 0, sizeof(*c));
+	str_init(&c->data, 1024);
+	c->fd = -1;
+}
+
+void
+imap_cached_deinit(struct imap_cached *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	str_deinit(&c->data);
+	c->fd = -1;
+}
+
 bool
 imap_index_cache_get(const char *dir, const struct imap_msg *m, struct imap_cached *out)
 {
-	char *path;
-	int fd;
 	bool ok;
 
 	if (m->cache_off == 0)
 		return false;
-	path = path_join(dir, IMAP_INDEX_CACHE_FILE);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
+	if (!out->tried) {
+		char *path = path_join(dir, IMAP_INDEX_CACHE_FILE);
+
+		out->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		out->tried = true;
+		free(path);
+	}
+	if (out->fd < 0)
 		return false;
-	ok = cache_read_entry(fd, m->uid, m->cache_off, m->cache_len, &out->data) == 0;
-	close(fd);
+	ok = cache_read_entry(out->fd, m->uid, m->cache_off, m->cache_len, &out->data) == 0;
 	if (ok) {
 		out->envelope = out->data.s;
 		out->body = out->envelope + strlen(out->envelope) + 1;

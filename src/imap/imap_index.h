@@ -82,8 +82,14 @@ int	 imap_index_snap_from_image(const void *data, size_t len, struct imap_mbox_s
 struct imap_cached {
 	struct str	 data;		/* "envelope\0body\0bodystructure\0" */
 	const char	*envelope, *body, *bodystructure;	/* into data */
+	int		 fd;		/* the cache file, open across calls */
+	bool		 tried;
 };
 
+/* imap_cached_init, _deinit - a reader for one command (the cache file
+ * is opened at the first get and kept open) */
+void	 imap_cached_init(struct imap_cached *);
+void	 imap_cached_deinit(struct imap_cached *);
 /* imap_index_cache_get - m's cached strings: true when found and intact */
 bool	 imap_index_cache_get(const char *dir, const struct imap_msg *m, struct imap_cached *out);
 

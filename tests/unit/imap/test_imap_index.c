@@ -367,7 +367,7 @@ test_cache(void **state)
 	/* a new session finds them through the index */
 	assert_int_equal(imap_index_sync(dir, &t, &how, &err), 0);
 	assert_int_equal(how, IMAP_INDEX_FAST);
-	str_init(&c.data, 64);
+	imap_cached_init(&c);
 	assert_true(imap_index_cache_get(dir, &t.m[1], &c));
 	assert_string_equal(c.envelope, "(ENV two)");
 	assert_string_equal(c.body, "(BODY two)");
@@ -383,7 +383,7 @@ test_cache(void **state)
 	assert_false(imap_index_cache_get(dir, &t.m[1], &c));
 	assert_true(imap_index_cache_get(dir, &t.m[0], &c));
 	assert_string_equal(c.envelope, "(ENV one)");
-	str_deinit(&c.data);
+	imap_cached_deinit(&c);
 	imap_mbox_snap_free(&t);
 	imap_mbox_snap_free(&s);
 }
@@ -413,7 +413,7 @@ test_expunge_and_force_rebuild(void **state)
 	assert_int_equal(t.n, 2);
 	assert_int_equal(t.m[0].uid, 2);
 	assert_true(t.highestmodseq > hms);	/* an expunge is a change */
-	str_init(&c.data, 64);
+	imap_cached_init(&c);
 	assert_true(imap_index_cache_get(dir, &t.m[0], &c));
 	assert_string_equal(c.envelope, "(E2)");
 	hms = t.highestmodseq;
@@ -424,7 +424,7 @@ test_expunge_and_force_rebuild(void **state)
 	assert_true(t.highestmodseq > hms);
 	assert_int_equal(t.n, 2);
 	assert_false(imap_index_cache_get(dir, &t.m[0], &c));
-	str_deinit(&c.data);
+	imap_cached_deinit(&c);
 	imap_mbox_snap_free(&t);
 }
 
