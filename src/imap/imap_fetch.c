@@ -340,7 +340,9 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	struct str line, data;
 	bool need_text = false, need_section = false, list_ok = true, vanished = false;
 	bool want_modseq = false;
+	unsigned want_parts = 0;	/* ENVELOPE 1, BODY 2, BODYSTRUCTURE 4 */
 	uint64_t changedsince = 0;
+	struct str env, body, bs;
 	struct imap_cache_batch batch;
 	struct imap_cached cached;
 
@@ -382,6 +384,12 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			need_text = true;
 		if (items[k].kind == FI_SECTION)
 			need_section = true;
+		else if (items[k].kind == FI_ENVELOPE)
+			want_parts |= 1;
+		else if (items[k].kind == FI_BODY)
+			want_parts |= 2;
+		else if (items[k].kind == FI_BODYSTRUCTURE)
+			want_parts |= 4;
 	}
 	if (changedsince > 0)
 		want_modseq = true;
@@ -391,10 +399,14 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	str_init(&data, 4096);
 	imap_cached_init(&cached);
 	imap_cache_batch_init(&batch);
+	str_init(&env, 512);
+	str_init(&body, 256);
+	str_init(&bs, 512);
 	for (i = 0; i < nidx; i++) {
 		struct imap_msg *m = &s->snap.m[idx[i]];
 		struct mime_message mm;
 		bool have_text = false, seen_now = false, sent_flags = false, have_cache = false;
+		bool partial = false;
 
 		if (changedsince > 0 && m->modseq <= changedsince)
 			continue;
@@ -402,8 +414,15 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		str_reset(&data);
 		/* ENVELOPE and BODY(STRUCTURE) come from the index's cache
 		 * when it has them: the message file is not opened */
-		if (need_text && !need_section)
-			have_cache = imap_index_cache_get(s->sel_dir, m, &cached);
+		if (want_parts != 0 && !need_section &&
+		    imap_index_cache_get(s->sel_dir, m, &cached)) {
+			/* an entry holds what was asked when it was made ("" for
+			 * the rest) */
+			have_cache = (!(want_parts & 1) || *cached.envelope != '\0') &&
+			    (!(want_parts & 2) || *cached.body != '\0') &&
+			    (!(want_parts & 4) || *cached.bodystructure != '\0');
+			partial = !have_cache;
+		}
 		if (need_text && !have_cache) {
 			if (imap_mbox_read(s->sel_dir, m, &data) != 0) {
 				/* expunged by another session meanwhile: nothing to show */
@@ -411,22 +430,32 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			}
 			mime_parse(&mm, data.s, data.len);
 			have_text = true;
-			{
-				struct str env, body, bs;
-
-				str_init(&env, 512);
-				str_init(&body, 256);
-				str_init(&bs, 512);
+		}
+		if (have_text && want_parts != 0) {
+			/* what is asked is made once, sent and cached (with what
+			 * an older entry had) */
+			str_reset(&env);
+			str_reset(&body);
+			str_reset(&bs);
+			if (want_parts & 1)
 				mime_envelope(&env, mm.text, mm.root.hdr_len);
+			else if (partial)
+				str_append(&env, cached.envelope);
+			if (want_parts & 2)
 				mime_bodystructure(&body, &mm, false);
+			else if (partial)
+				str_append(&body, cached.body);
+			if (want_parts & 4)
 				mime_bodystructure(&bs, &mm, true);
-				imap_cache_batch_add(&batch, m, env.s, body.s, bs.s);
-				str_deinit(&env);
-				str_deinit(&body);
-				str_deinit(&bs);
-				if (batch.buf.len > 1024 * 1024)
-					imap_cache_batch_commit(&batch, s->sel_dir);
-			}
+			else if (partial)
+				str_append(&bs, cached.bodystructure);
+			imap_cache_batch_add(&batch, m, env.s, body.s, bs.s);
+			if (batch.buf.len > 1024 * 1024)
+				imap_cache_batch_commit(&batch, s->sel_dir);
+			cached.envelope = env.s;
+			cached.body = body.s;
+			cached.bodystructure = bs.s;
+			have_cache = true;
 		}
 		/* a non-PEEK body fetch sets \Seen; its FLAGS go first */
 		for (k = 0; k < nitems; k++)
@@ -477,31 +506,22 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		if (want_modseq)
 			str_appendf(&line, "%sMODSEQ (%llu)", line.len > 0 ? " " : "",
 			    (unsigned long long)m->modseq);
-		for (k = 0; k < nitems && have_cache; k++) {
-			struct fetch_item *it = &items[k];
-			const char *sp = line.len > 0 ? " " : "";
-
-			if (it->kind == FI_ENVELOPE)
-				str_appendf(&line, "%sENVELOPE %s", sp, cached.envelope);
-			else if (it->kind == FI_BODYSTRUCTURE)
-				str_appendf(&line, "%s%s %s", sp, it->label, cached.bodystructure);
-			else if (it->kind == FI_BODY)
-				str_appendf(&line, "%s%s %s", sp, it->label, cached.body);
-		}
-		for (k = 0; k < nitems && have_text; k++) {
+		/* the text items in the order asked: ENVELOPE and BODY(STRUCTURE)
+		 * from the cache (or made above), sections from the text */
+		for (k = 0; k < nitems && (have_text || have_cache); k++) {
 			struct fetch_item *it = &items[k];
 			const char *sp = line.len > 0 ? " " : "";
 			struct str sec;
 
 			switch (it->kind) {
 			case FI_ENVELOPE:
-				str_appendf(&line, "%sENVELOPE ", sp);
-				mime_envelope(&line, mm.text, mm.root.hdr_len);
+				str_appendf(&line, "%sENVELOPE %s", sp, cached.envelope);
 				break;
 			case FI_BODYSTRUCTURE:
+				str_appendf(&line, "%s%s %s", sp, it->label, cached.bodystructure);
+				break;
 			case FI_BODY:
-				str_appendf(&line, "%s%s ", sp, it->label);
-				mime_bodystructure(&line, &mm, it->kind == FI_BODYSTRUCTURE);
+				str_appendf(&line, "%s%s %s", sp, it->label, cached.body);
 				break;
 			case FI_SECTION:
 				str_init(&sec, 1024);
@@ -536,6 +556,9 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	imap_cache_batch_commit(&batch, s->sel_dir);
 	imap_cache_batch_deinit(&batch);
 	imap_cached_deinit(&cached);
+	str_deinit(&env);
+	str_deinit(&body);
+	str_deinit(&bs);
 	str_deinit(&line);
 	str_deinit(&data);
 	free(idx);

@@ -762,6 +762,27 @@ imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r
 	return index_sync(dir, false, out, NULL, error_r);
 }
 
+bool
+imap_index_unchanged(const char *dir, const struct imap_mbox_snap *snap)
+{
+	struct idx_hdr h;
+	struct dir_stamp d;
+	char *path = path_join(dir, IMAP_INDEX_FILE);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool same;
+
+	free(path);
+	if (fd < 0)
+		return false;
+	same = pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h);
+	close(fd);
+	if (!same || memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.check != hdr_check(&h))
+		return false;
+	dir_stamp_take(dir, &d);
+	return h.synced && dir_stamp_equal(&d, &h) && h.highestmodseq == snap->highestmodseq &&
+	    h.uidvalidity == snap->uidvalidity && h.count == snap->n && snap->new_count == 0;
+}
+
 int
 imap_index_rebuild(const char *dir, const char **error_r)
 {

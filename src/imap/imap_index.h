@@ -55,6 +55,12 @@ enum imap_index_how {
 int	 imap_index_sync(const char *dir, struct imap_mbox_snap *out, enum imap_index_how *how_r,
 	    const char **error_r);
 
+/* imap_index_unchanged - true when snap (taken from dir's index) is
+ * still what the index would give: the directory stamps are the trusted
+ * ones recorded and no session has given out a modseq since. Costs three
+ * stat(2)s and one header read: lets NOOP/IDLE skip a resync. */
+bool	 imap_index_unchanged(const char *dir, const struct imap_mbox_snap *snap);
+
 /* imap_index_rebuild - throw the index (and cache) away and build it
  * again from the directory (doveadm force-resync). Modseqs go on from the
  * old index's highest when its header is readable. */

@@ -18,6 +18,7 @@
 
 #include "imap/imap.h"
 #include "imap/imap_condstore.h"
+#include "imap/imap_index.h"
 #include "imap/imap_io.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
@@ -111,6 +112,13 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 
 	if (!s->selected || !expunges_ok)
 		return;
+	if (imap_index_unchanged(s->sel_dir, &s->snap)) {
+		/* nothing moved: only a new keyword name may need telling */
+		imap_mbox_keywords_read(s->sel_dir, s->kw, &s->nkw);
+		if (s->nkw != nkw_before)
+			imap_sess_flag_lists(s);
+		return;
+	}
 	if (imap_mbox_scan(s->sel_dir, &now, &err) != 0)
 		return;
 	imap_mbox_keywords_read(s->sel_dir, s->kw, &s->nkw);

@@ -293,3 +293,26 @@ def test_warm_index_select_fetch_without_message_files(bindir, tmp_path):
         assert st2["messages"] == str(n)
     finally:
         b.cleanup()
+
+
+def test_cached_structures_equal_fresh_ones(box):
+    """ENVELOPE, BODY and BODYSTRUCTURE served from the index's cache (filled
+    a piece at a time by earlier FETCHes) equal the ones made from the file
+    (a FETCH that also asks for a section reads the file)."""
+    box.start()
+    m = login(box)
+    m.select("INBOX")
+    first = m.fetch("1:*", "(ENVELOPE)")[1]
+    m.fetch("1:*", "(BODYSTRUCTURE)")
+    m.logout()
+    m = login(box)
+    m.select("INBOX")
+    cached = m.fetch("1:*", "(ENVELOPE BODY BODYSTRUCTURE)")[1]
+    fresh = m.fetch("1:*", "(ENVELOPE BODY BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (X-NONE)])")[1]
+    m.logout()
+    fresh = [x for x in fresh if isinstance(x, tuple)]
+    assert len(cached) == 3 and len(fresh) == 3 and cached[0].startswith(b"1 (ENVELOPE (")
+    for c, f in zip(cached, fresh):
+        assert c.endswith(b")") and f[0].startswith(c[:-1] + b" BODY[HEADER.FIELDS (X-NONE)] {"), (c, f)
+    assert first[0] == cached[0].split(b" BODY (")[0] + b")"
+    assert os.path.getsize(os.path.join(box.maildir, "yubin.index.cache")) > 8

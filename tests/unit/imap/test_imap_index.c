@@ -304,8 +304,10 @@ test_outside_flag_change_new_modseq(void **state)
 
 	(void)state;
 	warm(&s);
+	assert_true(imap_index_unchanged(dir, &s));
 	/* Dovecot (or a user's mv) sets \Flagged \Seen by renaming */
 	assert_int_equal(rename(from, to), 0);
+	assert_false(imap_index_unchanged(dir, &s));
 	assert_int_equal(imap_index_sync(dir, &t, &how, &err), 0);
 	assert_int_equal(how, IMAP_INDEX_RESCAN);
 	assert_true(t.highestmodseq > s.highestmodseq);
@@ -333,6 +335,7 @@ test_changed_in_place(void **state)
 	assert_int_equal(imap_mbox_set_flags(dir, &s.m[0], IMAP_FLAG_SEEN | IMAP_FLAG_ANSWERED, 0), 0);
 	ms = imap_index_changed(dir, &s, &one, 1);
 	assert_true(ms > 0);
+	assert_false(imap_index_unchanged(dir, &s));	/* cur/ moved */
 	assert_int_equal(s.m[0].modseq, ms);
 	assert_int_equal(s.highestmodseq, ms);
 	/* the rescan that the rename causes keeps the modseq given */
