@@ -144,7 +144,8 @@ rec_ok(const struct idx_hdr *h, const struct idx_rec *r)
 	if (r->check != rec_check(r) || r->uid == 0 || r->uid >= h->uidnext ||
 	    (r->flags & ~(unsigned)0x1f) != 0 || r->has_info > 1 || r->info[IDX_INFO_MAX - 1] != '\0')
 		return false;
-	if ((uint64_t)r->name_off + r->name_len > h->names_size ||
+	/* the name and its NUL inside the names area */
+	if ((uint64_t)r->name_off + r->name_len >= h->names_size ||
 	    r->cache_len > CACHE_MAX_ENTRY)
 		return false;
 	for (i = 0; i < IDX_INFO_MAX && r->info[i] != '\0'; i++)
@@ -175,7 +176,8 @@ idx_check(const void *data, size_t len, struct idx_view *v, const char **why_r)
 			return *why_r = "broken record", -1;
 		if (i > 0 && r[i].uid <= r[i - 1].uid)
 			return *why_r = "records out of order", -1;
-		if (!name_ok(v->names + r[i].name_off, r[i].name_len))
+		if (!name_ok(v->names + r[i].name_off, r[i].name_len) ||
+		    v->names[r[i].name_off + r[i].name_len] != '\0')
 			return *why_r = "bad file name", -1;
 	}
 	v->h = h;
@@ -473,15 +475,17 @@ idx_write(const char *dir, const struct imap_mbox_snap *snap, const struct dir_s
 	for (i = 0; i < snap->n; i++) {
 		const struct imap_msg *m = &snap->m[i];
 		struct idx_rec *r = &recs[i];
-		const char *info;
-		size_t bl = split_name(m->name, &info);
+		size_t nl = strlen(m->name);
 
 		r->uid = m->uid;
 		r->kw = m->kw;
 		r->flags = (uint16_t)(m->flags & ~IMAP_FLAG_RECENT);
+		/* the whole name and a NUL: a snapshot borrows it from the
+		 * mapping (records changed in place since are never trusted
+		 * without a rescan: their rename moved cur/'s mtime) */
 		r->name_off = (uint32_t)names.len;
-		r->name_len = (uint32_t)bl;
-		str_append_n(&names, m->name, bl);
+		r->name_len = (uint32_t)nl;
+		str_append_n(&names, m->name, nl + 1);
 		rec_fill_name(r, m->name);
 		r->modseq = m->modseq;
 		r->vsize = m->vsize;
@@ -545,10 +549,10 @@ view_find(const struct idx_view *v, uint32_t uid)
 static bool
 rec_base_is(const struct idx_view *v, const struct idx_rec *r, const char *name)
 {
-	const char *info;
-	size_t bl = split_name(name, &info);
+	const char *rn = v->names + r->name_off;	/* NUL-terminated (checked) */
+	size_t bl = maildir_basename_len(name);
 
-	return bl == r->name_len && memcmp(v->names + r->name_off, name, bl) == 0;
+	return maildir_basename_len(rn) == bl && memcmp(rn, name, bl) == 0;
 }
 
 static time_t
@@ -557,8 +561,7 @@ view_date(void *ctx, uint32_t uid, const char *base)
 	const struct idx_view *v = ctx;
 	const struct idx_rec *r = v->h != NULL ? view_find(v, uid) : NULL;
 
-	if (r == NULL || r->name_len < strlen(base) ||
-	    memcmp(v->names + r->name_off, base, strlen(base)) != 0)
+	if (r == NULL || !rec_base_is(v, r, base))
 		return -1;
 	return (time_t)r->date;
 }
@@ -579,9 +582,8 @@ snap_from_view(const struct idx_view *v, struct imap_mbox_snap *out)
 		struct imap_msg *m = &out->m[i];
 
 		m->uid = r->uid;
-		m->name = r->has_info ?
-		    xasprintf("%.*s:2,%s", (int)r->name_len, v->names + r->name_off, r->info) :
-		    xstrndup(v->names + r->name_off, r->name_len);
+		m->name = (char *)(uintptr_t)(v->names + r->name_off);
+		m->name_borrowed = true;
 		m->flags = r->flags;
 		m->kw = r->kw;
 		m->vsize = (size_t)r->vsize;
@@ -678,8 +680,10 @@ index_sync(const char *dir, bool force, struct imap_mbox_snap *out, enum imap_in
 		    strerror(errno));
 	}
 	if (have && !force && v.h->synced && dir_stamp_equal(&d, v.h)) {
+		/* the snapshot keeps the mapping: its names point into it */
 		snap_from_view(&v, out);
-		idx_map_close(&map);
+		out->map = map.p;
+		out->map_len = map.len;
 		close(lock);
 		if (how_r != NULL)
 			*how_r = IMAP_INDEX_FAST;

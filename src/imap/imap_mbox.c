@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,8 +125,11 @@ imap_mbox_snap_free(struct imap_mbox_snap *s)
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		free(s->m[i].name);
+		if (!s->m[i].name_borrowed)
+			free(s->m[i].name);
 	free(s->m);
+	if (s->map != NULL)
+		munmap(s->map, s->map_len);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -227,7 +231,9 @@ imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_
 	to = xasprintf("%s/cur/%s", dir, name.s);
 	ret = rename(from, to);
 	if (ret == 0) {
-		free(m->name);
+		if (!m->name_borrowed)
+			free(m->name);
+		m->name_borrowed = false;
 		m->name = str_export(&name);
 		m->flags = (m->flags & IMAP_FLAG_RECENT) | flags;
 		m->kw = kw;

@@ -28,6 +28,7 @@ struct imap_msg {
 	uint64_t	 modseq;	/* CONDSTORE (imap_index.c) */
 	uint64_t	 cache_off;	/* ENVELOPE/BODYSTRUCTURE in the cache file, 0 = none */
 	uint32_t	 cache_len;
+	bool		 name_borrowed;	/* name points into the snapshot's mapped index */
 };
 
 struct imap_mbox_snap {
@@ -36,6 +37,8 @@ struct imap_mbox_snap {
 	uint32_t	 uidvalidity, uidnext;
 	unsigned	 new_count;	/* messages taken from new/ by this scan */
 	uint64_t	 highestmodseq;	/* from the index (imap_index.c) */
+	void		*map;		/* the index mapped (owned), or NULL */
+	size_t		 map_len;
 };
 
 /* imap_mbox_date_fn - a known INTERNALDATE for uid with base name base,
