@@ -875,8 +875,9 @@ imap_index_changed(const char *dir, struct imap_mbox_snap *snap, const size_t *i
 			snap->m[idx[i]].modseq = hms;
 		return hms;
 	}
+	/* above both what this session showed and what the file holds */
 	hms = snap->highestmodseq + 1;
-	if (w.h != NULL && w.h->uidvalidity == snap->uidvalidity && w.h->highestmodseq >= hms)
+	if (w.h != NULL && w.h->highestmodseq >= hms)
 		hms = w.h->highestmodseq + 1;
 	for (i = 0; i < n; i++) {
 		struct imap_msg *m = &snap->m[idx[i]];
