@@ -31,6 +31,7 @@
 #define EX_USAGE_	64
 #define EX_NOUSER_	67
 #define EX_TEMPFAIL_	75
+#define EX_NOTFOUND_	68	/* doveadm's DOVEADM_EX_NOTFOUND */
 
 struct who_row {
 	char	*user;
@@ -368,15 +369,16 @@ mailbox_status_index(const char *path, const char *name, const char *fields)
 		if (!(snap.m[i].flags & IMAP_FLAG_SEEN))
 			unseen++;
 	}
+	/* Dovecot 2.3's order, whatever the order asked */
 	printf("%s", name);
 	if (all || strstr(fields, "messages") != NULL)
 		printf(" messages=%zu", snap.n);
-	if (all || strstr(fields, "unseen") != NULL)
-		printf(" unseen=%zu", unseen);
 	if (all || strstr(fields, "uidnext") != NULL)
 		printf(" uidnext=%u", snap.uidnext);
 	if (all || strstr(fields, "uidvalidity") != NULL)
 		printf(" uidvalidity=%u", snap.uidvalidity);
+	if (all || strstr(fields, "unseen") != NULL)
+		printf(" unseen=%zu", unseen);
 	if (all || strstr(fields, "highestmodseq") != NULL)
 		printf(" highestmodseq=%llu", (unsigned long long)snap.highestmodseq);
 	if (all || strstr(fields, "vsize") != NULL)
@@ -408,8 +410,9 @@ mailbox_status_print(const struct user_mail *um, const char *name, const char *f
 		int r;
 
 		if (strcmp(name, "INBOX") != 0 && stat(cur, &st) != 0) {
-			fprintf(stderr, "Error: Mailbox %s: Mailbox doesn't exist: %s\n", name, name);
-			r = EX_NOUSER_ - 1;
+			fprintf(stderr, "Error: Mailbox %s: Failed to lookup mailbox status: Mailbox "
+			    "doesn't exist: %s\n", name, name);
+			r = EX_NOTFOUND_;
 		} else {
 			r = mailbox_status_index(path, name, fields);
 		}
@@ -587,9 +590,7 @@ doveadm_force_resync(const char *conf_path, int argc, char **argv)
 		struct stat st;
 
 		if (p == NULL || stat(cur, &st) != 0) {
-			fprintf(stderr, "Error: Mailbox %s: Mailbox doesn't exist: %s\n", argv[i],
-			    argv[i]);
-			ret = EX_NOUSER_ - 1;
+			/* Dovecot 2.3 says nothing and exits 0 here too */
 		} else if (imap_index_rebuild(p, &err) != 0) {
 			fprintf(stderr, "Error: Mailbox %s: %s\n", argv[i], err);
 			ret = EX_TEMPFAIL_;

@@ -219,9 +219,18 @@ def test_dovecot_maildir_uids_kept_with_index_and_force_resync(box):
     uv = re.search(rb"UIDVALIDITY (\d+)", want_st[0]).group(1).decode()
     assert st["messages"] == "3" and st["uidnext"] == "5" and st["uidvalidity"] == uv
     assert st["unseen"] == "2" and int(st["highestmodseq"]) > 0 and int(st["vsize"]) > 0
-    # force-resync of a missing mailbox is Dovecot's error
+    # Dovecot 2.3's answers for a missing mailbox: force-resync is
+    # silent (exit 0), status fails with 68
     r = box.doveadm("force-resync", "-u", "alice", "Nope")
-    assert r.returncode != 0 and "doesn't exist" in r.stderr
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
+    assert not os.path.exists(os.path.join(box.maildir, ".Nope"))
+    r = box.doveadm("mailbox", "status", "-u", "alice", "messages", "Nope")
+    assert r.returncode == 68 and "Mailbox doesn't exist: Nope" in r.stderr
+    # all fields in Dovecot's order
+    r = box.doveadm("mailbox", "status", "-u", "alice", "vsize highestmodseq unseen uidvalidity "
+                    "uidnext messages", "INBOX")
+    assert re.fullmatch(r"INBOX messages=3 uidnext=5 uidvalidity=\d+ unseen=2 "
+                        r"highestmodseq=\d+ vsize=\d+\n", r.stdout), r.stdout
     # and Dovecot still reads the Maildir yubin served (index files ignored)
     port, stop = real_dovecot(box)
     try:
