@@ -657,16 +657,18 @@ store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool co
 	done = xcalloc(nidx + 1, sizeof(*done));
 	for (k = 0; k < nidx; k++) {
 		struct imap_msg *m = &s->snap.m[idx[k]];
-		unsigned nf = m->flags & ~IMAP_FLAG_RECENT;
-		uint32_t nk = m->kw;
-		bool changed;
+		unsigned nf;
+		uint32_t nk;
+		bool changed, retried = false;
 
 		if (conditional && m->modseq > unchangedsince) {
 			str_appendf(&modified, "%s%u", modified.len > 0 ? "," : "",
 			    uid ? m->uid : (uint32_t)(idx[k] + 1));
 			continue;
 		}
-
+again:
+		nf = m->flags & ~IMAP_FLAG_RECENT;
+		nk = m->kw;
 		if (mode > 0) {
 			nf |= flags;
 			nk |= kw;
@@ -678,8 +680,20 @@ store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool co
 			nk = kw;
 		}
 		changed = nf != (m->flags & ~IMAP_FLAG_RECENT) || nk != m->kw;
-		if (changed && imap_mbox_set_flags(s->sel_dir, m, nf, nk) != 0)
-			continue;	/* expunged meanwhile */
+		if (changed && imap_mbox_set_flags(s->sel_dir, m, nf, nk) != 0) {
+			/* another session or Dovecot renamed it (new flags): the
+			 * change applies to its flags now; a conditional STORE
+			 * cannot know it unchanged */
+			if (errno != ENOENT || retried || imap_mbox_refresh_name(s->sel_dir, m) != 0)
+				continue;	/* expunged meanwhile */
+			if (conditional) {
+				str_appendf(&modified, "%s%u", modified.len > 0 ? "," : "",
+				    uid ? m->uid : (uint32_t)(idx[k] + 1));
+				continue;
+			}
+			retried = true;
+			goto again;
+		}
 		if (changed)
 			done[ndone++] = idx[k];
 	}

@@ -244,6 +244,39 @@ imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_
 	return ret;
 }
 
+int
+imap_mbox_refresh_name(const char *dir, struct imap_msg *m)
+{
+	char *curdir = path_join(dir, "cur");
+	size_t bl = maildir_basename_len(m->name);
+	DIR *d = opendir(curdir);
+	struct dirent *de;
+	int ret = -1;
+
+	free(curdir);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, m->name, bl) != 0 ||
+		    (de->d_name[bl] != ':' && de->d_name[bl] != '\0'))
+			continue;
+		if (!m->name_borrowed)
+			free(m->name);
+		m->name = xstrdup(de->d_name);
+		m->name_borrowed = false;
+		{
+			unsigned recent = m->flags & IMAP_FLAG_RECENT;
+
+			imap_mbox_parse_info(m->name, &m->flags, &m->kw);
+			m->flags |= recent;
+		}
+		ret = 0;
+		break;
+	}
+	closedir(d);
+	return ret;
+}
+
 static int
 fsync_dir(const char *path)
 {

@@ -69,6 +69,11 @@ int	 imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const cha
  * flags and kw; m->name is updated. 0, or -1 (gone: expunged elsewhere) */
 int	 imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_t kw);
 
+/* imap_mbox_refresh_name - m's file was renamed by someone else (its
+ * flags changed): find its current name in cur/ by base name, and take
+ * flags and keywords from it. 0, or -1 (gone: expunged) */
+int	 imap_mbox_refresh_name(const char *dir, struct imap_msg *m);
+
 /* imap_mbox_save - a new message (CRLF made LF) into dir/cur with flags,
  * kw and the date as mtime; file and directory fsync'd. *base_r (owned)
  * is its base name, to find its UID after the next scan. 0 or -1. */

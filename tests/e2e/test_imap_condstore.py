@@ -325,3 +325,56 @@ def test_cached_structures_equal_fresh_ones(box):
         assert c.endswith(b")") and f[0].startswith(c[:-1] + b" BODY[HEADER.FIELDS (X-NONE)] {"), (c, f)
     assert first[0] == cached[0].split(b" BODY (")[0] + b")"
     assert os.path.getsize(os.path.join(box.maildir, "yubin.index.cache")) > 8
+
+
+def test_two_sessions_modseqs_only_grow(box):
+    """Two sessions change flags in turn: every change gets a modseq above
+    all before it, whichever session made it, and both agree at the end."""
+    box.start()
+    a, b = login(box), login(box)
+    for m in (a, b):
+        cmd(m, "ENABLE CONDSTORE")
+        cmd(m, "SELECT INBOX")
+    seen = []
+    flags = ["\\Seen", "\\Flagged", "\\Answered", "$Work"]
+    for i in range(8):
+        m = (a, b)[i % 2]
+        st, lines, _ = cmd(m, "UID STORE %d +FLAGS (%s)" % (i % 3 + 1, flags[i % 4]))
+        ms = modseqs([ln for ln in lines if "FETCH" in ln])
+        if ms:
+            seen.append(max(ms.values()))
+    assert len(seen) >= 6 and seen == sorted(seen) and len(set(seen)) == len(seen), seen
+    highs = []
+    for m in (a, b):
+        cmd(m, "NOOP")
+        st, lines, _ = cmd(m, "STATUS INBOX (HIGHESTMODSEQ)")
+        highs.append(int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines)).group(1)))
+        m.logout()
+    assert highs[0] == highs[1] == seen[-1]
+
+
+def test_flag_change_by_real_dovecot_gets_new_modseq(box):
+    """Debian's Dovecot and yubin serve the same Maildir at once: a flag
+    that a Dovecot client sets is seen by the yubin session at its next
+    NOOP, with a modseq above the one it had."""
+    box.start()
+    m = login(box)
+    cmd(m, "ENABLE CONDSTORE")
+    st, lines, _ = cmd(m, "SELECT INBOX")
+    hms = highest(lines)
+    port, stop = real_dovecot(box)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        d.select("INBOX")
+        d.uid("STORE", "3", "+FLAGS", "(\\Flagged)")
+        d.logout()
+    finally:
+        stop()
+    st, lines, _ = cmd(m, "NOOP")
+    got = [ln for ln in lines if "FETCH" in ln]
+    assert len(got) == 1 and "UID 3 " in got[0] and "\\Flagged" in got[0], lines
+    assert modseqs(got)[3] > hms
+    st, lines, _ = cmd(m, "UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % hms)
+    assert sorted(modseqs(lines)) == [3]
+    m.logout()
