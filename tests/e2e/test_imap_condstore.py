@@ -144,6 +144,11 @@ def test_qresync_select_vanished_and_fetch(box):
     cmd(m, "UID STORE 3 +FLAGS (\\Deleted)")
     st, lines, _ = cmd(m, "EXPUNGE")
     assert "* VANISHED 3" in lines and not any("EXPUNGE" in ln for ln in lines), lines
+    # and so is a MOVE's (RFC 6851 with QRESYNC)
+    cmd(m, "CREATE Moved")
+    st, lines, _ = cmd(m, "UID MOVE 2 Moved")
+    assert st == "OK" and "* VANISHED 2" in lines, lines
+    assert not any(ln.endswith("EXPUNGE") for ln in lines), lines
     m.logout()
 
 
