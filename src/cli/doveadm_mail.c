@@ -19,6 +19,8 @@
 #include "auth/auth_client.h"
 #include "cli/doveadm_mail.h"
 #include "dovecot/dovecot_master.h"
+#include "imap/imap_index.h"
+#include "imap/imap_search.h"
 #include "lib/dovecot_conf.h"
 #include "lib/instance.h"
 #include "lib/mem.h"
@@ -29,6 +31,7 @@
 #define EX_USAGE_	64
 #define EX_NOUSER_	67
 #define EX_TEMPFAIL_	75
+#define EX_NOTFOUND_	68	/* doveadm's DOVEADM_EX_NOTFOUND */
 
 struct who_row {
 	char	*user;
@@ -346,6 +349,45 @@ rm_rf(const char *path)
 	(void)rmdir(path);
 }
 
+/* mailbox_status_index - a Maildir's status from the IMAP index (brought
+ * up to date first, as Dovecot's doveadm syncs its index) */
+static int
+mailbox_status_index(const char *path, const char *name, const char *fields)
+{
+	struct imap_mbox_snap snap;
+	const char *err;
+	unsigned long long vsize = 0;
+	size_t i, unseen = 0;
+	bool all = strstr(fields, "all") != NULL;
+
+	if (imap_index_sync(path, &snap, NULL, &err) != 0) {
+		fprintf(stderr, "Error: Mailbox %s: %s\n", name, err);
+		return EX_TEMPFAIL_;
+	}
+	for (i = 0; i < snap.n; i++) {
+		vsize += snap.m[i].vsize;
+		if (!(snap.m[i].flags & IMAP_FLAG_SEEN))
+			unseen++;
+	}
+	/* Dovecot 2.3's order, whatever the order asked */
+	printf("%s", name);
+	if (all || strstr(fields, "messages") != NULL)
+		printf(" messages=%zu", snap.n);
+	if (all || strstr(fields, "uidnext") != NULL)
+		printf(" uidnext=%u", snap.uidnext);
+	if (all || strstr(fields, "uidvalidity") != NULL)
+		printf(" uidvalidity=%u", snap.uidvalidity);
+	if (all || strstr(fields, "unseen") != NULL)
+		printf(" unseen=%zu", unseen);
+	if (all || strstr(fields, "highestmodseq") != NULL)
+		printf(" highestmodseq=%llu", (unsigned long long)snap.highestmodseq);
+	if (all || strstr(fields, "vsize") != NULL)
+		printf(" vsize=%llu", vsize);
+	printf("\n");
+	imap_mbox_snap_free(&snap);
+	return 0;
+}
+
 static int
 mailbox_status_print(const struct user_mail *um, const char *name, const char *fields)
 {
@@ -361,6 +403,22 @@ mailbox_status_print(const struct user_mail *um, const char *name, const char *f
 		fprintf(stderr, "Error: Mailbox %s: Mailbox doesn't exist: %s\n", name, name);
 		free(path);
 		return EX_NOUSER_ - 1;
+	}
+	if (um->maildir != NULL) {
+		struct stat st;
+		char *cur = path_join(path, "cur");
+		int r;
+
+		if (strcmp(name, "INBOX") != 0 && stat(cur, &st) != 0) {
+			fprintf(stderr, "Error: Mailbox %s: Failed to lookup mailbox status: Mailbox "
+			    "doesn't exist: %s\n", name, name);
+			r = EX_NOTFOUND_;
+		} else {
+			r = mailbox_status_index(path, name, fields);
+		}
+		free(cur);
+		free(path);
+		return r;
 	}
 	if (mailbox_open(path, um->maildir != NULL ? STORAGE_MAILDIR : STORAGE_MBOX, &mb, &err) != 0) {
 		fprintf(stderr, "Error: Mailbox %s: %s\n", name, err);
@@ -501,6 +559,49 @@ doveadm_mailbox(const char *conf_path, int argc, char **argv)
 	return ret;
 }
 
+/* doveadm_force_resync - force-resync -u USER MAILBOX...: the IMAP index
+ * of each mailbox thrown away and rebuilt from the Maildir */
+static int
+doveadm_force_resync(const char *conf_path, int argc, char **argv)
+{
+	const char *user = NULL, *err;
+	struct user_mail um;
+	int c, i, ret;
+
+	optind = 1;
+	while ((c = getopt(argc, argv, "+u:f")) != -1) {
+		if (c == 'u')
+			user = optarg;
+	}
+	if (user == NULL || optind >= argc) {
+		fprintf(stderr, "usage: doveadm force-resync -u USER MAILBOX...\n");
+		return EX_USAGE_;
+	}
+	if ((ret = doveadm_user(conf_path, user, &um)) != 0)
+		return ret;
+	if (um.maildir == NULL) {
+		/* mbox has no yubin index: nothing to rebuild */
+		free(um.inbox);
+		return 0;
+	}
+	for (i = optind; i < argc && ret == 0; i++) {
+		char *p = folder_path(&um, argv[i]);
+		char *cur = p != NULL ? path_join(p, "cur") : NULL;
+		struct stat st;
+
+		if (p == NULL || stat(cur, &st) != 0) {
+			/* Dovecot 2.3 says nothing and exits 0 here too */
+		} else if (imap_index_rebuild(p, &err) != 0) {
+			fprintf(stderr, "Error: Mailbox %s: %s\n", argv[i], err);
+			ret = EX_TEMPFAIL_;
+		}
+		free(cur);
+		free(p);
+	}
+	free(um.maildir);
+	return ret;
+}
+
 int
 doveadm_mail_cmd(const char *config_flag, int argc, char **argv)
 {
@@ -515,6 +616,8 @@ doveadm_mail_cmd(const char *config_flag, int argc, char **argv)
 		ret = dovecot_master_signal(conf, argv[0]);
 	else if (strcmp(argv[0], "mailbox") == 0)
 		ret = doveadm_mailbox(conf, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "force-resync") == 0)
+		ret = doveadm_force_resync(conf, argc, argv);
 	free(conf);
 	return ret;
 }

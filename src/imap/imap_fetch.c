@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imap/imap_condstore.h"
+#include "imap/imap_index.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_mime.h"
@@ -69,7 +71,7 @@ resolve(struct imap_sess *s, const char *set_text, bool uid, size_t **idx_r, siz
 
 enum fitem {
 	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_UID, FI_ENVELOPE, FI_BODYSTRUCTURE, FI_BODY,
-	FI_SECTION,
+	FI_SECTION, FI_MODSEQ,
 };
 
 struct fetch_item {
@@ -225,7 +227,7 @@ add_item(struct fetch_item **items, size_t *n, const char *atom)
 	static const struct { const char *name; enum fitem kind; } simple[] = {
 		{ "FLAGS", FI_FLAGS }, { "INTERNALDATE", FI_INTERNALDATE },
 		{ "RFC822.SIZE", FI_SIZE }, { "UID", FI_UID }, { "ENVELOPE", FI_ENVELOPE },
-		{ "BODYSTRUCTURE", FI_BODYSTRUCTURE }, { "BODY", FI_BODY },
+		{ "BODYSTRUCTURE", FI_BODYSTRUCTURE }, { "BODY", FI_BODY }, { "MODSEQ", FI_MODSEQ },
 	};
 	size_t i;
 
@@ -336,10 +338,20 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	struct fetch_item *items = NULL;
 	size_t nitems = 0, *idx = NULL, nidx, i, k;
 	struct str line, data;
-	bool need_text = false, list_ok = true;
+	bool need_text = false, need_section = false, list_ok = true, vanished = false;
+	bool want_modseq = false;
+	unsigned want_parts = 0;	/* ENVELOPE 1, BODY 2, BODYSTRUCTURE 4 */
+	uint64_t changedsince = 0;
+	struct str env, body, bs;
+	struct imap_cache_batch batch;
+	struct imap_cached cached;
 
-	if (n != 2 || !imap_arg_is_astring(&a[0]))
+	if ((n != 2 && n != 3) || !imap_arg_is_astring(&a[0]) ||
+	    (n == 3 && !imap_condstore_fetch_mods(&a[2], &changedsince, &vanished)) ||
+	    (vanished && (!uid || !s->qresync)))
 		return str_append(reply, "Error in IMAP command FETCH: Invalid arguments"), "BAD";
+	if (changedsince > 0)
+		s->condstore = true;	/* RFC 7162 3.1: CHANGEDSINCE enables CONDSTORE */
 	if (a[1].type == IMAP_ARG_LIST) {
 		for (i = 0; i < a[1].count && list_ok; i++) {
 			if (a[1].list[i].type != IMAP_ARG_ATOM) {
@@ -365,25 +377,85 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		return str_appendf(reply, "Error in IMAP command %sFETCH: Invalid messageset",
 		    uid ? "UID " : ""), "BAD";
 	}
-	for (k = 0; k < nitems; k++)
-		if (items[k].kind >= FI_ENVELOPE)
+	for (k = 0; k < nitems; k++) {
+		if (items[k].kind == FI_MODSEQ)
+			want_modseq = s->condstore = true;
+		else if (items[k].kind >= FI_ENVELOPE)
 			need_text = true;
+		if (items[k].kind == FI_SECTION)
+			need_section = true;
+		else if (items[k].kind == FI_ENVELOPE)
+			want_parts |= 1;
+		else if (items[k].kind == FI_BODY)
+			want_parts |= 2;
+		else if (items[k].kind == FI_BODYSTRUCTURE)
+			want_parts |= 4;
+	}
+	if (changedsince > 0)
+		want_modseq = true;
+	if (vanished)
+		imap_condstore_vanished(s, a[0].str);
 	str_init(&line, 256);
 	str_init(&data, 4096);
+	imap_cached_init(&cached);
+	imap_cache_batch_init(&batch);
+	str_init(&env, 512);
+	str_init(&body, 256);
+	str_init(&bs, 512);
 	for (i = 0; i < nidx; i++) {
 		struct imap_msg *m = &s->snap.m[idx[i]];
 		struct mime_message mm;
-		bool have_text = false, seen_now = false, sent_flags = false;
+		bool have_text = false, seen_now = false, sent_flags = false, have_cache = false;
+		bool partial = false;
 
+		if (changedsince > 0 && m->modseq <= changedsince)
+			continue;
 		str_reset(&line);
 		str_reset(&data);
-		if (need_text) {
+		/* ENVELOPE and BODY(STRUCTURE) come from the index's cache
+		 * when it has them: the message file is not opened */
+		if (want_parts != 0 && !need_section &&
+		    imap_index_cache_get(s->sel_dir, m, &cached)) {
+			/* an entry holds what was asked when it was made ("" for
+			 * the rest) */
+			have_cache = (!(want_parts & 1) || *cached.envelope != '\0') &&
+			    (!(want_parts & 2) || *cached.body != '\0') &&
+			    (!(want_parts & 4) || *cached.bodystructure != '\0');
+			partial = !have_cache;
+		}
+		if (need_text && !have_cache) {
 			if (imap_mbox_read(s->sel_dir, m, &data) != 0) {
 				/* expunged by another session meanwhile: nothing to show */
 				continue;
 			}
 			mime_parse(&mm, data.s, data.len);
 			have_text = true;
+		}
+		if (have_text && want_parts != 0) {
+			/* what is asked is made once, sent and cached (with what
+			 * an older entry had) */
+			str_reset(&env);
+			str_reset(&body);
+			str_reset(&bs);
+			if (want_parts & 1)
+				mime_envelope(&env, mm.text, mm.root.hdr_len);
+			else if (partial)
+				str_append(&env, cached.envelope);
+			if (want_parts & 2)
+				mime_bodystructure(&body, &mm, false);
+			else if (partial)
+				str_append(&body, cached.body);
+			if (want_parts & 4)
+				mime_bodystructure(&bs, &mm, true);
+			else if (partial)
+				str_append(&bs, cached.bodystructure);
+			imap_cache_batch_add(&batch, m, env.s, body.s, bs.s);
+			if (batch.buf.len > 1024 * 1024)
+				imap_cache_batch_commit(&batch, s->sel_dir);
+			cached.envelope = env.s;
+			cached.body = body.s;
+			cached.bodystructure = bs.s;
+			have_cache = true;
 		}
 		/* a non-PEEK body fetch sets \Seen; its FLAGS go first */
 		for (k = 0; k < nitems; k++)
@@ -393,9 +465,12 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		if (seen_now &&
 		    imap_mbox_set_flags(s->sel_dir, m, (m->flags | IMAP_FLAG_SEEN) & ~IMAP_FLAG_RECENT,
 		    m->kw) == 0) {
+			(void)imap_index_changed(s->sel_dir, &s->snap, &idx[i], 1);
 			str_append(&line, "FLAGS ");
 			imap_sess_flags(s, m, &line);
 			sent_flags = true;
+			if (s->condstore)
+				want_modseq = true;
 		}
 		if (uid) {
 			str_appendf(&line, "%sUID %u", line.len > 0 ? " " : "", m->uid);
@@ -428,20 +503,25 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 				break;
 			}
 		}
-		for (k = 0; k < nitems && have_text; k++) {
+		if (want_modseq)
+			str_appendf(&line, "%sMODSEQ (%llu)", line.len > 0 ? " " : "",
+			    (unsigned long long)m->modseq);
+		/* the text items in the order asked: ENVELOPE and BODY(STRUCTURE)
+		 * from the cache (or made above), sections from the text */
+		for (k = 0; k < nitems && (have_text || have_cache); k++) {
 			struct fetch_item *it = &items[k];
 			const char *sp = line.len > 0 ? " " : "";
 			struct str sec;
 
 			switch (it->kind) {
 			case FI_ENVELOPE:
-				str_appendf(&line, "%sENVELOPE ", sp);
-				mime_envelope(&line, mm.text, mm.root.hdr_len);
+				str_appendf(&line, "%sENVELOPE %s", sp, cached.envelope);
 				break;
 			case FI_BODYSTRUCTURE:
+				str_appendf(&line, "%s%s %s", sp, it->label, cached.bodystructure);
+				break;
 			case FI_BODY:
-				str_appendf(&line, "%s%s ", sp, it->label);
-				mime_bodystructure(&line, &mm, it->kind == FI_BODYSTRUCTURE);
+				str_appendf(&line, "%s%s %s", sp, it->label, cached.body);
 				break;
 			case FI_SECTION:
 				str_init(&sec, 1024);
@@ -473,6 +553,12 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		pop3_conn_append(s->conn, line.s, line.len);
 		pop3_conn_printf(s->conn, ")\r\n");
 	}
+	imap_cache_batch_commit(&batch, s->sel_dir);
+	imap_cache_batch_deinit(&batch);
+	imap_cached_deinit(&cached);
+	str_deinit(&env);
+	str_deinit(&body);
+	str_deinit(&bs);
 	str_deinit(&line);
 	str_deinit(&data);
 	free(idx);
@@ -483,9 +569,9 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 
 /* --- STORE --- */
 
-const char *
-imap_cmd_store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n,
-    struct str *reply)
+static const char *
+store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool conditional,
+    uint64_t unchangedsince, struct str *reply)
 {
 	const struct imap_arg *flist;
 	size_t nflags, i, k, *idx = NULL, nidx;
@@ -494,6 +580,8 @@ imap_cmd_store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	const char *op;
 	bool silent, kw_added = false;
 	int mode;
+	size_t *done = NULL, ndone = 0;
+	struct str modified;
 
 	if (n < 3 || !imap_arg_is_astring(&a[0]) || a[1].type != IMAP_ARG_ATOM)
 		return str_appendf(reply, "Error in IMAP command %sSTORE: Invalid arguments",
@@ -565,12 +653,22 @@ imap_cmd_store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	}
 	if (kw_added)
 		imap_sess_flag_lists(s);
+	str_init(&modified, 32);
+	done = xcalloc(nidx + 1, sizeof(*done));
 	for (k = 0; k < nidx; k++) {
 		struct imap_msg *m = &s->snap.m[idx[k]];
-		unsigned nf = m->flags & ~IMAP_FLAG_RECENT;
-		uint32_t nk = m->kw;
-		bool changed;
+		unsigned nf;
+		uint32_t nk;
+		bool changed, retried = false;
 
+		if (conditional && m->modseq > unchangedsince) {
+			str_appendf(&modified, "%s%u", modified.len > 0 ? "," : "",
+			    uid ? m->uid : (uint32_t)(idx[k] + 1));
+			continue;
+		}
+again:
+		nf = m->flags & ~IMAP_FLAG_RECENT;
+		nk = m->kw;
 		if (mode > 0) {
 			nf |= flags;
 			nk |= kw;
@@ -582,25 +680,81 @@ imap_cmd_store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			nk = kw;
 		}
 		changed = nf != (m->flags & ~IMAP_FLAG_RECENT) || nk != m->kw;
-		if (changed && imap_mbox_set_flags(s->sel_dir, m, nf, nk) != 0)
-			continue;	/* expunged meanwhile */
-		if (changed && !silent) {
-			struct str fl;
-
-			str_init(&fl, 64);
-			imap_sess_flags(s, m, &fl);
-			if (uid)
-				pop3_conn_printf(s->conn, "* %zu FETCH (UID %u FLAGS %s)\r\n", idx[k] + 1,
-				    m->uid, fl.s);
-			else
-				pop3_conn_printf(s->conn, "* %zu FETCH (FLAGS %s)\r\n", idx[k] + 1, fl.s);
-			s->out += fl.len + 32;
-			str_deinit(&fl);
+		if (changed && imap_mbox_set_flags(s->sel_dir, m, nf, nk) != 0) {
+			/* another session or Dovecot renamed it (new flags): the
+			 * change applies to its flags now; a conditional STORE
+			 * cannot know it unchanged */
+			if (errno != ENOENT || retried || imap_mbox_refresh_name(s->sel_dir, m) != 0)
+				continue;	/* expunged meanwhile */
+			if (conditional) {
+				str_appendf(&modified, "%s%u", modified.len > 0 ? "," : "",
+				    uid ? m->uid : (uint32_t)(idx[k] + 1));
+				continue;
+			}
+			retried = true;
+			goto again;
 		}
+		if (changed)
+			done[ndone++] = idx[k];
 	}
+	/* one new modseq for what this command changed, then the replies */
+	(void)imap_index_changed(s->sel_dir, &s->snap, done, ndone);
+	for (k = 0; k < ndone && (!silent || s->condstore); k++) {
+		struct imap_msg *m = &s->snap.m[done[k]];
+		struct str fl;
+
+		str_init(&fl, 64);
+		if (!silent) {
+			str_append(&fl, " FLAGS ");
+			imap_sess_flags(s, m, &fl);
+		}
+		if (s->condstore)
+			str_appendf(&fl, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+		if (uid)
+			pop3_conn_printf(s->conn, "* %zu FETCH (UID %u%s)\r\n", done[k] + 1, m->uid,
+			    fl.s);
+		else
+			pop3_conn_printf(s->conn, "* %zu FETCH (%s)\r\n", done[k] + 1, fl.s + 1);
+		s->out += fl.len + 32;
+		str_deinit(&fl);
+	}
+	free(done);
 	free(idx);
+	if (modified.len > 0) {
+		str_appendf(reply, "[MODIFIED %s] Conditional store failed", modified.s);
+		str_deinit(&modified);
+		return "OK";
+	}
+	str_deinit(&modified);
 	str_append(reply, "Store completed");
 	return "OK";
+}
+
+const char *
+imap_cmd_store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n,
+    struct str *reply)
+{
+	struct imap_arg *b;
+	uint64_t since = 0;
+	const char *ret;
+
+	/* RFC 7162 3.1.3: STORE set (UNCHANGEDSINCE n) op flags */
+	if (n < 4 || a[1].type != IMAP_ARG_LIST)
+		return store(s, uid, a, n, false, 0, reply);
+	if (a[1].count != 2 || a[1].list[0].type != IMAP_ARG_ATOM ||
+	    strcasecmp(a[1].list[0].str, "UNCHANGEDSINCE") != 0 ||
+	    a[1].list[1].type != IMAP_ARG_ATOM ||
+	    !(imap_condstore_parse_modseq(a[1].list[1].str, &since) ||
+	    strcmp(a[1].list[1].str, "0") == 0))
+		return str_appendf(reply, "Error in IMAP command %sSTORE: Invalid arguments",
+		    uid ? "UID " : ""), "BAD";
+	s->condstore = true;
+	b = xcalloc(n, sizeof(*b));
+	b[0] = a[0];
+	memcpy(b + 1, a + 2, (n - 2) * sizeof(*b));
+	ret = store(s, uid, b, n - 1, true, since, reply);
+	free(b);
+	return ret;
 }
 
 /* --- SEARCH --- */
@@ -632,6 +786,7 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 	struct str out;
 	size_t i, k, nsaved = 0;
 	uint32_t *saved;
+	uint64_t top_modseq = 0;
 
 	if (n >= 2 && a[0].type == IMAP_ARG_ATOM && strcasecmp(a[0].str, "CHARSET") == 0) {
 		if (!imap_arg_is_astring(&a[1]) || (strcasecmp(a[1].str, "UTF-8") != 0 &&
@@ -666,13 +821,20 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 		sm.nkeywords = nk;
 		sm.size = m->vsize;
 		sm.internaldate = m->date;
+		sm.modseq = m->modseq;
 		sm.load = search_load;
 		sm.ctx = s;
 		if (imap_search_match(prog, &sm)) {
 			str_appendf(&out, " %u", uid ? m->uid : (uint32_t)(i + 1));
 			saved[nsaved++] = m->uid;
+			if (m->modseq > top_modseq)
+				top_modseq = m->modseq;
 		}
 		free((char *)(uintptr_t)sm.text);
+	}
+	if (nsaved > 0 && imap_search_uses_modseq(prog)) {
+		s->condstore = true;
+		str_appendf(&out, " (MODSEQ %llu)", (unsigned long long)top_modseq);
 	}
 	str_append(&out, "\r\n");
 	s->out += out.len;

@@ -20,6 +20,7 @@ struct imap_sess {
 	const char	*tag;		/* the current command's (in the parser) */
 	/* the selected mailbox */
 	bool		 selected, readonly;
+	bool		 condstore, qresync;	/* enabled (imap_condstore.c) */
 	char		*sel_name, *sel_dir;
 	struct imap_mbox_snap snap;
 	char		*kw[IMAP_MAX_KEYWORDS];

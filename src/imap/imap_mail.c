@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "imap/imap.h"
+#include "imap/imap_condstore.h"
+#include "imap/imap_index.h"
 #include "imap/imap_io.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
@@ -110,6 +112,13 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 
 	if (!s->selected || !expunges_ok)
 		return;
+	if (imap_index_unchanged(s->sel_dir, &s->snap)) {
+		/* nothing moved: only a new keyword name may need telling */
+		imap_mbox_keywords_read(s->sel_dir, s->kw, &s->nkw);
+		if (s->nkw != nkw_before)
+			imap_sess_flag_lists(s);
+		return;
+	}
 	if (imap_mbox_scan(s->sel_dir, &now, &err) != 0)
 		return;
 	imap_mbox_keywords_read(s->sel_dir, s->kw, &s->nkw);
@@ -126,14 +135,22 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 			    now.m[j].kw != o->kw) {
 				str_reset(&line);
 				imap_sess_flags(s, &now.m[j], &line);
-				sess_printf(s, "* %zu FETCH (FLAGS %s)\r\n", j + 1, line.s);
+				if (s->condstore)
+					sess_printf(s, "* %zu FETCH (UID %u FLAGS %s MODSEQ (%llu))\r\n",
+					    j + 1, now.m[j].uid, line.s,
+					    (unsigned long long)now.m[j].modseq);
+				else
+					sess_printf(s, "* %zu FETCH (FLAGS %s)\r\n", j + 1, line.s);
 			}
 			i++;
 			j++;
 		} else if (j < now.n && now.m[j].uid < o->uid) {
 			j++;	/* cannot happen: new UIDs only grow */
 		} else {
-			sess_printf(s, "* %zu EXPUNGE\r\n", i + 1 - removed);
+			if (s->qresync)
+				sess_printf(s, "* VANISHED %u\r\n", o->uid);
+			else
+				sess_printf(s, "* %zu EXPUNGE\r\n", i + 1 - removed);
 			removed++;
 			i++;
 		}
@@ -176,9 +193,14 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	struct str e;
 	char *dir;
 	size_t i, recent = 0, unseen = 0;
+	struct imap_qresync q;
 
-	if (n != 1 || !imap_arg_is_astring(&a[0]))
+	memset(&q, 0, sizeof(q));
+	if ((n != 1 && n != 2) || !imap_arg_is_astring(&a[0]))
 		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
+	if (n == 2 && !imap_condstore_select(s, &a[1], &q, &err))
+		return str_appendf(reply, "Error in IMAP command %s: %s",
+		    examine ? "EXAMINE" : "SELECT", err), "BAD";
 	name = a[0].str;
 	if (s->selected) {
 		sess_close(s);
@@ -194,12 +216,14 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	dir = imap_sess_dir(s, name);
 	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
 		free(dir);
+		free(q.known);
 		str_appendf(reply, "Mailbox doesn't exist: %s", name);
 		return "NO";
 	}
 	if (imap_mbox_scan(dir, &s->snap, &err) != 0) {
 		log_error("imap(%s): %s", s->user, err);
 		free(dir);
+		free(q.known);
 		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for more "
 		    "information.");
 		return "NO";
@@ -221,6 +245,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 		sess_printf(s, "* OK [UNSEEN %zu] First unseen.\r\n", unseen);
 	sess_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n",
 	    s->snap.uidvalidity, s->snap.uidnext);
+	imap_condstore_select_done(s, &q);
 	str_append(reply, examine ? "[READ-ONLY] Examine completed" : "[READ-WRITE] Select completed");
 	return "OK";
 }
@@ -609,7 +634,7 @@ cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 
 		if (it == NULL || (strcasecmp(it, "MESSAGES") != 0 && strcasecmp(it, "RECENT") != 0 &&
 		    strcasecmp(it, "UIDNEXT") != 0 && strcasecmp(it, "UIDVALIDITY") != 0 &&
-		    strcasecmp(it, "UNSEEN") != 0)) {
+		    strcasecmp(it, "UNSEEN") != 0 && strcasecmp(it, "HIGHESTMODSEQ") != 0)) {
 			free(dir);
 			str_appendf(reply, "Error in IMAP command STATUS: Invalid status item %s",
 			    it != NULL ? it : "");
@@ -637,8 +662,8 @@ cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	/* Dovecot's fixed order, whatever the order asked */
 	{
 		static const char *const order[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-			"UNSEEN" };
-		unsigned long long val[5];
+			"UNSEEN", "HIGHESTMODSEQ" };
+		unsigned long long val[6];
 		size_t o;
 
 		val[0] = snap.n;
@@ -646,7 +671,8 @@ cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		val[2] = snap.uidnext;
 		val[3] = snap.uidvalidity;
 		val[4] = unseen;
-		for (o = 0; o < 5; o++) {
+		val[5] = snap.highestmodseq;
+		for (o = 0; o < 6; o++) {
 			for (k = 0; k < a[1].count; k++)
 				if (strcasecmp(a[1].list[k].str, order[o]) == 0)
 					break;
@@ -910,8 +936,15 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 		return str_append(reply, "ID completed"), "OK";
 	}
 	if (strcmp(name, "ENABLE") == 0) {
-		/* nothing yubin implements needs enabling yet */
-		sess_printf(s, "* ENABLED\r\n");
+		struct str en;
+		size_t k;
+
+		str_init(&en, 32);
+		for (k = 0; k < n; k++)
+			if (a[k].type == IMAP_ARG_ATOM && imap_condstore_enable(s, a[k].str))
+				str_appendf(&en, " %s", a[k].str);
+		sess_printf(s, "* ENABLED%s\r\n", en.s);
+		str_deinit(&en);
 		return str_append(reply, "Enabled"), "OK";
 	}
 	if (strcmp(name, "IDLE") == 0)

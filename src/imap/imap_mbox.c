@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,8 +17,8 @@
 #include "storage/mailbox.h"
 #include "storage/storage.h"
 
-static void
-parse_info(const char *name, unsigned *flags, uint32_t *kw)
+void
+imap_mbox_parse_info(const char *name, unsigned *flags, uint32_t *kw)
 {
 	const char *info = strstr(name, ":2,");
 
@@ -46,7 +47,8 @@ name_cmp(const void *a, const void *b)
 }
 
 int
-imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r)
+imap_mbox_scan_dir(const char *dir, imap_mbox_date_fn *date_fn, void *ctx,
+    struct imap_mbox_snap *out, const char **error_r)
 {
 	struct strvec news;
 	struct mailbox *mb;
@@ -87,8 +89,10 @@ imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r
 		m->uid = mm->uid;
 		m->name = xstrdup(mm->name);
 		m->vsize = mm->vsize;
-		parse_info(mm->name, &m->flags, &m->kw);
-		m->date = stat(path, &st) == 0 ? st.st_mtime : time(NULL);
+		imap_mbox_parse_info(mm->name, &m->flags, &m->kw);
+		m->date = date_fn != NULL ? date_fn(ctx, mm->uid, base) : -1;
+		if (m->date == -1)
+			m->date = stat(path, &st) == 0 ? st.st_mtime : time(NULL);
 		if (news.n > 0 && bsearch(&base, news.v, news.n, sizeof(char *), name_cmp) != NULL) {
 			m->flags |= IMAP_FLAG_RECENT;
 			out->new_count++;
@@ -121,8 +125,11 @@ imap_mbox_snap_free(struct imap_mbox_snap *s)
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		free(s->m[i].name);
+		if (!s->m[i].name_borrowed)
+			free(s->m[i].name);
 	free(s->m);
+	if (s->map != NULL)
+		munmap(s->map, s->map_len);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -224,7 +231,9 @@ imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_
 	to = xasprintf("%s/cur/%s", dir, name.s);
 	ret = rename(from, to);
 	if (ret == 0) {
-		free(m->name);
+		if (!m->name_borrowed)
+			free(m->name);
+		m->name_borrowed = false;
 		m->name = str_export(&name);
 		m->flags = (m->flags & IMAP_FLAG_RECENT) | flags;
 		m->kw = kw;
@@ -232,6 +241,39 @@ imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_
 	free(from);
 	free(to);
 	str_deinit(&name);
+	return ret;
+}
+
+int
+imap_mbox_refresh_name(const char *dir, struct imap_msg *m)
+{
+	char *curdir = path_join(dir, "cur");
+	size_t bl = maildir_basename_len(m->name);
+	DIR *d = opendir(curdir);
+	struct dirent *de;
+	int ret = -1;
+
+	free(curdir);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, m->name, bl) != 0 ||
+		    (de->d_name[bl] != ':' && de->d_name[bl] != '\0'))
+			continue;
+		if (!m->name_borrowed)
+			free(m->name);
+		m->name = xstrdup(de->d_name);
+		m->name_borrowed = false;
+		{
+			unsigned recent = m->flags & IMAP_FLAG_RECENT;
+
+			imap_mbox_parse_info(m->name, &m->flags, &m->kw);
+			m->flags |= recent;
+		}
+		ret = 0;
+		break;
+	}
+	closedir(d);
 	return ret;
 }
 

@@ -25,6 +25,10 @@ struct imap_msg {
 	uint32_t	 kw;		/* bit i: keyword i of dovecot-keywords */
 	size_t		 vsize;
 	time_t		 date;
+	uint64_t	 modseq;	/* CONDSTORE (imap_index.c) */
+	uint64_t	 cache_off;	/* ENVELOPE/BODYSTRUCTURE in the cache file, 0 = none */
+	uint32_t	 cache_len;
+	bool		 name_borrowed;	/* name points into the snapshot's mapped index */
 };
 
 struct imap_mbox_snap {
@@ -32,11 +36,25 @@ struct imap_mbox_snap {
 	size_t		 n;
 	uint32_t	 uidvalidity, uidnext;
 	unsigned	 new_count;	/* messages taken from new/ by this scan */
+	uint64_t	 highestmodseq;	/* from the index (imap_index.c) */
+	void		*map;		/* the index mapped (owned), or NULL */
+	size_t		 map_len;
 };
+
+/* imap_mbox_date_fn - a known INTERNALDATE for uid with base name base,
+ * or -1: lets a rescan skip the stat(2) of messages it knows */
+typedef time_t imap_mbox_date_fn(void *ctx, uint32_t uid, const char *base);
 
 /* imap_mbox_scan - the messages of the Maildir at dir now (new/ moves
  * to cur/; those get IMAP_FLAG_RECENT). 0, or -1 with *error_r. */
 int	 imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r);
+/* imap_mbox_scan_dir - the same without the index: the directory is read
+ * (dates from date_fn when it knows them; may be NULL). imap_mbox_scan
+ * goes through the index (imap_index_sync). */
+int	 imap_mbox_scan_dir(const char *dir, imap_mbox_date_fn *date_fn, void *ctx,
+	    struct imap_mbox_snap *out, const char **error_r);
+/* imap_mbox_parse_info - IMAP flags and keyword bits of a file name */
+void	 imap_mbox_parse_info(const char *name, unsigned *flags, uint32_t *kw);
 void	 imap_mbox_snap_free(struct imap_mbox_snap *);
 
 /* keywords: dovecot-keywords of dir, "N name" lines, added to names
@@ -50,6 +68,11 @@ int	 imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const cha
 /* imap_mbox_set_flags - rename cur/NAME so that its info part says
  * flags and kw; m->name is updated. 0, or -1 (gone: expunged elsewhere) */
 int	 imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_t kw);
+
+/* imap_mbox_refresh_name - m's file was renamed by someone else (its
+ * flags changed): find its current name in cur/ by base name, and take
+ * flags and keywords from it. 0, or -1 (gone: expunged) */
+int	 imap_mbox_refresh_name(const char *dir, struct imap_msg *m);
 
 /* imap_mbox_save - a new message (CRLF made LF) into dir/cur with flags,
  * kw and the date as mtime; file and directory fsync'd. *base_r (owned)

@@ -13,6 +13,7 @@ enum skey {
 	SK_ALL, SK_AND, SK_OR, SK_NOT, SK_SEQ, SK_UID, SK_FLAG, SK_UNFLAG, SK_KEYWORD,
 	SK_UNKEYWORD, SK_LARGER, SK_SMALLER, SK_BEFORE, SK_ON, SK_SINCE, SK_SENTBEFORE,
 	SK_SENTON, SK_SENTSINCE, SK_HEADER, SK_BODY, SK_TEXT, SK_NEW, SK_OLD,
+	SK_MODSEQ,
 };
 
 struct imap_search {
@@ -318,6 +319,25 @@ parse_key(struct sparse *p, unsigned depth)
 		add_sub(s, k2);
 		return s;
 	}
+	if (strcasecmp(w, "MODSEQ") == 0) {
+		/* RFC 7162: MODSEQ ["/flags/\\Seen" all|priv|shared] n; the
+		 * entry is accepted, modseqs are per message here */
+		char *e;
+
+		if ((v = next_str(p)) == NULL)
+			return NULL;
+		if (*v == '"' || *v == '/') {
+			if (next_str(p) == NULL || (v = next_str(p)) == NULL)
+				return NULL;
+		}
+		s = node(SK_MODSEQ);
+		s->num = strtoull(v, &e, 10);
+		if (*v == '\0' || *e != '\0' || !isdigit((unsigned char)*v)) {
+			p->error = "Invalid MODSEQ";
+			imap_search_free(&s);
+		}
+		return s;
+	}
 	if (strcasecmp(w, "UID") == 0) {
 		if ((v = next_str(p)) == NULL)
 			return NULL;
@@ -410,6 +430,19 @@ sent_date(struct imap_search_msg *m, time_t *d_r)
 }
 
 bool
+imap_search_uses_modseq(const struct imap_search *s)
+{
+	size_t i;
+
+	if (s->key == SK_MODSEQ)
+		return true;
+	for (i = 0; i < s->nsub; i++)
+		if (imap_search_uses_modseq(s->sub[i]))
+			return true;
+	return false;
+}
+
+bool
 imap_search_match(const struct imap_search *s, struct imap_search_msg *m)
 {
 	size_t i;
@@ -443,6 +476,8 @@ imap_search_match(const struct imap_search *s, struct imap_search_msg *m)
 		return has_keyword(m, s->name);
 	case SK_UNKEYWORD:
 		return !has_keyword(m, s->name);
+	case SK_MODSEQ:
+		return m->modseq >= s->num;
 	case SK_LARGER:
 		return m->size > s->num;
 	case SK_SMALLER:

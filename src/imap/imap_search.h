@@ -35,6 +35,7 @@ struct imap_search_msg {
 	size_t		 nkeywords;
 	size_t		 size;		/* RFC822.SIZE */
 	time_t		 internaldate;
+	uint64_t	 modseq;	/* CONDSTORE */
 	const char	*text;		/* the message, or NULL until loaded */
 	size_t		 len;
 	int		(*load)(struct imap_search_msg *, void *ctx);
@@ -49,6 +50,9 @@ struct imap_search *imap_search_parse(const struct imap_arg *args, size_t n,
 void	 imap_search_free(struct imap_search **);
 /* imap_search_uses_saved - the program holds "$" */
 bool	 imap_search_match(const struct imap_search *, struct imap_search_msg *);
+/* imap_search_uses_modseq - the program holds MODSEQ (RFC 7162: the
+ * reply then ends with "(MODSEQ highest-of-the-matches)") */
+bool	 imap_search_uses_modseq(const struct imap_search *);
 
 /* imap_date_parse - "1-Feb-1994" (date) into the UTC midnight; -1 if bad */
 time_t	 imap_date_parse(const char *s);
