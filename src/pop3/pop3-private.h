@@ -75,6 +75,8 @@ int	 pop3_mail_run(struct pop3_client *, struct pop3_conn *, const char *user,
  * and the process title. */
 struct pop3_proto {
 	const char *name;
+	const char *conf_protocol;	/* dovecot.conf's protocol filter name,
+					 * when it differs ("sieve" for managesieve) */
 	int	(*login_run)(struct pop3_client *, int client_fd, int ctl_fd,
 		    struct auth_client *auth);
 	int	(*mail_run)(struct pop3_client *, struct pop3_conn *, const char *user,

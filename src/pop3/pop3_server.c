@@ -75,7 +75,8 @@ pop3_proctitle(const char *fmt, ...)
 static char *
 pop3_get(const struct dovecot_conf *dc, const char *key)
 {
-	const struct dovecot_conf_filter f = { .protocol = proto->name };
+	const struct dovecot_conf_filter f = { .protocol = proto->conf_protocol != NULL ?
+	    proto->conf_protocol : proto->name };
 	const char *v = dovecot_conf_get_filtered(dc, &f, key);
 
 	return xstrdup(v != NULL ? v : "");
@@ -145,7 +146,8 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	    POP3_SSL_REQUIRED : POP3_SSL_YES;
 	free(v);
 	if (set->ssl != POP3_SSL_NO) {
-		set->ssl_ctx = login_tls_ctx(dc, proto->name, &err);
+		set->ssl_ctx = login_tls_ctx(dc, proto->conf_protocol != NULL ?
+		    proto->conf_protocol : proto->name, &err);
 		if (set->ssl_ctx == NULL)
 			log_error("%s-login: TLS is not available: %s", proto->name, err);
 	}
@@ -189,6 +191,9 @@ session_run(struct pop3_client *c, int client_fd)
 	conn.in_len = r.leftover_len;
 	if (set->verbose_proctitle)
 		pop3_proctitle("[%s %s]", r.user, c->rip);
+	/* the user's home, for "~" in per-user settings (plugin/sieve) */
+	if (r.home != NULL)
+		(void)setenv("HOME", r.home, 1);
 	status = proto->mail_run(c, &conn, r.user, r.mail_path, r.maildir);
 	pop3_conn_deinit(&conn);
 	login_split_result_deinit(&r);
@@ -239,7 +244,7 @@ pop3_reap(const struct pop3_settings *set, size_t *live)
 int
 cmd_pop3(int argc, char **argv)
 {
-	static const struct pop3_proto pop3 = { "pop3", pop3_login_run, pop3_mail_run };
+	static const struct pop3_proto pop3 = { "pop3", NULL, pop3_login_run, pop3_mail_run };
 
 	return pop3_service_main(argc, argv, &pop3);
 }
