@@ -298,7 +298,7 @@ def test_bad_input_never_crashes(box):
 
 DIALOGUE = [
     "CAPABILITY\r\n", "NOOP\r\n", 'NOOP "tag"\r\n', "LISTSCRIPTS\r\n", "STARTTLS\r\n",
-    'AUTHENTICATE "PLAIN"\r\n', '"%s"\r\n' % PLAIN,
+    "UNAUTHENTICATE\r\n", 'AUTHENTICATE "PLAIN"\r\n', '"%s"\r\n' % PLAIN,
     "CAPABILITY\r\n", "LISTSCRIPTS\r\n",
     'PUTSCRIPT "a" {11+}\r\nkeep;\r\nx;\r\n\r\n', 'PUTSCRIPT "a" {7+}\r\nkeep;\r\n\r\n',
     'PUTSCRIPT "b" "discard;"\r\n', 'PUTSCRIPT "q\\"x" {5}\r\nkeep;\r\n',
@@ -312,6 +312,8 @@ DIALOGUE = [
     'PUTSCRIPT "a/b" "keep;"\r\n', 'PUTSCRIPT "\x01" "keep;"\r\n', 'PUTSCRIPT "" "keep;"\r\n',
     'PUTSCRIPT "big" {2000000+}\r\n' + "#" * 2000000 + "\r\n", "NOOP\r\n",
     "GETSCRIPT\r\n", 'NOOP "a" "b"\r\n', "BLAH\r\n", "STARTTLS\r\n", "LISTSCRIPTS\r\n",
+    # Pigeonhole 2.3 has no UNAUTHENTICATE (nor does yubin: docs/compat.md)
+    "UNAUTHENTICATE\r\n", "CAPABILITY\r\n",
     "logout\r\n",
 ]
 
