@@ -94,6 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(sv[1]);
 	memset(&client, 0, sizeof(client));
 	snprintf(client.session, sizeof(client.session), "fuzz");
+	client.ctl = -1;	/* no login process to give the connection back to */
 	pop3_conn_init(&conn, sv[0], 1000);
 	if (data[0] & 1) {
 		(void)msieve_mail_run(&client, &conn, "fuzz", NULL, false);

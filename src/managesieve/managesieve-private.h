@@ -77,8 +77,10 @@ size_t	 msieve_replyf(struct pop3_conn *, const char *kind, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* msieve_caps - the capability lines: login (pre-login: SASL, STARTTLS
- * when offered) or the session's (MAXREDIRECTS) */
-void	 msieve_caps(struct str *out, bool login, const char *sasl, bool starttls);
+ * when offered) or the session's (MAXREDIRECTS, UNAUTHENTICATE when the
+ * session can give the connection back) */
+void	 msieve_caps(struct str *out, bool login, const char *sasl, bool starttls,
+	    bool unauth);
 
 /* msieve_printable - a client's name as Pigeonhole shows it in a reply:
  * control characters become '?' */

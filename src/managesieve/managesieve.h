@@ -9,9 +9,11 @@
  * (pop3_service_main, src/login/login_split): per connection a session
  * process S forks the login process L (managesieve_login.c, as
  * default_login_user: greeting, CAPABILITY, STARTTLS, AUTHENTICATE with
- * SASL-IR, NOOP, LOGOUT); after the hand-off S becomes the user and runs
+ * SASL-IR, NOOP, LOGOUT); after the hand-off S, which stays root, forks
+ * the user's process per login (login_split's resumable mode), which runs
  * the script commands (managesieve_session.c) on sieve_storage.c, every
- * script compiled by src/sieve before it is stored.
+ * script compiled by src/sieve before it is stored; UNAUTHENTICATE hands
+ * the connection back to L for another login.
  * Tests: tests/e2e/test_managesieve.py; fuzz: fuzz/fuzz_managesieve_command.c */
 #ifndef YUBIN_MANAGESIEVE_H
 #define YUBIN_MANAGESIEVE_H

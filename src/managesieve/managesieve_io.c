@@ -82,7 +82,7 @@ int
 cmd_managesieve(int argc, char **argv)
 {
 	static const struct pop3_proto managesieve = { "managesieve", "sieve", msieve_login_run,
-		msieve_mail_run };
+		msieve_mail_run, true };
 	const char *conf = NULL;
 	int c;
 
@@ -137,7 +137,7 @@ msieve_replyf(struct pop3_conn *c, const char *kind, const char *code, const cha
 }
 
 void
-msieve_caps(struct str *out, bool login, const char *sasl, bool starttls)
+msieve_caps(struct str *out, bool login, const char *sasl, bool starttls, bool unauth)
 {
 	const struct msieve_settings *s = &msieve_set;
 
@@ -160,6 +160,8 @@ msieve_caps(struct str *out, bool login, const char *sasl, bool starttls)
 		if (starttls)
 			str_append(out, "\"STARTTLS\"\r\n");
 	}
+	if (unauth)
+		str_append(out, "\"UNAUTHENTICATE\"\r\n");
 	str_append(out, "\"VERSION\" \"1.0\"\r\n");
 }
 

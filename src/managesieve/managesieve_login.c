@@ -7,11 +7,16 @@
  * process and under TLS stays as the proxy. OK "Logged in." is the
  * session's to send: it alone knows the login stuck.
  * Replies are Pigeonhole 2.3's. Tests: tests/e2e/test_managesieve.py */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #include "auth/auth_client.h"
 #include "lib/base64.h"
@@ -31,7 +36,13 @@ struct msieve_login {
 	struct login_track t;
 	unsigned bad;
 	int	 ctl_fd;
+	int	 data_fd;		/* under TLS: the session's channel, after a login */
 };
+
+/* What the proxy keeps of the client's bytes sent on to the session: the
+ * tail the session may not have read when it hands the connection back
+ * (UNAUTHENTICATE); more than the socket buffers can hold never is. */
+#define LOGIN_RESUME_KEEP	(1024 * 1024)
 
 static void
 login_caps(struct msieve_login *l, struct str *out)
@@ -52,7 +63,8 @@ login_caps(struct msieve_login *l, struct str *out)
 			str_append_c(&sasl, ' ');
 		str_append(&sasl, mechs[i].name);
 	}
-	msieve_caps(out, true, sasl.s, l->client->set->ssl_ctx != NULL && l->conn.ssl == NULL);
+	msieve_caps(out, true, sasl.s, l->client->set->ssl_ctx != NULL && l->conn.ssl == NULL,
+	    false);
 	str_deinit(&sasl);
 }
 
@@ -66,8 +78,9 @@ login_handoff(struct msieve_login *l, const char *user, const char *method,
 	char text[400];
 	int ret;
 
-	ret = login_split_handoff(l->ctl_fd, l->auth, user, method, auth_id, l->conn.ssl != NULL,
-	    l->rd.buf.s, l->rd.buf.len, &kind, text, sizeof(text));
+	ret = login_split_handoff_fd(l->ctl_fd, l->auth, user, method, auth_id,
+	    l->conn.ssl != NULL, l->rd.buf.s, l->rd.buf.len, &kind, text, sizeof(text),
+	    &l->data_fd);
 	if (ret > 0) {
 		str_reset(&l->rd.buf);
 	} else if (ret == 0) {
@@ -202,6 +215,117 @@ login_bad(struct msieve_login *l)
 	return true;
 }
 
+/* login_proxy - under TLS, copy between the client and the session's
+ * channel until the session ends (true: its end, the connection goes on)
+ * or the client goes (false). The client's bytes are kept in keep from
+ * stream offset *keep_start (a bounded tail); *sent counts them. */
+static bool
+login_proxy(struct msieve_login *l, struct str *keep, uint64_t *keep_start, uint64_t *sent)
+{
+	struct pollfd pfd[2];
+	char buf[16384];
+	ssize_t n;
+
+	for (;;) {
+		pfd[0].fd = l->conn.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = l->data_fd;
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		/* bytes already decrypted in OpenSSL's buffer: no poll for them */
+		if (SSL_pending(l->conn.ssl) > 0)
+			pfd[0].revents = POLLIN;
+		else if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (pfd[0].revents != 0) {
+			int r = SSL_read(l->conn.ssl, buf, sizeof(buf));
+
+			if (r <= 0) {
+				int e = SSL_get_error(l->conn.ssl, r);
+
+				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+					return false;
+			} else {
+				if (write(l->data_fd, buf, (size_t)r) != r)
+					return true;	/* the session is gone */
+				str_append_n(keep, buf, (size_t)r);
+				*sent += (uint64_t)r;
+				if (keep->len > 2 * LOGIN_RESUME_KEEP) {
+					size_t drop = keep->len - LOGIN_RESUME_KEEP;
+
+					memmove(keep->s, keep->s + drop, keep->len - drop);
+					str_truncate(keep, keep->len - drop);
+					*keep_start += drop;
+				}
+			}
+		}
+		if (pfd[1].revents != 0) {
+			n = read(l->data_fd, buf, sizeof(buf));
+			if (n <= 0)
+				return true;
+			pop3_conn_append(&l->conn, buf, (size_t)n);
+			if (pop3_conn_flush(&l->conn) != 0)
+				return false;
+		}
+	}
+}
+
+/* login_resume - after a login, until the session ends: true when it gave
+ * the connection back (UNAUTHENTICATE), the client's unread input in
+ * l->rd; false when the connection is over. The session says
+ * "UNAUTH TAB read TAB len" and its unread bytes over the control channel. */
+static bool
+login_resume(struct msieve_login *l)
+{
+	struct str keep;
+	uint64_t keep_start = 0, sent = 0, dp_read;
+	char line[128];
+	size_t got = 0, len;
+	bool ok = false;
+
+	str_init(&keep, 4096);
+	if (l->conn.ssl != NULL && (l->data_fd < 0 || !login_proxy(l, &keep, &keep_start, &sent)))
+		goto out;
+	while (got < sizeof(line) - 1) {
+		if (read(l->ctl_fd, line + got, 1) != 1)
+			goto out;
+		if (line[got] == '\n')
+			break;
+		got++;
+	}
+	line[got] = '\0';
+	if (sscanf(line, "UNAUTH\t%" SCNu64 "\t%zu", &dp_read, &len) != 2 ||
+	    len > 2 * LOGIN_RESUME_KEEP)
+		goto out;
+	str_reset(&l->rd.buf);
+	while (len > 0) {
+		char buf[4096];
+		ssize_t n = read(l->ctl_fd, buf, len < sizeof(buf) ? len : sizeof(buf));
+
+		if (n <= 0)
+			goto out;
+		str_append_n(&l->rd.buf, buf, (size_t)n);
+		len -= (size_t)n;
+	}
+	if (l->conn.ssl != NULL) {
+		/* what the session never read of its channel comes after */
+		if (dp_read < keep_start || dp_read > sent)
+			goto out;
+		str_append_n(&l->rd.buf, keep.s + (dp_read - keep_start),
+		    (size_t)(sent - dp_read));
+	}
+	ok = true;
+out:
+	if (l->data_fd >= 0)
+		close(l->data_fd);
+	l->data_fd = -1;
+	str_deinit(&keep);
+	return ok;
+}
+
 static bool
 arg_is_string(const struct msieve_cmd *cmd, size_t i)
 {
@@ -221,6 +345,7 @@ msieve_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct a
 	memset(&l, 0, sizeof(l));
 	l.client = client;
 	l.ctl_fd = ctl_fd;
+	l.data_fd = -1;
 	l.auth = auth;
 	login_track_init(&l.t, "managesieve-login");
 	pop3_conn_init(&l.conn, client_fd, client->set->login_timeout_ms);
@@ -323,9 +448,14 @@ msieve_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct a
 		}
 		if (r > 0) {
 			login_log_login(&l.t, client, &l.conn);
-			if (l.conn.ssl != NULL) {
+			if (l.conn.ssl != NULL)
 				pop3_proctitle("[proxy %s]", l.client->rip);
-				pop3_conn_proxy(&l.conn, l.ctl_fd);
+			/* the session may give the connection back (UNAUTHENTICATE):
+			 * then this is a login process again, without a greeting */
+			if (login_resume(&l)) {
+				pop3_proctitle("[%s]", client->rip);
+				login_track_init(&l.t, "managesieve-login");
+				continue;
 			}
 			logged_in = true;
 			goto out;

@@ -20,6 +20,7 @@
 #include "lib/str.h"
 #include "lib/util.h"
 #include "managesieve/managesieve-private.h"
+#include "login/login_split.h"
 #include "managesieve/sieve_storage.h"
 #include "pop3/pop3-private.h"
 
@@ -448,11 +449,13 @@ static const struct {
 	{ "CAPABILITY", 0, 0 }, { "LOGOUT", 0, 0 }, { "NOOP", 0, 1 },
 	{ "LISTSCRIPTS", 0, 0 }, { "GETSCRIPT", 1, 1 }, { "PUTSCRIPT", 2, 2 },
 	{ "CHECKSCRIPT", 1, 1 }, { "SETACTIVE", 1, 1 }, { "DELETESCRIPT", 1, 1 },
-	{ "RENAMESCRIPT", 2, 2 }, { "HAVESPACE", 2, 2 },
+	{ "RENAMESCRIPT", 2, 2 }, { "HAVESPACE", 2, 2 }, { "UNAUTHENTICATE", 0, 0 },
 };
 
-/* dispatch - one command; false after LOGOUT */
-static bool
+enum dispatch { DISPATCH_LOGOUT, DISPATCH_NEXT, DISPATCH_UNAUTH };
+
+/* dispatch - one command */
+static enum dispatch
 dispatch(struct msieve_session *s, const struct msieve_cmd *cmd)
 {
 	const char *v = cmd->verb;
@@ -463,17 +466,17 @@ dispatch(struct msieve_session *s, const struct msieve_cmd *cmd)
 	if (i == n) {
 		reply_error(s, v, "Unknown command.");
 		s->bad++;
-		return true;
+		return DISPATCH_NEXT;
 	}
 	if (cmd->nargs < commands[i].min) {
 		reply_error(s, v, "Missing arguments.");
 		s->bad++;
-		return true;
+		return DISPATCH_NEXT;
 	}
 	if (cmd->nargs > commands[i].max) {
 		reply_error(s, v, "Too many arguments.");
 		s->bad++;
-		return true;
+		return DISPATCH_NEXT;
 	}
 	/* every argument is a string but HAVESPACE's size; names hold no NUL */
 	for (size_t a = 0; a < cmd->nargs; a++) {
@@ -485,20 +488,28 @@ dispatch(struct msieve_session *s, const struct msieve_cmd *cmd)
 		if (!is_string(cmd, a) || (!script && !name_arg(cmd, a))) {
 			reply_error(s, v, "Invalid arguments.");
 			s->bad++;
-			return true;
+			return DISPATCH_NEXT;
 		}
 	}
 	if (strcmp(v, "CAPABILITY") == 0) {
 		struct str caps;
 
 		str_init(&caps, 512);
-		msieve_caps(&caps, false, "", false);
+		msieve_caps(&caps, false, "", false, s->client->ctl >= 0);
 		pop3_conn_append(s->conn, caps.s, caps.len);
 		str_deinit(&caps);
 		(void)msieve_replyf(s->conn, "OK", NULL, "Capability completed.");
 	} else if (strcmp(v, "LOGOUT") == 0) {
 		(void)msieve_replyf(s->conn, "OK", NULL, "Logout completed.");
-		return false;
+		return DISPATCH_LOGOUT;
+	} else if (strcmp(v, "UNAUTHENTICATE") == 0) {
+		if (s->client->ctl < 0) {
+			reply_error(s, v, "Unknown command.");
+			s->bad++;
+			return DISPATCH_NEXT;
+		}
+		(void)msieve_replyf(s->conn, "OK", NULL, "Unauthenticate completed.");
+		return DISPATCH_UNAUTH;
 	} else if (strcmp(v, "NOOP") == 0) {
 		if (cmd->nargs == 0) {
 			(void)msieve_replyf(s->conn, "OK", NULL, "NOOP Completed");
@@ -529,7 +540,27 @@ dispatch(struct msieve_session *s, const struct msieve_cmd *cmd)
 	} else if (strcmp(v, "HAVESPACE") == 0) {
 		cmd_havespace(s, cmd);
 	}
-	return true;
+	return DISPATCH_NEXT;
+}
+
+/* give_back - UNAUTHENTICATE: the login process takes the connection back
+ * with what this session read and did not use ("UNAUTH TAB bytes read
+ * from the data channel TAB length" and the bytes, over the control
+ * channel); 0 or -1 */
+static int
+give_back(struct msieve_session *s, uint64_t base)
+{
+	struct str msg;
+	int rc = 0;
+
+	str_init(&msg, s->rd.buf.len + 64);
+	str_appendf(&msg, "UNAUTH\t%llu\t%zu\n", (unsigned long long)(s->rd.in_bytes - base),
+	    s->rd.buf.len);
+	str_append_n(&msg, s->rd.buf.s, s->rd.buf.len);
+	if (write(s->client->ctl, msg.s, msg.len) != (ssize_t)msg.len)
+		rc = -1;
+	str_deinit(&msg);
+	return rc;
 }
 
 int
@@ -538,7 +569,10 @@ msieve_mail_run(struct pop3_client *client, struct pop3_conn *conn, const char *
 {
 	struct msieve_session s;
 	const char *why = "Connection closed";
-	bool disconnected = false;
+	bool disconnected = false, unauth = false;
+	/* input the login process handed over with the login: not read from
+	 * the data channel (see give_back) */
+	uint64_t base = conn->in_len - conn->in_pos;
 
 	memset(&s, 0, sizeof(s));
 	s.client = client;
@@ -552,6 +586,7 @@ msieve_mail_run(struct pop3_client *client, struct pop3_conn *conn, const char *
 		const char *err;
 		enum msieve_read rd = msieve_read_command(&s.rd, &cmd, &err);
 		bool go_on;
+		enum dispatch d;
 
 		if (rd == MSIEVE_READ_TIMEOUT) {
 			(void)msieve_replyf(conn, "BYE", NULL, "Disconnected for inactivity.");
@@ -576,10 +611,11 @@ msieve_mail_run(struct pop3_client *client, struct pop3_conn *conn, const char *
 		} else if (rd != MSIEVE_READ_CMD) {
 			break;
 		} else {
-			go_on = dispatch(&s, &cmd);
+			d = dispatch(&s, &cmd);
 			msieve_cmd_deinit(&cmd);
-			if (!go_on) {
-				why = "Logged out";
+			if (d == DISPATCH_LOGOUT || d == DISPATCH_UNAUTH) {
+				why = d == DISPATCH_LOGOUT ? "Logged out" : "Unauthenticated";
+				unauth = d == DISPATCH_UNAUTH;
 				disconnected = true;
 				break;
 			}
@@ -594,6 +630,8 @@ msieve_mail_run(struct pop3_client *client, struct pop3_conn *conn, const char *
 	}
 	s.rd.out_bytes += conn->out.len;
 	(void)pop3_conn_flush(conn);
+	if (unauth && give_back(&s, base) != 0)
+		unauth = false;
 	/* Pigeonhole: "Disconnected: Logged out bytes=..." but a client that
 	 * just went away is "Connection closed bytes=..." */
 	log_session(&s, "%s%s bytes=%llu/%llu", disconnected ? "Disconnected: " : "", why,
@@ -602,5 +640,5 @@ msieve_mail_run(struct pop3_client *client, struct pop3_conn *conn, const char *
 	sieve_storage_deinit(&s.st);
 	(void)mailbox_path;
 	(void)maildir;
-	return 0;
+	return unauth ? LOGIN_SPLIT_EXIT_RESUME : 0;
 }

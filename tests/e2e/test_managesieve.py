@@ -4,7 +4,7 @@ message delivered over LMTP is then filed by it into a folder that
 imaplib sees; every command driven with a raw client (quoted strings,
 {N+} and {N} literals, response codes, a broken script refused with its
 line, quotas, STARTTLS then AUTHENTICATE, plaintext refused off
-loopback, bad input); and the replies to one fixed dialogue compared
+loopback, UNAUTHENTICATE and another login, bad input); and the replies to one fixed dialogue compared
 with Debian's Pigeonhole managesieved run from a temp dir on loopback."""
 import base64
 import imaplib
@@ -164,6 +164,8 @@ def test_every_command_with_a_raw_client(box):
     assert c.cmd("BLAH\r\n") == b'NO "Error in MANAGESIEVE command BLAH: Unknown command."\r\n'
     assert c.cmd('AUTHENTICATE "PLAIN"\r\n') == \
         b'NO "Error in MANAGESIEVE command AUTHENTICATE: Unknown command."\r\n'
+    assert c.cmd("UNAUTHENTICATE x\r\n") == \
+        b'NO "Error in MANAGESIEVE command UNAUTHENTICATE: Too many arguments."\r\n'
     assert c.cmd("LOGOUT\r\n") == b'OK "Logout completed."\r\n'
     c.close()
 
@@ -226,6 +228,87 @@ def test_plaintext_refused_before_tls_off_loopback_then_starttls(box):
     c.close()
     assert re.search(r"managesieve-login: Login: user=<alice>, method=PLAIN, rip=127\.0\.0\.2, "
                      r"lip=127\.0\.0\.1, mpid=\d+, TLS, session=<", box.logtext())
+
+
+def test_unauthenticate_then_a_new_login(bindir, tmp_path):
+    """UNAUTHENTICATE (RFC 5804 2.14): back to the non-authenticated state
+    on the same connection, TLS kept; the next login may be another user,
+    and commands pipelined after UNAUTHENTICATE are read by the login
+    process, in clear and under TLS"""
+    b = SieveBox(bindir, tmp_path)
+    bob = os.path.join(b.root, "home", "bob")
+    os.makedirs(bob)
+    with open(os.path.join(b.root, "users"), "a") as f:
+        f.write("bob:{PLAIN}secret2:%d:%d::%s::\n" % (b.uid, b.gid, bob))
+    b.chown()
+    bob_plain = base64.b64encode(b"\0bob\0secret2").decode()
+    try:
+        b.start()
+        for tls in (False, True):
+            c = Client(b.sieve_port, source="127.0.0.2" if tls else "127.0.0.1")
+            c.response()
+            if tls:
+                assert c.cmd("STARTTLS\r\n") == b'OK "Begin TLS negotiation now."\r\n'
+                c.starttls()
+                c.response()
+            assert c.cmd('AUTHENTICATE "PLAIN" "%s"\r\n' % PLAIN) == b'OK "Logged in."\r\n'
+            caps = c.cmd("CAPABILITY\r\n")
+            assert b'"UNAUTHENTICATE"\r\n' in caps
+            assert c.cmd('PUTSCRIPT "alice%d" "keep;"\r\n' % tls) == \
+                b'OK "PUTSCRIPT completed."\r\n'
+            # UNAUTHENTICATE with a login and a command pipelined behind it
+            c.send('UNAUTHENTICATE\r\nAUTHENTICATE "PLAIN" "%s"\r\nLISTSCRIPTS\r\n' % bob_plain)
+            assert c.response() == b'OK "Unauthenticate completed."\r\n'
+            assert c.response() == b'OK "Logged in."\r\n'
+            # bob's scripts (the first round's, if any), never alice's
+            assert c.response() == (b'"bob0"\r\n' if tls else b"") + \
+                b'OK "Listscripts completed."\r\n'
+
+            assert c.cmd('PUTSCRIPT "bob%d" "discard;"\r\n' % tls) == \
+                b'OK "PUTSCRIPT completed."\r\n'
+            assert c.cmd("UNAUTHENTICATE\r\n") == b'OK "Unauthenticate completed."\r\n'
+            # not logged in now: script commands are refused, STARTTLS too under TLS
+            assert c.cmd("LISTSCRIPTS\r\n") == \
+                b'NO "Error in MANAGESIEVE command received by server."\r\n'
+            if tls:
+                assert c.cmd("STARTTLS\r\n") == b'NO "TLS is already active."\r\n'
+            assert c.cmd('AUTHENTICATE "PLAIN" "%s"\r\n' % PLAIN) == b'OK "Logged in."\r\n'
+            r = c.cmd("LISTSCRIPTS\r\n")
+            assert b'"alice%d"' % tls in r and b"bob" not in r, r
+            assert c.cmd("LOGOUT\r\n") == b'OK "Logout completed."\r\n'
+            c.close()
+        assert sorted(os.listdir(os.path.join(bob, "sieve"))) == ["bob0.sieve", "bob1.sieve"]
+        assert sorted(os.listdir(os.path.join(b.home, "sieve"))) == \
+            ["alice0.sieve", "alice1.sieve"]
+        log = b.logtext()
+        assert re.search(r"managesieve\(alice\)<\d+><[^>]+>: Disconnected: Unauthenticated "
+                         r"bytes=\d+/\d+", log), log
+        assert re.search(r"managesieve-login: Login: user=<bob>, method=PLAIN, rip=127\.0\.0\.2, "
+                         r"lip=127\.0\.0\.1, mpid=\d+, TLS", log), log
+    finally:
+        b.cleanup()
+
+
+def test_doveadm_who_lists_the_session_and_kick_ends_it(box):
+    box.start()
+    for source in ("127.0.0.1", "127.0.0.2"):    # in clear, then under TLS
+        c = Client(box.sieve_port, source=source)
+        c.response()
+        if source != "127.0.0.1":
+            c.cmd("STARTTLS\r\n")
+            c.starttls()
+            c.response()
+        assert c.cmd('AUTHENTICATE "PLAIN" "%s"\r\n' % PLAIN) == b'OK "Logged in."\r\n'
+        who = box.doveadm("who")
+        row = [x for x in who.stdout.splitlines() if x.startswith("alice")]
+        assert len(row) == 1 and " managesieve " in row[0], who.stdout
+        kick = box.doveadm("kick", "alice")
+        assert kick.returncode == 0 and "alice" in kick.stdout, kick
+        assert wait_for(lambda: len(box.doveadm("who").stdout.splitlines()) == 1)
+        # the user's process went with the session: nothing answers
+        with pytest.raises((EOFError, OSError)):
+            c.cmd("NOOP\r\n")
+        c.close()
 
 
 def test_quotas_and_sizes(bindir, tmp_path):
@@ -312,8 +395,7 @@ DIALOGUE = [
     'PUTSCRIPT "a/b" "keep;"\r\n', 'PUTSCRIPT "\x01" "keep;"\r\n', 'PUTSCRIPT "" "keep;"\r\n',
     'PUTSCRIPT "big" {2000000+}\r\n' + "#" * 2000000 + "\r\n", "NOOP\r\n",
     "GETSCRIPT\r\n", 'NOOP "a" "b"\r\n', "BLAH\r\n", "STARTTLS\r\n", "LISTSCRIPTS\r\n",
-    # Pigeonhole 2.3 has no UNAUTHENTICATE (nor does yubin: docs/compat.md)
-    "UNAUTHENTICATE\r\n", "CAPABILITY\r\n",
+    "CAPABILITY\r\n",
     "logout\r\n",
 ]
 
@@ -335,6 +417,8 @@ def run_dialogue(port):
     text = re.sub(rb" \(column \d+\)", b"", text)
     text = re.sub(rb"NO \{\d+\}\r\n", b"NO {N}\r\n", text)
     text = re.sub(rb'"IMPLEMENTATION" "[^"]*"', b'"IMPLEMENTATION" "X"', text)
+    # yubin offers UNAUTHENTICATE after login, Pigeonhole 2.3 does not
+    text = text.replace(b'"UNAUTHENTICATE"\r\n', b"")
     return text
 
 
