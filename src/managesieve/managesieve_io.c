@@ -84,7 +84,7 @@ cmd_managesieve(int argc, char **argv)
 	static const struct pop3_proto managesieve = { "managesieve", "sieve", msieve_login_run,
 		msieve_mail_run, true };
 	const char *conf = NULL;
-	int c;
+	int c, rc;
 
 	log_open("dovecot", getenv("YUBIN_LOG_STDERR") != NULL ? LOG_TO_STDERR | LOG_STDERR_FULL :
 	    LOG_TO_SYSLOG);
@@ -93,7 +93,14 @@ cmd_managesieve(int argc, char **argv)
 		if (c == 'c')
 			conf = optarg;
 	msieve_settings_load(conf);
-	return pop3_service_main(argc, argv, &managesieve);
+	rc = pop3_service_main(argc, argv, &managesieve);
+	free(msieve_set.implementation);
+	free(msieve_set.sieve_caps);
+	free(msieve_set.notify_caps);
+	free(msieve_set.location);
+	sieve_config_deinit(&msieve_set.cfg);
+	memset(&msieve_set, 0, sizeof(msieve_set));
+	return rc;
 }
 
 /* --- replies --- */

@@ -249,8 +249,8 @@ login_proxy(struct msieve_login *l, struct str *keep, uint64_t *keep_start, uint
 				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 					return false;
 			} else {
-				if (write(l->data_fd, buf, (size_t)r) != r)
-					return true;	/* the session is gone */
+				/* kept first: bytes the session never got (it may
+				 * just have ended) belong to the next login */
 				str_append_n(keep, buf, (size_t)r);
 				*sent += (uint64_t)r;
 				if (keep->len > 2 * LOGIN_RESUME_KEEP) {
@@ -260,6 +260,8 @@ login_proxy(struct msieve_login *l, struct str *keep, uint64_t *keep_start, uint
 					str_truncate(keep, keep->len - drop);
 					*keep_start += drop;
 				}
+				if (write(l->data_fd, buf, (size_t)r) != r)
+					return true;	/* the session is gone */
 			}
 		}
 		if (pfd[1].revents != 0) {

@@ -487,7 +487,8 @@ def test_dev_managesieve_script_files_smtp_mail_for_demo(bindir, tmp_path):
     dev = Dev(bindir, as_nobody=False)
     try:
         dev.start()
-        assert dev_wait(lambda: listening(dev.base + 4190) and listening(dev.base + 143), 30)
+        assert dev_wait(lambda: listening(dev.base + 4190) and listening(dev.base + 143), 90), \
+            dev.dovecot_log()
         maildir = os.path.join(dev.dir, "mail", "localhost", "demo")
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(maildir, ".Lists", sub), exist_ok=True)
@@ -511,7 +512,7 @@ def test_dev_managesieve_script_files_smtp_mail_for_demo(bindir, tmp_path):
         def filed():
             d = os.path.join(maildir, ".Lists", "new")
             return os.path.isdir(d) and len(os.listdir(d)) == 1
-        assert dev_wait(filed, 60), dev.maillog() + dev.dovecot_log()
+        assert dev_wait(filed, 120), "not filed: " + dev.maillog() + dev.dovecot_log()
         m = imaplib.IMAP4("127.0.0.1", dev.base + 143)
         m.login("demo", "demo")
         typ, data = m.select("Lists")
