@@ -278,8 +278,8 @@ msieve_read_command(struct msieve_reader *r, struct msieve_cmd *cmd, const char 
 		}
 		if (r->skip == 0 && !r->skip_line && r->buf.len > 0) {
 			size_t used;
-			enum msieve_parse p = msieve_parse(r->buf.s, r->buf.len, r->max_literal, cmd,
-			    &used, error_r);
+			enum msieve_parse p = msieve_parse(r->buf.s, r->buf.len, r->max_literal,
+			    cmd, &used, error_r);
 
 			if (p == MSIEVE_PARSE_OK) {
 				reader_drop(r, used);

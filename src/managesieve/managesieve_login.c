@@ -116,7 +116,8 @@ login_sasl(struct msieve_login *l, const char *mech, const char *ir)
 	str_init(&resp, 256);
 	str_init(&dec, 256);
 	if (ir != NULL && *ir != '\0' && base64_decode(&dec, ir, strlen(ir)) != 0) {
-		(void)msieve_replyf(&l->conn, "NO", NULL, "Invalid base64 data in initial response.");
+		(void)msieve_replyf(&l->conn, "NO", NULL,
+		    "Invalid base64 data in initial response.");
 		goto out;
 	}
 	memset(&info, 0, sizeof(info));
@@ -164,7 +165,8 @@ login_sasl(struct msieve_login *l, const char *mech, const char *ir)
 		}
 		if (strcmp(resp.s, "*") == 0) {
 			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
-			(void)msieve_replyf(&l->conn, "NO", NULL, "Authentication aborted by client.");
+			(void)msieve_replyf(&l->conn, "NO", NULL,
+			    "Authentication aborted by client.");
 			goto done;
 		}
 		str_reset(&dec);
@@ -191,7 +193,8 @@ login_sasl(struct msieve_login *l, const char *mech, const char *ir)
 		else
 			(void)msieve_replyf(&l->conn, "NO", NULL, "Authentication failed.");
 	} else {
-		(void)msieve_replyf(&l->conn, "NO", "TRYLATER", "Temporary authentication failure.");
+		(void)msieve_replyf(&l->conn, "NO", "TRYLATER",
+		    "Temporary authentication failure.");
 	}
 done:
 	auth_client_reply_deinit(&reply);
@@ -208,7 +211,8 @@ out:
 static bool
 login_bad(struct msieve_login *l)
 {
-	(void)msieve_replyf(&l->conn, "NO", NULL, "Error in MANAGESIEVE command received by server.");
+	(void)msieve_replyf(&l->conn, "NO", NULL,
+	    "Error in MANAGESIEVE command received by server.");
 	if (++l->bad < MSIEVE_LOGIN_MAX_BAD)
 		return false;
 	(void)msieve_replyf(&l->conn, "BYE", NULL, "Too many invalid MANAGESIEVE commands.");
@@ -389,7 +393,8 @@ msieve_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct a
 			(void)msieve_replyf(&l.conn, "OK", NULL, "Capability completed.");
 		} else if (strcmp(cmd.verb, "NOOP") == 0 && cmd.nargs == 0) {
 			(void)msieve_replyf(&l.conn, "OK", NULL, "NOOP Completed");
-		} else if (strcmp(cmd.verb, "NOOP") == 0 && cmd.nargs == 1 && arg_is_string(&cmd, 0)) {
+		} else if (strcmp(cmd.verb, "NOOP") == 0 && cmd.nargs == 1 &&
+		    arg_is_string(&cmd, 0)) {
 			struct str tag;
 
 			str_init(&tag, 64);
@@ -405,11 +410,13 @@ msieve_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct a
 			goto out;
 		} else if (strcmp(cmd.verb, "STARTTLS") == 0 && cmd.nargs == 0) {
 			if (client->set->ssl_ctx == NULL) {
-				(void)msieve_replyf(&l.conn, "NO", NULL, "TLS support isn't enabled.");
+				(void)msieve_replyf(&l.conn, "NO", NULL,
+				    "TLS support isn't enabled.");
 			} else if (l.conn.ssl != NULL) {
 				(void)msieve_replyf(&l.conn, "NO", NULL, "TLS is already active.");
 			} else {
-				(void)msieve_replyf(&l.conn, "OK", NULL, "Begin TLS negotiation now.");
+				(void)msieve_replyf(&l.conn, "OK", NULL,
+				    "Begin TLS negotiation now.");
 				/* nothing the client sent before the handshake counts */
 				str_reset(&l.rd.buf);
 				if (pop3_conn_starttls(&l.conn, client->set->ssl_ctx) != 0) {
@@ -420,7 +427,8 @@ msieve_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct a
 				str_reset(&caps);
 				login_caps(&l, &caps);
 				pop3_conn_append(&l.conn, caps.s, caps.len);
-				(void)msieve_replyf(&l.conn, "OK", NULL, "TLS negotiation successful.");
+				(void)msieve_replyf(&l.conn, "OK", NULL,
+				    "TLS negotiation successful.");
 			}
 		} else if (strcmp(cmd.verb, "AUTHENTICATE") == 0 && (cmd.nargs == 1 ||
 		    cmd.nargs == 2) && strlen(cmd.args[0].s) == cmd.args[0].len &&

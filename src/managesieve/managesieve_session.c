@@ -111,7 +111,8 @@ reply_storage(struct msieve_session *s, const char *name, struct sieve_storage_e
 	else if (err->code != NULL && strcmp(err->code, "ACTIVE") == 0)
 		snprintf(err->text, sizeof(err->text), "Cannot delete the active Sieve script.");
 	else if (err->code != NULL && strcmp(err->code, "ALREADYEXISTS") == 0)
-		snprintf(err->text, sizeof(err->text), "A sieve script with that name already exists.");
+		snprintf(err->text, sizeof(err->text),
+		    "A sieve script with that name already exists.");
 	(void)msieve_reply(s->conn, "NO", err->code, err->text, strlen(err->text));
 	str_deinit(&n);
 }
@@ -200,11 +201,13 @@ quota_check(struct msieve_session *s, const char *name, uint64_t size)
 	strvec_deinit(&names);
 	/* storage before count, as Pigeonhole reports a big fourth script */
 	if (set->quota_max_storage > 0 && used > set->quota_max_storage) {
-		(void)msieve_replyf(s->conn, "NO", "QUOTA/MAXSTORAGE", "Script storage quota exceeded "
+		(void)msieve_replyf(s->conn, "NO", "QUOTA/MAXSTORAGE",
+		    "Script storage quota exceeded "
 		    "(max %llu bytes).", (unsigned long long)set->quota_max_storage);
 		ok = false;
 	} else if (set->quota_max_scripts > 0 && count > set->quota_max_scripts) {
-		(void)msieve_replyf(s->conn, "NO", "QUOTA/MAXSCRIPTS", "Script count quota exceeded "
+		(void)msieve_replyf(s->conn, "NO", "QUOTA/MAXSCRIPTS",
+		    "Script count quota exceeded "
 		    "(max %llu scripts).", (unsigned long long)set->quota_max_scripts);
 		ok = false;
 	}
@@ -370,7 +373,8 @@ cmd_setactive(struct msieve_session *s, const char *name)
 		else if (sieve_storage_activate(&s->st, "", &err) != 0)
 			reply_storage(s, name, &err);
 		else
-			(void)msieve_replyf(s->conn, "OK", NULL, "Active script is now deactivated.");
+			(void)msieve_replyf(s->conn, "OK", NULL,
+			    "Active script is now deactivated.");
 	} else if (act != NULL && strcmp(act, name) == 0) {
 		(void)msieve_replyf(s->conn, "OK", NULL, "Script is already active.");
 	} else if (sieve_storage_activate(&s->st, name, &err) != 0) {
@@ -481,7 +485,8 @@ dispatch(struct msieve_session *s, const struct msieve_cmd *cmd)
 	/* every argument is a string but HAVESPACE's size; names hold no NUL */
 	for (size_t a = 0; a < cmd->nargs; a++) {
 		bool want_atom = strcmp(v, "HAVESPACE") == 0 && a == 1;
-		bool script = (strcmp(v, "PUTSCRIPT") == 0 && a == 1) || strcmp(v, "CHECKSCRIPT") == 0;
+		bool script = (strcmp(v, "PUTSCRIPT") == 0 && a == 1) ||
+		    strcmp(v, "CHECKSCRIPT") == 0;
 
 		if (want_atom || strcmp(v, "HAVESPACE") == 0)
 			continue;
@@ -601,7 +606,8 @@ msieve_mail_run(struct pop3_client *client, struct pop3_conn *conn, const char *
 			break;
 		}
 		if (rd == MSIEVE_READ_TOOBIG) {
-			(void)msieve_replyf(conn, "NO", "QUOTA/MAXSIZE", "Script is too large (max %zu "
+			(void)msieve_replyf(conn, "NO", "QUOTA/MAXSIZE",
+			    "Script is too large (max %zu "
 			    "bytes).", msieve_set.cfg.limits.max_script_size);
 			continue;
 		}
@@ -622,7 +628,8 @@ msieve_mail_run(struct pop3_client *client, struct pop3_conn *conn, const char *
 			go_on = s.bad < MSIEVE_MAX_BAD;
 		}
 		if (!go_on) {
-			(void)msieve_replyf(conn, "BYE", NULL, "Too many invalid MANAGESIEVE commands.");
+			(void)msieve_replyf(conn, "BYE", NULL,
+			    "Too many invalid MANAGESIEVE commands.");
 			why = "Too many invalid commands.";
 			disconnected = true;
 			break;

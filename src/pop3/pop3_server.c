@@ -263,7 +263,8 @@ pop3_reap(const struct pop3_settings *set, size_t *live)
 int
 cmd_pop3(int argc, char **argv)
 {
-	static const struct pop3_proto pop3 = { "pop3", NULL, pop3_login_run, pop3_mail_run, false };
+	static const struct pop3_proto pop3 = { "pop3", NULL, pop3_login_run, pop3_mail_run,
+	    false };
 
 	return pop3_service_main(argc, argv, &pop3);
 }
