@@ -50,6 +50,7 @@ cli_main_fn cmd_sieve_test;
 cli_main_fn cmd_sieve_testsuite;	/* src/cli/sieve_testsuite.c */
 cli_main_fn cmd_deliver;		/* src/cli/deliver.c */
 cli_main_fn cmd_imap;		/* src/imap/imap_mail.c */
+cli_main_fn cmd_managesieve;	/* src/managesieve/managesieve_io.c */
 
 /* postqueue_run - postqueue's work for mailq and sendmail too: mode 'p'
  * (list), 'j' (JSON), 'f' (flush), 'i' (one ID: arg), 's' (site: arg) */

@@ -27,6 +27,7 @@ const struct cli_command cli_commands[] = {
 	{ "pop3", cmd_pop3, "the POP3 service (run by the dovecot master)" },
 	{ "dovecot-lmtp", cmd_lmtp, "the LMTP server (run by the dovecot master; Postfix's \"lmtp\" is the client)" },
 	{ "imap", cmd_imap, "the IMAP service (run by the dovecot master)" },
+	{ "managesieve", cmd_managesieve, "the ManageSieve service (run by the dovecot master)" },
 	{ "dev", cmd_dev, "create and run a self-contained development instance" },
 	{ "master", cmd_master, "the master daemon (postfix start runs it)" },
 	{ "qmgr", cmd_qmgr, "the queue manager daemon (run by the master)" },

@@ -417,9 +417,9 @@ dev_bindir(struct str *out)
 }
 
 /* dev_service_state - what the banner says about a service: the master.cf
- * services run under the MTA's master (smtpd), POP3 under the Dovecot-side
- * master (pop3, imap); lmtpd and managesieved come with later issues, and
- * the banner says so rather than pretend. */
+ * services run under the MTA's master (smtpd), the rest under the
+ * Dovecot-side master (lmtp, imap, pop3, managesieve); anything else is
+ * said to be missing rather than pretended. */
 static const char *
 dev_service_state(const struct dev_service *svc, bool no_wait)
 {
@@ -431,6 +431,8 @@ dev_service_state(const struct dev_service *svc, bool no_wait)
 		return no_wait ? "configured (lmtp)" : "listening (lmtp)";
 	if (strncmp(svc->name, "imap", 4) == 0)
 		return no_wait ? "configured (imap)" : "listening (imap)";
+	if (strcmp(svc->name, "managesieve") == 0)
+		return no_wait ? "configured (managesieve)" : "listening (managesieve)";
 	return "not built yet";
 }
 
@@ -462,8 +464,9 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	    "LMTP (%s/run/lmtp, mailbox_transport in main.cf) through %s's active\n"
 	    "Sieve script (%s/home/%s/.dovecot.sieve) into the Maildir\n"
 	    "%s/mail/localhost/%s/, read over IMAP or POP3. The LMTP port above\n"
-	    "takes mail from other MTAs the same way.\n"
-	    "The ManageSieve server is not built in this version.\n\n",
+	    "takes mail from other MTAs the same way; ManageSieve manages the\n"
+	    "scripts (sieve-connect below: STARTTLS with the self-signed\n"
+	    "certificate, hence --notlsverify).\n\n",
 	    DEV_USER_NAME, dev->dir, dev->dir, DEV_USER_NAME, dev->dir, DEV_USER_NAME, dev->dir,
 	    DEV_USER_NAME);
 	if (dev_password(dev, &pw))
@@ -481,8 +484,14 @@ dev_banner(const struct dev_params *dev, bool no_wait)
 	printf("  %s/mailq -C %s\n", bindir.s, dev->dir);
 	printf("  curl pop3://%s:%s@127.0.0.1:%d/1\n", DEV_USER_NAME,
 	    pw.len > 0 ? pw.s : DEV_USER_NAME, dev->port_base + DEV_PORT_POP3);
-	printf("  curl 'imap://%s:%s@127.0.0.1:%d/INBOX;UID=1'\n\n", DEV_USER_NAME,
+	printf("  curl 'imap://%s:%s@127.0.0.1:%d/INBOX;UID=1'\n", DEV_USER_NAME,
 	    pw.len > 0 ? pw.s : DEV_USER_NAME, dev->port_base + DEV_PORT_IMAP);
+	printf("  sieve-connect -s 127.0.0.1 -p %d -u %s --notlsverify --upload --localsieve "
+	    "my.sieve --remotesieve main\n", dev->port_base + DEV_PORT_SIEVE, DEV_USER_NAME);
+	printf("  sieve-connect -s 127.0.0.1 -p %d -u %s --notlsverify --activate "
+	    "--remotesieve main\n", dev->port_base + DEV_PORT_SIEVE, DEV_USER_NAME);
+	printf("  sieve-connect -s 127.0.0.1 -p %d -u %s --notlsverify --list\n\n",
+	    dev->port_base + DEV_PORT_SIEVE, DEV_USER_NAME);
 	if (no_wait)
 		printf("Instance ready (--no-wait: not staying in the foreground).\n");
 	else

@@ -482,28 +482,33 @@ dm_load(struct dm *m, struct dm_service *old, size_t nold)
 	v = dovecot_conf_get(dc, "protocols");
 	if (v != NULL && dm_has_word(v, "lmtp"))
 		dm_load_lmtp(m, dc, old, nold, &svc, &nsvc);
-	if (v == NULL || (!dm_has_word(v, "pop3") && !dm_has_word(v, "imap")))
+	if (v == NULL || (!dm_has_word(v, "pop3") && !dm_has_word(v, "imap") &&
+	    !dm_has_word(v, "sieve")))
 		goto done;
 	protocols = xstrdup(v);
 	v = dovecot_conf_get(dc, "listen");
 	listen_all = xstrdup(v != NULL ? v : "*, ::");
 	root = dovecot_conf_root(dc);
 	for (i = 0; i < dovecot_conf_section_count(root); i++) {
-		const char *proto;
+		const char *proto, *word;
 
 		sec = dovecot_conf_section_child(root, i);
 		if (dovecot_conf_section_type(sec) == NULL ||
 		    strcmp(dovecot_conf_section_type(sec), "service") != 0 ||
 		    dovecot_conf_section_name(sec) == NULL)
 			continue;
-		/* pop3-login and imap-login: the same service shape (issue 7) */
+		/* pop3-login, imap-login and managesieve-login: the same service
+		 * shape; ManageSieve is "sieve" in protocols */
 		if (strcmp(dovecot_conf_section_name(sec), "pop3-login") == 0)
-			proto = "pop3";
+			proto = word = "pop3";
 		else if (strcmp(dovecot_conf_section_name(sec), "imap-login") == 0)
-			proto = "imap";
-		else
+			proto = word = "imap";
+		else if (strcmp(dovecot_conf_section_name(sec), "managesieve-login") == 0) {
+			proto = "managesieve";
+			word = "sieve";
+		} else
 			continue;
-		if (!dm_has_word(protocols, proto))
+		if (!dm_has_word(protocols, word))
 			continue;
 		for (j = 0; j < dovecot_conf_section_count(sec); j++) {
 			const char *name, *port, *addr, *ssl;

@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "login/login_client.h"
 #include "login/login_split.h"
 #include "pop3/pop3-private.h"
 
@@ -34,35 +35,10 @@ struct imap_login {
 	struct pop3_conn conn;
 	struct auth_client *auth;
 	struct imap_parser parser;
-	char	 last_user[256];
-	char	 last_method[32];
-	unsigned attempts, bad;
-	bool	 refused;
-	time_t	 started;
+	struct login_track t;		/* for the Login and Disconnected lines */
+	unsigned bad;
 	int	 ctl_fd;
 };
-
-static bool
-login_secured(const struct imap_login *l)
-{
-	return l->conn.ssl != NULL || strcmp(l->client->rip, l->client->lip) == 0;
-}
-
-static bool
-login_plaintext_ok(const struct imap_login *l)
-{
-	if (l->client->set->ssl == POP3_SSL_REQUIRED)
-		return l->conn.ssl != NULL;
-	return !l->client->set->disable_plaintext_auth || login_secured(l);
-}
-
-static const char *
-login_secured_text(const struct imap_login *l)
-{
-	if (l->conn.ssl != NULL)
-		return ", TLS";
-	return login_secured(l) ? ", secured" : "";
-}
 
 static void
 login_caps(struct imap_login *l, struct str *out)
@@ -73,13 +49,14 @@ login_caps(struct imap_login *l, struct str *out)
 	str_append(out, IMAP_CAPS_PRELOGIN);
 	if (l->client->set->ssl_ctx != NULL && l->conn.ssl == NULL)
 		str_append(out, " STARTTLS");
-	if (!login_plaintext_ok(l))
+	if (!login_plaintext_ok(l->client, &l->conn))
 		str_append(out, " LOGINDISABLED");
 	mechs = auth_client_mechs(l->auth, &n);
 	for (i = 0; i < n; i++) {
 		if ((mechs[i].flags & AUTH_CLIENT_MECH_PRIVATE) != 0)
 			continue;
-		if ((mechs[i].flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 && !login_plaintext_ok(l))
+		if ((mechs[i].flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 &&
+		    !login_plaintext_ok(l->client, &l->conn))
 			continue;
 		str_appendf(out, " AUTH=%s", mechs[i].name);
 	}
@@ -115,7 +92,7 @@ login_handoff(struct imap_login *l, const char *tag, const char *user, const cha
 		l->conn.in_pos = l->conn.in_len;
 	} else if (ret == 0) {
 		pop3_conn_printf(&l->conn, "%s NO %s %s\r\n", tag, codes[kind], text);
-		l->refused = true;
+		l->t.refused = true;
 	}
 	return ret;
 }
@@ -138,7 +115,8 @@ login_sasl(struct imap_login *l, const char *tag, const char *mech, const char *
 		pop3_conn_printf(&l->conn, "%s NO Unsupported authentication mechanism.\r\n", tag);
 		return 0;
 	}
-	if ((m->flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 && !login_plaintext_ok(l)) {
+	if ((m->flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 &&
+	    !login_plaintext_ok(l->client, &l->conn)) {
 		pop3_conn_printf(&l->conn, "%s NO [PRIVACYREQUIRED] Plaintext authentication "
 		    "disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
 		return 0;
@@ -158,12 +136,12 @@ login_sasl(struct imap_login *l, const char *tag, const char *mech, const char *
 	info.local_ip = l->client->lip;
 	info.remote_port = l->client->rport;
 	info.local_port = l->client->lport;
-	info.secured = login_secured(l);
+	info.secured = login_secured(l->client, &l->conn);
 	info.tls = l->conn.ssl != NULL;
 	info.session_id = l->client->session;
 	auth_client_reply_init(&reply);
-	snprintf(l->last_method, sizeof(l->last_method), "%s", m->name);
-	l->attempts++;
+	snprintf(l->t.last_method, sizeof(l->t.last_method), "%s", m->name);
+	l->t.attempts++;
 	r = auth_client_login(l->auth, &req, &info, resp, &reply);
 	while (r == AUTH_CLIENT_RESULT_CONTINUE) {
 		enum pop3_read rd;
@@ -194,11 +172,11 @@ login_sasl(struct imap_login *l, const char *tag, const char *mech, const char *
 	if (r == AUTH_CLIENT_RESULT_OK) {
 		const char *user = reply.user != NULL ? reply.user : "";
 
-		snprintf(l->last_user, sizeof(l->last_user), "%s", user);
+		snprintf(l->t.last_user, sizeof(l->t.last_user), "%s", user);
 		ret = login_handoff(l, tag, user, m->name, reply.auth_id);
 	} else if (r == AUTH_CLIENT_RESULT_FAIL) {
 		if (reply.user != NULL)
-			snprintf(l->last_user, sizeof(l->last_user), "%s", reply.user);
+			snprintf(l->t.last_user, sizeof(l->t.last_user), "%s", reply.user);
 		if (reply.temp)
 			pop3_conn_printf(&l->conn, "%s NO [UNAVAILABLE] Temporary authentication "
 			    "failure.\r\n", tag);
@@ -223,7 +201,7 @@ login_login(struct imap_login *l, const char *tag, const char *user, const char 
 	struct str raw, b64;
 	int ret;
 
-	if (!login_plaintext_ok(l)) {
+	if (!login_plaintext_ok(l->client, &l->conn)) {
 		pop3_conn_printf(&l->conn, "* BAD [ALERT] Plaintext authentication not allowed "
 		    "without SSL/TLS, but your client did it anyway. If anyone was listening, the "
 		    "password was exposed.\r\n%s NO [PRIVACYREQUIRED] Plaintext authentication "
@@ -237,7 +215,7 @@ login_login(struct imap_login *l, const char *tag, const char *user, const char 
 	str_append_c(&raw, '\0');
 	str_append(&raw, pass);
 	base64_encode(&b64, raw.s, raw.len);
-	snprintf(l->last_user, sizeof(l->last_user), "%s", user);
+	snprintf(l->t.last_user, sizeof(l->t.last_user), "%s", user);
 	ret = login_sasl(l, tag, "PLAIN", b64.s);
 	explicit_bzero(raw.s, raw.len);
 	explicit_bzero(b64.s, b64.len);
@@ -251,13 +229,14 @@ imap_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 {
 	struct imap_login l;
 	struct str caps;
-	const char *why = "no auth attempts";
+	const char *why = NULL;	/* NULL: the reason from the attempts */
+	bool logged_in = false;
 	int status = 0;
 
 	memset(&l, 0, sizeof(l));
 	l.client = client;
 	l.ctl_fd = ctl_fd;
-	l.started = time(NULL);
+	login_track_init(&l.t, "imap-login");
 	l.auth = auth;
 	pop3_conn_init(&l.conn, client_fd, client->set->login_timeout_ms);
 	imap_parser_init(&l.parser, IMAP_DEFAULT_MAX_LINE, 0);
@@ -351,51 +330,19 @@ imap_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 			goto out;
 		}
 		if (r > 0) {
-			struct str u;
-
-			str_init(&u, 64);
-			log_printable(&u, l.last_user, 100);
-			log_info("imap-login: Login: user=<%s>, method=%s, rip=%s, lip=%s, mpid=%ld%s, "
-			    "session=<%s>", u.s, l.last_method, client->rip, client->lip,
-			    (long)getppid(), login_secured_text(&l), client->session);
-			str_deinit(&u);
+			login_log_login(&l.t, client, &l.conn);
 			if (l.conn.ssl != NULL) {
 				pop3_proctitle("[proxy %s]", l.client->rip);
 				pop3_conn_proxy(&l.conn, l.ctl_fd);
 			}
-			why = NULL;
+			logged_in = true;
 			goto out;
 		}
 	}
 out:
 	(void)pop3_conn_flush(&l.conn);
-	if (why != NULL) {
-		char text[160];
-		struct str u;
-
-		if (l.refused && strcmp(why, "no auth attempts") == 0)
-			snprintf(text, sizeof(text), "login refused after authentication, %u attempts "
-			    "in %ld secs", l.attempts, (long)(time(NULL) - l.started));
-		else if (l.attempts > 0 && strcmp(why, "no auth attempts") == 0)
-			snprintf(text, sizeof(text), "auth failed, %u attempts in %ld secs",
-			    l.attempts, (long)(time(NULL) - l.started));
-		else if (strcmp(why, "no auth attempts") == 0)
-			snprintf(text, sizeof(text), "no auth attempts in %ld secs",
-			    (long)(time(NULL) - l.started));
-		else
-			snprintf(text, sizeof(text), "%s", why);
-		str_init(&u, 64);
-		log_printable(&u, l.last_user, 100);
-		if (l.last_method[0] != '\0')
-			log_info("imap-login: Disconnected (%s): user=<%s>, method=%s, rip=%s, lip=%s%s, "
-			    "session=<%s>", text, u.s, l.last_method, client->rip, client->lip,
-			    login_secured_text(&l), client->session);
-		else
-			log_info("imap-login: Disconnected (%s): user=<%s>, rip=%s, lip=%s%s, "
-			    "session=<%s>", text, u.s, client->rip, client->lip,
-			    login_secured_text(&l), client->session);
-		str_deinit(&u);
-	}
+	if (!logged_in)
+		login_log_disconnect(&l.t, client, &l.conn, why);
 	str_deinit(&caps);
 	imap_parser_deinit(&l.parser);
 	auth_client_free(&l.auth);

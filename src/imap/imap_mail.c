@@ -1078,7 +1078,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 int
 cmd_imap(int argc, char **argv)
 {
-	static const struct pop3_proto imap = { "imap", imap_login_run, imap_mail_run };
+	static const struct pop3_proto imap = { "imap", NULL, imap_login_run, imap_mail_run, false };
 
 	return pop3_service_main(argc, argv, &imap);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,14 +43,37 @@ refuse(int ctl, enum login_refusal kind, const char *fmt, ...)
 		(void)!write(ctl, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+/* read_line_fd - one line from fd, a byte at a time (nothing past it is
+ * taken); an fd passed along (SCM_RIGHTS) goes to *fd_r, or is closed when
+ * fd_r is NULL */
 static bool
-read_line_fd(int fd, char *buf, size_t size)
+read_line_fd_passed(int fd, char *buf, size_t size, int *fd_r)
 {
 	size_t got = 0;
 
 	while (got < size - 1) {
-		if (read(fd, buf + got, 1) != 1)
+		union {
+			char	 buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = { .iov_base = buf + got, .iov_len = 1 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			.msg_controllen = sizeof(ctl.buf) };
+		struct cmsghdr *c;
+
+		if (recvmsg(fd, &msg, MSG_CMSG_CLOEXEC) != 1)
 			return false;
+		for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+			int passed;
+
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			memcpy(&passed, CMSG_DATA(c), sizeof(passed));
+			if (fd_r != NULL && *fd_r < 0)
+				*fd_r = passed;
+			else
+				close(passed);
+		}
 		if (buf[got] == '\n') {
 			buf[got] = '\0';
 			return true;
@@ -57,6 +81,33 @@ read_line_fd(int fd, char *buf, size_t size)
 		got++;
 	}
 	return false;
+}
+
+static bool
+read_line_fd(int fd, char *buf, size_t size)
+{
+	return read_line_fd_passed(fd, buf, size, NULL);
+}
+
+/* send_ok_fd - "OK" to L with fd passed along */
+static int
+send_ok_fd(int ctl, int fd)
+{
+	union {
+		char	 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (char *)"OK\n", .iov_len = 3 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+		.msg_controllen = sizeof(cbuf.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+	return sendmsg(ctl, &msg, MSG_NOSIGNAL) == 3 ? 0 : -1;
 }
 
 static bool
@@ -110,21 +161,17 @@ become(uid_t uid, gid_t gid)
 	return 0;
 }
 
+static int login_split_serve(const struct login_split_params *, int client_fd,
+	    struct login_split_result *);
+
 int
 login_split_run(const struct login_split_params *p, int client_fd,
     struct login_split_result *r)
 {
-	struct auth_client_userdb udb;
-	struct auth_client *auth = NULL;
-	char line[1024], *f[7], *s;
-	const char *err;
-	int sp[2], n, ok = 0;
+	int sp[2];
 	pid_t login_pid;
-	uid_t uid;
-	gid_t gid;
 
 	memset(r, 0, sizeof(*r));
-	memset(&udb, 0, sizeof(udb));
 	r->fd = r->ctl = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
 		return 0;
@@ -140,6 +187,39 @@ login_split_run(const struct login_split_params *p, int client_fd,
 	}
 	close(sp[1]);
 	r->ctl = sp[0];
+	r->login_pid = login_pid;
+	return login_split_serve(p, client_fd, r);
+}
+
+int
+login_split_next(const struct login_split_params *p, int client_fd,
+    struct login_split_result *r)
+{
+	int ctl = r->ctl;
+	pid_t login_pid = r->login_pid;
+
+	r->ctl = -1;
+	login_split_result_deinit(r);
+	r->ctl = ctl;
+	r->login_pid = login_pid;
+	return login_split_serve(p, client_fd, r);
+}
+
+/* login_split_serve - one login of L's, from its LOGIN line on */
+static int
+login_split_serve(const struct login_split_params *p, int client_fd,
+    struct login_split_result *r)
+{
+	struct auth_client_userdb udb;
+	struct auth_client *auth = NULL;
+	char line[1024], *f[7], *s;
+	const char *err;
+	int sp[2] = { r->ctl, -1 }, n, ok = 0;
+	pid_t login_pid = r->login_pid;
+	uid_t uid;
+	gid_t gid;
+
+	memset(&udb, 0, sizeof(udb));
 	/* nothing comes unless a login succeeded:
 	 * LOGIN user method tls leftover-length auth-id cookie */
 	if (!read_line_fd(sp[0], line, sizeof(line)) || strncmp(line, "LOGIN\t", 6) != 0)
@@ -203,6 +283,21 @@ login_split_run(const struct login_split_params *p, int client_fd,
 	r->home = udb.home != NULL ? xstrdup(udb.home) : NULL;
 	r->mail_path = login_mail_path(udb.mail != NULL ? udb.mail : p->mail_location, r->user,
 	    r->home, &r->maildir);
+	if (p->resumable) {
+		/* S stays root for the next login; a child becomes the user */
+		pid_t pid;
+
+		signal(SIGCHLD, SIG_DFL);	/* its status is wanted */
+		if ((pid = fork()) < 0) {
+			refuse(sp[0], LOGIN_REFUSED_TEMP, "Internal error.");
+			goto out;
+		}
+		if (pid > 0) {
+			r->child = pid;
+			ok = 2;
+			goto out;
+		}
+	}
 	if (become(uid, gid) != 0) {
 		log_error("%s(%s): cannot become uid %ld: %s", p->protocol, r->user, (long)uid,
 		    strerror(errno));
@@ -211,7 +306,28 @@ login_split_run(const struct login_split_params *p, int client_fd,
 	}
 	if (r->home != NULL && chdir(r->home) != 0)
 		(void)chdir("/");
-	(void)!write(sp[0], "OK\n", 3);
+	/* resumable: S is what doveadm kick and the service's stop signal;
+	 * the user's process goes with it (set after the uid change, which
+	 * clears it) */
+	if (p->resumable && (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() == 1))
+		goto out;
+	if (p->resumable && r->tls) {
+		/* under TLS the data goes over a channel of this login's own,
+		 * passed to L with the OK: when this process ends, L sees its
+		 * end, and nothing left in it reaches the next login */
+		int dp[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dp) != 0 ||
+		    send_ok_fd(sp[0], dp[1]) != 0) {
+			log_error("%s(%s): cannot pass the data channel: %s", p->protocol, r->user,
+			    strerror(errno));
+			goto out;
+		}
+		close(dp[1]);
+		r->fd = dp[0];
+	} else {
+		(void)!write(sp[0], "OK\n", 3);
+	}
 	ok = 1;
 out:
 	auth_client_free(&auth);
@@ -240,6 +356,16 @@ login_split_handoff(int ctl_fd, struct auth_client *auth, const char *user, cons
     unsigned long auth_id, bool tls, const char *pending, size_t pending_len,
     enum login_refusal *kind_r, char *text, size_t text_size)
 {
+	return login_split_handoff_fd(ctl_fd, auth, user, method, auth_id, tls, pending,
+	    pending_len, kind_r, text, text_size, NULL);
+}
+
+int
+login_split_handoff_fd(int ctl_fd, struct auth_client *auth, const char *user,
+    const char *method, unsigned long auth_id, bool tls, const char *pending,
+    size_t pending_len, enum login_refusal *kind_r, char *text, size_t text_size,
+    int *data_fd_r)
+{
 	const char *cookie = auth_client_cookie(auth);
 	struct str msg;
 	char reply[512], *tab;
@@ -251,8 +377,10 @@ login_split_handoff(int ctl_fd, struct auth_client *auth, const char *user, cons
 	str_appendf(&msg, "LOGIN\t%s\t%s\t%d\t%zu\t%lu\t%s\n", user, method, tls ? 1 : 0,
 	    pending_len, auth_id, cookie != NULL ? cookie : "-");
 	str_append_n(&msg, pending, pending_len);
+	if (data_fd_r != NULL)
+		*data_fd_r = -1;
 	if (write(ctl_fd, msg.s, msg.len) != (ssize_t)msg.len ||
-	    !read_line_fd(ctl_fd, reply, sizeof(reply)))
+	    !read_line_fd_passed(ctl_fd, reply, sizeof(reply), data_fd_r))
 		goto out;
 	if (strcmp(reply, "OK") == 0) {
 		ret = 1;

@@ -35,6 +35,12 @@ struct login_split_params {
 	 * it); its return value is L's exit status */
 	int	(*login_run)(void *ctx, int client_fd, int ctl_fd, struct auth_client *auth);
 	void	*ctx;
+	/* resumable (ManageSieve's UNAUTHENTICATE): S stays root and forks a
+	 * child per login that becomes the user (login_split_run returns 2 in
+	 * S with r->child); after that child ended, login_split_next serves
+	 * L's next login. Under TLS the child's data channel is a socketpair
+	 * of its own, passed to L with the OK (login_split_handoff_fd). */
+	bool	 resumable;
 };
 
 struct login_split_result {
@@ -48,12 +54,23 @@ struct login_split_result {
 	char	*mail_path;		/* the INBOX (owned) */
 	bool	 maildir;
 	int	 ctl;			/* S's end of the socketpair */
+	int	 login_pid;		/* L */
+	int	 child;			/* resumable: the user's process (in S) */
 };
+
+/* The exit status of a resumable login's child when the client gave up
+ * the login (UNAUTHENTICATE) and L takes the connection back. */
+#define LOGIN_SPLIT_EXIT_RESUME	75
 
 /* login_split_run - in S, for one accepted client: 1 logged in and now
  * running as the user (r filled, L told OK), 0 nothing to serve (L ended,
- * or the login was refused and L told why). */
+ * or the login was refused and L told why); 2 (resumable only) in S that
+ * stays root while r->child serves the user. */
 int	 login_split_run(const struct login_split_params *, int client_fd,
+	    struct login_split_result *r);
+/* login_split_next - resumable: L's next login, after r->child ended with
+ * LOGIN_SPLIT_EXIT_RESUME; the same returns as login_split_run */
+int	 login_split_next(const struct login_split_params *, int client_fd,
 	    struct login_split_result *r);
 void	 login_split_result_deinit(struct login_split_result *);
 
@@ -66,5 +83,11 @@ enum login_refusal { LOGIN_REFUSED_TEMP, LOGIN_REFUSED_PERM, LOGIN_REFUSED_IN_US
 int	 login_split_handoff(int ctl_fd, struct auth_client *auth, const char *user,
 	    const char *method, unsigned long auth_id, bool tls, const char *pending,
 	    size_t pending_len, enum login_refusal *kind_r, char *text, size_t text_size);
+/* login_split_handoff_fd - the same; *data_fd_r the data channel S passed
+ * with its OK (resumable under TLS), else -1 */
+int	 login_split_handoff_fd(int ctl_fd, struct auth_client *auth, const char *user,
+	    const char *method, unsigned long auth_id, bool tls, const char *pending,
+	    size_t pending_len, enum login_refusal *kind_r, char *text, size_t text_size,
+	    int *data_fd_r);
 
 #endif

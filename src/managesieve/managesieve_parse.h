@@ -6,10 +6,10 @@
  * and consumes nothing until the command is whole, so a caller keeps
  * appending to its buffer and calls again.
  *
- * This is the parser only; the ManageSieve server (login/session split,
- * STARTTLS, AUTHENTICATE, the script commands) is not built yet.
+ * The server (managesieve.h) reads commands with it through
+ * managesieve_io.c's reader.
  * Tests: tests/unit/managesieve/test_managesieve_parse.c;
- * fuzz: fuzz/fuzz_managesieve_command.c */
+ * fuzz: fuzz/fuzz_managesieve_command.c, fuzz_managesieve_session.c */
 #ifndef YUBIN_MANAGESIEVE_PARSE_H
 #define YUBIN_MANAGESIEVE_PARSE_H
 

@@ -44,6 +44,8 @@ struct pop3_client {
 	unsigned rport, lport;
 	char	 session[32];		/* Dovecot's session=<...> id */
 	bool	 implicit_tls;		/* pop3s */
+	int	 ctl;			/* a resumable protocol's session: S's end
+					 * of the channel to L (else -1) */
 };
 
 /* What the login process hands over after a successful login. */
@@ -75,10 +77,16 @@ int	 pop3_mail_run(struct pop3_client *, struct pop3_conn *, const char *user,
  * and the process title. */
 struct pop3_proto {
 	const char *name;
+	const char *conf_protocol;	/* dovecot.conf's protocol filter name,
+					 * when it differs ("sieve" for managesieve) */
 	int	(*login_run)(struct pop3_client *, int client_fd, int ctl_fd,
 		    struct auth_client *auth);
 	int	(*mail_run)(struct pop3_client *, struct pop3_conn *, const char *user,
 		    const char *mailbox_path, bool maildir);
+	/* the login can be given up and another made on the same connection
+	 * (ManageSieve's UNAUTHENTICATE): mail_run returns
+	 * LOGIN_SPLIT_EXIT_RESUME after telling L over client->ctl */
+	bool	 resumable;
 };
 
 /* pop3_service_main - a service process (argv: NAME -c DOVECOT_CONF -l

@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "login/login_client.h"
 #include "login/login_split.h"
 #include "pop3/pop3-private.h"
 #include "pop3/pop3.h"
@@ -32,57 +33,10 @@ struct pop3_login {
 	struct pop3_conn conn;
 	struct auth_client *auth;
 	char	*user;			/* USER's argument */
-	char	 last_user[256];	/* for the disconnect line */
-	char	 last_method[32];
-	unsigned attempts;
-	bool	 refused;		/* authenticated, then refused by the session */
+	struct login_track t;		/* for the Login and Disconnected lines */
 	char	 apop_challenge[160];	/* "" when APOP is off */
-	time_t	 started;
 	int	 ctl_fd;
 };
-
-static bool
-login_secured(const struct pop3_login *l)
-{
-	return l->conn.ssl != NULL || strcmp(l->client->rip, l->client->lip) == 0;
-}
-
-/* login_plaintext_ok - Dovecot's rule: plaintext mechanisms only under
- * TLS, or from the local address itself, unless disable_plaintext_auth = no;
- * ssl = required allows them only under TLS */
-static bool
-login_plaintext_ok(const struct pop3_login *l)
-{
-	if (l->client->set->ssl == POP3_SSL_REQUIRED)
-		return l->conn.ssl != NULL;
-	return !l->client->set->disable_plaintext_auth || login_secured(l);
-}
-
-static const char *
-login_secured_text(const struct pop3_login *l)
-{
-	if (l->conn.ssl != NULL)
-		return ", TLS";
-	return login_secured(l) ? ", secured" : "";
-}
-
-static void
-login_log_disconnect(struct pop3_login *l, const char *why)
-{
-	struct str u;
-
-	str_init(&u, 64);
-	log_printable(&u, l->last_user, 100);
-	if (l->last_method[0] != '\0')
-		log_info("pop3-login: Disconnected (%s): user=<%s>, method=%s, rip=%s, lip=%s%s, "
-		    "session=<%s>", why, u.s, l->last_method, l->client->rip, l->client->lip,
-		    login_secured_text(l), l->client->session);
-	else
-		log_info("pop3-login: Disconnected (%s): user=<%s>, rip=%s, lip=%s%s, "
-		    "session=<%s>", why, u.s, l->client->rip, l->client->lip,
-		    login_secured_text(l), l->client->session);
-	str_deinit(&u);
-}
 
 static void
 login_capa(struct pop3_login *l)
@@ -94,14 +48,15 @@ login_capa(struct pop3_login *l)
 	    "AUTH-RESP-CODE\r\n");
 	if (l->client->set->ssl_ctx != NULL && l->conn.ssl == NULL)
 		pop3_conn_printf(&l->conn, "STLS\r\n");
-	if (login_plaintext_ok(l))
+	if (login_plaintext_ok(l->client, &l->conn))
 		pop3_conn_printf(&l->conn, "USER\r\n");
 	pop3_conn_printf(&l->conn, "SASL");
 	mechs = auth_client_mechs(l->auth, &n);
 	for (i = 0; i < n; i++) {
 		if ((mechs[i].flags & AUTH_CLIENT_MECH_PRIVATE) != 0)
 			continue;
-		if ((mechs[i].flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 && !login_plaintext_ok(l))
+		if ((mechs[i].flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 &&
+		    !login_plaintext_ok(l->client, &l->conn))
 			continue;
 		pop3_conn_printf(&l->conn, " %s", mechs[i].name);
 	}
@@ -127,7 +82,7 @@ login_handoff(struct pop3_login *l, const char *user, const char *method, unsign
 		l->conn.in_pos = l->conn.in_len;	/* handed over */
 	} else if (ret == 0) {
 		pop3_conn_printf(&l->conn, "-ERR %s %s\r\n", codes[kind], text);
-		l->refused = true;
+		l->t.refused = true;
 	}
 	return ret;
 }
@@ -150,7 +105,8 @@ login_auth(struct pop3_login *l, const char *mech, const char *ir)
 		pop3_conn_printf(&l->conn, "-ERR [AUTH] Unsupported authentication mechanism.\r\n");
 		return 0;
 	}
-	if ((m->flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 && !login_plaintext_ok(l)) {
+	if ((m->flags & AUTH_CLIENT_MECH_PLAINTEXT) != 0 &&
+	    !login_plaintext_ok(l->client, &l->conn)) {
 		pop3_conn_printf(&l->conn, "-ERR [AUTH] Plaintext authentication disallowed on "
 		    "non-secure (SSL/TLS) connections.\r\n");
 		return 0;
@@ -170,12 +126,12 @@ login_auth(struct pop3_login *l, const char *mech, const char *ir)
 	info.local_ip = l->client->lip;
 	info.remote_port = l->client->rport;
 	info.local_port = l->client->lport;
-	info.secured = login_secured(l);
+	info.secured = login_secured(l->client, &l->conn);
 	info.tls = l->conn.ssl != NULL;
 	info.session_id = l->client->session;
 	auth_client_reply_init(&reply);
-	snprintf(l->last_method, sizeof(l->last_method), "%s", m->name);
-	l->attempts++;
+	snprintf(l->t.last_method, sizeof(l->t.last_method), "%s", m->name);
+	l->t.attempts++;
 	r = auth_client_login(l->auth, &req, &info, resp, &reply);
 	while (r == AUTH_CLIENT_RESULT_CONTINUE) {
 		enum pop3_read rd;
@@ -205,11 +161,11 @@ login_auth(struct pop3_login *l, const char *mech, const char *ir)
 	if (r == AUTH_CLIENT_RESULT_OK) {
 		const char *user = reply.user != NULL ? reply.user : "";
 
-		snprintf(l->last_user, sizeof(l->last_user), "%s", user);
+		snprintf(l->t.last_user, sizeof(l->t.last_user), "%s", user);
 		ret = login_handoff(l, user, m->name, reply.auth_id);
 	} else if (r == AUTH_CLIENT_RESULT_FAIL) {
 		if (reply.user != NULL)
-			snprintf(l->last_user, sizeof(l->last_user), "%s", reply.user);
+			snprintf(l->t.last_user, sizeof(l->t.last_user), "%s", reply.user);
 		pop3_conn_printf(&l->conn, "-ERR [AUTH] %s\r\n", reply.temp ?
 		    "Temporary authentication failure." : "Authentication failed.");
 	} else {
@@ -283,7 +239,7 @@ login_apop(struct pop3_login *l, const char *args)
 	str_append_c(&raw, '\0');
 	str_append_n(&raw, (const char *)digest, sizeof(digest));
 	base64_encode(&b64, raw.s, raw.len);
-	snprintf(l->last_user, sizeof(l->last_user), "%.*s", (int)(sp - args), args);
+	snprintf(l->t.last_user, sizeof(l->t.last_user), "%.*s", (int)(sp - args), args);
 	ret = login_auth(l, "APOP", b64.s);
 	str_deinit(&raw);
 	str_deinit(&b64);
@@ -308,7 +264,7 @@ login_pass(struct pop3_login *l, const char *pass)
 	str_append_c(&raw, '\0');
 	str_append(&raw, pass);
 	base64_encode(&b64, raw.s, raw.len);
-	snprintf(l->last_user, sizeof(l->last_user), "%s", l->user);
+	snprintf(l->t.last_user, sizeof(l->t.last_user), "%s", l->user);
 	ret = login_auth(l, "PLAIN", b64.s);
 	/* no copy of the password stays in memory longer than needed */
 	explicit_bzero(raw.s, raw.len);
@@ -324,14 +280,15 @@ pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 	struct pop3_login l;
 	struct str line;
 	char verb[16];
-	const char *args, *why = "no auth attempts";
+	const char *args, *why = NULL;	/* NULL: the reason from the attempts */
+	bool logged_in = false;
 	enum pop3_read rd;
 	int status = 0;
 
 	memset(&l, 0, sizeof(l));
 	l.client = client;
 	l.ctl_fd = ctl_fd;
-	l.started = time(NULL);
+	login_track_init(&l.t, "pop3-login");
 	pop3_conn_init(&l.conn, client_fd, client->set->login_timeout_ms);
 	l.auth = auth;
 	str_init(&line, 256);
@@ -368,7 +325,7 @@ pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 		if (strcmp(verb, "CAPA") == 0) {
 			login_capa(&l);
 		} else if (strcmp(verb, "USER") == 0) {
-			if (!login_plaintext_ok(&l)) {
+			if (!login_plaintext_ok(l.client, &l.conn)) {
 				pop3_conn_printf(&l.conn, "-ERR [AUTH] Plaintext authentication "
 				    "disallowed on non-secure (SSL/TLS) connections.\r\n");
 				continue;
@@ -377,7 +334,7 @@ pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 			l.user = xstrdup(args);
 			pop3_conn_printf(&l.conn, "+OK\r\n");
 		} else if (strcmp(verb, "PASS") == 0) {
-			if (!login_plaintext_ok(&l)) {
+			if (!login_plaintext_ok(l.client, &l.conn)) {
 				pop3_conn_printf(&l.conn, "-ERR [AUTH] Plaintext authentication "
 				    "disallowed on non-secure (SSL/TLS) connections.\r\n");
 				continue;
@@ -447,40 +404,19 @@ pop3_login_run(struct pop3_client *client, int client_fd, int ctl_fd, struct aut
 			goto out;
 		}
 		if (r > 0) {
-			struct str u;
-
-			str_init(&u, 64);
-			log_printable(&u, l.last_user, 100);
-			log_info("pop3-login: Login: user=<%s>, method=%s, rip=%s, lip=%s, mpid=%ld%s, "
-			    "session=<%s>", u.s, l.last_method, client->rip, client->lip,
-			    (long)getppid(), login_secured_text(&l), client->session);
-			str_deinit(&u);
+			login_log_login(&l.t, client, &l.conn);
 			if (l.conn.ssl != NULL) {
 				pop3_proctitle("[proxy %s]", l.client->rip);
 				pop3_conn_proxy(&l.conn, l.ctl_fd);
 			}
-			why = NULL;
+			logged_in = true;
 			goto out;
 		}
 	}
 out:
 	(void)pop3_conn_flush(&l.conn);
-	if (why != NULL) {
-		char text[128];
-
-		if (l.refused && strcmp(why, "no auth attempts") == 0)
-			snprintf(text, sizeof(text), "login refused after authentication, %u attempts "
-			    "in %ld secs", l.attempts, (long)(time(NULL) - l.started));
-		else if (l.attempts > 0 && strcmp(why, "no auth attempts") == 0)
-			snprintf(text, sizeof(text), "auth failed, %u attempts in %ld secs",
-			    l.attempts, (long)(time(NULL) - l.started));
-		else if (strcmp(why, "no auth attempts") == 0)
-			snprintf(text, sizeof(text), "no auth attempts in %ld secs",
-			    (long)(time(NULL) - l.started));
-		else
-			snprintf(text, sizeof(text), "%s", why);
-		login_log_disconnect(&l, text);
-	}
+	if (!logged_in)
+		login_log_disconnect(&l.t, client, &l.conn, why);
 	free(l.user);
 	str_deinit(&line);
 	auth_client_free(&l.auth);

@@ -75,7 +75,8 @@ pop3_proctitle(const char *fmt, ...)
 static char *
 pop3_get(const struct dovecot_conf *dc, const char *key)
 {
-	const struct dovecot_conf_filter f = { .protocol = proto->name };
+	const struct dovecot_conf_filter f = { .protocol = proto->conf_protocol != NULL ?
+	    proto->conf_protocol : proto->name };
 	const char *v = dovecot_conf_get_filtered(dc, &f, key);
 
 	return xstrdup(v != NULL ? v : "");
@@ -145,7 +146,8 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	    POP3_SSL_REQUIRED : POP3_SSL_YES;
 	free(v);
 	if (set->ssl != POP3_SSL_NO) {
-		set->ssl_ctx = login_tls_ctx(dc, proto->name, &err);
+		set->ssl_ctx = login_tls_ctx(dc, proto->conf_protocol != NULL ?
+		    proto->conf_protocol : proto->name, &err);
 		if (set->ssl_ctx == NULL)
 			log_error("%s-login: TLS is not available: %s", proto->name, err);
 	}
@@ -176,10 +178,29 @@ session_run(struct pop3_client *c, int client_fd)
 	};
 	struct login_split_result r;
 	struct pop3_conn conn;
-	int status;
+	int status, ret;
 
-	if (!login_split_run(&p, client_fd, &r))
+	p.resumable = proto->resumable;
+	ret = login_split_run(&p, client_fd, &r);
+	/* resumable: this process stays root while a child serves each login;
+	 * the child's RESUME status means L took the connection back */
+	while (ret == 2) {
+		int st;
+
+		while (waitpid(r.child, &st, 0) < 0)
+			if (errno != EINTR) {
+				login_split_result_deinit(&r);
+				return 1;
+			}
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != LOGIN_SPLIT_EXIT_RESUME) {
+			login_split_result_deinit(&r);
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+		}
+		ret = login_split_next(&p, client_fd, &r);
+	}
+	if (ret == 0)
 		return 1;
+	c->ctl = proto->resumable ? r.ctl : -1;
 	pop3_conn_init(&conn, r.fd, set->idle_timeout_ms);
 	if (r.leftover_len > sizeof(conn.in)) {
 		login_split_result_deinit(&r);
@@ -189,6 +210,9 @@ session_run(struct pop3_client *c, int client_fd)
 	conn.in_len = r.leftover_len;
 	if (set->verbose_proctitle)
 		pop3_proctitle("[%s %s]", r.user, c->rip);
+	/* the user's home, for "~" in per-user settings (plugin/sieve) */
+	if (r.home != NULL)
+		(void)setenv("HOME", r.home, 1);
 	status = proto->mail_run(c, &conn, r.user, r.mail_path, r.maildir);
 	pop3_conn_deinit(&conn);
 	login_split_result_deinit(&r);
@@ -239,7 +263,8 @@ pop3_reap(const struct pop3_settings *set, size_t *live)
 int
 cmd_pop3(int argc, char **argv)
 {
-	static const struct pop3_proto pop3 = { "pop3", pop3_login_run, pop3_mail_run };
+	static const struct pop3_proto pop3 = { "pop3", NULL, pop3_login_run, pop3_mail_run,
+	    false };
 
 	return pop3_service_main(argc, argv, &pop3);
 }
@@ -314,6 +339,7 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 		memset(&client, 0, sizeof(client));
 		client.set = &set;
 		client.implicit_tls = implicit;
+		client.ctl = -1;
 		login_addr_text(&peer, client.rip, sizeof(client.rip), &client.rport);
 		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
 			login_addr_text(&local, client.lip, sizeof(client.lip), &client.lport);

@@ -52,12 +52,15 @@ def test_banner_names_services_ports_and_hints(run, tmp_path, bindir):
             else "configured \\(pop3\\)" if name in ("pop3", "pop3s") \
             else "configured \\(lmtp\\)" if name == "lmtp" \
             else "configured \\(imap\\)" if name in ("imap", "imaps") \
+            else "configured \\(managesieve\\)" if name == "managesieve" \
             else "not built yet"
         assert re.search(r"^\s+%s\s+127\.0\.0\.1:%d\s.*%s" % (name, BASE + off, state),
                          r.out, re.M), (name, r.out)
     assert "%s/postconf -c %s -n" % (os.path.realpath(bindir), real) in r.out
     assert "%s/doveconf -c %s/dovecot.conf -n" % (os.path.realpath(bindir), real) in r.out
     assert "Test user: demo, password demo" in r.out and "dev-mode-only password" in r.out
+    assert "sieve-connect -s 127.0.0.1 -p %d -u demo --notlsverify --list" % (BASE + 4190) \
+        in r.out
     # daemon-shaped log lines on stderr, and the same in the maillog
     assert re.search(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ yubin/master\[\d+\]: created ",
                      r.err, re.M), r.err
