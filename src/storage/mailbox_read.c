@@ -1,6 +1,7 @@
 /* mailbox_read.c - opening a Maildir or an mbox for reading (POP3,
  * doveadm): the snapshot, message contents, expunge, UIDLs. See mailbox.h.
  * Tests: tests/unit/storage/test_mailbox_read.c */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -118,10 +119,46 @@ uidlist_lock(const char *lock_path)
 	}
 }
 
+/* delivery_cmp - Maildir names in delivery order: runs of digits compare
+ * as numbers, so "T.M99P1" comes before "T.M100P1" (the microseconds and
+ * counters in names are not zero-padded, by yubin or by Dovecot), and new
+ * messages get their UIDs in the order they arrived */
 static int
-name_cmp(const void *a, const void *b)
+delivery_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	const char *x0 = x, *y0 = y;
+
+	while (*x != '\0' && *y != '\0') {
+		if (isdigit((unsigned char)*x) && isdigit((unsigned char)*y)) {
+			const char *xs, *ys;
+			size_t xl, yl;
+			int c;
+
+			while (*x == '0' && isdigit((unsigned char)x[1]))
+				x++;
+			while (*y == '0' && isdigit((unsigned char)y[1]))
+				y++;
+			for (xs = x; isdigit((unsigned char)*x); x++)
+				;
+			for (ys = y; isdigit((unsigned char)*y); y++)
+				;
+			xl = (size_t)(x - xs);
+			yl = (size_t)(y - ys);
+			if (xl != yl)
+				return xl < yl ? -1 : 1;
+			if ((c = memcmp(xs, ys, xl)) != 0)
+				return c;
+			continue;
+		}
+		if (*x != *y)
+			return (unsigned char)*x < (unsigned char)*y ? -1 : 1;
+		x++;
+		y++;
+	}
+	if (*x != *y)
+		return *x == '\0' ? -1 : 1;
+	return strcmp(x0, y0);	/* "01" and "1": any fixed order */
 }
 
 struct base_idx {
@@ -220,7 +257,7 @@ maildir_open(struct mailbox *mb, const char **error_r)
 		*error_r = mailbox_fail(mb, "opendir(%s) failed: %s", curdir, strerror(errno));
 		goto out;
 	}
-	qsort(curs.v, curs.n, sizeof(char *), name_cmp);
+	qsort(curs.v, curs.n, sizeof(char *), delivery_cmp);
 	if (file_read(ulpath, 256u * 1024 * 1024, &buf) == 0) {
 		const char *err;
 
