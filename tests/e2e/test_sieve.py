@@ -360,7 +360,7 @@ def _rfc_workdir(wd):
     for name, text in RFC_MESSAGES.items():
         (d / name).write_text(text)
     # big.eml: over 1M, a PDF part named "important" over 100K
-    part = "JVBERi0xLjQK" * 80000
+    part = "JVBERi0xLjQK" * 90000
     (d / "big.eml").write_text(
         "From: big@example.org\nTo: me@example.com\nSubject: big\nMIME-Version: 1.0\n"
         "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\n"
@@ -386,3 +386,26 @@ def test_rfc_examples_print_pigeonholes_actions(bindir, wd, script, msg, pigeonh
     y = _yubin(bindir, "sieve-test", args, d)
     assert y.returncode == p.returncode, (y.stderr, p.stderr)
     assert y.stdout == p.stdout, (y.stderr, p.stderr)
+
+
+BIG_EXAMPLES = {
+    # RFC 5429 2.2: over 100K, rejected with the example's text
+    "5429-size": " * reject message with reason: Your message is too big.",
+    # RFC 5232 3.1: over 500K, flagged \\Deleted
+    "5232-1-deleted": "        + add IMAP flags: \\deleted",
+    # RFC 5232 7: over 1M, filed into "Big messages" flagged Big
+    "5232-7-extended": " * store message in folder: Big messages\n        + add IMAP flags: Big",
+    # RFC 5703 4.2: an "important" PDF part over 100K
+    "5703-pdf-fixed": " * store message in folder: INBOX.important",
+}
+
+
+@pytest.mark.parametrize("script", sorted(BIG_EXAMPLES))
+def test_rfc_size_examples_take_the_big_branch(bindir, wd, script):
+    """The examples that test size :over act on a message over 1M as their
+    RFCs say (the .svtest files cannot hold such a message)."""
+    d = _rfc_workdir(wd)
+    assert os.path.getsize(d / "big.eml") > 1024 * 1024
+    y = _yubin(bindir, "sieve-test", ["-c", "sieve.conf", script + ".sieve", "big.eml"], d)
+    assert y.returncode == 0, y.stderr
+    assert BIG_EXAMPLES[script] in y.stdout, y.stdout
