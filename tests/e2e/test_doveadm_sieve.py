@@ -166,6 +166,35 @@ def test_unknown_user_and_usage(box):
     assert p.returncode == 64 and "rename" in p.stderr
 
 
+def test_put_and_activate_then_lmtp_delivers_through_it(bindir, tmp_path):
+    """A script stored and activated with doveadm sieve is the one LMTP
+    delivery runs: the message lands in the folder the script names."""
+    import smtplib
+    from test_lmtp import Box, msg
+    b = Box(bindir, tmp_path, PLUGIN)
+    try:
+        b.start()
+        # the folder must exist (lda_mailbox_autocreate = no, Dovecot's default)
+        assert b.doveadm("mailbox", "create", "-u", "alice", "Reports").returncode == 0
+        p = ds(b, "put", "-a", "-u", "alice", "filer",
+               stdin='require "fileinto";\nif header :contains "subject" "report" '
+                     '{ fileinto "Reports"; }\n')
+        assert p.returncode == 0, p
+        c = smtplib.LMTP("127.0.0.1", b.lmtp_port, timeout=30)
+        assert c.sendmail("s@example.org", ["alice"], msg("monthly report", "r1")) == {}
+        c.quit()
+        assert wait_for(lambda: len(b.new("Reports")) == 1), b.logtext()[-2000:]
+        assert b.new() == []
+        assert ds(b, "deactivate", "-u", "alice").returncode == 0
+        c = smtplib.LMTP("127.0.0.1", b.lmtp_port, timeout=30)
+        assert c.sendmail("s@example.org", ["alice"], msg("another report", "r2")) == {}
+        c.quit()
+        assert wait_for(lambda: len(b.new()) == 1), b.logtext()[-2000:]
+        assert len(b.new("Reports")) == 1
+    finally:
+        b.cleanup()
+
+
 # --- side by side with Pigeonhole's doveadm sieve ---
 
 SEQUENCE = [
