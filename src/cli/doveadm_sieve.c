@@ -5,8 +5,9 @@
  *   doveadm sieve get|activate -u USER NAME
  *   doveadm sieve delete [-a] -u USER NAME...
  *   doveadm sieve rename -u USER OLD NEW
- * The user comes from the auth service's userdb and the command runs with
- * the user's uid (doveadm_user_become); the storage is plugin { sieve =
+ * or -A for every user the userdb lists (auth-master LIST), each in a
+ * child process. The user comes from the auth service's userdb and the
+ * command runs with the user's uid (doveadm_user_become); the storage is plugin { sieve =
  * file:DIR;active=PATH } (default file:~/sieve;active=~/.dovecot.sieve),
  * kept by src/managesieve/sieve_storage.c as ManageSieve keeps it. A script
  * is compiled (with the plugin section's sieve_* settings) before put
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "auth/auth_client.h"
@@ -38,6 +40,9 @@
 struct dsieve {
 	const char *user;
 	const char *home;
+	bool	 all;		/* -A: output lines carry the user */
+	size_t	 nth;		/* -A: this user's place in the list */
+	const struct str *text;	/* put: the script, read once from stdin */
 	struct sieve_storage st;
 	struct sieve_config cfg;
 };
@@ -83,16 +88,12 @@ expand(const struct dsieve *ds, const char *v, size_t len)
 	return str_export(&out);
 }
 
-/* dsieve_setup - the storage and the Sieve settings from dovecot.conf's
- * plugin section. 0, or an exit status after an error line. */
-static int
-dsieve_setup(struct dsieve *ds, const struct dovecot_conf *dc)
+/* dsieve_settings - the Sieve settings of dovecot.conf's plugin section */
+static void
+dsieve_settings(struct dsieve *ds, const struct dovecot_conf *dc)
 {
 	const struct dovecot_conf_section *root = dovecot_conf_root(dc);
-	const char *loc = dovecot_conf_get(dc, "plugin/sieve");
-	const char *legacy_dir = dovecot_conf_get(dc, "plugin/sieve_dir");
-	const char *p, *act = NULL, *err;
-	char *dir, *active;
+	const char *err;
 	size_t i, k;
 
 	for (i = 0; i < dovecot_conf_section_count(root); i++) {
@@ -103,9 +104,20 @@ dsieve_setup(struct dsieve *ds, const struct dovecot_conf *dc)
 			continue;
 		for (k = 0; dovecot_conf_section_key(s, k, &key, &val); k++)
 			if (sieve_config_set(&ds->cfg, key, val, &err) < 0)
-				fprintf(stderr, "doveadm(%s): Warning: plugin/%s: %s\n", ds->user,
-				    key, err);
+				fprintf(stderr, "doveadm: Warning: plugin/%s: %s\n", key, err);
 	}
+}
+
+/* dsieve_setup - the user's storage from plugin { sieve } (and the old
+ * sieve_dir). 0, or an exit status after an error line. */
+static int
+dsieve_setup(struct dsieve *ds, const struct dovecot_conf *dc)
+{
+	const char *loc = dovecot_conf_get(dc, "plugin/sieve");
+	const char *legacy_dir = dovecot_conf_get(dc, "plugin/sieve_dir");
+	const char *p, *act = NULL;
+	char *dir, *active;
+
 	if (loc == NULL || *loc == '\0')
 		loc = "file:~/sieve;active=~/.dovecot.sieve";
 	if (strncmp(loc, "file:", 5) != 0 && legacy_dir != NULL && *legacy_dir != '\0') {
@@ -130,6 +142,7 @@ dsieve_setup(struct dsieve *ds, const struct dovecot_conf *dc)
 		return DOVEADM_EX_TEMPFAIL;
 	}
 	sieve_storage_init(&ds->st, dir, active);
+	free(ds->cfg.personal_dir);
 	ds->cfg.personal_dir = dir;	/* include :personal, for the checks */
 	free(active);
 	return 0;
@@ -217,16 +230,17 @@ cmd_list(struct dsieve *ds)
 	if (sieve_storage_list(&ds->st, &names, &active, &err) != 0)
 		rc = fail(ds, "list", "", &err);
 	for (i = 0; rc == 0 && i < names.n; i++)
-		printf("%s %s\n", names.v[i], (long)i == active ? "ACTIVE" : "");
+		printf("%s%s%s %s\n", ds->all ? ds->user : "", ds->all ? " " : "", names.v[i],
+		    (long)i == active ? "ACTIVE" : "");
 	strvec_deinit(&names);
 	return rc;
 }
 
-/* read_script - standard input, up to the size limit */
+/* read_script - standard input, up to the size limit: read once, before
+ * any user (with -A every user gets the same script) */
 static int
-read_script(struct dsieve *ds, const char *name, struct str *out)
+read_script(size_t max, struct str *out)
 {
-	size_t max = ds->cfg.limits.max_script_size;
 	char buf[8192];
 	ssize_t n;
 
@@ -234,13 +248,12 @@ read_script(struct dsieve *ds, const char *name, struct str *out)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "doveadm(%s): Error: read(stdin) failed: %s\n", ds->user,
-			    strerror(errno));
+			fprintf(stderr, "doveadm: Error: read(stdin) failed: %s\n", strerror(errno));
 			return DOVEADM_EX_TEMPFAIL;
 		}
 		if (out->len + (size_t)n > max) {
-			fprintf(stderr, "doveadm(%s): Error: Failed to save Sieve script: "
-			    "sieve: %s: script is too large (max %zu bytes)\n", ds->user, name, max);
+			fprintf(stderr, "doveadm: Error: Failed to save Sieve script: the script is "
+			    "too large (max %zu bytes)\n", max);
 			return DOVEADM_EX_DATAERR;
 		}
 		str_append_n(out, buf, (size_t)n);
@@ -252,16 +265,12 @@ static int
 cmd_put(struct dsieve *ds, const char *name, bool activate)
 {
 	struct sieve_storage_error err = { 0 };
-	struct str text, errors;
-	int rc;
+	const struct str *text = ds->text;
+	struct str errors;
+	int rc = 0;
 
-	if (!name_ok(name))
-		return DOVEADM_EX_DATAERR;
-	str_init(&text, 4096);
 	str_init(&errors, 256);
-	if ((rc = read_script(ds, name, &text)) != 0)
-		goto out;
-	if (!sieve_storage_check(name, text.s, text.len, &ds->cfg.limits, &ds->cfg.exts,
+	if (!sieve_storage_check(name, text->s, text->len, &ds->cfg.limits, &ds->cfg.exts,
 	    &errors)) {
 		print_errors(ds, &errors);
 		rc = DOVEADM_EX_DATAERR;
@@ -269,13 +278,12 @@ cmd_put(struct dsieve *ds, const char *name, bool activate)
 	}
 	print_errors(ds, &errors);	/* warnings */
 	str_reset(&errors);
-	if (sieve_storage_put(&ds->st, name, text.s, text.len, &ds->cfg.limits, &ds->cfg.exts,
+	if (sieve_storage_put(&ds->st, name, text->s, text->len, &ds->cfg.limits, &ds->cfg.exts,
 	    &errors, &err) != 0)
 		rc = fail(ds, "save", name, &err);
 	else if (activate && sieve_storage_activate(&ds->st, name, &err) != 0)
 		rc = fail(ds, "activate", name, &err);
 out:
-	str_deinit(&text);
 	str_deinit(&errors);
 	return rc;
 }
@@ -293,7 +301,10 @@ cmd_get(struct dsieve *ds, const char *name)
 	if (sieve_storage_get(&ds->st, name, &text, &err) != 0)
 		rc = fail(ds, "open", name, &err);
 	else {
-		/* doveadm's pager formatter: the field's title, then the text */
+		/* doveadm's pager formatter: records apart by a form feed, the
+		 * user first with -A, then the field's title and the text */
+		if (ds->all)
+			printf("%s%s\n", ds->nth > 0 ? "\f\n" : "", ds->user);
 		fputs("sieve script:\n", stdout);
 		fwrite(text.s, 1, text.len, stdout);
 	}
@@ -379,7 +390,7 @@ dsieve_run(struct dsieve *ds, const char *sub, int argc, char **argv, bool flag_
 	if (strcmp(sub, "list") == 0 && argc == 0)
 		return cmd_list(ds);
 	if (strcmp(sub, "put") == 0 && argc == 1)
-		return cmd_put(ds, argv[0], flag_a);
+		return name_ok(argv[0]) ? cmd_put(ds, argv[0], flag_a) : DOVEADM_EX_DATAERR;
 	if (strcmp(sub, "get") == 0 && argc == 1)
 		return cmd_get(ds, argv[0]);
 	if (strcmp(sub, "activate") == 0 && argc == 1)
@@ -407,12 +418,83 @@ known_sub(const char *sub)
 	return false;
 }
 
+/* one_user - become user and run the subcommand; the exit status */
+static int
+one_user(struct dsieve *ds, struct dovecot_conf *dc, const char *user, const char *sub,
+    int argc, char **argv, bool flag_a)
+{
+	struct auth_client_userdb udb;
+	int rc;
+
+	if ((rc = doveadm_user_become(dc, user, &udb)) != 0)
+		return rc;
+	ds->user = user;
+	ds->home = udb.home;
+	if ((rc = dsieve_setup(ds, dc)) == 0) {
+		rc = dsieve_run(ds, sub, argc, argv, flag_a);
+		sieve_storage_deinit(&ds->st);
+	}
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = DOVEADM_EX_TEMPFAIL;
+	ds->home = NULL;
+	auth_client_userdb_deinit(&udb);
+	return rc;
+}
+
+/* all_users - -A: every user of the userdb, each in a child that becomes
+ * the user (a uid change cannot be undone); the first failure's status */
+static int
+all_users(struct dsieve *ds, struct dovecot_conf *dc, const char *sub, int argc, char **argv,
+    bool flag_a)
+{
+	struct auth_client *auth;
+	struct strvec users;
+	const char *err;
+	char *sock;
+	bool listed = true;
+	int rc = 0;
+
+	strvec_init(&users);
+	sock = path_join(dovecot_conf_get(dc, "base_dir") != NULL ?
+	    dovecot_conf_get(dc, "base_dir") : "/run/dovecot", "auth-master");
+	auth = auth_client_new(sock, NULL);
+	free(sock);
+	if (auth_client_userdb_list(auth, &users, &err) != 0) {
+		fprintf(stderr, "doveadm: Error: %s\n", err);
+		rc = DOVEADM_EX_TEMPFAIL;
+		listed = false;
+	}
+	auth_client_free(&auth);
+	for (size_t i = 0; listed && i < users.n; i++) {
+		int st = 0, urc;
+		pid_t pid;
+
+		fflush(stdout);
+		if ((pid = fork()) < 0) {
+			fprintf(stderr, "doveadm: Error: fork failed: %s\n", strerror(errno));
+			rc = DOVEADM_EX_TEMPFAIL;
+			break;
+		}
+		if (pid == 0) {
+			ds->nth = i;
+			_exit(one_user(ds, dc, users.v[i], sub, argc, argv, flag_a));
+		}
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		urc = WIFEXITED(st) ? WEXITSTATUS(st) : DOVEADM_EX_TEMPFAIL;
+		if (urc != 0 && rc == 0)
+			rc = urc;	/* the others still run, as in Dovecot */
+	}
+	strvec_deinit(&users);
+	return rc;
+}
+
 int
 doveadm_sieve_cmd(const char *config_flag, int argc, char **argv)
 {
-	struct auth_client_userdb udb;
 	struct dovecot_conf *dc;
 	struct dsieve ds;
+	struct str text;
 	const char *user = NULL, *sub, *err;
 	bool flag_a = false, all = false;
 	char *conf;
@@ -442,14 +524,8 @@ doveadm_sieve_cmd(const char *config_flag, int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (all) {
-		/* -A needs the userdb's iteration (auth-master LIST), which
-		 * yubin's auth service does not offer yet */
-		fprintf(stderr, "doveadm: Error: -A: listing users is not supported; use -u\n");
-		return DOVEADM_EX_TEMPFAIL;
-	}
-	if (user == NULL) {
-		fprintf(stderr, "doveadm sieve %s: -u USER is needed\n", sub);
+	if ((user == NULL) == !all) {
+		fprintf(stderr, "doveadm sieve %s: -u USER or -A is needed\n", sub);
 		dsieve_usage();
 		return DOVEADM_EX_USAGE;
 	}
@@ -463,20 +539,21 @@ doveadm_sieve_cmd(const char *config_flag, int argc, char **argv)
 	}
 	free(conf);
 	memset(&ds, 0, sizeof(ds));
+	ds.all = all;
 	sieve_config_init(&ds.cfg);
-	if ((rc = doveadm_user_become(dc, user, &udb)) != 0)
-		goto out_conf;
-	ds.user = user;
-	ds.home = udb.home;
-	if ((rc = dsieve_setup(&ds, dc)) == 0) {
-		rc = dsieve_run(&ds, sub, argc, argv, flag_a);
-		sieve_storage_deinit(&ds.st);
-	}
-	auth_client_userdb_deinit(&udb);
-out_conf:
+	dsieve_settings(&ds, dc);
+	str_init(&text, 4096);
+	ds.text = &text;
+	rc = 0;
+	if (strcmp(sub, "put") == 0 && argc == 1 && name_ok(argv[0]))
+		rc = read_script(ds.cfg.limits.max_script_size, &text);
+	else if (strcmp(sub, "put") == 0 && argc == 1)
+		rc = DOVEADM_EX_DATAERR;
+	if (rc == 0)
+		rc = all ? all_users(&ds, dc, sub, argc, argv, flag_a) :
+		    one_user(&ds, dc, user, sub, argc, argv, flag_a);
+	str_deinit(&text);
 	sieve_config_deinit(&ds.cfg);
 	dovecot_conf_free(&dc);
-	if (fflush(stdout) != 0 && rc == 0)
-		rc = DOVEADM_EX_TEMPFAIL;
 	return rc;
 }

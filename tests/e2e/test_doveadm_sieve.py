@@ -221,6 +221,16 @@ SEQUENCE = [
     (("delete", "missing"), None),
     (("delete", "two"), None),
     (("list",), None),
+    # every user of the userdb (alice, bob)
+    (("-A", "list"), None),
+    (("-A", "put", "common"), GOOD),
+    (("-A", "put", "-a", "bad"), BAD_VALIDATE),
+    (("-A", "get", "common"), None),
+    (("-A", "activate", "common"), None),
+    (("-A", "list"), None),
+    (("-A", "get", "missing"), None),
+    (("-A", "deactivate"), None),
+    (("-A", "delete", "common"), None),
 ]
 
 
@@ -250,16 +260,25 @@ def test_same_as_pigeonhole(box):
             not os.path.exists("/usr/sbin/dovecot"):
         pytest.skip("needs root and Debian's dovecot-core and dovecot-sieve")
     r = box
+    uid, gid = mail_owner()
+    # a second user on both sides, for -A
+    r_bob = os.path.join(r.root, "home", "bob")
+    os.makedirs(r_bob)
+    os.chown(r_bob, uid, gid)
+    with open(os.path.join(r.root, "users"), "a") as f:
+        f.write("bob:{PLAIN}secret:%d:%d::%s::\n" % (uid, gid, r_bob))
     real = tempfile.mkdtemp(dir=r.root, prefix="real")
     os.chmod(real, 0o755)
     home = os.path.join(real, "home", "alice")
+    bob = os.path.join(real, "home", "bob")
     os.makedirs(home)
-    uid, gid = mail_owner()
-    for d in (os.path.join(real, "home"), home):
+    os.makedirs(bob)
+    for d in (os.path.join(real, "home"), home, bob):
         os.chown(d, uid, gid)
     os.makedirs(os.path.join(real, "run"))
     with open(os.path.join(real, "users"), "w") as f:
         f.write("alice:{PLAIN}secret:%d:%d::%s::\n" % (uid, gid, home))
+        f.write("bob:{PLAIN}secret:%d:%d::%s::\n" % (uid, gid, bob))
     conf = os.path.join(real, "dovecot.conf")
     with open(conf, "w") as f:
         f.write("base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols =\n"
@@ -275,13 +294,16 @@ def test_same_as_pigeonhole(box):
     try:
         assert wait_for(lambda: os.path.exists(os.path.join(real, "run", "auth-userdb")))
         for args, text in SEQUENCE:
-            cmd = [args[0], "-u", "alice"] + list(args[1:])
+            if args[0] == "-A":
+                cmd = [args[1], "-A"] + list(args[2:])
+            else:
+                cmd = [args[0], "-u", "alice"] + list(args[1:])
             want = subprocess.run(["/usr/bin/doveadm", "-c", conf, "sieve"] + cmd,
                                   input=text or "", capture_output=True, text=True,
                                   timeout=60)
             got = ds(r, *cmd, stdin=text or "")
             assert got.returncode == want.returncode, (cmd, want, got)
-            if args[0] == "list":
+            if "list" in args:
                 # Pigeonhole lists in directory order, yubin sorted
                 assert sorted(got.stdout.splitlines()) == sorted(want.stdout.splitlines()), \
                     (cmd, want, got)
@@ -289,6 +311,7 @@ def test_same_as_pigeonhole(box):
                 assert got.stdout == want.stdout, (cmd, want, got)
             assert norm(got.stderr) == want.stderr, (cmd, want, got)
             assert state(r.home) == state(home), cmd
+            assert state(r_bob) == state(bob), cmd
     finally:
         with open(pidfile) as f:
             pid = int(f.read())
