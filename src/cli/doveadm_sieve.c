@@ -406,6 +406,19 @@ dsieve_run(struct dsieve *ds, const char *sub, int argc, char **argv, bool flag_
 	return DOVEADM_EX_USAGE;
 }
 
+/* args_ok - the subcommand's argument count, checked before any user */
+static bool
+args_ok(const char *sub, int argc)
+{
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "deactivate") == 0)
+		return argc == 0;
+	if (strcmp(sub, "delete") == 0)
+		return argc >= 1;
+	if (strcmp(sub, "rename") == 0)
+		return argc == 2;
+	return argc == 1;
+}
+
 static bool
 known_sub(const char *sub)
 {
@@ -524,6 +537,10 @@ doveadm_sieve_cmd(const char *config_flag, int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (!args_ok(sub, argc)) {
+		dsieve_usage();
+		return DOVEADM_EX_USAGE;
+	}
 	if ((user == NULL) == !all) {
 		fprintf(stderr, "doveadm sieve %s: -u USER or -A is needed\n", sub);
 		dsieve_usage();
