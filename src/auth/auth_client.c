@@ -941,3 +941,45 @@ auth_client_master_request(struct auth_client *c, long login_pid, unsigned long 
 	return userdb_exchange(c, id, xasprintf("REQUEST\t%lu\t%ld\t%lu\t%s\tservice=%s\n", id,
 	    login_pid, auth_id, cookie, service), "", r, error_r);
 }
+
+int
+auth_client_userdb_list(struct auth_client *c, struct strvec *users, const char **error_r)
+{
+	unsigned long id = ++c->next_id;
+	char *cmd = xasprintf("LIST\t%lu\n", id), *in;
+	int rc = -1;
+
+	if (master_connect(c, error_r) < 0) {
+		free(cmd);
+		return -1;
+	}
+	if (write_all(c->fd, cmd, strlen(cmd)) < 0) {
+		free(cmd);
+		client_disconnect(c);
+		*error_r = "auth service disconnected";
+		return -1;
+	}
+	free(cmd);
+	while ((in = read_line(c)) != NULL) {
+		char *save = NULL, *k = strtok_r(in, "\t", &save), *sid = strtok_r(NULL, "\t", &save);
+		char *rest = strtok_r(NULL, "\t", &save);
+
+		if (k == NULL || sid == NULL || strtoul(sid, NULL, 10) != id) {
+			free(in);
+			continue;
+		}
+		if (strcmp(k, "LIST") == 0 && rest != NULL)
+			strvec_push(users, rest);
+		else if (strcmp(k, "DONE") == 0) {
+			rc = rest == NULL ? 0 : -1;
+			if (rc < 0)
+				*error_r = "User listing returned failure";
+			free(in);
+			return rc;
+		}
+		free(in);
+	}
+	client_disconnect(c);
+	*error_r = "auth service disconnected";
+	return -1;
+}

@@ -199,4 +199,10 @@ int	 auth_client_master_request(struct auth_client *, long login_pid,
 int	 auth_client_userdb(struct auth_client *, const char *user, const char *service,
 	    struct auth_client_userdb *r, const char **error_r);
 
+/* auth_client_userdb_list - Dovecot's "LIST": every user the userdb can
+ * list (doveadm -A), appended to users. 0, or -1 with *error_r (the
+ * userdb cannot be listed, or the service failed). */
+int	 auth_client_userdb_list(struct auth_client *, struct strvec *users,
+	    const char **error_r);
+
 #endif

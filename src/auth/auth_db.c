@@ -513,3 +513,52 @@ auth_db_userdb(struct auth_db *db, const struct auth_vars *v, struct strvec *fie
 	}
 	return result;
 }
+
+static void
+push_once(struct strvec *users, const char *u)
+{
+	for (size_t i = 0; i < users->n; i++)
+		if (strcmp(users->v[i], u) == 0)
+			return;
+	strvec_push(users, u);
+}
+
+int
+auth_db_userdb_list(struct auth_db *db, struct strvec *users)
+{
+	for (size_t i = 0; i < db->nuserdbs; i++) {
+		struct db *d = &db->userdbs[i];
+
+		switch (d->driver) {
+		case DB_PASSWD_FILE: {
+			struct auth_vars v = { 0 };
+			const struct passwd_file *pf;
+			int err;
+
+			if (strchr(d->path, '%') != NULL)
+				return -1;	/* one file per user or domain */
+			if ((pf = pf_load(d, &v, &err)) == NULL) {
+				if (err)
+					return -1;
+				break;
+			}
+			for (size_t k = 0; k < passwd_file_count(pf); k++)
+				push_once(users, passwd_file_entry_at(pf, k)->user);
+			break;
+		}
+		case DB_PASSWD:
+		case DB_SHADOW: {
+			struct passwd *pw;
+
+			setpwent();
+			while ((pw = getpwent()) != NULL)
+				push_once(users, pw->pw_name);
+			endpwent();
+			break;
+		}
+		case DB_STATIC:
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -36,6 +36,11 @@ int	 auth_db_cram_md5(struct auth_db *, const struct auth_vars *,
 int	 auth_db_scram(struct auth_db *, const struct auth_vars *, struct password_scram *r);
 /* auth_db_plaintext - the clear password (plaintext schemes only) */
 int	 auth_db_plaintext(struct auth_db *, const struct auth_vars *, struct str *out);
+/* auth_db_userdb_list - every user the userdbs can list (Dovecot's userdb
+ * iteration, for doveadm -A): a passwd-file whose path has no %variables,
+ * passwd (the system's users). 0 (users appended, each once), or -1 when a
+ * userdb cannot be listed (static, a per-user file) or failed. */
+int	 auth_db_userdb_list(struct auth_db *, struct strvec *users);
 /* auth_db_userdb - "key=value" fields (uid, gid, home, ...) into fields */
 int	 auth_db_userdb(struct auth_db *, const struct auth_vars *, struct strvec *fields);
 

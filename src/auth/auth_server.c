@@ -541,6 +541,36 @@ cmd_user(struct auth_conn *c, char **args, size_t n)
 	str_deinit(&user);
 }
 
+/* cmd_list - master "LIST id [user=MASK]": the userdb's users, one
+ * "LIST id USER" line each, then "DONE id" (Dovecot's userdb iteration;
+ * "DONE id fail" when a userdb cannot be listed). The mask is not
+ * applied here: doveadm -A asks for everyone. */
+static void
+cmd_list(struct auth_conn *c, char **args, size_t n)
+{
+	struct strvec users;
+	struct str line;
+	int ret;
+
+	if (n < 2)
+		return;
+	strvec_init(&users);
+	ret = auth_db_userdb_list(c->srv->db, &users);
+	str_init(&line, 128);
+	for (size_t i = 0; ret == 0 && i < users.n; i++) {
+		if (strpbrk(users.v[i], "\t\n\r") != NULL)
+			continue;
+		str_reset(&line);
+		str_appendf(&line, "LIST\t%s\t%s\n", args[1], users.v[i]);
+		conn_send(c, line.s);
+	}
+	str_reset(&line);
+	str_appendf(&line, "DONE\t%s%s\n", args[1], ret == 0 ? "" : "\tfail");
+	conn_send(c, line.s);
+	str_deinit(&line);
+	strvec_deinit(&users);
+}
+
 /* cookie_equal - compared in constant time: the cookie is a secret */
 static bool
 cookie_equal(const char *a, const char *b)
@@ -632,7 +662,7 @@ auth_server_line(struct auth_conn *c, char *line)
 		return true;
 	}
 	if (c->master != (strcmp(args[0], "USER") == 0 || strcmp(args[0], "REQUEST") == 0 ||
-	    strcmp(args[0], "PASS") == 0)) {
+	    strcmp(args[0], "PASS") == 0 || strcmp(args[0], "LIST") == 0)) {
 		log_error("auth: %s command on the %s socket: disconnecting", args[0],
 		    c->master ? "auth-master" : "auth-client");
 		return false;
@@ -645,6 +675,8 @@ auth_server_line(struct auth_conn *c, char *line)
 		cmd_user(c, args, n);
 	else if (strcmp(args[0], "REQUEST") == 0)
 		cmd_request(c, args, n);
+	else if (strcmp(args[0], "LIST") == 0)
+		cmd_list(c, args, n);
 	else if (strcmp(args[0], "PASS") == 0 && n >= 2) {
 		/* passdb lookups hand out credentials: not offered */
 		char *l = xasprintf("FAIL\t%s\treason=PASS lookups are not supported\n", args[1]);

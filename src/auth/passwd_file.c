@@ -204,3 +204,9 @@ passwd_file_warnings(const struct passwd_file *pf)
 {
 	return pf->warnings;
 }
+
+const struct passwd_file_entry *
+passwd_file_entry_at(const struct passwd_file *pf, size_t i)
+{
+	return i < pf->n ? &pf->v[i] : NULL;
+}

@@ -36,6 +36,8 @@ void	 passwd_file_free(struct passwd_file **);
 const struct passwd_file_entry *passwd_file_find(const struct passwd_file *,
 	    const char *user);
 size_t	 passwd_file_count(const struct passwd_file *);
+/* passwd_file_entry_at - entry i (< passwd_file_count), in user order; borrowed */
+const struct passwd_file_entry *passwd_file_entry_at(const struct passwd_file *, size_t i);
 /* passwd_file_warnings - how many lines were skipped */
 size_t	 passwd_file_warnings(const struct passwd_file *);
 

@@ -1,10 +1,12 @@
-/* doveadm.c - Dovecot's doveadm. Only "config" exists so far; it is
- * doveconf with the remaining arguments, as in Dovecot. */
+/* doveadm.c - Dovecot's doveadm: config (doveconf with the remaining
+ * arguments, as in Dovecot), pw (doveadm_pw.c), sieve (doveadm_sieve.c),
+ * who, kick, stop, reload and mailbox (doveadm_mail.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/doveadm_mail.h"
+#include "cli/doveadm_sieve.h"
 
 #define DOVEADM_EX_USAGE 64	/* EX_USAGE: what doveadm exits with on usage errors */
 
@@ -18,6 +20,7 @@ doveadm_usage(void)
 	    "  mailbox      list|create|delete|rename|status -u <user> ...\n"
 	    "  reload\n"
 	    "  stop\n"
+	    "  sieve        list|put|get|activate|deactivate|delete|rename -u <user> ...\n"
 	    "  pw           [-l] [-p plaintext] [-r rounds] [-s scheme] [-t hash] [-u user] [-V]\n");
 }
 
@@ -50,6 +53,8 @@ cmd_doveadm(int argc, char **argv)
 		/* argv[i] becomes doveconf's argv[0] */
 		return cmd_doveconf(argc - i, argv + i);
 	}
+	if ((ret = doveadm_sieve_cmd(config, argc - i, argv + i)) >= 0)
+		return ret;
 	if ((ret = doveadm_mail_cmd(config, argc - i, argv + i)) >= 0)
 		return ret;
 	fprintf(stderr, "doveadm: Unknown command '%s'\n", argv[i]);

@@ -197,18 +197,56 @@ struct user_mail {
 	char	*inbox;		/* mbox INBOX path, or NULL */
 };
 
+/* doveadm_user_become - see doveadm_mail.h */
+int
+doveadm_user_become(struct dovecot_conf *dc, const char *user, struct auth_client_userdb *udb)
+{
+	struct auth_client *auth;
+	const char *err;
+	char *sock;
+	int n, ret = DOVEADM_EX_TEMPFAIL;
+
+	memset(udb, 0, sizeof(*udb));
+	sock = path_join(dovecot_conf_get(dc, "base_dir") != NULL ?
+	    dovecot_conf_get(dc, "base_dir") : "/run/dovecot", "auth-master");
+	auth = auth_client_new(sock, NULL);
+	n = auth_client_userdb(auth, user, "doveadm", udb, &err);
+	if (n <= 0) {
+		if (n == 0)
+			fprintf(stderr, "doveadm(%s): Error: User doesn't exist\n", user);
+		else
+			fprintf(stderr, "doveadm(%s): Error: userdb lookup failed: %s\n", user, err);
+		ret = n == 0 ? DOVEADM_EX_NOUSER : DOVEADM_EX_TEMPFAIL;
+		goto out;
+	}
+	if (geteuid() == 0 && udb->uid >= 0) {
+		gid_t g = udb->gid >= 0 ? (gid_t)udb->gid : (gid_t)udb->uid;
+
+		if (setgroups(1, &g) != 0 || setgid(g) != 0 || setuid((uid_t)udb->uid) != 0) {
+			fprintf(stderr, "doveadm(%s): Error: cannot become uid %ld\n", user, udb->uid);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (ret != 0)
+		auth_client_userdb_deinit(udb);
+	auth_client_free(&auth);
+	free(sock);
+	return ret;
+}
+
 /* doveadm_user - look the user up, become them (as root), find their mail */
 static int
 doveadm_user(const char *conf_path, const char *user, struct user_mail *um)
 {
 	struct dovecot_conf *dc = dovecot_conf_new();
 	struct auth_client_userdb udb;
-	struct auth_client *auth;
 	const char *err, *loc;
-	char *base, *sock, *spec;
+	char *spec;
 	struct str path;
 	const char *p;
-	int n, ret = EX_TEMPFAIL_;
+	int ret;
 
 	memset(um, 0, sizeof(*um));
 	memset(&udb, 0, sizeof(udb));
@@ -217,27 +255,8 @@ doveadm_user(const char *conf_path, const char *user, struct user_mail *um)
 		dovecot_conf_free(&dc);
 		return EX_TEMPFAIL_;
 	}
-	base = xstrdup(dovecot_conf_get(dc, "base_dir") != NULL ?
-	    dovecot_conf_get(dc, "base_dir") : "/run/dovecot");
-	sock = path_join(base, "auth-master");
-	auth = auth_client_new(sock, NULL);
-	n = auth_client_userdb(auth, user, "doveadm", &udb, &err);
-	if (n <= 0) {
-		if (n == 0)
-			fprintf(stderr, "Error: User doesn't exist\n");
-		else
-			fprintf(stderr, "Error: userdb lookup failed: %s\n", err);
-		ret = n == 0 ? EX_NOUSER_ : EX_TEMPFAIL_;
+	if ((ret = doveadm_user_become(dc, user, &udb)) != 0)
 		goto out;
-	}
-	if (geteuid() == 0 && udb.uid >= 0) {
-		gid_t g = udb.gid >= 0 ? (gid_t)udb.gid : (gid_t)udb.uid;
-
-		if (setgroups(1, &g) != 0 || setgid(g) != 0 || setuid((uid_t)udb.uid) != 0) {
-			fprintf(stderr, "Error: cannot become uid %ld\n", udb.uid);
-			goto out;
-		}
-	}
 	loc = udb.mail != NULL ? udb.mail : dovecot_conf_get(dc, "mail_location");
 	if (loc == NULL)
 		loc = "";
@@ -274,9 +293,6 @@ doveadm_user(const char *conf_path, const char *user, struct user_mail *um)
 	ret = 0;
 out:
 	auth_client_userdb_deinit(&udb);
-	auth_client_free(&auth);
-	free(sock);
-	free(base);
 	dovecot_conf_free(&dc);
 	return ret;
 }

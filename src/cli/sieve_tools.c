@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lib/dovecot_conf.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
@@ -38,6 +39,42 @@ sieve_tool_setting(struct sieve_config *cfg, const char *tool, const char *kv)
 		fprintf(stderr, "%s: Fatal: %s\n", tool, err);
 	free(key);
 	return rc < 0 ? -1 : 0;
+}
+
+/* sieve_tool_config_file - -c FILE: the plugin { } settings of a
+ * dovecot.conf, as Pigeonhole's tools read them (sieve_extensions,
+ * sieve_global, sieve_spamtest_*, limits); 0 or -1 after a message */
+int
+sieve_tool_config_file(struct sieve_config *cfg, const char *tool, const char *path)
+{
+	struct dovecot_conf *dc = dovecot_conf_new();
+	const struct dovecot_conf_section *root;
+	const char *err, *key, *val;
+	size_t i, k;
+
+	if (dovecot_conf_parse_file(dc, path, 0, &err) != 0) {
+		fprintf(stderr, "%s: Fatal: %s\n", tool, err);
+		dovecot_conf_free(&dc);
+		return -1;
+	}
+	root = dovecot_conf_root(dc);
+	for (i = 0; i < dovecot_conf_section_count(root); i++) {
+		const struct dovecot_conf_section *sec = dovecot_conf_section_child(root, i);
+		const char *t = dovecot_conf_section_type(sec);
+
+		if (t == NULL || strcmp(t, "plugin") != 0)
+			continue;
+		for (k = 0; dovecot_conf_section_key(sec, k, &key, &val); k++) {
+			if (strcmp(key, "sieve_extensions") == 0) {
+				sieve_tool_extensions(cfg, tool, val);
+				continue;
+			}
+			if (sieve_config_set(cfg, key, val, &err) < 0)
+				fprintf(stderr, "%s: Warning: plugin/%s: %s\n", tool, key, err);
+		}
+	}
+	dovecot_conf_free(&dc);
+	return 0;
 }
 
 /* sieve_tool_extensions - -x "+a -b" */
@@ -217,7 +254,13 @@ cmd_sievec(int argc, char **argv)
 				return EX_FATAL;
 			}
 			break;
-		case 'c': case 'd': case 'D': case 'P': case 'u':
+		case 'c':
+			if (sieve_tool_config_file(&cfg, "sievec", optarg) < 0) {
+				sieve_config_deinit(&cfg);
+				return EX_FATAL;
+			}
+			break;
+		case 'd': case 'D': case 'P': case 'u':
 			break;	/* accepted for Pigeonhole's command lines; no binaries here */
 		default:
 			usage_sievec();
@@ -284,7 +327,11 @@ cmd_sieve_test(int argc, char **argv)
 			if (nscripts < 8)
 				scripts[nscripts++] = optarg;
 			break;
-		case 'c': case 'C': case 'D': case 'd': case 'e': case 'l': case 'P': case 't':
+		case 'c':
+			if (sieve_tool_config_file(&cfg, "sieve-test", optarg) < 0)
+				goto out;
+			break;
+		case 'C': case 'D': case 'd': case 'e': case 'l': case 'P': case 't':
 		case 'T':
 			break;
 		default:

@@ -223,6 +223,16 @@ bool	 sv_parse_date(const char *s, time_t *t_r, int *zone_r);
 
 /* Interpreter and result (sieve_run.c, sieve_result.c) */
 struct sv_run;
+/* one ID a duplicate test found new: marked as seen when the result is
+ * executed (RFC 7352 3); each handle keeps its own record */
+struct sv_dup {
+	char	*id;		/* ID, NUL, handle */
+	size_t	 len;
+	char	*handle;	/* NULL without :handle */
+	size_t	 pos;		/* where it prints among the actions */
+	uint64_t seconds;
+};
+
 struct sieve_result {
 	struct sieve_action *acts;
 	size_t	 n, cap;
@@ -235,15 +245,16 @@ struct sieve_result {
 	struct sv_header *ehdr;		/* editheader working copy */
 	size_t	 nehdr;
 	bool	 ehdr_set;
-	bool	 dup_track;		/* duplicate: mark dup_id at execution */
-	char	*dup_id;
-	size_t	 dup_id_len;
-	size_t	 dup_pos;		/* where it prints among the actions */
+	struct sv_dup *dups;		/* duplicate: IDs to mark at execution */
+	size_t	 ndups;
 	bool	 stopped;		/* a script ran stop: later scripts do not run */
 	bool	 carry_flags;		/* keep_flags seed the next run's flags */
-	uint64_t dup_seconds;
 };
 char	**sv_strv_dup(char *const *v);
+/* sv_result_track_dup - a duplicate test found id ("ID\0handle", len
+ * bytes) new: mark it when the result is executed */
+void	 sv_result_track_dup(struct sieve_result *, const char *id, size_t len,
+	    const char *handle, uint64_t seconds);
 /* sv_uri_decode - %XX escapes of a URI component */
 void	 sv_uri_decode(const char *in, size_t len, struct str *out);
 void	 sv_strv_free(char ***v);

@@ -229,9 +229,10 @@ notify_mailto(const struct sieve_action *a, struct sieve_msg *m, const struct si
 {
 	const char *uri = a->target + 7, *q = strchr(uri, '?');
 	struct strvec to;
-	struct str msg;
+	struct str msg, body, usubj;
 	size_t i;
 	int rc = 0;
+	bool has_body = false, has_subj = false;
 	const char *subject = hdr(m, "subject"), *from = hdr(m, "from");
 
 	strvec_init(&to);
@@ -247,23 +248,46 @@ notify_mailto(const struct sieve_action *a, struct sieve_msg *m, const struct si
 		if (((size_t)(e - k) == 2 && strncasecmp(k, "to", 2) == 0) ||
 		    ((size_t)(e - k) == 2 && strncasecmp(k, "cc", 2) == 0))
 			strvec_push_take(&to, xstrndup(e + 1, vl));
+		else if ((size_t)(e - k) == 4 && strncasecmp(k, "body", 4) == 0 && !has_body) {
+			/* RFC 5436 2.7: the URI's body is the notification's body */
+			str_init(&body, vl + 1);
+			sv_uri_decode(e + 1, vl, &body);
+			has_body = true;
+		} else if ((size_t)(e - k) == 7 && strncasecmp(k, "subject", 7) == 0 && !has_subj) {
+			str_init(&usubj, vl + 1);
+			sv_uri_decode(e + 1, vl, &usubj);
+			has_subj = true;
+		}
 		q = next;
 	}
 	str_init(&msg, 512);
 	for (i = 0; i < to.n && rc == 0; i++) {
 		str_reset(&msg);
-		str_appendf(&msg, "From: %s\r\nTo: <%s>\r\nSubject: %s\r\n",
+		str_appendf(&msg, "From: %s\r\nTo: <%s>\r\nSubject: ",
 		    a->from != NULL ? a->from : env->postmaster != NULL ? env->postmaster :
-		    "postmaster", to.v[i], a->message != NULL ? a->message :
-		    subject != NULL ? subject : "Notification");
+		    "postmaster", to.v[i]);
+		/* one header line: a subject from the URI or the script cannot
+		 * add header fields */
+		for (const char *c = a->message != NULL ? a->message : has_subj ? usubj.s :
+		    subject != NULL ? subject : "Notification"; *c != 0; c++)
+			str_append_c(&msg, (unsigned char)*c < 0x20 || *c == 0x7f ? ' ' : *c);
+		str_append(&msg, "\r\n");
 		str_append(&msg, "Auto-Submitted: auto-notified\r\nPrecedence: bulk\r\n"
 		    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
-		str_appendf(&msg, "Notification of new message.\r\nFrom: %s\r\nSubject: %s\r\n",
-		    from != NULL ? from : "", subject != NULL ? subject : "");
+		if (has_body) {
+			str_append(&msg, body.s);
+			str_append(&msg, "\r\n");
+		} else
+			str_appendf(&msg, "Notification of new message.\r\nFrom: %s\r\n"
+			    "Subject: %s\r\n", from != NULL ? from : "", subject != NULL ? subject : "");
 		/* RFC 5436 2.7: notifications go from the null sender */
 		rc = ops->send(ops->ctx, "", to.v[i], msg.s, msg.len);
 	}
 	str_deinit(&msg);
+	if (has_body)
+		str_deinit(&body);
+	if (has_subj)
+		str_deinit(&usubj);
 	strvec_deinit(&to);
 	return rc;
 }
@@ -383,8 +407,9 @@ sieve_execute_step(const struct sieve_result *res, struct sieve_msg *m,
 			break;
 		}
 	}
-	if (res->dup_track && ops->duplicate_mark != NULL)
-		ops->duplicate_mark(ops->ctx, res->dup_id, res->dup_id_len, res->dup_seconds);
+	for (size_t d = 0; d < res->ndups && ops->duplicate_mark != NULL; d++)
+		ops->duplicate_mark(ops->ctx, res->dups[d].id, res->dups[d].len,
+		    res->dups[d].seconds);
 	if ((final && sieve_result_implicit_keep(res, &kflags)) || rc < 0 || keep_anyway) {
 		if (!final)
 			(void)sieve_result_implicit_keep(res, &kflags);

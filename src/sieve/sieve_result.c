@@ -91,11 +91,14 @@ sieve_result_reset(struct sieve_result *r)
 	r->ehdr_set = false;
 	str_reset(&r->edited);
 	r->edited_set = false;
-	r->dup_track = false;
+	for (i = 0; i < r->ndups; i++) {
+		free(r->dups[i].id);
+		free(r->dups[i].handle);
+	}
+	XFREE(r->dups);
+	r->ndups = 0;
 	r->stopped = false;
 	r->carry_flags = false;
-	XFREE(r->dup_id);
-	r->dup_id_len = 0;
 }
 
 void
@@ -354,7 +357,7 @@ print_mailto(const struct sieve_action *a, struct str *out)
 	const char *uri = a->target + 7, *q = strchr(uri, '?');
 	struct strvec to, cc;
 	struct str dec;
-	char *subject = NULL;
+	char *subject = NULL, *body = NULL;
 	size_t i;
 
 	strvec_init(&to);
@@ -377,6 +380,10 @@ print_mailto(const struct sieve_action *a, struct str *out)
 			str_init(&dec, vl + 1);
 			sv_uri_decode(e + 1, vl, &dec);
 			subject = str_export(&dec);
+		} else if ((size_t)(e - k) == 4 && strncasecmp(k, "body", 4) == 0 && body == NULL) {
+			str_init(&dec, vl + 1);
+			sv_uri_decode(e + 1, vl, &dec);
+			body = str_export(&dec);
 		}
 		q = next;
 	}
@@ -393,10 +400,13 @@ print_mailto(const struct sieve_action *a, struct str *out)
 		str_appendf(out, "       + To: %s\n", to.v[i]);
 	for (i = 0; i < cc.n; i++)
 		str_appendf(out, "       + Cc: %s\n", cc.v[i]);
+	if (body != NULL)
+		str_appendf(out, "    => body         : \n--\n%s\n--\n", body);
 	str_append_c(out, '\n');
 	strvec_deinit(&to);
 	strvec_deinit(&cc);
 	free(subject);
+	free(body);
 }
 
 static void print_result(const struct sieve_result *, const struct sieve_env *, struct str *,
@@ -436,6 +446,21 @@ sieve_result_carry(struct sieve_result *to, const struct sieve_result *from)
 	to->carry_flags = to->keep_flags != NULL;
 }
 
+/* print_dups - the duplicate tracking that a test recorded before action
+ * pos (after the last action for pos == r->n) */
+static void
+print_dups(const struct sieve_result *r, size_t pos, struct str *out)
+{
+	for (size_t d = 0; d < r->ndups; d++) {
+		if (r->dups[d].pos != pos && !(pos == r->n && r->dups[d].pos > r->n))
+			continue;
+		if (r->dups[d].handle != NULL)
+			str_appendf(out, " * track duplicate with handle: %s\n", r->dups[d].handle);
+		else
+			str_append(out, " * track duplicate\n");
+	}
+}
+
 static void
 print_result(const struct sieve_result *r, const struct sieve_env *env, struct str *out,
     bool multi)
@@ -443,24 +468,27 @@ print_result(const struct sieve_result *r, const struct sieve_env *env, struct s
 	size_t i;
 
 	str_append(out, "\nPerformed actions:\n\n");
-	if (r->n == 0 && !r->dup_track)
+	if (r->n == 0 && r->ndups == 0)
 		str_append(out, "  (none)\n");
 	for (i = 0; i < r->n; i++) {
 		const struct sieve_action *a = &r->acts[i];
 
-		if (r->dup_track && r->dup_pos == i)
-			str_append(out, " * track duplicate\n");
+		print_dups(r, i, out);
 		switch (a->kind) {
 		case SIEVE_ACT_KEEP: case SIEVE_ACT_FILEINTO:
 			if (multi && a->kind == SIEVE_ACT_KEEP)
 				str_append(out, " * keep\n");
 			else
 				str_appendf(out, " * store message in folder: %s\n", a->target);
+			/* in Pigeonhole's order: special-use, create, copy, flags */
+			if (a->special_use != NULL)
+				str_appendf(out, "        + use mailbox with special-use flag `%s' "
+				    "instead if accessible\n", a->special_use);
+			if (a->create)
+				str_append(out, "        + create mailbox if it does not exist\n");
 			if (a->copy)
 				str_append(out, "        + preserve implicit keep\n");
 			print_flags(a->flags, out);
-			if (a->create)
-				str_append(out, "        + create mailbox if it does not exist\n");
 			break;
 		case SIEVE_ACT_REDIRECT:
 			str_appendf(out, " * redirect message to: <%s>\n", a->target);
@@ -493,8 +521,7 @@ print_result(const struct sieve_result *r, const struct sieve_env *env, struct s
 		if (a->copy && a->kind == SIEVE_ACT_REDIRECT)
 			str_append(out, "        + preserve implicit keep\n");
 	}
-	if (r->dup_track && r->dup_pos >= r->n)
-		str_append(out, " * track duplicate\n");
+	print_dups(r, r->n, out);
 	str_append(out, "\nImplicit keep:\n\n");
 	if (r->keep_cancelled)
 		str_append(out, "  (none)\n");
@@ -508,4 +535,27 @@ print_result(const struct sieve_result *r, const struct sieve_env *env, struct s
 		print_flags(r->keep_flags, out);
 	}
 	str_append_c(out, '\n');
+}
+
+/* sv_result_track_dup - remember an ID that a duplicate test found new
+ * (id is "ID\0handle", len bytes); the same ID and handle once */
+void
+sv_result_track_dup(struct sieve_result *r, const char *id, size_t len, const char *handle,
+    uint64_t seconds)
+{
+	struct sv_dup *d;
+
+	for (size_t i = 0; i < r->ndups; i++)
+		if (r->dups[i].len == len && memcmp(r->dups[i].id, id, len) == 0) {
+			r->dups[i].seconds = seconds;
+			return;
+		}
+	r->dups = xreallocarray(r->dups, r->ndups + 1, sizeof(*r->dups));
+	d = &r->dups[r->ndups++];
+	d->id = xmalloc(len);
+	memcpy(d->id, id, len);
+	d->len = len;
+	d->handle = handle != NULL ? xstrdup(handle) : NULL;
+	d->pos = r->n;
+	d->seconds = seconds;
 }

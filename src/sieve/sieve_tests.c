@@ -423,7 +423,8 @@ test_spamtest(struct sv_run *r, const struct sv_node *n)
 	else if (level > 0)
 		snprintf(buf, sizeof(buf), "%d", level);
 	else
-		snprintf(buf, sizeof(buf), "%d", frac <= 0 ? 1 : 1 + (int)(frac * (top - 1) + 0.5));
+		/* truncated, as Pigeonhole maps it: 3 of 10 is 3, 7.5 of 10 is 7 */
+		snprintf(buf, sizeof(buf), "%d", frac <= 0 ? 1 : 1 + (int)(frac * (top - 1) + 1e-9));
 	strvec_push(&vals, buf);
 	rc = sv_match_values(r, n, &vals, n->pos[0]);
 	strvec_deinit(&vals);
@@ -438,6 +439,7 @@ test_duplicate(struct sv_run *r, const struct sv_node *n)
 	struct str id;
 	char *u = tag_str(r, n, ":uniqueid"), *h = tag_str(r, n, ":header");
 	char *hd = tag_str(r, n, ":handle");
+	struct sv_arg *sa;
 	int rc = 0;
 
 	strvec_init(&raw);
@@ -456,21 +458,9 @@ test_duplicate(struct sv_run *r, const struct sv_node *n)
 	if (r->env->duplicate_check != NULL)
 		rc = r->env->duplicate_check(r->env->ctx, id.s, id.len) > 0;
 	/* marked as seen only when the result is executed (RFC 7352 3) */
-	if (!rc) {
-		if (!r->res->dup_track)
-			r->res->dup_pos = r->res->n;
-		r->res->dup_track = true;
-		free(r->res->dup_id);
-		r->res->dup_id = xmalloc(id.len);
-		memcpy(r->res->dup_id, id.s, id.len);
-		r->res->dup_id_len = id.len;
-		{
-			struct sv_arg *sa;
-
-			r->res->dup_seconds = sv_node_tag(n, ":seconds", &sa) != NULL ? sa->num :
-			    7 * 86400;
-		}
-	}
+	if (!rc)
+		sv_result_track_dup(r->res, id.s, id.len, hd,
+		    sv_node_tag(n, ":seconds", &sa) != NULL ? sa->num : 7 * 86400);
 out:
 	strvec_deinit(&raw);
 	str_deinit(&id);

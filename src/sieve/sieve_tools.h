@@ -12,6 +12,7 @@ struct sieve_msg;
 struct sieve_script;
 
 int	 sieve_tool_setting(struct sieve_config *, const char *tool, const char *kv);
+int	 sieve_tool_config_file(struct sieve_config *, const char *tool, const char *path);
 int	 sieve_tool_extensions(struct sieve_config *, const char *tool, const char *spec);
 struct sieve_script *sieve_tool_compile(struct sieve_config *, const char *path,
 	    const char *tool);

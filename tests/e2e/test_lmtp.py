@@ -282,6 +282,25 @@ def test_reject_is_answered_at_lmtp_time_per_recipient(box):
     assert box.new() == []
 
 
+def test_ereject_is_answered_at_lmtp_time(bindir, tmp_path):
+    """RFC 5429 2.1: ereject refuses the message in the LMTP dialogue itself
+    (the extension enabled as in Pigeonhole: sieve_extensions = +ereject)."""
+    b = Box(bindir, tmp_path, "plugin {\n  sieve_extensions = +ereject\n}\n")
+    b.sieve('require ["ereject"];\nif address "from" "sender@example.org" {\n'
+            '    ereject "I no longer accept mail from this address";\n}\n')
+    try:
+        b.start()
+        c = tcp(b)
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            c.sendmail("sender@example.org", ["alice"], msg("hello", "e1"))
+        assert e.value.smtp_code == 550
+        assert b"I no longer accept mail from this address" in e.value.smtp_error
+        c.quit()
+        assert b.new() == []
+    finally:
+        b.cleanup()
+
+
 def test_root_and_low_uids_are_refused(box):
     box.start()
     c = tcp(box)

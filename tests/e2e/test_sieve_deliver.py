@@ -197,6 +197,71 @@ def test_vacation_never_answers_a_list(lab):
     assert lab.sent() == []
 
 
+@pytest.mark.parametrize("sender,header", [
+    ("list@example.org", "List-Id: <l.example.org>"),
+    ("list@example.org", "List-Post: <mailto:l@example.org>"),
+    ("news@example.org", "Precedence: bulk"),
+    ("news@example.org", "Precedence: list"),
+    ("news@example.org", "Precedence: junk"),
+    ("robot@example.org", "Auto-Submitted: auto-replied"),
+    ("robot@example.org", "Auto-Submitted: auto-generated"),
+    ("", None),
+    ("MAILER-DAEMON@example.org", None),
+    ("owner-l@example.org", None),
+    ("l-request@example.org", None),
+])
+def test_vacation_never_answers_lists_bulk_or_automatic_mail(lab, sender, header):
+    """RFC 5230 4.6 and 5 (issue 8's done-when): no reply to mailing
+    lists, bulk mail, automatic mail or system senders; the message is
+    kept all the same."""
+    u = lab.user()
+    u.write(".dovecot.sieve", 'require "vacation";\nvacation "away";\n')
+    m = msg(u, "x")
+    if header:
+        m = m.replace("Subject:", header + "\nSubject:")
+    args = ["-f", sender] if sender else []
+    r = lab.deliver(u, m, *args, "-a", "%s@localhost" % u.name)
+    assert r.returncode == 0, r.stderr
+    assert lab.sent() == []
+    assert len(list(maildir(u))) == 1
+    # the same script answers an ordinary message from a person
+    r = lab.deliver(u, msg(u, "y"), "-f", "person@example.org", "-a", "%s@localhost" % u.name)
+    assert r.returncode == 0 and len(lab.sent()) == 1
+
+
+def test_vacation_answers_again_after_the_period(lab):
+    """Once per sender per period: within :seconds no second reply, after it
+    a new one (vacation-seconds, RFC 6131, with sieve_vacation_min_period
+    lowered so that the period is 1 s)."""
+    with open(lab.conf) as f:
+        text = f.read()
+    conf = os.path.join(lab.base, "seconds.conf")
+    with open(conf, "w") as f:
+        f.write(text.replace("plugin {\n", "plugin {\n  sieve_extensions = +vacation-seconds\n"
+                             "  sieve_vacation_min_period = 0\n"))
+    u = lab.user()
+    u.write(".dovecot.sieve", 'require ["vacation", "vacation-seconds"];\n'
+            'vacation :seconds 1 "back soon";\n')
+
+    def send(subject):
+        r = lab.deliver(u, msg(u, subject), "-f", "alice@example.org",
+                        "-a", "%s@localhost" % u.name, conf=conf)
+        assert r.returncode == 0, r.stderr
+    send("one")
+    send("two")                  # within the period: no reply
+    assert len(lab.sent()) == 1
+    # the period is over once a later second has begun
+    import time
+    start = int(time.time())
+    while int(time.time()) <= start + 1:
+        time.sleep(0.1)
+    send("three")
+    replies = lab.sent()
+    assert len(replies) == 2 and all("back soon" in d for _, d in replies)
+    assert [a[-1] for a, _ in replies] == ["alice@example.org"] * 2
+    assert len(list(maildir(u))) == 3
+
+
 def test_redirect_goes_through_sendmail_path(lab):
     u = lab.user()
     u.write(".dovecot.sieve", 'redirect "carol@example.net";\n')

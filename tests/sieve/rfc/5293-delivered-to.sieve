@@ -1,0 +1,3 @@
+require ["editheader"];
+deleteheader :index 1 :contains "Delivered-To"
+                        "bob@example.com";

@@ -1,0 +1,4 @@
+require ["fileinto", "mailbox"];
+if header :contains ["from"] "coyote" {
+    fileinto :create "INBOX.harassment";
+}
