@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "imap/imap.h"
+#include "imap/imap_conf.h"
 #include "imap/imap_io.h"
+#include "imap/imap_list.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_search.h"
@@ -225,176 +227,6 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	return "OK";
 }
 
-/* pattern_match - IMAP LIST wildcards: '*' anything, '%' anything but
- * the separator */
-static bool
-pattern_match(const char *p, const char *name)
-{
-	for (;;) {
-		if (*p == '\0')
-			return *name == '\0';
-		if (*p == '*' || *p == '%') {
-			bool any = *p == '*';
-
-			for (;;) {
-				if (pattern_match(p + 1, name))
-					return true;
-				if (*name == '\0' || (!any && *name == '.'))
-					return false;
-				name++;
-			}
-		}
-		if (*p != *name)
-			return false;
-		p++;
-		name++;
-	}
-}
-
-static bool
-list_match(const char *pattern, const char *name)
-{
-	char *pc = xstrdup(pattern), *nc = xstrdup(name);
-	bool m;
-
-	/* INBOX is case-insensitive, also as a prefix of a pattern */
-	if (strncasecmp(pc, "INBOX", 5) == 0)
-		memcpy(pc, "INBOX", 5);
-	m = pattern_match(pc, nc);
-	free(pc);
-	free(nc);
-	return m;
-}
-
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-subscriptions_read(const struct imap_sess *s, struct strvec *out)
-{
-	char *path = path_join(s->root, "subscriptions");
-	struct str buf;
-	char *line, *save = NULL;
-
-	str_init(&buf, 256);
-	if (file_read(path, 1024 * 1024, &buf) == 0) {
-		for (line = strtok_r(buf.s, "\n", &save); line != NULL;
-		    line = strtok_r(NULL, "\n", &save)) {
-			char *t;
-
-			if (strncmp(line, "V\t", 2) == 0 || *line == '\0')
-				continue;
-			/* Dovecot's version 2 file separates levels with TAB */
-			for (t = line; *t != '\0'; t++)
-				if (*t == '\t')
-					*t = '.';
-			if (!strvec_contains(out, line))
-				strvec_push(out, line);
-		}
-	}
-	str_deinit(&buf);
-	free(path);
-}
-
-static int
-subscriptions_write(const struct imap_sess *s, const struct strvec *names)
-{
-	char *path = path_join(s->root, "subscriptions");
-	struct str buf;
-	size_t i;
-	int ret;
-
-	str_init(&buf, 256);
-	str_append(&buf, "V\t2\n\n");
-	for (i = 0; i < names->n; i++) {
-		const char *c;
-
-		for (c = names->v[i]; *c != '\0'; c++)
-			str_append_c(&buf, *c == '.' ? '\t' : *c);
-		str_append_c(&buf, '\n');
-	}
-	ret = file_write_atomic(path, buf.s, buf.len, 0600);
-	str_deinit(&buf);
-	free(path);
-	return ret;
-}
-
-static const char *
-cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub, struct str *reply)
-{
-	struct strvec names, subs;
-	struct str pattern;
-	size_t i, j;
-
-	if (n != 2 || !imap_arg_is_astring(&a[0]) || !imap_arg_is_astring(&a[1]))
-		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
-	if (!lsub && *a[1].str == '\0') {
-		sess_printf(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
-		str_append(reply, "List completed");
-		return "OK";
-	}
-	str_init(&pattern, 64);
-	str_append(&pattern, a[0].str);
-	str_append(&pattern, a[1].str);
-	strvec_init(&names);
-	strvec_init(&subs);
-	subscriptions_read(s, &subs);
-	if (lsub) {
-		for (i = 0; i < subs.n; i++)
-			strvec_push(&names, subs.v[i]);
-	} else {
-		imap_mbox_folders(s->root, &names);
-		strvec_push(&names, "INBOX");
-		/* parents that exist only as a prefix: \Noselect */
-		for (i = 0, j = names.n; i < j; i++) {
-			char *dot;
-			char *p = xstrdup(names.v[i]);
-
-			while ((dot = strrchr(p, '.')) != NULL) {
-				*dot = '\0';
-				if (!strvec_contains(&names, p))
-					strvec_push(&names, p);
-			}
-			free(p);
-		}
-	}
-	qsort(names.v, names.n, sizeof(char *), str_cmp);
-	for (i = 0; i < names.n; i++) {
-		const char *name = names.v[i];
-		bool children = false, noselect = false;
-		size_t k, nl = strlen(name);
-		struct str q;
-
-		if (!list_match(pattern.s, name))
-			continue;
-		for (k = 0; k < names.n; k++)
-			if (strncmp(names.v[k], name, nl) == 0 && names.v[k][nl] == '.')
-				children = true;
-		if (strcmp(name, "INBOX") != 0) {
-			char *dir = imap_sess_dir(s, name);
-
-			noselect = !dir_exists(dir);
-			free(dir);
-		}
-		str_init(&q, 64);
-		imap_astring(&q, name, nl);
-		if (lsub)
-			sess_printf(s, "* LSUB () \".\" %s\r\n", q.s);
-		else
-			sess_printf(s, "* LIST (%s%s) \".\" %s\r\n", noselect ? "\\Noselect " : "",
-			    children ? "\\HasChildren" : "\\HasNoChildren", q.s);
-		str_deinit(&q);
-	}
-	strvec_deinit(&names);
-	strvec_deinit(&subs);
-	str_deinit(&pattern);
-	str_append(reply, lsub ? "Lsub completed" : "List completed");
-	return "OK";
-}
-
 /* name_arg - the mailbox argument, checked; NULL with the NO text */
 static const char *
 name_arg(const struct imap_arg *a, struct str *reply)
@@ -420,6 +252,12 @@ cmd_create(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	char *name, *dir;
 	const char *ok;
 
+	/* RFC 6154 CREATE-SPECIAL-USE's "(USE (\\Drafts))": accepted and
+	 * not stored, as Dovecot 2.3 does without a mailbox list index */
+	if (n == 2 && a[1].type == IMAP_ARG_LIST && a[1].count == 2 &&
+	    a[1].list[0].type == IMAP_ARG_ATOM && strcasecmp(a[1].list[0].str, "USE") == 0 &&
+	    a[1].list[1].type == IMAP_ARG_LIST)
+		n = 1;
 	if (n != 1 || !imap_arg_is_astring(&a[0]))
 		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
 	name = xstrdup(a[0].str);
@@ -572,21 +410,21 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 	}
 	strvec_init(&subs);
 	strvec_init(&keep);
-	subscriptions_read(s, &subs);
+	imap_subscriptions_read(s->root, &subs);
 	for (i = 0; i < subs.n; i++)
 		if (strcmp(subs.v[i], name) != 0)
 			strvec_push(&keep, subs.v[i]);
 	if (sub)
 		strvec_push(&keep, name);
-	(void)subscriptions_write(s, &keep);
+	(void)imap_subscriptions_write(s->root, &keep);
 	strvec_deinit(&subs);
 	strvec_deinit(&keep);
 	str_append(reply, sub ? "Subscribe completed" : "Unsubscribe completed");
 	return "OK";
 }
 
-static const char *
-cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
+const char *
+imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
 {
 	struct imap_mbox_snap snap;
 	const char *name, *err;
@@ -896,9 +734,9 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	if (strcmp(name, "SUBSCRIBE") == 0 || strcmp(name, "UNSUBSCRIBE") == 0)
 		return cmd_subscribe(s, a, n, name[0] == 'S', reply);
 	if (strcmp(name, "LIST") == 0 || strcmp(name, "LSUB") == 0)
-		return cmd_list(s, a, n, name[1] == 'S', reply);
+		return imap_cmd_list(s, a, n, name[1] == 'S', reply);
 	if (strcmp(name, "STATUS") == 0)
-		return cmd_status(s, a, n, reply);
+		return imap_cmd_status(s, a, n, reply);
 	if (strcmp(name, "APPEND") == 0)
 		return cmd_append(s, a, n, reply);
 	if (strcmp(name, "NAMESPACE") == 0) {
@@ -952,6 +790,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
     const char *mailbox_path, bool maildir)
 {
 	struct imap_sess s;
+	struct imap_conf conf;
 	struct str reply;
 	char tag[256];
 	const char *nl, *why = "Connection closed";
@@ -976,6 +815,12 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		free(s.root);
 		return 1;
 	}
+	/* special-use mailboxes and quota (imap_conf.c) */
+	if (imap_conf_read(&conf, c->set->conf_path) != 0)
+		log_warn("imap(%s): cannot read %s: special-use mailboxes and quota are off",
+		    user, c->set->conf_path);
+	s.conf = &conf;
+	imap_list_autocreate(&s);
 	imap_parser_init(&s.parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
 	str_init(&reply, 256);
 	sess_printf(&s, "%s OK [CAPABILITY %s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN);
@@ -1038,6 +883,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	sess_close(&s);
 	str_deinit(&reply);
 	imap_parser_deinit(&s.parser);
+	imap_conf_free(&conf);
 	free(s.root);
 	return 0;
 }
