@@ -1,13 +1,17 @@
 /* fuzz_imap_command.c - the IMAP command gatherer and argument parser on
  * arbitrary input fed in pieces whose sizes the input chooses, then every
  * argument as a sequence set and as a search program (imap_search.c) and
- * as a mailbox name. Checks: the gathered command never exceeds its
+ * as a mailbox name, the whole argument list as LIST/LSUB arguments
+ * (imap_list.c: LIST-EXTENDED options, patterns, RETURN (STATUS ...)) and
+ * as SEARCH RETURN options (imap_esearch.c). Checks: the gathered command never exceeds its
  * limits, and every argument tree is consistent. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_esearch.h"
+#include "imap/imap_list.h"
 #include "imap/imap_parser.h"
 #include "imap/imap_search.h"
 #include "imap/imap_mailbox_name.h"
@@ -67,9 +71,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				struct imap_search *s;
 				const char *err;
 
+				struct imap_search_ret sret;
+				struct imap_list_req lr;
+				struct str e;
+				size_t rused, k;
+
 				walk(args, count, 0);
 				s = imap_search_parse(args, count, &err);
 				imap_search_free(&s);
+				if (imap_search_ret_parse(args, count, &sret, &rused, &err) == 0 &&
+				    rused > count)
+					__builtin_trap();
+				str_init(&e, 64);
+				for (k = 0; k < 2; k++) {
+					if (imap_list_parse(args, count, k == 1, &lr, &e) == 0) {
+						size_t j;
+
+						for (j = 0; j < lr.npat; j++)
+							(void)imap_list_match(lr.pat[j], "INBOX.a.b%c");
+						imap_list_req_free(&lr);
+					}
+				}
+				str_deinit(&e);
 			}
 			imap_parser_reset(&p);
 		}

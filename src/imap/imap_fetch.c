@@ -12,6 +12,8 @@
 
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
+#include "imap/imap_binary.h"
+#include "imap/imap_esearch.h"
 #include "imap/imap_mime.h"
 #include "imap/imap_search.h"
 #include "lib/log.h"
@@ -69,7 +71,7 @@ resolve(struct imap_sess *s, const char *set_text, bool uid, size_t **idx_r, siz
 
 enum fitem {
 	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_UID, FI_ENVELOPE, FI_BODYSTRUCTURE, FI_BODY,
-	FI_SECTION,
+	FI_SECTION, FI_BINARY, FI_BINARY_SIZE,
 };
 
 struct fetch_item {
@@ -258,6 +260,22 @@ add_item(struct fetch_item **items, size_t *n, const char *atom)
 			it.kind = FI_SECTION;
 			it.section = xstrdup("TEXT");
 			it.label = xstrdup("RFC822.TEXT");
+		} else if (strncasecmp(atom, "BINARY", 6) == 0) {
+			/* RFC 3516 (imap_binary.c): parsed as the BODY section */
+			bool size;
+			char *body = imap_binary_atom(atom, &size), *l;
+
+			if (body == NULL || !parse_section(body, &it)) {
+				free(body);
+				item_deinit(&it);
+				return false;
+			}
+			free(body);
+			l = xasprintf("BINARY%s%s", size ? ".SIZE" : "", it.label + 4);
+			free(it.label);
+			it.label = l;
+			it.kind = size ? FI_BINARY_SIZE : FI_BINARY;
+			it.peek = it.peek || size;
 		} else if (!parse_section(atom, &it)) {
 			item_deinit(&it);
 			return false;
@@ -329,6 +347,46 @@ internaldate(struct str *out, time_t t)
 	str_appendf(out, "\"%s\"", buf);
 }
 
+/* fetch_binary - a BINARY[...] or BINARY.SIZE[...] item into line;
+ * false on an unknown Content-Transfer-Encoding */
+static bool
+fetch_binary(struct imap_sess *s, const struct mime_message *mm, const struct fetch_item *it,
+    struct str *line, const char *sp)
+{
+	struct str sec;
+	bool decoded = false;
+	size_t off = 0, len;
+
+	str_init(&sec, 1024);
+	if (imap_binary_raw_section(it->section)) {
+		(void)section_data(mm, it, &sec);
+	} else if (imap_binary_section(mm, it->section, &sec, &decoded) != 0) {
+		str_deinit(&sec);
+		return false;
+	}
+	len = sec.len;
+	if (it->kind == FI_BINARY_SIZE) {
+		str_appendf(line, "%s%s %zu", sp, it->label, len);
+		str_deinit(&sec);
+		return true;
+	}
+	if (it->partial) {
+		off = it->off < sec.len ? (size_t)it->off : sec.len;
+		len = sec.len - off;
+		if ((uint64_t)len > it->count)
+			len = (size_t)it->count;
+	}
+	/* decoded content goes as a literal8, as Dovecot sends it; NULs
+	 * need one in any case (RFC 3516 4.3) */
+	str_appendf(line, "%s%s %s{%zu}\r\n", sp, it->label,
+	    decoded || memchr(sec.s + off, '\0', len) != NULL ? "~" : "", len);
+	str_append_n(line, sec.s + off, len);
+	s->body_count++;
+	s->body_bytes += len;
+	str_deinit(&sec);
+	return true;
+}
+
 const char *
 imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n,
     struct str *reply)
@@ -373,7 +431,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	for (i = 0; i < nidx; i++) {
 		struct imap_msg *m = &s->snap.m[idx[i]];
 		struct mime_message mm;
-		bool have_text = false, seen_now = false, sent_flags = false;
+		bool have_text = false, seen_now = false, sent_flags = false, cte_bad = false;
 
 		str_reset(&line);
 		str_reset(&data);
@@ -387,7 +445,8 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		}
 		/* a non-PEEK body fetch sets \Seen; its FLAGS go first */
 		for (k = 0; k < nitems; k++)
-			if (items[k].kind == FI_SECTION && !items[k].peek && !s->readonly &&
+			if ((items[k].kind == FI_SECTION || items[k].kind == FI_BINARY) &&
+			    !items[k].peek && !s->readonly &&
 			    !(m->flags & IMAP_FLAG_SEEN))
 				seen_now = true;
 		if (seen_now &&
@@ -428,7 +487,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 				break;
 			}
 		}
-		for (k = 0; k < nitems && have_text; k++) {
+		for (k = 0; k < nitems && have_text && !cte_bad; k++) {
 			struct fetch_item *it = &items[k];
 			const char *sp = line.len > 0 ? " " : "";
 			struct str sec;
@@ -462,12 +521,22 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 				}
 				str_deinit(&sec);
 				break;
+			case FI_BINARY:
+			case FI_BINARY_SIZE:
+				if (!fetch_binary(s, &mm, it, &line, sp))
+					cte_bad = true;
+				break;
 			default:
 				break;
 			}
 		}
 		if (have_text)
 			mime_free(&mm);
+		if (cte_bad) {
+			/* Dovecot ends the FETCH there, the UID told */
+			pop3_conn_printf(s->conn, "* %zu FETCH (UID %u)\r\n", idx[i] + 1, m->uid);
+			break;
+		}
 		s->out += line.len + 32;
 		pop3_conn_printf(s->conn, "* %zu FETCH (", idx[i] + 1);
 		pop3_conn_append(s->conn, line.s, line.len);
@@ -477,6 +546,8 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	str_deinit(&data);
 	free(idx);
 	items_free(items, nitems);
+	if (i < nidx)
+		return str_append(reply, "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding"), "NO";
 	str_append(reply, "Fetch completed");
 	return "OK";
 }
@@ -628,11 +699,18 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
     struct str *reply)
 {
 	struct imap_search *prog;
+	struct imap_search_ret ret;
 	const char *err;
 	struct str out;
-	size_t i, k, nsaved = 0;
-	uint32_t *saved;
+	size_t i, k, nsaved = 0, used;
+	uint32_t *saved, *nums;
 
+	/* RFC 4731/5182: SEARCH RETURN (MIN MAX ALL COUNT SAVE) (imap_esearch.c) */
+	if (imap_search_ret_parse(a, n, &ret, &used, &err) != 0)
+		return str_appendf(reply, "Error in IMAP command %sSEARCH: %s", uid ? "UID " : "",
+		    err), "BAD";
+	a += used;
+	n -= used;
 	if (n >= 2 && a[0].type == IMAP_ARG_ATOM && strcasecmp(a[0].str, "CHARSET") == 0) {
 		if (!imap_arg_is_astring(&a[1]) || (strcasecmp(a[1].str, "UTF-8") != 0 &&
 		    strcasecmp(a[1].str, "US-ASCII") != 0))
@@ -647,6 +725,7 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 	str_init(&out, 256);
 	str_append(&out, "* SEARCH");
 	saved = xcalloc(s->snap.n + 1, sizeof(*saved));
+	nums = xcalloc(s->snap.n + 1, sizeof(*nums));
 	for (i = 0; i < s->snap.n; i++) {
 		struct imap_msg *m = &s->snap.m[i];
 		const char *kws[IMAP_MAX_KEYWORDS];
@@ -668,19 +747,35 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 		sm.internaldate = m->date;
 		sm.load = search_load;
 		sm.ctx = s;
+		for (k = 0; k < s->nsaved; k++)
+			if (s->saved[k] == m->uid)
+				sm.saved = true;
 		if (imap_search_match(prog, &sm)) {
-			str_appendf(&out, " %u", uid ? m->uid : (uint32_t)(i + 1));
+			nums[nsaved] = uid ? m->uid : (uint32_t)(i + 1);
 			saved[nsaved++] = m->uid;
 		}
 		free((char *)(uintptr_t)sm.text);
 	}
-	str_append(&out, "\r\n");
+	if (ret.esearch) {
+		str_reset(&out);
+		imap_esearch_reply(&out, &ret, s->tag, uid, nums, nsaved);
+	} else {
+		for (i = 0; i < nsaved; i++)
+			str_appendf(&out, " %u", nums[i]);
+		str_append(&out, "\r\n");
+	}
 	s->out += out.len;
 	pop3_conn_append(s->conn, out.s, out.len);
 	str_deinit(&out);
-	free(s->saved);
-	s->saved = saved;
-	s->nsaved = nsaved;
+	free(nums);
+	/* "$" changes only with SAVE (RFC 5182) */
+	if (ret.opts & IMAP_SRET_SAVE) {
+		free(s->saved);
+		s->saved = saved;
+		s->nsaved = imap_esearch_save(&ret, saved, nsaved);
+	} else {
+		free(saved);
+	}
 	imap_search_free(&prog);
 	str_append(reply, "Search completed");
 	return "OK";

@@ -22,6 +22,8 @@
 #include "lib/mem.h"
 #include "lib/util.h"
 
+#define list_req imap_list_req
+
 #define SEL_SUBSCRIBED	0x01
 #define SEL_REMOTE	0x02
 #define SEL_RECURSIVE	0x04
@@ -237,14 +239,6 @@ has_descendant(const struct strvec *v, const char *name)
 	return false;
 }
 
-struct list_req {
-	unsigned	 opts;
-	bool		 extended;
-	const char	*ref;
-	const char	**pat;		/* ref+pattern each, owned strings */
-	size_t		 npat;
-	const struct imap_arg *status;	/* RETURN (STATUS (...)) items */
-};
 
 static bool
 any_match(const struct list_req *r, const char *name)
@@ -315,8 +309,8 @@ parse_opts(struct list_req *r, const struct imap_arg *l, bool ret)
 	return NULL;
 }
 
-static void
-req_free(struct list_req *r)
+void
+imap_list_req_free(struct list_req *r)
 {
 	size_t i;
 
@@ -383,91 +377,104 @@ cmd_lsub(struct imap_sess *s, const struct list_req *r, struct str *reply)
 	return "OK";
 }
 
+int
+imap_list_parse(const struct imap_arg *a, size_t n, bool lsub, struct list_req *r,
+    struct str *err_text)
+{
+	const char *err;
+	size_t i = 0, k;
+
+	memset(r, 0, sizeof(*r));
+	if (!lsub && n > 0 && a[0].type == IMAP_ARG_LIST) {
+		r->extended = true;
+		if ((err = parse_opts(r, &a[0], false)) != NULL)
+			return str_appendf(err_text, "Error in IMAP command LIST: %s", err), -1;
+		i++;
+	}
+	if (i + 2 > n || !imap_arg_is_astring(&a[i]) ||
+	    (!imap_arg_is_astring(&a[i + 1]) && (lsub || a[i + 1].type != IMAP_ARG_LIST)))
+		return str_append(err_text, "Error in IMAP command: Invalid arguments"), -1;
+	r->ref = a[i].str;
+	if (a[i + 1].type == IMAP_ARG_LIST) {
+		const struct imap_arg *l = &a[i + 1];
+
+		r->extended = true;
+		r->pat = xcalloc(l->count + 1, sizeof(*r->pat));
+		for (k = 0; k < l->count; k++) {
+			if (!imap_arg_is_astring(&l->list[k])) {
+				imap_list_req_free(r);
+				return str_append(err_text, "Error in IMAP command: Invalid arguments"),
+				    -1;
+			}
+			r->pat[r->npat++] = xasprintf("%s%s", r->ref, l->list[k].str);
+		}
+	} else {
+		r->pat = xcalloc(2, sizeof(*r->pat));
+		r->pat[r->npat++] = xasprintf("%s%s", r->ref, a[i + 1].str);
+		r->empty = *a[i + 1].str == '\0';
+	}
+	i += 2;
+	if (i < n) {
+		if (lsub || i + 2 != n || a[i].type != IMAP_ARG_ATOM ||
+		    strcasecmp(a[i].str, "RETURN") != 0 || a[i + 1].type != IMAP_ARG_LIST) {
+			imap_list_req_free(r);
+			return str_append(err_text, "Error in IMAP command: Invalid arguments"), -1;
+		}
+		r->extended = true;
+		if ((err = parse_opts(r, &a[i + 1], true)) != NULL) {
+			imap_list_req_free(r);
+			if (strcmp(err, "Invalid status item") == 0) {
+				/* name the item, upper-cased, as Dovecot does */
+				const struct imap_arg *l = &a[i + 1];
+
+				for (k = 0; k < l->count; k++) {
+					size_t j;
+
+					if (l->list[k].type != IMAP_ARG_LIST)
+						continue;
+					for (j = 0; j < l->list[k].count; j++) {
+						const char *it = imap_arg_string(&l->list[k].list[j]);
+						char *up, *c;
+
+						if (it != NULL && status_item_ok(it))
+							continue;
+						up = xstrdup(it != NULL ? it : "");
+						for (c = up; *c != '\0'; c++)
+							if (*c >= 'a' && *c <= 'z')
+								*c = (char)(*c - 32);
+						str_appendf(err_text, "Error in IMAP command LIST: "
+						    "Invalid status item %s", up);
+						free(up);
+						return -1;
+					}
+				}
+			}
+			return str_appendf(err_text, "Error in IMAP command LIST: %s", err), -1;
+		}
+	}
+	return 0;
+}
+
 const char *
 imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub,
     struct str *reply)
 {
 	struct list_req r;
 	struct strvec names, subs, existing;
-	const char *err, *status = "OK";
-	size_t i = 0, k;
+	const char *status = "OK";
+	size_t k;
 
-	memset(&r, 0, sizeof(r));
-	if (!lsub && n > 0 && a[0].type == IMAP_ARG_LIST) {
-		r.extended = true;
-		if ((err = parse_opts(&r, &a[0], false)) != NULL)
-			return str_appendf(reply, "Error in IMAP command LIST: %s", err), "BAD";
-		i++;
-	}
-	if (i + 2 > n || !imap_arg_is_astring(&a[i]) ||
-	    (!imap_arg_is_astring(&a[i + 1]) && (lsub || a[i + 1].type != IMAP_ARG_LIST)))
-		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
-	r.ref = a[i].str;
-	if (a[i + 1].type == IMAP_ARG_LIST) {
-		const struct imap_arg *l = &a[i + 1];
-
-		r.extended = true;
-		r.pat = xcalloc(l->count + 1, sizeof(*r.pat));
-		for (k = 0; k < l->count; k++) {
-			if (!imap_arg_is_astring(&l->list[k])) {
-				req_free(&r);
-				return str_append(reply, "Error in IMAP command: Invalid arguments"),
-				    "BAD";
-			}
-			r.pat[r.npat++] = xasprintf("%s%s", r.ref, l->list[k].str);
-		}
-	} else {
-		r.pat = xcalloc(2, sizeof(*r.pat));
-		r.pat[r.npat++] = xasprintf("%s%s", r.ref, a[i + 1].str);
-	}
-	i += 2;
-	if (i < n) {
-		if (lsub || i + 2 != n || a[i].type != IMAP_ARG_ATOM ||
-		    strcasecmp(a[i].str, "RETURN") != 0 || a[i + 1].type != IMAP_ARG_LIST) {
-			req_free(&r);
-			return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
-		}
-		r.extended = true;
-		if ((err = parse_opts(&r, &a[i + 1], true)) != NULL) {
-			req_free(&r);
-			if (strcmp(err, "Invalid status item") == 0) {
-				/* name the item, as Dovecot does */
-				const struct imap_arg *l = &a[i + 1];
-
-				for (k = 0; k < l->count; k++)
-					if (l->list[k].type == IMAP_ARG_LIST) {
-						size_t j;
-
-						for (j = 0; j < l->list[k].count; j++) {
-							const char *it = imap_arg_string(&l->list[k].list[j]);
-
-							if (it == NULL || !status_item_ok(it)) {
-								char *up = xstrdup(it != NULL ? it : "");
-								char *c;
-
-								for (c = up; *c != '\0'; c++)
-									if (*c >= 'a' && *c <= 'z')
-										*c = (char)(*c - 32);
-								str_appendf(reply, "Error in IMAP command LIST: "
-								    "Invalid status item %s", up);
-								free(up);
-								return "BAD";
-							}
-						}
-					}
-			}
-			return str_appendf(reply, "Error in IMAP command LIST: %s", err), "BAD";
-		}
-	}
+	if (imap_list_parse(a, n, lsub, &r, reply) != 0)
+		return "BAD";
 	if (lsub) {
 		status = cmd_lsub(s, &r, reply);
-		req_free(&r);
+		imap_list_req_free(&r);
 		return status;
 	}
-	if (!r.extended && r.npat == 1 && *a[i - 1].str == '\0') {
+	if (!r.extended && r.empty) {
 		/* LIST "" "": the hierarchy separator */
 		list_printf(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
-		req_free(&r);
+		imap_list_req_free(&r);
 		return str_append(reply, "List completed"), "OK";
 	}
 	strvec_init(&names);
@@ -551,7 +558,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 	strvec_deinit(&names);
 	strvec_deinit(&subs);
 	strvec_deinit(&existing);
-	req_free(&r);
+	imap_list_req_free(&r);
 	str_append(reply, "List completed");
 	return status;
 }

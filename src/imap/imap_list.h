@@ -17,6 +17,22 @@ struct imap_sess;
 struct imap_arg;
 struct strvec;
 
+/* a LIST or LSUB command's arguments */
+struct imap_list_req {
+	unsigned	 opts;		/* selection and return options (imap_list.c) */
+	bool		 extended;	/* the RFC 5258 syntax was used */
+	bool		 empty;		/* the one pattern is "" */
+	const char	*ref;
+	const char	**pat;		/* ref+pattern each, owned strings */
+	size_t		 npat;
+	const struct imap_arg *status;	/* RETURN (STATUS (...)) items */
+};
+
+/* imap_list_parse - 0, or -1 with the BAD text in err */
+int	 imap_list_parse(const struct imap_arg *, size_t, bool lsub, struct imap_list_req *,
+	    struct str *err);
+void	 imap_list_req_free(struct imap_list_req *);
+
 /* imap_cmd_list - LIST (extended) or LSUB; the tagged reply text into
  * reply, the status word returned */
 const char *imap_cmd_list(struct imap_sess *, const struct imap_arg *, size_t, bool lsub,
