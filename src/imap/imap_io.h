@@ -27,7 +27,7 @@ enum imap_read imap_read_command(struct pop3_conn *, struct imap_parser *);
 #define IMAP_CAPS_PRELOGIN	"IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+"
 #define IMAP_CAPS_POSTLOGIN	"IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE " \
 	"UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED ESEARCH SEARCHRES LIST-STATUS BINARY MOVE LITERAL+ " \
-	"SPECIAL-USE"
+	"SPECIAL-USE COMPRESS=DEFLATE"
 
 /* imap_timing - Dovecot's " (0.001 + 0.000 secs)." suffix for a command
  * that started at start (CLOCK_MONOTONIC) */

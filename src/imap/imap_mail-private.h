@@ -28,6 +28,7 @@ struct imap_sess {
 	char		*kw[IMAP_MAX_KEYWORDS];
 	size_t		 nkw;
 	uint32_t	*saved;		/* the last SEARCH result (UIDs), for "$" */
+	bool		 compress_start;	/* COMPRESS accepted: deflate after its OK */
 	size_t		 nsaved;
 	unsigned long long in, out;
 	unsigned	 expunged, deleted, body_count;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "imap/imap.h"
+#include "imap/imap_compress.h"
 #include "imap/imap_conf.h"
 #include "imap/imap_io.h"
 #include "imap/imap_list.h"
@@ -27,6 +28,7 @@
 #include "lib/mem.h"
 #include "lib/util.h"
 #include "pop3/pop3.h"
+#include "pop3/pop3_conn_deflate.h"
 
 #define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)
 
@@ -647,7 +649,8 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 
 		if (pop3_conn_flush(s->conn) != 0)
 			break;
-		if (s->conn->in_pos < s->conn->in_len) {
+		if (s->conn->in_pos < s->conn->in_len ||
+		    (s->conn->z != NULL && pop3_deflate_pending(s->conn->z))) {
 			pfd[0].revents = POLLIN;
 			r = 1;
 		} else {
@@ -754,6 +757,8 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	}
 	if (strcmp(name, "IDLE") == 0)
 		return cmd_idle(s, reply);
+	if (strcmp(name, "COMPRESS") == 0)
+		return imap_cmd_compress(s, a, n, reply, &s->compress_start);
 	/* selected state */
 	if (strcmp(verb, "FETCH") == 0 || strcmp(verb, "STORE") == 0 ||
 	    strcmp(verb, "SEARCH") == 0 || strcmp(verb, "COPY") == 0 || strcmp(verb, "MOVE") == 0 ||
@@ -869,6 +874,12 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 			str_truncate(&reply, reply.len - 1);
 		sess_printf(&s, "%s %s %s%s\r\n", ctag, status, reply.s, timing);
 		imap_parser_reset(&s.parser);
+		if (s.compress_start) {
+			/* the OK goes out plain; everything after is deflated */
+			s.compress_start = false;
+			if (pop3_conn_flush(conn) != 0 || pop3_conn_compress(conn) != 0)
+				break;
+		}
 		if (logout) {
 			why = "Logged out";
 			break;

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import zlib
 
 import pytest
 
@@ -389,3 +390,75 @@ def test_binary_equals_real_dovecots(bindir, tmp_path):
                  "FETCH 2 (BINARY.PEEK[1] BINARY.PEEK[TEXT])",
                  "UID FETCH 4 BINARY.PEEK[1]", "FETCH 4 BINARY[1]"]
     assert_same(side_by_side(bindir, tmp_path, commands, setup))
+
+
+# --- COMPRESS=DEFLATE ---
+
+class Deflated:
+    """The client side of RFC 4978 with Python's zlib (raw deflate)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.co = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.de = zlib.decompressobj(-15)
+        self.buf = b""
+        self.n = 0
+
+    def send(self, data):
+        self.raw.s.sendall(self.co.compress(data) + self.co.flush(zlib.Z_SYNC_FLUSH))
+
+    def readline(self):
+        while b"\r\n" not in self.buf:
+            d = self.raw.s.recv(65536)
+            if not d:
+                raise EOFError(self.buf)
+            self.buf += self.de.decompress(d)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line + b"\r\n"
+
+    def cmd(self, text):
+        self.n += 1
+        tag = b"z%d" % self.n
+        self.send(tag + b" " + text.encode() + b"\r\n")
+        out = []
+        while True:
+            out.append(self.readline())
+            if out[-1].startswith(tag + b" "):
+                return out
+
+
+def test_compress_deflate(box):
+    box.start()
+    c = Raw(box.imap)
+    assert b" COMPRESS=DEFLATE" in c.cmd("CAPABILITY")[0]
+    assert c.cmd("COMPRESS FOO")[-1].startswith(b"t3 NO Unknown compression mechanism")
+    assert b"BAD" in c.cmd("COMPRESS")[-1]
+    # the OK is plain; after it both ways are deflated, and pipelined
+    # commands right behind COMPRESS count as compressed too
+    c.send(b"t5 COMPRESS DEFLATE\r\n")
+    assert c.f.readline().startswith(b"t5 OK Begin compression")
+    z = Deflated(c)
+    z.send(b"p1 NOOP\r\np2 SELECT INBOX\r\n")
+    lines = []
+    while not lines or not lines[-1].startswith(b"p2 "):
+        lines.append(z.readline())
+    assert lines[0].startswith(b"p1 OK NOOP completed") and b"* 3 EXISTS\r\n" in lines
+    r = z.cmd("FETCH 1:* (BODY.PEEK[] UID)")
+    assert sum(1 for x in r if b" FETCH (UID " in x) == 3 and b"hello world\r\n" in r
+    assert z.cmd("COMPRESS DEFLATE")[-1].startswith(
+        b"z2 NO [COMPRESSIONACTIVE] COMPRESSION=DEFLATE already enabled")
+    # a large reply (many sync flushes) and IDLE through the layer
+    big = b"Subject: big\r\n\r\n" + b"0123456789abcdef" * 20000 + b"\r\n"
+    z.send(b"a1 APPEND INBOX {%d}\r\n" % len(big))
+    assert z.readline().startswith(b"+")
+    z.send(big + b"\r\n")
+    assert z.readline().startswith(b"* 4 EXISTS")
+    while not z.readline().startswith(b"a1 OK [APPENDUID"):
+        pass
+    r = z.cmd("FETCH 4 BODY.PEEK[]")
+    assert big in b"".join(r)
+    z.send(b"i1 IDLE\r\n")
+    assert z.readline().startswith(b"+ idling")
+    z.send(b"DONE\r\n")
+    assert z.readline().startswith(b"i1 OK Idle completed")
+    assert z.cmd("LOGOUT")[0] == b"* BYE Logging out\r\n"
