@@ -15,6 +15,7 @@
 #include "imap/imap_binary.h"
 #include "imap/imap_esearch.h"
 #include "imap/imap_mime.h"
+#include "imap/imap_quota.h"
 #include "imap/imap_search.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -711,6 +712,11 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 		    err), "BAD";
 	a += used;
 	n -= used;
+	/* IMAP4rev2 answers every SEARCH with ESEARCH (RFC 9051 6.4.4) */
+	if (s->rev2 && !ret.esearch) {
+		ret.esearch = true;
+		ret.opts = IMAP_SRET_ALL;
+	}
 	if (n >= 2 && a[0].type == IMAP_ARG_ATOM && strcasecmp(a[0].str, "CHARSET") == 0) {
 		if (!imap_arg_is_astring(&a[1]) || (strcasecmp(a[1].str, "UTF-8") != 0 &&
 		    strcasecmp(a[1].str, "US-ASCII") != 0))
@@ -858,6 +864,17 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 		free(dir);
 		free(idx);
 		return str_append(reply, "Mailbox is read-only"), "NO";
+	}
+	if (!move) {
+		uint64_t bytes = 0;
+
+		for (i = 0; i < nidx; i++)
+			bytes += s->snap.m[idx[i]].vsize;
+		if (!imap_quota_allows(s, bytes, nidx, reply)) {
+			free(dir);
+			free(idx);
+			return "NO";
+		}
 	}
 	imap_mbox_keywords_read(dir, dkw, &ndkw);
 	bases = xcalloc(nidx + 1, sizeof(char *));

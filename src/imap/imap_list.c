@@ -531,8 +531,9 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 			continue;
 		str_init(&attrs, 64);
 		if (!r.extended) {
+			/* IMAP4rev2 (RFC 9051 7.3.1) says \NonExistent */
 			if (!exists)
-				str_append(&attrs, "\\Noselect ");
+				str_append(&attrs, s->rev2 ? "\\NonExistent " : "\\Noselect ");
 			str_append(&attrs, children ? "\\HasChildren" : "\\HasNoChildren");
 			if (*use != '\0')
 				str_appendf(&attrs, " %s", use);

@@ -29,6 +29,8 @@ struct imap_sess {
 	size_t		 nkw;
 	uint32_t	*saved;		/* the last SEARCH result (UIDs), for "$" */
 	bool		 compress_start;	/* COMPRESS accepted: deflate after its OK */
+	bool		 rev2;		/* ENABLE IMAP4rev2 (imap_enable.c) */
+	bool		 utf8;		/* ENABLE UTF8=ACCEPT: names in UTF-8 */
 	size_t		 nsaved;
 	unsigned long long in, out;
 	unsigned	 expunged, deleted, body_count;

@@ -19,8 +19,10 @@
 #include "imap/imap.h"
 #include "imap/imap_compress.h"
 #include "imap/imap_conf.h"
+#include "imap/imap_enable.h"
 #include "imap/imap_io.h"
 #include "imap/imap_list.h"
+#include "imap/imap_quota.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_search.h"
@@ -77,7 +79,8 @@ imap_sess_flags(const struct imap_sess *s, const struct imap_msg *m, struct str 
 
 	str_append_c(out, '(');
 	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (m->flags & sys[i].bit)
+		/* IMAP4rev2 has no \Recent */
+		if ((m->flags & sys[i].bit) && !(s->rev2 && sys[i].bit == IMAP_FLAG_RECENT))
 			str_appendf(out, "%s%s", n++ > 0 ? " " : "", sys[i].name);
 	for (i = 0; i < s->nkw; i++)
 		if ((m->kw & (1u << i)) && s->kw[i] != NULL)
@@ -147,7 +150,8 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 			recent++;
 	if (now.n != s->snap.n - removed || now.new_count > 0) {
 		sess_printf(s, "* %zu EXISTS\r\n", now.n);
-		sess_printf(s, "* %zu RECENT\r\n", recent);
+		if (!s->rev2)
+			sess_printf(s, "* %zu RECENT\r\n", recent);
 	}
 	str_deinit(&line);
 	imap_mbox_snap_free(&s->snap);
@@ -220,9 +224,19 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 		if (unseen == 0 && !(s->snap.m[i].flags & IMAP_FLAG_SEEN))
 			unseen = i + 1;
 	}
-	sess_printf(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->snap.n, recent);
-	if (unseen > 0)
-		sess_printf(s, "* OK [UNSEEN %zu] First unseen.\r\n", unseen);
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: the LIST line, no RECENT, no UNSEEN */
+		struct str q;
+
+		str_init(&q, 64);
+		imap_astring(&q, s->sel_name, strlen(s->sel_name));
+		sess_printf(s, "* %zu EXISTS\r\n* LIST () \".\" %s\r\n", s->snap.n, q.s);
+		str_deinit(&q);
+	} else {
+		sess_printf(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->snap.n, recent);
+		if (unseen > 0)
+			sess_printf(s, "* OK [UNSEEN %zu] First unseen.\r\n", unseen);
+	}
 	sess_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n",
 	    s->snap.uidvalidity, s->snap.uidnext);
 	str_append(reply, examine ? "[READ-ONLY] Examine completed" : "[READ-WRITE] Select completed");
@@ -447,7 +461,8 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 	for (k = 0; k < a[1].count; k++) {
 		const char *it = imap_arg_string(&a[1].list[k]);
 
-		if (it == NULL || (strcasecmp(it, "MESSAGES") != 0 && strcasecmp(it, "RECENT") != 0 &&
+		if (it == NULL || (strcasecmp(it, "MESSAGES") != 0 &&
+		    (strcasecmp(it, "RECENT") != 0 || s->rev2) &&
 		    strcasecmp(it, "UIDNEXT") != 0 && strcasecmp(it, "UIDVALIDITY") != 0 &&
 		    strcasecmp(it, "UNSEEN") != 0)) {
 			free(dir);
@@ -561,6 +576,10 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	if (msg->len == 0) {
 		free(dir);
 		return str_append(reply, "Can't save a zero byte message"), "NO";
+	}
+	if (!imap_quota_allows(s, msg->len, 1, reply)) {
+		free(dir);
+		return "NO";
 	}
 	if (imap_mailbox_is_inbox(name)) {
 		/* INBOX's Maildir may not exist before the first delivery */
@@ -708,7 +727,7 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	const char *verb = uid ? name + 4 : name;
 
 	if (strcmp(name, "CAPABILITY") == 0) {
-		sess_printf(s, "* CAPABILITY %s\r\n", IMAP_CAPS_POSTLOGIN);
+		sess_printf(s, "* CAPABILITY %s%s\r\n", IMAP_CAPS_POSTLOGIN, imap_quota_caps(s));
 		return str_append(reply, "Capability completed"), "OK";
 	}
 	if (strcmp(name, "NOOP") == 0) {
@@ -750,13 +769,13 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 		sess_printf(s, "* ID (\"name\" \"Dovecot\")\r\n");
 		return str_append(reply, "ID completed"), "OK";
 	}
-	if (strcmp(name, "ENABLE") == 0) {
-		/* nothing yubin implements needs enabling yet */
-		sess_printf(s, "* ENABLED\r\n");
-		return str_append(reply, "Enabled"), "OK";
-	}
+	if (strcmp(name, "ENABLE") == 0)
+		return imap_cmd_enable(s, a, n, reply);
 	if (strcmp(name, "IDLE") == 0)
 		return cmd_idle(s, reply);
+	if (strcmp(name, "GETQUOTAROOT") == 0 || strcmp(name, "GETQUOTA") == 0 ||
+	    strcmp(name, "SETQUOTA") == 0)
+		return imap_cmd_quota(s, name, a, n, reply);
 	if (strcmp(name, "COMPRESS") == 0)
 		return imap_cmd_compress(s, a, n, reply, &s->compress_start);
 	/* selected state */
@@ -828,7 +847,8 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	imap_list_autocreate(&s);
 	imap_parser_init(&s.parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
 	str_init(&reply, 256);
-	sess_printf(&s, "%s OK [CAPABILITY %s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN);
+	sess_printf(&s, "%s OK [CAPABILITY %s%s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN,
+	    imap_quota_caps(&s));
 	for (;;) {
 		struct imap_arg *args;
 		const char *ctag, *name, *status;

@@ -462,3 +462,97 @@ def test_compress_deflate(box):
     z.send(b"DONE\r\n")
     assert z.readline().startswith(b"i1 OK Idle completed")
     assert z.cmd("LOGOUT")[0] == b"* BYE Logging out\r\n"
+
+
+# --- QUOTA ---
+
+QUOTA = ("mail_plugins = quota\nprotocol imap {\n  mail_plugins = $mail_plugins imap_quota\n}\n"
+         "plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=1M\n}\n")
+
+
+def test_quota_only_when_configured(box):
+    box.start()
+    c = Raw(box.imap)
+    assert b"QUOTA" not in c.cmd("CAPABILITY")[0]
+    assert b"BAD Error in IMAP command GETQUOTAROOT: Unknown command" in \
+        c.cmd("GETQUOTAROOT INBOX")[-1]
+    c.close()
+
+
+def test_quota_usage_and_overquota(bindir, tmp_path):
+    b = ImapBox(bindir, tmp_path / "q", extra=NAMESPACE + QUOTA)
+    try:
+        fill(b)
+        b.start()
+        m = imaplib.IMAP4("127.0.0.1", b.imap, timeout=20)
+        m.login("alice", "secret")
+        assert b"QUOTA" in m.capability()[1][0].split()
+        typ, data = m.getquotaroot("INBOX")
+        assert typ == "OK"
+        assert data == [[b'INBOX "User quota"'], [b'"User quota" (STORAGE 1 1024)']]
+        typ, data = m.append("INBOX", None, None,
+                             b"Subject: big\r\n\r\n" + b"x" * 1100000 + b"\r\n")
+        assert typ == "NO" and data[0].startswith(
+            b"[OVERQUOTA] Quota exceeded (mailbox for user is full)")
+        m.append("Drafts", None, None, b"Subject: s\r\n\r\n" + b"y" * 700000 + b"\r\n")
+        assert m.getquota('"User quota"')[1] == [b'"User quota" (STORAGE 685 1024)']
+        m.select("Drafts")
+        typ, data = m.copy("1", "INBOX")
+        assert typ == "NO" and data[0].startswith(b"[OVERQUOTA]")
+        # MOVE stays within the one quota root: allowed
+        typ, data = m._simple_command("MOVE", "1", "Archive")
+        assert typ == "OK", data
+        assert m._simple_command("GETQUOTA", '"nope"')[1][0].startswith(
+            b"Quota root doesn't exist")
+        assert m._simple_command("SETQUOTA", '"User quota"', "(STORAGE 10)")[1][0].startswith(
+            b"Quota can be changed only by admin")
+        m.logout()
+        # Dovecot's maildirsize holds the limit and yubin's count
+        with open(os.path.join(b.maildir, "maildirsize")) as f:
+            assert f.read().startswith("1048576S\n")
+    finally:
+        b.cleanup()
+
+
+def test_quota_equals_real_dovecots(bindir, tmp_path):
+    commands = ["GETQUOTAROOT INBOX", 'GETQUOTA "User quota"', 'GETQUOTA "nope"',
+                'SETQUOTA "User quota" (STORAGE 10)', "GETQUOTAROOT Nope", "GETQUOTAROOT",
+                ("APPEND INBOX {%d}" % 30, b"Subject: q\r\n\r\n" + b"z" * 14 + b"\r\n"),
+                "GETQUOTAROOT Drafts"]
+    rows = side_by_side(bindir, tmp_path, commands, extra_yubin=QUOTA, extra_dovecot=QUOTA)
+    # APPENDUID: each side its UIDVALIDITY (and Dovecot numbers an APPEND
+    # before it has looked at new/)
+    rows = [(c, [re.sub(rb"APPENDUID \d+ \d+", b"APPENDUID V U", x) for x in d],
+             [re.sub(rb"APPENDUID \d+ \d+", b"APPENDUID V U", x) for x in y]) for c, d, y in rows]
+    assert_same(rows)
+
+
+# --- ENABLE IMAP4rev2 (RFC 9051) ---
+
+def test_enable_imap4rev2(box):
+    box.start()
+    c = Raw(box.imap)
+    caps = c.cmd("CAPABILITY")[0].split()
+    assert caps[2:4] == [b"IMAP4rev1", b"IMAP4rev2"]
+    c.cmd("CREATE Bar.Baz")
+    # before ENABLE: IMAP4rev1 replies
+    r = c.cmd("EXAMINE INBOX")
+    assert b"* 2 RECENT\r\n" in r and any(x.startswith(b"* OK [UNSEEN 1]") for x in r)
+    assert c.cmd("SEARCH SEEN")[0] == b"* SEARCH 3\r\n"
+    assert c.cmd("ENABLE IMAP4rev2 FOO")[0] == b"* ENABLED IMAP4rev2\r\n"
+    # enabled once: not reported again
+    assert len(c.cmd("ENABLE IMAP4rev2")) == 1
+    r = c.cmd("SELECT INBOX")
+    assert b"* 3 EXISTS\r\n" in r and b'* LIST () "." INBOX\r\n' in r
+    assert not any(b"RECENT" in x or b"UNSEEN" in x for x in r)
+    r = c.cmd("SEARCH SEEN")
+    assert r[0] == b'* ESEARCH (TAG "t9") ALL 3\r\n'
+    assert c.cmd("UID SEARCH NOT SEEN")[0] == b'* ESEARCH (TAG "t10") UID ALL 1:2\r\n'
+    r = c.cmd("FETCH 1:* FLAGS")
+    assert not any(b"\\Recent" in x for x in r) and r[2] == b"* 3 FETCH (FLAGS (\\Seen))\r\n"
+    assert b"BAD" in c.cmd("STATUS INBOX (RECENT)")[-1]
+    assert c.cmd("STATUS INBOX (MESSAGES)")[0] == b"* STATUS INBOX (MESSAGES 3)\r\n"
+    r = c.cmd('LIST "" "Bar*"')
+    assert r[:-1] == [b'* LIST (\\NonExistent \\HasChildren) "." Bar\r\n',
+                      b'* LIST (\\HasNoChildren) "." Bar.Baz\r\n']
+    c.close()
