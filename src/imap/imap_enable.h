@@ -18,4 +18,16 @@ struct imap_arg;
 const char *imap_cmd_enable(struct imap_sess *, const struct imap_arg *, size_t,
 	    struct str *reply);
 
+struct strvec;
+
+/* imap_enable_name_args - with UTF8=ACCEPT, the mailbox-name arguments
+ * of command name are turned from UTF-8 into modified UTF-7 in place
+ * (the new strings owned by keep). 0, or -1 on invalid UTF-8. */
+int	 imap_enable_name_args(const struct imap_sess *, const char *name, struct imap_arg *,
+	    size_t, struct strvec *keep);
+
+/* imap_sess_name - a mailbox name (modified UTF-7, as stored) as the
+ * client wants to see it: an astring, in UTF-8 after UTF8=ACCEPT */
+void	 imap_sess_name(const struct imap_sess *, struct str *out, const char *name);
+
 #endif

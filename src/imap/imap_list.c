@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "imap/imap_conf.h"
+#include "imap/imap_enable.h"
 #include "imap/imap_list.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
@@ -366,7 +367,7 @@ cmd_lsub(struct imap_sess *s, const struct list_req *r, struct str *reply)
 				continue;
 		}
 		str_init(&q, 64);
-		imap_astring(&q, name, strlen(name));
+		imap_sess_name(s, &q, name);
 		list_printf(s, "* LSUB (%s) \".\" %s\r\n", parent_only ? "\\Noselect" :
 		    s->conf != NULL ? imap_conf_special_use(s->conf, name) : "", q.s);
 		str_deinit(&q);
@@ -548,7 +549,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 				str_appendf(&attrs, " %s", use);
 		}
 		str_init(&q, 64);
-		imap_astring(&q, name, strlen(name));
+		imap_sess_name(s, &q, name);
 		list_printf(s, "* LIST (%s) \".\" %s%s\r\n", attrs.s + (r.extended && attrs.len > 0),
 		    q.s, childinfo ? " (CHILDINFO (\"SUBSCRIBED\"))" : "");
 		if ((r.opts & RET_STATUS) && exists)

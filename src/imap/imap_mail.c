@@ -1,10 +1,12 @@
 /* imap_mail.c - a logged-in IMAP session (the mail process, running as
- * the user): the command loop, the authenticated-state commands (LIST,
- * LSUB, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS, APPEND,
- * SELECT, EXAMINE, NAMESPACE, ID, ENABLE, IDLE, NOOP, CHECK, CLOSE,
- * UNSELECT, LOGOUT) and the untagged updates when others change the
- * selected mailbox. FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE are in
- * imap_fetch.c. Replies are Dovecot 2.3's. Tests: tests/e2e/test_imap.py */
+ * the user): the command loop, the authenticated-state commands
+ * (CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS, APPEND, SELECT,
+ * EXAMINE, NAMESPACE, ID, IDLE, NOOP, CHECK, CLOSE, UNSELECT, LOGOUT)
+ * and the untagged updates when others change the selected mailbox.
+ * FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE are in imap_fetch.c; LIST
+ * and LSUB in imap_list.c; ENABLE in imap_enable.c; COMPRESS in
+ * imap_compress.c; the QUOTA commands in imap_quota.c. Replies are
+ * Dovecot 2.3's. Tests: tests/e2e/test_imap.py, test_imap_ext.py */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -229,7 +231,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 		struct str q;
 
 		str_init(&q, 64);
-		imap_astring(&q, s->sel_name, strlen(s->sel_name));
+		imap_sess_name(s, &q, s->sel_name);
 		sess_printf(s, "* %zu EXISTS\r\n* LIST () \".\" %s\r\n", s->snap.n, q.s);
 		str_deinit(&q);
 	} else {
@@ -293,6 +295,11 @@ cmd_create(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 			free(name);
 			return "NO";
 		}
+	}
+	if (imap_mailbox_name_controls(name)) {
+		free(name);
+		str_append(reply, "[CANNOT] Control characters not allowed in new mailbox names");
+		return "NO";
 	}
 	dir = imap_sess_dir(s, name);
 	if (imap_mbox_create(dir) != 0) {
@@ -359,6 +366,9 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		return "NO";
 	if (imap_mailbox_is_inbox(from) || imap_mailbox_is_inbox(to))
 		return str_append(reply, "[CANNOT] Renaming INBOX isn't supported"), "NO";
+	if (imap_mailbox_name_controls(to))
+		return str_append(reply, "[CANNOT] Control characters not allowed in new mailbox "
+		    "names"), "NO";
 	fdir = imap_sess_dir(s, from);
 	tdir = imap_sess_dir(s, to);
 	if (!dir_exists(fdir)) {
@@ -487,8 +497,7 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 	}
 	str_init(&line, 128);
 	str_init(&q, 64);
-	imap_astring(&q, imap_mailbox_is_inbox(name) ? "INBOX" : name,
-	    strlen(imap_mailbox_is_inbox(name) ? "INBOX" : name));
+	imap_sess_name(s, &q, imap_mailbox_is_inbox(name) ? "INBOX" : name);
 	/* Dovecot's fixed order, whatever the order asked */
 	{
 		static const char *const order[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
@@ -851,6 +860,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	    imap_quota_caps(&s));
 	for (;;) {
 		struct imap_arg *args;
+		struct strvec names;
 		const char *ctag, *name, *status;
 		struct timespec start;
 		char timing[64];
@@ -883,7 +893,16 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 			continue;
 		}
 		s.tag = ctag;
-		status = imap_dispatch(&s, name, args, n, &reply, &logout);
+		strvec_init(&names);
+		/* UTF8=ACCEPT: names arrive in UTF-8, are kept in mUTF-7 */
+		if (imap_enable_name_args(&s, name, args, n, &names) != 0) {
+			status = "BAD";
+			str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not valid "
+			    "UTF-8", name);
+		} else {
+			status = imap_dispatch(&s, name, args, n, &reply, &logout);
+		}
+		strvec_deinit(&names);
 		if (status == NULL) {
 			why = "Connection closed";
 			break;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "imap/imap_conf.h"
+#include "imap/imap_enable.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_quota.h"
 #include "lib/mem.h"
@@ -167,7 +168,7 @@ imap_cmd_quota(struct imap_sess *s, const char *name, const struct imap_arg *a, 
 			    "arguments"), "BAD";
 		str_init(&line, 96);
 		str_append(&line, "* QUOTAROOT ");
-		imap_astring(&line, a[0].str, strlen(a[0].str));
+		imap_sess_name(s, &line, a[0].str);
 		str_append_c(&line, ' ');
 		imap_quote(&line, s->conf->quota_root, strlen(s->conf->quota_root));
 		str_append(&line, "\r\n");

@@ -556,3 +556,46 @@ def test_enable_imap4rev2(box):
     assert r[:-1] == [b'* LIST (\\NonExistent \\HasChildren) "." Bar\r\n',
                       b'* LIST (\\HasNoChildren) "." Bar.Baz\r\n']
     c.close()
+
+
+# --- UTF8=ACCEPT (RFC 6855) ---
+
+def test_utf8_accept_mailbox_names(box):
+    box.start()
+    c = Raw(box.imap)
+    assert b" UTF8=ACCEPT" in c.cmd("CAPABILITY")[0]
+    # before ENABLE: names are modified UTF-7, raw UTF-8 is refused
+    assert b" NO " in c.cmd(b'CREATE "Entw\xc3\xbcrfe"')[-1]
+    assert c.cmd("ENABLE UTF8=ACCEPT")[0] == b"* ENABLED UTF8=ACCEPT\r\n"
+    assert b"OK Create completed" in c.cmd(
+        b'CREATE "Entw\xc3\xbcrfe.\xe6\x97\xa5\xf0\x9f\x93\xa7"')[-1]
+    # stored as Dovecot stores it: Maildir++ names in modified UTF-7
+    assert os.path.isdir(box.folder("Entw&APw-rfe.&ZeXYPdzn-"))
+    r = c.cmd('LIST "" "Entw*"')
+    assert r[:-1] == [b'* LIST (\\Noselect \\HasChildren) "." "Entw\xc3\xbcrfe"\r\n',
+                      b'* LIST (\\HasNoChildren) "." "Entw\xc3\xbcrfe.\xe6\x97\xa5\xf0\x9f\x93\xa7"\r\n']
+    r = c.cmd(b'STATUS "Entw\xc3\xbcrfe.\xe6\x97\xa5\xf0\x9f\x93\xa7" (MESSAGES)')
+    assert r[0] == b'* STATUS "Entw\xc3\xbcrfe.\xe6\x97\xa5\xf0\x9f\x93\xa7" (MESSAGES 0)\r\n'
+    r = c.cmd(b'SELECT "Entw\xc3\xbcrfe.\xe6\x97\xa5\xf0\x9f\x93\xa7"')
+    assert b"OK [READ-WRITE]" in r[-1]
+    assert b"BAD" in c.cmd(b'CREATE "bad\xc3("')[-1]
+    c.close()
+    # a client without UTF8=ACCEPT sees modified UTF-7, as from Dovecot
+    m = imaplib.IMAP4("127.0.0.1", box.imap, timeout=20)
+    m.login("alice", "secret")
+    assert b'(\\HasNoChildren) "." Entw&APw-rfe.&ZeXYPdzn-' in m.list()[1]
+    m.logout()
+
+
+# --- mailbox names (issue 7 item 4, bad input) ---
+
+def test_mailbox_names_equal_real_dovecots(bindir, tmp_path):
+    """Refusals of "../", "/", control characters (also encoded in
+    modified UTF-7), broken mUTF-7, and the separator Dovecot shows."""
+    commands = ['LIST "" ""', "NAMESPACE", 'CREATE "../x"', 'CREATE "a/../b"', 'CREATE "a/b"',
+                'CREATE "a&AAE-b"', 'CREATE "a&AH8-b"', 'CREATE "&2D0-"', 'CREATE "Bar.&AGE-"',
+                'CREATE "x..y"', 'CREATE ".x"', 'CREATE "x."', 'CREATE "~x"', 'CREATE ""',
+                'CREATE "a%b"', 'CREATE "Entw&APw-rfe"', 'LIST "" "*"',
+                'RENAME "a%b" "c&AAE-d"', 'SELECT "../INBOX"', 'STATUS "a/../b" (MESSAGES)',
+                'CREATE "x\x01y"']
+    assert_same(side_by_side(bindir, tmp_path, commands))
