@@ -162,6 +162,24 @@ mailbox_exists(const struct imap_sess *s, const char *name)
 	return ok;
 }
 
+/* mkdir_parents - path and its missing parents (0700, as the user);
+ * 0 when path was made now */
+static int
+mkdir_parents(const char *path)
+{
+	char *p = xstrdup(path), *slash;
+	int ret;
+
+	for (slash = strchr(p + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		(void)mkdir(p, 0700);
+		*slash = '/';
+	}
+	ret = mkdir(p, 0700);
+	free(p);
+	return ret;
+}
+
 void
 imap_list_autocreate(struct imap_sess *s)
 {
@@ -169,8 +187,20 @@ imap_list_autocreate(struct imap_sess *s)
 	bool changed = false;
 	size_t i;
 
-	if (s->conf == NULL)
+	if (s->conf == NULL || s->conf->nmb == 0)
 		return;
+	/* INBOX's Maildir may not exist before the first delivery; Dovecot
+	 * creates it at login, and the folders live inside it */
+	if (mkdir_parents(s->root) == 0) {
+		static const char *const subdirs[] = { "cur", "new", "tmp" };
+
+		for (i = 0; i < 3; i++) {
+			char *sub = path_join(s->root, subdirs[i]);
+
+			(void)mkdir(sub, 0700);
+			free(sub);
+		}
+	}
 	strvec_init(&subs);
 	imap_subscriptions_read(s->root, &subs);
 	for (i = 0; i < s->conf->nmb; i++) {

@@ -599,3 +599,37 @@ def test_mailbox_names_equal_real_dovecots(bindir, tmp_path):
                 'RENAME "a%b" "c&AAE-d"', 'SELECT "../INBOX"', 'STATUS "a/../b" (MESSAGES)',
                 'CREATE "x\x01y"']
     assert_same(side_by_side(bindir, tmp_path, commands))
+
+
+def test_dev_mode_special_use_mailboxes(tmp_path, bindir):
+    """yubin dev's dovecot.conf creates and subscribes Drafts, Junk,
+    Trash, Sent and Archive (Debian's 15-mailboxes.conf plus Archive)."""
+    import ssl
+    from test_pop3 import port_base
+    d = tmp_path / "dev"
+    base = port_base()
+    p = subprocess.Popen([os.path.join(bindir, "yubin"), "dev", str(d), "--port-base",
+                          str(base)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: listening(base + 993), 30), "dev never listened"
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        m = imaplib.IMAP4_SSL("127.0.0.1", base + 993, ssl_context=ctx, timeout=20)
+        m.login("demo", "demo")
+        typ, data = m._simple_command("LIST", "(SPECIAL-USE)", '""', '"*"')
+        got = sorted(m._untagged_response(typ, data, "LIST")[1])
+        assert got == sorted([b'(\\Drafts) "." Drafts', b'(\\Junk) "." Junk',
+                              b'(\\Trash) "." Trash', b'(\\Sent) "." Sent',
+                              b'(\\Archive) "." Archive'])
+        assert sorted(m.lsub()[1]) == sorted([b'(\\Archive) "." Archive', b'(\\Drafts) "." Drafts',
+                                              b'(\\Junk) "." Junk', b'(\\Sent) "." Sent',
+                                              b'(\\Trash) "." Trash'])
+        m.logout()
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
