@@ -555,6 +555,14 @@ def test_enable_imap4rev2(box):
     r = c.cmd('LIST "" "Bar*"')
     assert r[:-1] == [b'* LIST (\\NonExistent \\HasChildren) "." Bar\r\n',
                       b'* LIST (\\HasNoChildren) "." Bar.Baz\r\n']
+    # LITERAL- (RFC 9051 requires it): a non-synchronizing literal of at
+    # most 4096 bytes goes without a continuation (LITERAL+ covers it)
+    body = b"Subject: lit\r\n\r\n" + b"l" * 4000 + b"\r\n"
+    c.send(b"n1 APPEND INBOX {%d+}\r\n" % len(body) + body + b"\r\n")
+    line = c.f.readline()
+    while line.startswith(b"* "):
+        line = c.f.readline()
+    assert line.startswith(b"n1 OK [APPENDUID "), line
     c.close()
 
 
