@@ -1,16 +1,23 @@
 /* fuzz_imap_command.c - the IMAP command gatherer and argument parser on
  * arbitrary input fed in pieces whose sizes the input chooses, then every
  * argument as a sequence set and as a search program (imap_search.c) and
- * as a mailbox name. Checks: the gathered command never exceeds its
- * limits, and every argument tree is consistent. */
+ * as a mailbox name, the whole argument list as LIST/LSUB arguments
+ * (imap_list.c: LIST-EXTENDED options, patterns, RETURN (STATUS ...)) and
+ * as SEARCH RETURN options (imap_esearch.c), and every string through
+ * the UTF-8 / modified UTF-7 name conversions (imap_utf7.c). Checks: the
+ * gathered command never exceeds its limits, every argument tree is
+ * consistent, and a UTF-8 name comes back unchanged from mUTF-7. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_esearch.h"
+#include "imap/imap_list.h"
 #include "imap/imap_parser.h"
 #include "imap/imap_search.h"
 #include "imap/imap_mailbox_name.h"
+#include "imap/imap_utf7.h"
 #include "lib/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,6 +42,19 @@ walk(const struct imap_arg *args, size_t n, unsigned depth)
 				imap_seqset_deinit(&s);
 			str_init(&out, 32);
 			(void)imap_mailbox_name_check(args[i].str, &out);
+			/* UTF8=ACCEPT names: UTF-8 to mUTF-7 and back is the identity */
+			str_reset(&out);
+			if (imap_utf8_to_mutf7(args[i].str, &out) == 0) {
+				struct str back;
+
+				str_init(&back, 32);
+				if (imap_mutf7_to_utf8(out.s, &back) != 0 ||
+				    strcmp(back.s, args[i].str) != 0)
+					__builtin_trap();
+				str_deinit(&back);
+			}
+			str_reset(&out);
+			(void)imap_mutf7_to_utf8(args[i].str, &out);
 			str_deinit(&out);
 		}
 	}
@@ -67,9 +87,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				struct imap_search *s;
 				const char *err;
 
+				struct imap_search_ret sret;
+				struct imap_list_req lr;
+				struct str e;
+				size_t rused, k;
+
 				walk(args, count, 0);
 				s = imap_search_parse(args, count, &err);
 				imap_search_free(&s);
+				if (imap_search_ret_parse(args, count, &sret, &rused, &err) == 0 &&
+				    rused > count)
+					__builtin_trap();
+				str_init(&e, 64);
+				for (k = 0; k < 2; k++) {
+					if (imap_list_parse(args, count, k == 1, &lr, &e) == 0) {
+						size_t j;
+
+						for (j = 0; j < lr.npat; j++)
+							(void)imap_list_match(lr.pat[j], "INBOX.a.b%c");
+						imap_list_req_free(&lr);
+					}
+				}
+				str_deinit(&e);
 			}
 			imap_parser_reset(&p);
 		}

@@ -1,5 +1,7 @@
 /* fuzz_imap_mime.c - the MIME structure, ENVELOPE, BODYSTRUCTURE and
- * every BODY[section] range of arbitrary messages. Checks: every part's
+ * every BODY[section] range of arbitrary messages, and the BINARY
+ * decoding (imap_binary.c: base64, quoted-printable, the whole message
+ * rebuilt) of those sections. Checks: every part's
  * ranges lie inside the message, and the output's parentheses balance
  * outside strings. */
 #include <stddef.h>
@@ -7,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_binary.h"
 #include "imap/imap_mime.h"
 #include "lib/str.h"
 
@@ -56,6 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const sections[] = { "", "1", "2", "1.1", "1.2.1", "2.1", "3.1.1" };
 	static const char *const names[] = { "FROM", "SUBJECT" };
 	size_t i;
+	bool decoded_text;
 
 	mime_parse(&m, (const char *)data, size);
 	check(&m, &m.root);
@@ -68,8 +72,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	str_reset(&out);
 	mime_bodystructure(&out, &m, false);
 	balanced(&out);
-	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		bool decoded;
+
 		(void)mime_section(&m, sections[i]);
+		str_reset(&out);
+		(void)imap_binary_section(&m, sections[i], &out, &decoded);
+	}
+	str_reset(&out);
+	(void)imap_binary_section(&m, "TEXT", &out, &decoded_text);
+	/* the decoders on the raw input, as a body */
+	str_reset(&out);
+	(void)imap_binary_decode("base64", (const char *)data, size, &out);
+	if (out.len > size)
+		__builtin_trap();
+	str_reset(&out);
+	(void)imap_binary_decode("quoted-printable", (const char *)data, size, &out);
+	if (out.len > 2 * size + 2)
+		__builtin_trap();
 	str_reset(&out);
 	mime_header_fields(&out, m.text, m.root.hdr_len, names, 2, true);
 	str_deinit(&out);

@@ -1,5 +1,7 @@
 /* imap.h - the IMAP server (RFC 3501 IMAP4rev1 with UIDPLUS, MOVE, IDLE,
- * NAMESPACE, ID, ENABLE, UNSELECT, CHILDREN, LITERAL+, SASL-IR) in
+ * NAMESPACE, ID, ENABLE, UNSELECT, CHILDREN, LITERAL+, SASL-IR,
+ * SPECIAL-USE, LIST-EXTENDED, LIST-STATUS, ESEARCH, SEARCHRES, BINARY,
+ * COMPRESS=DEFLATE, QUOTA, and IMAP4rev2 / UTF8=ACCEPT when enabled) in
  * Dovecot's dialect, on Maildir.
  *
  * Processes: the same as POP3's (src/pop3/pop3.h), through

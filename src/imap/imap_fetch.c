@@ -14,7 +14,10 @@
 #include "imap/imap_index.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
+#include "imap/imap_binary.h"
+#include "imap/imap_esearch.h"
 #include "imap/imap_mime.h"
+#include "imap/imap_quota.h"
 #include "imap/imap_search.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -71,7 +74,7 @@ resolve(struct imap_sess *s, const char *set_text, bool uid, size_t **idx_r, siz
 
 enum fitem {
 	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_UID, FI_ENVELOPE, FI_BODYSTRUCTURE, FI_BODY,
-	FI_SECTION, FI_MODSEQ,
+	FI_SECTION, FI_MODSEQ, FI_BINARY, FI_BINARY_SIZE,
 };
 
 struct fetch_item {
@@ -260,6 +263,22 @@ add_item(struct fetch_item **items, size_t *n, const char *atom)
 			it.kind = FI_SECTION;
 			it.section = xstrdup("TEXT");
 			it.label = xstrdup("RFC822.TEXT");
+		} else if (strncasecmp(atom, "BINARY", 6) == 0) {
+			/* RFC 3516 (imap_binary.c): parsed as the BODY section */
+			bool size;
+			char *body = imap_binary_atom(atom, &size), *l;
+
+			if (body == NULL || !parse_section(body, &it)) {
+				free(body);
+				item_deinit(&it);
+				return false;
+			}
+			free(body);
+			l = xasprintf("BINARY%s%s", size ? ".SIZE" : "", it.label + 4);
+			free(it.label);
+			it.label = l;
+			it.kind = size ? FI_BINARY_SIZE : FI_BINARY;
+			it.peek = it.peek || size;
 		} else if (!parse_section(atom, &it)) {
 			item_deinit(&it);
 			return false;
@@ -331,6 +350,46 @@ internaldate(struct str *out, time_t t)
 	str_appendf(out, "\"%s\"", buf);
 }
 
+/* fetch_binary - a BINARY[...] or BINARY.SIZE[...] item into line;
+ * false on an unknown Content-Transfer-Encoding */
+static bool
+fetch_binary(struct imap_sess *s, const struct mime_message *mm, const struct fetch_item *it,
+    struct str *line, const char *sp)
+{
+	struct str sec;
+	bool decoded = false;
+	size_t off = 0, len;
+
+	str_init(&sec, 1024);
+	if (imap_binary_raw_section(it->section)) {
+		(void)section_data(mm, it, &sec);
+	} else if (imap_binary_section(mm, it->section, &sec, &decoded) != 0) {
+		str_deinit(&sec);
+		return false;
+	}
+	len = sec.len;
+	if (it->kind == FI_BINARY_SIZE) {
+		str_appendf(line, "%s%s %zu", sp, it->label, len);
+		str_deinit(&sec);
+		return true;
+	}
+	if (it->partial) {
+		off = it->off < sec.len ? (size_t)it->off : sec.len;
+		len = sec.len - off;
+		if ((uint64_t)len > it->count)
+			len = (size_t)it->count;
+	}
+	/* decoded content goes as a literal8, as Dovecot sends it; NULs
+	 * need one in any case (RFC 3516 4.3) */
+	str_appendf(line, "%s%s %s{%zu}\r\n", sp, it->label,
+	    decoded || memchr(sec.s + off, '\0', len) != NULL ? "~" : "", len);
+	str_append_n(line, sec.s + off, len);
+	s->body_count++;
+	s->body_bytes += len;
+	str_deinit(&sec);
+	return true;
+}
+
 const char *
 imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n,
     struct str *reply)
@@ -382,8 +441,9 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			want_modseq = s->condstore = true;
 		else if (items[k].kind >= FI_ENVELOPE)
 			need_text = true;
-		if (items[k].kind == FI_SECTION)
-			need_section = true;
+		if (items[k].kind == FI_SECTION || items[k].kind == FI_BINARY ||
+		    items[k].kind == FI_BINARY_SIZE)
+			need_section = true;	/* the message text, not the cache */
 		else if (items[k].kind == FI_ENVELOPE)
 			want_parts |= 1;
 		else if (items[k].kind == FI_BODY)
@@ -406,7 +466,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		struct imap_msg *m = &s->snap.m[idx[i]];
 		struct mime_message mm;
 		bool have_text = false, seen_now = false, sent_flags = false, have_cache = false;
-		bool partial = false;
+		bool partial = false, cte_bad = false;
 
 		if (changedsince > 0 && m->modseq <= changedsince)
 			continue;
@@ -459,7 +519,8 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		}
 		/* a non-PEEK body fetch sets \Seen; its FLAGS go first */
 		for (k = 0; k < nitems; k++)
-			if (items[k].kind == FI_SECTION && !items[k].peek && !s->readonly &&
+			if ((items[k].kind == FI_SECTION || items[k].kind == FI_BINARY) &&
+			    !items[k].peek && !s->readonly &&
 			    !(m->flags & IMAP_FLAG_SEEN))
 				seen_now = true;
 		if (seen_now &&
@@ -508,7 +569,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			    (unsigned long long)m->modseq);
 		/* the text items in the order asked: ENVELOPE and BODY(STRUCTURE)
 		 * from the cache (or made above), sections from the text */
-		for (k = 0; k < nitems && (have_text || have_cache); k++) {
+		for (k = 0; k < nitems && (have_text || have_cache) && !cte_bad; k++) {
 			struct fetch_item *it = &items[k];
 			const char *sp = line.len > 0 ? " " : "";
 			struct str sec;
@@ -542,12 +603,22 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 				}
 				str_deinit(&sec);
 				break;
+			case FI_BINARY:
+			case FI_BINARY_SIZE:
+				if (!fetch_binary(s, &mm, it, &line, sp))
+					cte_bad = true;
+				break;
 			default:
 				break;
 			}
 		}
 		if (have_text)
 			mime_free(&mm);
+		if (cte_bad) {
+			/* Dovecot ends the FETCH there, the UID told */
+			pop3_conn_printf(s->conn, "* %zu FETCH (UID %u)\r\n", idx[i] + 1, m->uid);
+			break;
+		}
 		s->out += line.len + 32;
 		pop3_conn_printf(s->conn, "* %zu FETCH (", idx[i] + 1);
 		pop3_conn_append(s->conn, line.s, line.len);
@@ -563,6 +634,8 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	str_deinit(&data);
 	free(idx);
 	items_free(items, nitems);
+	if (i < nidx)
+		return str_append(reply, "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding"), "NO";
 	str_append(reply, "Fetch completed");
 	return "OK";
 }
@@ -782,12 +855,24 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
     struct str *reply)
 {
 	struct imap_search *prog;
+	struct imap_search_ret ret;
 	const char *err;
 	struct str out;
-	size_t i, k, nsaved = 0;
-	uint32_t *saved;
+	size_t i, k, nsaved = 0, used;
+	uint32_t *saved, *nums;
 	uint64_t top_modseq = 0;
 
+	/* RFC 4731/5182: SEARCH RETURN (MIN MAX ALL COUNT SAVE) (imap_esearch.c) */
+	if (imap_search_ret_parse(a, n, &ret, &used, &err) != 0)
+		return str_appendf(reply, "Error in IMAP command %sSEARCH: %s", uid ? "UID " : "",
+		    err), "BAD";
+	a += used;
+	n -= used;
+	/* IMAP4rev2 answers every SEARCH with ESEARCH (RFC 9051 6.4.4) */
+	if (s->rev2 && !ret.esearch) {
+		ret.esearch = true;
+		ret.opts = IMAP_SRET_ALL;
+	}
 	if (n >= 2 && a[0].type == IMAP_ARG_ATOM && strcasecmp(a[0].str, "CHARSET") == 0) {
 		if (!imap_arg_is_astring(&a[1]) || (strcasecmp(a[1].str, "UTF-8") != 0 &&
 		    strcasecmp(a[1].str, "US-ASCII") != 0))
@@ -802,6 +887,7 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 	str_init(&out, 256);
 	str_append(&out, "* SEARCH");
 	saved = xcalloc(s->snap.n + 1, sizeof(*saved));
+	nums = xcalloc(s->snap.n + 1, sizeof(*nums));
 	for (i = 0; i < s->snap.n; i++) {
 		struct imap_msg *m = &s->snap.m[i];
 		const char *kws[IMAP_MAX_KEYWORDS];
@@ -824,25 +910,47 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 		sm.modseq = m->modseq;
 		sm.load = search_load;
 		sm.ctx = s;
+		for (k = 0; k < s->nsaved; k++)
+			if (s->saved[k] == m->uid)
+				sm.saved = true;
 		if (imap_search_match(prog, &sm)) {
-			str_appendf(&out, " %u", uid ? m->uid : (uint32_t)(i + 1));
+			nums[nsaved] = uid ? m->uid : (uint32_t)(i + 1);
 			saved[nsaved++] = m->uid;
 			if (m->modseq > top_modseq)
 				top_modseq = m->modseq;
 		}
 		free((char *)(uintptr_t)sm.text);
 	}
-	if (nsaved > 0 && imap_search_uses_modseq(prog)) {
-		s->condstore = true;
-		str_appendf(&out, " (MODSEQ %llu)", (unsigned long long)top_modseq);
+	if (ret.esearch) {
+		str_reset(&out);
+		imap_esearch_reply(&out, &ret, s->tag, uid, nums, nsaved);
+		/* RFC 7162 3.1.5: MODSEQ is one more ESEARCH return item */
+		if (nsaved > 0 && imap_search_uses_modseq(prog) && out.len >= 2) {
+			s->condstore = true;
+			str_truncate(&out, out.len - 2);
+			str_appendf(&out, " MODSEQ %llu\r\n", (unsigned long long)top_modseq);
+		}
+	} else {
+		for (i = 0; i < nsaved; i++)
+			str_appendf(&out, " %u", nums[i]);
+		if (nsaved > 0 && imap_search_uses_modseq(prog)) {
+			s->condstore = true;
+			str_appendf(&out, " (MODSEQ %llu)", (unsigned long long)top_modseq);
+		}
+		str_append(&out, "\r\n");
 	}
-	str_append(&out, "\r\n");
 	s->out += out.len;
 	pop3_conn_append(s->conn, out.s, out.len);
 	str_deinit(&out);
-	free(s->saved);
-	s->saved = saved;
-	s->nsaved = nsaved;
+	free(nums);
+	/* "$" changes only with SAVE (RFC 5182) */
+	if (ret.opts & IMAP_SRET_SAVE) {
+		free(s->saved);
+		s->saved = saved;
+		s->nsaved = imap_esearch_save(&ret, saved, nsaved);
+	} else {
+		free(saved);
+	}
 	imap_search_free(&prog);
 	str_append(reply, "Search completed");
 	return "OK";
@@ -925,6 +1033,17 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 		free(dir);
 		free(idx);
 		return str_append(reply, "Mailbox is read-only"), "NO";
+	}
+	if (!move) {
+		uint64_t bytes = 0;
+
+		for (i = 0; i < nidx; i++)
+			bytes += s->snap.m[idx[i]].vsize;
+		if (!imap_quota_allows(s, bytes, nidx, reply)) {
+			free(dir);
+			free(idx);
+			return "NO";
+		}
 	}
 	imap_mbox_keywords_read(dir, dkw, &ndkw);
 	bases = xcalloc(nidx + 1, sizeof(char *));

@@ -11,9 +11,12 @@
 #include "imap/imap_parser.h"
 #include "pop3/pop3-private.h"
 
+struct imap_conf;
+
 struct imap_sess {
 	struct pop3_client *client;	/* borrowed */
 	struct pop3_conn *conn;		/* borrowed */
+	const struct imap_conf *conf;	/* special-use mailboxes, quota (borrowed) */
 	const char	*user;
 	char		*root;		/* INBOX's Maildir; folders are ROOT/.Name */
 	struct imap_parser parser;
@@ -26,6 +29,9 @@ struct imap_sess {
 	char		*kw[IMAP_MAX_KEYWORDS];
 	size_t		 nkw;
 	uint32_t	*saved;		/* the last SEARCH result (UIDs), for "$" */
+	bool		 compress_start;	/* COMPRESS accepted: deflate after its OK */
+	bool		 rev2;		/* ENABLE IMAP4rev2 (imap_enable.c) */
+	bool		 utf8;		/* ENABLE UTF8=ACCEPT: names in UTF-8 */
 	size_t		 nsaved;
 	unsigned long long in, out;
 	unsigned	 expunged, deleted, body_count;
@@ -42,6 +48,10 @@ void	 imap_sess_flags(const struct imap_sess *, const struct imap_msg *, struct 
 void	 imap_sess_flag_lists(struct imap_sess *);
 /* imap_sess_dir - the Maildir of a mailbox name (checked by the caller) */
 char	*imap_sess_dir(const struct imap_sess *, const char *name);
+
+/* imap_cmd_status - STATUS (imap_mail.c; LIST-STATUS calls it too) */
+const char *imap_cmd_status(struct imap_sess *, const struct imap_arg *, size_t,
+	    struct str *reply);
 
 /* the commands in imap_fetch.c: each sends its tagged reply (without
  * the timing) into reply and returns the status word "OK", "NO", "BAD" */

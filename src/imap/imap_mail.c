@@ -1,10 +1,12 @@
 /* imap_mail.c - a logged-in IMAP session (the mail process, running as
- * the user): the command loop, the authenticated-state commands (LIST,
- * LSUB, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS, APPEND,
- * SELECT, EXAMINE, NAMESPACE, ID, ENABLE, IDLE, NOOP, CHECK, CLOSE,
- * UNSELECT, LOGOUT) and the untagged updates when others change the
- * selected mailbox. FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE are in
- * imap_fetch.c. Replies are Dovecot 2.3's. Tests: tests/e2e/test_imap.py */
+ * the user): the command loop, the authenticated-state commands
+ * (CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS, APPEND, SELECT,
+ * EXAMINE, NAMESPACE, ID, IDLE, NOOP, CHECK, CLOSE, UNSELECT, LOGOUT)
+ * and the untagged updates when others change the selected mailbox.
+ * FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE are in imap_fetch.c; LIST
+ * and LSUB in imap_list.c; ENABLE in imap_enable.c; COMPRESS in
+ * imap_compress.c; the QUOTA commands in imap_quota.c. Replies are
+ * Dovecot 2.3's. Tests: tests/e2e/test_imap.py, test_imap_ext.py */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -19,7 +21,12 @@
 #include "imap/imap.h"
 #include "imap/imap_condstore.h"
 #include "imap/imap_index.h"
+#include "imap/imap_compress.h"
+#include "imap/imap_conf.h"
+#include "imap/imap_enable.h"
 #include "imap/imap_io.h"
+#include "imap/imap_list.h"
+#include "imap/imap_quota.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_search.h"
@@ -27,6 +34,7 @@
 #include "lib/mem.h"
 #include "lib/util.h"
 #include "pop3/pop3.h"
+#include "pop3/pop3_conn_deflate.h"
 
 #define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)
 
@@ -75,7 +83,8 @@ imap_sess_flags(const struct imap_sess *s, const struct imap_msg *m, struct str 
 
 	str_append_c(out, '(');
 	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (m->flags & sys[i].bit)
+		/* IMAP4rev2 has no \Recent */
+		if ((m->flags & sys[i].bit) && !(s->rev2 && sys[i].bit == IMAP_FLAG_RECENT))
 			str_appendf(out, "%s%s", n++ > 0 ? " " : "", sys[i].name);
 	for (i = 0; i < s->nkw; i++)
 		if ((m->kw & (1u << i)) && s->kw[i] != NULL)
@@ -160,7 +169,8 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 			recent++;
 	if (now.n != s->snap.n - removed || now.new_count > 0) {
 		sess_printf(s, "* %zu EXISTS\r\n", now.n);
-		sess_printf(s, "* %zu RECENT\r\n", recent);
+		if (!s->rev2)
+			sess_printf(s, "* %zu RECENT\r\n", recent);
 	}
 	str_deinit(&line);
 	imap_mbox_snap_free(&s->snap);
@@ -240,183 +250,23 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 		if (unseen == 0 && !(s->snap.m[i].flags & IMAP_FLAG_SEEN))
 			unseen = i + 1;
 	}
-	sess_printf(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->snap.n, recent);
-	if (unseen > 0)
-		sess_printf(s, "* OK [UNSEEN %zu] First unseen.\r\n", unseen);
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: the LIST line, no RECENT, no UNSEEN */
+		struct str qname;
+
+		str_init(&qname, 64);
+		imap_sess_name(s, &qname, s->sel_name);
+		sess_printf(s, "* %zu EXISTS\r\n* LIST () \".\" %s\r\n", s->snap.n, qname.s);
+		str_deinit(&qname);
+	} else {
+		sess_printf(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->snap.n, recent);
+		if (unseen > 0)
+			sess_printf(s, "* OK [UNSEEN %zu] First unseen.\r\n", unseen);
+	}
 	sess_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n",
 	    s->snap.uidvalidity, s->snap.uidnext);
 	imap_condstore_select_done(s, &q);
 	str_append(reply, examine ? "[READ-ONLY] Examine completed" : "[READ-WRITE] Select completed");
-	return "OK";
-}
-
-/* pattern_match - IMAP LIST wildcards: '*' anything, '%' anything but
- * the separator */
-static bool
-pattern_match(const char *p, const char *name)
-{
-	for (;;) {
-		if (*p == '\0')
-			return *name == '\0';
-		if (*p == '*' || *p == '%') {
-			bool any = *p == '*';
-
-			for (;;) {
-				if (pattern_match(p + 1, name))
-					return true;
-				if (*name == '\0' || (!any && *name == '.'))
-					return false;
-				name++;
-			}
-		}
-		if (*p != *name)
-			return false;
-		p++;
-		name++;
-	}
-}
-
-static bool
-list_match(const char *pattern, const char *name)
-{
-	char *pc = xstrdup(pattern), *nc = xstrdup(name);
-	bool m;
-
-	/* INBOX is case-insensitive, also as a prefix of a pattern */
-	if (strncasecmp(pc, "INBOX", 5) == 0)
-		memcpy(pc, "INBOX", 5);
-	m = pattern_match(pc, nc);
-	free(pc);
-	free(nc);
-	return m;
-}
-
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-subscriptions_read(const struct imap_sess *s, struct strvec *out)
-{
-	char *path = path_join(s->root, "subscriptions");
-	struct str buf;
-	char *line, *save = NULL;
-
-	str_init(&buf, 256);
-	if (file_read(path, 1024 * 1024, &buf) == 0) {
-		for (line = strtok_r(buf.s, "\n", &save); line != NULL;
-		    line = strtok_r(NULL, "\n", &save)) {
-			char *t;
-
-			if (strncmp(line, "V\t", 2) == 0 || *line == '\0')
-				continue;
-			/* Dovecot's version 2 file separates levels with TAB */
-			for (t = line; *t != '\0'; t++)
-				if (*t == '\t')
-					*t = '.';
-			if (!strvec_contains(out, line))
-				strvec_push(out, line);
-		}
-	}
-	str_deinit(&buf);
-	free(path);
-}
-
-static int
-subscriptions_write(const struct imap_sess *s, const struct strvec *names)
-{
-	char *path = path_join(s->root, "subscriptions");
-	struct str buf;
-	size_t i;
-	int ret;
-
-	str_init(&buf, 256);
-	str_append(&buf, "V\t2\n\n");
-	for (i = 0; i < names->n; i++) {
-		const char *c;
-
-		for (c = names->v[i]; *c != '\0'; c++)
-			str_append_c(&buf, *c == '.' ? '\t' : *c);
-		str_append_c(&buf, '\n');
-	}
-	ret = file_write_atomic(path, buf.s, buf.len, 0600);
-	str_deinit(&buf);
-	free(path);
-	return ret;
-}
-
-static const char *
-cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub, struct str *reply)
-{
-	struct strvec names, subs;
-	struct str pattern;
-	size_t i, j;
-
-	if (n != 2 || !imap_arg_is_astring(&a[0]) || !imap_arg_is_astring(&a[1]))
-		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
-	if (!lsub && *a[1].str == '\0') {
-		sess_printf(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
-		str_append(reply, "List completed");
-		return "OK";
-	}
-	str_init(&pattern, 64);
-	str_append(&pattern, a[0].str);
-	str_append(&pattern, a[1].str);
-	strvec_init(&names);
-	strvec_init(&subs);
-	subscriptions_read(s, &subs);
-	if (lsub) {
-		for (i = 0; i < subs.n; i++)
-			strvec_push(&names, subs.v[i]);
-	} else {
-		imap_mbox_folders(s->root, &names);
-		strvec_push(&names, "INBOX");
-		/* parents that exist only as a prefix: \Noselect */
-		for (i = 0, j = names.n; i < j; i++) {
-			char *dot;
-			char *p = xstrdup(names.v[i]);
-
-			while ((dot = strrchr(p, '.')) != NULL) {
-				*dot = '\0';
-				if (!strvec_contains(&names, p))
-					strvec_push(&names, p);
-			}
-			free(p);
-		}
-	}
-	qsort(names.v, names.n, sizeof(char *), str_cmp);
-	for (i = 0; i < names.n; i++) {
-		const char *name = names.v[i];
-		bool children = false, noselect = false;
-		size_t k, nl = strlen(name);
-		struct str q;
-
-		if (!list_match(pattern.s, name))
-			continue;
-		for (k = 0; k < names.n; k++)
-			if (strncmp(names.v[k], name, nl) == 0 && names.v[k][nl] == '.')
-				children = true;
-		if (strcmp(name, "INBOX") != 0) {
-			char *dir = imap_sess_dir(s, name);
-
-			noselect = !dir_exists(dir);
-			free(dir);
-		}
-		str_init(&q, 64);
-		imap_astring(&q, name, nl);
-		if (lsub)
-			sess_printf(s, "* LSUB () \".\" %s\r\n", q.s);
-		else
-			sess_printf(s, "* LIST (%s%s) \".\" %s\r\n", noselect ? "\\Noselect " : "",
-			    children ? "\\HasChildren" : "\\HasNoChildren", q.s);
-		str_deinit(&q);
-	}
-	strvec_deinit(&names);
-	strvec_deinit(&subs);
-	str_deinit(&pattern);
-	str_append(reply, lsub ? "Lsub completed" : "List completed");
 	return "OK";
 }
 
@@ -445,6 +295,12 @@ cmd_create(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	char *name, *dir;
 	const char *ok;
 
+	/* RFC 6154 CREATE-SPECIAL-USE's "(USE (\\Drafts))": accepted and
+	 * not stored, as Dovecot 2.3 does without a mailbox list index */
+	if (n == 2 && a[1].type == IMAP_ARG_LIST && a[1].count == 2 &&
+	    a[1].list[0].type == IMAP_ARG_ATOM && strcasecmp(a[1].list[0].str, "USE") == 0 &&
+	    a[1].list[1].type == IMAP_ARG_LIST)
+		n = 1;
 	if (n != 1 || !imap_arg_is_astring(&a[0]))
 		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
 	name = xstrdup(a[0].str);
@@ -464,6 +320,11 @@ cmd_create(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 			free(name);
 			return "NO";
 		}
+	}
+	if (imap_mailbox_name_controls(name)) {
+		free(name);
+		str_append(reply, "[CANNOT] Control characters not allowed in new mailbox names");
+		return "NO";
 	}
 	dir = imap_sess_dir(s, name);
 	if (imap_mbox_create(dir) != 0) {
@@ -530,6 +391,9 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		return "NO";
 	if (imap_mailbox_is_inbox(from) || imap_mailbox_is_inbox(to))
 		return str_append(reply, "[CANNOT] Renaming INBOX isn't supported"), "NO";
+	if (imap_mailbox_name_controls(to))
+		return str_append(reply, "[CANNOT] Control characters not allowed in new mailbox "
+		    "names"), "NO";
 	fdir = imap_sess_dir(s, from);
 	tdir = imap_sess_dir(s, to);
 	if (!dir_exists(fdir)) {
@@ -597,21 +461,21 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 	}
 	strvec_init(&subs);
 	strvec_init(&keep);
-	subscriptions_read(s, &subs);
+	imap_subscriptions_read(s->root, &subs);
 	for (i = 0; i < subs.n; i++)
 		if (strcmp(subs.v[i], name) != 0)
 			strvec_push(&keep, subs.v[i]);
 	if (sub)
 		strvec_push(&keep, name);
-	(void)subscriptions_write(s, &keep);
+	(void)imap_subscriptions_write(s->root, &keep);
 	strvec_deinit(&subs);
 	strvec_deinit(&keep);
 	str_append(reply, sub ? "Subscribe completed" : "Unsubscribe completed");
 	return "OK";
 }
 
-static const char *
-cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
+const char *
+imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *reply)
 {
 	struct imap_mbox_snap snap;
 	const char *name, *err;
@@ -632,7 +496,8 @@ cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	for (k = 0; k < a[1].count; k++) {
 		const char *it = imap_arg_string(&a[1].list[k]);
 
-		if (it == NULL || (strcasecmp(it, "MESSAGES") != 0 && strcasecmp(it, "RECENT") != 0 &&
+		if (it == NULL || (strcasecmp(it, "MESSAGES") != 0 &&
+		    (strcasecmp(it, "RECENT") != 0 || s->rev2) &&
 		    strcasecmp(it, "UIDNEXT") != 0 && strcasecmp(it, "UIDVALIDITY") != 0 &&
 		    strcasecmp(it, "UNSEEN") != 0 && strcasecmp(it, "HIGHESTMODSEQ") != 0)) {
 			free(dir);
@@ -657,8 +522,7 @@ cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	}
 	str_init(&line, 128);
 	str_init(&q, 64);
-	imap_astring(&q, imap_mailbox_is_inbox(name) ? "INBOX" : name,
-	    strlen(imap_mailbox_is_inbox(name) ? "INBOX" : name));
+	imap_sess_name(s, &q, imap_mailbox_is_inbox(name) ? "INBOX" : name);
 	/* Dovecot's fixed order, whatever the order asked */
 	{
 		static const char *const order[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
@@ -748,6 +612,10 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		free(dir);
 		return str_append(reply, "Can't save a zero byte message"), "NO";
 	}
+	if (!imap_quota_allows(s, msg->len, 1, reply)) {
+		free(dir);
+		return "NO";
+	}
 	if (imap_mailbox_is_inbox(name)) {
 		/* INBOX's Maildir may not exist before the first delivery */
 		(void)mkdir(dir, 0700);
@@ -835,7 +703,8 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 
 		if (pop3_conn_flush(s->conn) != 0)
 			break;
-		if (s->conn->in_pos < s->conn->in_len) {
+		if (s->conn->in_pos < s->conn->in_len ||
+		    (s->conn->z != NULL && pop3_deflate_pending(s->conn->z))) {
 			pfd[0].revents = POLLIN;
 			r = 1;
 		} else {
@@ -893,7 +762,7 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	const char *verb = uid ? name + 4 : name;
 
 	if (strcmp(name, "CAPABILITY") == 0) {
-		sess_printf(s, "* CAPABILITY %s\r\n", IMAP_CAPS_POSTLOGIN);
+		sess_printf(s, "* CAPABILITY %s%s\r\n", IMAP_CAPS_POSTLOGIN, imap_quota_caps(s));
 		return str_append(reply, "Capability completed"), "OK";
 	}
 	if (strcmp(name, "NOOP") == 0) {
@@ -922,9 +791,9 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	if (strcmp(name, "SUBSCRIBE") == 0 || strcmp(name, "UNSUBSCRIBE") == 0)
 		return cmd_subscribe(s, a, n, name[0] == 'S', reply);
 	if (strcmp(name, "LIST") == 0 || strcmp(name, "LSUB") == 0)
-		return cmd_list(s, a, n, name[1] == 'S', reply);
+		return imap_cmd_list(s, a, n, name[1] == 'S', reply);
 	if (strcmp(name, "STATUS") == 0)
-		return cmd_status(s, a, n, reply);
+		return imap_cmd_status(s, a, n, reply);
 	if (strcmp(name, "APPEND") == 0)
 		return cmd_append(s, a, n, reply);
 	if (strcmp(name, "NAMESPACE") == 0) {
@@ -935,20 +804,15 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 		sess_printf(s, "* ID (\"name\" \"Dovecot\")\r\n");
 		return str_append(reply, "ID completed"), "OK";
 	}
-	if (strcmp(name, "ENABLE") == 0) {
-		struct str en;
-		size_t k;
-
-		str_init(&en, 32);
-		for (k = 0; k < n; k++)
-			if (a[k].type == IMAP_ARG_ATOM && imap_condstore_enable(s, a[k].str))
-				str_appendf(&en, " %s", a[k].str);
-		sess_printf(s, "* ENABLED%s\r\n", en.s);
-		str_deinit(&en);
-		return str_append(reply, "Enabled"), "OK";
-	}
+	if (strcmp(name, "ENABLE") == 0)
+		return imap_cmd_enable(s, a, n, reply);
 	if (strcmp(name, "IDLE") == 0)
 		return cmd_idle(s, reply);
+	if (strcmp(name, "GETQUOTAROOT") == 0 || strcmp(name, "GETQUOTA") == 0 ||
+	    strcmp(name, "SETQUOTA") == 0)
+		return imap_cmd_quota(s, name, a, n, reply);
+	if (strcmp(name, "COMPRESS") == 0)
+		return imap_cmd_compress(s, a, n, reply, &s->compress_start);
 	/* selected state */
 	if (strcmp(verb, "FETCH") == 0 || strcmp(verb, "STORE") == 0 ||
 	    strcmp(verb, "SEARCH") == 0 || strcmp(verb, "COPY") == 0 || strcmp(verb, "MOVE") == 0 ||
@@ -985,6 +849,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
     const char *mailbox_path, bool maildir)
 {
 	struct imap_sess s;
+	struct imap_conf conf;
 	struct str reply;
 	char tag[256];
 	const char *nl, *why = "Connection closed";
@@ -1009,11 +874,19 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		free(s.root);
 		return 1;
 	}
+	/* special-use mailboxes and quota (imap_conf.c) */
+	if (imap_conf_read(&conf, c->set->conf_path) != 0)
+		log_warn("imap(%s): cannot read %s: special-use mailboxes and quota are off",
+		    user, c->set->conf_path);
+	s.conf = &conf;
+	imap_list_autocreate(&s);
 	imap_parser_init(&s.parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
 	str_init(&reply, 256);
-	sess_printf(&s, "%s OK [CAPABILITY %s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN);
+	sess_printf(&s, "%s OK [CAPABILITY %s%s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN,
+	    imap_quota_caps(&s));
 	for (;;) {
 		struct imap_arg *args;
+		struct strvec names;
 		const char *ctag, *name, *status;
 		struct timespec start;
 		char timing[64];
@@ -1046,7 +919,16 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 			continue;
 		}
 		s.tag = ctag;
-		status = imap_dispatch(&s, name, args, n, &reply, &logout);
+		strvec_init(&names);
+		/* UTF8=ACCEPT: names arrive in UTF-8, are kept in mUTF-7 */
+		if (imap_enable_name_args(&s, name, args, n, &names) != 0) {
+			status = "BAD";
+			str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not valid "
+			    "UTF-8", name);
+		} else {
+			status = imap_dispatch(&s, name, args, n, &reply, &logout);
+		}
+		strvec_deinit(&names);
 		if (status == NULL) {
 			why = "Connection closed";
 			break;
@@ -1057,6 +939,12 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 			str_truncate(&reply, reply.len - 1);
 		sess_printf(&s, "%s %s %s%s\r\n", ctag, status, reply.s, timing);
 		imap_parser_reset(&s.parser);
+		if (s.compress_start) {
+			/* the OK goes out plain; everything after is deflated */
+			s.compress_start = false;
+			if (pop3_conn_flush(conn) != 0 || pop3_conn_compress(conn) != 0)
+				break;
+		}
 		if (logout) {
 			why = "Logged out";
 			break;
@@ -1071,6 +959,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	sess_close(&s);
 	str_deinit(&reply);
 	imap_parser_deinit(&s.parser);
+	imap_conf_free(&conf);
 	free(s.root);
 	return 0;
 }

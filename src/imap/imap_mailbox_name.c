@@ -1,8 +1,10 @@
 /* imap_mailbox_name.c - see imap_mailbox_name.h */
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imap/imap_mailbox_name.h"
+#include "imap/imap_utf7.h"
 
 int
 imap_mailbox_is_inbox(const char *name)
@@ -78,13 +80,20 @@ int
 imap_mailbox_name_check(const char *name, struct str *error)
 {
 	size_t len = strlen(name);
+	struct str dec;
+	bool bad;
 
 	str_reset(error);
 	if (len == 0) {
-		str_append(error, "[CANNOT] Invalid mailbox name: Empty name");
+		str_append(error, "[CANNOT] Invalid mailbox name: Name is empty");
 		return -1;
 	}
-	if (!mutf7_valid(name)) {
+	/* mutf7_valid lets UTF-16 surrogates through: the full decoder
+	 * (imap_utf7.c) also wants them paired */
+	str_init(&dec, len + 8);
+	bad = !mutf7_valid(name) || imap_mutf7_to_utf8(name, &dec) != 0;
+	str_deinit(&dec);
+	if (bad) {
 		str_append(error, "Mailbox name is not valid mUTF-7");
 		return -1;
 	}
@@ -96,16 +105,17 @@ imap_mailbox_name_check(const char *name, struct str *error)
 		str_append(error, "[CANNOT] Invalid mailbox name: Ends with hierarchy separator");
 		return -1;
 	}
-	if (strchr(name, '/') != NULL) {
-		str_append(error, "[CANNOT] Invalid mailbox name: Name must not have '/' characters");
-		return -1;
-	}
+	/* Dovecot's order: "a/../b" is refused for its "..", "a/b" for "/" */
 	if (strstr(name, "..") != NULL) {
 		str_append(error, "[CANNOT] Invalid mailbox name: Has adjacent hierarchy separators");
 		return -1;
 	}
+	if (strchr(name, '/') != NULL) {
+		str_append(error, "[CANNOT] Invalid mailbox name: Name must not have '/' characters");
+		return -1;
+	}
 	if (name[0] == '~') {
-		str_append(error, "[CANNOT] Invalid mailbox name: Name must not begin with '~'");
+		str_append(error, "[CANNOT] Invalid mailbox name: Begins with '~'");
 		return -1;
 	}
 	if (len > 255) {
@@ -113,4 +123,20 @@ imap_mailbox_name_check(const char *name, struct str *error)
 		return -1;
 	}
 	return 0;
+}
+
+bool
+imap_mailbox_name_controls(const char *name)
+{
+	struct str dec;
+	size_t i;
+	bool found = false;
+
+	str_init(&dec, strlen(name) + 8);
+	if (imap_mutf7_to_utf8(name, &dec) == 0)
+		for (i = 0; i < dec.len; i++)
+			if ((unsigned char)dec.s[i] < 0x20)
+				found = true;
+	str_deinit(&dec);
+	return found;
 }

@@ -7,11 +7,18 @@
 #ifndef YUBIN_IMAP_MAILBOX_NAME_H
 #define YUBIN_IMAP_MAILBOX_NAME_H
 
+#include <stdbool.h>
+
 #include "lib/str.h"
 
 /* imap_mailbox_name_check - 0 when name may be used; else -1 with the
  * text of the NO reply (without the tag) in error */
 int	 imap_mailbox_name_check(const char *name, struct str *error);
+
+/* imap_mailbox_name_controls - the name (mUTF-7) decodes to control
+ * characters, which Dovecot refuses in new names ("[CANNOT] Control
+ * characters not allowed in new mailbox names") */
+bool	 imap_mailbox_name_controls(const char *name);
 
 /* imap_mailbox_is_inbox - INBOX in any case */
 int	 imap_mailbox_is_inbox(const char *name);

@@ -377,6 +377,16 @@ argp_list(struct argp *a, unsigned depth, bool in_list, struct imap_arg **list_r
 			if (!argp_literal(a, arg))
 				return false;
 			break;
+		case '~':
+			/* RFC 3516 literal8 "~{N}" (APPEND of binary content) */
+			if (a->s + 1 < a->end && a->s[1] == '{') {
+				a->s++;
+				if (!argp_literal(a, arg))
+					return false;
+			} else if (!argp_atom(a, arg)) {
+				return false;
+			}
+			break;
 		case ')':
 			/* "( )" or "a )": a space before ')' */
 			if (!in_list)

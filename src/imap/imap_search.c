@@ -461,9 +461,9 @@ imap_search_match(const struct imap_search *s, struct imap_search_msg *m)
 	case SK_NOT:
 		return !imap_search_match(s->sub[0], m);
 	case SK_SEQ:
-		return !s->set.saved && imap_seqset_contains(&s->set, m->seq, m->max_seq);
+		return s->set.saved ? m->saved : imap_seqset_contains(&s->set, m->seq, m->max_seq);
 	case SK_UID:
-		return !s->set.saved && imap_seqset_contains(&s->set, m->uid, m->max_uid);
+		return s->set.saved ? m->saved : imap_seqset_contains(&s->set, m->uid, m->max_uid);
 	case SK_FLAG:
 		return (m->flags & s->flag) != 0;
 	case SK_UNFLAG:

@@ -38,6 +38,7 @@ struct imap_search_msg {
 	uint64_t	 modseq;	/* CONDSTORE */
 	const char	*text;		/* the message, or NULL until loaded */
 	size_t		 len;
+	bool		 saved;		/* in the last SEARCH ... SAVE result ("$") */
 	int		(*load)(struct imap_search_msg *, void *ctx);
 	void		*ctx;
 };

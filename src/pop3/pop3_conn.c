@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 
 #include "pop3/pop3_conn.h"
+#include "pop3/pop3_conn_deflate.h"
 
 void
 pop3_conn_init(struct pop3_conn *c, int fd, int timeout_ms)
@@ -27,6 +28,7 @@ pop3_conn_deinit(struct pop3_conn *c)
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
+	pop3_deflate_free(&c->z);
 	str_deinit(&c->out);
 }
 
@@ -48,17 +50,13 @@ pop3_conn_wait(struct pop3_conn *c, short events)
 	return n > 0;
 }
 
-/* pop3_conn_fill - read more input: >0 bytes, 0 EOF, -1 timeout, -3 error */
+/* raw_read - bytes off the socket or TLS into [buf, buf+cap): >0 bytes,
+ * 0 EOF, -1 timeout, -3 error */
 static int
-pop3_conn_fill(struct pop3_conn *c)
+raw_read(struct pop3_conn *c, char *buf, size_t cap)
 {
 	ssize_t n;
 
-	if (c->in_pos > 0) {
-		memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
-		c->in_len -= c->in_pos;
-		c->in_pos = 0;
-	}
 	for (;;) {
 		if (c->ssl != NULL && SSL_pending(c->ssl) > 0) {
 			/* decrypted bytes wait inside OpenSSL: no poll */
@@ -66,12 +64,10 @@ pop3_conn_fill(struct pop3_conn *c)
 			return -1;
 		}
 		if (c->ssl != NULL) {
-			int r = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof(c->in) - c->in_len));
+			int r = SSL_read(c->ssl, buf, (int)cap);
 
-			if (r > 0) {
-				c->in_len += (size_t)r;
+			if (r > 0)
 				return r;
-			}
 			switch (SSL_get_error(c->ssl, r)) {
 			case SSL_ERROR_WANT_READ:
 			case SSL_ERROR_WANT_WRITE:
@@ -83,13 +79,45 @@ pop3_conn_fill(struct pop3_conn *c)
 				return -3;
 			}
 		}
-		n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+		n = read(c->fd, buf, cap);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return -3;
-		c->in_len += (size_t)n;
 		return (int)n;
+	}
+}
+
+/* pop3_conn_fill - read more input: >0 bytes, 0 EOF, -1 timeout, -3 error */
+static int
+pop3_conn_fill(struct pop3_conn *c)
+{
+	int r;
+
+	if (c->in_pos > 0) {
+		memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
+		c->in_len -= c->in_pos;
+		c->in_pos = 0;
+	}
+	if (c->z == NULL) {
+		r = raw_read(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
+		if (r > 0)
+			c->in_len += (size_t)r;
+		return r;
+	}
+	for (;;) {
+		char raw[4096];
+		long made = pop3_deflate_in(c->z, c->in + c->in_len, sizeof(c->in) - c->in_len);
+
+		if (made < 0)
+			return -3;
+		if (made > 0) {
+			c->in_len += (size_t)made;
+			return (int)made;
+		}
+		if ((r = raw_read(c, raw, sizeof(raw))) <= 0)
+			return r;
+		pop3_deflate_feed(c->z, raw, (size_t)r);
 	}
 }
 
@@ -161,20 +189,18 @@ pop3_conn_printf(struct pop3_conn *c, const char *fmt, ...)
 		(void)pop3_conn_flush(c);
 }
 
-int
-pop3_conn_flush(struct pop3_conn *c)
+/* raw_write - all of [data, data+len) to the socket or TLS; false when
+ * the connection broke */
+static bool
+raw_write(struct pop3_conn *c, const char *data, size_t len)
 {
 	size_t off = 0;
 
-	if (c->broken) {
-		str_reset(&c->out);
-		return -1;
-	}
-	while (off < c->out.len) {
+	while (off < len) {
 		ssize_t n;
 
 		if (c->ssl != NULL) {
-			int r = SSL_write(c->ssl, c->out.s + off, (int)(c->out.len - off));
+			int r = SSL_write(c->ssl, data + off, (int)(len - off));
 
 			if (r > 0) {
 				off += (size_t)r;
@@ -188,7 +214,7 @@ pop3_conn_flush(struct pop3_conn *c)
 			c->broken = true;
 			break;
 		}
-		n = write(c->fd, c->out.s + off, c->out.len - off);
+		n = write(c->fd, data + off, len - off);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -200,8 +226,44 @@ pop3_conn_flush(struct pop3_conn *c)
 		c->broken = true;
 		break;
 	}
+	return !c->broken;
+}
+
+int
+pop3_conn_flush(struct pop3_conn *c)
+{
+	if (c->broken) {
+		str_reset(&c->out);
+		return -1;
+	}
+	if (c->out.len == 0)
+		return 0;
+	if (c->z != NULL) {
+		struct str zout;
+
+		str_init(&zout, c->out.len / 2 + 64);
+		if (pop3_deflate_out(c->z, c->out.s, c->out.len, &zout) != 0)
+			c->broken = true;
+		else
+			(void)raw_write(c, zout.s, zout.len);
+		str_deinit(&zout);
+	} else {
+		(void)raw_write(c, c->out.s, c->out.len);
+	}
 	str_reset(&c->out);
 	return c->broken ? -1 : 0;
+}
+
+int
+pop3_conn_compress(struct pop3_conn *c)
+{
+	if (c->z != NULL || (c->z = pop3_deflate_new()) == NULL)
+		return -1;
+	if (c->in_pos < c->in_len) {
+		pop3_deflate_feed(c->z, c->in + c->in_pos, c->in_len - c->in_pos);
+		c->in_len = c->in_pos;
+	}
+	return 0;
 }
 
 int

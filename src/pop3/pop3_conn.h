@@ -20,6 +20,7 @@ struct pop3_conn {
 	struct str out;
 	int	 timeout_ms;
 	bool	 broken;	/* a write failed: stop */
+	struct pop3_deflate *z;	/* COMPRESS=DEFLATE (pop3_conn_deflate.c), NULL: off */
 };
 
 enum pop3_read {
@@ -46,6 +47,10 @@ int	 pop3_conn_flush(struct pop3_conn *);
 int	 pop3_conn_starttls(struct pop3_conn *, SSL_CTX *);
 /* pop3_conn_unread - bytes read but not yet returned as lines */
 size_t	 pop3_conn_pending(const struct pop3_conn *);
+
+/* pop3_conn_compress - from now on both ways are deflated (RFC 4978);
+ * input already buffered past in_pos is taken as compressed. 0 or -1. */
+int	 pop3_conn_compress(struct pop3_conn *);
 
 /* pop3_conn_proxy - copy between the TLS client of c and fd (the session
  * process, which speaks in clear) until either side closes: what a login

@@ -97,6 +97,12 @@ def test_condstore_fetch_store_search_status(box):
     assert nums, found
     assert sorted(int(x) for x in nums.group(1).split()) == [1, 2]
     top = int(nums.group(2))
+    # the same as ESEARCH: MODSEQ is one more return item (RFC 7162 3.1.5)
+    st, lines, _ = cmd(m, "UID SEARCH RETURN (ALL COUNT) MODSEQ %d" % (hms + 1))
+    found = [ln for ln in lines if ln.startswith("* ESEARCH")]
+    assert st == "OK" and len(found) == 1, lines
+    assert re.fullmatch(r'\* ESEARCH \(TAG "[^"]+"\) UID (ALL 1:2 COUNT 2|COUNT 2 ALL 1:2) '
+                        r'MODSEQ %d' % top, found[0]), found
     # STATUS HIGHESTMODSEQ from another mailbox view agrees
     st, lines, _ = cmd(m, "STATUS INBOX (MESSAGES HIGHESTMODSEQ)")
     assert any("HIGHESTMODSEQ %d" % top in ln for ln in lines), lines
