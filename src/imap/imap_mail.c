@@ -37,6 +37,7 @@
 #include "pop3/pop3_conn_deflate.h"
 
 #define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)
+#define IDLE_FALLBACK_CHECK_MS	1000	/* without inotify */
 
 static void sess_printf(struct imap_sess *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
@@ -685,8 +686,22 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 	struct str line;
 	int ifd = -1;
 
+	int wait_ms = IDLE_KEEPALIVE_MS, quiet_ms = 0;
+
 	sess_printf(s, "+ idling\r\n");
-	if (s->selected && (ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0) {
+	if (s->selected && (ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
+		/* without inotify (the per-user instance limit reached) the
+		 * mailbox is looked at every second, as Dovecot falls back to
+		 * mailbox_idle_check_interval */
+		if (errno == EMFILE)
+			log_warn("imap(%s): Inotify instance limit for user %u exceeded, "
+			    "disabling. Increase /proc/sys/fs/inotify/max_user_instances", s->user,
+			    (unsigned)getuid());
+		else
+			log_warn("imap(%s): inotify_init1() failed: %s", s->user, strerror(errno));
+		wait_ms = IDLE_FALLBACK_CHECK_MS;
+	}
+	if (ifd >= 0) {
 		char *nd = path_join(s->sel_dir, "new"), *cd = path_join(s->sel_dir, "cur");
 
 		(void)inotify_add_watch(ifd, nd, IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
@@ -708,10 +723,16 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 			pfd[0].revents = POLLIN;
 			r = 1;
 		} else {
-			r = poll(pfd, ifd >= 0 ? 2 : 1, IDLE_KEEPALIVE_MS);
+			r = poll(pfd, ifd >= 0 ? 2 : 1, wait_ms);
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r == 0 && wait_ms != IDLE_KEEPALIVE_MS) {
+			imap_sess_sync(s, true);
+			if ((quiet_ms += wait_ms) < IDLE_KEEPALIVE_MS)
+				continue;
+			quiet_ms = 0;
+		}
 		if (r == 0) {
 			sess_printf(s, "* OK Still here\r\n");
 			continue;

@@ -335,6 +335,60 @@ def test_idle_reports_a_delivery_at_once(box):
     s.close()
 
 
+def _hold_inotify_instances(uid, gid):
+    """A child, as uid, that takes every inotify instance the kernel allows
+    that user (max_user_instances) and holds them until killed; its pid once
+    the limit is reached."""
+    import ctypes
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            libc = ctypes.CDLL(None, use_errno=True)
+            for _ in range(100000):
+                if libc.inotify_init1(0) < 0:
+                    break
+            os.write(w, b"x")
+            time.sleep(120)
+        finally:
+            os._exit(0)
+    os.close(w)
+    assert os.read(r, 1) == b"x"
+    os.close(r)
+    return pid
+
+
+def test_idle_without_inotify_still_reports_a_delivery(box):
+    """When the user has no inotify instance left, IDLE looks at the mailbox
+    every second instead (and says why in the log), so a delivery is still
+    reported, not two minutes later at the keepalive."""
+    if os.getuid() == 0 and box.uid == 0:
+        pytest.skip("the mail owner is root: the limit does not apply")
+    box.start()
+    holder = _hold_inotify_instances(box.uid, box.gid)
+    try:
+        s = socket.create_connection(("127.0.0.1", box.imap), timeout=20)
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc IDLE\r\n")
+        while not f.readline().startswith(b"+ idling"):
+            pass
+        box.put("1700000009.M9P9.test", b"Subject: new\n\nnew\n")
+        lines = [f.readline(), f.readline()]
+        assert lines == [b"* 4 EXISTS\r\n", b"* 4 RECENT\r\n"]
+        s.sendall(b"DONE\r\n")
+        assert f.readline().startswith(b"c OK Idle completed")
+        s.close()
+    finally:
+        os.kill(holder, signal.SIGKILL)
+        os.waitpid(holder, 0)
+    assert "Inotify instance limit for user %d exceeded" % box.uid in box.logtext()
+
+
 def test_other_sessions_changes_are_reported(box):
     box.start()
     a = login(box)
