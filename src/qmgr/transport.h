@@ -98,6 +98,14 @@ struct transport {
 	    struct transport_dsn *dsn);
 	/* agents - requests that may be in flight at once (0: use deliver) */
 	size_t	(*agents)(void);
+	/* start_batch - NULL, or: hand up to batch_max requests for one
+	 * destination to one agent at once (counted as one delivery against
+	 * the limits); finish() is then called once per request, in their
+	 * order, each time *fd_r is readable. local(8) stores the Maildir
+	 * deliveries of a batch with one directory fsync. */
+	int	(*start_batch)(const struct transport_request *const *reqs, size_t n,
+		    int *agent_r, int *fd_r);
+	size_t	 batch_max;
 };
 
 /* transport_find - the built-in transport of this master.cf command name
