@@ -43,7 +43,7 @@ struct local_prep {
 	bool		 planned;	/* plan is filled (and owned) */
 	struct local_msg lm;		/* points into content */
 	const char	*orig;		/* borrowed from the request's message */
-	ssize_t		 batch_item;	/* the plan's one Maildir delivery that a
+	ssize_t		 batch_item;	/* the plan's one mailbox delivery that a
 					 * batch may store; -1: none */
 	bool		 batch_done;	/* the batch stored it: local_run reports it */
 	bool		 batch_died;	/* the batch's child died before its report:
@@ -60,14 +60,16 @@ enum transport_status local_run(const struct transport_request *, struct local_p
 	    struct transport_dsn *dsn);
 void	 local_prep_deinit(struct local_prep *);
 
-/* local_exec_maildir_batch - store the batch items of n prepared requests,
- * all for the same user and Maildir, in one child that has become that
- * user, with one fsync of new/ for them all (storage_maildir_deliver_many);
- * sets batch_done on each one stored, batch_died on all when the child
- * died before it reported (they are deferred, as one child that died).
- * The others are left to local_run, which tries them alone and reports
- * their errors. */
-void	 local_exec_maildir_batch(struct local_prep *const *preps, size_t n);
+/* local_exec_mailbox_batch - store the batch items of n prepared
+ * requests, all for the same user and mailbox, in one child that has
+ * become that user: a Maildir with one fsync of new/ for them all
+ * (storage_maildir_deliver_many), an mbox under one lock with one fsync
+ * (storage_mbox_deliver_many, waiting for the lock as local_exec_mailbox
+ * does). Sets batch_done on each one stored, batch_died on all when the
+ * child died before it reported (they are deferred, as one child that
+ * died). The others are left to local_run, which tries them alone and
+ * reports their errors. */
+void	 local_exec_mailbox_batch(struct local_prep *const *preps, size_t n);
 
 /* local_child_result - the parent's side of a child that reports one
  * fixed-size result over a pipe: read it from rfd (closed), reap pid;

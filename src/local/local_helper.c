@@ -114,9 +114,9 @@ local_helper_reply_send(int fd, struct str *reply, struct local_helper_reply *hd
 	return send(fd, reply->s, reply->len, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
-/* local_helper_batch - the Maildir deliveries of a batch that go to the
- * same user's same Maildir, each group stored by one child with one
- * fsync of new/ (local_exec_maildir_batch) */
+/* local_helper_batch - the mailbox deliveries of a batch that go to the
+ * same user's same Maildir or mbox, each group stored by one child with
+ * one fsync (local_exec_mailbox_batch) */
 static void
 local_helper_batch(struct local_helper_item *items, size_t n)
 {
@@ -145,7 +145,7 @@ local_helper_batch(struct local_helper_item *items, size_t n)
 		/* one message alone gains nothing from a batch: local_run
 		 * stores it the usual way */
 		if (k > 1)
-			local_exec_maildir_batch(group, k);
+			local_exec_mailbox_batch(group, k);
 	}
 	free(taken);
 	free(group);

@@ -450,10 +450,9 @@ local_prepare(const struct transport_request *req, struct local_prep *p,
 	p->lm.arrival = (time_t)m->arrival_sec;
 	p->lm.orig_rcpt = p->orig;
 	p->lm.dev_mode = ctx.dev_mode;
-	/* the usual case, a user's own Maildir and nothing else, can be
-	 * stored together with other messages for the same Maildir */
-	if (p->plan.n == 1 && p->plan.v[0].kind == LOCAL_MAILBOX &&
-	    storage_format_of(p->plan.v[0].target) == STORAGE_MAILDIR)
+	/* the usual case, a user's own Maildir or mbox and nothing else, can
+	 * be stored together with other messages for the same mailbox */
+	if (p->plan.n == 1 && p->plan.v[0].kind == LOCAL_MAILBOX)
 		p->batch_item = 0;
 	return 0;
 }
@@ -528,9 +527,10 @@ local_run(const struct transport_request *req, struct local_prep *p, struct tran
 				transport_dsn_set(&one, "4.3.0", "local", "delivery process died");
 				st = TRANSPORT_DEFERRED;
 			} else if ((ssize_t)i == p->batch_item && p->batch_done) {
-				/* stored by the batch (local_exec_maildir_batch) */
+				/* stored by the batch (local_exec_mailbox_batch) */
 				str_reset(&what);
-				str_append(&what, "maildir");
+				str_append(&what, storage_format_of(it->target) == STORAGE_MAILDIR ?
+				    "maildir" : "mailbox");
 				transport_dsn_set(&one, "2.0.0", "local", "");
 				st = TRANSPORT_SENT;
 			} else

@@ -76,6 +76,14 @@ int	 storage_deliver(const char *path, enum storage_format, const struct storage
 int	 storage_maildir_deliver_many(const char *path, const struct storage_mail *mails,
 	    size_t n, off_t size_limit, struct storage_error *errors);
 
+/* storage_mbox_deliver_many - append n messages to the mbox file at path
+ * (as storage_deliver) under one lock, with one fsync after the last:
+ * none counts as delivered before it. errors[i] as above; a lock held
+ * elsewhere fails them all with 4.2.0 before anything is written. The
+ * number delivered. */
+int	 storage_mbox_deliver_many(const char *path, const struct storage_mail *mails,
+	    size_t n, off_t size_limit, struct storage_error *errors);
+
 /* storage_write_full - write(2) until all is written (EINTR and
  * short writes retried); 0 or -1 with errno */
 int	 storage_write_full(int fd, const void *p, size_t n);

@@ -1313,3 +1313,42 @@ def test_kill_9_of_a_maildir_batch_child_loses_nothing(lab):
     assert dups <= kills * 32, (dups, kills)
     # the batches were real: one child stored several messages
     assert kills > 0, "no batch child was caught to kill"
+
+
+def test_backlog_into_an_mbox_in_batches_keeps_every_message_once(lab):
+    """A backlog for one mbox user goes out in batches (one child, one
+    lock, one fsync for many messages): every message is in the mbox once
+    and whole, as Python's mailbox module reads it; with
+    mailbox_size_limit, the messages that no longer fit bounce one by one
+    with Postfix's reason and the mbox keeps exactly those that fit."""
+    import mailbox
+    u = lab.useradd()
+    lab.configure("mailbox_size_limit = 200000\n", owner="postfix")
+    n_msgs = 40
+    filler = ("y" * 76 + "\n") * 120     # ~9 KB
+    for k in range(n_msgs):
+        lab.enqueue("alice@remote.test", "%s@local.test" % u.pw_name,
+                    body="Subject: mbox %d\nMessage-ID: <mbox-%d@test>\n\n%s" % (k, k, filler))
+    pf = pwd.getpwnam("postfix")
+    incoming = os.path.join(lab.spool, "incoming")
+    for name in os.listdir(incoming):
+        os.chown(os.path.join(incoming, name), pf.pw_uid, pf.pw_gid)
+    lab.start()
+    line_re = r"to=<%s@local.test>, relay=local, .*status=(sent|bounced)" % u.pw_name
+    assert wait_for(lambda: len(re.findall(line_re, lab.maillog())) >= n_msgs, 60), \
+        lab.maillog()[-3000:]
+    log = lab.maillog()
+    sent = len(re.findall(r"to=<%s@local.test>, relay=local, .*status=sent "
+                          r"\(delivered to mailbox\)" % u.pw_name, log))
+    bounced = re.findall(r"to=<%s@local.test>, relay=local, .*dsn=5\.2\.2, status=bounced "
+                         r"\(cannot update mailbox (\S+) for user %s\. error writing message: "
+                         r"File too large\)" % (u.pw_name, u.pw_name), log)
+    assert sent + len(bounced) == n_msgs, log[-3000:]
+    assert 0 < sent < n_msgs, (sent, log[-3000:])
+    box = mailbox.mbox(os.path.join(lab.mail, u.pw_name), create=False)
+    ids = [m["Message-ID"] for m in box]
+    assert len(ids) == sent
+    assert len(set(ids)) == len(ids)
+    for m in box:
+        assert m.get_payload() == filler
+    assert os.path.getsize(os.path.join(lab.mail, u.pw_name)) <= 200000
