@@ -225,10 +225,13 @@ local_helper_serve(int fd, struct maincf *cf)
 			struct local_helper_item *it = &items[i];
 
 			if (!it->answered) {
-				if (it->prepared)
+				if (it->prepared) {
 					it->hdr.status = (int)local_run(&it->req, &it->prep,
 					    &it->hdr.dsn);
-				else
+					/* tells the queue manager to batch this
+					 * recipient's next messages */
+					it->hdr.dsn.batchable = it->prep.batch_item >= 0;
+				} else
 					it->hdr.status = (int)(strcmp(it->f[5], "virtual") == 0 ?
 					    virtual_transport_deliver(&it->req, &it->hdr.dsn) :
 					    local_transport_deliver(&it->req, &it->hdr.dsn));

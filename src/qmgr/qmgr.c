@@ -65,6 +65,8 @@ struct qmgr {
 	struct qmgr_limit *limits;	/* owned: per transport name, read once */
 	size_t		 nlimits;
 	struct strvec	 in, def;	/* names to admit from incoming, deferred */
+	struct strvec	 batch_ok;	/* destinations whose last delivery said
+					 * batchable (transport_dsn), newest last */
 	size_t		 in_pos, def_pos;
 };
 
@@ -604,6 +606,54 @@ qmgr_jobs_of(const struct qmgr *q, const struct transport *tp)
 	return n;
 }
 
+/* Batches only go to a destination whose last delivery the agent called
+ * batchable (local: a single mailbox delivery, not an alias, .forward or
+ * command): a slow command must not hold up the recipient's next
+ * messages in its batch while another place is free, which would break
+ * the destination's concurrency. The first delivery to a destination goes
+ * alone and tells. A bounded list, the oldest forgotten first. */
+#define QMGR_BATCH_OK_MAX	1000
+
+static bool
+qmgr_batch_ok(const struct qmgr *q, const char *dest)
+{
+	size_t i;
+
+	for (i = q->batch_ok.n; i > 0; i--)
+		if (strcasecmp(q->batch_ok.v[i - 1], dest) == 0)
+			return true;
+	return false;
+}
+
+/* qmgr_batch_learn - what the agent said about dest's last delivery */
+static void
+qmgr_batch_learn(struct qmgr *q, const char *dest, bool batchable)
+{
+	size_t i;
+
+	for (i = 0; i < q->batch_ok.n; i++)
+		if (strcasecmp(q->batch_ok.v[i], dest) == 0)
+			break;
+	if (i < q->batch_ok.n) {
+		if (batchable)
+			return;
+		free(q->batch_ok.v[i]);
+		memmove(&q->batch_ok.v[i], &q->batch_ok.v[i + 1],
+		    (q->batch_ok.n - i - 1) * sizeof(*q->batch_ok.v));
+		q->batch_ok.n--;
+		return;
+	}
+	if (!batchable)
+		return;
+	if (q->batch_ok.n >= QMGR_BATCH_OK_MAX) {
+		free(q->batch_ok.v[0]);
+		memmove(&q->batch_ok.v[0], &q->batch_ok.v[1],
+		    (q->batch_ok.n - 1) * sizeof(*q->batch_ok.v));
+		q->batch_ok.n--;
+	}
+	strvec_push(&q->batch_ok, dest);
+}
+
 /* qmgr_batch_collect - more recipients for the job's destination, after
  * recipient i of mm (in this message and the later ones), into the job,
  * up to its transport's batch_max: to do, routed to the same transport
@@ -702,7 +752,7 @@ qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
 	job->items[0].rcpt = i;
 	job->items[0].req = req;
 	job->n = 1;
-	if (tp->start_batch != NULL)
+	if (tp->start_batch != NULL && qmgr_batch_ok(q, dest))
 		qmgr_batch_collect(q, tp, job, mm, i, dest);
 	for (k = 0; k < job->n; k++) {
 		job->items[k].req.lines = &job->items[k].lines;
@@ -768,6 +818,8 @@ qmgr_job_finish(struct qmgr *q, size_t k)
 
 	/* the request sees its own lines (job->items stays put) */
 	st = tp->finish(job->agent, &job->items[idx].req, &dsn);
+	if (tp->start_batch != NULL)
+		qmgr_batch_learn(q, job->dest, dsn.batchable);
 	it = job->items[idx];
 	it.req.lines = &it.lines;
 	if (job->next == job->n) {
@@ -1281,6 +1333,7 @@ qmgr_main(int argc, char **argv)
 	qmgr_sched_init(&q.sched, 0);
 	strvec_init(&q.in);
 	strvec_init(&q.def);
+	strvec_init(&q.batch_ok);
 	if (skeleton_drop_privileges(&q.sk, &err) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto out;
@@ -1368,6 +1421,7 @@ out:
 	free(pfd);
 	strvec_deinit(&q.in);
 	strvec_deinit(&q.def);
+	strvec_deinit(&q.batch_ok);
 	qmgr_sched_deinit(&q.sched);
 	free(q.jobs);
 	for (size_t k = 0; k < q.nlimits; k++)

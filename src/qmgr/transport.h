@@ -44,6 +44,10 @@ struct transport_dsn {
 	 * sender; "" when the delivery was not final (no success notice) */
 	char	action[16];
 	unsigned conn_use;	/* > 1: the connection's nth delivery (conn_use=n) */
+	/* a transport with start_batch: this recipient's delivery is one the
+	 * agent can batch (local: a single mailbox delivery), so the queue
+	 * manager may hand its next messages over together */
+	bool	 batchable;
 };
 
 /* A transport that expands one recipient into several deliveries
