@@ -314,18 +314,20 @@ local_helper_start(struct maincf *cf, size_t n, const char **error_r)
 	return 0;
 }
 
-/* local_helper_submit - send n requests (a batch for one destination) to
- * an idle helper: 0 with the helper's index and the descriptor to wait
- * on (one reply per request, in order), -1 when every helper is busy (or
- * the send failed: the helper is gone) */
+/* local_helper_submit - send up to *n_r requests (a batch for one
+ * destination) to an idle helper: 0 with the helper's index, the
+ * descriptor to wait on (one reply per request, in order) and in *n_r the
+ * number sent (the first ones, as many as fit in one datagram, at least
+ * one); -1 when every helper is busy (or the send failed: the helper is
+ * gone) */
 static int
-local_helper_submit(const struct transport_request *const *reqs, size_t n, bool is_virtual,
+local_helper_submit(const struct transport_request *const *reqs, size_t *n_r, bool is_virtual,
     int *agent_r, int *fd_r)
 {
 	struct local_helper_agent *h = NULL;
 	struct str msg;
 	ssize_t sent;
-	size_t k;
+	size_t k, n = *n_r, taken = 0;
 
 	for (k = 0; k < nhelpers && h == NULL; k++)
 		if (helpers[k].pending == 0 && !helpers[k].dead && helpers[k].fd >= 0)
@@ -335,6 +337,7 @@ local_helper_submit(const struct transport_request *const *reqs, size_t n, bool 
 	str_init(&msg, 256 * n);
 	for (k = 0; k < n; k++) {
 		const struct transport_request *req = reqs[k];
+		size_t before = msg.len;
 
 		str_appendf(&msg, "%s", req->msg->path);
 		str_append_c(&msg, '\0');
@@ -348,8 +351,16 @@ local_helper_submit(const struct transport_request *const *reqs, size_t n, bool 
 		str_append_c(&msg, '\0');
 		str_append(&msg, is_virtual ? "virtual" : "local");
 		str_append_c(&msg, '\0');
+		if (msg.len > LOCAL_HELPER_MSG_MAX - 1 && k > 0) {
+			/* the rest goes in a later batch */
+			str_truncate(&msg, before);
+			break;
+		}
+		taken++;
 	}
-	sent = msg.len <= LOCAL_HELPER_MSG_MAX - 1 ? send(h->fd, msg.s, msg.len, MSG_NOSIGNAL) : -1;
+	/* one request always fits: its fields are bounded by the queue
+	 * file's record limit, far below the datagram */
+	sent = send(h->fd, msg.s, msg.len, MSG_NOSIGNAL);
 	str_deinit(&msg);
 	if (sent < 0) {
 		/* the helper died: never use it again (the queue manager's
@@ -360,7 +371,8 @@ local_helper_submit(const struct transport_request *const *reqs, size_t n, bool 
 		h->dead = true;
 		return -1;
 	}
-	h->pending = n;
+	h->pending = taken;
+	*n_r = taken;
 	*agent_r = (int)(h - helpers);
 	*fd_r = h->fd;
 	return 0;
@@ -369,21 +381,26 @@ local_helper_submit(const struct transport_request *const *reqs, size_t n, bool 
 int
 local_transport_start(const struct transport_request *req, int *agent_r, int *fd_r)
 {
-	return local_helper_submit(&req, 1, false, agent_r, fd_r);
+	size_t one = 1;
+
+	return local_helper_submit(&req, &one, false, agent_r, fd_r);
 }
 
 int
-local_transport_start_batch(const struct transport_request *const *reqs, size_t n,
+local_transport_start_batch(const struct transport_request *const *reqs, size_t *n_r,
     int *agent_r, int *fd_r)
 {
-	return local_helper_submit(reqs, n > LOCAL_BATCH_MAX ? LOCAL_BATCH_MAX : n, false,
-	    agent_r, fd_r);
+	if (*n_r > LOCAL_BATCH_MAX)
+		*n_r = LOCAL_BATCH_MAX;
+	return local_helper_submit(reqs, n_r, false, agent_r, fd_r);
 }
 
 int
 virtual_transport_start(const struct transport_request *req, int *agent_r, int *fd_r)
 {
-	return local_helper_submit(&req, 1, true, agent_r, fd_r);
+	size_t one = 1;
+
+	return local_helper_submit(&req, &one, true, agent_r, fd_r);
 }
 
 enum transport_status
@@ -452,8 +469,9 @@ local_helper_deliver(const struct transport_request *req, bool is_virtual,
     struct transport_dsn *dsn)
 {
 	int agent, fd;
+	size_t one = 1;
 
-	if (local_helper_submit(&req, 1, is_virtual, &agent, &fd) != 0) {
+	if (local_helper_submit(&req, &one, is_virtual, &agent, &fd) != 0) {
 		transport_dsn_set(dsn, "4.3.0", "local", "local delivery helper unavailable");
 		return TRANSPORT_DEFERRED;
 	}

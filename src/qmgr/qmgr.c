@@ -758,7 +758,7 @@ qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
 		job->items[k].req.lines = &job->items[k].lines;
 		reqs[k] = &job->items[k].req;
 	}
-	if ((job->n > 1 ? tp->start_batch(reqs, job->n, &job->agent, &job->fd) :
+	if ((job->n > 1 ? tp->start_batch(reqs, &job->n, &job->agent, &job->fd) :
 	    tp->start(&job->items[0].req, &job->agent, &job->fd)) != 0) {
 		free(job->items);
 		job->items = NULL;

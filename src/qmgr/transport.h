@@ -104,10 +104,12 @@ struct transport {
 	size_t	(*agents)(void);
 	/* start_batch - NULL, or: hand up to batch_max requests for one
 	 * destination to one agent at once (counted as one delivery against
-	 * the limits); finish() is then called once per request, in their
-	 * order, each time *fd_r is readable. local(8) stores the Maildir
-	 * deliveries of a batch with one directory fsync. */
-	int	(*start_batch)(const struct transport_request *const *reqs, size_t n,
+	 * the limits); *n_r: the number offered, set to the number taken (the
+	 * first ones; at least 1 when it returns 0). finish() is then called
+	 * once per request taken, in their order, each time *fd_r is
+	 * readable. local(8) stores the mailbox deliveries of a batch with
+	 * one fsync. */
+	int	(*start_batch)(const struct transport_request *const *reqs, size_t *n_r,
 		    int *agent_r, int *fd_r);
 	size_t	 batch_max;
 };
