@@ -8,10 +8,14 @@
 #
 # Usage (as root, Debian 12 with scripts/bootstrap done and build/ built):
 #   [SANDBOX=/tmp/yubin-local-bench] [RUNS=3] [MSGS=1000] [SIZE=4096]
-#   [SESSIONS=10] [FORMATS="mbox maildir"] bench/local-bench.sh [OUT.md]
+#   [SESSIONS=10] [FORMATS="mbox maildir"] [FSYNCS=1] bench/local-bench.sh [OUT.md]
 # Reports delivered messages per second (from the first byte sent to the
-# last status=sent line) and the yubin/Postfix ratio. Everything listens
-# on 127.0.0.1 only; every wait is bounded.
+# last status=sent line) and the yubin/Postfix ratio. FSYNCS=1 adds one
+# more run of each under strace -f (attached to every process of the
+# instance, children followed) that counts fsync and fdatasync calls per
+# message delivered: the durability work each server does (its rate is
+# not measured, strace slows it down). Everything listens on 127.0.0.1
+# only; every wait is bounded.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 YUBIN=${YUBIN:-$ROOT/build/bin}
@@ -93,6 +97,48 @@ run_one() {
 	rate "$n" "$t0" "$t2"
 }
 
+# descendants PID - PID and every process below it, one a line
+descendants() {
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1"); do
+		descendants "$c"
+	done
+}
+
+# instance_pids DIR - every thread of every running process of the
+# instance in DIR (its master, from queue_directory/pid/master.pid, and
+# everything below it: yubin's delivery helpers are the queue manager's
+# children), comma-separated. strace -f then also follows the processes
+# and threads made later.
+instance_pids() {
+	local p t
+	for p in $(descendants "$(tr -d ' \n' < "$1/spool/pid/master.pid")"); do
+		for t in /proc/"$p"/task/*; do
+			printf '%s,' "${t##*/}"
+		done
+	done | sed 's/,$//'
+}
+
+# count_fsyncs NAME PORT MAILLOG USER DIR - fsync+fdatasync calls per
+# delivered message, under strace
+count_fsyncs() {
+	local name=$1 before n sp out=$SANDBOX/strace.$1
+	before=$(sent_count "$3")
+	strace -f -c -o "$out" -e trace=fsync,fdatasync -p "$(instance_pids "$5")" 2>/dev/null &
+	sp=$!
+	sleep 1
+	timeout "$WAIT_LIMIT" smtp-source -s "$SESSIONS" -m "$MSGS" -l "$SIZE" \
+	    -t "$4@bench.test" -f sender@bench.test "127.0.0.1:$2" >/dev/null 2>&1
+	n=$(wait_sent "$3" "$before" "$MSGS" "$WAIT_LIMIT")
+	sleep 1
+	kill -INT "$sp" 2>/dev/null
+	wait "$sp" 2>/dev/null
+	awk -v n="$n" -v who="$name" '$NF == "fsync" || $NF == "fdatasync" { c += $4 }
+	    END { printf "%s: %d fsync/fdatasync calls for %d messages, %.2f per message\n",
+	    who, c, n, (n > 0 ? c / n : 0) }' "$out"
+}
+
 main() {
 	command -v smtp-source >/dev/null || { log "smtp-source (postfix package) missing"; exit 1; }
 	[ "$(id -u)" = 0 ] || { log "run as root (useradd, Postfix)"; exit 1; }
@@ -121,6 +167,10 @@ main() {
 			printf "| %s | %.0f | %.0f | %.2f |", f, pd, yd, (pd>0?yd/pd:0)}')
 		echo "$line"
 		[ -n "$OUT" ] && echo "$line" >> "$OUT"
+		if [ -n "${FSYNCS:-}" ]; then
+			count_fsyncs "postfix $fmt" "$PF_PORT" "$pf_log" "$PF_USER" "$SANDBOX/postfix" >&2
+			count_fsyncs "yubin $fmt" "$YB_PORT" "$yb_log" "$YB_USER" "$SANDBOX/yubin" >&2
+		fi
 	done
 }
 main

@@ -7,6 +7,9 @@
 
 #include <time.h>
 
+#include "lib/str.h"
+#include "lib/util.h"
+
 /* What every delivery of one message needs. */
 struct local_msg {
 	struct maincf	*cf;		/* borrowed */
@@ -28,6 +31,45 @@ enum transport_status local_exec(const struct local_msg *, const struct local_it
 enum transport_status local_exec_mailbox(const struct local_msg *, const struct local_user *u,
 	    const char *path, const char *sender, const char *prefix, off_t size_limit,
 	    bool any_owner, struct transport_dsn *dsn);
+
+/* One local(8) request, expanded and ready to run (local_transport.c):
+ * what local_run needs, and whether its plan can go into a batch. */
+struct local_prep {
+	struct str	 content;	/* the queued message */
+	struct strvec	 delivered;	/* its Delivered-To: values */
+	struct str	 aliases;	/* alias_maps */
+	struct maps	*amaps;		/* owned */
+	struct local_plan plan;
+	bool		 planned;	/* plan is filled (and owned) */
+	struct local_msg lm;		/* points into content */
+	const char	*orig;		/* borrowed from the request's message */
+	ssize_t		 batch_item;	/* the plan's one mailbox delivery that a
+					 * batch may store; -1: none */
+	bool		 batch_done;	/* the batch stored it: local_run reports it */
+	bool		 batch_died;	/* the batch's child died before its report:
+					 * deferred, never tried again at once */
+};
+
+/* local_prepare - read and expand one request: 0, or -1 with dsn filled
+ * (defer); local_prep_deinit either way */
+int	 local_prepare(const struct transport_request *, struct local_prep *,
+	    struct transport_dsn *dsn);
+/* local_run - deliver the plan of a prepared request (a Maildir delivery
+ * that a batch already stored is only reported) */
+enum transport_status local_run(const struct transport_request *, struct local_prep *,
+	    struct transport_dsn *dsn);
+void	 local_prep_deinit(struct local_prep *);
+
+/* local_exec_mailbox_batch - store the batch items of n prepared
+ * requests, all for the same user and mailbox, in one child that has
+ * become that user: a Maildir with one fsync of new/ for them all
+ * (storage_maildir_deliver_many), an mbox under one lock with one fsync
+ * (storage_mbox_deliver_many, waiting for the lock as local_exec_mailbox
+ * does). Sets batch_done on each one stored, batch_died on all when the
+ * child died before it reported (they are deferred, as one child that
+ * died). The others are left to local_run, which tries them alone and
+ * reports their errors. */
+void	 local_exec_mailbox_batch(struct local_prep *const *preps, size_t n);
 
 /* local_child_result - the parent's side of a child that reports one
  * fixed-size result over a pipe: read it from rfd (closed), reap pid;

@@ -137,6 +137,15 @@ enum transport_status virtual_transport_deliver(const struct transport_request *
 /* The asynchronous side (transport.h): hand the request to an idle helper;
  * local_helper_finish reads its outcome once the descriptor is readable. */
 int	 local_transport_start(const struct transport_request *, int *agent_r, int *fd_r);
+/* local_transport_start_batch - up to LOCAL_BATCH_MAX requests for one
+ * recipient to one helper, which stores the Maildir deliveries among them
+ * in one child with one fsync of new/; local_helper_finish reads the
+ * outcomes one at a time, in order, each time the descriptor is readable;
+ * *n_r becomes the number taken (fewer when their request would not fit
+ * in one datagram) */
+#define LOCAL_BATCH_MAX		32
+int	 local_transport_start_batch(const struct transport_request *const *reqs, size_t *n_r,
+	    int *agent_r, int *fd_r);
 int	 virtual_transport_start(const struct transport_request *, int *agent_r, int *fd_r);
 enum transport_status local_helper_finish(int agent, const struct transport_request *,
 	    struct transport_dsn *);

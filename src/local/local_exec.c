@@ -481,3 +481,90 @@ local_exec(const struct local_msg *lm, const struct local_item *it, struct trans
 		return TRANSPORT_DEFERRED;
 	}
 }
+
+void
+local_exec_mailbox_batch(struct local_prep *const *preps, size_t n)
+{
+	const struct local_item *first = &preps[0]->plan.v[preps[0]->batch_item];
+	const struct local_msg *lm0 = &preps[0]->lm;
+	bool maildir = storage_format_of(first->target) == STORAGE_MAILDIR;
+	long limit = 0, lock_polls, lock_delay, tries;
+	int *ok;
+	int pfd[2];
+	const char *err;
+	ssize_t got;
+	size_t i;
+	pid_t pid;
+
+	if (n == 0)
+		return;
+	if (maincf_get_long(lm0->cf, "mailbox_size_limit", &limit, &err) != 0)
+		limit = 0;
+	/* the lock budget of local_exec_mailbox, in 10 ms polls */
+	if (maincf_get_long(lm0->cf, "deliver_lock_attempts", &lock_polls, &err) != 0 ||
+	    lock_polls < 1)
+		lock_polls = 1;
+	if (maincf_get_time(lm0->cf, "deliver_lock_delay", &lock_delay, &err) != 0 ||
+	    lock_delay < 1)
+		lock_delay = 1;
+	lock_polls *= lock_delay * 100;
+	ok = xcalloc(n, sizeof(*ok));
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		goto out;	/* each is tried alone */
+	if ((pid = fork()) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		struct storage_mail *mails = xcalloc(n, sizeof(*mails));
+		struct storage_error *errs = xcalloc(n, sizeof(*errs));
+		struct str *prefixes = xcalloc(n, sizeof(*prefixes));
+
+		close(pfd[0]);
+		if (local_become(&first->user, lm0->dev_mode) == 0) {
+			for (i = 0; i < n; i++) {
+				const struct local_item *it = &preps[i]->plan.v[preps[i]->batch_item];
+
+				str_init(&prefixes[i], 256);
+				local_prefix(&prefixes[i], &preps[i]->lm, it->sender, it->rcpt, true);
+				mails[i].sender = it->sender;
+				mails[i].arrival = preps[i]->lm.arrival;
+				mails[i].prefix = prefixes[i].s;
+				mails[i].data = preps[i]->lm.content;
+				mails[i].len = preps[i]->lm.len;
+				mails[i].any_owner = false;
+			}
+			if (maildir)
+				(void)storage_maildir_deliver_many(first->target, mails, n,
+				    (off_t)limit, errs);
+			else
+				/* an mbox locked elsewhere (4.2.0: nothing written)
+				 * is waited for, as local_exec_mailbox waits */
+				for (tries = 0;; tries++) {
+					if (storage_mbox_deliver_many(first->target, mails, n,
+					    (off_t)limit, errs) > 0 ||
+					    strcmp(errs[0].status, "4.2.0") != 0 || tries >= lock_polls)
+						break;
+					(void)nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 },
+					    NULL);
+				}
+			for (i = 0; i < n; i++)
+				ok[i] = errs[i].status[0] == '\0';
+		}
+		/* the report comes only after the fsync: a child killed before
+		 * it leaves every message of the batch to be tried again */
+		(void)storage_write_full(pfd[1], ok, n * sizeof(*ok));
+		_exit(0);
+	}
+	close(pfd[1]);
+	got = local_child_result(pfd[0], pid, ok, n * sizeof(*ok));
+	for (i = 0; i < n; i++) {
+		if (got != (ssize_t)(n * sizeof(*ok)))
+			preps[i]->batch_died = true;	/* as one child that died */
+		else if (ok[i] == 1)
+			preps[i]->batch_done = true;
+	}
+out:
+	free(ok);
+}

@@ -34,14 +34,16 @@
 #define LOCAL_HELPER_MSG_MAX	(256 * 1024)
 #define LOCAL_HELPER_LINES_MAX	1000
 
-/* The pool, in the queue manager: one socketpair end and one busy flag
+/* The pool, in the queue manager: one socketpair end and a count of requests out
  * per helper. Each helper serves one request at a time, so a request is
  * only sent to an idle helper and the next datagram on its socket is that
  * request's reply. */
 struct local_helper_agent {
 	int	 fd;		/* the queue manager's end */
 	pid_t	 pid;
-	bool	 busy;		/* a request is out, its reply not yet read */
+	size_t	 pending;	/* requests out whose replies are not yet read */
+	bool	 dead;		/* went away: answers its pending requests with
+				 * deferrals, then its fd is closed */
 };
 static struct local_helper_agent *helpers;
 static size_t nhelpers;
@@ -71,22 +73,100 @@ local_helper_agents(void)
 	return nhelpers;
 }
 
-/* local_helper_serve - the helper's loop */
+/* One request of a batch, in the helper. */
+struct local_helper_item {
+	const char		*f[6];	/* path, rcpt index, service, nexthop, addr, kind */
+	struct qmsg		*m;	/* owned; NULL: unreadable */
+	struct transport_request req;
+	struct transport_lines	 lines;
+	struct local_helper_reply hdr;
+	struct local_prep	 prep;
+	bool			 prepared;	/* local, expanded: prep is live */
+	bool			 answered;	/* hdr holds the outcome already */
+};
+
+/* local_helper_reply_send - one request's reply: the summary and its lines */
+static int
+local_helper_reply_send(int fd, struct str *reply, struct local_helper_reply *hdr,
+    const struct transport_lines *lines)
+{
+	size_t i;
+
+	str_reset(reply);
+	hdr->nlines = (unsigned)(lines->n < LOCAL_HELPER_LINES_MAX ? lines->n :
+	    LOCAL_HELPER_LINES_MAX);
+	str_append_n(reply, hdr, sizeof(*hdr));
+	for (i = 0; i < hdr->nlines; i++) {
+		struct local_helper_line l;
+
+		memset(&l, 0, sizeof(l));
+		l.status = (int)lines->v[i].status;
+		l.dsn = lines->v[i].dsn;
+		l.tolen = (unsigned)strnlen(lines->v[i].to, 1000);
+		str_append_n(reply, &l, sizeof(l));
+		str_append_n(reply, lines->v[i].to, l.tolen);
+	}
+	if (reply->len > LOCAL_HELPER_MSG_MAX) {
+		/* too many lines to tell: the summary alone */
+		((struct local_helper_reply *)(void *)reply->s)->nlines = 0;
+		str_truncate(reply, sizeof(*hdr));
+	}
+	return send(fd, reply->s, reply->len, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* local_helper_batch - the mailbox deliveries of a batch that go to the
+ * same user's same Maildir or mbox, each group stored by one child with
+ * one fsync (local_exec_mailbox_batch) */
+static void
+local_helper_batch(struct local_helper_item *items, size_t n)
+{
+	struct local_prep **group = xcalloc(n, sizeof(*group));
+	bool *taken = xcalloc(n, sizeof(*taken));
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		const struct local_item *a, *b;
+
+		if (taken[i] || !items[i].prepared || items[i].prep.batch_item < 0)
+			continue;
+		a = &items[i].prep.plan.v[items[i].prep.batch_item];
+		k = 0;
+		group[k++] = &items[i].prep;
+		for (j = i + 1; j < n; j++) {
+			if (taken[j] || !items[j].prepared || items[j].prep.batch_item < 0)
+				continue;
+			b = &items[j].prep.plan.v[items[j].prep.batch_item];
+			if (a->user.uid == b->user.uid && a->user.gid == b->user.gid &&
+			    strcmp(a->target, b->target) == 0) {
+				group[k++] = &items[j].prep;
+				taken[j] = true;
+			}
+		}
+		/* one message alone gains nothing from a batch: local_run
+		 * stores it the usual way */
+		if (k > 1)
+			local_exec_mailbox_batch(group, k);
+	}
+	free(taken);
+	free(group);
+}
+
+/* local_helper_serve - the helper's loop: one datagram holds one request
+ * or a batch of them (6 fields each); one reply datagram per request, in
+ * their order */
 static void
 local_helper_serve(int fd, struct maincf *cf)
 {
 	char *buf = xmalloc(LOCAL_HELPER_MSG_MAX);
+	struct local_helper_item *items = xcalloc(LOCAL_BATCH_MAX, sizeof(*items));
 	struct str reply;
 	ssize_t n;
 
 	str_init(&reply, 4096);
 	for (;;) {
-		const char *f[6], *p, *end, *err;
-		struct transport_request req;
-		struct transport_lines lines = { NULL, 0 };
-		struct local_helper_reply hdr;
-		struct qmsg *m;
-		size_t k, i;
+		const char *p, *end, *err;
+		size_t k, i, nitems;
+		bool gone = false;
 
 		n = recv(fd, buf, LOCAL_HELPER_MSG_MAX - 1, 0);
 		if (n < 0 && errno == EINTR)
@@ -94,57 +174,80 @@ local_helper_serve(int fd, struct maincf *cf)
 		if (n <= 0)
 			break;
 		buf[n] = '\0';
-		/* path, rcpt index, service, nexthop, addr ("" = none), kind */
-		for (k = 0, p = buf, end = buf + n; k < 6 && p < end; k++) {
-			f[k] = p;
-			p += strlen(p) + 1;
-		}
-		memset(&hdr, 0, sizeof(hdr));
-		str_reset(&reply);
-		if (k != 6 || qmsg_open(f[0], false, &m, &err) != 0) {
-			transport_dsn_set(&hdr.dsn, "4.3.0", "local", "cannot read the queue file");
-			hdr.status = TRANSPORT_DEFERRED;
-		} else if ((size_t)atol(f[1]) >= m->nrcpts) {
-			transport_dsn_set(&hdr.dsn, "4.3.0", "local", "no such recipient");
-			hdr.status = TRANSPORT_DEFERRED;
-			qmsg_free(&m);
-		} else {
-			memset(&req, 0, sizeof(req));
-			req.msg = m;
-			req.rcpt = (size_t)atol(f[1]);
-			req.service = f[2];
-			req.nexthop = f[3];
-			req.addr = *f[4] != '\0' ? f[4] : NULL;
-			req.cf = cf;
-			req.lines = &lines;
-			hdr.status = (int)(strcmp(f[5], "virtual") == 0 ?
-			    virtual_transport_deliver(&req, &hdr.dsn) :
-			    local_transport_deliver(&req, &hdr.dsn));
-			qmsg_free(&m);
-		}
-		hdr.nlines = (unsigned)(lines.n < LOCAL_HELPER_LINES_MAX ? lines.n :
-		    LOCAL_HELPER_LINES_MAX);
-		str_append_n(&reply, &hdr, sizeof(hdr));
-		for (i = 0; i < hdr.nlines; i++) {
-			struct local_helper_line l;
+		memset(items, 0, LOCAL_BATCH_MAX * sizeof(*items));
+		for (nitems = 0, p = buf, end = buf + n; nitems < LOCAL_BATCH_MAX && p < end;
+		    nitems++)
+			for (k = 0; k < 6; k++) {
+				items[nitems].f[k] = p < end ? p : NULL;
+				if (p < end)
+					p += strlen(p) + 1;
+			}
+		if (nitems == 0)
+			nitems = 1;	/* an empty request still gets its reply */
+		for (i = 0; i < nitems; i++) {
+			struct local_helper_item *it = &items[i];
 
-			memset(&l, 0, sizeof(l));
-			l.status = (int)lines.v[i].status;
-			l.dsn = lines.v[i].dsn;
-			l.tolen = (unsigned)strnlen(lines.v[i].to, 1000);
-			str_append_n(&reply, &l, sizeof(l));
-			str_append_n(&reply, lines.v[i].to, l.tolen);
+			if (it->f[5] == NULL || qmsg_open(it->f[0], false, &it->m, &err) != 0) {
+				it->m = NULL;
+				transport_dsn_set(&it->hdr.dsn, "4.3.0", "local",
+				    "cannot read the queue file");
+				it->hdr.status = TRANSPORT_DEFERRED;
+				it->answered = true;
+				continue;
+			}
+			if ((size_t)atol(it->f[1]) >= it->m->nrcpts) {
+				transport_dsn_set(&it->hdr.dsn, "4.3.0", "local", "no such recipient");
+				it->hdr.status = TRANSPORT_DEFERRED;
+				it->answered = true;
+				qmsg_free(&it->m);
+				continue;
+			}
+			it->req.msg = it->m;
+			it->req.rcpt = (size_t)atol(it->f[1]);
+			it->req.service = it->f[2];
+			it->req.nexthop = it->f[3];
+			it->req.addr = *it->f[4] != '\0' ? it->f[4] : NULL;
+			it->req.cf = cf;
+			it->req.lines = &it->lines;
+			if (strcmp(it->f[5], "virtual") == 0 || it->req.addr != NULL)
+				continue;
+			if (local_prepare(&it->req, &it->prep, &it->hdr.dsn) != 0) {
+				it->hdr.status = TRANSPORT_DEFERRED;
+				it->answered = true;
+				local_prep_deinit(&it->prep);
+				continue;
+			}
+			it->prepared = true;
 		}
-		transport_lines_deinit(&lines);
-		if (reply.len > LOCAL_HELPER_MSG_MAX) {
-			/* too many lines to tell: the summary alone */
-			((struct local_helper_reply *)(void *)reply.s)->nlines = 0;
-			str_truncate(&reply, sizeof(hdr));
+		if (nitems > 1)
+			local_helper_batch(items, nitems);
+		for (i = 0; i < nitems; i++) {
+			struct local_helper_item *it = &items[i];
+
+			if (!it->answered) {
+				if (it->prepared) {
+					it->hdr.status = (int)local_run(&it->req, &it->prep,
+					    &it->hdr.dsn);
+					/* tells the queue manager to batch this
+					 * recipient's next messages */
+					it->hdr.dsn.batchable = it->prep.batch_item >= 0;
+				} else
+					it->hdr.status = (int)(strcmp(it->f[5], "virtual") == 0 ?
+					    virtual_transport_deliver(&it->req, &it->hdr.dsn) :
+					    local_transport_deliver(&it->req, &it->hdr.dsn));
+			}
+			if (!gone && local_helper_reply_send(fd, &reply, &it->hdr, &it->lines) != 0)
+				gone = true;
+			if (it->prepared)
+				local_prep_deinit(&it->prep);
+			transport_lines_deinit(&it->lines);
+			qmsg_free(&it->m);
 		}
-		if (send(fd, reply.s, reply.len, MSG_NOSIGNAL) < 0)
+		if (gone)
 			break;
 	}
 	str_deinit(&reply);
+	free(items);
 	free(buf);
 }
 
@@ -192,7 +295,8 @@ local_helper_fork(struct maincf *cf, struct local_helper_agent *h, const char **
 	}
 	close(sv[1]);
 	h->fd = sv[0];
-	h->busy = false;
+	h->pending = 0;
+	h->dead = false;
 	return 0;
 }
 
@@ -210,47 +314,65 @@ local_helper_start(struct maincf *cf, size_t n, const char **error_r)
 	return 0;
 }
 
-/* local_helper_submit - send one request to an idle helper: 0 with the
- * helper's index and the descriptor to wait on, -1 when every helper is
- * busy (or the send failed: the helper is gone) */
+/* local_helper_submit - send up to *n_r requests (a batch for one
+ * destination) to an idle helper: 0 with the helper's index, the
+ * descriptor to wait on (one reply per request, in order) and in *n_r the
+ * number sent (the first ones, as many as fit in one datagram, at least
+ * one); -1 when every helper is busy (or the send failed: the helper is
+ * gone) */
 static int
-local_helper_submit(const struct transport_request *req, bool is_virtual, int *agent_r,
-    int *fd_r)
+local_helper_submit(const struct transport_request *const *reqs, size_t *n_r, bool is_virtual,
+    int *agent_r, int *fd_r)
 {
 	struct local_helper_agent *h = NULL;
 	struct str msg;
-	ssize_t n;
-	size_t k;
+	ssize_t sent;
+	size_t k, n = *n_r, taken = 0;
 
 	for (k = 0; k < nhelpers && h == NULL; k++)
-		if (!helpers[k].busy && helpers[k].fd >= 0)
+		if (helpers[k].pending == 0 && !helpers[k].dead && helpers[k].fd >= 0)
 			h = &helpers[k];
-	if (h == NULL)
+	if (h == NULL || n == 0)
 		return -1;
-	str_init(&msg, 256);
-	str_appendf(&msg, "%s", req->msg->path);
-	str_append_c(&msg, '\0');
-	str_appendf(&msg, "%zu", req->rcpt);
-	str_append_c(&msg, '\0');
-	str_append(&msg, req->service != NULL ? req->service : "");
-	str_append_c(&msg, '\0');
-	str_append(&msg, req->nexthop != NULL ? req->nexthop : "");
-	str_append_c(&msg, '\0');
-	str_append(&msg, req->addr != NULL ? req->addr : "");
-	str_append_c(&msg, '\0');
-	str_append(&msg, is_virtual ? "virtual" : "local");
-	str_append_c(&msg, '\0');
-	n = send(h->fd, msg.s, msg.len, MSG_NOSIGNAL);
+	str_init(&msg, 256 * n);
+	for (k = 0; k < n; k++) {
+		const struct transport_request *req = reqs[k];
+		size_t before = msg.len;
+
+		str_appendf(&msg, "%s", req->msg->path);
+		str_append_c(&msg, '\0');
+		str_appendf(&msg, "%zu", req->rcpt);
+		str_append_c(&msg, '\0');
+		str_append(&msg, req->service != NULL ? req->service : "");
+		str_append_c(&msg, '\0');
+		str_append(&msg, req->nexthop != NULL ? req->nexthop : "");
+		str_append_c(&msg, '\0');
+		str_append(&msg, req->addr != NULL ? req->addr : "");
+		str_append_c(&msg, '\0');
+		str_append(&msg, is_virtual ? "virtual" : "local");
+		str_append_c(&msg, '\0');
+		if (msg.len > LOCAL_HELPER_MSG_MAX - 1 && k > 0) {
+			/* the rest goes in a later batch */
+			str_truncate(&msg, before);
+			break;
+		}
+		taken++;
+	}
+	/* one request always fits: its fields are bounded by the queue
+	 * file's record limit, far below the datagram */
+	sent = send(h->fd, msg.s, msg.len, MSG_NOSIGNAL);
 	str_deinit(&msg);
-	if (n < 0) {
+	if (sent < 0) {
 		/* the helper died: never use it again (the queue manager's
 		 * restart brings a new pool) */
 		log_error("local delivery helper pid %ld: %s", (long)h->pid, strerror(errno));
 		close(h->fd);
 		h->fd = -1;
+		h->dead = true;
 		return -1;
 	}
-	h->busy = true;
+	h->pending = taken;
+	*n_r = taken;
 	*agent_r = (int)(h - helpers);
 	*fd_r = h->fd;
 	return 0;
@@ -259,13 +381,26 @@ local_helper_submit(const struct transport_request *req, bool is_virtual, int *a
 int
 local_transport_start(const struct transport_request *req, int *agent_r, int *fd_r)
 {
-	return local_helper_submit(req, false, agent_r, fd_r);
+	size_t one = 1;
+
+	return local_helper_submit(&req, &one, false, agent_r, fd_r);
+}
+
+int
+local_transport_start_batch(const struct transport_request *const *reqs, size_t *n_r,
+    int *agent_r, int *fd_r)
+{
+	if (*n_r > LOCAL_BATCH_MAX)
+		*n_r = LOCAL_BATCH_MAX;
+	return local_helper_submit(reqs, n_r, false, agent_r, fd_r);
 }
 
 int
 virtual_transport_start(const struct transport_request *req, int *agent_r, int *fd_r)
 {
-	return local_helper_submit(req, true, agent_r, fd_r);
+	size_t one = 1;
+
+	return local_helper_submit(&req, &one, true, agent_r, fd_r);
 }
 
 enum transport_status
@@ -279,14 +414,23 @@ local_helper_finish(int agent, const struct transport_request *req, struct trans
 	unsigned i;
 
 	buf = xmalloc(LOCAL_HELPER_MSG_MAX + 4096);
-	do
-		n = recv(h->fd, buf, LOCAL_HELPER_MSG_MAX + 4096, 0);
-	while (n < 0 && errno == EINTR);
-	h->busy = false;
+	n = 0;
+	if (!h->dead)
+		do
+			n = recv(h->fd, buf, LOCAL_HELPER_MSG_MAX + 4096, 0);
+		while (n < 0 && errno == EINTR);
+	if (h->pending > 0)
+		h->pending--;
 	if (n < (ssize_t)sizeof(hdr)) {
 		free(buf);
-		if (n <= 0) {
+		if (n <= 0 && !h->dead) {
 			log_error("local delivery helper pid %ld went away", (long)h->pid);
+			h->dead = true;
+		}
+		/* the fd stays open (reporting end of file, so that the queue
+		 * manager comes back for the other requests of a batch) until
+		 * the last of them is answered */
+		if (h->dead && h->pending == 0 && h->fd >= 0) {
 			close(h->fd);
 			h->fd = -1;
 		}
@@ -325,8 +469,9 @@ local_helper_deliver(const struct transport_request *req, bool is_virtual,
     struct transport_dsn *dsn)
 {
 	int agent, fd;
+	size_t one = 1;
 
-	if (local_helper_submit(req, is_virtual, &agent, &fd) != 0) {
+	if (local_helper_submit(&req, &one, is_virtual, &agent, &fd) != 0) {
 		transport_dsn_set(dsn, "4.3.0", "local", "local delivery helper unavailable");
 		return TRANSPORT_DEFERRED;
 	}

@@ -389,68 +389,102 @@ local_rank(enum transport_status st)
 	return st == TRANSPORT_DEFERRED ? 2 : st == TRANSPORT_BOUNCED ? 1 : 0;
 }
 
-enum transport_status
-local_transport_deliver(const struct transport_request *req, struct transport_dsn *dsn)
+void
+local_prep_deinit(struct local_prep *p)
+{
+	if (p->planned)
+		local_plan_deinit(&p->plan);
+	maps_free(&p->amaps);
+	strvec_deinit(&p->delivered);
+	str_deinit(&p->content);
+	str_deinit(&p->aliases);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+local_prepare(const struct transport_request *req, struct local_prep *p,
+    struct transport_dsn *dsn)
 {
 	const struct qmsg *m = req->msg;
 	const struct qmsg_rcpt *r = &m->rcpts[req->rcpt];
 	struct local_expand_ctx ctx;
-	struct local_plan plan;
-	struct local_msg lm;
-	struct strvec delivered;
-	struct str content, aliases, what;
-	struct maps *amaps = NULL;
-	struct transport_dsn one;
-	enum transport_status st, worst = TRANSPORT_SENT;
-	const char *err, *orig;
-	bool have = false, have_forward = false;
-	size_t i;
+	const char *err;
 
-	if (local_helper_active())
-		return local_helper_deliver(req, false, dsn);
-	orig = r->orcpt != NULL ? (strncasecmp(r->orcpt, "rfc822;", 7) == 0 ? r->orcpt + 7 :
+	memset(p, 0, sizeof(*p));
+	p->batch_item = -1;
+	p->orig = r->orcpt != NULL ? (strncasecmp(r->orcpt, "rfc822;", 7) == 0 ? r->orcpt + 7 :
 	    r->orcpt) : r->addr;
-	str_init(&content, m->size + 1);
-	qmsg_content(m, &content);
-	strvec_init(&delivered);
-	local_delivered_to(content.s, content.len, &delivered);
-	str_init(&aliases, 128);
-	str_init(&what, 64);
+	str_init(&p->content, m->size + 1);
+	qmsg_content(m, &p->content);
+	strvec_init(&p->delivered);
+	local_delivered_to(p->content.s, p->content.len, &p->delivered);
+	str_init(&p->aliases, 128);
 	memset(&ctx, 0, sizeof(ctx));
-	if (maincf_get(req->cf, "alias_maps", &aliases, &err) != 0) {
+	if (maincf_get(req->cf, "alias_maps", &p->aliases, &err) != 0) {
 		transport_dsn_set(dsn, "4.3.0", "local", err);
-		worst = TRANSPORT_DEFERRED;
-		goto out;
+		return -1;
 	}
-	if (aliases.len > 0) {
-		ctx.alias_uid = local_alias_check(req->cf, aliases.s);
-		amaps = maps_open(aliases.s, MAPS_FLAG_DEFER_ERRORS, &err);
-		if (amaps == NULL) {
+	if (p->aliases.len > 0) {
+		ctx.alias_uid = local_alias_check(req->cf, p->aliases.s);
+		p->amaps = maps_open(p->aliases.s, MAPS_FLAG_DEFER_ERRORS, &err);
+		if (p->amaps == NULL) {
 			transport_dsn_set(dsn, "4.3.0", "local", err);
-			worst = TRANSPORT_DEFERRED;
-			goto out;
+			return -1;
 		}
 	}
 	ctx.cf = req->cf;
-	ctx.aliases = amaps;
+	ctx.aliases = p->amaps;
 	ctx.lookup_user = local_user_getpwnam;
 	ctx.service = req->service;
 	ctx.sender = m->sender;
-	ctx.delivered_to = &delivered;
+	ctx.delivered_to = &p->delivered;
 	ctx.dev_mode = geteuid() != 0;
-	if (local_expand(&ctx, r->addr, &plan, &err) != 0) {
+	if (local_expand(&ctx, r->addr, &p->plan, &err) != 0) {
 		transport_dsn_set(dsn, "4.3.0", "local", err);
-		worst = TRANSPORT_DEFERRED;
-		goto out;
+		return -1;
 	}
-	memset(&lm, 0, sizeof(lm));
-	lm.cf = req->cf;
-	lm.content = content.s;
-	lm.len = content.len;
-	lm.arrival = (time_t)m->arrival_sec;
-	lm.orig_rcpt = orig;
-	lm.dev_mode = ctx.dev_mode;
+	p->planned = true;
+	p->lm.cf = req->cf;
+	p->lm.content = p->content.s;
+	p->lm.len = p->content.len;
+	p->lm.arrival = (time_t)m->arrival_sec;
+	p->lm.orig_rcpt = p->orig;
+	p->lm.dev_mode = ctx.dev_mode;
+	/* the usual case, a user's own Maildir or mbox and nothing else, can
+	 * be stored together with other messages for the same mailbox */
+	if (p->plan.n == 1 && p->plan.v[0].kind == LOCAL_MAILBOX)
+		p->batch_item = 0;
+	return 0;
+}
 
+enum transport_status
+local_transport_deliver(const struct transport_request *req, struct transport_dsn *dsn)
+{
+	struct local_prep p;
+	enum transport_status st;
+
+	if (local_helper_active())
+		return local_helper_deliver(req, false, dsn);
+	st = local_prepare(req, &p, dsn) == 0 ? local_run(req, &p, dsn) : TRANSPORT_DEFERRED;
+	local_prep_deinit(&p);
+	return st;
+}
+
+enum transport_status
+local_run(const struct transport_request *req, struct local_prep *p, struct transport_dsn *dsn)
+{
+	const struct qmsg *m = req->msg;
+	const struct qmsg_rcpt *r = &m->rcpts[req->rcpt];
+	struct local_plan plan = p->plan;
+	struct local_msg lm = p->lm;
+	struct str what;
+	struct transport_dsn one;
+	enum transport_status st, worst = TRANSPORT_SENT;
+	const char *err;
+	bool have = false, have_forward = false;
+	size_t i;
+
+	str_init(&what, 64);
 	for (i = 0; i < plan.n; i++) {
 		const struct local_item *it = &plan.v[i];
 
@@ -483,14 +517,24 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 				snprintf(dsn->relay, sizeof(dsn->relay), "%s", it->target);
 				snprintf(dsn->reason, sizeof(dsn->reason), "%s", it->rcpt);
 				snprintf(dsn->status, sizeof(dsn->status), "4.3.0");
-				local_plan_deinit(&plan);
 				worst = TRANSPORT_PASSED;
 				goto out;
 			}
 			st = local_pass_deliver(req, it, &one);
 			break;
 		default:
-			st = local_exec(&lm, it, &one, &what);
+			if ((ssize_t)i == p->batch_item && p->batch_died) {
+				transport_dsn_set(&one, "4.3.0", "local", "delivery process died");
+				st = TRANSPORT_DEFERRED;
+			} else if ((ssize_t)i == p->batch_item && p->batch_done) {
+				/* stored by the batch (local_exec_mailbox_batch) */
+				str_reset(&what);
+				str_append(&what, storage_format_of(it->target) == STORAGE_MAILDIR ?
+				    "maildir" : "mailbox");
+				transport_dsn_set(&one, "2.0.0", "local", "");
+				st = TRANSPORT_SENT;
+			} else
+				st = local_exec(&lm, it, &one, &what);
 			break;
 		}
 		if (st == TRANSPORT_SENT && it->kind != LOCAL_VIRTUAL && it->kind != LOCAL_PASS) {
@@ -569,12 +613,7 @@ local_transport_deliver(const struct transport_request *req, struct transport_ds
 			snprintf(dsn->action, sizeof(dsn->action), "delivered");
 		/* else the forwarded copy carries the request on */
 	}
-	local_plan_deinit(&plan);
 out:
-	maps_free(&amaps);
-	strvec_deinit(&delivered);
-	str_deinit(&content);
-	str_deinit(&aliases);
 	str_deinit(&what);
 	return worst;
 }

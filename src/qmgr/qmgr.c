@@ -65,6 +65,8 @@ struct qmgr {
 	struct qmgr_limit *limits;	/* owned: per transport name, read once */
 	size_t		 nlimits;
 	struct strvec	 in, def;	/* names to admit from incoming, deferred */
+	struct strvec	 batch_ok;	/* destinations whose last delivery said
+					 * batchable (transport_dsn), newest last */
 	size_t		 in_pos, def_pos;
 };
 
@@ -303,11 +305,21 @@ qmgr_warned_path(struct qmgr *q, const char *id)
  *    The unlink of a finished message is not followed by a directory
  *    fsync: undone by a crash, it brings back a file whose every mark is
  *    on disk, and the next pass removes it again, delivering nothing;
+ *  - except: a message whose every recipient is done is removed at once,
+ *    and its marks are not fsync'd at all (qmgr_msg_complete). A kill -9
+ *    still cannot lose them (page cache); only a system crash that undoes
+ *    the unlink and the marks together brings the message back and
+ *    delivers it again, as Postfix, which fsyncs neither its done marks
+ *    nor the removal, would. Deliveries themselves are durable before
+ *    they are reported (Maildir: file and new/ fsync'd), so this costs
+ *    at worst a duplicate, never a loss, and saves one fsync a message;
  *  - a bounce notice is queued (and fsync'd by qfile) before the bounced
  *    recipients are marked done;
  *  - the message is removed only when every recipient is done, and only
  *    once no delivery of it is in flight. */
 #define QMGR_ACTIVE_MAX		100
+/* the most recipients one batch may carry (transport.h, start_batch) */
+#define QMGR_BATCH_MAX		LOCAL_BATCH_MAX
 /* fsync threads (qmgr_fsync.h): enough for the fsyncs of one loop turn to
  * reach the file system together */
 #define QMGR_SYNC_THREADS	4
@@ -346,15 +358,25 @@ struct qmgr_msg {
 	struct qmgr_msg		*next;
 };
 
-/* One delivery in flight on an asynchronous transport. */
-struct qmgr_job {
+/* One recipient of a delivery in flight. */
+struct qmgr_job_item {
 	struct qmgr_msg		*msg;		/* borrowed: stays active while busy > 0 */
 	size_t			 rcpt;
-	const struct transport	*tp;
-	const char		*dest;		/* borrowed from msg */
-	int			 agent, fd;
 	struct transport_request req;
 	struct transport_lines	 lines;
+};
+
+/* One delivery in flight on an asynchronous transport: one recipient, or
+ * a batch of recipients for one destination (transport.h, start_batch),
+ * answered one at a time, in order. */
+struct qmgr_job {
+	const struct transport	*tp;
+	char			*service;	/* owned: the transport name counted */
+	char			*dest;		/* owned: the destination counted */
+	int			 agent, fd;
+	struct qmgr_job_item	*items;		/* owned; heap, so that requests keep
+						 * their lines when the job moves */
+	size_t			 n, next;	/* items; the next to be answered */
 	double			 t_start;
 };
 
@@ -584,6 +606,95 @@ qmgr_jobs_of(const struct qmgr *q, const struct transport *tp)
 	return n;
 }
 
+/* Batches only go to a destination whose last delivery the agent called
+ * batchable (local: a single mailbox delivery, not an alias, .forward or
+ * command): a slow command must not hold up the recipient's next
+ * messages in its batch while another place is free, which would break
+ * the destination's concurrency. The first delivery to a destination goes
+ * alone and tells. A bounded list, the oldest forgotten first. */
+#define QMGR_BATCH_OK_MAX	1000
+
+static bool
+qmgr_batch_ok(const struct qmgr *q, const char *dest)
+{
+	size_t i;
+
+	for (i = q->batch_ok.n; i > 0; i--)
+		if (strcasecmp(q->batch_ok.v[i - 1], dest) == 0)
+			return true;
+	return false;
+}
+
+/* qmgr_batch_learn - what the agent said about dest's last delivery */
+static void
+qmgr_batch_learn(struct qmgr *q, const char *dest, bool batchable)
+{
+	size_t i;
+
+	for (i = 0; i < q->batch_ok.n; i++)
+		if (strcasecmp(q->batch_ok.v[i], dest) == 0)
+			break;
+	if (i < q->batch_ok.n) {
+		if (batchable)
+			return;
+		free(q->batch_ok.v[i]);
+		memmove(&q->batch_ok.v[i], &q->batch_ok.v[i + 1],
+		    (q->batch_ok.n - i - 1) * sizeof(*q->batch_ok.v));
+		q->batch_ok.n--;
+		return;
+	}
+	if (!batchable)
+		return;
+	if (q->batch_ok.n >= QMGR_BATCH_OK_MAX) {
+		free(q->batch_ok.v[0]);
+		memmove(&q->batch_ok.v[0], &q->batch_ok.v[1],
+		    (q->batch_ok.n - 1) * sizeof(*q->batch_ok.v));
+		q->batch_ok.n--;
+	}
+	strvec_push(&q->batch_ok, dest);
+}
+
+/* qmgr_batch_collect - more recipients for the job's destination, after
+ * recipient i of mm (in this message and the later ones), into the job,
+ * up to its transport's batch_max: to do, routed to the same transport
+ * and nexthop, not passed on. Only for a transport whose destination is
+ * the recipient (local), so that a batch never holds up another
+ * recipient's mail. Under load the queue fills while a delivery runs, and
+ * the next one takes what waits; alone, a message goes alone. */
+static void
+qmgr_batch_collect(struct qmgr *q, const struct transport *tp, struct qmgr_job *job,
+    struct qmgr_msg *mm, size_t i, const char *dest)
+{
+	const struct qmgr_rcpt *r0 = &mm->r[i];
+	size_t max = tp->batch_max < QMGR_BATCH_MAX ? tp->batch_max : QMGR_BATCH_MAX, j;
+	struct qmgr_msg *m2;
+
+	for (m2 = mm, j = i + 1; m2 != NULL && job->n < max; m2 = m2->next, j = 0) {
+		if (m2->failed)
+			continue;
+		for (; j < m2->m->nrcpts && job->n < max; j++) {
+			const struct qmgr_rcpt *r = &m2->r[j];
+			struct transport_request *req;
+
+			if (r->state != QMGR_R_TODO || r->transport == NULL || r->passed ||
+			    r->pass_addr != NULL || strcmp(r->transport, r0->transport) != 0 ||
+			    strcmp(r->nexthop, r0->nexthop) != 0 ||
+			    strcasecmp(m2->m->rcpts[j].addr, dest) != 0)
+				continue;
+			req = &job->items[job->n].req;
+			memset(req, 0, sizeof(*req));
+			req->msg = m2->m;
+			req->rcpt = j;
+			req->cf = q->sk.cf;
+			req->service = r->transport;
+			req->nexthop = r->nexthop;
+			job->items[job->n].msg = m2;
+			job->items[job->n].rcpt = j;
+			job->n++;
+		}
+	}
+}
+
 /* qmgr_dispatch_one - start recipient i if the limits allow: 1 started
  * (or finished, for a synchronous transport), 0 not now */
 static int
@@ -597,8 +708,10 @@ qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
 	struct transport_dsn dsn;
 	enum transport_status st;
 	struct qmgr_job *job;
+	const struct transport_request *reqs[QMGR_BATCH_MAX];
 	const char *dest;
 	double t_start = qmgr_now();
+	size_t k;
 
 	if (r->transport == NULL) {
 		transport_dsn_set(&dsn, "4.3.0", "none", r->route_error);
@@ -634,9 +747,21 @@ qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
 		return 0;
 	job = &q->jobs[q->njobs];
 	memset(job, 0, sizeof(*job));
-	job->req = req;
-	job->req.lines = &job->lines;	/* set again after the job moves */
-	if (tp->start(&job->req, &job->agent, &job->fd) != 0) {
+	job->items = xcalloc(tp->start_batch != NULL ? QMGR_BATCH_MAX : 1, sizeof(*job->items));
+	job->items[0].msg = mm;
+	job->items[0].rcpt = i;
+	job->items[0].req = req;
+	job->n = 1;
+	if (tp->start_batch != NULL && qmgr_batch_ok(q, dest))
+		qmgr_batch_collect(q, tp, job, mm, i, dest);
+	for (k = 0; k < job->n; k++) {
+		job->items[k].req.lines = &job->items[k].lines;
+		reqs[k] = &job->items[k].req;
+	}
+	if ((job->n > 1 ? tp->start_batch(reqs, &job->n, &job->agent, &job->fd) :
+	    tp->start(&job->items[0].req, &job->agent, &job->fd)) != 0) {
+		free(job->items);
+		job->items = NULL;
 		if (q->njobs > 0)
 			return 0;	/* no agent free: after the next finish */
 		/* nothing in flight and still no agent: they are gone. Defer,
@@ -649,15 +774,16 @@ qmgr_dispatch_one(struct qmgr *q, struct qmgr_msg *mm, size_t i)
 		qmgr_stop = 1;
 		return 1;
 	}
-	job->msg = mm;
-	job->rcpt = i;
 	job->tp = tp;
-	job->dest = dest;
+	job->service = xstrdup(r->transport);
+	job->dest = xstrdup(dest);
 	job->t_start = t_start;
 	q->njobs++;
 	qmgr_sched_start(&q->sched, r->transport, dest);
-	r->state = QMGR_R_BUSY;
-	mm->busy++;
+	for (k = 0; k < job->n; k++) {
+		job->items[k].msg->r[job->items[k].rcpt].state = QMGR_R_BUSY;
+		job->items[k].msg->busy++;
+	}
 	return 1;
 }
 
@@ -677,22 +803,36 @@ qmgr_dispatch(struct qmgr *q)
 	}
 }
 
-/* qmgr_job_finish - the agent of job k has answered */
+/* qmgr_job_finish - the agent of job k has answered (the next request of
+ * a batch: one answer per readable turn) */
 static void
 qmgr_job_finish(struct qmgr *q, size_t k)
 {
-	struct qmgr_job job = q->jobs[k];
+	struct qmgr_job *job = &q->jobs[k];
+	struct qmgr_job_item it;
+	const struct transport *tp = job->tp;
 	struct transport_dsn dsn;
 	enum transport_status st;
+	double t_start = job->t_start;
+	size_t idx = job->next++;
 
-	/* the job leaves the array first: its request must see its lines */
-	q->jobs[k] = q->jobs[--q->njobs];
-	job.req.lines = &job.lines;
-	st = job.tp->finish(job.agent, &job.req, &dsn);
-	if (!qmgr_sched_done(&q->sched, job.req.service, job.dest))
-		log_warn("%s: delivery was not counted in flight", job.msg->id);
-	job.msg->busy--;
-	qmgr_outcome(q, job.msg, job.rcpt, job.tp, st, &dsn, &job.lines, job.t_start);
+	/* the request sees its own lines (job->items stays put) */
+	st = tp->finish(job->agent, &job->items[idx].req, &dsn);
+	if (tp->start_batch != NULL)
+		qmgr_batch_learn(q, job->dest, dsn.batchable);
+	it = job->items[idx];
+	it.req.lines = &it.lines;
+	if (job->next == job->n) {
+		/* the last answer: the agent and the destination's place are free */
+		if (!qmgr_sched_done(&q->sched, job->service, job->dest))
+			log_warn("%s: delivery was not counted in flight", it.msg->id);
+		free(job->items);
+		free(job->service);
+		free(job->dest);
+		q->jobs[k] = q->jobs[--q->njobs];
+	}
+	it.msg->busy--;
+	qmgr_outcome(q, it.msg, it.rcpt, tp, st, &dsn, &it.lines, t_start);
 }
 
 /* qmgr_msg_free - forget a finished message */
@@ -857,6 +997,15 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 	}
 }
 
+/* qmgr_msg_complete - every recipient is done (marked in the file), none
+ * in flight, no notice to queue: the message is removed when it ends */
+static bool
+qmgr_msg_complete(const struct qmgr_msg *mm)
+{
+	return mm->busy == 0 && !mm->failed && mm->bounced.n == 0 && mm->delayed.n == 0 &&
+	    qmsg_todo(mm->m) == 0;
+}
+
 /* qmgr_reap - hand this turn's marks to the fsync threads, once per
  * message, and end the messages that are over: none of their recipients
  * in flight and every mark fsync'd */
@@ -867,7 +1016,11 @@ qmgr_reap(struct qmgr *q)
 	const char *err;
 
 	while ((mm = *pp) != NULL) {
-		if (mm->unsynced && !mm->syncing) {
+		if (mm->unsynced && !mm->syncing && qmgr_msg_complete(mm)) {
+			/* every recipient done and the file removed next: the
+			 * marks need no fsync (see the crash rules above) */
+			mm->unsynced = false;
+		} else if (mm->unsynced && !mm->syncing) {
 			mm->unsynced = false;
 			if (q->sync_fd >= 0 && qmgr_fsync_submit(mm->m->fd, mm) == 0) {
 				mm->syncing = true;
@@ -1180,6 +1333,7 @@ qmgr_main(int argc, char **argv)
 	qmgr_sched_init(&q.sched, 0);
 	strvec_init(&q.in);
 	strvec_init(&q.def);
+	strvec_init(&q.batch_ok);
 	if (skeleton_drop_privileges(&q.sk, &err) != 0) {
 		log_msg(LOG_LEVEL_FATAL, "%s", err);
 		goto out;
@@ -1267,6 +1421,7 @@ out:
 	free(pfd);
 	strvec_deinit(&q.in);
 	strvec_deinit(&q.def);
+	strvec_deinit(&q.batch_ok);
 	qmgr_sched_deinit(&q.sched);
 	free(q.jobs);
 	for (size_t k = 0; k < q.nlimits; k++)

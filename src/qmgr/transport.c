@@ -76,17 +76,17 @@ transport_retry(const struct transport_request *req, struct transport_dsn *dsn)
 }
 
 static const struct transport transport_table[] = {
-	{ "discard", transport_discard, NULL, NULL, NULL },
-	{ "error", transport_error, NULL, NULL, NULL },
-	{ "retry", transport_retry, NULL, NULL, NULL },
+	{ "discard", transport_discard, NULL, NULL, NULL, NULL, 0 },
+	{ "error", transport_error, NULL, NULL, NULL, NULL, 0 },
+	{ "retry", transport_retry, NULL, NULL, NULL, NULL, 0 },
 	{ "local", local_transport_deliver, local_transport_start, local_helper_finish,
-	    local_helper_agents },
+	    local_helper_agents, local_transport_start_batch, LOCAL_BATCH_MAX },
 	{ "virtual", virtual_transport_deliver, virtual_transport_start, local_helper_finish,
-	    local_helper_agents },
+	    local_helper_agents, NULL, 0 },
 	{ "smtp", smtp_transport_deliver, smtp_transport_start, smtp_transport_finish,
-	    smtp_helper_agents },
+	    smtp_helper_agents, NULL, 0 },
 	{ "lmtp", smtp_transport_deliver, lmtp_transport_start, smtp_transport_finish,
-	    smtp_helper_agents },
+	    smtp_helper_agents, NULL, 0 },
 };
 
 const struct transport *

@@ -44,6 +44,10 @@ struct transport_dsn {
 	 * sender; "" when the delivery was not final (no success notice) */
 	char	action[16];
 	unsigned conn_use;	/* > 1: the connection's nth delivery (conn_use=n) */
+	/* a transport with start_batch: this recipient's delivery is one the
+	 * agent can batch (local: a single mailbox delivery), so the queue
+	 * manager may hand its next messages over together */
+	bool	 batchable;
 };
 
 /* A transport that expands one recipient into several deliveries
@@ -98,6 +102,16 @@ struct transport {
 	    struct transport_dsn *dsn);
 	/* agents - requests that may be in flight at once (0: use deliver) */
 	size_t	(*agents)(void);
+	/* start_batch - NULL, or: hand up to batch_max requests for one
+	 * destination to one agent at once (counted as one delivery against
+	 * the limits); *n_r: the number offered, set to the number taken (the
+	 * first ones; at least 1 when it returns 0). finish() is then called
+	 * once per request taken, in their order, each time *fd_r is
+	 * readable. local(8) stores the mailbox deliveries of a batch with
+	 * one fsync. */
+	int	(*start_batch)(const struct transport_request *const *reqs, size_t *n_r,
+		    int *agent_r, int *fd_r);
+	size_t	 batch_max;
 };
 
 /* transport_find - the built-in transport of this master.cf command name

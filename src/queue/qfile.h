@@ -64,6 +64,16 @@ size_t	 qfile_writer_size(const struct qfile_writer *);
 /* qfile_writer_commit - make the message durable and visible to the queue
  * manager (see above). On failure the file is removed; answer 451/452. */
 int	 qfile_writer_commit(struct qfile_writer *, const char **error_r);
+/* The commit in two steps, for a receiver that commits the files of
+ * several sessions together (smtpd's group commit): commit_begin writes
+ * the last records and starts the write-back (0, or -1 with *errno_r; the
+ * file is then removed), commit_group makes n begun files durable and
+ * visible: each fsync'd and renamed, then one fsync of the directory for
+ * all of them. errnos[i] is 0 for each file committed; a failed one is
+ * removed. commit_group touches nothing but the writers given to it, so
+ * it may run in another thread while the caller works on. */
+int	 qfile_writer_commit_begin(struct qfile_writer *, int *errno_r);
+void	 qfile_writer_commit_group(struct qfile_writer *const *ws, size_t n, int *errnos);
 /* qfile_writer_abort - remove the partial file and free; NULL-safe */
 void	 qfile_writer_abort(struct qfile_writer **);
 /* qfile_writer_free - free a committed writer; NULL-safe */

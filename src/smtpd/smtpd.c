@@ -36,6 +36,7 @@
 #include "queue/qfile.h"
 #include "master/skeleton.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_commit.h"
 #include "smtpd/smtpd_dnscheck.h"
 #include "smtpd/smtpd_check.h"
 
@@ -289,7 +290,7 @@ smtpd_process(struct smtpd_session *s)
 	struct evbuffer *in;
 
 	while (s->mode != SMTPD_MODE_CLOSING && s->mode != SMTPD_MODE_AUTH_WAIT &&
-	    s->mode != SMTPD_MODE_DNS_WAIT && !s->paused &&
+	    s->mode != SMTPD_MODE_DNS_WAIT && s->mode != SMTPD_MODE_COMMIT_WAIT && !s->paused &&
 	    s->bev != NULL) {
 		if (s->mode == SMTPD_MODE_BDAT && s->tx.bdat_left == 0) {
 			s->mode = SMTPD_MODE_CMD;
@@ -399,6 +400,7 @@ smtpd_session_free(struct smtpd_session *s)
 	smtpd_cmd_stats(s, &stats);
 	log_info("disconnect from %s%s", s->namaddr, stats.s);
 	str_deinit(&stats);
+	smtpd_commit_forget(s);
 	qfile_writer_abort(&s->tx.qf);
 	smtpd_sasl_reset(s);
 	dns_cancel(&s->dns_q);
@@ -771,6 +773,7 @@ cmd_smtpd(int argc, char **argv)
 out:
 	while (srv.sessions != NULL)
 		smtpd_session_free(srv.sessions);
+	smtpd_commit_stop(&srv);
 	if (srv.listener != NULL)
 		evconnlistener_free(srv.listener);
 	if (srv.sigterm != NULL)

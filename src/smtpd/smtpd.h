@@ -78,6 +78,8 @@ enum smtpd_mode {
 	SMTPD_MODE_AUTH,		/* AUTH: the next line answers a 334 */
 	SMTPD_MODE_AUTH_WAIT,		/* AUTH: waiting for the auth service */
 	SMTPD_MODE_DNS_WAIT,		/* RCPT: a restriction waits for DNS */
+	SMTPD_MODE_COMMIT_WAIT,		/* end of data: the queue file is being
+					 * committed (smtpd_commit.h) */
 	SMTPD_MODE_CLOSING,		/* flushing the last reply */
 };
 
@@ -151,6 +153,9 @@ struct smtpd_session {
 	struct smtpd_dns_answers *dns_answers;	/* owned; NULL until needed */
 	struct dns_query *dns_q;	/* pending lookup; cancelled at free */
 	char	*dns_args;		/* owned: the RCPT arguments to evaluate again */
+	/* the group commit of the queue file (smtpd_commit.h) */
+	struct smtpd_commit *commit;	/* in flight; NULL: none */
+	bool	 commit_bdat;		/* it ends a BDAT transaction */
 };
 
 struct smtpd_server {
@@ -164,6 +169,8 @@ struct smtpd_server {
 	struct dns_resolver *dns;	/* owned: for the DNS restrictions, or NULL */
 	size_t	 nsessions;
 	bool	 stopping;
+	struct smtpd_committer *committer; /* owned: group commit thread, or NULL */
+	bool	 commit_failed;		/* no thread could be started: commit inline */
 };
 
 /* smtpd.c */

@@ -19,6 +19,7 @@
 #include "lib/mem.h"
 #include "queue/qfile.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_commit.h"
 
 int
 smtpd_msg_open(struct smtpd_session *s)
@@ -189,34 +190,13 @@ smtpd_msg_wake_qmgr(const char *queue_dir)
 	free(path);
 }
 
-/* smtpd_msg_finish - end of the message: commit, reply, log. Returns the
- * reply already sent: 0 when the message was queued. */
-static int
-smtpd_msg_finish(struct smtpd_session *s, bool bdat)
+/* smtpd_msg_queued - the queue file is durable: log, 250, wake the queue
+ * manager */
+static void
+smtpd_msg_queued(struct smtpd_session *s, bool bdat)
 {
 	struct smtpd_data *d = &s->tx.data;
-	const char *err;
 
-	smtpd_msg_content(s);
-	if (d->overflow) {
-		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
-		s->error_count++;
-		smtpd_tx_reset(s);
-		return -1;
-	}
-	/* the header fields still held back (a message that is all header) */
-	if (!s->tx.write_failed && s->tx.qf != NULL)
-		smtpd_hdr_content(s, "", 0, true);
-	if (!s->tx.write_failed && d->msgid.len > 0)
-		(void)qfile_writer_attr(s->tx.qf, "message_id", d->msgid.s);
-	if (s->tx.write_failed || qfile_writer_commit(s->tx.qf, &err) < 0) {
-		if (!s->tx.write_failed)
-			log_warn("%s: queue file commit: %s", s->tx.id, err);
-		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
-		s->error_count++;
-		smtpd_tx_reset(s);
-		return -1;
-	}
 	qfile_writer_free(&s->tx.qf);
 	if (d->msgid.len > 0) {
 		struct str text;
@@ -232,7 +212,79 @@ smtpd_msg_finish(struct smtpd_session *s, bool bdat)
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->tx.id);
 	smtpd_msg_wake_qmgr(s->srv->cfg.queue_dir);
 	smtpd_tx_reset(s);
+}
+
+/* smtpd_msg_commit_failed - 451, the file is gone */
+static void
+smtpd_msg_commit_failed(struct smtpd_session *s, const char *err)
+{
+	if (err != NULL)
+		log_warn("%s: queue file commit: %s", s->tx.id, err);
+	smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+	s->error_count++;
+	smtpd_tx_reset(s);
+}
+
+/* smtpd_msg_finish - end of the message: commit, reply, log. Returns the
+ * reply already sent: 0 when the message was queued, 1 when the commit
+ * is under way (smtpd_msg_committed answers), -1 when refused. */
+static int
+smtpd_msg_finish(struct smtpd_session *s, bool bdat)
+{
+	struct smtpd_data *d = &s->tx.data;
+	const char *err;
+	int e;
+
+	smtpd_msg_content(s);
+	if (d->overflow) {
+		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		s->error_count++;
+		smtpd_tx_reset(s);
+		return -1;
+	}
+	/* the header fields still held back (a message that is all header) */
+	if (!s->tx.write_failed && s->tx.qf != NULL)
+		smtpd_hdr_content(s, "", 0, true);
+	if (!s->tx.write_failed && d->msgid.len > 0)
+		(void)qfile_writer_attr(s->tx.qf, "message_id", d->msgid.s);
+	if (s->tx.write_failed) {
+		smtpd_msg_commit_failed(s, NULL);
+		return -1;
+	}
+	if (qfile_writer_commit_begin(s->tx.qf, &e) != 0) {
+		smtpd_msg_commit_failed(s, strerror(e));
+		return -1;
+	}
+	/* the fsyncs in the group commit thread; the session reads nothing
+	 * until its reply is out */
+	s->commit_bdat = bdat;
+	if (smtpd_commit_submit(s) == 0) {
+		smtpd_set_mode(s, SMTPD_MODE_COMMIT_WAIT);
+		return 1;
+	}
+	qfile_writer_commit_group(&s->tx.qf, 1, &e);
+	if (e != 0) {
+		err = strerror(e);
+		smtpd_msg_commit_failed(s, err);
+		return -1;
+	}
+	smtpd_msg_queued(s, bdat);
 	return 0;
+}
+
+void
+smtpd_msg_committed(struct smtpd_session *s, int err)
+{
+	smtpd_set_mode(s, SMTPD_MODE_CMD);
+	if (err != 0)
+		smtpd_msg_commit_failed(s, strerror(err));
+	else {
+		if (!s->commit_bdat)
+			s->cmd_ok[SMTPD_CMD_SLOT_DATA]++;
+		smtpd_msg_queued(s, s->commit_bdat);
+	}
+	/* what the client pipelined meanwhile, and a close it asked for */
+	smtpd_resume(s);
 }
 
 /* smtpd_msg_end - the "." of DATA was read */

@@ -73,116 +73,216 @@ maildir_fsync_dir(const char *dir)
 	return r;
 }
 
+/* maildir_prepare - the Maildir at path and its tmp/, new/, cur/ made
+ * where missing; base_r gets the path without trailing slashes. 0, or -1
+ * with *error_r */
 static int
-maildir_deliver(const char *path, const struct storage_mail *m, off_t size_limit,
-    char *where_r, struct storage_error *error_r)
+maildir_prepare(const char *path, struct str *base_r, struct storage_error *error_r)
 {
 	static const char *const subdirs[] = { "tmp", "new", "cur" };
-	struct str base, buf, name;
-	char *tmp = NULL, *newp = NULL, *sub;
-	size_t i, plen = strlen(path);
-	int fd = -1, e, ret = -1;
+	char *sub;
+	size_t i;
+	int e;
 
-	str_init(&base, plen + 2);
-	str_append(&base, path);
-	while (base.len > 1 && base.s[base.len - 1] == '/')
-		str_truncate(&base, base.len - 1);
+	str_append(base_r, path);
+	while (base_r->len > 1 && base_r->s[base_r->len - 1] == '/')
+		str_truncate(base_r, base_r->len - 1);
 	/* missing parents first, as Postfix's make_dirs (virtual_mailbox_base/
 	 * domain/user/), then the Maildir itself, then its three directories */
 	{
 		char *slash;
 
-		for (slash = strchr(base.s + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		for (slash = strchr(base_r->s + 1, '/'); slash != NULL;
+		    slash = strchr(slash + 1, '/')) {
 			*slash = '\0';
-			if (mkdir(base.s, 0700) != 0 && errno != EEXIST) {
+			if (mkdir(base_r->s, 0700) != 0 && errno != EEXIST) {
 				*slash = '/';
 				break;
 			}
 			*slash = '/';
 		}
 	}
-	if (maildir_mkdir(base.s) != 0) {
+	if (maildir_mkdir(base_r->s) != 0) {
 		e = errno;
-		storage_error_set(error_r, e, "4.2.0", "create maildir file %s: %s", base.s,
+		storage_error_set(error_r, e, "4.2.0", "create maildir file %s: %s", base_r->s,
 		    strerror(e));
-		str_deinit(&base);
 		return -1;
 	}
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		sub = xasprintf("%s/%s", base.s, subdirs[i]);
+		sub = xasprintf("%s/%s", base_r->s, subdirs[i]);
 		if (maildir_mkdir(sub) != 0) {
 			e = errno;
 			storage_error_set(error_r, e, "4.2.0", "create maildir file %s: %s", sub,
 			    strerror(e));
 			free(sub);
-			str_deinit(&base);
 			return -1;
 		}
 		free(sub);
 	}
+	return 0;
+}
+
+/* One message of a batch on its way from tmp/ to new/. */
+struct maildir_item {
+	char	*tmp, *newp;	/* owned */
+	int	 fd;
+	bool	 ok;		/* so far */
+};
+
+/* maildir_write_tmp - the rendered message into a new file in tmp/, its
+ * write-back started but not waited for (the caller fsyncs) */
+static void
+maildir_write_tmp(const char *base, const struct storage_mail *m, off_t size_limit,
+    struct maildir_item *it, struct storage_error *error_r)
+{
+	struct str buf, name;
+	int e;
+
 	str_init(&buf, m->len + 256);
 	storage_render(&buf, m, false);
 	str_init(&name, 128);
 	storage_maildir_name(&name, buf.len);
-	tmp = xasprintf("%s/tmp/%s", base.s, name.s);
-	newp = xasprintf("%s/new/%s", base.s, name.s);
+	it->tmp = xasprintf("%s/tmp/%s", base, name.s);
+	it->newp = xasprintf("%s/new/%s", base, name.s);
+	it->fd = -1;
 	if (size_limit > 0 && (off_t)buf.len > size_limit) {
-		storage_error_set(error_r, EFBIG, "5.2.2", "create maildir file %s: %s", tmp,
+		storage_error_set(error_r, EFBIG, "5.2.2", "create maildir file %s: %s", it->tmp,
 		    strerror(EFBIG));
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	it->fd = open(it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (it->fd < 0) {
 		e = errno;
-		storage_error_set(error_r, e, "4.2.0", "create maildir file %s: %s", tmp,
+		storage_error_set(error_r, e, "4.2.0", "create maildir file %s: %s", it->tmp,
 		    strerror(e));
 		goto out;
 	}
-	if (storage_write_full(fd, buf.s, buf.len) != 0 || fsync(fd) != 0) {
+	if (storage_write_full(it->fd, buf.s, buf.len) != 0) {
 		e = errno;
-		storage_error_set(error_r, e, "4.3.0", "write maildir file %s: %s", tmp,
+		storage_error_set(error_r, e, "4.3.0", "write maildir file %s: %s", it->tmp,
 		    strerror(e));
-		(void)unlink(tmp);
+		close(it->fd);
+		it->fd = -1;
+		(void)unlink(it->tmp);
 		goto out;
 	}
-	if (close(fd) != 0) {
-		fd = -1;
-		e = errno;
-		storage_error_set(error_r, e, "4.3.0", "write maildir file %s: %s", tmp,
-		    strerror(e));
-		(void)unlink(tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, newp) != 0) {
-		e = errno;
-		storage_error_set(error_r, e, "4.2.0", "create maildir file %s: %s", newp,
-		    strerror(e));
-		(void)unlink(tmp);
-		goto out;
-	}
-	sub = xasprintf("%s/new", base.s);
-	if (maildir_fsync_dir(sub) != 0) {
-		e = errno;
-		storage_error_set(error_r, e, "4.3.0", "fsync %s: %s", sub, strerror(e));
-		/* not known durable: take it back so the retry does not duplicate */
-		(void)unlink(newp);
-		free(sub);
-		goto out;
-	}
-	free(sub);
-	ret = 0;
-	if (where_r != NULL)
-		snprintf(where_r, STORAGE_TEXT_SIZE, "%s", newp);
+	/* start the write-back now: the fsyncs that follow, one per file,
+	 * then find the data under way and can share journal commits */
+	(void)sync_file_range(it->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	it->ok = true;
 out:
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
-	free(newp);
 	str_deinit(&name);
 	str_deinit(&buf);
+}
+
+/* maildir_sync_tmp - fsync and close the file of an item still ok */
+static void
+maildir_sync_tmp(struct maildir_item *it, struct storage_error *error_r)
+{
+	int e, r;
+
+	if (!it->ok)
+		return;
+	r = fsync(it->fd);
+	e = errno;
+	if (close(it->fd) != 0 && r == 0) {
+		r = -1;
+		e = errno;
+	}
+	it->fd = -1;
+	if (r != 0) {
+		storage_error_set(error_r, e, "4.3.0", "write maildir file %s: %s", it->tmp,
+		    strerror(e));
+		(void)unlink(it->tmp);
+		it->ok = false;
+	}
+}
+
+/* maildir_many - storage_maildir_deliver_many; where_r (may be NULL)
+ * gets the new/ name of the first message when it was delivered */
+static int
+maildir_many(const char *path, const struct storage_mail *mails, size_t n, off_t size_limit,
+    struct storage_error *errors, char *where_r)
+{
+	struct maildir_item *items;
+	struct str base;
+	char *sub;
+	size_t i, renamed = 0, ok = 0;
+	int e;
+
+	for (i = 0; i < n; i++)
+		memset(&errors[i], 0, sizeof(errors[i]));
+	str_init(&base, strlen(path) + 2);
+	if (maildir_prepare(path, &base, &errors[0]) != 0) {
+		for (i = 1; i < n; i++)
+			errors[i] = errors[0];
+		str_deinit(&base);
+		return 0;
+	}
+	items = xcalloc(n > 0 ? n : 1, sizeof(*items));
+	/* every file written first, then every fsync: the data of the later
+	 * files is on its way while the earlier ones are waited for */
+	for (i = 0; i < n; i++)
+		maildir_write_tmp(base.s, &mails[i], size_limit, &items[i], &errors[i]);
+	for (i = 0; i < n; i++)
+		maildir_sync_tmp(&items[i], &errors[i]);
+	for (i = 0; i < n; i++) {
+		if (!items[i].ok)
+			continue;
+		if (rename(items[i].tmp, items[i].newp) != 0) {
+			e = errno;
+			storage_error_set(&errors[i], e, "4.2.0", "create maildir file %s: %s",
+			    items[i].newp, strerror(e));
+			(void)unlink(items[i].tmp);
+			items[i].ok = false;
+			continue;
+		}
+		renamed++;
+	}
+	/* one fsync of new/ covers every name renamed into it above; none
+	 * of them counts as delivered before it returns */
+	sub = xasprintf("%s/new", base.s);
+	if (renamed > 0 && maildir_fsync_dir(sub) != 0) {
+		e = errno;
+		for (i = 0; i < n; i++) {
+			if (!items[i].ok)
+				continue;
+			storage_error_set(&errors[i], e, "4.3.0", "fsync %s: %s", sub, strerror(e));
+			/* not known durable: take it back so the retry does not
+			 * duplicate */
+			(void)unlink(items[i].newp);
+			items[i].ok = false;
+		}
+	}
+	free(sub);
+	for (i = 0; i < n; i++) {
+		if (items[i].ok) {
+			ok++;
+			if (i == 0 && where_r != NULL)
+				snprintf(where_r, STORAGE_TEXT_SIZE, "%s", items[i].newp);
+		}
+		if (items[i].fd >= 0)
+			close(items[i].fd);
+		free(items[i].tmp);
+		free(items[i].newp);
+	}
+	free(items);
 	str_deinit(&base);
-	return ret;
+	return (int)ok;
+}
+
+static int
+maildir_deliver(const char *path, const struct storage_mail *m, off_t size_limit,
+    char *where_r, struct storage_error *error_r)
+{
+	return maildir_many(path, m, 1, size_limit, error_r, where_r) == 1 ? 0 : -1;
+}
+
+int
+storage_maildir_deliver_many(const char *path, const struct storage_mail *mails, size_t n,
+    off_t size_limit, struct storage_error *errors)
+{
+	return maildir_many(path, mails, n, size_limit, errors, NULL);
 }
 
 const struct storage_vfuncs storage_maildir_vfuncs = {

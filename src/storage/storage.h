@@ -67,6 +67,23 @@ enum storage_format storage_format_of(const char *path);
 int	 storage_deliver(const char *path, enum storage_format, const struct storage_mail *,
 	    off_t size_limit, char *where_r, struct storage_error *error_r);
 
+/* storage_maildir_deliver_many - store n messages in the Maildir at path
+ * (as storage_deliver) with one fsync of new/ for all of them: each file
+ * is written and fsync'd, renamed into new/, and new/ fsync'd once after
+ * the last rename, so that none counts as delivered before its directory
+ * entry is on disk. errors[i] (n of them) is filled for each message that
+ * failed (status "" for one delivered). The number delivered. */
+int	 storage_maildir_deliver_many(const char *path, const struct storage_mail *mails,
+	    size_t n, off_t size_limit, struct storage_error *errors);
+
+/* storage_mbox_deliver_many - append n messages to the mbox file at path
+ * (as storage_deliver) under one lock, with one fsync after the last:
+ * none counts as delivered before it. errors[i] as above; a lock held
+ * elsewhere fails them all with 4.2.0 before anything is written. The
+ * number delivered. */
+int	 storage_mbox_deliver_many(const char *path, const struct storage_mail *mails,
+	    size_t n, off_t size_limit, struct storage_error *errors);
+
 /* storage_write_full - write(2) until all is written (EINTR and
  * short writes retried); 0 or -1 with errno */
 int	 storage_write_full(int fd, const void *p, size_t n);

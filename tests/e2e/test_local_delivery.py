@@ -1245,3 +1245,110 @@ def test_forwarded_copies_go_out_from_their_own_senders(lab):
     assert far != ext
     assert lab.delivered(r"%s: from=<owner-list@local.test>" % far), lab.maillog()
     assert lab.delivered(r"%s: from=<alice@remote.test>" % ext), lab.maillog()
+
+
+def test_kill_9_of_a_maildir_batch_child_loses_nothing(lab):
+    """A backlog for one user goes out in batches: one child that became
+    the user stores many messages and fsyncs new/ once. Children killed
+    with SIGKILL in the middle of their batch lose nothing: every message
+    is in the Maildir afterwards (its batch is deferred and tried again),
+    the queue ends empty, and a duplicate is only possible for a message
+    whose file was already renamed into new/ when its child died (as
+    Postfix's local killed between its link and its status report)."""
+    u = lab.useradd()
+    lab.configure("home_mailbox = Maildir/\n", owner="postfix")
+    n_msgs = 120
+    filler = ("x" * 76 + "\n") * 3000     # ~230 KB: a batch takes a while
+    for k in range(n_msgs):
+        lab.enqueue("alice@remote.test", "%s@local.test" % u.pw_name,
+                    body="Subject: batch %d\nMessage-ID: <batch-%d@test>\n\n%s"
+                    % (k, k, filler))
+    # written by root here: the queue manager runs as mail_owner
+    pf = pwd.getpwnam("postfix")
+    incoming = os.path.join(lab.spool, "incoming")
+    for name in os.listdir(incoming):
+        os.chown(os.path.join(incoming, name), pf.pw_uid, pf.pw_gid)
+    lab.start()
+    kills = 0
+    end = time.time() + 60
+    done_re = r"to=<%s@local.test>, relay=local, .*status=sent" % u.pw_name
+    while time.time() < end and kills < 6:
+        if len(re.findall(done_re, lab.maillog())) >= n_msgs:
+            break
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                if os.stat("/proc/" + d).st_uid != u.pw_uid:
+                    continue
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    if not f.read().startswith(b"qmgr\0"):
+                        continue
+                os.kill(int(d), signal.SIGKILL)
+                kills += 1
+            except (OSError, ProcessLookupError):
+                continue
+        time.sleep(0.005)
+    assert lab.delivered(r"status=deferred \(delivery process died\)", timeout=1) or \
+        kills == 0, lab.maillog()[-3000:]
+    # everything arrives, after the retries of the killed batches
+    assert wait_for(lambda: len(re.findall(done_re, lab.maillog())) >= n_msgs, 120), \
+        lab.maillog()[-3000:]
+    spool_left = lambda: [f for q in ("incoming", "active", "deferred")
+                          for f in os.listdir(os.path.join(lab.spool, q))]
+    assert wait_for(lambda: spool_left() == [], 30), spool_left()
+    seen = {}
+    for sub in ("new", "cur"):
+        box = os.path.join(u.pw_dir, "Maildir", sub)
+        for name in os.listdir(box):
+            with open(os.path.join(box, name), "rb") as f:
+                head = f.read(2000)
+            m = re.search(rb"Message-ID: <batch-(\d+)@test>", head)
+            assert m, head[:300]
+            seen[int(m.group(1))] = seen.get(int(m.group(1)), 0) + 1
+    assert sorted(seen) == list(range(n_msgs))          # none lost
+    dups = sum(c - 1 for c in seen.values())
+    print("batch children killed: %d, duplicates: %d" % (kills, dups))
+    # a kill can only duplicate the messages of its own batch
+    assert dups <= kills * 32, (dups, kills)
+    # the batches were real: one child stored several messages
+    assert kills > 0, "no batch child was caught to kill"
+
+
+def test_backlog_into_an_mbox_in_batches_keeps_every_message_once(lab):
+    """A backlog for one mbox user goes out in batches (one child, one
+    lock, one fsync for many messages): every message is in the mbox once
+    and whole, as Python's mailbox module reads it; with
+    mailbox_size_limit, the messages that no longer fit bounce one by one
+    with Postfix's reason and the mbox keeps exactly those that fit."""
+    import mailbox
+    u = lab.useradd()
+    lab.configure("mailbox_size_limit = 200000\n", owner="postfix")
+    n_msgs = 40
+    filler = ("y" * 76 + "\n") * 120     # ~9 KB
+    for k in range(n_msgs):
+        lab.enqueue("alice@remote.test", "%s@local.test" % u.pw_name,
+                    body="Subject: mbox %d\nMessage-ID: <mbox-%d@test>\n\n%s" % (k, k, filler))
+    pf = pwd.getpwnam("postfix")
+    incoming = os.path.join(lab.spool, "incoming")
+    for name in os.listdir(incoming):
+        os.chown(os.path.join(incoming, name), pf.pw_uid, pf.pw_gid)
+    lab.start()
+    line_re = r"to=<%s@local.test>, relay=local, .*status=(sent|bounced)" % u.pw_name
+    assert wait_for(lambda: len(re.findall(line_re, lab.maillog())) >= n_msgs, 60), \
+        lab.maillog()[-3000:]
+    log = lab.maillog()
+    sent = len(re.findall(r"to=<%s@local.test>, relay=local, .*status=sent "
+                          r"\(delivered to mailbox\)" % u.pw_name, log))
+    bounced = re.findall(r"to=<%s@local.test>, relay=local, .*dsn=5\.2\.2, status=bounced "
+                         r"\(cannot update mailbox (\S+) for user %s\. error writing message: "
+                         r"File too large\)" % (u.pw_name, u.pw_name), log)
+    assert sent + len(bounced) == n_msgs, log[-3000:]
+    assert 0 < sent < n_msgs, (sent, log[-3000:])
+    box = mailbox.mbox(os.path.join(lab.mail, u.pw_name), create=False)
+    ids = [m["Message-ID"] for m in box]
+    assert len(ids) == sent
+    assert len(set(ids)) == len(ids)
+    for m in box:
+        assert m.get_payload() == filler
+    assert os.path.getsize(os.path.join(lab.mail, u.pw_name)) <= 200000

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
 #include "storage/storage.h"
@@ -294,6 +295,87 @@ test_maildir_layout_and_name(void **state)
 	free(path);
 }
 
+/* count_entries - names in dir, dot files aside */
+static int
+count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_maildir_many_one_batch(void **state)
+{
+	struct storage_mail m[3];
+	struct storage_error err[3];
+	char *path, *sub;
+	struct str p;
+
+	(void)state;
+	str_init(&p, 64);
+	str_appendf(&p, "%s/Batch/", tmpdir);
+	path = str_export(&p);
+	mail_init(&m[0], "Subject: one\r\n\r\nbody\r\n");
+	mail_init(&m[1], "Subject: two, far too big for the limit\r\n\r\nbody body body\r\n");
+	mail_init(&m[2], "Subject: three\r\n\r\nbody\r\n");
+	/* the second alone fails (the limit), the others are stored */
+	assert_int_equal(storage_maildir_deliver_many(path, m, 3, 60, err), 2);
+	assert_string_equal(err[0].status, "");
+	assert_string_equal(err[1].status, "5.2.2");
+	assert_string_equal(err[2].status, "");
+	sub = xasprintf("%snew", path);
+	assert_int_equal(count_entries(sub), 2);
+	free(sub);
+	sub = xasprintf("%stmp", path);
+	assert_int_equal(count_entries(sub), 0);
+	free(sub);
+	free(path);
+}
+
+static void
+test_mbox_many_one_lock(void **state)
+{
+	struct storage_mail m[3];
+	struct storage_error err[3];
+	struct str text;
+	char *path = xasprintf("%s/many.mbox", tmpdir), *lock = xasprintf("%s.lock", path);
+	int fd;
+
+	(void)state;
+	mail_init(&m[0], "Subject: one\r\n\r\nbody\r\n");
+	mail_init(&m[1], "Subject: two\r\n\r\nbody\r\n");
+	mail_init(&m[2], "Subject: three\r\n\r\nbody\r\n");
+	assert_int_equal(storage_mbox_deliver_many(path, m, 3, 0, err), 3);
+	str_init(&text, 512);
+	read_file(path, &text);
+	assert_non_null(strstr(text.s, "Subject: one\n"));
+	assert_true(strstr(text.s, "Subject: two\n") > strstr(text.s, "Subject: one\n"));
+	assert_true(strstr(text.s, "Subject: three\n") > strstr(text.s, "Subject: two\n"));
+	assert_int_equal(access(lock, F_OK), -1);
+	/* a dot-lock held elsewhere: all of them wait (4.2.0), nothing written */
+	fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(storage_mbox_deliver_many(path, m, 3, 0, err), 0);
+	assert_string_equal(err[0].status, "4.2.0");
+	assert_string_equal(err[2].status, "4.2.0");
+	unlink(lock);
+	str_reset(&text);
+	read_file(path, &text);
+	assert_null(strstr(strstr(text.s, "Subject: three\n"), "Subject: one\n"));
+	str_deinit(&text);
+	free(lock);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -305,6 +387,8 @@ main(void)
 		cmocka_unit_test(test_mbox_write_error_truncates),
 		cmocka_unit_test(test_mbox_symlink_refused),
 		cmocka_unit_test(test_maildir_layout_and_name),
+		cmocka_unit_test(test_maildir_many_one_batch),
+		cmocka_unit_test(test_mbox_many_one_lock),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
