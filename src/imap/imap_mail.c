@@ -52,7 +52,7 @@ imap_sess_dir(const struct imap_sess *s, const char *name)
 {
 	if (imap_mailbox_is_inbox(name))
 		return xstrdup(s->root);
-	return xasprintf("%s/.%s", s->root, name);
+	return imap_layout_dir(&s->layout, name);
 }
 
 static bool
@@ -214,7 +214,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	}
 	str_deinit(&e);
 	dir = imap_sess_dir(s, name);
-	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
 		free(q.known);
 		str_appendf(reply, "Mailbox doesn't exist: %s", name);
@@ -300,7 +300,7 @@ str_cmp(const void *a, const void *b)
 static void
 subscriptions_read(const struct imap_sess *s, struct strvec *out)
 {
-	char *path = path_join(s->root, "subscriptions");
+	char *path = path_join(s->layout.root, "subscriptions");
 	struct str buf;
 	char *line, *save = NULL;
 
@@ -327,7 +327,7 @@ subscriptions_read(const struct imap_sess *s, struct strvec *out)
 static int
 subscriptions_write(const struct imap_sess *s, const struct strvec *names)
 {
-	char *path = path_join(s->root, "subscriptions");
+	char *path = path_join(s->layout.root, "subscriptions");
 	struct str buf;
 	size_t i;
 	int ret;
@@ -371,7 +371,7 @@ cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub, str
 		for (i = 0; i < subs.n; i++)
 			strvec_push(&names, subs.v[i]);
 	} else {
-		imap_mbox_folders(s->root, &names);
+		imap_layout_folders(&s->layout, &names);
 		strvec_push(&names, "INBOX");
 		/* parents that exist only as a prefix: \Noselect */
 		for (i = 0, j = names.n; i < j; i++) {
@@ -401,7 +401,7 @@ cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub, str
 		if (strcmp(name, "INBOX") != 0) {
 			char *dir = imap_sess_dir(s, name);
 
-			noselect = !dir_exists(dir);
+			noselect = !imap_layout_selectable(&s->layout, dir);
 			free(dir);
 		}
 		str_init(&q, 64);
@@ -466,7 +466,7 @@ cmd_create(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		}
 	}
 	dir = imap_sess_dir(s, name);
-	if (imap_mbox_create(dir) != 0) {
+	if (imap_layout_create(&s->layout, dir) != 0) {
 		if (errno == EEXIST) {
 			str_append(reply, "[ALREADYEXISTS] Mailbox already exists");
 		} else {
@@ -504,7 +504,8 @@ cmd_delete(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	}
 	if (s->selected && strcmp(s->sel_dir, dir) == 0)
 		sess_close(s);
-	if (imap_mbox_delete(dir) != 0) {
+	/* LAYOUT=fs: the children stay in the directory, now a \Noselect parent */
+	if (imap_mbox_delete(dir) != 0 && !(s->layout.fs && errno == ENOTEMPTY)) {
 		log_error("imap(%s): cannot delete %s: %s", s->user, dir, strerror(errno));
 		free(dir);
 		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for "
@@ -544,7 +545,7 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		free(tdir);
 		return "NO";
 	}
-	if (rename(fdir, tdir) != 0) {
+	if (imap_layout_mkparents(&s->layout, tdir) != 0 || rename(fdir, tdir) != 0) {
 		free(fdir);
 		free(tdir);
 		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for "
@@ -553,10 +554,12 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	}
 	/* the children move with it */
 	strvec_init(&folders);
-	imap_mbox_folders(s->root, &folders);
+	imap_layout_folders(&s->layout, &folders);
 	fl = strlen(from);
 	for (i = 0; i < folders.n; i++) {
-		if (strncmp(folders.v[i], from, fl) == 0 && folders.v[i][fl] == '.') {
+		/* LAYOUT=fs: they moved with their parent directory */
+		if (!s->layout.fs && strncmp(folders.v[i], from, fl) == 0 &&
+		    folders.v[i][fl] == '.') {
 			char *a1 = imap_sess_dir(s, folders.v[i]);
 			char *b1 = xasprintf("%s/.%s%s", s->root, to, folders.v[i] + fl);
 
@@ -624,7 +627,7 @@ cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	if ((name = name_arg(&a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
-	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
 		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
 		return "NO";
@@ -739,7 +742,7 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	if ((name = name_arg(&a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
-	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
 		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s", name);
 		return "NO";
@@ -1009,6 +1012,19 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		free(s.root);
 		return 1;
 	}
+	{
+		const char *err;
+
+		if (imap_layout_init(&s.layout, c->mail_location, user, getenv("HOME"), s.root,
+		    &err) != 0) {
+			log_error("imap(%s): mail_location: %s", user, err);
+			sess_printf(&s, "%s NO [SERVERBUG] Internal error occurred. Refer to server "
+			    "log for more information.\r\n", tag);
+			(void)pop3_conn_flush(conn);
+			free(s.root);
+			return 1;
+		}
+	}
 	imap_parser_init(&s.parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
 	str_init(&reply, 256);
 	sess_printf(&s, "%s OK [CAPABILITY %s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN);
@@ -1071,6 +1087,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	sess_close(&s);
 	str_deinit(&reply);
 	imap_parser_deinit(&s.parser);
+	imap_layout_deinit(&s.layout);
 	free(s.root);
 	return 0;
 }
