@@ -221,3 +221,24 @@ def test_inbox_elsewhere_and_a_bad_location(bindir, tmp_path):
         assert wait_for(lambda: "unsupported LAYOUT" in b.logtext()), b.logtext()
     finally:
         b.cleanup()
+
+
+def test_deliver_into_a_layout_fs_folder(fsbox, bindir):
+    """dovecot-lda (yubin deliver -m) reads the same mail_location: with
+    LAYOUT=fs it stores into ROOT/A/B, which IMAP then serves (the folder
+    must exist: -m falls back to INBOX otherwise, as Dovecot's does)."""
+    fsbox.start()
+    m = login(fsbox)
+    assert m.create("Lists.Debian")[0] == "OK"
+    r = subprocess.run([os.path.join(bindir, "deliver"), "-c", fsbox.conf, "-d", "alice",
+                        "-m", "Lists.Debian"], input=b"Subject: lda\n\nvia deliver\n",
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r
+    cur = pathlib.Path(fsbox.maildir) / "Lists" / "Debian"
+    assert len(os.listdir(cur / "new")) + len(os.listdir(cur / "cur")) == 1
+    assert not (pathlib.Path(fsbox.maildir) / ".Lists.Debian").exists()
+    assert names(m, "Lists*")[-1] == '(\\HasNoChildren) "." Lists.Debian'
+    m.select("Lists.Debian")
+    typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert data[0][1].startswith(b"Subject: lda")
+    m.logout()
