@@ -37,6 +37,7 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
+#include "storage/mail_location.h"
 #include "mail/header.h"
 #include "sieve/sieve.h"
 #include "sieve/sieve_config.h"
@@ -57,6 +58,7 @@ struct deliver {
 	char	*root;		/* mail root (Maildir dir, or mbox directory) */
 	char	*inbox;		/* INBOX path */
 	bool	 maildir;
+	bool	 layout_fs;	/* mail_location's LAYOUT=fs */
 	bool	 autocreate;
 	char	*sendmail;
 	char	*track;		/* vacation/duplicate record */
@@ -123,50 +125,27 @@ plugin(const struct deliver *d, const char *key)
 	return dovecot_conf_get(d->dc, path);
 }
 
-/* mail_setup - INBOX and the folder root from mail_location */
-static void
+/* mail_setup - INBOX and the folder root from mail_location (the same
+ * parser as login and IMAP: storage/mail_location.h); 0 or -1 logged */
+static int
 mail_setup(struct deliver *d)
 {
-	const char *loc = dovecot_conf_get(d->dc, "mail_location");
-	char *spec;
+	struct mail_location ml;
+	const char *err;
 
-	if (loc == NULL || *loc == 0) {
-		char *md = path_join(d->home, "Maildir");
-		struct stat st;
-
-		if (stat(md, &st) == 0) {
-			d->maildir = true;
-			d->root = md;
-			d->inbox = xstrdup(md);
-			return;
-		}
-		free(md);
-		d->maildir = false;
-		d->root = path_join(d->home, "mail");
-		d->inbox = xasprintf("/var/mail/%s", d->user);
-		return;
+	if (mail_location_parse(dovecot_conf_get(d->dc, "mail_location"), d->user, d->home, &ml,
+	    &err) != 0) {
+		lda_log(d, "Fatal", "mail_location: %s", err);
+		mail_location_deinit(&ml);
+		return -1;
 	}
-	if (strncmp(loc, "maildir:", 8) == 0) {
-		spec = xstrndup(loc + 8, strcspn(loc + 8, ":"));
-		d->maildir = true;
-		d->root = expand_home(spec, d);
-		d->inbox = xstrdup(d->root);
-	} else {
-		const char *rest = strncmp(loc, "mbox:", 5) == 0 ? loc + 5 : loc;
-		const char *ib = strstr(rest, ":INBOX=");
-
-		spec = xstrndup(rest, strcspn(rest, ":"));
-		d->maildir = false;
-		d->root = expand_home(spec, d);
-		if (ib != NULL) {
-			char *x = xstrndup(ib + 7, strcspn(ib + 7, ":"));
-
-			d->inbox = expand_home(x, d);
-			free(x);
-		} else
-			d->inbox = xasprintf("/var/mail/%s", d->user);
-	}
-	free(spec);
+	d->maildir = ml.format == STORAGE_MAILDIR;
+	d->layout_fs = ml.layout_fs;
+	d->root = ml.root;
+	d->inbox = ml.inbox;
+	ml.root = ml.inbox = NULL;
+	mail_location_deinit(&ml);
+	return 0;
 }
 
 /* folder_path - where mailbox name lives: INBOX, else a Maildir++ folder
@@ -190,7 +169,12 @@ folder_path(const struct deliver *d, const char *name)
 			return NULL;
 	str_init(&p, 128);
 	str_append(&p, d->root);
-	if (d->maildir) {
+	if (d->maildir && d->layout_fs) {
+		/* LAYOUT=fs: ROOT/A/B for "A.B" or "A/B" */
+		str_append_c(&p, '/');
+		for (s = name; *s != 0; s++)
+			str_append_c(&p, *s == '.' ? '/' : *s);
+	} else if (d->maildir) {
 		str_append(&p, "/.");
 		for (s = name; *s != 0; s++)
 			str_append_c(&p, *s == '/' ? '.' : *s);
@@ -344,6 +328,16 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 	where[0] = 0;
 	if (d->maildir && !folder_exists(d, d->root))
 		(void)mkdir(d->root, 0700);
+	if (d->maildir && d->layout_fs) {
+		/* the parents of ROOT/A/B (the folder itself storage_deliver makes) */
+		char *q = path + strlen(d->root);
+
+		while ((q = strchr(q + 1, '/')) != NULL) {
+			*q = '\0';
+			(void)mkdir(path, 0700);
+			*q = '/';
+		}
+	}
 	rc = storage_deliver(path, d->maildir ? STORAGE_MAILDIR : STORAGE_MBOX, &m, 0, where, &err);
 	if (rc < 0)
 		lda_log(d, "Error", "sieve: failed to store into mailbox '%s': %s", mailbox, err.text);
@@ -727,7 +721,8 @@ cmd_deliver(int argc, char **argv)
 		lda_log(&d, "Fatal", "cannot become user %s: %s", d.user, strerror(errno));
 		goto out;
 	}
-	mail_setup(&d);
+	if (mail_setup(&d) < 0)
+		goto out;
 	{
 		const char *v = dovecot_conf_get(d.dc, "lda_mailbox_autocreate");
 		bool b = false;

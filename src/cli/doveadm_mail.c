@@ -26,6 +26,7 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
+#include "storage/mail_location.h"
 #include "storage/mailbox.h"
 
 #define EX_USAGE_	64
@@ -243,9 +244,7 @@ doveadm_user(const char *conf_path, const char *user, struct user_mail *um)
 	struct dovecot_conf *dc = dovecot_conf_new();
 	struct auth_client_userdb udb;
 	const char *err, *loc;
-	char *spec;
-	struct str path;
-	const char *p;
+	struct mail_location ml;
 	int ret;
 
 	memset(um, 0, sizeof(*um));
@@ -258,38 +257,22 @@ doveadm_user(const char *conf_path, const char *user, struct user_mail *um)
 	if ((ret = doveadm_user_become(dc, user, &udb)) != 0)
 		goto out;
 	loc = udb.mail != NULL ? udb.mail : dovecot_conf_get(dc, "mail_location");
-	if (loc == NULL)
-		loc = "";
-	str_init(&path, 128);
-	if (strncmp(loc, "mbox:", 5) == 0) {
-		const char *in = strstr(loc, ":INBOX=");
-
-		loc = in != NULL ? in + 7 : "/var/mail/%u";
-	} else if (strncmp(loc, "maildir:", 8) == 0) {
-		loc += 8;
-	} else if (*loc == '\0') {
-		loc = "~/Maildir";
+	/* the parser login and IMAP use (storage/mail_location.h); the
+	 * mailbox commands follow Maildir++ under the root */
+	if (mail_location_parse(loc, user, udb.home, &ml, &err) != 0) {
+		fprintf(stderr, "Error: mail_location: %s\n", err);
+		mail_location_deinit(&ml);
+		ret = EX_TEMPFAIL_;
+		goto out;
 	}
-	spec = xstrndup(loc, strcspn(loc, ":"));
-	for (p = spec; *p != '\0'; p++) {
-		if (*p == '~' && p == spec && udb.home != NULL)
-			str_append(&path, udb.home);
-		else if (*p == '%' && p[1] == 'u' && p++)
-			str_append(&path, user);
-		else if (*p == '%' && p[1] == 'n' && p++)
-			str_append_n(&path, user, strcspn(user, "@"));
-		else if (*p == '%' && p[1] == 'd' && p++)
-			str_append(&path, strchr(user, '@') != NULL ? strchr(user, '@') + 1 : "");
-		else
-			str_append_c(&path, *p);
+	if (ml.format == STORAGE_MBOX) {
+		um->inbox = ml.inbox;
+		ml.inbox = NULL;
+	} else {
+		um->maildir = ml.root;
+		ml.root = NULL;
 	}
-	free(spec);
-	if (strstr(udb.mail != NULL ? udb.mail : dovecot_conf_get(dc, "mail_location") != NULL ?
-	    dovecot_conf_get(dc, "mail_location") : "", "mbox:") != NULL)
-		um->inbox = str_export(&path);
-	else
-		um->maildir = str_export(&path);
-	str_deinit(&path);
+	mail_location_deinit(&ml);
 	ret = 0;
 out:
 	auth_client_userdb_deinit(&udb);

@@ -16,6 +16,7 @@
 
 #include "imap/imap_conf.h"
 #include "imap/imap_enable.h"
+#include "imap/imap_layout.h"
 #include "imap/imap_list.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
@@ -150,14 +151,13 @@ imap_subscriptions_write(const char *root, const struct strvec *names)
 static bool
 mailbox_exists(const struct imap_sess *s, const char *name)
 {
-	struct stat st;
 	char *dir;
 	bool ok;
 
 	if (strcmp(name, "INBOX") == 0)
 		return true;
 	dir = imap_sess_dir(s, name);
-	ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	ok = imap_layout_selectable(&s->layout, dir);
 	free(dir);
 	return ok;
 }
@@ -202,7 +202,7 @@ imap_list_autocreate(struct imap_sess *s)
 		}
 	}
 	strvec_init(&subs);
-	imap_subscriptions_read(s->root, &subs);
+	imap_subscriptions_read(s->layout.root, &subs);
 	for (i = 0; i < s->conf->nmb; i++) {
 		const struct imap_special *sp = &s->conf->mb[i];
 		struct str e;
@@ -219,7 +219,7 @@ imap_list_autocreate(struct imap_sess *s)
 		if (!mailbox_exists(s, sp->name)) {
 			char *dir = imap_sess_dir(s, sp->name);
 
-			if (imap_mbox_create(dir) != 0 && errno != EEXIST)
+			if (imap_layout_create(&s->layout, dir) != 0 && errno != EEXIST)
 				log_error("imap(%s): autocreate %s failed: %s", s->user, dir,
 				    strerror(errno));
 			free(dir);
@@ -229,7 +229,7 @@ imap_list_autocreate(struct imap_sess *s)
 			changed = true;
 		}
 	}
-	if (changed && imap_subscriptions_write(s->root, &subs) != 0)
+	if (changed && imap_subscriptions_write(s->layout.root, &subs) != 0)
 		log_error("imap(%s): cannot write subscriptions: %s", s->user, strerror(errno));
 	strvec_deinit(&subs);
 }
@@ -375,7 +375,7 @@ cmd_lsub(struct imap_sess *s, const struct list_req *r, struct str *reply)
 
 	strvec_init(&subs);
 	strvec_init(&all);
-	imap_subscriptions_read(s->root, &subs);
+	imap_subscriptions_read(s->layout.root, &subs);
 	for (i = 0; i < subs.n; i++)
 		strvec_push(&all, subs.v[i]);
 	add_parents(&all);
@@ -511,8 +511,22 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 	strvec_init(&names);
 	strvec_init(&subs);
 	strvec_init(&existing);
-	imap_subscriptions_read(s->root, &subs);
-	imap_mbox_folders(s->root, &existing);
+	imap_subscriptions_read(s->layout.root, &subs);
+	{
+		struct strvec dirs;
+
+		/* LAYOUT=fs: a directory without cur/ is only a parent */
+		strvec_init(&dirs);
+		imap_layout_folders(&s->layout, &dirs);
+		for (k = 0; k < dirs.n; k++) {
+			char *dir = imap_sess_dir(s, dirs.v[k]);
+
+			if (imap_layout_selectable(&s->layout, dir))
+				strvec_push(&existing, dirs.v[k]);
+			free(dir);
+		}
+		strvec_deinit(&dirs);
+	}
 	strvec_push(&existing, "INBOX");
 	for (k = 0; k < existing.n; k++)
 		strvec_push(&names, existing.v[k]);

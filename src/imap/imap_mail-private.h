@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "imap/imap_layout.h"
 #include "imap/imap_mbox.h"
 #include "imap/imap_parser.h"
 #include "pop3/pop3-private.h"
@@ -18,7 +19,8 @@ struct imap_sess {
 	struct pop3_conn *conn;		/* borrowed */
 	const struct imap_conf *conf;	/* special-use mailboxes, quota (borrowed) */
 	const char	*user;
-	char		*root;		/* INBOX's Maildir; folders are ROOT/.Name */
+	char		*root;		/* INBOX's Maildir */
+	struct imap_layout layout;	/* where the folders are (imap_layout.h) */
 	struct imap_parser parser;
 	const char	*tag;		/* the current command's (in the parser) */
 	/* the selected mailbox */

@@ -61,7 +61,7 @@ imap_sess_dir(const struct imap_sess *s, const char *name)
 {
 	if (imap_mailbox_is_inbox(name))
 		return xstrdup(s->root);
-	return xasprintf("%s/.%s", s->root, name);
+	return imap_layout_dir(&s->layout, name);
 }
 
 static bool
@@ -225,7 +225,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	}
 	str_deinit(&e);
 	dir = imap_sess_dir(s, name);
-	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
 		free(q.known);
 		str_appendf(reply, "Mailbox doesn't exist: %s", name);
@@ -328,7 +328,7 @@ cmd_create(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		return "NO";
 	}
 	dir = imap_sess_dir(s, name);
-	if (imap_mbox_create(dir) != 0) {
+	if (imap_layout_create(&s->layout, dir) != 0) {
 		if (errno == EEXIST) {
 			str_append(reply, "[ALREADYEXISTS] Mailbox already exists");
 		} else {
@@ -366,7 +366,8 @@ cmd_delete(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	}
 	if (s->selected && strcmp(s->sel_dir, dir) == 0)
 		sess_close(s);
-	if (imap_mbox_delete(dir) != 0) {
+	/* LAYOUT=fs: the children stay in the directory, now a \Noselect parent */
+	if (imap_mbox_delete(dir) != 0 && !(s->layout.fs && errno == ENOTEMPTY)) {
 		log_error("imap(%s): cannot delete %s: %s", s->user, dir, strerror(errno));
 		free(dir);
 		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for "
@@ -409,7 +410,7 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		free(tdir);
 		return "NO";
 	}
-	if (rename(fdir, tdir) != 0) {
+	if (imap_layout_mkparents(&s->layout, tdir) != 0 || rename(fdir, tdir) != 0) {
 		free(fdir);
 		free(tdir);
 		str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log for "
@@ -418,12 +419,14 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	}
 	/* the children move with it */
 	strvec_init(&folders);
-	imap_mbox_folders(s->root, &folders);
+	imap_layout_folders(&s->layout, &folders);
 	fl = strlen(from);
 	for (i = 0; i < folders.n; i++) {
-		if (strncmp(folders.v[i], from, fl) == 0 && folders.v[i][fl] == '.') {
+		/* LAYOUT=fs: they moved with their parent directory */
+		if (!s->layout.fs && strncmp(folders.v[i], from, fl) == 0 &&
+		    folders.v[i][fl] == '.') {
 			char *a1 = imap_sess_dir(s, folders.v[i]);
-			char *b1 = xasprintf("%s/.%s%s", s->root, to, folders.v[i] + fl);
+			char *b1 = xasprintf("%s/.%s%s", s->layout.root, to, folders.v[i] + fl);
 
 			(void)rename(a1, b1);
 			free(a1);
@@ -462,13 +465,13 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 	}
 	strvec_init(&subs);
 	strvec_init(&keep);
-	imap_subscriptions_read(s->root, &subs);
+	imap_subscriptions_read(s->layout.root, &subs);
 	for (i = 0; i < subs.n; i++)
 		if (strcmp(subs.v[i], name) != 0)
 			strvec_push(&keep, subs.v[i]);
 	if (sub)
 		strvec_push(&keep, name);
-	(void)imap_subscriptions_write(s->root, &keep);
+	(void)imap_subscriptions_write(s->layout.root, &keep);
 	strvec_deinit(&subs);
 	strvec_deinit(&keep);
 	str_append(reply, sub ? "Subscribe completed" : "Unsubscribe completed");
@@ -489,7 +492,7 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 	if ((name = name_arg(&a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
-	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
 		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
 		return "NO";
@@ -604,7 +607,7 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	if ((name = name_arg(&a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
-	if (!imap_mailbox_is_inbox(name) && !dir_exists(dir)) {
+	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
 		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s", name);
 		return "NO";
@@ -895,6 +898,19 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		free(s.root);
 		return 1;
 	}
+	{
+		const char *err;
+
+		if (imap_layout_init(&s.layout, c->mail_location, user, getenv("HOME"), s.root,
+		    &err) != 0) {
+			log_error("imap(%s): mail_location: %s", user, err);
+			sess_printf(&s, "%s NO [SERVERBUG] Internal error occurred. Refer to server "
+			    "log for more information.\r\n", tag);
+			(void)pop3_conn_flush(conn);
+			free(s.root);
+			return 1;
+		}
+	}
 	/* special-use mailboxes and quota (imap_conf.c) */
 	if (imap_conf_read(&conf, c->set->conf_path) != 0)
 		log_warn("imap(%s): cannot read %s: special-use mailboxes and quota are off",
@@ -981,6 +997,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	str_deinit(&reply);
 	imap_parser_deinit(&s.parser);
 	imap_conf_free(&conf);
+	imap_layout_deinit(&s.layout);
 	free(s.root);
 	return 0;
 }

@@ -50,17 +50,18 @@ dir_usage(const char *dir, uint64_t *bytes, uint64_t *count)
 }
 
 void
-imap_quota_usage(const char *root, uint64_t *bytes_r, uint64_t *count_r)
+imap_quota_usage(const struct imap_layout *layout, const char *inbox, uint64_t *bytes_r,
+    uint64_t *count_r)
 {
 	struct strvec folders;
 	size_t i;
 
 	*bytes_r = *count_r = 0;
-	dir_usage(root, bytes_r, count_r);
+	dir_usage(inbox, bytes_r, count_r);
 	strvec_init(&folders);
-	imap_mbox_folders(root, &folders);
+	imap_layout_folders(layout, &folders);
 	for (i = 0; i < folders.n; i++) {
-		char *d = xasprintf("%s/.%s", root, folders.v[i]);
+		char *d = imap_layout_dir(layout, folders.v[i]);
 
 		dir_usage(d, bytes_r, count_r);
 		free(d);
@@ -77,7 +78,7 @@ usage(struct imap_sess *s, uint64_t *bytes, uint64_t *count)
 	struct str f;
 	char *path;
 
-	imap_quota_usage(s->root, bytes, count);
+	imap_quota_usage(&s->layout, s->root, bytes, count);
 	str_init(&f, 64);
 	if (s->conf->quota_storage > 0)
 		str_appendf(&f, "%lluS", (unsigned long long)s->conf->quota_storage);

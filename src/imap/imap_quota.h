@@ -18,8 +18,11 @@
 struct imap_sess;
 struct imap_arg;
 
-/* imap_quota_usage - bytes and messages in the Maildir++ tree at root */
-void	 imap_quota_usage(const char *root, uint64_t *bytes_r, uint64_t *count_r);
+/* imap_quota_usage - bytes and messages in INBOX's Maildir and every
+ * folder of the layout */
+struct imap_layout;
+void	 imap_quota_usage(const struct imap_layout *, const char *inbox, uint64_t *bytes_r,
+	    uint64_t *count_r);
 
 /* imap_quota_allows - may bytes in count more messages be added? Always
  * true without a quota. When false, reply holds the NO text. */

@@ -26,7 +26,8 @@ int	 login_session_register(const char *sessions_dir, unsigned long max_userip,
 
 /* login_mail_path - the INBOX of a user from the userdb's mail field or
  * mail_location: "maildir:~/Maildir", "mbox:~/mail:INBOX=/var/mail/%u";
- * empty means ~/Maildir when it exists, else /var/mail/USER. Owned.
+ * empty means ~/Maildir when it exists, else /var/mail/USER. Owned;
+ * NULL (logged) for a location that does not parse (mail_location.h).
  * *maildir_r says which format. */
 char	*login_mail_path(const char *location, const char *user, const char *home,
 	    bool *maildir_r);

@@ -17,10 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
 #include "login/login.h"
+#include "storage/mail_location.h"
 
 static bool
 pid_alive(long pid)
@@ -88,54 +90,19 @@ login_session_register(const char *sessions_dir, unsigned long max_userip, const
 char *
 login_mail_path(const char *location, const char *user, const char *home, bool *maildir_r)
 {
-	struct str out;
-	const char *p, *loc = location, *inbox;
-	char *spec;
+	struct mail_location ml;
+	const char *err;
+	char *inbox = NULL;
 
 	*maildir_r = true;
-	if (*loc == '\0') {
-		char *md = home != NULL ? path_join(home, "Maildir") : NULL;
-		struct stat st;
-
-		if (md != NULL && stat(md, &st) == 0)
-			return md;
-		free(md);
-		*maildir_r = false;
-		return xasprintf("/var/mail/%s", user);
-	}
-	if (strncmp(loc, "maildir:", 8) == 0) {
-		loc += 8;
-	} else if (strncmp(loc, "mbox:", 5) == 0) {
-		*maildir_r = false;
-		loc += 5;
-		inbox = strstr(loc, ":INBOX=");
-		loc = inbox != NULL ? inbox + 7 : "/var/mail/%u";
-	}
-	spec = xstrndup(loc, strcspn(loc, ":"));
-	str_init(&out, 128);
-	for (p = spec; *p != '\0'; p++) {
-		if (*p == '~' && p == spec && home != NULL) {
-			str_append(&out, home);
-		} else if (*p == '%' && p[1] != '\0') {
-			const char *at = strchr(user, '@');
-
-			p++;
-			if (*p == 'u')
-				str_append(&out, user);
-			else if (*p == 'n')
-				str_append_n(&out, user, at != NULL ? (size_t)(at - user) : strlen(user));
-			else if (*p == 'd')
-				str_append(&out, at != NULL ? at + 1 : "");
-			else if (*p == 'h')
-				str_append(&out, home != NULL ? home : "");
-			else
-				str_append_c(&out, *p);
-		} else {
-			str_append_c(&out, *p);
-		}
-	}
-	free(spec);
-	return str_export(&out);
+	if (mail_location_parse(location != NULL ? location : "", user, home, &ml, &err) == 0) {
+		*maildir_r = ml.format == STORAGE_MAILDIR;
+		inbox = ml.inbox;
+		ml.inbox = NULL;
+	} else
+		log_error("mail_location %s for %s: %s", location, user, err);
+	mail_location_deinit(&ml);
+	return inbox;
 }
 
 void

@@ -281,8 +281,13 @@ login_split_serve(const struct login_split_params *p, int client_fd,
 		goto out;
 	}
 	r->home = udb.home != NULL ? xstrdup(udb.home) : NULL;
-	r->mail_path = login_mail_path(udb.mail != NULL ? udb.mail : p->mail_location, r->user,
-	    r->home, &r->maildir);
+	r->mail_location = xstrdup(udb.mail != NULL ? udb.mail :
+	    p->mail_location != NULL ? p->mail_location : "");
+	r->mail_path = login_mail_path(r->mail_location, r->user, r->home, &r->maildir);
+	if (r->mail_path == NULL) {
+		refuse(sp[0], LOGIN_REFUSED_TEMP, "Temporary authentication failure.");
+		goto out;
+	}
 	if (p->resumable) {
 		/* S stays root for the next login; a child becomes the user */
 		pid_t pid;
@@ -345,6 +350,7 @@ login_split_result_deinit(struct login_split_result *r)
 	free(r->leftover);
 	free(r->home);
 	free(r->mail_path);
+	free(r->mail_location);
 	if (r->ctl >= 0)
 		close(r->ctl);
 	memset(r, 0, sizeof(*r));

@@ -52,6 +52,8 @@ struct login_split_result {
 	size_t	 leftover_len;
 	char	*home;			/* owned or NULL */
 	char	*mail_path;		/* the INBOX (owned) */
+	char	*mail_location;		/* the location in effect, userdb's or the
+					 * setting's (owned): IMAP's folders */
 	bool	 maildir;
 	int	 ctl;			/* S's end of the socketpair */
 	int	 login_pid;		/* L */

@@ -44,6 +44,8 @@ struct pop3_client {
 	unsigned rport, lport;
 	char	 session[32];		/* Dovecot's session=<...> id */
 	bool	 implicit_tls;		/* pop3s */
+	const char *mail_location;	/* the user's, for IMAP's folders (set
+					 * after the login; login_split.h) */
 	int	 ctl;			/* a resumable protocol's session: S's end
 					 * of the channel to L (else -1) */
 };

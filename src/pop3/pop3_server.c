@@ -213,6 +213,7 @@ session_run(struct pop3_client *c, int client_fd)
 	/* the user's home, for "~" in per-user settings (plugin/sieve) */
 	if (r.home != NULL)
 		(void)setenv("HOME", r.home, 1);
+	c->mail_location = r.mail_location;
 	status = proto->mail_run(c, &conn, r.user, r.mail_path, r.maildir);
 	pop3_conn_deinit(&conn);
 	login_split_result_deinit(&r);

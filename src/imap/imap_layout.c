@@ -1,0 +1,178 @@
+/* imap_layout.c - mailbox names to directories (imap_layout.h) */
+#include "imap/imap_layout.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "imap/imap_mbox.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "storage/mail_location.h"
+
+/* deeper trees are not listed: bounds the walk of a hostile tree */
+#define LAYOUT_MAX_DEPTH	32
+
+int
+imap_layout_init(struct imap_layout *l, const char *location, const char *user,
+    const char *home, const char *inbox, const char **error_r)
+{
+	struct mail_location ml;
+
+	memset(l, 0, sizeof(*l));
+	if (location == NULL || *location == '\0' ||
+	    mail_location_parse(location, user, home, &ml, error_r) != 0) {
+		if (location != NULL && *location != '\0')
+			return -1;
+		l->inbox = xstrdup(inbox);
+		l->root = xstrdup(inbox);
+		return 0;
+	}
+	l->fs = ml.layout_fs;
+	l->root = ml.root;
+	ml.root = NULL;
+	l->inbox = xstrdup(inbox);
+	mail_location_deinit(&ml);
+	return 0;
+}
+
+void
+imap_layout_deinit(struct imap_layout *l)
+{
+	free(l->inbox);
+	free(l->root);
+	memset(l, 0, sizeof(*l));
+}
+
+char *
+imap_layout_dir(const struct imap_layout *l, const char *name)
+{
+	struct str p;
+	const char *c;
+
+	if (!l->fs)
+		return xasprintf("%s/.%s", l->root, name);
+	str_init(&p, strlen(l->root) + strlen(name) + 2);
+	str_append(&p, l->root);
+	str_append_c(&p, '/');
+	for (c = name; *c != '\0'; c++)
+		str_append_c(&p, *c == '.' ? '/' : *c);
+	return str_export(&p);
+}
+
+static bool
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* walk - the directories under dir as "prefix.name"; Maildir's own
+ * cur/new/tmp, dot entries and names with the separator in them (they
+ * could not be named) are not mailboxes */
+static void
+walk(const char *dir, const char *prefix, unsigned depth, struct strvec *out)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > LAYOUT_MAX_DEPTH || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *p, *name;
+
+		if (de->d_name[0] == '.' || strchr(de->d_name, '.') != NULL ||
+		    strcmp(de->d_name, "cur") == 0 || strcmp(de->d_name, "new") == 0 ||
+		    strcmp(de->d_name, "tmp") == 0)
+			continue;
+		p = path_join(dir, de->d_name);
+		if (!is_dir(p)) {
+			free(p);
+			continue;
+		}
+		name = *prefix != '\0' ? xasprintf("%s.%s", prefix, de->d_name) :
+		    xstrdup(de->d_name);
+		/* a folder that is called INBOX would shadow the real one */
+		if (depth > 0 || strcasecmp(name, "INBOX") != 0)
+			strvec_push(out, name);
+		walk(p, name, depth + 1, out);
+		free(name);
+		free(p);
+	}
+	closedir(d);
+}
+
+void
+imap_layout_folders(const struct imap_layout *l, struct strvec *out)
+{
+	if (!l->fs)
+		imap_mbox_folders(l->root, out);
+	else
+		walk(l->root, "", 0, out);
+}
+
+bool
+imap_layout_selectable(const struct imap_layout *l, const char *dir)
+{
+	char *cur;
+	bool ok;
+
+	if (!l->fs)
+		return is_dir(dir);
+	cur = path_join(dir, "cur");
+	ok = is_dir(cur);
+	free(cur);
+	return ok;
+}
+
+int
+imap_layout_mkparents(const struct imap_layout *l, const char *dir)
+{
+	size_t rl = strlen(l->root);
+	char *p;
+	char *slash;
+
+	/* the root itself may not exist yet (Dovecot makes it on demand) */
+	if (mkdir(l->root, 0700) != 0 && errno != EEXIST)
+		return -1;
+	if (!l->fs || strncmp(dir, l->root, rl) != 0 || dir[rl] != '/')
+		return 0;
+	p = xstrdup(dir);
+	for (slash = strchr(p + rl + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			free(p);
+			return -1;
+		}
+		*slash = '/';
+	}
+	free(p);
+	return 0;
+}
+
+int
+imap_layout_create(const struct imap_layout *l, const char *dir)
+{
+	static const char *const subs[] = { "cur", "new", "tmp" };
+	size_t i;
+
+	if (imap_layout_mkparents(l, dir) != 0)
+		return -1;
+	if (!l->fs || !is_dir(dir) || imap_layout_selectable(l, dir))
+		return imap_mbox_create(dir);
+	/* a \Noselect parent becomes a mailbox too */
+	for (i = 0; i < 3; i++) {
+		char *p = path_join(dir, subs[i]);
+		int r = mkdir(p, 0700);
+
+		free(p);
+		if (r != 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
