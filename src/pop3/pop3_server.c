@@ -155,6 +155,24 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	return 0;
 }
 
+/* pop3_settings_deinit - what pop3_settings_load allocated */
+static void
+pop3_settings_deinit(struct pop3_settings *set)
+{
+	free(set->conf_path);
+	free(set->base_dir);
+	free(set->auth_socket);
+	free(set->auth_master_socket);
+	free(set->sessions_dir);
+	free(set->greeting);
+	free(set->mail_location);
+	free(set->uidl_format);
+	free(set->login_user);
+	if (set->ssl_ctx != NULL)
+		SSL_CTX_free(set->ssl_ctx);
+	memset(set, 0, sizeof(*set));
+}
+
 /* --- the session process --- */
 
 static int
@@ -251,10 +269,7 @@ pop3_reap(const struct pop3_settings *set, size_t *live)
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		char path[512];
-
-		snprintf(path, sizeof(path), "%s/%ld", set->sessions_dir, (long)pid);
-		(void)unlink(path);
+		login_session_unregister(set->sessions_dir, (long)pid);
 		if (*live > 0)
 			(*live)--;
 	}
@@ -364,5 +379,6 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 		signal(SIGTERM, SIG_IGN);
 		(void)kill(0, SIGTERM);	/* our own process group: see setpgid above */
 	}
+	pop3_settings_deinit(&set);
 	return 0;
 }
