@@ -27,6 +27,10 @@ int	 login_session_register(const char *sessions_dir, unsigned long max_userip,
 /* login_session_unregister - the session of process pid has ended: its
  * file and its index entry go */
 void	 login_session_unregister(const char *sessions_dir, long pid);
+/* login_session_sweep - remove the files and index entries of sessions
+ * whose process is gone (a stopped service leaves them): at a service's
+ * start, since a login reads only its own user and address's entries */
+void	 login_session_sweep(const char *sessions_dir);
 
 /* login_mail_path - the INBOX of a user from the userdb's mail field or
  * mail_location: "maildir:~/Maildir", "mbox:~/mail:INBOX=/var/mail/%u";

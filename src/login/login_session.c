@@ -202,6 +202,58 @@ login_session_unregister(const char *sessions_dir, long pid)
 	(void)unlink(path);
 }
 
+void
+login_session_sweep(const char *sessions_dir)
+{
+	char *lockp = path_join(sessions_dir, ".lock"), *top = path_join(sessions_dir, USERIP_DIR);
+	char path[900];
+	struct dirent *de, *ke;
+	struct stat st;
+	DIR *d, *k;
+	int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (lfd >= 0)
+		(void)flock(lfd, LOCK_EX);
+	/* the sessions of processes gone unseen (a stopped service's) */
+	if ((d = opendir(sessions_dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.' || pid_alive(atol(de->d_name)))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", sessions_dir, de->d_name);
+			(void)unlink(path);
+		}
+		closedir(d);
+	}
+	/* index entries whose session file is gone, and emptied directories */
+	if ((d = opendir(top)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char dir[600];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s", top, de->d_name);
+			if ((k = opendir(dir)) == NULL)
+				continue;
+			while ((ke = readdir(k)) != NULL) {
+				if (ke->d_name[0] == '.')
+					continue;
+				snprintf(path, sizeof(path), "%s/%s", sessions_dir, ke->d_name);
+				if (stat(path, &st) == 0)
+					continue;
+				snprintf(path, sizeof(path), "%s/%s", dir, ke->d_name);
+				(void)unlink(path);
+			}
+			closedir(k);
+			(void)rmdir(dir);
+		}
+		closedir(d);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	free(lockp);
+	free(top);
+}
+
 char *
 login_mail_path(const char *location, const char *user, const char *home, bool *maildir_r)
 {

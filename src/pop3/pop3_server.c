@@ -337,6 +337,7 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 		fatal("%s", err);
 	free(conf_path);
 	(void)mkdir(set.sessions_dir, 0755);
+	login_session_sweep(set.sessions_dir);
 	/* our own process group, so that a stop reaches every session process
 	 * and nothing else */
 	(void)setpgid(0, 0);
