@@ -32,6 +32,7 @@
 #include "imap/imap_search.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/mem_idle.h"
 #include "lib/util.h"
 #include "pop3/pop3.h"
 #include "pop3/pop3_conn_deflate.h"
@@ -726,7 +727,7 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 			pfd[0].revents = POLLIN;
 			r = 1;
 		} else {
-			r = poll(pfd, ifd >= 0 ? 2 : 1, wait_ms);
+			r = mem_idle_poll(pfd, ifd >= 0 ? 2 : 1, wait_ms);
 		}
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -16,13 +16,21 @@ struct dovecot_conf;
 SSL_CTX	*login_tls_ctx(const struct dovecot_conf *, const char *protocol, const char **error_r);
 
 /* login_session_register - under sessions_dir's lock: count user's live
- * sessions from rip (names compared case-sensitively, as Dovecot does),
- * refuse past max_userip (0: no limit), else write sessions_dir/PID
- * ("user TAB protocol TAB rip TAB lip TAB session"). 0, or -1 over the
- * limit. */
+ * sessions from rip (names compared case-sensitively, as Dovecot does;
+ * only that user and address's sessions are read, through an index in
+ * sessions_dir/.userip), refuse past max_userip (0: no limit), else write
+ * sessions_dir/PID ("user TAB protocol TAB rip TAB lip TAB session"). 0,
+ * or -1 over the limit. */
 int	 login_session_register(const char *sessions_dir, unsigned long max_userip,
 	    const char *user, const char *protocol, const char *rip, const char *lip,
 	    const char *session);
+/* login_session_unregister - the session of process pid has ended: its
+ * file and its index entry go */
+void	 login_session_unregister(const char *sessions_dir, long pid);
+/* login_session_sweep - remove the files and index entries of sessions
+ * whose process is gone (a stopped service leaves them): at a service's
+ * start, since a login reads only its own user and address's entries */
+void	 login_session_sweep(const char *sessions_dir);
 
 /* login_mail_path - the INBOX of a user from the userdb's mail field or
  * mail_location: "maildir:~/Maildir", "mbox:~/mail:INBOX=/var/mail/%u";

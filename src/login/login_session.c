@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,61 +31,229 @@ pid_alive(long pid)
 	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
+/* The sessions of one user from one address, for the
+ * mail_max_userip_connections count without reading every session's file:
+ * $sessions/.userip/KEY/PID, an empty file beside each session's own file,
+ * KEY a hash of user and rip. A hash may collide, so each entry's session
+ * file is still read and compared; an entry whose process or session file
+ * is gone is removed where it is found. */
+#define USERIP_DIR	".userip"
+
+static void
+userip_dir(const char *sessions_dir, const char *user, const char *rip, char *out,
+    size_t size)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (const char *p = user; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ '\t') * 1099511628211ULL;
+	for (const char *p = rip; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(out, size, "%s/" USERIP_DIR "/%016llx", sessions_dir, (unsigned long long)h);
+}
+
+/* session_matches - whether a session file's text names user and rip */
+static bool
+session_matches(const char *text, const char *user, const char *rip)
+{
+	const char *tab1 = strchr(text, '\t');
+	const char *tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
+	const char *tab3 = tab2 != NULL ? strchr(tab2 + 1, '\t') : NULL;
+
+	/* Dovecot compares user names case-sensitively here */
+	return tab3 != NULL && (size_t)(tab1 - text) == strlen(user) &&
+	    strncmp(text, user, strlen(user)) == 0 && (size_t)(tab3 - tab2 - 1) == strlen(rip) &&
+	    strncmp(tab2 + 1, rip, strlen(rip)) == 0;
+}
+
+/* userip_count - the live sessions of user from rip, from their index
+ * directory (stale entries removed) */
+static unsigned long
+userip_count(const char *sessions_dir, const char *dir, const char *user, const char *rip)
+{
+	char path[600], entry[900];
+	struct dirent *de;
+	struct str data;
+	unsigned long count = 0;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return 0;
+	str_init(&data, 256);
+	while ((de = readdir(d)) != NULL) {
+		long pid = atol(de->d_name);
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(entry, sizeof(entry), "%s/%s", dir, de->d_name);
+		snprintf(path, sizeof(path), "%s/%ld", sessions_dir, pid);
+		if (!pid_alive(pid)) {
+			(void)unlink(path);	/* a session that ended unseen */
+			(void)unlink(entry);
+			continue;
+		}
+		str_reset(&data);
+		if (file_read(path, 4096, &data) != 0) {
+			if (errno == ENOENT)
+				(void)unlink(entry);
+			continue;
+		}
+		if (session_matches(data.s, user, rip))
+			count++;
+	}
+	closedir(d);
+	str_deinit(&data);
+	return count;
+}
+
+/* userip_add - this process's entry in dir (made when missing; a reap
+ * may remove an emptied dir between the mkdir and the create) */
+static void
+userip_add(const char *sessions_dir, const char *dir)
+{
+	char top[600], entry[620];
+	int fd = -1;
+
+	snprintf(top, sizeof(top), "%s/" USERIP_DIR, sessions_dir);
+	snprintf(entry, sizeof(entry), "%s/%ld", dir, (long)getpid());
+	for (int i = 0; i < 2 && fd < 0; i++) {
+		(void)mkdir(top, 0755);
+		(void)mkdir(dir, 0755);
+		fd = open(entry, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* session_file_write - the session's file, under a temporary name first
+ * so that doveadm who never reads half of one. No fsync: the file is
+ * runtime state ($base_dir, /run on a real system) that means nothing
+ * after a crash, and two fsyncs were most of a login's disk work. */
+static void
+session_file_write(const char *path, const char *data, size_t len)
+{
+	char tmp[610];
+	bool ok;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return;
+	ok = write(fd, data, len) == (ssize_t)len;
+	if (close(fd) != 0)
+		ok = false;
+	if (!ok || rename(tmp, path) != 0)
+		(void)unlink(tmp);
+}
+
 int
 login_session_register(const char *sessions_dir, unsigned long max_userip, const char *user,
     const char *protocol, const char *rip, const char *lip, const char *session)
 {
-	char *lockp = path_join(sessions_dir, ".lock"), path[512];
-	struct str data, content;
-	struct dirent *de;
-	unsigned long count = 0;
-	DIR *d;
+	char *lockp = path_join(sessions_dir, ".lock"), path[600], dir[600];
+	struct str content;
 	int lfd, ret = 0;
 
 	lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(lockp);
 	if (lfd >= 0)
 		(void)flock(lfd, LOCK_EX);
-	str_init(&data, 256);
 	str_init(&content, 256);
-	/* Dovecot compares user names case-sensitively here */
 	str_appendf(&content, "%s\t%s\t%s\t%s\t%s\n", user, protocol, rip, lip, session);
-	if (max_userip > 0 && (d = opendir(sessions_dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			const char *tab1, *tab2, *tab3;
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", sessions_dir, de->d_name);
-			str_reset(&data);
-			if (file_read(path, 4096, &data) != 0)
-				continue;
-			if (!pid_alive(atol(de->d_name))) {
-				(void)unlink(path);	/* a session that ended unseen */
-				continue;
-			}
-			tab1 = strchr(data.s, '\t');
-			tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
-			tab3 = tab2 != NULL ? strchr(tab2 + 1, '\t') : NULL;
-			if (tab3 != NULL && (size_t)(tab1 - data.s) == strlen(user) &&
-			    strncmp(data.s, user, strlen(user)) == 0 &&
-			    (size_t)(tab3 - tab2 - 1) == strlen(rip) &&
-			    strncmp(tab2 + 1, rip, strlen(rip)) == 0)
-				count++;
-		}
-		closedir(d);
-	}
-	if (max_userip > 0 && count >= max_userip) {
+	userip_dir(sessions_dir, user, rip, dir, sizeof(dir));
+	if (max_userip > 0 && userip_count(sessions_dir, dir, user, rip) >= max_userip) {
 		ret = -1;
 	} else {
 		snprintf(path, sizeof(path), "%s/%ld", sessions_dir, (long)getpid());
-		(void)file_write_atomic(path, content.s, content.len, 0644);
+		session_file_write(path, content.s, content.len);
+		/* kept without a limit too: a reload may set one */
+		userip_add(sessions_dir, dir);
 	}
 	if (lfd >= 0)
 		close(lfd);
-	str_deinit(&data);
 	str_deinit(&content);
 	return ret;
+}
+
+void
+login_session_unregister(const char *sessions_dir, long pid)
+{
+	char path[600], dir[600], entry[620], *f[3], *p;
+	struct str data;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%ld", sessions_dir, pid);
+	str_init(&data, 256);
+	if (file_read(path, 4096, &data) == 0) {
+		/* "user TAB protocol TAB rip TAB ..." */
+		for (p = data.s, n = 0; n < 3 && p != NULL; n++) {
+			f[n] = p;
+			p = strchr(p, '\t');
+			if (p != NULL)
+				*p++ = '\0';
+		}
+		if (n == 3 && p != NULL) {
+			userip_dir(sessions_dir, f[0], f[2], dir, sizeof(dir));
+			snprintf(entry, sizeof(entry), "%s/%ld", dir, pid);
+			(void)unlink(entry);
+			(void)rmdir(dir);	/* when it was the last one */
+		}
+	}
+	str_deinit(&data);
+	(void)unlink(path);
+}
+
+void
+login_session_sweep(const char *sessions_dir)
+{
+	char *lockp = path_join(sessions_dir, ".lock"), *top = path_join(sessions_dir, USERIP_DIR);
+	char path[900];
+	struct dirent *de, *ke;
+	struct stat st;
+	DIR *d, *k;
+	int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (lfd >= 0)
+		(void)flock(lfd, LOCK_EX);
+	/* the sessions of processes gone unseen (a stopped service's) */
+	if ((d = opendir(sessions_dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.' || pid_alive(atol(de->d_name)))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", sessions_dir, de->d_name);
+			(void)unlink(path);
+		}
+		closedir(d);
+	}
+	/* index entries whose session file is gone, and emptied directories */
+	if ((d = opendir(top)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char dir[600];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s", top, de->d_name);
+			if ((k = opendir(dir)) == NULL)
+				continue;
+			while ((ke = readdir(k)) != NULL) {
+				if (ke->d_name[0] == '.')
+					continue;
+				snprintf(path, sizeof(path), "%s/%s", sessions_dir, ke->d_name);
+				if (stat(path, &st) == 0)
+					continue;
+				snprintf(path, sizeof(path), "%s/%s", dir, ke->d_name);
+				(void)unlink(path);
+			}
+			closedir(k);
+			(void)rmdir(dir);
+		}
+		closedir(d);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	free(lockp);
+	free(top);
 }
 
 char *

@@ -8,6 +8,7 @@
 
 #include <openssl/err.h>
 
+#include "lib/mem_idle.h"
 #include "pop3/pop3_conn.h"
 #include "pop3/pop3_conn_deflate.h"
 
@@ -45,7 +46,7 @@ pop3_conn_wait(struct pop3_conn *c, short events)
 	int n;
 
 	do
-		n = poll(&pfd, 1, c->timeout_ms);
+		n = mem_idle_poll(&pfd, 1, c->timeout_ms);	/* an idle session gives memory back */
 	while (n < 0 && errno == EINTR);
 	return n > 0;
 }

@@ -257,6 +257,47 @@ def test_userip_limit_refuses_the_connection_over_it(bindir, tmp_path):
         r.cleanup()
 
 
+def test_userip_limit_counts_each_user_apart_and_forgets_ended_sessions(bindir, tmp_path):
+    r = Retrieval(bindir, tmp_path / "r", extra="mail_max_userip_connections = 1\n")
+    with open(os.path.join(r.root, "users"), "a") as f:
+        f.write("bob:{PLAIN}secret:%d:%d::%s::\n" % (r.uid, r.gid, r.home))
+
+    def login(user):
+        p = poplib.POP3_SSL("127.0.0.1", r.pop3s, context=tls_ctx(), timeout=20)
+        p.user(user)
+        p.pass_("secret")
+        return p
+
+    def leftovers():
+        out = []
+        for d, _, files in os.walk(os.path.join(r.base, "sessions")):
+            out += [os.path.join(d, n) for n in files if n != ".lock"]
+        return out
+
+    try:
+        r.start()
+        for _ in range(2):      # the second round after every session ended
+            alice = login("alice")
+            bob = login("bob")  # another user from the same address: not counted
+            with pytest.raises(poplib.error_proto) as e:
+                login("alice")
+            assert b"[IN-USE]" in e.value.args[0]
+            alice.quit()
+
+            def again():        # alice's slot is free once her process is gone
+                try:
+                    login("alice").quit()
+                    return True
+                except poplib.error_proto:
+                    return False
+            assert wait_for(again)
+            bob.quit()
+            # nothing of the ended sessions stays behind
+            assert wait_for(lambda: leftovers() == []), leftovers()
+    finally:
+        r.cleanup()
+
+
 def test_bad_input_is_answered_and_survived(box):
     box.start()
     s = socket.create_connection(("127.0.0.1", box.pop3), timeout=10)
