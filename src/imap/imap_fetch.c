@@ -1015,7 +1015,7 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 		return str_appendf(reply, "Error in IMAP command %s%s: Invalid messageset",
 		    uid ? "UID " : "", cmd), "BAD";
 	str_init(&e, 64);
-	if (!imap_mailbox_is_inbox(a[1].str) && imap_mailbox_name_check(a[1].str, &e) != 0) {
+	if (!imap_mailbox_is_inbox(a[1].str) && imap_sess_name_check(s, a[1].str, &e) != 0) {
 		str_append(reply, e.s);
 		str_deinit(&e);
 		free(idx);

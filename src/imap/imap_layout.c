@@ -64,6 +64,32 @@ imap_layout_dir(const struct imap_layout *l, const char *name)
 	return str_export(&p);
 }
 
+int
+imap_layout_name_check(const struct imap_layout *l, const char *name, struct str *error)
+{
+	const char *part = name, *end;
+
+	if (!l->fs)
+		return 0;
+	/* under LAYOUT=fs a part of the name is a directory next to the
+	 * parent's own cur/new/tmp: those names would be the Maildir itself */
+	for (;;) {
+		size_t len;
+
+		end = strchr(part, '.');
+		len = end != NULL ? (size_t)(end - part) : strlen(part);
+		if ((len == 3 && (strncmp(part, "cur", 3) == 0 || strncmp(part, "new", 3) == 0 ||
+		    strncmp(part, "tmp", 3) == 0))) {
+			str_appendf(error, "[CANNOT] Invalid mailbox name: %.*s is reserved for the "
+			    "Maildir's own directories", (int)len, part);
+			return -1;
+		}
+		if (end == NULL)
+			return 0;
+		part = end + 1;
+	}
+}
+
 static bool
 is_dir(const char *path)
 {

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+struct str;
+
 struct strvec;
 
 struct imap_layout {
@@ -24,6 +26,10 @@ void	 imap_layout_deinit(struct imap_layout *);
 /* imap_layout_dir - the Maildir of mailbox name ("A.B"), owned; the name
  * was checked by the caller (imap_mailbox_name_check) */
 char	*imap_layout_dir(const struct imap_layout *, const char *name);
+/* imap_layout_name_check - 0, or -1 with the NO text in error when name
+ * cannot be a mailbox of this layout (LAYOUT=fs: a part named cur, new
+ * or tmp) */
+int	 imap_layout_name_check(const struct imap_layout *, const char *name, struct str *error);
 /* imap_layout_folders - the names of all directories that can be
  * mailboxes (INBOX not included) */
 void	 imap_layout_folders(const struct imap_layout *, struct strvec *out);

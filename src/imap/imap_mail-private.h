@@ -48,6 +48,9 @@ void	 imap_sess_sync(struct imap_sess *, bool expunges_ok);
 void	 imap_sess_flags(const struct imap_sess *, const struct imap_msg *, struct str *out);
 /* imap_sess_flag_lists - the "* FLAGS" and PERMANENTFLAGS lines */
 void	 imap_sess_flag_lists(struct imap_sess *);
+/* imap_sess_name_check - 0, or -1 with the NO text: name cannot be a
+ * mailbox (imap_mailbox_name_check, and the layout's own rules) */
+int	 imap_sess_name_check(const struct imap_sess *, const char *name, struct str *error);
 /* imap_sess_dir - the Maildir of a mailbox name (checked by the caller) */
 char	*imap_sess_dir(const struct imap_sess *, const char *name);
 

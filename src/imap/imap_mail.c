@@ -219,7 +219,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 		sess_printf(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
 	}
 	str_init(&e, 64);
-	if (imap_mailbox_name_check(name, &e) != 0 && !imap_mailbox_is_inbox(name)) {
+	if (!imap_mailbox_is_inbox(name) && imap_sess_name_check(s, name, &e) != 0) {
 		str_append(reply, e.s);
 		str_deinit(&e);
 		return "NO";
@@ -272,9 +272,17 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	return "OK";
 }
 
+int
+imap_sess_name_check(const struct imap_sess *s, const char *name, struct str *error)
+{
+	if (imap_mailbox_name_check(name, error) != 0)
+		return -1;
+	return imap_layout_name_check(&s->layout, name, error);
+}
+
 /* name_arg - the mailbox argument, checked; NULL with the NO text */
 static const char *
-name_arg(const struct imap_arg *a, struct str *reply)
+name_arg(const struct imap_sess *s, const struct imap_arg *a, struct str *reply)
 {
 	struct str e;
 	const char *name = a->str;
@@ -282,7 +290,7 @@ name_arg(const struct imap_arg *a, struct str *reply)
 	if (imap_mailbox_is_inbox(name))
 		return name;
 	str_init(&e, 64);
-	if (imap_mailbox_name_check(name, &e) != 0) {
+	if (imap_sess_name_check(s, name, &e) != 0) {
 		str_append(reply, e.s);
 		str_deinit(&e);
 		return NULL;
@@ -318,7 +326,7 @@ cmd_create(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		struct imap_arg tmp = a[0];
 
 		tmp.str = name;
-		if (name_arg(&tmp, reply) == NULL) {
+		if (name_arg(s, &tmp, reply) == NULL) {
 			free(name);
 			return "NO";
 		}
@@ -357,7 +365,7 @@ cmd_delete(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
 	if (imap_mailbox_is_inbox(a[0].str))
 		return str_append(reply, "INBOX can't be deleted"), "NO";
-	if ((name = name_arg(&a[0], reply)) == NULL)
+	if ((name = name_arg(s, &a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
 	if (!dir_exists(dir)) {
@@ -390,7 +398,7 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 
 	if (n != 2 || !imap_arg_is_astring(&a[0]) || !imap_arg_is_astring(&a[1]))
 		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
-	if ((from = name_arg(&a[0], reply)) == NULL || (to = name_arg(&a[1], reply)) == NULL)
+	if ((from = name_arg(s, &a[0], reply)) == NULL || (to = name_arg(s, &a[1], reply)) == NULL)
 		return "NO";
 	if (imap_mailbox_is_inbox(from) || imap_mailbox_is_inbox(to))
 		return str_append(reply, "[CANNOT] Renaming INBOX isn't supported"), "NO";
@@ -450,7 +458,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 
 	if (n != 1 || !imap_arg_is_astring(&a[0]))
 		return str_append(reply, "Error in IMAP command: Invalid arguments"), "BAD";
-	if ((name = name_arg(&a[0], reply)) == NULL)
+	if ((name = name_arg(s, &a[0], reply)) == NULL)
 		return "NO";
 	if (imap_mailbox_is_inbox(name))
 		name = "INBOX";
@@ -490,7 +498,7 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 
 	if (n != 2 || !imap_arg_is_astring(&a[0]) || a[1].type != IMAP_ARG_LIST)
 		return str_append(reply, "Error in IMAP command STATUS: Invalid arguments"), "BAD";
-	if ((name = name_arg(&a[0], reply)) == NULL)
+	if ((name = name_arg(s, &a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
 	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
@@ -605,7 +613,7 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	if (k != n - 1 || a[k].type != IMAP_ARG_LITERAL)
 		return str_append(reply, "Error in IMAP command APPEND: Invalid arguments"), "BAD";
 	msg = &a[k];
-	if ((name = name_arg(&a[0], reply)) == NULL)
+	if ((name = name_arg(s, &a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
 	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {

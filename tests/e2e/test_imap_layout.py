@@ -143,6 +143,27 @@ def test_layout_fs_folders_are_directories(fsbox):
     m.logout()
 
 
+def test_layout_fs_refuses_the_maildirs_own_directories_as_names(fsbox):
+    """Under LAYOUT=fs the folder "cur" would be INBOX's own cur/: DELETE
+    "cur" must not empty INBOX, and no name part may be cur, new or tmp."""
+    fsbox.start()
+    m = login(fsbox)
+    assert m.create("Work")[0] == "OK"
+    for name in ("cur", "new", "tmp", "Work.cur", "Work.new.x"):
+        for verb in (m.delete, m.create, m.select):
+            typ, data = verb(name)
+            assert typ == "NO" and b"Invalid mailbox name" in data[0], (verb, name, data)
+        assert m.append(name, None, None, b"Subject: x\r\n\r\nx\r\n")[0] == "NO"
+    m.select("INBOX")
+    typ, data = m.copy("1", "Work.cur")
+    assert typ == "NO", data
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and data == [b"1"]
+    md = pathlib.Path(fsbox.maildir)
+    assert len(os.listdir(md / "cur")) == 1 and not (md / "Work" / "cur" / "cur").exists()
+    m.logout()
+
+
 def test_dovecot_and_yubin_share_a_layout_fs_tree(fsbox):
     """Dovecot (LAYOUT=fs, separator ".") makes folders and mail; yubin
     serves them with the same UIDs, UIDVALIDITY and flags; then yubin
