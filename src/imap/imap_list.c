@@ -53,33 +53,51 @@ list_printf(struct imap_sess *s, const char *fmt, ...)
 	str_deinit(&line);
 }
 
+/* closure - the states reachable from those in st without reading: a
+ * wildcard may match nothing */
+static void
+closure(const char *p, size_t m, bool *st)
+{
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		if (st[i] && (p[i] == '*' || p[i] == '%'))
+			st[i + 1] = true;
+}
+
+/* pattern_match - LIST wildcards ('*' anything, '%' anything but the
+ * separator) as a set of pattern positions stepped over the name: time
+ * pattern x name, never the backtracking that a pattern such as
+ * "*a*a*a*a*a*a*b" would make exponential */
 static bool
 pattern_match(const char *p, const char *name)
 {
-	for (;;) {
-		if (*p == '\0')
-			return *name == '\0';
-		if (*p == '*' || *p == '%') {
-			bool any = *p == '*';
+	size_t m = strlen(p), i;
+	bool *cur = xcalloc(m + 1, sizeof(bool)), *next = xcalloc(m + 1, sizeof(bool));
+	bool *t, any = true, ok;
 
-			/* a run of wildcards is one wildcard (bounds the recursion) */
-			while (p[1] == '*' || p[1] == '%') {
-				any = any || p[1] == '*';
-				p++;
-			}
-			for (;;) {
-				if (pattern_match(p + 1, name))
-					return true;
-				if (*name == '\0' || (!any && *name == '.'))
-					return false;
-				name++;
-			}
+	cur[0] = true;
+	closure(p, m, cur);
+	for (; *name != '\0' && any; name++) {
+		memset(next, 0, (m + 1) * sizeof(bool));
+		any = false;
+		for (i = 0; i < m; i++) {
+			if (!cur[i])
+				continue;
+			if (p[i] == '*' || (p[i] == '%' && *name != '.'))
+				next[i] = any = true;
+			else if (p[i] == *name)
+				next[i + 1] = any = true;
 		}
-		if (*p != *name)
-			return false;
-		p++;
-		name++;
+		closure(p, m, next);
+		t = cur;
+		cur = next;
+		next = t;
 	}
+	ok = any && cur[m];
+	free(cur);
+	free(next);
+	return ok;
 }
 
 bool
