@@ -998,6 +998,21 @@ imap_cmd_expunge(struct imap_sess *s, const struct imap_arg *a, size_t n, bool u
 
 /* --- COPY, MOVE --- */
 
+/* move_originals - MOVE's second half, once every copy is on disk: the
+ * originals go (reported as expunges at the next sync) */
+static void
+move_originals(struct imap_sess *s, const size_t *idx, size_t nidx)
+{
+	size_t i;
+
+	for (i = 0; i < nidx; i++) {
+		char *path = xasprintf("%s/cur/%s", s->sel_dir, s->snap.m[idx[i]].name);
+
+		(void)unlink(path);
+		free(path);
+	}
+}
+
 const char *
 imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a, size_t n,
     struct str *reply)
@@ -1007,6 +1022,7 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 	const char *err, *cmd = move ? "MOVE" : "COPY";
 	char *dir, *dkw[IMAP_MAX_KEYWORDS] = { 0 }, **bases;
 	size_t i, k, *idx = NULL, nidx, ndkw = 0;
+	int copy_errno = 0;
 
 	if (n != 2 || !imap_arg_is_astring(&a[0]) || !imap_arg_is_astring(&a[1]))
 		return str_appendf(reply, "Error in IMAP command %s%s: Invalid arguments",
@@ -1059,11 +1075,33 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 			    (di = imap_mbox_keyword_index(dir, dkw, &ndkw, s->kw[k], true)) >= 0)
 				kw |= 1u << di;
 		}
-		if (imap_mbox_copy(s->sel_dir, m, dir, kw, &bases[i]) != 0)
+		if (imap_mbox_copy(s->sel_dir, m, dir, kw, &bases[i]) != 0) {
+			copy_errno = errno;
 			bases[i] = NULL;
+			break;
+		}
 	}
-	for (i = 0; i < IMAP_MAX_KEYWORDS; i++)
-		free(dkw[i]);
+	for (k = 0; k < IMAP_MAX_KEYWORDS; k++)
+		free(dkw[k]);
+	if (i < nidx) {
+		/* all or nothing (RFC 3501 6.4.7): the copies made go again, so
+		 * that a client's COPY + EXPUNGE never loses the only one */
+		imap_mbox_remove_bases(dir, bases, i);
+		for (k = 0; k < i; k++)
+			free(bases[k]);
+		free(bases);
+		free(dir);
+		free(idx);
+		if (copy_errno == ENOENT)
+			return str_append(reply, "[EXPUNGEISSUED] Some of the requested messages no "
+			    "longer exist."), "NO";
+		log_error("imap(%s): %s to %s failed: %s", s->user, move ? "MOVE" : "COPY",
+		    a[1].str, strerror(copy_errno));
+		if (copy_errno == ENOSPC || copy_errno == EDQUOT)
+			return str_append(reply, "[OVERQUOTA] Not enough disk space"), "NO";
+		return str_append(reply, "[SERVERBUG] Internal error occurred. Refer to server log "
+		    "for more information."), "NO";
+	}
 	str_init(&srcu, 64);
 	str_init(&dstu, 64);
 	if (imap_mbox_scan(dir, &dst, &err) == 0) {
@@ -1081,14 +1119,7 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 			}
 		}
 		if (move) {
-			/* the originals go now, reported as expunges */
-			for (i = 0; i < nidx; i++) {
-				char *path = xasprintf("%s/cur/%s", s->sel_dir, s->snap.m[idx[i]].name);
-
-				if (bases[i] != NULL)
-					(void)unlink(path);
-				free(path);
-			}
+			move_originals(s, idx, nidx);
 			if (srcu.len > 0)
 				pop3_conn_printf(s->conn, "* OK [COPYUID %u %s %s] Moved UIDs.\r\n",
 				    dst.uidvalidity, srcu.s, dstu.s);
@@ -1104,6 +1135,11 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 			imap_sess_sync(s, true);
 		imap_mbox_snap_free(&dst);
 	} else {
+		/* the copies are on disk; only their UIDs are not known */
+		if (move) {
+			move_originals(s, idx, nidx);
+			imap_sess_sync(s, true);
+		}
 		str_append(reply, move ? "Move completed" : "Copy completed");
 	}
 	for (i = 0; i < nidx; i++)

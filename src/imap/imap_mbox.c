@@ -329,8 +329,12 @@ imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flags, ui
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, cur) != 0 || fsync_dir(curdir) != 0)
+	if (rename(tmp, cur) != 0)
 		goto out;
+	if (fsync_dir(curdir) != 0) {
+		(void)unlink(cur);	/* not known to be on disk: not saved */
+		goto out;
+	}
 	*base_r = str_export(&base);
 	ret = 0;
 out:
@@ -383,6 +387,13 @@ imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir, u
 		curdir = path_join(dir, "cur");
 		ret = fsync_dir(curdir);
 		free(curdir);
+		if (ret != 0) {
+			/* not known to be on disk: not a copy either */
+			int e = errno;
+
+			(void)unlink(to);
+			errno = e;
+		}
 	}
 	if (ret == 0)
 		*base_r = str_export(&base);
@@ -391,6 +402,34 @@ imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir, u
 	str_deinit(&base);
 	str_deinit(&name);
 	return ret;
+}
+
+void
+imap_mbox_remove_bases(const char *dir, char *const *bases, size_t n)
+{
+	char *curdir = path_join(dir, "cur");
+	DIR *d;
+	struct dirent *de;
+	size_t i;
+
+	if ((d = opendir(curdir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			size_t bl = strcspn(de->d_name, ":");
+
+			for (i = 0; i < n; i++)
+				if (bases[i] != NULL && strlen(bases[i]) == bl &&
+				    strncmp(de->d_name, bases[i], bl) == 0) {
+					char *path = path_join(curdir, de->d_name);
+
+					(void)unlink(path);
+					free(path);
+					break;
+				}
+		}
+		closedir(d);
+		(void)fsync_dir(curdir);
+	}
+	free(curdir);
 }
 
 int

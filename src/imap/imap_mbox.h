@@ -79,9 +79,14 @@ int	 imap_mbox_refresh_name(const char *dir, struct imap_msg *m);
  * is its base name, to find its UID after the next scan. 0 or -1. */
 int	 imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flags, uint32_t kw,
 	    time_t date, char **base_r);
-/* imap_mbox_copy - a hard link (or copy) of src's message file into dir */
+/* imap_mbox_copy - a hard link (or copy) of src's message file into dir,
+ * on disk when it returns 0; -1 with errno (ENOENT: the source is gone,
+ * expunged meanwhile) and nothing left behind */
 int	 imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir,
 	    uint32_t kw, char **base_r);
+/* imap_mbox_remove_bases - unlink the messages of dir whose base names are
+ * among bases (NULLs skipped): a COPY that is undone */
+void	 imap_mbox_remove_bases(const char *dir, char *const *bases, size_t n);
 
 /* imap_mbox_read - the message's content */
 int	 imap_mbox_read(const char *dir, const struct imap_msg *m, struct str *out);

@@ -389,6 +389,38 @@ def test_idle_without_inotify_still_reports_a_delivery(box):
     assert "Inotify instance limit for user %d exceeded" % box.uid in box.logtext()
 
 
+def test_copy_and_move_are_all_or_nothing(box):
+    """A COPY or MOVE that cannot copy every message answers NO and leaves
+    neither copies nor missing originals: clients that COPY, then set
+    \\Deleted and EXPUNGE, must never lose the only copy."""
+    box.start()
+    a = login(box)
+    assert a.create("T")[0] == "OK"
+    a.select("INBOX")
+    # another session expunges message 3 behind a's back: a still names it
+    b = login(box)
+    b.select("INBOX")
+    b.store("3", "+FLAGS", "(\\Deleted)")
+    b.expunge()
+    b.logout()
+    typ, data = a.copy("1:3", "T")
+    assert typ == "NO" and b"EXPUNGEISSUED" in data[0], data
+    tcur = os.path.join(box.maildir, ".T", "cur")
+    assert os.listdir(tcur) == []
+    # the target cannot take files at all (a stand-in for EIO or a full disk)
+    shutil.rmtree(tcur)
+    with open(tcur, "w") as f:
+        f.write("not a directory")
+    a.noop()
+    typ, data = a.copy("1", "T")
+    assert typ == "NO" and b"SERVERBUG" in data[0], data
+    typ, data = a.uid("MOVE", "1:*", "T")
+    assert typ == "NO", data
+    typ, data = a.select("INBOX")
+    assert typ == "OK" and data == [b"2"]
+    a.logout()
+
+
 def test_other_sessions_changes_are_reported(box):
     box.start()
     a = login(box)
