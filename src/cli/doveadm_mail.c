@@ -220,7 +220,25 @@ doveadm_user_become(struct dovecot_conf *dc, const char *user, struct auth_clien
 		ret = n == 0 ? DOVEADM_EX_NOUSER : DOVEADM_EX_TEMPFAIL;
 		goto out;
 	}
-	if (geteuid() == 0 && udb->uid >= 0) {
+	if (geteuid() == 0) {
+		const char *v = dovecot_conf_get(dc, "first_valid_uid");
+		long first = v != NULL ? strtol(v, NULL, 10) : 500;
+
+		/* as the login path and Dovecot: a user's files are touched with
+		 * the user's uid, never as root by default */
+		if (udb->uid < 0) {
+			fprintf(stderr, "doveadm(%s): Error: User is missing UID (see mail_uid "
+			    "setting)\n", user);
+			goto out;
+		}
+		if (udb->uid < first || (udb->uid == 0 && first != 0)) {
+			fprintf(stderr, "doveadm(%s): Error: Mail access for users with UID %ld not "
+			    "permitted (see first_valid_uid in config file, uid from userdb "
+			    "lookup).\n", user, udb->uid);
+			goto out;
+		}
+	}
+	if (geteuid() == 0) {
 		gid_t g = udb->gid >= 0 ? (gid_t)udb->gid : (gid_t)udb->uid;
 
 		if (setgroups(1, &g) != 0 || setgid(g) != 0 || setuid((uid_t)udb->uid) != 0) {

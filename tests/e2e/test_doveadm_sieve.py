@@ -166,6 +166,31 @@ def test_unknown_user_and_usage(box):
     assert p.returncode == 64 and "rename" in p.stderr
 
 
+def test_users_below_first_valid_uid_or_without_uid_are_refused(bindir, tmp_path):
+    """As root, doveadm touches a user's files only as that user: a userdb
+    entry with uid 0 (below first_valid_uid) or with no uid at all is
+    refused, as Dovecot refuses it, and nothing is written as root."""
+    if os.getuid() != 0:
+        pytest.skip("needs root: the refusal is about not staying root")
+    r = Retrieval(bindir, tmp_path / "r", extra=PLUGIN)
+    try:
+        homes = {u: os.path.join(r.root, u) for u in ("rooty", "nouid")}
+        for h in homes.values():
+            os.makedirs(h)
+        with open(os.path.join(r.root, "users"), "a") as f:
+            f.write("rooty:{PLAIN}x:0:0::%s::\n" % homes["rooty"])
+            f.write("nouid:{PLAIN}x:::::%s::\n" % homes["nouid"])
+        r.start()
+        p = ds(r, "put", "-u", "rooty", "one", stdin=GOOD)
+        assert p.returncode != 0 and "not permitted" in p.stderr and "UID 0" in p.stderr, p
+        p = ds(r, "put", "-u", "nouid", "one", stdin=GOOD)
+        assert p.returncode != 0 and "missing UID" in p.stderr, p
+        for h in homes.values():
+            assert os.listdir(h) == [], h
+    finally:
+        r.cleanup()
+
+
 def test_put_and_activate_then_lmtp_delivers_through_it(bindir, tmp_path):
     """A script stored and activated with doveadm sieve is the one LMTP
     delivery runs: the message lands in the folder the script names."""
