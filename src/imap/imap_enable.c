@@ -23,7 +23,8 @@ imap_cmd_enable(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 		/* each is reported once, when it is newly enabled (RFC 5161 3.1);
 		 * what yubin does not know is left out, as Dovecot leaves it */
 		if (strcasecmp(a[i].str, "IMAP4rev2") == 0 && !s->rev2) {
-			s->rev2 = true;
+			/* RFC 9051 6.3.1: mailbox names are UTF-8 from now on */
+			s->rev2 = s->utf8 = true;
 			str_append(&line, " IMAP4rev2");
 		} else if (strcasecmp(a[i].str, "UTF8=ACCEPT") == 0 && !s->utf8) {
 			s->utf8 = true;

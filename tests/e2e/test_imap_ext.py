@@ -563,6 +563,9 @@ def test_enable_imap4rev2(box):
     while line.startswith(b"* "):
         line = c.f.readline()
     assert line.startswith(b"n1 OK [APPENDUID "), line
+    # RFC 9051 mailbox names are UTF-8: created and listed as such
+    assert b"OK Create completed" in c.cmd(b'CREATE "Entw\xc3\xbcrfe"')[-1]
+    assert c.cmd('LIST "" "Entw*"')[0] == b'* LIST (\\HasNoChildren) "." "Entw\xc3\xbcrfe"\r\n'
     c.close()
 
 
