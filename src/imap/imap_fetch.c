@@ -25,6 +25,25 @@
 
 /* resolve - the indexes (ascending) of the messages a set names; -1 when a
  * sequence number is out of range (Dovecot's "Invalid messageset") */
+/* saved_has - uid is in the last SEARCH ... SAVE result (ascending UIDs) */
+static bool
+saved_has(const struct imap_sess *s, uint32_t uid)
+{
+	size_t lo = 0, hi = s->nsaved;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->saved[mid] == uid)
+			return true;
+		if (s->saved[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 static int
 resolve(struct imap_sess *s, const char *set_text, bool uid, size_t **idx_r, size_t *n_r)
 {
@@ -39,13 +58,9 @@ resolve(struct imap_sess *s, const char *set_text, bool uid, size_t **idx_r, siz
 		return -1;
 	idx = xcalloc(s->snap.n + 1, sizeof(*idx));
 	if (set.saved) {
-		for (i = 0; i < s->snap.n; i++) {
-			size_t k;
-
-			for (k = 0; k < s->nsaved; k++)
-				if (s->saved[k] == s->snap.m[i].uid)
-					idx[n++] = i;
-		}
+		for (i = 0; i < s->snap.n; i++)
+			if (saved_has(s, s->snap.m[i].uid))
+				idx[n++] = i;
 		*idx_r = idx;
 		*n_r = n;
 		return 0;
@@ -861,6 +876,7 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 	size_t i, k, nsaved = 0, used;
 	uint32_t *saved, *nums;
 	uint64_t top_modseq = 0;
+	bool uses_saved;
 
 	/* RFC 4731/5182: SEARCH RETURN (MIN MAX ALL COUNT SAVE) (imap_esearch.c) */
 	if (imap_search_ret_parse(a, n, &ret, &used, &err) != 0)
@@ -884,6 +900,7 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 	if ((prog = imap_search_parse(a, n, &err)) == NULL)
 		return str_appendf(reply, "Error in IMAP command %sSEARCH: %s", uid ? "UID " : "",
 		    err), "BAD";
+	uses_saved = imap_search_uses_saved(prog);
 	str_init(&out, 256);
 	str_append(&out, "* SEARCH");
 	saved = xcalloc(s->snap.n + 1, sizeof(*saved));
@@ -910,9 +927,7 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 		sm.modseq = m->modseq;
 		sm.load = search_load;
 		sm.ctx = s;
-		for (k = 0; k < s->nsaved; k++)
-			if (s->saved[k] == m->uid)
-				sm.saved = true;
+		sm.saved = uses_saved && saved_has(s, m->uid);
 		if (imap_search_match(prog, &sm)) {
 			nums[nsaved] = uid ? m->uid : (uint32_t)(i + 1);
 			saved[nsaved++] = m->uid;

@@ -430,6 +430,19 @@ sent_date(struct imap_search_msg *m, time_t *d_r)
 }
 
 bool
+imap_search_uses_saved(const struct imap_search *s)
+{
+	size_t i;
+
+	if ((s->key == SK_SEQ || s->key == SK_UID) && s->set.saved)
+		return true;
+	for (i = 0; i < s->nsub; i++)
+		if (imap_search_uses_saved(s->sub[i]))
+			return true;
+	return false;
+}
+
+bool
 imap_search_uses_modseq(const struct imap_search *s)
 {
 	size_t i;

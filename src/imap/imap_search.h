@@ -49,8 +49,10 @@ struct imap_search_msg {
 struct imap_search *imap_search_parse(const struct imap_arg *args, size_t n,
 	    const char **error_r);
 void	 imap_search_free(struct imap_search **);
-/* imap_search_uses_saved - the program holds "$" */
 bool	 imap_search_match(const struct imap_search *, struct imap_search_msg *);
+/* imap_search_uses_saved - the program holds "$" (only then is each
+ * message's "saved" worth finding out) */
+bool	 imap_search_uses_saved(const struct imap_search *);
 /* imap_search_uses_modseq - the program holds MODSEQ (RFC 7162: the
  * reply then ends with "(MODSEQ highest-of-the-matches)") */
 bool	 imap_search_uses_modseq(const struct imap_search *);
