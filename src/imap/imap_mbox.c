@@ -169,6 +169,8 @@ imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const char *na
 	size_t i;
 	int ret;
 
+	if (imap_mboxf_is(dir))
+		return -1;	/* keywords are not kept in mbox yet (docs/compat.md) */
 	for (i = 0; i < *n; i++)
 		if (names[i] != NULL && strcasecmp(names[i], name) == 0)
 			return (int)i;

@@ -161,6 +161,8 @@ def test_store_expunge_append_copy(mboxbox):
     assert typ == "OK" and b"UID 7" in data[0] and b"\\Answered" in data[0]
     typ, data = m.uid("STORE", "5", "+FLAGS.SILENT", "(\\Deleted)")
     assert typ == "OK"
+    # keywords are not kept in mbox yet: refused, not dropped silently
+    assert m.uid("STORE", "5", "+FLAGS", "(todo)")[0] == "NO"
     text = read_spool(mboxbox)
     assert b"X-UID: 7\nStatus: RO\nX-Status: AF\n" in text
     assert b"X-UID: 5\nStatus: RO\nX-Status: D\n" in text
