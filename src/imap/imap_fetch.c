@@ -13,6 +13,7 @@
 #include "imap/imap_condstore.h"
 #include "imap/imap_index.h"
 #include "imap/imap_mail-private.h"
+#include "imap/imap_mbox_mbox.h"
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_binary.h"
 #include "imap/imap_esearch.h"
@@ -992,7 +993,20 @@ imap_cmd_expunge(struct imap_sess *s, const struct imap_arg *a, size_t n, bool u
 			only[idx[i]] = true;
 		free(idx);
 	}
-	for (i = 0; i < s->snap.n; i++) {
+	if (imap_mboxf_is(s->sel_dir)) {
+		/* an mbox is rewritten once without them (imap_mbox_mbox.c) */
+		uint32_t *uids = xcalloc(s->snap.n + 1, sizeof(*uids));
+		size_t nu = 0;
+
+		for (i = 0; i < s->snap.n; i++)
+			if ((s->snap.m[i].flags & IMAP_FLAG_DELETED) && (only == NULL || only[i]))
+				uids[nu++] = s->snap.m[i].uid;
+		if (imap_mboxf_expunge(s->sel_dir, uids, nu) == 0)
+			s->expunged += (unsigned)nu;
+		free(uids);
+		nu = 0;
+	}
+	for (i = 0; i < s->snap.n && !imap_mboxf_is(s->sel_dir); i++) {
 		struct imap_msg *m = &s->snap.m[i];
 		char *path;
 
@@ -1020,6 +1034,15 @@ move_originals(struct imap_sess *s, const size_t *idx, size_t nidx)
 {
 	size_t i;
 
+	if (imap_mboxf_is(s->sel_dir)) {
+		uint32_t *uids = xcalloc(nidx + 1, sizeof(*uids));
+
+		for (i = 0; i < nidx; i++)
+			uids[i] = s->snap.m[idx[i]].uid;
+		(void)imap_mboxf_expunge(s->sel_dir, uids, nidx);
+		free(uids);
+		return;
+	}
 	for (i = 0; i < nidx; i++) {
 		char *path = xasprintf("%s/cur/%s", s->sel_dir, s->snap.m[idx[i]].name);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "imap/imap_index.h"
+#include "imap/imap_mbox_mbox.h"
 #include "imap/imap_search.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -763,6 +764,8 @@ imap_index_sync(const char *dir, struct imap_mbox_snap *out, enum imap_index_how
 int
 imap_mbox_scan(const char *dir, struct imap_mbox_snap *out, const char **error_r)
 {
+	if (imap_mboxf_is(dir))
+		return imap_mboxf_scan(dir, out, error_r);	/* no index for mbox */
 	return index_sync(dir, false, out, NULL, error_r);
 }
 

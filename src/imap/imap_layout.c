@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "imap/imap_mbox.h"
 #include "lib/mem.h"
@@ -32,7 +34,8 @@ imap_layout_init(struct imap_layout *l, const char *location, const char *user,
 		l->root = xstrdup(inbox);
 		return 0;
 	}
-	l->fs = ml.layout_fs;
+	l->mbox = ml.format == STORAGE_MBOX;
+	l->fs = ml.layout_fs || l->mbox;	/* mbox subfolders are directories */
 	l->root = ml.root;
 	ml.root = NULL;
 	l->inbox = xstrdup(inbox);
@@ -98,11 +101,19 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static bool
+is_reg(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* walk - the directories under dir as "prefix.name"; Maildir's own
  * cur/new/tmp, dot entries and names with the separator in them (they
  * could not be named) are not mailboxes */
 static void
-walk(const char *dir, const char *prefix, unsigned depth, struct strvec *out)
+walk(const char *dir, const char *prefix, unsigned depth, bool mbox, struct strvec *out)
 {
 	DIR *d;
 	struct dirent *de;
@@ -117,7 +128,7 @@ walk(const char *dir, const char *prefix, unsigned depth, struct strvec *out)
 		    strcmp(de->d_name, "tmp") == 0)
 			continue;
 		p = path_join(dir, de->d_name);
-		if (!is_dir(p)) {
+		if (!is_dir(p) && !(mbox && is_reg(p))) {
 			free(p);
 			continue;
 		}
@@ -126,7 +137,7 @@ walk(const char *dir, const char *prefix, unsigned depth, struct strvec *out)
 		/* a folder that is called INBOX would shadow the real one */
 		if (depth > 0 || strcasecmp(name, "INBOX") != 0)
 			strvec_push(out, name);
-		walk(p, name, depth + 1, out);
+		walk(p, name, depth + 1, mbox, out);
 		free(name);
 		free(p);
 	}
@@ -139,7 +150,7 @@ imap_layout_folders(const struct imap_layout *l, struct strvec *out)
 	if (!l->fs)
 		imap_mbox_folders(l->root, out);
 	else
-		walk(l->root, "", 0, out);
+		walk(l->root, "", 0, l->mbox, out);
 }
 
 bool
@@ -148,6 +159,8 @@ imap_layout_selectable(const struct imap_layout *l, const char *dir)
 	char *cur;
 	bool ok;
 
+	if (l->mbox)
+		return is_reg(dir);	/* an mbox folder is a file; a directory only a parent */
 	if (!l->fs)
 		return is_dir(dir);
 	cur = path_join(dir, "cur");
@@ -181,6 +194,24 @@ imap_layout_mkparents(const struct imap_layout *l, const char *dir)
 	return 0;
 }
 
+/* fsync_dir_of - the directory holding path, so that a new name survives */
+static int
+fsync_dir_of(const char *path)
+{
+	char *d = xstrdup(path), *slash = strrchr(d, '/');
+	int fd, ret;
+
+	if (slash != NULL)
+		*slash = '\0';
+	fd = open(slash != NULL && *d != '\0' ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(d);
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
 int
 imap_layout_create(const struct imap_layout *l, const char *dir)
 {
@@ -189,6 +220,16 @@ imap_layout_create(const struct imap_layout *l, const char *dir)
 
 	if (imap_layout_mkparents(l, dir) != 0)
 		return -1;
+	if (l->mbox) {
+		int fd = open(dir, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0 || fsync(fd) != 0) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		return close(fd) == 0 ? fsync_dir_of(dir) : -1;
+	}
 	if (!l->fs || !is_dir(dir) || imap_layout_selectable(l, dir))
 		return imap_mbox_create(dir);
 	/* a \Noselect parent becomes a mailbox too */

@@ -15,6 +15,7 @@ struct imap_layout {
 	char	*inbox;		/* INBOX's Maildir (owned) */
 	char	*root;		/* the folders' root (owned) */
 	bool	 fs;		/* LAYOUT=fs */
+	bool	 mbox;		/* mbox files: folders ROOT/A/B files (imap_mbox_mbox.c) */
 };
 
 /* imap_layout_init - from the location in effect (NULL or "": the one

@@ -8,6 +8,7 @@
  * imap_compress.c; the QUOTA commands in imap_quota.c. Replies are
  * Dovecot 2.3's. Tests: tests/e2e/test_imap.py, test_imap_ext.py */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "imap/imap_quota.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
+#include "imap/imap_mbox_mbox.h"
 #include "imap/imap_search.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -65,12 +67,15 @@ imap_sess_dir(const struct imap_sess *s, const char *name)
 	return imap_layout_dir(&s->layout, name);
 }
 
+/* dir_exists - a mailbox (or, under LAYOUT=fs, a parent) is at path:
+ * a directory, or with mbox a file as well */
 static bool
-dir_exists(const char *path)
+dir_exists(const struct imap_sess *s, const char *path)
 {
 	struct stat st;
 
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	return stat(path, &st) == 0 && (S_ISDIR(st.st_mode) ||
+	    (s->layout.mbox && S_ISREG(st.st_mode)));
 }
 
 void
@@ -368,7 +373,7 @@ cmd_delete(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	if ((name = name_arg(s, &a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
-	if (!dir_exists(dir)) {
+	if (!dir_exists(s, dir)) {
 		free(dir);
 		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
 		return "NO";
@@ -407,13 +412,13 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		    "names"), "NO";
 	fdir = imap_sess_dir(s, from);
 	tdir = imap_sess_dir(s, to);
-	if (!dir_exists(fdir)) {
+	if (!dir_exists(s, fdir)) {
 		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", from);
 		free(fdir);
 		free(tdir);
 		return "NO";
 	}
-	if (dir_exists(tdir)) {
+	if (dir_exists(s, tdir)) {
 		str_append(reply, "[ALREADYEXISTS] Target mailbox already exists");
 		free(fdir);
 		free(tdir);
@@ -464,7 +469,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 		name = "INBOX";
 	if (sub && !imap_mailbox_is_inbox(name)) {
 		char *dir = imap_sess_dir(s, name);
-		bool ok = dir_exists(dir);
+		bool ok = dir_exists(s, dir);
 
 		free(dir);
 		if (!ok) {
@@ -713,7 +718,17 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 			log_warn("imap(%s): inotify_init1() failed: %s", s->user, strerror(errno));
 		wait_ms = IDLE_FALLBACK_CHECK_MS;
 	}
-	if (ifd >= 0) {
+	if (ifd >= 0 && imap_mboxf_is(s->sel_dir)) {
+		/* an mbox: its directory, as appends change the file and
+		 * rewrites rename a new one into place */
+		char *d = xstrdup(s->sel_dir), *slash = strrchr(d, '/');
+
+		if (slash != NULL)
+			*slash = '\0';
+		(void)inotify_add_watch(ifd, slash != NULL && *d != '\0' ? d : "/",
+		    IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_DELETE);
+		free(d);
+	} else if (ifd >= 0) {
 		char *nd = path_join(s->sel_dir, "new"), *cd = path_join(s->sel_dir, "cur");
 
 		(void)inotify_add_watch(ifd, nd, IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
@@ -877,6 +892,23 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	return "BAD";
 }
 
+/* imap_mail_mbox_inbox - the spool file exists (empty when new, as
+ * Dovecot makes it): an mbox INBOX is then told from a Maildir by stat */
+static int
+imap_mail_mbox_inbox(const char *path, const char **error_r)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0 || !imap_mboxf_is(path)) {
+		if (fd >= 0)
+			close(fd);
+		*error_r = "cannot open the mbox INBOX";
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int
 imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
     const char *mailbox_path, bool maildir)
@@ -901,17 +933,13 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	memcpy(tag, conn->in + conn->in_pos, tl);
 	tag[tl] = '\0';
 	conn->in_pos += tl + 1;
-	if (!maildir) {
-		sess_printf(&s, "%s NO [SERVERBUG] mbox is not supported by this IMAP server\r\n", tag);
-		(void)pop3_conn_flush(conn);
-		free(s.root);
-		return 1;
-	}
 	{
 		const char *err;
 
 		if (imap_layout_init(&s.layout, c->mail_location, user, getenv("HOME"), s.root,
-		    &err) != 0) {
+		    &err) != 0 || (!maildir && !s.layout.mbox && (err = "mbox INBOX without an "
+		    "mbox mail_location") != NULL) || (s.layout.mbox && imap_mail_mbox_inbox(s.root,
+		    &err) != 0)) {
 			log_error("imap(%s): mail_location: %s", user, err);
 			sess_printf(&s, "%s NO [SERVERBUG] Internal error occurred. Refer to server "
 			    "log for more information.\r\n", tag);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "imap/imap_mbox.h"
+#include "imap/imap_mbox_mbox.h"
 #include "imap/imap_search.h"
 #include "lib/mem.h"
 #include "lib/util.h"
@@ -168,6 +169,8 @@ imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const char *na
 	size_t i;
 	int ret;
 
+	if (imap_mboxf_is(dir))
+		return -1;	/* keywords are not kept in mbox yet (docs/compat.md) */
 	for (i = 0; i < *n; i++)
 		if (names[i] != NULL && strcasecmp(names[i], name) == 0)
 			return (int)i;
@@ -217,6 +220,9 @@ imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_
 	bool passed = info != NULL && strchr(info + 3, 'P') != NULL;
 	char *from, *to;
 	int ret;
+
+	if (imap_mboxf_is(dir))
+		return imap_mboxf_set_flags(dir, m, flags);	/* keywords not kept in mbox yet */
 
 	str_init(&name, 128);
 	str_append_n(&name, m->name, maildir_basename_len(m->name));
@@ -295,6 +301,15 @@ imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flags, ui
     time_t date, char **base_r)
 {
 	struct str body, base, name;
+
+	if (imap_mboxf_is(dir)) {
+		struct imap_mboxf_new a = { data, len, flags, date, 0 };
+
+		if (imap_mboxf_save(dir, &a, 1) != 0)
+			return -1;
+		*base_r = xasprintf("u%u:", a.uid);	/* the name imap_mboxf_scan gives */
+		return 0;
+	}
 	char *tmp = NULL, *cur = NULL, *curdir = path_join(dir, "cur");
 	struct timespec ts[2];
 	size_t i, vsize;
@@ -356,6 +371,20 @@ imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir, u
     char **base_r)
 {
 	struct str base, name;
+
+	if (imap_mboxf_is(src_dir) || imap_mboxf_is(dir)) {
+		/* no links between an mbox and anything: the bytes are copied */
+		struct str data;
+		int r;
+
+		str_init(&data, m->vsize + 1);
+		r = imap_mbox_read(src_dir, m, &data);
+		if (r == 0)
+			r = imap_mbox_save(dir, data.s, data.len, m->flags & ~IMAP_FLAG_RECENT, kw,
+			    m->date, base_r);
+		str_deinit(&data);
+		return r;
+	}
 	char *from = xasprintf("%s/cur/%s", src_dir, m->name), *to, *curdir;
 	int ret;
 
@@ -435,6 +464,8 @@ imap_mbox_remove_bases(const char *dir, char *const *bases, size_t n)
 int
 imap_mbox_read(const char *dir, const struct imap_msg *m, struct str *out)
 {
+	if (imap_mboxf_is(dir))
+		return imap_mboxf_read(dir, m, out);
 	char *path = xasprintf("%s/cur/%s", dir, m->name);
 	int ret = file_read(path, 1024u * 1024 * 1024, out);
 
@@ -492,6 +523,8 @@ imap_mbox_delete(const char *path)
 	static const char *const subs[] = { "cur", "new", "tmp" };
 	size_t i;
 
+	if (imap_mboxf_is(path))
+		return imap_mboxf_delete(path);
 	for (i = 0; i < 3; i++) {
 		char *p = path_join(path, subs[i]);
 

@@ -1,0 +1,812 @@
+/* imap_mbox_mbox.c - an mbox file for IMAP (imap_mbox_mbox.h) */
+
+#include "imap/imap_mbox_mbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imap/imap_search.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "lib/util.h"
+#include "storage/mbox_meta.h"
+#include "storage/storage.h"
+
+/* an mbox larger than this is refused rather than read into memory */
+#define MBOXF_MAX	(1024ull * 1024 * 1024)
+
+bool
+imap_mboxf_is(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool
+is_from_line(const char *buf, size_t len, size_t at)
+{
+	return len - at >= 5 && memcmp(buf + at, "From ", 5) == 0 && (at == 0 || buf[at - 1] == '\n');
+}
+
+/* content_length - the Content-Length header's value in the header block
+ * hdr[0..hlen), or -1 */
+static long long
+content_length(const char *hdr, size_t hlen)
+{
+	size_t i = 0;
+
+	while (i < hlen) {
+		const char *nl = memchr(hdr + i, '\n', hlen - i);
+		size_t ll = nl != NULL ? (size_t)(nl - (hdr + i)) : hlen - i;
+
+		if (ll > 15 && strncasecmp(hdr + i, "Content-Length:", 15) == 0) {
+			const char *p = hdr + i + 15, *e = hdr + i + ll;
+			unsigned long long v = 0;
+
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			if (p == e || *p < '0' || *p > '9')
+				return -1;
+			while (p < e && *p >= '0' && *p <= '9') {
+				if (v > (1ull << 40))
+					return -1;
+				v = v * 10 + (unsigned)(*p++ - '0');
+			}
+			return (long long)v;
+		}
+		i += ll + 1;
+	}
+	return -1;
+}
+
+bool
+imap_mboxf_next(const char *buf, size_t len, size_t *pos, size_t *from_r, size_t *msg_r,
+    size_t *msg_len_r)
+{
+	size_t at = *pos, start, hend, end, k;
+	const char *nl;
+	long long cl;
+
+	/* skip anything before a From_ line (a damaged start) */
+	while (at < len && !is_from_line(buf, len, at)) {
+		nl = memchr(buf + at, '\n', len - at);
+		at = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+	}
+	if (at >= len)
+		return *pos = len, false;
+	*from_r = at;
+	nl = memchr(buf + at, '\n', len - at);
+	start = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+	/* the header block ends at the first empty line */
+	hend = start;
+	while (hend < len && buf[hend] != '\n') {
+		nl = memchr(buf + hend, '\n', len - hend);
+		hend = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+	}
+	if (hend < len)
+		hend++;	/* the blank line */
+	cl = content_length(buf + start, hend - start);
+	end = len;
+	if (cl >= 0 && (unsigned long long)cl <= len - hend) {
+		/* Content-Length is exact when the next From_ line (after the
+		 * blank separator line) or the end follows it */
+		size_t e = hend + (size_t)cl;
+
+		if (e == len || (e + 1 == len && buf[e] == '\n'))
+			k = len;
+		else if (is_from_line(buf, len, e))
+			k = e;
+		else if (buf[e] == '\n' && is_from_line(buf, len, e + 1))
+			k = e + 1;
+		else
+			k = 0;
+		if (k != 0) {
+			*pos = k;
+			end = e;
+			goto found;
+		}
+	}
+	/* no usable Content-Length: the next From_ line ends it */
+	for (k = hend; k < len; ) {
+		if (is_from_line(buf, len, k))
+			break;
+		nl = memchr(buf + k, '\n', len - k);
+		k = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+	}
+	end = k;
+	*pos = k;
+	/* the blank line before the next From_ line (or the end: local
+	 * delivery and Dovecot end each message with one) separates */
+	if (end - start >= 2 && buf[end - 1] == '\n' && buf[end - 2] == '\n')
+		end--;
+found:
+	*msg_r = start;
+	*msg_len_r = end - start;
+	return true;
+}
+
+/* from_date - the date of a From_ line "From sender Www Mmm dd hh:mm:ss yyyy" */
+static time_t
+from_date(const char *line, size_t len)
+{
+	char tmp[128], *p;
+	struct tm tm;
+	const char *nl = memchr(line, '\n', len);
+	size_t ll = nl != NULL ? (size_t)(nl - line) : len;
+
+	if (ll >= sizeof(tmp))
+		ll = sizeof(tmp) - 1;
+	memcpy(tmp, line, ll);
+	tmp[ll] = '\0';
+	p = strchr(tmp + 5, ' ');
+	if (p == NULL)
+		return 0;
+	while (*p == ' ')
+		p++;	/* senders are followed by one or two spaces */
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(p, "%a %b %d %H:%M:%S %Y", &tm) == NULL)
+		return 0;
+	return timegm(&tm);
+}
+
+/* client_view - the message without the mbox headers */
+static void
+client_view(const char *msg, size_t len, const struct mbox_meta *mm, struct str *out)
+{
+	size_t i = 0, hl = mm->header_len <= len ? mm->header_len : len;
+	bool skip = false;
+
+	while (i < hl) {
+		const char *nl = memchr(msg + i, '\n', hl - i);
+		size_t ll = nl != NULL ? (size_t)(nl - (msg + i)) + 1 : hl - i;
+
+		if (msg[i] != ' ' && msg[i] != '\t')
+			skip = mbox_meta_is_ours(msg + i, ll) ||
+			    (ll >= 15 && strncasecmp(msg + i, "Content-Length:", 15) == 0);
+		if (!skip)
+			str_append_n(out, msg + i, ll);
+		i += ll;
+	}
+	str_append_n(out, msg + hl, len - hl);
+}
+
+static size_t
+crlf_size(const char *p, size_t len)
+{
+	size_t n = len, i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			n++;
+	return n;
+}
+
+/* read_locked - the whole file under a shared fcntl lock */
+static int
+read_locked(const char *path, struct str *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	char chunk[65536];
+	ssize_t r;
+
+	str_reset(out);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) != 0 || (unsigned long long)st.st_size > MBOXF_MAX) {
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	(void)storage_fcntl_lock(fd, false);
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (out->len + (size_t)r > MBOXF_MAX) {
+			r = -1;
+			errno = EFBIG;
+			break;
+		}
+		str_append_n(out, chunk, (size_t)r);
+	}
+	storage_fcntl_unlock(fd);
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+static unsigned
+imap_flags(unsigned f)
+{
+	return (f & MBOX_SEEN ? IMAP_FLAG_SEEN : 0) | (f & MBOX_ANSWERED ? IMAP_FLAG_ANSWERED : 0) |
+	    (f & MBOX_FLAGGED ? IMAP_FLAG_FLAGGED : 0) | (f & MBOX_DRAFT ? IMAP_FLAG_DRAFT : 0) |
+	    (f & MBOX_DELETED ? IMAP_FLAG_DELETED : 0) | (f & MBOX_OLD ? 0 : IMAP_FLAG_RECENT);
+}
+
+/* walk - each message of buf with its UID as Dovecot gives it: X-UID
+ * when it grows and is below X-IMAPbase's next UID, else the next one */
+typedef bool walk_fn(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
+    struct mbox_meta *mm, uint32_t uid);
+
+static void
+walk(const char *buf, size_t len, uint32_t *uidvalidity_r, uint32_t *uidnext_r, walk_fn *fn,
+    void *ctx, bool *dirty_r)
+{
+	size_t pos = 0, from, msg, mlen;
+	uint32_t last = 0, next = 1;
+	bool first = true, first_msg = true;
+
+	*uidvalidity_r = 0;
+	while (imap_mboxf_next(buf, len, &pos, &from, &msg, &mlen)) {
+		struct mbox_meta mm;
+		uint32_t uid;
+		bool stop;
+
+		mbox_meta_parse(buf + msg, mlen, &mm);
+		if (first && mm.has_base) {
+			*uidvalidity_r = mm.uidvalidity;
+			next = mm.last_uid + 1;
+		}
+		first = false;
+		if (mm.uid > last && mm.uid < next)
+			uid = mm.uid;
+		else
+			uid = next++;
+		last = uid;
+		if ((mm.uid != uid || (!mm.has_base && first_msg)) && dirty_r != NULL)
+			*dirty_r = true;	/* Dovecot would write this UID in */
+		first_msg = false;
+		mm.uid = uid;
+		stop = fn != NULL && fn(ctx, buf, from, msg, mlen, &mm, uid);
+		mbox_meta_free(&mm);
+		if (stop)
+			break;
+	}
+	*uidnext_r = next;
+}
+
+static bool
+scan_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
+    struct mbox_meta *mm, uint32_t uid)
+{
+	struct imap_mbox_snap *out = ctx;
+	struct imap_msg *m;
+	struct str view;
+
+	out->m = xreallocarray(out->m, out->n + 1, sizeof(*out->m));
+	m = &out->m[out->n++];
+	memset(m, 0, sizeof(*m));
+	m->uid = uid;
+	/* the UID stands in for the Maildir file name: APPEND and COPY find
+	 * their new messages by it (imap_mboxf_save) */
+	m->name = xasprintf("u%u:", uid);
+	m->flags = imap_flags(mm->flags);
+	str_init(&view, mlen + 1);
+	client_view(buf + msg, mlen, mm, &view);
+	m->vsize = crlf_size(view.s, view.len);
+	str_deinit(&view);
+	m->date = from_date(buf + from, msg - from);
+	return false;
+}
+
+bool
+imap_mboxf_parse(const char *buf, size_t len, struct imap_mbox_snap *out)
+{
+	bool dirty = false;
+
+	memset(out, 0, sizeof(*out));
+	walk(buf, len, &out->uidvalidity, &out->uidnext, scan_one, out, &dirty);
+	return dirty;
+}
+
+int
+imap_mboxf_scan(const char *path, struct imap_mbox_snap *out, const char **error_r)
+{
+	struct str buf;
+	struct stat st;
+	bool dirty = false, retried = false;
+
+	memset(out, 0, sizeof(*out));
+	str_init(&buf, 4096);
+again:
+	if (read_locked(path, &buf) != 0) {
+		*error_r = "cannot read the mbox file";
+		str_deinit(&buf);
+		return -1;
+	}
+	dirty = imap_mboxf_parse(buf.s, buf.len, out);
+	if (dirty && !retried) {
+		/* UIDs given now are written into the file (X-UID, and
+		 * X-IMAPbase in the first message), as Dovecot does, so that
+		 * both keep them; read-only files are served as they are */
+		retried = true;
+		if (imap_mboxf_assign_uids(path) == 0) {
+			imap_mbox_snap_free(out);
+			memset(out, 0, sizeof(*out));
+			dirty = false;
+			goto again;
+		}
+	}
+	if (out->uidvalidity == 0)
+		/* no X-IMAPbase yet: the file's creation stands in until a
+		 * writer gives it one (docs/compat.md) */
+		out->uidvalidity = stat(path, &st) == 0 && st.st_mtime > 0 ?
+		    (uint32_t)st.st_ino : 1;
+	str_deinit(&buf);
+	return 0;
+}
+
+struct read_ctx {
+	uint32_t uid;
+	struct str *out;
+	bool found;
+};
+
+static bool
+read_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
+    struct mbox_meta *mm, uint32_t uid)
+{
+	struct read_ctx *r = ctx;
+
+	(void)from;
+	if (uid != r->uid)
+		return uid > r->uid;
+	client_view(buf + msg, mlen, mm, r->out);
+	r->found = true;
+	return true;
+}
+
+int
+imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out)
+{
+	struct str buf;
+	struct read_ctx r = { m->uid, out, false };
+	uint32_t v, nx;
+
+	str_init(&buf, 4096);
+	if (read_locked(path, &buf) != 0) {
+		str_deinit(&buf);
+		return -1;
+	}
+	str_reset(out);
+	walk(buf.s, buf.len, &v, &nx, read_one, &r, NULL);
+	str_deinit(&buf);
+	if (!r.found)
+		return errno = ENOENT, -1;
+	return 0;
+}
+
+/* --- writing: the whole file rewritten under the locks --- */
+
+/* how long a delivery's dot-lock or fcntl lock is waited for */
+#define MBOXF_LOCK_TRIES	50
+#define MBOXF_LOCK_WAIT_US	100000
+
+/* mboxf_edit_fn - decide about one message: false drops it (EXPUNGE);
+ * mm->flags and mm->keywords may be changed */
+typedef bool mboxf_edit_fn(void *ctx, struct mbox_meta *mm);
+
+struct rw_ctx {
+	struct str	*out;
+	mboxf_edit_fn	*edit;
+	void		*ctx;
+	uint32_t	 uidvalidity, last_uid;
+	char		*base_kw[MBOX_META_MAX_KEYWORDS];	/* the first message's */
+	size_t		 nbase_kw;
+	bool		 seen_first, written_first;
+	struct imap_mboxf_new *add;	/* appended after the last message */
+	size_t		 nadd;
+};
+
+static bool
+rw_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen, struct mbox_meta *mm,
+    uint32_t uid)
+{
+	struct rw_ctx *r = ctx;
+	size_t i = 0, hl = mm->header_len <= mlen ? mm->header_len : mlen, body;
+	bool skip = false, keep;
+
+	(void)uid;
+	if (!r->seen_first) {
+		r->seen_first = true;
+		for (i = 0; i < mm->nbase_keywords && i < MBOX_META_MAX_KEYWORDS; i++)
+			r->base_kw[r->nbase_kw++] = xstrdup(mm->base_keywords[i]);
+		i = 0;
+	}
+	keep = r->edit == NULL || r->edit(r->ctx, mm);
+	if (!keep)
+		return false;
+	str_append_n(r->out, buf + from, msg - from);
+	/* the header without the blank line, without our headers */
+	body = hl;
+	if (hl > 0 && buf[msg + hl - 1] == '\n' && (hl == 1 || buf[msg + hl - 2] == '\n'))
+		hl--;	/* the blank line */
+	while (i < hl) {
+		const char *p = buf + msg + i, *nl = memchr(p, '\n', hl - i);
+		size_t ll = nl != NULL ? (size_t)(nl - p) + 1 : hl - i;
+
+		if (*p != ' ' && *p != '\t')
+			skip = mbox_meta_is_ours(p, ll) ||
+			    (ll >= 15 && strncasecmp(p, "Content-Length:", 15) == 0);
+		if (!skip) {
+			str_append_n(r->out, p, ll);
+			if (p[ll - 1] != '\n')
+				str_append_c(r->out, '\n');
+		}
+		i += ll;
+	}
+	{
+		struct mbox_meta w = *mm;
+		size_t k;
+
+		w.uidvalidity = r->uidvalidity;
+		w.last_uid = r->last_uid;
+		for (k = 0; k < r->nbase_kw; k++)
+			w.base_keywords[k] = r->base_kw[k];
+		w.nbase_keywords = r->nbase_kw;
+		if (r->edit != NULL || r->nadd > 0)
+			w.flags |= MBOX_OLD;	/* a session has seen it: no longer \Recent */
+		mbox_meta_format(&w, !r->written_first, r->out);
+	}
+	r->written_first = true;
+	/* Content-Length keeps unescaped "From " body lines inside, as
+	 * Dovecot relies on it */
+	str_appendf(r->out, "Content-Length: %zu\n\n", mlen - body);
+	str_append_n(r->out, buf + msg + body, mlen - body);
+	str_append_c(r->out, '\n');	/* the separator line */
+	return false;
+}
+
+static unsigned
+mbox_flags(unsigned f)
+{
+	return (f & IMAP_FLAG_SEEN ? MBOX_SEEN : 0) | (f & IMAP_FLAG_ANSWERED ? MBOX_ANSWERED : 0) |
+	    (f & IMAP_FLAG_FLAGGED ? MBOX_FLAGGED : 0) | (f & IMAP_FLAG_DRAFT ? MBOX_DRAFT : 0) |
+	    (f & IMAP_FLAG_DELETED ? MBOX_DELETED : 0);
+}
+
+/* append_new - a new message at the end: a From_ line with the date,
+ * its header, our headers, Content-Length and the body with CRLF made LF
+ * and "From " lines quoted as local delivery does (mboxrd), so that
+ * readers that split at From_ lines agree with those that use
+ * Content-Length */
+static void
+append_new(struct rw_ctx *r, const struct imap_mboxf_new *a)
+{
+	struct str lf, body;
+	struct mbox_meta w;
+	struct tm tm;
+	char date[64];
+	time_t t = a->date != 0 ? a->date : time(NULL);
+	size_t i, hl;
+
+	str_init(&lf, a->len + 1);
+	for (i = 0; i < a->len; i++)
+		if (!(a->data[i] == '\r' && i + 1 < a->len && a->data[i + 1] == '\n'))
+			str_append_c(&lf, a->data[i]);
+	if (lf.len > 0 && lf.s[lf.len - 1] != '\n')
+		str_append_c(&lf, '\n');
+	/* the header ends at the first empty line (or there is no body) */
+	for (hl = 0; hl < lf.len && lf.s[hl] != '\n'; ) {
+		const char *nl = memchr(lf.s + hl, '\n', lf.len - hl);
+
+		hl = nl != NULL ? (size_t)(nl - lf.s) + 1 : lf.len;
+	}
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
+	str_appendf(r->out, "From MAILER-DAEMON  %s\n", date);
+	for (i = 0; i < hl; ) {
+		const char *p = lf.s + i, *nl = memchr(p, '\n', hl - i);
+		size_t ll = nl != NULL ? (size_t)(nl - p) + 1 : hl - i;
+
+		if (!mbox_meta_is_ours(p, ll) && !(ll >= 15 && strncasecmp(p, "Content-Length:", 15) == 0))
+			str_append_n(r->out, p, ll);
+		i += ll;
+	}
+	memset(&w, 0, sizeof(w));
+	w.uid = a->uid;
+	w.flags = mbox_flags(a->flags) | MBOX_OLD;
+	w.uidvalidity = r->uidvalidity;
+	w.last_uid = r->last_uid;
+	for (i = 0; i < r->nbase_kw; i++)
+		w.base_keywords[i] = r->base_kw[i];
+	w.nbase_keywords = r->nbase_kw;
+	mbox_meta_format(&w, !r->written_first, r->out);
+	r->written_first = true;
+	str_init(&body, lf.len + 16);
+	for (i = hl < lf.len ? hl + 1 : lf.len; i < lf.len; ) {
+		const char *p = lf.s + i, *nl = memchr(p, '\n', lf.len - i), *q = p;
+		size_t ll = nl != NULL ? (size_t)(nl - p) + 1 : lf.len - i;
+
+		while (q < p + ll && *q == '>')
+			q++;
+		if ((size_t)(p + ll - q) >= 5 && memcmp(q, "From ", 5) == 0)
+			str_append_c(&body, '>');
+		str_append_n(&body, p, ll);
+		i += ll;
+	}
+	str_appendf(r->out, "Content-Length: %zu\n\n", body.len);
+	str_append_n(r->out, body.s, body.len);
+	str_append_c(r->out, '\n');
+	str_deinit(&body);
+	str_deinit(&lf);
+}
+
+/* lock_both - the dot-lock (skipped where the spool directory does not
+ * let us make it, as local delivery does) and the fcntl write lock, each
+ * waited for a bounded time */
+static int
+lock_both(const char *path, int fd, char **dotlock_r)
+{
+	int i;
+
+	*dotlock_r = NULL;
+	for (i = 0; storage_dotlock_take(path, dotlock_r) != 0; i++) {
+		if (errno == EACCES)
+			break;
+		if (errno != EEXIST || i >= MBOXF_LOCK_TRIES)
+			return -1;
+		usleep(MBOXF_LOCK_WAIT_US);
+	}
+	for (i = 0; storage_fcntl_lock(fd, true) != 0; i++) {
+		if (i >= MBOXF_LOCK_TRIES) {
+			storage_dotlock_release(dotlock_r);
+			return -1;
+		}
+		usleep(MBOXF_LOCK_WAIT_US);
+	}
+	return 0;
+}
+
+static int
+fsync_parent(const char *path)
+{
+	char *d = xstrdup(path), *slash = strrchr(d, '/');
+	int fd, ret;
+
+	if (slash != NULL)
+		*slash = '\0';
+	fd = open(slash != NULL && *d != '\0' ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(d);
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
+/* replace - the new content in place of path's: a new file in the same
+ * directory, fsync, rename, fsync of the directory; where the directory
+ * is not ours to write (a root:mail spool), the file rewritten in place
+ * as Dovecot does */
+static int
+replace(const char *path, int fd, const struct stat *st, const struct str *data)
+{
+	char *tmp = xasprintf("%s.yubin-%ld", path, (long)getpid());
+	int tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int ret = -1;
+
+	if (tfd < 0) {
+		free(tmp);
+		if (errno != EACCES)
+			return -1;
+		if (pwrite(fd, data->s, data->len, 0) != (ssize_t)data->len ||
+		    ftruncate(fd, (off_t)data->len) != 0 || fsync(fd) != 0)
+			return -1;
+		return 0;
+	}
+	if (storage_write_full(tfd, data->s, data->len) == 0 &&
+	    fchmod(tfd, st->st_mode & 07777) == 0 && fsync(tfd) == 0 && close(tfd) == 0) {
+		tfd = -1;
+		if (rename(tmp, path) == 0)
+			ret = fsync_parent(path);
+	}
+	if (tfd >= 0)
+		close(tfd);
+	if (ret != 0)
+		(void)unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+/* mboxf_rewrite - path rewritten with each message through edit, every
+ * message with its UID in X-UID and the first with X-IMAPbase (a new
+ * UIDVALIDITY when there was none). 0, or -1 with errno. */
+static int
+mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mboxf_new *add,
+    size_t nadd)
+{
+	struct rw_ctx r;
+	struct str buf, out;
+	struct stat st;
+	char *dotlock = NULL;
+	uint32_t uv, next;
+	int fd, ret = -1, e = 0;
+	size_t k;
+
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	if (lock_both(path, fd, &dotlock) != 0) {
+		e = errno;
+		close(fd);
+		return errno = e, -1;
+	}
+	str_init(&buf, 4096);
+	str_init(&out, 4096);
+	memset(&r, 0, sizeof(r));
+	if (fstat(fd, &st) != 0 || (unsigned long long)st.st_size > MBOXF_MAX) {
+		e = EFBIG;
+		goto done;
+	}
+	{
+		char chunk[65536];
+		ssize_t n;
+		off_t off = 0;
+
+		while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+			str_append_n(&buf, chunk, (size_t)n);
+			off += n;
+		}
+		if (n < 0) {
+			e = errno;
+			goto done;
+		}
+	}
+	walk(buf.s, buf.len, &uv, &next, NULL, NULL, NULL);
+	r.out = &out;
+	r.edit = edit;
+	r.ctx = ctx;
+	r.uidvalidity = uv != 0 ? uv : (uint32_t)time(NULL);
+	r.last_uid = next - 1 + (uint32_t)nadd;
+	r.add = add;
+	r.nadd = nadd;
+	r.edit = edit;
+	walk(buf.s, buf.len, &uv, &next, rw_one, &r, NULL);
+	for (k = 0; k < nadd; k++) {
+		add[k].uid = next++;
+		append_new(&r, &add[k]);
+	}
+	if (replace(path, fd, &st, &out) != 0)
+		e = errno;
+	else
+		ret = 0;
+done:
+	for (k = 0; k < r.nbase_kw; k++)
+		free(r.base_kw[k]);
+	str_deinit(&buf);
+	str_deinit(&out);
+	storage_fcntl_unlock(fd);
+	close(fd);
+	storage_dotlock_release(&dotlock);
+	return ret == 0 ? 0 : (errno = e, -1);
+}
+
+/* --- the edits --- */
+
+struct flags_ctx {
+	uint32_t uid;
+	unsigned flags;		/* IMAP_FLAG_* */
+	bool	 found;
+};
+
+static bool
+flags_one(void *ctx, struct mbox_meta *mm)
+{
+	struct flags_ctx *f = ctx;
+
+	if (mm->uid == f->uid) {
+		mm->flags = (mm->flags & MBOX_OLD) | (f->flags & IMAP_FLAG_SEEN ? MBOX_SEEN : 0) |
+		    (f->flags & IMAP_FLAG_ANSWERED ? MBOX_ANSWERED : 0) |
+		    (f->flags & IMAP_FLAG_FLAGGED ? MBOX_FLAGGED : 0) |
+		    (f->flags & IMAP_FLAG_DRAFT ? MBOX_DRAFT : 0) |
+		    (f->flags & IMAP_FLAG_DELETED ? MBOX_DELETED : 0);
+		f->found = true;
+	}
+	return true;
+}
+
+int
+imap_mboxf_set_flags(const char *path, struct imap_msg *m, unsigned flags)
+{
+	struct flags_ctx f = { m->uid, flags, false };
+
+	if (mboxf_rewrite(path, flags_one, &f, NULL, 0) != 0)
+		return -1;
+	if (!f.found)
+		return errno = ENOENT, -1;
+	m->flags = (m->flags & IMAP_FLAG_RECENT) | (flags & ~IMAP_FLAG_RECENT);
+	return 0;
+}
+
+struct expunge_ctx {
+	const uint32_t *uids;	/* sorted */
+	size_t n;
+};
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool
+expunge_one(void *ctx, struct mbox_meta *mm)
+{
+	const struct expunge_ctx *x = ctx;
+	size_t lo = 0, hi = x->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->uids[mid] == mm->uid)
+			return false;
+		if (x->uids[mid] < mm->uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return true;
+}
+
+int
+imap_mboxf_expunge(const char *path, const uint32_t *uids, size_t n)
+{
+	uint32_t *sorted;
+	struct expunge_ctx x;
+	int ret;
+
+	if (n == 0)
+		return 0;
+	sorted = xreallocarray(NULL, n, sizeof(*sorted));
+	memcpy(sorted, uids, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), uid_cmp);
+	x.uids = sorted;
+	x.n = n;
+	ret = mboxf_rewrite(path, expunge_one, &x, NULL, 0);
+	free(sorted);
+	return ret;
+}
+
+int
+imap_mboxf_assign_uids(const char *path)
+{
+	return mboxf_rewrite(path, NULL, NULL, NULL, 0);
+}
+
+int
+imap_mboxf_save(const char *path, struct imap_mboxf_new *add, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return mboxf_rewrite(path, NULL, NULL, add, n);
+}
+
+int
+imap_mboxf_delete(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), ret;
+	char *dotlock = NULL;
+
+	/* under the locks: a delivery in progress finishes first */
+	if (fd < 0 || lock_both(path, fd, &dotlock) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ret = unlink(path) == 0 ? fsync_parent(path) : -1;
+	storage_fcntl_unlock(fd);
+	close(fd);
+	storage_dotlock_release(&dotlock);
+	return ret;
+}

@@ -1,0 +1,65 @@
+/* imap_mbox_mbox.h - one mbox file as IMAP sees it, in Dovecot's way:
+ * messages split at From_ lines (honouring Content-Length when it points
+ * at the next From_ line or the end, as Dovecot writes unescaped "From "
+ * body lines), UIDs from X-UID, UIDVALIDITY and the last UID from the
+ * first message's X-IMAPbase, flags from Status/X-Status, INTERNALDATE
+ * from the From_ line. The mbox headers are hidden from the client.
+ * imap_mbox.c's functions come here when their path is a regular file. */
+#ifndef YUBIN_IMAP_MBOX_MBOX_H
+#define YUBIN_IMAP_MBOX_MBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "imap/imap_mbox.h"
+
+struct str;
+
+/* imap_mboxf_is - path is an mbox file (not a Maildir directory) */
+bool	 imap_mboxf_is(const char *path);
+/* imap_mboxf_scan - the messages of the mbox at path (a missing file is
+ * an empty mailbox). 0, or -1 with *error_r. */
+int	 imap_mboxf_scan(const char *path, struct imap_mbox_snap *out, const char **error_r);
+/* imap_mboxf_read - the message m as the client sees it (LF ends, the
+ * mbox headers left out); -1 with errno ENOENT when it is gone */
+int	 imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out);
+
+/* imap_mboxf_set_flags - m's Status/X-Status say flags now (the file
+ * rewritten under the locks); keywords are kept as they are. 0, or -1
+ * (errno ENOENT: gone) */
+int	 imap_mboxf_set_flags(const char *path, struct imap_msg *m, unsigned flags);
+/* imap_mboxf_expunge - the messages with these UIDs (sorted) removed */
+int	 imap_mboxf_expunge(const char *path, const uint32_t *uids, size_t n);
+/* imap_mboxf_assign_uids - X-UID in every message and X-IMAPbase in the
+ * first written into the file, as Dovecot does on its first sync */
+int	 imap_mboxf_assign_uids(const char *path);
+/* imap_mboxf_delete - the file removed (under the locks) */
+int	 imap_mboxf_delete(const char *path);
+
+/* a message for imap_mboxf_save; uid is filled in */
+struct imap_mboxf_new {
+	const char	*data;
+	size_t		 len;
+	unsigned	 flags;		/* IMAP_FLAG_* */
+	time_t		 date;		/* for the From_ line; 0: now */
+	uint32_t	 uid;
+};
+/* imap_mboxf_save - the messages appended to the mbox at path (made
+ * when missing), with UIDs after the last, under the locks, fsync'd
+ * before it returns. 0 or -1 with errno. */
+int	 imap_mboxf_save(const char *path, struct imap_mboxf_new *add, size_t n);
+
+/* imap_mboxf_parse - the messages of the mbox content buf (out zeroed
+ * first; uidvalidity 0 when there is no X-IMAPbase); true when some UID
+ * is not written in the file yet */
+bool	 imap_mboxf_parse(const char *buf, size_t len, struct imap_mbox_snap *out);
+
+/* the split, for tests: the next message of buf[0..len) starting at
+ * pos (a From_ line). msg_r and msg_len_r: the message after its From_
+ * line; *pos moves to the next From_ line or len. false at the end. */
+bool	 imap_mboxf_next(const char *buf, size_t len, size_t *pos, size_t *from_r,
+	    size_t *msg_r, size_t *msg_len_r);
+
+#endif

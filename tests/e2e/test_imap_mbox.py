@@ -1,0 +1,320 @@
+"""IMAP on mbox (src/imap/imap_mbox_mbox.c): mail_location
+`mbox:~/mail:INBOX=<root>/spool/%u`, the spool file as INBOX and files
+under ~/mail as folders. Read side: SELECT/EXAMINE/FETCH/STATUS with
+Dovecot's mbox headers (X-UID, X-IMAPbase, Status, X-Status,
+Content-Length) taken as UIDs and flags and hidden from the client, and
+Debian's Dovecot writing an mbox that yubin then serves with the same
+UIDs, UIDVALIDITY and flags. Writing (STORE, EXPUNGE, APPEND, COPY) is
+refused for now with NO, never done as if the file were a Maildir."""
+import os
+import socket
+import subprocess
+
+import pytest
+
+from test_imap_layout import login, make_box, real_dovecot, strip
+
+SPOOL_FMT = "mbox:~/mail:INBOX=%s/spool/%%u"
+
+# Dovecot's way: X-IMAPbase (UIDVALIDITY, last UID zero-padded) in the
+# first message, X-UID in each, a body line "From " left unescaped and
+# Content-Length saying where the message ends
+DOVECOT_STYLE = (
+    b"From alice@example.org  Thu Nov 19 10:00:00 2026\n"
+    b"X-IMAPbase: 1700000000 0000000007\n"
+    b"Subject: one\n"
+    b"Content-Length: 27\n"
+    b"Status: RO\n"
+    b"X-UID: 5\n"
+    b"X-Keywords:                                  \n"
+    b"\n"
+    b"line one\n"
+    b"From the body too\n"
+    b"\n"
+    b"From bob@example.org  Fri Nov 20 11:30:00 2026\n"
+    b"Subject: two\n"
+    b"X-Status: F\n"
+    b"X-UID: 7\n"
+    b"\n"
+    b"body two\n"
+    b"\n"
+    b"From carol@example.org  Sat Nov 21 12:00:00 2026\n"
+    b"Subject: three\n"
+    b"\n"
+    b">From quoted\n"
+    b"body three\n")
+
+
+@pytest.fixture
+def mboxbox(bindir, tmp_path):
+    b = make_box(bindir, tmp_path, "mbox:~/mail")
+    # the box's root is only known now (a fresh temp dir under root)
+    with open(b.conf) as f:
+        text = f.read()
+    with open(b.conf, "w") as f:
+        f.write(text.replace("mail_location = mbox:~/mail\n",
+                             "mail_location = %s\n" % (SPOOL_FMT % b.root)))
+    b.spool_dir = os.path.join(b.root, "spool")
+    b.spool = os.path.join(b.spool_dir, "alice")
+    b.mail = os.path.join(b.home, "mail")
+    os.makedirs(b.spool_dir, exist_ok=True)
+    os.makedirs(b.mail, exist_ok=True)
+    for d in (b.spool_dir, b.mail):
+        os.chown(d, b.uid, b.gid)
+    yield b
+    b.cleanup()
+
+
+def write_spool(box, data, path=None):
+    path = path or box.spool
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chown(path, box.uid, box.gid)
+
+
+def test_select_fetch_status_on_spool_inbox(mboxbox):
+    write_spool(mboxbox, DOVECOT_STYLE)
+    mboxbox.start()
+    m = login(mboxbox)
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)")
+    assert typ == "OK"
+    assert b"MESSAGES 3" in data[0] and b"UIDNEXT 9" in data[0]
+    assert b"UIDVALIDITY 1700000000" in data[0] and b"UNSEEN 2" in data[0]
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and data == [b"3"]
+    assert m.untagged_responses.get("UIDVALIDITY") == [b"1700000000"]
+    typ, data = m.uid("FETCH", "1:*", "(UID FLAGS)")
+    assert typ == "OK"
+    got = [r.decode() for r in data]
+    assert "UID 5 FLAGS (\\Seen)" in got[0]
+    assert "UID 7 FLAGS (\\Flagged \\Recent)" in got[1]
+    # the third had no X-UID: the next after X-IMAPbase's last UID
+    assert "UID 8 FLAGS (\\Recent)" in got[2]
+    typ, data = m.uid("FETCH", "5", "(BODY.PEEK[] RFC822.SIZE INTERNALDATE)")
+    assert typ == "OK"
+    body = data[0][1]
+    # Content-Length kept the unescaped "From " line inside the message,
+    # and the mbox headers are not shown
+    assert body == b"Subject: one\r\n\r\nline one\r\nFrom the body too\r\n"
+    assert ("RFC822.SIZE %d" % len(body)).encode() in data[0][0]
+    assert b'INTERNALDATE "19-Nov-2026 10:00:00 +0000"' in data[0][0]
+    typ, data = m.uid("FETCH", "8", "(BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert typ == "OK"
+    assert data[0][1] == b">From quoted\r\nbody three\r\n"
+    assert data[1][1] == b"Subject: three\r\n\r\n"
+    typ, data = m.uid("FETCH", "7", "(ENVELOPE)")
+    assert typ == "OK" and b'"two"' in data[0]
+    typ, data = m.uid("SEARCH", "FLAGGED")
+    assert typ == "OK" and data == [b"7"]
+    m.logout()
+
+
+def test_examine_empty_spool_created_and_folders(mboxbox):
+    mboxbox.start()
+    m = login(mboxbox)
+    typ, data = m.select("INBOX", readonly=True)
+    assert typ == "OK" and data == [b"0"]
+    assert os.path.isfile(mboxbox.spool)
+    write_spool(mboxbox, b"From a@b  Thu Nov 19 10:00:00 2026\nSubject: f\n\nin folder\n",
+                os.path.join(mboxbox.mail, "Work"))
+    typ, data = m.status("Work", "(MESSAGES UNSEEN)")
+    assert typ == "OK" and b"MESSAGES 1" in data[0] and b"UNSEEN 1" in data[0]
+    typ, data = m.select("Work", readonly=True)
+    assert typ == "OK" and data == [b"1"]
+    typ, data = m.fetch("1", "(BODY.PEEK[TEXT])")
+    assert typ == "OK" and data[0][1] == b"in folder\r\n"
+    typ, _ = m.select("Nope")
+    assert typ == "NO"
+    m.logout()
+
+
+def read_spool(box, path=None):
+    with open(path or box.spool, "rb") as f:
+        return f.read()
+
+
+def test_new_uids_written_back_under_x_imapbase(mboxbox):
+    write_spool(mboxbox, DOVECOT_STYLE)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX", readonly=True)[0] == "OK"
+    m.logout()
+    text = read_spool(mboxbox)
+    # the third message got X-UID 8, the first says the last UID is 8
+    assert text.startswith(b"From alice@example.org  Thu Nov 19 10:00:00 2026\n")
+    assert b"X-IMAPbase: 1700000000 0000000008\n" in text
+    assert text.count(b"X-UID: 8\n") == 1 and text.count(b"X-IMAPbase") == 1
+    assert b"\nFrom the body too\n" in text
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    assert m.uid("FETCH", "1:*", "(UID)")[1] == [b"1 (UID 5)", b"2 (UID 7)", b"3 (UID 8)"]
+    m.logout()
+
+
+def test_store_expunge_append_copy(mboxbox):
+    write_spool(mboxbox, DOVECOT_STYLE)
+    write_spool(mboxbox, b"", os.path.join(mboxbox.mail, "Archive"))
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    typ, data = m.uid("STORE", "7", "+FLAGS", "(\\Seen \\Answered)")
+    assert typ == "OK" and b"UID 7" in data[0] and b"\\Answered" in data[0]
+    typ, data = m.uid("STORE", "5", "+FLAGS.SILENT", "(\\Deleted)")
+    assert typ == "OK"
+    # keywords are not kept in mbox yet: refused, not dropped silently
+    assert m.uid("STORE", "5", "+FLAGS", "(todo)")[0] == "NO"
+    text = read_spool(mboxbox)
+    assert b"X-UID: 7\nStatus: RO\nX-Status: AF\n" in text
+    assert b"X-UID: 5\nStatus: RO\nX-Status: D\n" in text
+    typ, data = m.uid("COPY", "7:8", "Archive")
+    assert typ == "OK"
+    typ, data = m.expunge()
+    assert typ == "OK" and data == [b"1"]
+    text = read_spool(mboxbox)
+    assert b"Subject: one" not in text and b"From the body too" not in text
+    # the first message left carries X-IMAPbase now, with the same numbers
+    assert text.startswith(b"From bob@example.org  Fri Nov 20 11:30:00 2026\n")
+    assert b"X-IMAPbase: 1700000000 0000000008\n" in text
+    typ, data = m.append("INBOX", "(\\Flagged)", None,
+                         b"Subject: new\r\n\r\nFrom me\r\nok\r\n")
+    assert typ == "OK" and b"[APPENDUID 1700000000 9]" in data[0]
+    typ, data = m.uid("FETCH", "9", "(FLAGS BODY.PEEK[TEXT])")
+    assert typ == "OK" and b"\\Flagged" in data[0][0]
+    # quoted as local delivery quotes, with Content-Length as Dovecot writes
+    assert data[0][1] == b">From me\r\nok\r\n"
+    assert b"Content-Length: 12\n\n>From me\nok\n" in read_spool(mboxbox)
+    typ, data = m.status("Archive", "(MESSAGES UIDNEXT)")
+    assert typ == "OK" and b"MESSAGES 2" in data[0] and b"UIDNEXT 3" in data[0]
+    assert m.select("Archive")[0] == "OK"
+    typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert typ == "OK"
+    assert b"\\Answered" in data[0][0] and data[0][1] == b"Subject: two\r\n\r\n"
+    assert data[2][1] == b"Subject: three\r\n\r\n"
+    m.logout()
+
+
+def test_dovecot_written_mbox_served_with_same_uids_and_flags(mboxbox):
+    loc = SPOOL_FMT % mboxbox.root
+    port, stop = real_dovecot(mboxbox, loc)
+    try:
+        import imaplib
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        for i in range(4):
+            assert d.append("INBOX", None, None,
+                            b"Subject: m%d\r\n\r\nFrom here on %d\r\n" % (i, i))[0] == "OK"
+        assert d.select("INBOX")[0] == "OK"
+        uv = d.untagged_responses["UIDVALIDITY"][0]
+        assert d.store("2", "+FLAGS", "(\\Seen \\Answered)")[0] == "OK"
+        assert d.store("3", "+FLAGS", "(\\Flagged \\Draft)")[0] == "OK"
+        typ, want = d.fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+        assert typ == "OK"
+        d.close()
+        d.logout()
+    finally:
+        stop()
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    assert m.untagged_responses["UIDVALIDITY"] == [uv]
+    typ, got = m.fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+    assert typ == "OK"
+    assert strip(got) == strip(want)
+    # yubin changes it; Dovecot reads the same UIDs, flags and bytes back
+    assert m.uid("STORE", "1", "+FLAGS", "(\\Flagged)")[0] == "OK"
+    assert m.uid("STORE", "2", "-FLAGS", "(\\Seen)")[0] == "OK"
+    assert m.uid("STORE", "4", "+FLAGS", "(\\Deleted)")[0] == "OK"
+    assert m.expunge()[0] == "OK"
+    typ, data = m.append("INBOX", "(\\Seen)", None, b"Subject: from yubin\r\n\r\nhi\r\n")
+    assert typ == "OK" and (b"[APPENDUID %s 5]" % uv) in data[0]
+    typ, mine = m.fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+    assert typ == "OK" and len([r for r in mine if isinstance(r, tuple)]) == 4
+    m.logout()
+    port, stop = real_dovecot(mboxbox, loc)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        assert d.select("INBOX")[0] == "OK"
+        assert d.untagged_responses["UIDVALIDITY"][0] == uv
+        typ, theirs = d.fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+        assert typ == "OK"
+        assert strip(theirs) == strip(mine)
+        d.logout()
+    finally:
+        stop()
+
+
+def deliver(box, bindir, text):
+    r = subprocess.run([os.path.join(bindir, "deliver"), "-c", box.conf, "-d", "alice"],
+                       input=text, capture_output=True, timeout=60)
+    assert r.returncode == 0, r
+
+
+def test_local_delivery_seen_at_noop_and_idle(mboxbox, bindir):
+    """yubin's local delivery (deliver, the same mbox append local(8)
+    uses: From_ line, >From quoting, dot-lock and fcntl lock) writes the
+    spool while a session has it selected: NOOP and IDLE report it, and
+    the new message gets its UID written in."""
+    mboxbox.start()
+    deliver(mboxbox, bindir, b"Subject: first\n\nFrom a line\nbody\n")
+    with open(mboxbox.spool, "rb") as f:
+        assert b"\n>From a line\n" in f.read()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    deliver(mboxbox, bindir, b"Subject: second\n\nx\n")
+    typ, _ = m.noop()
+    assert typ == "OK" and m.untagged_responses.get("EXISTS")[-1] == b"2"
+    typ, data = m.fetch("2", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert typ == "OK" and data[0][1] == b"Subject: second\r\n\r\n"
+    uid2 = int(data[0][0].split(b"UID ")[1].split()[0])
+    m.logout()
+    with open(mboxbox.spool, "rb") as f:
+        assert (b"X-UID: %d\n" % uid2) in f.read()
+
+    s = socket.create_connection(("127.0.0.1", mboxbox.imap), timeout=20)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc IDLE\r\n")
+    while not f.readline().startswith(b"+ idling"):
+        pass
+    deliver(mboxbox, bindir, b"Subject: third\n\ny\n")
+    line = f.readline()
+    while line.startswith(b"* OK Still"):
+        line = f.readline()
+    assert line == b"* 3 EXISTS\r\n"
+    s.sendall(b"DONE\r\n")
+    while True:
+        line = f.readline()
+        assert line, "connection closed"
+        if line.startswith(b"c "):
+            break
+    assert line.startswith(b"c OK Idle completed")
+    s.close()
+
+
+def test_create_delete_rename_list_folders(mboxbox):
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.create("Work")[0] == "OK"
+    assert os.path.isfile(os.path.join(mboxbox.mail, "Work"))
+    assert m.create("Lists.Debian")[0] == "OK"
+    assert os.path.isfile(os.path.join(mboxbox.mail, "Lists", "Debian"))
+    assert m.create("Work")[0] == "NO"
+    typ, rows = m.list('""', "*")
+    assert typ == "OK"
+    got = sorted(r.decode() for r in rows)
+    assert '(\\HasNoChildren) "." Work' in got
+    assert '(\\HasNoChildren) "." Lists.Debian' in got
+    assert any(r.endswith('"." Lists') and "\\Noselect" in r for r in got), got
+    assert any(r.endswith('"." INBOX') for r in got), got
+    assert m.append("Work", None, None, b"Subject: w\r\n\r\nw\r\n")[0] == "OK"
+    assert m.rename("Work", "Done")[0] == "OK"
+    assert not os.path.exists(os.path.join(mboxbox.mail, "Work"))
+    typ, data = m.status("Done", "(MESSAGES)")
+    assert typ == "OK" and b"MESSAGES 1" in data[0]
+    assert m.select("Lists")[0] == "NO"
+    assert m.delete("Done")[0] == "OK"
+    assert not os.path.exists(os.path.join(mboxbox.mail, "Done"))
+    assert m.delete("Done")[0] == "NO"
+    assert m.delete("Lists.Debian")[0] == "OK"
+    m.logout()

@@ -1,0 +1,98 @@
+/* test_imap_mboxf.c - the mbox split IMAP uses (imap/imap_mbox_mbox.c):
+ * Content-Length is honoured when it ends at the next From_ line or the
+ * end (Dovecot's unescaped "From " body lines stay inside), a wrong one
+ * falls back to the From_ lines; UIDs as Dovecot gives them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "imap/imap_mbox_mbox.h"
+
+static void
+split(const char *buf, const char *const *want, size_t nwant)
+{
+	size_t pos = 0, from, msg, mlen, i = 0, len = strlen(buf);
+
+	while (imap_mboxf_next(buf, len, &pos, &from, &msg, &mlen)) {
+		assert_true(i < nwant);
+		assert_int_equal(mlen, strlen(want[i]));
+		assert_memory_equal(buf + msg, want[i], mlen);
+		i++;
+	}
+	assert_int_equal(i, nwant);
+}
+
+static void
+test_content_length_keeps_from_lines(void **state)
+{
+	static const char *const want[] = {
+		"Content-Length: 17\n\nFrom inside\nbody\n",
+		"Subject: b\n\nx\n",
+	};
+
+	(void)state;
+	split("From a  Thu Nov 19 10:00:00 2026\nContent-Length: 17\n\nFrom inside\nbody\n\n"
+	    "From b  Thu Nov 19 10:00:01 2026\nSubject: b\n\nx\n\n", want, 2);
+}
+
+static void
+test_content_length_at_the_end(void **state)
+{
+	static const char *const want[] = { "Content-Length: 7\n\nFrom x\n" };
+
+	(void)state;
+	split("From a  Thu Nov 19 10:00:00 2026\nContent-Length: 7\n\nFrom x\n", want, 1);
+}
+
+static void
+test_wrong_content_length_falls_back(void **state)
+{
+	static const char *const want[] = {
+		"Content-Length: 3\n\nfirst\n",
+		"Content-Length: 999\n\nsecond\n",
+	};
+
+	(void)state;
+	split("From a  Thu Nov 19 10:00:00 2026\nContent-Length: 3\n\nfirst\n\n"
+	    "From b  Thu Nov 19 10:00:00 2026\nContent-Length: 999\n\nsecond\n\n", want, 2);
+}
+
+static void
+test_uids_as_dovecot(void **state)
+{
+	static const char box[] =
+	    "From a  Thu Nov 19 10:00:00 2026\nX-IMAPbase: 77 0000000010\nX-UID: 4\n\n1\n\n"
+	    "From a  Thu Nov 19 10:00:00 2026\nX-UID: 3\n\n2\n\n"	/* not growing: new */
+	    "From a  Thu Nov 19 10:00:00 2026\nX-UID: 12\n\n3\n\n"	/* past the base: new */
+	    "From a  Thu Nov 19 10:00:00 2026\n\n4\n";
+	struct imap_mbox_snap s;
+
+	(void)state;
+	assert_true(imap_mboxf_parse(box, sizeof(box) - 1, &s));
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.uidvalidity, 77);
+	assert_int_equal(s.m[0].uid, 4);
+	assert_int_equal(s.m[1].uid, 11);
+	assert_int_equal(s.m[2].uid, 12);
+	assert_int_equal(s.m[3].uid, 13);
+	assert_int_equal(s.uidnext, 14);
+	assert_int_equal(s.m[0].date, 1795082400);	/* the From_ line, UTC */
+	imap_mbox_snap_free(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_content_length_keeps_from_lines),
+		cmocka_unit_test(test_content_length_at_the_end),
+		cmocka_unit_test(test_wrong_content_length_falls_back),
+		cmocka_unit_test(test_uids_as_dovecot),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
