@@ -29,6 +29,7 @@
 #include "imap/imap_quota.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
+#include "imap/imap_ns.h"
 #include "imap/imap_search.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -821,7 +822,21 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	if (strcmp(name, "APPEND") == 0)
 		return cmd_append(s, a, n, reply);
 	if (strcmp(name, "NAMESPACE") == 0) {
-		sess_printf(s, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
+		/* the prefix as a quoted string, as Dovecot sends it */
+		struct str q;
+		const char *c;
+
+		str_init(&q, 32);
+		str_append_c(&q, '"');
+		for (c = imap_ns_prefix(s); *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				str_append_c(&q, '\\');
+			str_append_c(&q, *c);
+		}
+		str_append_c(&q, '"');
+		sess_printf(s, "* NAMESPACE ((%s \"%s%c\")) NIL NIL\r\n", q.s,
+		    imap_ns_sep(s) == '\\' || imap_ns_sep(s) == '"' ? "\\" : "", imap_ns_sep(s));
+		str_deinit(&q);
 		return str_append(reply, "Namespace completed"), "OK";
 	}
 	if (strcmp(name, "ID") == 0) {
@@ -958,10 +973,11 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		s.tag = ctag;
 		strvec_init(&names);
 		/* UTF8=ACCEPT: names arrive in UTF-8, are kept in mUTF-7 */
-		if (imap_enable_name_args(&s, name, args, n, &names) != 0) {
-			status = "BAD";
-			str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not valid "
-			    "UTF-8", name);
+		if (imap_enable_name_args(&s, name, args, n, &names, &reply) != 0) {
+			status = reply.len > 0 ? "NO" : "BAD";
+			if (reply.len == 0)
+				str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not "
+				    "valid UTF-8", name);
 		} else {
 			status = imap_dispatch(&s, name, args, n, &reply, &logout);
 		}
