@@ -229,7 +229,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
 		free(q.known);
-		str_appendf(reply, "Mailbox doesn't exist: %s", name);
+		str_appendf(reply, "Mailbox doesn't exist: %s", imap_ns_show(s, name));
 		return "NO";
 	}
 	if (imap_mbox_scan(dir, &s->snap, &err) != 0) {
@@ -362,7 +362,8 @@ cmd_delete(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	dir = imap_sess_dir(s, name);
 	if (!dir_exists(dir)) {
 		free(dir);
-		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s",
+		    imap_ns_show(s, name));
 		return "NO";
 	}
 	if (s->selected && strcmp(s->sel_dir, dir) == 0)
@@ -400,7 +401,8 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	fdir = imap_sess_dir(s, from);
 	tdir = imap_sess_dir(s, to);
 	if (!dir_exists(fdir)) {
-		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", from);
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s",
+		    imap_ns_show(s, from));
 		free(fdir);
 		free(tdir);
 		return "NO";
@@ -460,7 +462,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 
 		free(dir);
 		if (!ok) {
-			str_appendf(reply, "Mailbox doesn't exist: %s", name);
+			str_appendf(reply, "Mailbox doesn't exist: %s", imap_ns_show(s, name));
 			return "NO";
 		}
 	}
@@ -495,7 +497,8 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 	dir = imap_sess_dir(s, name);
 	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
-		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s",
+		    imap_ns_show(s, name));
 		return "NO";
 	}
 	for (k = 0; k < a[1].count; k++) {
@@ -610,7 +613,7 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	dir = imap_sess_dir(s, name);
 	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
-		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s", name);
+		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s", imap_ns_show(s, name));
 		return "NO";
 	}
 	if (msg->len == 0) {

@@ -72,3 +72,16 @@ imap_ns_out(const struct imap_sess *s, const char *name, struct str *out)
 	for (c = name; *c != '\0'; c++)
 		str_append_c(out, *c == '.' ? sep : *c);
 }
+
+const char *
+imap_ns_show(const struct imap_sess *s, const char *name)
+{
+	/* one session per mail process; reused, so bounded by a name's size */
+	static struct str buf;
+
+	if (buf.s == NULL)
+		str_init(&buf, 64);
+	str_reset(&buf);
+	imap_ns_out(s, name, &buf);
+	return buf.s;
+}

@@ -24,5 +24,9 @@ int	 imap_ns_in(const struct imap_sess *, const char *name, struct str *out,
 	    struct str *error);
 /* imap_ns_out - an internal name as the client sees it (mUTF-7) */
 void	 imap_ns_out(const struct imap_sess *, const char *name, struct str *out);
+/* imap_ns_show - the same for the text of a reply ("Mailbox doesn't
+ * exist: NAME"), in a buffer of the process's one session, valid until
+ * the next call */
+const char *imap_ns_show(const struct imap_sess *, const char *name);
 
 #endif

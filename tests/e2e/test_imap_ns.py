@@ -148,7 +148,8 @@ def test_maildirpp_default_separator(bindir, tmp_path):
 SCRIPT = [("NAMESPACE",), ("LIST", '""', '""'), ("CREATE", '"a.b"'), ("CREATE", '"A/B"'),
           ("CREATE", '"Sent"'), ("CREATE", '"INBOX.Sent"'), ("SUBSCRIBE", '"A/B"'),
           ("SUBSCRIBE", '"INBOX.Sent"'), ("LIST", '""', '"*"'), ("LIST", '""', '"%"'),
-          ("LSUB", '""', '"*"'), ("RENAME", '"A/B"', '"C/D"'), ("LIST", '""', '"*"')]
+          ("LSUB", '""', '"*"'), ("RENAME", '"A/B"', '"C/D"'), ("LIST", '""', '"*"'),
+          ("SELECT", '"Q/R"'), ("SELECT", '"INBOX.Q"')]
 
 
 def dovecot_lines(location, ns, script):
