@@ -218,3 +218,22 @@ def test_same_replies_as_dovecot(bindir, tmp_path, ns, location, script):
         # (Dovecot: "Mailbox doesn't exist"); the status is the same
         if w[0] == "NO" and not (ns == DEFAULT and c == ("SUBSCRIBE", '"A/B"')):
             assert (c, w[2]) == (c, g[2])
+
+
+def test_slash_with_utf8_and_list_extended(bindir, tmp_path):
+    b = make_box(bindir, tmp_path, SLASH)
+    try:
+        m = login(b)
+        assert run(m, "CREATE", '"&AMQ-/B"')[0] == "OK"
+        assert os.path.isdir(b.folder("&AMQ-.B"))
+        assert run(m, "SUBSCRIBE", '"&AMQ-/B"')[0] == "OK"
+        assert run(m, "LIST", '(SUBSCRIBED)', '""', '"*"', "RETURN", "(STATUS (MESSAGES))")[1] \
+            == ['LIST (\\Subscribed) "/" &AMQ-/B', 'STATUS &AMQ-/B (MESSAGES 0)']
+        assert run(m, "ENABLE", "UTF8=ACCEPT")[0] == "OK"
+        m._encoding = "utf-8"
+        assert run(m, "LIST", '""', '"%/B"')[1] == ['LIST (\\HasNoChildren) "/" "Ä/B"']
+        assert run(m, "CREATE", '"Ö/C"')[0] == "OK"
+        assert os.path.isdir(b.folder("&ANY-.C"))
+        m.logout()
+    finally:
+        b.cleanup()
