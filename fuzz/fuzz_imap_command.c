@@ -13,7 +13,10 @@
 #include <string.h>
 
 #include "imap/imap_esearch.h"
+#include "imap/imap_conf.h"
 #include "imap/imap_list.h"
+#include "imap/imap_mail-private.h"
+#include "imap/imap_ns.h"
 #include "imap/imap_parser.h"
 #include "imap/imap_search.h"
 #include "imap/imap_mailbox_name.h"
@@ -21,6 +24,42 @@
 #include "lib/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ns_roundtrip - a client name the namespace accepts comes back the
+ * same from its internal form, under "/", under prefix "INBOX." and under
+ * LAYOUT=fs's default */
+static void
+ns_roundtrip(const char *name)
+{
+	static char prefix[] = "INBOX.";
+	struct imap_conf conf;
+	struct imap_sess s;
+	unsigned v;
+
+	for (v = 0; v < 3; v++) {
+		struct str in, out, err;
+
+		memset(&conf, 0, sizeof(conf));
+		memset(&s, 0, sizeof(s));
+		s.conf = &conf;
+		conf.ns_sep = v == 0 ? '/' : v == 1 ? '.' : '\0';
+		conf.ns_prefix = v == 1 ? prefix : NULL;
+		s.layout.fs = v == 2;
+		str_init(&in, 32);
+		str_init(&out, 32);
+		str_init(&err, 32);
+		if (imap_ns_in(&s, name, &in, &err) == 0) {
+			imap_ns_out(&s, in.s, &out);
+			if (strcmp(out.s, name) != 0 || err.len != 0)
+				__builtin_trap();
+		} else if (err.len == 0) {
+			__builtin_trap();
+		}
+		str_deinit(&in);
+		str_deinit(&out);
+		str_deinit(&err);
+	}
+}
 
 static void
 walk(const struct imap_arg *args, size_t n, unsigned depth)
@@ -56,6 +95,7 @@ walk(const struct imap_arg *args, size_t n, unsigned depth)
 			str_reset(&out);
 			(void)imap_mutf7_to_utf8(args[i].str, &out);
 			str_deinit(&out);
+			ns_roundtrip(args[i].str);
 		}
 	}
 }
@@ -103,8 +143,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					if (imap_list_parse(args, count, k == 1, &lr, &e) == 0) {
 						size_t j;
 
-						for (j = 0; j < lr.npat; j++)
-							(void)imap_list_match(lr.pat[j], "INBOX.a.b%c");
+						for (j = 0; j < lr.npat; j++) {
+							(void)imap_list_match(lr.pat[j], "INBOX.a.b%c", '.');
+							(void)imap_list_match(lr.pat[j], "INBOX/a.b%c", '/');
+						}
 						imap_list_req_free(&lr);
 					}
 				}

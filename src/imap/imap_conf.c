@@ -72,6 +72,14 @@ imap_conf_load(struct imap_conf *c, const struct dovecot_conf *dc)
 	memset(c, 0, sizeof(*c));
 	if (ns != NULL) {
 		size_t i, n = dovecot_conf_section_count(ns);
+		const char *sep = dovecot_conf_section_get(ns, "separator");
+		const char *prefix = dovecot_conf_section_get(ns, "prefix");
+
+		/* one character, as Dovecot takes it; empty is the default */
+		if (sep != NULL && sep[0] != '\0')
+			c->ns_sep = sep[0];
+		if (prefix != NULL && *prefix != '\0')
+			c->ns_prefix = xstrdup(prefix);
 
 		c->mb = xcalloc(n + 1, sizeof(*c->mb));
 		for (i = 0; i < n; i++) {
@@ -139,6 +147,7 @@ imap_conf_free(struct imap_conf *c)
 	}
 	free(c->mb);
 	free(c->quota_root);
+	free(c->ns_prefix);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -28,6 +28,8 @@ struct imap_conf {
 	char		*quota_root;	/* its name ("User quota") */
 	uint64_t	 quota_storage;	/* bytes; 0 = unlimited */
 	uint64_t	 quota_messages;/* 0 = unlimited */
+	char		 ns_sep;	/* the inbox namespace's separator; 0 = default */
+	char		*ns_prefix;	/* its prefix ("INBOX."); NULL = none */
 };
 
 /* imap_conf_load - from a parsed configuration (never fails: what is

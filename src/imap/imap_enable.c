@@ -5,6 +5,7 @@
 #include "imap/imap_condstore.h"
 #include "imap/imap_enable.h"
 #include "imap/imap_mail-private.h"
+#include "imap/imap_ns.h"
 #include "imap/imap_utf7.h"
 #include "lib/util.h"
 
@@ -46,17 +47,34 @@ imap_cmd_enable(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 	return str_append(reply, "Enabled"), "OK";
 }
 
+/* convert - one name argument: UTF-8 into mUTF-7 (after UTF8=ACCEPT),
+ * then, unless it is a LIST pattern, the client's namespace form into
+ * the internal name (imap_ns.c); -1 with the NO text in error, or BAD
+ * (error left empty) for invalid UTF-8 */
 static int
-convert(struct imap_arg *a, struct strvec *keep)
+convert_ns(const struct imap_sess *s, struct imap_arg *a, struct strvec *keep, bool ns,
+    struct str *error)
 {
-	struct str m;
+	struct str m, n;
 
 	if (a->type == IMAP_ARG_LIST || a->type == IMAP_ARG_NIL)
 		return 0;
 	str_init(&m, a->len + 16);
-	if (imap_utf8_to_mutf7(a->str, &m) != 0) {
+	if (!s->utf8) {
+		str_append(&m, a->str);
+	} else if (imap_utf8_to_mutf7(a->str, &m) != 0) {
 		str_deinit(&m);
 		return -1;
+	}
+	if (ns) {
+		str_init(&n, m.len + 16);
+		if (imap_ns_in(s, m.s, &n, error) != 0) {
+			str_deinit(&n);
+			str_deinit(&m);
+			return -1;
+		}
+		str_deinit(&m);
+		m = n;
 	}
 	a->str = m.s;
 	a->len = m.len;
@@ -66,40 +84,50 @@ convert(struct imap_arg *a, struct strvec *keep)
 	return 0;
 }
 
+#define convert(a, keep) convert_ns(s, (a), (keep), true, error)
+#define convert_pat(a, keep) convert_ns(s, (a), (keep), false, error)
+
 int
 imap_enable_name_args(const struct imap_sess *s, const char *name, struct imap_arg *a, size_t n,
-    struct strvec *keep)
+    struct strvec *keep, struct str *error)
 {
 	static const char *const first[] = { "SELECT", "EXAMINE", "CREATE", "DELETE", "SUBSCRIBE",
-		"UNSUBSCRIBE", "STATUS", "APPEND", "GETQUOTAROOT", "RENAME", "LSUB" };
+		"UNSUBSCRIBE", "STATUS", "APPEND", "GETQUOTAROOT", "RENAME" };
 	const char *verb = strncmp(name, "UID ", 4) == 0 ? name + 4 : name;
 	size_t i, k;
 
-	if (!s->utf8 || n == 0)
+	if (n == 0)
 		return 0;
 	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++)
 		if (strcmp(name, first[i]) == 0) {
-			if (convert(&a[0], keep) != 0)
+			if (convert(&a[0], keep) != 0) {
+				/* Dovecot's SUBSCRIBE looks the name up first */
+				if (strcmp(name, "SUBSCRIBE") == 0 &&
+				    strncmp(error->s, "[CANNOT]", 8) == 0) {
+					str_reset(error);
+					str_appendf(error, "Mailbox doesn't exist: %s", a[0].str);
+				}
 				return -1;
-			/* RENAME's target, LSUB's pattern */
-			if ((strcmp(name, "RENAME") == 0 || strcmp(name, "LSUB") == 0) && n > 1 &&
-			    convert(&a[1], keep) != 0)
+			}
+			if (strcmp(name, "RENAME") == 0 && n > 1 && convert(&a[1], keep) != 0)
 				return -1;
 			return 0;
 		}
 	if ((strcmp(verb, "COPY") == 0 || strcmp(verb, "MOVE") == 0) && n > 1)
 		return convert(&a[1], keep);
-	if (strcmp(name, "LIST") == 0) {
-		/* [(selection)] reference (pattern | (patterns)) [RETURN (...)] */
+	if (strcmp(name, "LIST") == 0 || strcmp(name, "LSUB") == 0) {
+		/* [(selection)] reference (pattern | (patterns)) [RETURN (...)];
+		 * patterns are matched against the names clients see
+		 * (imap_list.c), so only their charset changes */
 		i = a[0].type == IMAP_ARG_LIST ? 1 : 0;
 		if (i + 1 >= n)
 			return 0;
-		if (convert(&a[i], keep) != 0)
+		if (convert_pat(&a[i], keep) != 0)
 			return -1;
 		if (a[i + 1].type != IMAP_ARG_LIST)
-			return convert(&a[i + 1], keep);
+			return convert_pat(&a[i + 1], keep);
 		for (k = 0; k < a[i + 1].count; k++)
-			if (convert(&a[i + 1].list[k], keep) != 0)
+			if (convert_pat(&a[i + 1].list[k], keep) != 0)
 				return -1;
 	}
 	return 0;
@@ -108,20 +136,24 @@ imap_enable_name_args(const struct imap_sess *s, const char *name, struct imap_a
 void
 imap_sess_name(const struct imap_sess *s, struct str *out, const char *name)
 {
-	struct str u;
+	struct str u, c;
 	size_t i;
 	bool ascii = true;
 
+	str_init(&c, strlen(name) + 16);
+	imap_ns_out(s, name, &c);
 	if (!s->utf8) {
-		imap_astring(out, name, strlen(name));
+		imap_astring(out, c.s, c.len);
+		str_deinit(&c);
 		return;
 	}
-	str_init(&u, strlen(name) + 16);
-	if (imap_mutf7_to_utf8(name, &u) != 0) {
+	str_init(&u, c.len + 16);
+	if (imap_mutf7_to_utf8(c.s, &u) != 0) {
 		/* not mUTF-7 on disk (written by something else): as it is */
 		str_reset(&u);
-		str_append(&u, name);
+		str_append(&u, c.s);
 	}
+	str_deinit(&c);
 	for (i = 0; i < u.len; i++)
 		if ((unsigned char)u.s[i] >= 0x80)
 			ascii = false;

@@ -20,14 +20,17 @@ const char *imap_cmd_enable(struct imap_sess *, const struct imap_arg *, size_t,
 
 struct strvec;
 
-/* imap_enable_name_args - with UTF8=ACCEPT, the mailbox-name arguments
- * of command name are turned from UTF-8 into modified UTF-7 in place
- * (the new strings owned by keep). 0, or -1 on invalid UTF-8. */
+/* imap_enable_name_args - the mailbox-name arguments of command name
+ * are turned, in place, from UTF-8 into modified UTF-7 (with UTF8=ACCEPT)
+ * and from the namespace's form into internal names (imap_ns.h; LIST
+ * and LSUB patterns excepted), the new strings owned by keep. 0, or -1:
+ * with the NO text in error, or error empty on invalid UTF-8 (BAD). */
 int	 imap_enable_name_args(const struct imap_sess *, const char *name, struct imap_arg *,
-	    size_t, struct strvec *keep);
+	    size_t, struct strvec *keep, struct str *error);
 
-/* imap_sess_name - a mailbox name (modified UTF-7, as stored) as the
- * client wants to see it: an astring, in UTF-8 after UTF8=ACCEPT */
+/* imap_sess_name - an internal mailbox name (modified UTF-7, as stored)
+ * as the client wants to see it: in the namespace's form (imap_ns.h), an
+ * astring, in UTF-8 after UTF8=ACCEPT */
 void	 imap_sess_name(const struct imap_sess *, struct str *out, const char *name);
 
 #endif

@@ -14,6 +14,7 @@
 #include "imap/imap_index.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mbox_mbox.h"
+#include "imap/imap_ns.h"
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_binary.h"
 #include "imap/imap_esearch.h"
@@ -1078,7 +1079,8 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 	str_deinit(&e);
 	dir = imap_sess_dir(s, a[1].str);
 	if (access(dir, F_OK) != 0) {
-		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s", a[1].str);
+		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s",
+		    imap_ns_show(s, a[1].str));
 		free(dir);
 		free(idx);
 		return "NO";

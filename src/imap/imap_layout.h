@@ -1,7 +1,7 @@
 /* imap_layout.h - where IMAP's mailboxes live on disk, after the user's
  * mail location (storage/mail_location.h): Maildir++ (ROOT/.A.B) or
- * LAYOUT=fs (ROOT/A/B). Mailbox names use "." as the hierarchy separator
- * in both (the separator clients see; see docs/compat.md). */
+ * LAYOUT=fs (ROOT/A/B). Mailbox names here are internal ones, "." as the
+ * hierarchy separator in both (clients' names: imap_ns.h). */
 #ifndef YUBIN_IMAP_LAYOUT_H
 #define YUBIN_IMAP_LAYOUT_H
 

@@ -9,6 +9,7 @@
  * rely on). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +21,7 @@
 #include "imap/imap_list.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
+#include "imap/imap_ns.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/util.h"
@@ -53,6 +55,20 @@ list_printf(struct imap_sess *s, const char *fmt, ...)
 	str_deinit(&line);
 }
 
+/* sep_q - the namespace separator as a quoted string (static buffer) */
+static const char *
+sep_q(const struct imap_sess *s)
+{
+	static char q[5];
+	char sep = imap_ns_sep(s);
+
+	if (sep == '"' || sep == '\\')
+		(void)snprintf(q, sizeof(q), "\"\\%c\"", sep);
+	else
+		(void)snprintf(q, sizeof(q), "\"%c\"", sep);
+	return q;
+}
+
 /* closure - the states reachable from those in st without reading: a
  * wildcard may match nothing */
 static void
@@ -70,7 +86,7 @@ closure(const char *p, size_t m, bool *st)
  * pattern x name, never the backtracking that a pattern such as
  * "*a*a*a*a*a*a*b" would make exponential */
 static bool
-pattern_match(const char *p, const char *name)
+pattern_match(const char *p, const char *name, char sep)
 {
 	size_t m = strlen(p), i;
 	bool *cur = xcalloc(m + 1, sizeof(bool)), *next = xcalloc(m + 1, sizeof(bool));
@@ -84,7 +100,7 @@ pattern_match(const char *p, const char *name)
 		for (i = 0; i < m; i++) {
 			if (!cur[i])
 				continue;
-			if (p[i] == '*' || (p[i] == '%' && *name != '.'))
+			if (p[i] == '*' || (p[i] == '%' && *name != sep))
 				next[i] = any = true;
 			else if (p[i] == *name)
 				next[i + 1] = any = true;
@@ -101,16 +117,16 @@ pattern_match(const char *p, const char *name)
 }
 
 bool
-imap_list_match(const char *pattern, const char *name)
+imap_list_match(const char *pattern, const char *name, char sep)
 {
 	char *pc = xstrdup(pattern), *nc = xstrdup(name);
 	bool m;
 
 	/* INBOX is case-insensitive, also as a prefix of a pattern */
-	if (strncasecmp(pc, "INBOX", 5) == 0 && (pc[5] == '\0' || pc[5] == '.' ||
+	if (strncasecmp(pc, "INBOX", 5) == 0 && (pc[5] == '\0' || pc[5] == sep ||
 	    pc[5] == '*' || pc[5] == '%'))
 		memcpy(pc, "INBOX", 5);
-	m = pattern_match(pc, nc);
+	m = pattern_match(pc, nc, sep);
 	free(pc);
 	free(nc);
 	return m;
@@ -289,15 +305,31 @@ has_descendant(const struct strvec *v, const char *name)
 }
 
 
+/* any_match - the patterns are the client's, so the internal name is
+ * matched in the form the client sees (imap_ns.c) */
+/* inbox_parent - with prefix "INBOX." every folder shows below INBOX */
 static bool
-any_match(const struct list_req *r, const char *name)
+inbox_parent(const struct imap_sess *s, const char *name, const struct strvec *existing)
 {
-	size_t i;
+	const char *p = imap_ns_prefix(s);
 
-	for (i = 0; i < r->npat; i++)
-		if (imap_list_match(r->pat[i], name))
-			return true;
-	return false;
+	return strcmp(name, "INBOX") == 0 && strncmp(p, "INBOX", 5) == 0 &&
+	    p[5] == imap_ns_sep(s) && p[6] == '\0' && existing->n > 1;
+}
+
+static bool
+any_match(const struct imap_sess *s, const struct list_req *r, const char *name)
+{
+	struct str c;
+	size_t i;
+	bool m = false;
+
+	str_init(&c, strlen(name) + 16);
+	imap_ns_out(s, name, &c);
+	for (i = 0; i < r->npat && !m; i++)
+		m = imap_list_match(r->pat[i], c.s, imap_ns_sep(s));
+	str_deinit(&c);
+	return m;
 }
 
 static bool
@@ -403,7 +435,7 @@ cmd_lsub(struct imap_sess *s, const struct list_req *r, struct str *reply)
 		bool parent_only = !strvec_contains(&subs, name), shown = false;
 		struct str q;
 
-		if (!any_match(r, name))
+		if (!any_match(s, r, name))
 			continue;
 		/* an unsubscribed parent shows (as \Noselect) only where "%"
 		 * stops above its subscribed children */
@@ -416,8 +448,8 @@ cmd_lsub(struct imap_sess *s, const struct list_req *r, struct str *reply)
 		}
 		str_init(&q, 64);
 		imap_sess_name(s, &q, name);
-		list_printf(s, "* LSUB (%s) \".\" %s\r\n", parent_only ? "\\Noselect" :
-		    s->conf != NULL ? imap_conf_special_use(s->conf, name) : "", q.s);
+		list_printf(s, "* LSUB (%s) %s %s\r\n", parent_only ? "\\Noselect" :
+		    s->conf != NULL ? imap_conf_special_use(s->conf, name) : "", sep_q(s), q.s);
 		str_deinit(&q);
 	}
 	strvec_deinit(&subs);
@@ -522,7 +554,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 	}
 	if (!r.extended && r.empty) {
 		/* LIST "" "": the hierarchy separator */
-		list_printf(s, "* LIST (\\Noselect) \".\" \"\"\r\n");
+		list_printf(s, "* LIST (\\Noselect) %s \"\"\r\n", sep_q(s));
 		imap_list_req_free(&r);
 		return str_append(reply, "List completed"), "OK";
 	}
@@ -559,11 +591,11 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 		const char *use = s->conf != NULL ? imap_conf_special_use(s->conf, name) : "";
 		bool exists = strvec_contains(&existing, name);
 		bool subscribed = strvec_contains(&subs, name);
-		bool children = has_descendant(&existing, name);
+		bool children = has_descendant(&existing, name) || inbox_parent(s, name, &existing);
 		bool childinfo = false;
 		struct str attrs, q;
 
-		if (!any_match(&r, name))
+		if (!any_match(s, &r, name))
 			continue;
 		if (r.opts & SEL_SUBSCRIBED) {
 			if (!subscribed) {
@@ -575,7 +607,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 					continue;
 				for (j = 0; j < subs.n; j++)
 					if (strncmp(subs.v[j], name, nl) == 0 && subs.v[j][nl] == '.' &&
-					    !any_match(&r, subs.v[j]))
+					    !any_match(s, &r, subs.v[j]))
 						childinfo = true;
 				if (!childinfo)
 					continue;
@@ -584,7 +616,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 
 				for (j = 0; j < subs.n; j++)
 					if (strncmp(subs.v[j], name, nl) == 0 && subs.v[j][nl] == '.' &&
-					    !any_match(&r, subs.v[j]))
+					    !any_match(s, &r, subs.v[j]))
 						childinfo = true;
 			}
 		} else if (!exists && !children) {
@@ -612,8 +644,8 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 		}
 		str_init(&q, 64);
 		imap_sess_name(s, &q, name);
-		list_printf(s, "* LIST (%s) \".\" %s%s\r\n", attrs.s + (r.extended && attrs.len > 0),
-		    q.s, childinfo ? " (CHILDINFO (\"SUBSCRIBED\"))" : "");
+		list_printf(s, "* LIST (%s) %s %s%s\r\n", attrs.s + (r.extended && attrs.len > 0),
+		    sep_q(s), q.s, childinfo ? " (CHILDINFO (\"SUBSCRIBED\"))" : "");
 		if ((r.opts & RET_STATUS) && exists)
 			list_status(s, name, r.status);
 		str_deinit(&q);

@@ -50,6 +50,6 @@ void	 imap_list_autocreate(struct imap_sess *);
 /* imap_list_match - does name match the LIST pattern (ref and pattern
  * concatenated; '*' anything, '%' anything but the separator, INBOX in
  * any case) */
-bool	 imap_list_match(const char *pattern, const char *name);
+bool	 imap_list_match(const char *pattern, const char *name, char sep);
 
 #endif

@@ -31,6 +31,7 @@
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_mbox_mbox.h"
+#include "imap/imap_ns.h"
 #include "imap/imap_search.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -234,7 +235,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
 		free(q.known);
-		str_appendf(reply, "Mailbox doesn't exist: %s", name);
+		str_appendf(reply, "Mailbox doesn't exist: %s", imap_ns_show(s, name));
 		return "NO";
 	}
 	if (imap_mbox_scan(dir, &s->snap, &err) != 0) {
@@ -375,7 +376,8 @@ cmd_delete(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	dir = imap_sess_dir(s, name);
 	if (!dir_exists(s, dir)) {
 		free(dir);
-		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s",
+		    imap_ns_show(s, name));
 		return "NO";
 	}
 	if (s->selected && strcmp(s->sel_dir, dir) == 0)
@@ -413,7 +415,8 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	fdir = imap_sess_dir(s, from);
 	tdir = imap_sess_dir(s, to);
 	if (!dir_exists(s, fdir)) {
-		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", from);
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s",
+		    imap_ns_show(s, from));
 		free(fdir);
 		free(tdir);
 		return "NO";
@@ -473,7 +476,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 
 		free(dir);
 		if (!ok) {
-			str_appendf(reply, "Mailbox doesn't exist: %s", name);
+			str_appendf(reply, "Mailbox doesn't exist: %s", imap_ns_show(s, name));
 			return "NO";
 		}
 	}
@@ -508,7 +511,8 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 	dir = imap_sess_dir(s, name);
 	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
-		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
+		str_appendf(reply, "[NONEXISTENT] Mailbox doesn't exist: %s",
+		    imap_ns_show(s, name));
 		return "NO";
 	}
 	for (k = 0; k < a[1].count; k++) {
@@ -623,7 +627,7 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	dir = imap_sess_dir(s, name);
 	if (!imap_mailbox_is_inbox(name) && !imap_layout_selectable(&s->layout, dir)) {
 		free(dir);
-		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s", name);
+		str_appendf(reply, "[TRYCREATE] Mailbox doesn't exist: %s", imap_ns_show(s, name));
 		return "NO";
 	}
 	if (msg->len == 0) {
@@ -845,7 +849,21 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	if (strcmp(name, "APPEND") == 0)
 		return cmd_append(s, a, n, reply);
 	if (strcmp(name, "NAMESPACE") == 0) {
-		sess_printf(s, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
+		/* the prefix as a quoted string, as Dovecot sends it */
+		struct str q;
+		const char *c;
+
+		str_init(&q, 32);
+		str_append_c(&q, '"');
+		for (c = imap_ns_prefix(s); *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				str_append_c(&q, '\\');
+			str_append_c(&q, *c);
+		}
+		str_append_c(&q, '"');
+		sess_printf(s, "* NAMESPACE ((%s \"%s%c\")) NIL NIL\r\n", q.s,
+		    imap_ns_sep(s) == '\\' || imap_ns_sep(s) == '"' ? "\\" : "", imap_ns_sep(s));
+		str_deinit(&q);
 		return str_append(reply, "Namespace completed"), "OK";
 	}
 	if (strcmp(name, "ID") == 0) {
@@ -995,10 +1013,11 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		s.tag = ctag;
 		strvec_init(&names);
 		/* UTF8=ACCEPT: names arrive in UTF-8, are kept in mUTF-7 */
-		if (imap_enable_name_args(&s, name, args, n, &names) != 0) {
-			status = "BAD";
-			str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not valid "
-			    "UTF-8", name);
+		if (imap_enable_name_args(&s, name, args, n, &names, &reply) != 0) {
+			status = reply.len > 0 ? "NO" : "BAD";
+			if (reply.len == 0)
+				str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not "
+				    "valid UTF-8", name);
 		} else {
 			status = imap_dispatch(&s, name, args, n, &reply, &logout);
 		}

@@ -86,6 +86,34 @@ def confdir(tmp_path):
     return d
 
 
+# every port `yubin dev --port-base N` listens on, as offsets from N
+DEV_PORT_OFFSETS = (24, 25, 110, 143, 465, 587, 993, 995, 4190)
+
+
+def dev_port_base():
+    """A port base for `yubin dev` whose every port is free now and below
+    Linux's ephemeral range (32768 and up by default), so that no client
+    connection of this or another test can be holding one of them."""
+    import random
+    import socket
+    for _ in range(100):
+        base = random.randrange(20000, 32768 - max(DEV_PORT_OFFSETS), 100)
+        ok = True
+        for off in DEV_PORT_OFFSETS:
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", base + off))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+            if not ok:
+                break
+        if ok:
+            return base
+    raise RuntimeError("no free port base")
+
+
 def free_port():
     import socket
     s = socket.socket()

@@ -25,8 +25,11 @@ def make_box(bindir, tmp_path, location):
     with open(b.conf) as f:
         text = f.read()
     with open(b.conf, "w") as f:
+        # separator "." as in real_dovecot() (LAYOUT=fs defaults to "/",
+        # tests/e2e/test_imap_ns.py)
         f.write(text.replace("mail_location = maildir:~/Maildir\n",
-                             "mail_location = %s\n" % location))
+                             "mail_location = %s\n" % location)
+                + "namespace inbox {\n  inbox = yes\n  separator = .\n}\n")
     return b
 
 

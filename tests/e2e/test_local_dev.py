@@ -3,13 +3,14 @@ for postmaster@ and root@ through DIR/aliases, lands in the Maildir
 DIR/mail/localhost/demo/ through local(8) and virtual(8), as the invoking
 user, with no root needed."""
 import os
-import random
 import re
 import signal
 import smtplib
 import socket
 import subprocess
 import time
+
+from conftest import dev_port_base
 
 
 def wait_for(pred, timeout=20.0):
@@ -22,20 +23,7 @@ def wait_for(pred, timeout=20.0):
 
 
 def port_base():
-    for _ in range(50):
-        base = random.randrange(20000, 40000, 100)
-        ok = True
-        for off in (25, 465, 587):
-            s = socket.socket()
-            try:
-                s.bind(("127.0.0.1", base + off))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return base
-    raise RuntimeError("no free port base")
+    return dev_port_base()
 
 
 def test_demo_user_gets_mail_for_itself_postmaster_and_root(tmp_path, bindir):

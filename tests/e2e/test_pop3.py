@@ -7,7 +7,6 @@ bad input (unknown commands, overlong lines, broken base64) is answered
 and survived; and yubin dev's demo user fetches what the MTA delivered."""
 import os
 import poplib
-import random
 import shutil
 import signal
 import smtplib
@@ -18,6 +17,7 @@ import time
 
 import pytest
 
+from conftest import dev_port_base
 from pop3_fixtures import Retrieval, listening, wait_for
 
 MSG1 = b"From: a@example.org\nSubject: one\n\nbody one\n.leading dot\n"
@@ -367,20 +367,7 @@ def test_fetchmail_and_curl_retrieve(box, tmp_path):
 
 
 def port_base():
-    for _ in range(50):
-        base = random.randrange(20000, 40000, 100)
-        ok = True
-        for off in (25, 110, 465, 587, 995):
-            s = socket.socket()
-            try:
-                s.bind(("127.0.0.1", base + off))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return base
-    raise RuntimeError("no free port base")
+    return dev_port_base()
 
 
 def test_dev_demo_fetches_what_the_mta_delivered(tmp_path, bindir):

@@ -16,25 +16,25 @@ static void
 test_wildcards(void **state)
 {
 	(void)state;
-	assert_true(imap_list_match("*", "A.B.C"));
-	assert_true(imap_list_match("%", "A"));
-	assert_false(imap_list_match("%", "A.B"));
-	assert_true(imap_list_match("A.%", "A.B"));
-	assert_false(imap_list_match("A.%", "A.B.C"));
-	assert_true(imap_list_match("A*", "A.B.C"));
-	assert_true(imap_list_match("A%C", "AbbC"));
-	assert_false(imap_list_match("A%C", "Ab.C"));
-	assert_true(imap_list_match("*%", "A.B"));
-	assert_true(imap_list_match("%*", "A.B"));
-	assert_true(imap_list_match("", ""));
-	assert_false(imap_list_match("", "A"));
-	assert_false(imap_list_match("A", ""));
-	assert_true(imap_list_match("%", ""));
-	assert_true(imap_list_match("inbox", "INBOX"));
-	assert_true(imap_list_match("Inbox.%", "INBOX.Sent"));
-	assert_false(imap_list_match("Sent", "sent"));
-	assert_true(imap_list_match("S*t", "Sent"));
-	assert_false(imap_list_match("S*t", "Sent.x"));
+	assert_true(imap_list_match("*", "A.B.C", '.'));
+	assert_true(imap_list_match("%", "A", '.'));
+	assert_false(imap_list_match("%", "A.B", '.'));
+	assert_true(imap_list_match("A.%", "A.B", '.'));
+	assert_false(imap_list_match("A.%", "A.B.C", '.'));
+	assert_true(imap_list_match("A*", "A.B.C", '.'));
+	assert_true(imap_list_match("A%C", "AbbC", '.'));
+	assert_false(imap_list_match("A%C", "Ab.C", '.'));
+	assert_true(imap_list_match("*%", "A.B", '.'));
+	assert_true(imap_list_match("%*", "A.B", '.'));
+	assert_true(imap_list_match("", "", '.'));
+	assert_false(imap_list_match("", "A", '.'));
+	assert_false(imap_list_match("A", "", '.'));
+	assert_true(imap_list_match("%", "", '.'));
+	assert_true(imap_list_match("inbox", "INBOX", '.'));
+	assert_true(imap_list_match("Inbox.%", "INBOX.Sent", '.'));
+	assert_false(imap_list_match("Sent", "sent", '.'));
+	assert_true(imap_list_match("S*t", "Sent", '.'));
+	assert_false(imap_list_match("S*t", "Sent.x", '.'));
 }
 
 static void
@@ -52,14 +52,14 @@ test_no_exponential_backtracking(void **state)
 	for (i = 0; i < 20; i++)
 		strcat(pat, "*a");
 	strcat(pat, "*b");
-	assert_false(imap_list_match(pat, name));
+	assert_false(imap_list_match(pat, name, '.'));
 	pat[strlen(pat) - 1] = 'a';
-	assert_true(imap_list_match(pat, name));
+	assert_true(imap_list_match(pat, name, '.'));
 	pat[0] = '\0';
 	for (i = 0; i < 20; i++)
 		strcat(pat, "%a");
 	strcat(pat, "%b");
-	assert_false(imap_list_match(pat, name));
+	assert_false(imap_list_match(pat, name, '.'));
 }
 
 int

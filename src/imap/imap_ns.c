@@ -1,0 +1,87 @@
+/* imap_ns.c - namespace separator and prefix. See imap_ns.h. */
+#include <string.h>
+#include <strings.h>
+
+#include "imap/imap_conf.h"
+#include "imap/imap_mail-private.h"
+#include "imap/imap_mailbox_name.h"
+#include "imap/imap_ns.h"
+
+char
+imap_ns_sep(const struct imap_sess *s)
+{
+	if (s->conf != NULL && s->conf->ns_sep != '\0')
+		return s->conf->ns_sep;
+	/* Dovecot's default is the storage's own: "/" for LAYOUT=fs */
+	return s->layout.fs ? '/' : '.';
+}
+
+const char *
+imap_ns_prefix(const struct imap_sess *s)
+{
+	return s->conf != NULL && s->conf->ns_prefix != NULL ? s->conf->ns_prefix : "";
+}
+
+int
+imap_ns_in(const struct imap_sess *s, const char *name, struct str *out, struct str *error)
+{
+	const char *prefix = imap_ns_prefix(s), *c;
+	size_t pl = strlen(prefix);
+	char sep = imap_ns_sep(s);
+
+	/* INBOX stays INBOX whatever the prefix */
+	if (imap_mailbox_is_inbox(name)) {
+		str_append(out, name);
+		return 0;
+	}
+	if (pl > 0) {
+		if (strncmp(name, prefix, pl) != 0 || name[pl] == '\0') {
+			str_appendf(error, "Client tried to access nonexistent namespace. (Mailbox "
+			    "name should probably be prefixed with: %s)", prefix);
+			return -1;
+		}
+		name += pl;
+		/* "INBOX.inbox" would alias INBOX itself inside yubin */
+		if (imap_mailbox_is_inbox(name)) {
+			str_append(error, "[CANNOT] Invalid mailbox name: INBOX is reserved");
+			return -1;
+		}
+	}
+	for (c = name; *c != '\0'; c++) {
+		if (*c == '.' && sep != '.') {
+			/* the internal separator cannot be part of a level */
+			str_append(error, "[CANNOT] Character not allowed in mailbox name: '.'");
+			return -1;
+		}
+		str_append_c(out, *c == sep ? '.' : *c);
+	}
+	return 0;
+}
+
+void
+imap_ns_out(const struct imap_sess *s, const char *name, struct str *out)
+{
+	const char *c;
+	char sep = imap_ns_sep(s);
+
+	if (imap_mailbox_is_inbox(name)) {
+		str_append(out, name);
+		return;
+	}
+	str_append(out, imap_ns_prefix(s));
+	for (c = name; *c != '\0'; c++)
+		str_append_c(out, *c == '.' ? sep : *c);
+}
+
+const char *
+imap_ns_show(const struct imap_sess *s, const char *name)
+{
+	/* one session per mail process; reused, so bounded by a name's size */
+	static struct str buf;
+
+	if (buf.s == NULL)
+		str_init(&buf, 64);
+	str_reset(&buf);
+	imap_ns_out(s, name, &buf);
+	return buf.s;
+}
