@@ -927,12 +927,23 @@ imap_mail_mbox_inbox(const char *path, const char **error_r)
 	return 0;
 }
 
+/* the special-use and quota settings, read once by the service process
+ * (imap_service_init) and inherited by each session: a session no longer
+ * parses dovecot.conf after its login */
+static struct imap_conf imap_service_conf;
+static bool imap_service_conf_ok;
+
+static void
+imap_service_init(const char *conf_path)
+{
+	imap_service_conf_ok = imap_conf_read(&imap_service_conf, conf_path) == 0;
+}
+
 int
 imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
     const char *mailbox_path, bool maildir)
 {
 	struct imap_sess s;
-	struct imap_conf conf;
 	struct str reply;
 	char tag[256];
 	const char *nl, *why = "Connection closed";
@@ -966,11 +977,11 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 			return 1;
 		}
 	}
-	/* special-use mailboxes and quota (imap_conf.c) */
-	if (imap_conf_read(&conf, c->set->conf_path) != 0)
+	/* special-use mailboxes and quota (imap_conf.c), read by the service */
+	if (!imap_service_conf_ok)
 		log_warn("imap(%s): cannot read %s: special-use mailboxes and quota are off",
 		    user, c->set->conf_path);
-	s.conf = &conf;
+	s.conf = &imap_service_conf;
 	imap_list_autocreate(&s);
 	imap_parser_init(&s.parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
 	str_init(&reply, 256);
@@ -1052,7 +1063,6 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	sess_close(&s);
 	str_deinit(&reply);
 	imap_parser_deinit(&s.parser);
-	imap_conf_free(&conf);
 	imap_layout_deinit(&s.layout);
 	free(s.root);
 	return 0;
@@ -1061,7 +1071,10 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 int
 cmd_imap(int argc, char **argv)
 {
-	static const struct pop3_proto imap = { "imap", NULL, imap_login_run, imap_mail_run, false };
+	static const struct pop3_proto imap = { "imap", NULL, imap_login_run, imap_mail_run, false,
+	    imap_service_init };
+	int rc = pop3_service_main(argc, argv, &imap);
 
-	return pop3_service_main(argc, argv, &imap);
+	imap_conf_free(&imap_service_conf);
+	return rc;
 }

@@ -43,42 +43,74 @@ refuse(int ctl, enum login_refusal kind, const char *fmt, ...)
 		(void)!write(ctl, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
-/* read_line_fd - one line from fd, a byte at a time (nothing past it is
- * taken); an fd passed along (SCM_RIGHTS) goes to *fd_r, or is closed when
- * fd_r is NULL */
+/* take_fds - the fds a recvmsg brought (SCM_RIGHTS): the first to *fd_r
+ * when it is wanted and still unset, the others closed */
+static void
+take_fds(struct msghdr *msg, int *fd_r)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		int passed;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(&passed, CMSG_DATA(c), sizeof(passed));
+		if (fd_r != NULL && *fd_r < 0)
+			*fd_r = passed;
+		else
+			close(passed);
+	}
+}
+
+/* recv_fds - recvmsg of up to len bytes into buf, fds to take_fds; with
+ * MSG_PEEK the kernel installs a copy of each fd, which is closed (the
+ * real receive brings them again) */
+static ssize_t
+recv_fds(int fd, char *buf, size_t len, int flags, int *fd_r)
+{
+	union {
+		char	 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf) };
+	ssize_t n;
+
+	while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | flags)) < 0 && errno == EINTR)
+		;
+	if (n >= 0)
+		take_fds(&msg, (flags & MSG_PEEK) != 0 ? NULL : fd_r);
+	return n;
+}
+
+/* read_line_fd_passed - one line from fd, nothing past it taken (the
+ * leftover input, or under TLS the session's data, follows on the same
+ * socket): a peek finds the newline and one receive takes exactly the
+ * line, two syscalls where a byte at a time took one per byte. An fd
+ * passed along (SCM_RIGHTS) goes to *fd_r, or is closed when fd_r is
+ * NULL. */
 static bool
 read_line_fd_passed(int fd, char *buf, size_t size, int *fd_r)
 {
 	size_t got = 0;
 
 	while (got < size - 1) {
-		union {
-			char	 buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} ctl;
-		struct iovec iov = { .iov_base = buf + got, .iov_len = 1 };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			.msg_controllen = sizeof(ctl.buf) };
-		struct cmsghdr *c;
+		ssize_t n = recv_fds(fd, buf + got, size - 1 - got, MSG_PEEK, NULL);
+		char *nl;
+		size_t take;
 
-		if (recvmsg(fd, &msg, MSG_CMSG_CLOEXEC) != 1)
+		if (n <= 0)
 			return false;
-		for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-			int passed;
-
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			memcpy(&passed, CMSG_DATA(c), sizeof(passed));
-			if (fd_r != NULL && *fd_r < 0)
-				*fd_r = passed;
-			else
-				close(passed);
-		}
-		if (buf[got] == '\n') {
-			buf[got] = '\0';
+		nl = memchr(buf + got, '\n', (size_t)n);
+		/* no newline yet: take what came and wait for the rest */
+		take = nl != NULL ? (size_t)(nl - (buf + got)) + 1 : (size_t)n;
+		if (recv_fds(fd, buf + got, take, MSG_WAITALL, fd_r) != (ssize_t)take)
+			return false;
+		if (nl != NULL) {
+			*nl = '\0';
 			return true;
 		}
-		got++;
+		got += take;
 	}
 	return false;
 }
@@ -134,19 +166,30 @@ login_child(const struct login_split_params *p, int client_fd, int ctl)
 	if (auth_client_connect(auth, &err) != 0)
 		log_error("%s-login: auth service: %s", p->protocol, err);
 	if (geteuid() == 0) {
-		struct passwd *pw = getpwnam(p->login_user);
+		long uid = p->login_uid, gid = p->login_gid;
 
-		/* a dev instance run as root names root: use nobody */
-		if (pw == NULL || pw->pw_uid == 0)
-			pw = getpwnam("nobody");
-		if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-		    setuid(pw->pw_uid) != 0 || setuid(0) == 0) {
+		if (uid < 0)
+			login_split_resolve_user(p->login_user, &uid, &gid);
+		if (uid <= 0 || setgroups(0, NULL) != 0 || setgid((gid_t)gid) != 0 ||
+		    setuid((uid_t)uid) != 0 || setuid(0) == 0) {
 			log_error("%s-login: cannot drop privileges to %s", p->protocol,
 			    p->login_user);
 			_exit(1);
 		}
 	}
 	_exit(p->login_run(p->ctx, client_fd, ctl, auth));
+}
+
+void
+login_split_resolve_user(const char *login_user, long *uid_r, long *gid_r)
+{
+	struct passwd *pw = getpwnam(login_user);
+
+	/* a dev instance run as root names root: use nobody */
+	if (pw == NULL || pw->pw_uid == 0)
+		pw = getpwnam("nobody");
+	*uid_r = pw != NULL ? (long)pw->pw_uid : -1;
+	*gid_r = pw != NULL ? (long)pw->pw_gid : -1;
 }
 
 /* become - setgroups/setgid/setuid to the user when root; 0 or -1 */

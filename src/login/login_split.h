@@ -26,6 +26,9 @@ struct login_split_params {
 	const char *auth_socket;	/* $base_dir/auth-client (L) */
 	const char *auth_master_socket;	/* $base_dir/auth-master (S) */
 	const char *login_user;		/* default_login_user */
+	/* its uid and gid, looked up once by the service at start
+	 * (login_split_resolve_user); -1: not known, L looks it up */
+	long	 login_uid, login_gid;
 	unsigned long first_valid_uid;
 	unsigned long max_userip;	/* mail_max_userip_connections; 0: none */
 	const char *sessions_dir;
@@ -75,6 +78,11 @@ int	 login_split_run(const struct login_split_params *, int client_fd,
 int	 login_split_next(const struct login_split_params *, int client_fd,
 	    struct login_split_result *r);
 void	 login_split_result_deinit(struct login_split_result *);
+/* login_split_resolve_user - default_login_user's uid and gid, once per
+ * service rather than a passwd lookup in every login process; when the
+ * user is missing or root, nobody's (as L would fall back to); -1 and -1
+ * when neither exists */
+void	 login_split_resolve_user(const char *login_user, long *uid_r, long *gid_r);
 
 enum login_refusal { LOGIN_REFUSED_TEMP, LOGIN_REFUSED_PERM, LOGIN_REFUSED_IN_USE };
 

@@ -27,6 +27,7 @@ struct pop3_settings {
 	char	*mail_location;
 	char	*uidl_format;		/* pop3_uidl_format */
 	char	*login_user;		/* default_login_user */
+	long	 login_uid, login_gid;	/* its ids, looked up at start */
 	bool	 disable_plaintext_auth;
 	bool	 verbose_proctitle;
 	enum pop3_ssl ssl;
@@ -89,6 +90,9 @@ struct pop3_proto {
 	 * (ManageSieve's UNAUTHENTICATE): mail_run returns
 	 * LOGIN_SPLIT_EXIT_RESUME after telling L over client->ctl */
 	bool	 resumable;
+	/* optional: once in the service process after its settings, before
+	 * any connection (what every session would otherwise read again) */
+	void	(*service_init)(const char *conf_path);
 };
 
 /* pop3_service_main - a service process (argv: NAME -c DOVECOT_CONF -l

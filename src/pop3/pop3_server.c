@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +129,9 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	set->mail_location = pop3_get(dc, "mail_location");
 	set->uidl_format = pop3_get(dc, "pop3_uidl_format");
 	set->login_user = pop3_get(dc, "default_login_user");
+	/* once here, not a passwd lookup (nsswitch.conf, nscd's socket,
+	 * /etc/passwd) in each connection's login process */
+	login_split_resolve_user(set->login_user, &set->login_uid, &set->login_gid);
 	set->disable_plaintext_auth = pop3_get_bool(dc, "disable_plaintext_auth");
 	set->verbose_proctitle = pop3_get_bool(dc, "verbose_proctitle");
 	set->max_userip = pop3_get_uint(dc, "mail_max_userip_connections");
@@ -138,8 +142,14 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	if (getenv("YUBIN_POP3_TIMEOUT_MS") != NULL)
 		set->login_timeout_ms = set->idle_timeout_ms = atoi(getenv("YUBIN_POP3_TIMEOUT_MS"));
 	logpath = pop3_get(dc, "log_path");
-	if (*logpath != '\0' && strcmp(logpath, "syslog") != 0 && strcmp(logpath, "/dev/stderr") != 0)
-		(void)log_set_file(logpath);
+	if (*logpath != '\0' && strcmp(logpath, "syslog") != 0 && strcmp(logpath, "/dev/stderr") != 0 &&
+	    log_set_file(logpath) == 0 && getenv("YUBIN_LOG_STDERR") == NULL) {
+		/* as Dovecot, a log_path file is the only sink: no syslog
+		 * besides it (whose socket, where there is none, each login
+		 * and session process tried to connect to again) */
+		closelog();
+		log_open("dovecot", 0);
+	}
 	free(logpath);
 	v = pop3_get(dc, "ssl");
 	set->ssl = strcmp(v, "no") == 0 ? POP3_SSL_NO : strcmp(v, "required") == 0 ?
@@ -189,6 +199,7 @@ session_run(struct pop3_client *c, int client_fd)
 	struct login_split_params p = {
 		.protocol = proto->name, .auth_socket = set->auth_socket,
 		.auth_master_socket = set->auth_master_socket, .login_user = set->login_user,
+		.login_uid = set->login_uid, .login_gid = set->login_gid,
 		.first_valid_uid = set->first_valid_uid, .max_userip = set->max_userip,
 		.sessions_dir = set->sessions_dir, .mail_location = set->mail_location,
 		.rip = c->rip, .lip = c->lip, .session = c->session,
@@ -280,7 +291,7 @@ int
 cmd_pop3(int argc, char **argv)
 {
 	static const struct pop3_proto pop3 = { "pop3", NULL, pop3_login_run, pop3_mail_run,
-	    false };
+	    false, NULL };
 
 	return pop3_service_main(argc, argv, &pop3);
 }
@@ -337,6 +348,11 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 	if (pop3_settings_load(&set, conf_path, &err) != 0)
 		fatal("%s", err);
 	free(conf_path);
+	/* the time zone loaded once here: each forked process's first log
+	 * line would read /etc/localtime again */
+	tzset();
+	if (proto->service_init != NULL)
+		proto->service_init(set.conf_path);
 	(void)mkdir(set.sessions_dir, 0755);
 	login_session_sweep(set.sessions_dir);
 	/* our own process group, so that a stop reaches every session process

@@ -353,7 +353,10 @@ def _hold_inotify_instances(uid, gid):
                 if libc.inotify_init1(0) < 0:
                     break
             os.write(w, b"x")
-            time.sleep(120)
+            # whatever another process of this user frees is taken too
+            for _ in range(24000):
+                libc.inotify_init1(0)
+                time.sleep(0.005)
         finally:
             os._exit(0)
     os.close(w)
