@@ -265,19 +265,6 @@ idx_lock(const char *dir)
 	return fd;
 }
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 /* write_replace - data into dir/name through name.tmp: write, fsync,
  * rename (the directory fsync'd by the caller) */
 static int
@@ -522,7 +509,7 @@ idx_write(const char *dir, const struct imap_mbox_snap *snap, const struct dir_s
 	str_append_n(&out, names.s, names.len);
 	ret = write_replace(dir, IMAP_INDEX_FILE, out.s, out.len);
 	if (ret == 0)
-		ret = fsync_dir(dir);
+		ret = dir_fsync(dir);
 	str_deinit(&out);
 	str_deinit(&names);
 	free(recs);

@@ -194,24 +194,6 @@ imap_layout_mkparents(const struct imap_layout *l, const char *dir)
 	return 0;
 }
 
-/* fsync_dir_of - the directory holding path, so that a new name survives */
-static int
-fsync_dir_of(const char *path)
-{
-	char *d = xstrdup(path), *slash = strrchr(d, '/');
-	int fd, ret;
-
-	if (slash != NULL)
-		*slash = '\0';
-	fd = open(slash != NULL && *d != '\0' ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(d);
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 int
 imap_layout_create(const struct imap_layout *l, const char *dir)
 {
@@ -228,7 +210,7 @@ imap_layout_create(const struct imap_layout *l, const char *dir)
 				close(fd);
 			return -1;
 		}
-		return close(fd) == 0 ? fsync_dir_of(dir) : -1;
+		return close(fd) == 0 ? dir_fsync_of(dir) : -1;
 	}
 	if (!l->fs || !is_dir(dir) || imap_layout_selectable(l, dir))
 		return imap_mbox_create(dir);

@@ -283,19 +283,6 @@ imap_mbox_refresh_name(const char *dir, struct imap_msg *m)
 	return ret;
 }
 
-static int
-fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 int
 imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flags, uint32_t kw,
     time_t date, char **base_r)
@@ -346,7 +333,7 @@ imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flags, ui
 	fd = -1;
 	if (rename(tmp, cur) != 0)
 		goto out;
-	if (fsync_dir(curdir) != 0) {
+	if (dir_fsync(curdir) != 0) {
 		(void)unlink(cur);	/* not known to be on disk: not saved */
 		goto out;
 	}
@@ -414,7 +401,7 @@ imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir, u
 		str_deinit(&data);
 	} else {
 		curdir = path_join(dir, "cur");
-		ret = fsync_dir(curdir);
+		ret = dir_fsync(curdir);
 		free(curdir);
 		if (ret != 0) {
 			/* not known to be on disk: not a copy either */
@@ -456,7 +443,7 @@ imap_mbox_remove_bases(const char *dir, char *const *bases, size_t n)
 				}
 		}
 		closedir(d);
-		(void)fsync_dir(curdir);
+		(void)dir_fsync(curdir);
 	}
 	free(curdir);
 }

@@ -563,23 +563,6 @@ lock_both(const char *path, int fd, char **dotlock_r)
 	return 0;
 }
 
-static int
-fsync_parent(const char *path)
-{
-	char *d = xstrdup(path), *slash = strrchr(d, '/');
-	int fd, ret;
-
-	if (slash != NULL)
-		*slash = '\0';
-	fd = open(slash != NULL && *d != '\0' ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(d);
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 /* replace - the new content in place of path's: a new file in the same
  * directory, fsync, rename, fsync of the directory; where the directory
  * is not ours to write (a root:mail spool), the file rewritten in place
@@ -604,7 +587,7 @@ replace(const char *path, int fd, const struct stat *st, const struct str *data)
 	    fchmod(tfd, st->st_mode & 07777) == 0 && fsync(tfd) == 0 && close(tfd) == 0) {
 		tfd = -1;
 		if (rename(tmp, path) == 0)
-			ret = fsync_parent(path);
+			ret = dir_fsync_of(path);
 	}
 	if (tfd >= 0)
 		close(tfd);
@@ -804,7 +787,7 @@ imap_mboxf_delete(const char *path)
 			close(fd);
 		return -1;
 	}
-	ret = unlink(path) == 0 ? fsync_parent(path) : -1;
+	ret = unlink(path) == 0 ? dir_fsync_of(path) : -1;
 	storage_fcntl_unlock(fd);
 	close(fd);
 	storage_dotlock_release(&dotlock);

@@ -157,6 +157,33 @@ out:
 	return ret;
 }
 
+int
+dir_fsync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret, saved;
+
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return ret;
+}
+
+int
+dir_fsync_of(const char *path)
+{
+	struct str dir;
+	int ret;
+
+	str_init(&dir, 64);
+	path_dirname(&dir, path);
+	ret = dir_fsync(dir.len > 0 ? dir.s : "/");
+	str_deinit(&dir);
+	return ret;
+}
+
 void
 path_dirname(struct str *out, const char *path)
 {

@@ -27,6 +27,11 @@ int	 file_read(const char *path, size_t max, struct str *out);
 /* file_write_atomic - write data to path via a temporary name, fsync, rename,
  * fsync of the directory. 0 or -1 with errno. */
 int	 file_write_atomic(const char *path, const char *data, size_t len, int mode);
+/* dir_fsync - fsync of the directory dir, so that names made or removed
+ * in it are on disk. 0 or -1 with errno. */
+int	 dir_fsync(const char *dir);
+/* dir_fsync_of - dir_fsync of the directory that holds path */
+int	 dir_fsync_of(const char *path);
 /* path_dirname - the directory part of path into out (no trailing slash) */
 void	 path_dirname(struct str *out, const char *path);
 /* path_join - dir "/" name, or name alone when it is absolute */

@@ -85,18 +85,6 @@ active_name(const struct sieve_storage *st)
 	return xstrdup(base);
 }
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int
 sieve_storage_list(const struct sieve_storage *st, struct strvec *out, long *active_r,
     struct sieve_storage_error *err)
@@ -159,7 +147,7 @@ sieve_storage_put(const struct sieve_storage *st, const char *name, const char *
 	path = script_path(st, name);
 	rc = file_write_atomic(path, text, len, 0600);
 	if (rc == 0)
-		rc = fsync_dir(st->dir);
+		rc = dir_fsync(st->dir);
 	if (rc != 0)
 		fail(err, NULL, "Failed to save script: %s", strerror(errno));
 	free(path);
@@ -204,7 +192,7 @@ sieve_storage_activate(const struct sieve_storage *st, const char *name,
 			str_deinit(&dir);
 			return -1;
 		}
-		(void)fsync_dir(dir.s);
+		(void)dir_fsync(dir.s);
 		str_deinit(&dir);
 		return 0;
 	}
@@ -238,7 +226,7 @@ sieve_storage_activate(const struct sieve_storage *st, const char *name,
 		fail(err, NULL, "Failed to activate script: %s", strerror(errno));
 		(void)unlink(tmp);
 	} else {
-		(void)fsync_dir(dir.s);
+		(void)dir_fsync(dir.s);
 		rc = 0;
 	}
 	free(tmp);
@@ -270,7 +258,7 @@ sieve_storage_delete(const struct sieve_storage *st, const char *name,
 		fail(err, errno == ENOENT ? "NONEXISTENT" : NULL, errno == ENOENT ?
 		    "Script does not exist.%s" : "Failed to delete script%s", "");
 	else {
-		(void)fsync_dir(st->dir);
+		(void)dir_fsync(st->dir);
 		rc = 0;
 	}
 	free(path);
@@ -305,7 +293,7 @@ sieve_storage_rename(const struct sieve_storage *st, const char *from, const cha
 			rc = sieve_storage_activate(st, to, err);
 		if (rc == 0 && unlink(p1) != 0)
 			rc = -1;
-		(void)fsync_dir(st->dir);
+		(void)dir_fsync(st->dir);
 	}
 	free(p1);
 	free(p2);

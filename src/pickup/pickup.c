@@ -293,7 +293,7 @@ pickup_file(struct pickup *p, const char *name)
 	qmsg_free(&m);
 	if (unlink(path) != 0 && errno != ENOENT)
 		log_warn("%s: remove: %s", path, strerror(errno));
-	(void)qdir_fsync(p->sk.queue_dir);
+	(void)dir_fsync(p->sk.queue_dir);
 	(void)qctl_wake(p->sk.queue_dir, QCTL_REQ_SCAN_INCOMING);
 	ret = 0;
 	goto out;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/mem.h"
+#include "lib/util.h"
 #include "procmail/pm-private.h"
 #include "storage/storage.h"
 
@@ -83,18 +84,6 @@ classify(const char *w)
 	if (stat(w, &st) == 0 && S_ISDIR(st.st_mode))
 		return F_DIR;
 	return F_FILE;
-}
-
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
 }
 
 /* write_msg - the recipe's part of the mail; escape: '>' before body
@@ -226,7 +215,7 @@ write_new_file(int fd, const char *path, const char *dir, const char *p, size_t 
 		return -1;
 	}
 	close(fd);
-	return fsync_dir(dir) == 0 || errno == EINVAL ? 0 : -1;
+	return dir_fsync(dir) == 0 || errno == EINVAL ? 0 : -1;
 }
 
 static int
@@ -284,7 +273,7 @@ deliver_maildir(struct pm_ctx *ctx, const char *dir, const char *p, size_t n, st
 	{
 		char *nd = xasprintf("%s/new", dir);
 
-		rc = fsync_dir(nd);
+		rc = dir_fsync(nd);
 		free(nd);
 	}
 out:

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/mem.h"
+#include "lib/util.h"
 #include "queue/qfile.h"
 
 const char *const qdir_all[] = {
@@ -115,20 +116,6 @@ qdir_path(const char *queue_dir, const char *queue, const char *id)
 }
 
 int
-qdir_fsync(const char *dir)
-{
-	int fd, ret, saved;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	ret = fsync(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return ret;
-}
-
-int
 qdir_move_unsynced(const char *queue_dir, const char *id, const char *from, const char *to)
 {
 	char *src, *dst;
@@ -162,7 +149,7 @@ qdir_move(const char *queue_dir, const char *id, const char *from, const char *t
 	d2 = xasprintf("%s/%s", queue_dir, to);
 	/* the target directory first: the message must exist somewhere after
 	 * a crash; two names are harmless, none is a lost message */
-	if (rename(src, dst) == 0 && qdir_fsync(d2) == 0 && qdir_fsync(d1) == 0)
+	if (rename(src, dst) == 0 && dir_fsync(d2) == 0 && dir_fsync(d1) == 0)
 		ret = 0;
 	free(src);
 	free(dst);
@@ -251,7 +238,7 @@ qdir_remove_sync(const char *queue_dir, const char *queue, const char *id, bool 
 		free(path);
 		if (sync) {
 			dir = xasprintf("%s/%s", queue_dir, queue);
-			(void)qdir_fsync(dir);
+			(void)dir_fsync(dir);
 			free(dir);
 		}
 	}

@@ -35,8 +35,6 @@ int	 qdir_create(const char *queue_dir, uid_t uid, gid_t gid, const char **error
 /* qdir_path - "queue_dir/queue/id" (caller frees) */
 char	*qdir_path(const char *queue_dir, const char *queue, const char *id);
 
-/* qdir_fsync - fsync a directory so that renames in it survive a crash */
-int	 qdir_fsync(const char *dir);
 
 /* qdir_move - rename queue_dir/from/id to queue_dir/to/id and fsync both
  * directories. -1 with errno (ENOENT: someone else moved or removed it). */

@@ -20,6 +20,7 @@
 
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/util.h"
 #include "queue/qmsg.h"
 
 _Static_assert(QMSG_REC_HDR_SIZE == 1 + sizeof(uint32_t), "record header: type + 32-bit length");
@@ -321,19 +322,6 @@ qfile_writer_size(const struct qfile_writer *w)
 	return w->size;
 }
 
-/* qfile_fsync_dir - make a rename in dir durable */
-static int
-qfile_fsync_dir(const char *dir)
-{
-	int fd, ret;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 int
 qfile_writer_commit_begin(struct qfile_writer *w, int *errno_r)
 {
@@ -401,7 +389,7 @@ qfile_writer_commit_group(struct qfile_writer *const *ws, size_t n, int *errnos)
 				first = false;
 		if (!first)
 			continue;
-		if (qfile_fsync_dir(ws[i]->dir) != 0)
+		if (dir_fsync(ws[i]->dir) != 0)
 			e = errno != 0 ? errno : EIO;
 		for (j = i; j < n; j++) {
 			if (errnos[j] != 0 || strcmp(ws[j]->dir, ws[i]->dir) != 0)

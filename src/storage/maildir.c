@@ -16,6 +16,7 @@
 
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "lib/util.h"
 
 void
 storage_maildir_name(struct str *out, size_t size)
@@ -59,18 +60,6 @@ maildir_mkdir(const char *dir)
 		return -1;
 	}
 	return 0;
-}
-
-static int
-maildir_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
-
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	close(fd);
-	return r;
 }
 
 /* maildir_prepare - the Maildir at path and its tmp/, new/, cur/ made
@@ -242,7 +231,7 @@ maildir_many(const char *path, const struct storage_mail *mails, size_t n, off_t
 	/* one fsync of new/ covers every name renamed into it above; none
 	 * of them counts as delivered before it returns */
 	sub = xasprintf("%s/new", base.s);
-	if (renamed > 0 && maildir_fsync_dir(sub) != 0) {
+	if (renamed > 0 && dir_fsync(sub) != 0) {
 		e = errno;
 		for (i = 0; i < n; i++) {
 			if (!items[i].ok)
