@@ -6,6 +6,7 @@
 
 #include "imap/imap_binary.h"
 #include "imap/imap_mime.h"
+#include "lib/base64.h"
 #include "lib/mem.h"
 
 char *
@@ -44,45 +45,6 @@ imap_binary_raw_section(const char *section)
 			w++;
 	}
 	return strncmp(w, "HEADER", 6) == 0 || strcmp(w, "MIME") == 0;
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static void
-base64_decode(const char *p, size_t len, struct str *out)
-{
-	unsigned acc = 0;
-	int bits = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		int v;
-
-		if (p[i] == '=')
-			break;	/* padding: the end */
-		if ((v = b64_value((unsigned char)p[i])) < 0)
-			continue;	/* line ends and stray bytes */
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			str_append_c(out, (char)((acc >> bits) & 0xff));
-		}
-	}
 }
 
 static int
@@ -139,7 +101,7 @@ imap_binary_decode(const char *cte, const char *p, size_t len, struct str *out)
 	while (*cte == ' ' || *cte == '\t')
 		cte++;
 	if (strncasecmp(cte, "base64", 6) == 0 && (cte[6] == '\0' || isspace((unsigned char)cte[6]))) {
-		base64_decode(p, len, out);
+		base64_decode_mime(out, p, len);
 		return 1;
 	}
 	if (strncasecmp(cte, "quoted-printable", 16) == 0 &&

@@ -87,3 +87,37 @@ base64_decode(struct str *out, const char *s, size_t len)
 	}
 	return 0;
 }
+
+void
+base64_decode_mime(struct str *out, const char *s, size_t len)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int v;
+
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+')
+			v = 62;
+		else if (c == '/')
+			v = 63;
+		else if (c == '=')
+			break;	/* padding: the end */
+		else
+			continue;	/* line ends and stray bytes */
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			str_append_c(out, (char)((acc >> bits) & 0xff));
+		}
+	}
+}

@@ -13,5 +13,9 @@ void	 base64_encode(struct str *out, const void *data, size_t len);
  * only the alphabet, padding only at the end and complete; no white space.
  * 0, or -1 (out then holds a partial result). */
 int	 base64_decode(struct str *out, const char *s, size_t len);
+/* base64_decode_mime - as a MIME reader must (RFC 2045 6.8): bytes
+ * outside the alphabet (line ends, junk) skipped, the first "=" ends it;
+ * never fails */
+void	 base64_decode_mime(struct str *out, const char *s, size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/base64.h"
 #include "lib/mem.h"
 #include "lib/util.h"
 #include "mail/header.h"
@@ -131,39 +132,6 @@ qp_decode(const char *in, size_t len, bool header, struct str *out)
 	}
 }
 
-static void
-b64_decode(const char *in, size_t len, struct str *out)
-{
-	unsigned v = 0;
-	int bits = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)in[i], d;
-
-		if (c >= 'A' && c <= 'Z')
-			d = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			d = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			d = c - '0' + 52;
-		else if (c == '+')
-			d = 62;
-		else if (c == '/')
-			d = 63;
-		else if (c == '=')
-			break;
-		else
-			continue;
-		v = (v << 6) | (unsigned)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			str_append_c(out, (int)((v >> bits) & 0xff));
-		}
-	}
-}
-
 /* sv_rfc2047_decode - =?charset?B|Q?text?= words to UTF-8; white space
  * between two encoded words is dropped (RFC 2047 6.2) */
 void
@@ -196,7 +164,7 @@ sv_rfc2047_decode(const char *in, size_t len, struct str *out)
 							*star = 0;	/* RFC 2231 language */
 						str_init(&raw, 64);
 						if (enc == 'B')
-							b64_decode(q2 + 1, (size_t)(end - q2 - 1), &raw);
+							base64_decode_mime(&raw, q2 + 1, (size_t)(end - q2 - 1));
 						else
 							qp_decode(q2 + 1, (size_t)(end - q2 - 1), true, &raw);
 						if (!last_encoded && pending_ws > 0)
@@ -467,7 +435,7 @@ sv_part_decoded_body(const struct sieve_msg *m, size_t part, struct str *out)
 
 	str_init(&raw, p->body_len + 1);
 	if (cte != NULL && strncasecmp(cte, "base64", 6) == 0)
-		b64_decode(p->body, p->body_len, &raw);
+		base64_decode_mime(&raw, p->body, p->body_len);
 	else if (cte != NULL && strncasecmp(cte, "quoted-printable", 16) == 0)
 		qp_decode(p->body, p->body_len, false, &raw);
 	else
