@@ -7,7 +7,8 @@
  * runs as the user. Scripts are validated with the sieve module before
  * they are stored; every write is a temporary file, fsync, rename and a
  * directory fsync, so a script or the active link is either old or new.
- * The ManageSieve server that uses this is not built yet.
+ * Used by the ManageSieve session (managesieve_session.c) and by
+ * `doveadm sieve` (src/cli/doveadm_sieve.c).
  * Tests: tests/unit/managesieve/test_sieve_storage.c */
 #ifndef YUBIN_SIEVE_STORAGE_H
 #define YUBIN_SIEVE_STORAGE_H
