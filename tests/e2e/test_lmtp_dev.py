@@ -130,12 +130,15 @@ def test_dev_smtp_mail_for_demo_passes_through_sieve(bindir):
                        b"Subject: plain\r\n\r\nhello\r\n")
             s.sendmail("someone@example.org", ["demo@localhost"],
                        b"Subject: spam spam\r\n\r\nbuy\r\n")
-        assert wait_for(lambda: len(dev.new("Lists")) == 1 and len(dev.new()) == 1 and
-                        "status=bounced" in dev.maillog(), 60), dev.maillog()
-        log = dev.maillog()
         lmtp = re.escape("[%s]" % os.path.join(dev.dir, "run", "lmtp"))
-        assert re.search(r"yubin/lmtp\[\d+\]: \w+: to=<demo@localhost>, relay=[^,]*%s, "
-                         r".*status=sent \(250 2\.0\.0 " % lmtp, log), log
+        sent = re.compile(r"yubin/lmtp\[\d+\]: \w+: to=<demo@localhost>, relay=[^,]*%s, "
+                          r".*status=sent \(250 2\.0\.0 " % lmtp)
+        # the files are in the Maildir before the client logs the 250 it
+        # got for them: wait for the log lines as well
+        assert wait_for(lambda: len(dev.new("Lists")) == 1 and len(dev.new()) == 1 and
+                        "status=bounced" in dev.maillog() and
+                        sent.search(dev.maillog()) is not None, 60), dev.maillog()
+        log = dev.maillog()
         assert re.search(r"to=<demo@localhost>, relay=[^,]*%s, .*dsn=5\.7\.1, "
                          r"status=bounced \(host .* said: 550 5\.7\.1 .*No spam, please\." % lmtp,
                          log), log
