@@ -8,7 +8,7 @@ PREFIX   ?= /usr/local
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON   ?= /usr/bin/python3
 DEV_DIR  ?= var/dev
-FUZZ_SECONDS ?= 12
+FUZZ_SECONDS ?= 6
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build build-asan build-fuzz bootstrap run check unit e2e asan fuzz-smoke \
