@@ -8,7 +8,6 @@
  * sorted order (Dovecot lists in directory order, which clients must not
  * rely on). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,24 +35,6 @@
 #define RET_CHILDREN	0x20
 #define RET_SPECIALUSE	0x40
 #define RET_STATUS	0x80
-
-static void
-list_printf(struct imap_sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-list_printf(struct imap_sess *s, const char *fmt, ...)
-{
-	struct str line;
-	va_list ap;
-
-	str_init(&line, 128);
-	va_start(ap, fmt);
-	str_vappendf(&line, fmt, ap);
-	va_end(ap);
-	s->out += line.len;
-	pop3_conn_append(s->conn, line.s, line.len);
-	str_deinit(&line);
-}
 
 /* sep_q - the namespace separator as a quoted string (static buffer) */
 static const char *
@@ -448,7 +429,7 @@ cmd_lsub(struct imap_sess *s, const struct list_req *r, struct str *reply)
 		}
 		str_init(&q, 64);
 		imap_sess_name(s, &q, name);
-		list_printf(s, "* LSUB (%s) %s %s\r\n", parent_only ? "\\Noselect" :
+		imap_sess_printf(s, "* LSUB (%s) %s %s\r\n", parent_only ? "\\Noselect" :
 		    s->conf != NULL ? imap_conf_special_use(s->conf, name) : "", sep_q(s), q.s);
 		str_deinit(&q);
 	}
@@ -554,7 +535,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 	}
 	if (!r.extended && r.empty) {
 		/* LIST "" "": the hierarchy separator */
-		list_printf(s, "* LIST (\\Noselect) %s \"\"\r\n", sep_q(s));
+		imap_sess_printf(s, "* LIST (\\Noselect) %s \"\"\r\n", sep_q(s));
 		imap_list_req_free(&r);
 		return str_append(reply, "List completed"), "OK";
 	}
@@ -644,7 +625,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 		}
 		str_init(&q, 64);
 		imap_sess_name(s, &q, name);
-		list_printf(s, "* LIST (%s) %s %s%s\r\n", attrs.s + (r.extended && attrs.len > 0),
+		imap_sess_printf(s, "* LIST (%s) %s %s%s\r\n", attrs.s + (r.extended && attrs.len > 0),
 		    sep_q(s), q.s, childinfo ? " (CHILDINFO (\"SUBSCRIBED\"))" : "");
 		if ((r.opts & RET_STATUS) && exists)
 			list_status(s, name, r.status);

@@ -48,6 +48,10 @@ void	 imap_sess_sync(struct imap_sess *, bool expunges_ok);
 void	 imap_sess_flags(const struct imap_sess *, const struct imap_msg *, struct str *out);
 /* imap_sess_flag_lists - the "* FLAGS" and PERMANENTFLAGS lines */
 void	 imap_sess_flag_lists(struct imap_sess *);
+/* imap_sess_printf - an untagged or continuation line to the client
+ * (counted in the session's output bytes) */
+void	 imap_sess_printf(struct imap_sess *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* imap_sess_name_check - 0, or -1 with the NO text: name cannot be a
  * mailbox (imap_mailbox_name_check, and the layout's own rules) */
 int	 imap_sess_name_check(const struct imap_sess *, const char *name, struct str *error);

@@ -43,10 +43,8 @@
 #define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)
 #define IDLE_FALLBACK_CHECK_MS	1000	/* without inotify */
 
-static void sess_printf(struct imap_sess *, const char *, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sess_printf(struct imap_sess *s, const char *fmt, ...)
+void
+imap_sess_printf(struct imap_sess *s, const char *fmt, ...)
 {
 	struct str line;
 	va_list ap;
@@ -110,11 +108,11 @@ imap_sess_flag_lists(struct imap_sess *s)
 	for (i = 0; i < s->nkw; i++)
 		if (s->kw[i] != NULL)
 			str_appendf(&kws, " %s", s->kw[i]);
-	sess_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)\r\n", kws.s);
+	imap_sess_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)\r\n", kws.s);
 	if (s->readonly)
-		sess_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
+		imap_sess_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
 	else
-		sess_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s "
+		imap_sess_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s "
 		    "\\*)] Flags permitted.\r\n", kws.s);
 	str_deinit(&kws);
 }
@@ -153,11 +151,11 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 				str_reset(&line);
 				imap_sess_flags(s, &now.m[j], &line);
 				if (s->condstore)
-					sess_printf(s, "* %zu FETCH (UID %u FLAGS %s MODSEQ (%llu))\r\n",
+					imap_sess_printf(s, "* %zu FETCH (UID %u FLAGS %s MODSEQ (%llu))\r\n",
 					    j + 1, now.m[j].uid, line.s,
 					    (unsigned long long)now.m[j].modseq);
 				else
-					sess_printf(s, "* %zu FETCH (FLAGS %s)\r\n", j + 1, line.s);
+					imap_sess_printf(s, "* %zu FETCH (FLAGS %s)\r\n", j + 1, line.s);
 			}
 			i++;
 			j++;
@@ -165,9 +163,9 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 			j++;	/* cannot happen: new UIDs only grow */
 		} else {
 			if (s->qresync)
-				sess_printf(s, "* VANISHED %u\r\n", o->uid);
+				imap_sess_printf(s, "* VANISHED %u\r\n", o->uid);
 			else
-				sess_printf(s, "* %zu EXPUNGE\r\n", i + 1 - removed);
+				imap_sess_printf(s, "* %zu EXPUNGE\r\n", i + 1 - removed);
 			removed++;
 			i++;
 		}
@@ -176,9 +174,9 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 		if (now.m[i].flags & IMAP_FLAG_RECENT)
 			recent++;
 	if (now.n != s->snap.n - removed || now.new_count > 0) {
-		sess_printf(s, "* %zu EXISTS\r\n", now.n);
+		imap_sess_printf(s, "* %zu EXISTS\r\n", now.n);
 		if (!s->rev2)
-			sess_printf(s, "* %zu RECENT\r\n", recent);
+			imap_sess_printf(s, "* %zu RECENT\r\n", recent);
 	}
 	str_deinit(&line);
 	imap_mbox_snap_free(&s->snap);
@@ -222,7 +220,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 	name = a[0].str;
 	if (s->selected) {
 		sess_close(s);
-		sess_printf(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
+		imap_sess_printf(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
 	}
 	str_init(&e, 64);
 	if (!imap_mailbox_is_inbox(name) && imap_sess_name_check(s, name, &e) != 0) {
@@ -264,14 +262,14 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 
 		str_init(&qname, 64);
 		imap_sess_name(s, &qname, s->sel_name);
-		sess_printf(s, "* %zu EXISTS\r\n* LIST () \".\" %s\r\n", s->snap.n, qname.s);
+		imap_sess_printf(s, "* %zu EXISTS\r\n* LIST () \".\" %s\r\n", s->snap.n, qname.s);
 		str_deinit(&qname);
 	} else {
-		sess_printf(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->snap.n, recent);
+		imap_sess_printf(s, "* %zu EXISTS\r\n* %zu RECENT\r\n", s->snap.n, recent);
 		if (unseen > 0)
-			sess_printf(s, "* OK [UNSEEN %zu] First unseen.\r\n", unseen);
+			imap_sess_printf(s, "* OK [UNSEEN %zu] First unseen.\r\n", unseen);
 	}
-	sess_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n",
+	imap_sess_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n",
 	    s->snap.uidvalidity, s->snap.uidnext);
 	imap_condstore_select_done(s, &q);
 	str_append(reply, examine ? "[READ-ONLY] Examine completed" : "[READ-WRITE] Select completed");
@@ -566,7 +564,7 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 				str_appendf(&line, "%s%s %llu", line.len > 0 ? " " : "", order[o], val[o]);
 		}
 	}
-	sess_printf(s, "* STATUS %s (%s)\r\n", q.s, line.s);
+	imap_sess_printf(s, "* STATUS %s (%s)\r\n", q.s, line.s);
 	str_deinit(&line);
 	str_deinit(&q);
 	imap_mbox_snap_free(&snap);
@@ -709,7 +707,7 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 
 	int wait_ms = IDLE_KEEPALIVE_MS, quiet_ms = 0;
 
-	sess_printf(s, "+ idling\r\n");
+	imap_sess_printf(s, "+ idling\r\n");
 	if (s->selected && (ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
 		/* without inotify (the per-user instance limit reached) the
 		 * mailbox is looked at every second, as Dovecot falls back to
@@ -765,7 +763,7 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 			quiet_ms = 0;
 		}
 		if (r == 0) {
-			sess_printf(s, "* OK Still here\r\n");
+			imap_sess_printf(s, "* OK Still here\r\n");
 			continue;
 		}
 		if (ifd >= 0 && (pfd[1].revents & POLLIN)) {
@@ -814,7 +812,7 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	const char *verb = uid ? name + 4 : name;
 
 	if (strcmp(name, "CAPABILITY") == 0) {
-		sess_printf(s, "* CAPABILITY %s%s\r\n", IMAP_CAPS_POSTLOGIN, imap_quota_caps(s));
+		imap_sess_printf(s, "* CAPABILITY %s%s\r\n", IMAP_CAPS_POSTLOGIN, imap_quota_caps(s));
 		return str_append(reply, "Capability completed"), "OK";
 	}
 	if (strcmp(name, "NOOP") == 0) {
@@ -829,7 +827,7 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 	}
 	if (strcmp(name, "LOGOUT") == 0) {
 		*logout = true;
-		sess_printf(s, "* BYE Logging out\r\n");
+		imap_sess_printf(s, "* BYE Logging out\r\n");
 		return str_append(reply, "Logout completed"), "OK";
 	}
 	if (strcmp(name, "SELECT") == 0 || strcmp(name, "EXAMINE") == 0)
@@ -861,13 +859,13 @@ imap_dispatch(struct imap_sess *s, const char *name, const struct imap_arg *a, s
 			str_append_c(&q, *c);
 		}
 		str_append_c(&q, '"');
-		sess_printf(s, "* NAMESPACE ((%s \"%s%c\")) NIL NIL\r\n", q.s,
+		imap_sess_printf(s, "* NAMESPACE ((%s \"%s%c\")) NIL NIL\r\n", q.s,
 		    imap_ns_sep(s) == '\\' || imap_ns_sep(s) == '"' ? "\\" : "", imap_ns_sep(s));
 		str_deinit(&q);
 		return str_append(reply, "Namespace completed"), "OK";
 	}
 	if (strcmp(name, "ID") == 0) {
-		sess_printf(s, "* ID (\"name\" \"Dovecot\")\r\n");
+		imap_sess_printf(s, "* ID (\"name\" \"Dovecot\")\r\n");
 		return str_append(reply, "ID completed"), "OK";
 	}
 	if (strcmp(name, "ENABLE") == 0)
@@ -970,7 +968,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		    "mbox mail_location") != NULL) || (s.layout.mbox && imap_mail_mbox_inbox(s.root,
 		    &err) != 0)) {
 			log_error("imap(%s): mail_location: %s", user, err);
-			sess_printf(&s, "%s NO [SERVERBUG] Internal error occurred. Refer to server "
+			imap_sess_printf(&s, "%s NO [SERVERBUG] Internal error occurred. Refer to server "
 			    "log for more information.\r\n", tag);
 			(void)pop3_conn_flush(conn);
 			free(s.root);
@@ -985,7 +983,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	imap_list_autocreate(&s);
 	imap_parser_init(&s.parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
 	str_init(&reply, 256);
-	sess_printf(&s, "%s OK [CAPABILITY %s%s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN,
+	imap_sess_printf(&s, "%s OK [CAPABILITY %s%s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN,
 	    imap_quota_caps(&s));
 	for (;;) {
 		struct imap_arg *args;
@@ -999,7 +997,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 
 		if (rd == IMAP_READ_TIMEOUT) {
 			why = "Inactivity - no input for 1800 secs";
-			sess_printf(&s, "* BYE Disconnected for inactivity.\r\n");
+			imap_sess_printf(&s, "* BYE Disconnected for inactivity.\r\n");
 			break;
 		}
 		if (rd == IMAP_READ_FATAL) {
@@ -1014,9 +1012,9 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		if (imap_parser_args(&s.parser, &ctag, &name, &args, &n) != 0) {
 			imap_timing(timing, sizeof(timing), &start);
 			if (strcmp(imap_parser_error(&s.parser), "Invalid tag") == 0)
-				sess_printf(&s, "* BAD Error in IMAP tag: Invalid tag%s\r\n", timing);
+				imap_sess_printf(&s, "* BAD Error in IMAP tag: Invalid tag%s\r\n", timing);
 			else
-				sess_printf(&s, "%s BAD Error in IMAP command %s: %s%s\r\n", ctag, name,
+				imap_sess_printf(&s, "%s BAD Error in IMAP command %s: %s%s\r\n", ctag, name,
 				    imap_parser_error(&s.parser), timing);
 			imap_parser_reset(&s.parser);
 			continue;
@@ -1041,7 +1039,7 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 		/* Dovecot ends a BAD argument error with the timing, too */
 		if (reply.len > 0 && reply.s[reply.len - 1] == '.')
 			str_truncate(&reply, reply.len - 1);
-		sess_printf(&s, "%s %s %s%s\r\n", ctag, status, reply.s, timing);
+		imap_sess_printf(&s, "%s %s %s%s\r\n", ctag, status, reply.s, timing);
 		imap_parser_reset(&s.parser);
 		if (s.compress_start) {
 			/* the OK goes out plain; everything after is deflated */
