@@ -456,6 +456,9 @@ def test_many_messages_to_smtp_sink(instance_factory, dns_server, tmp_path):
     proc = subprocess.Popen([sink, "-u", "nobody", "-c", "127.0.0.1:%d" % port, "64"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        # The sink binds after fork/exec; a delivery before that is refused.
+        from pop3_fixtures import listening, wait_for
+        assert wait_for(lambda: listening(port)), "smtp-sink did not listen"
         dns_server.set_zone(zone())
         inst = make(instance_factory, dns_server, 1,
                     "default_transport = smtp:[127.0.0.1]:%d\n" % port)
