@@ -9,6 +9,8 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON   ?= /usr/bin/python3
 DEV_DIR  ?= var/dev
 FUZZ_SECONDS ?= 6
+# end-to-end workers: most tests wait on processes, so more than the CPUs
+E2E_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build build-asan build-fuzz bootstrap run check unit e2e asan fuzz-smoke \
@@ -53,11 +55,14 @@ unit:
 	@echo "== unit tests ($(BUILD_DIR))"
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# pytest-xdist spreads the files over E2E_JOBS workers (E2E_JOBS=1: serial)
+E2E_XDIST = $(shell [ "$(E2E_JOBS)" -gt 1 ] && $(PYTHON) -c 'import xdist' 2>/dev/null \
+	&& echo "-n $(E2E_JOBS) --dist loadfile")
 e2e:
 	@echo "== end-to-end tests ($(BUILD_DIR))"
 	@YUBIN_BIN=$(CURDIR)/$(BUILD_DIR)/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(E2E_XDIST) tests/e2e
 
 fuzz-smoke:
 	@echo "== fuzz smoke ($(FUZZ_SECONDS)s per harness)"

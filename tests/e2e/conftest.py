@@ -114,6 +114,28 @@ def dev_port_base():
     raise RuntimeError("no free port base")
 
 
+def account_tool(*argv, check=False):
+    """Run useradd/userdel/groupdel: one at a time across the parallel test
+    workers (the shadow tools refuse to run while another holds
+    /etc/passwd's lock), retried for a while if the lock is held anyway
+    (exit 10 = cannot lock /etc/group, 1 = cannot update password file)."""
+    import fcntl
+    import time
+    with open("/tmp/yubin-tests-accounts.lock", "a") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        try:
+            for _ in range(50):
+                r = subprocess.run(list(argv), capture_output=True)
+                if r.returncode == 0 or b"lock" not in r.stderr:
+                    break
+                time.sleep(0.1)
+        finally:
+            fcntl.flock(lk, fcntl.LOCK_UN)
+    if check and r.returncode != 0:
+        raise subprocess.CalledProcessError(r.returncode, argv, r.stdout, r.stderr)
+    return r
+
+
 def free_port():
     import socket
     s = socket.socket()

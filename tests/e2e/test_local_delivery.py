@@ -22,6 +22,8 @@ import uuid
 
 import pytest
 
+import conftest
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for useradd")
 
 
@@ -77,8 +79,7 @@ class Lab:
         name = "yb%s" % uuid.uuid4().hex[:8]
         home = os.path.join(self.base, "home", name)
         os.makedirs(os.path.dirname(home), exist_ok=True)
-        subprocess.run(["useradd", "-m", "-d", home, "-s", "/bin/sh", "-U", name],
-                       check=True, capture_output=True)
+        conftest.account_tool("useradd", "-m", "-d", home, "-s", "/bin/sh", "-U", name, check=True)
         self.users.append(name)
         return pwd.getpwnam(name)
 
@@ -153,10 +154,10 @@ class Lab:
             except ProcessLookupError:
                 pass
         for u in self.users:
-            subprocess.run(["userdel", "-r", u], capture_output=True)
+            conftest.account_tool("userdel", "-r", u)
             try:
                 grp.getgrnam(u)
-                subprocess.run(["groupdel", u], capture_output=True)
+                conftest.account_tool("groupdel", u)
             except KeyError:
                 pass
 
