@@ -48,6 +48,10 @@ struct maincf {
 	char			*path;		/* owned: config_dir/main.cf */
 	struct maincf_entry	*entries;	/* owned, file order */
 	size_t			 nentries, capentries;
+	/* by name: index + 1 of the last entry of each name (0 = free); a
+	 * linear search made every $name of an expansion cost the whole file */
+	size_t			*slots;		/* owned, nslots a power of two */
+	size_t			 nslots;
 	struct maincf_override	*overrides;	/* owned */
 	size_t			 noverrides;
 	bool			 defaults_only;	/* postconf -d */
@@ -107,6 +111,8 @@ maincf_clear_entries(struct maincf *mc)
 		free(mc->entries[i].value);
 	}
 	mc->nentries = 0;
+	if (mc->slots != NULL)
+		memset(mc->slots, 0, mc->nslots * sizeof(*mc->slots));
 }
 
 static void
@@ -128,6 +134,7 @@ maincf_free(struct maincf **mcp)
 		return;
 	maincf_clear_entries(mc);
 	free(mc->entries);
+	free(mc->slots);
 	for (i = 0; i < mc->noverrides; i++) {
 		free(mc->overrides[i].name);
 		free(mc->overrides[i].value);
@@ -212,6 +219,43 @@ maincf_note_reference(struct maincf *mc, const char *text)
 	}
 }
 
+static size_t
+maincf_name_hash(const char *name)
+{
+	size_t h = 5381;
+
+	while (*name != '\0')
+		h = h * 33 + (unsigned char)*name++;
+	return h;
+}
+
+/* maincf_slot - the slot of name: its entry's, or the free one to take */
+static size_t *
+maincf_slot(const struct maincf *mc, const char *name)
+{
+	size_t mask = mc->nslots - 1, i = maincf_name_hash(name) & mask;
+
+	while (mc->slots[i] != 0 && strcmp(mc->entries[mc->slots[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return &mc->slots[i];
+}
+
+/* maincf_index_entry - the last entry of a name wins, as in Postfix */
+static void
+maincf_index_entry(struct maincf *mc, size_t idx)
+{
+	if (mc->nslots < 2 * mc->capentries) {
+		size_t i;
+
+		free(mc->slots);
+		mc->nslots = 4 * mc->capentries;
+		mc->slots = xcalloc(mc->nslots, sizeof(*mc->slots));
+		for (i = 0; i < idx; i++)
+			*maincf_slot(mc, mc->entries[i].name) = i + 1;
+	}
+	*maincf_slot(mc, mc->entries[idx].name) = idx + 1;
+}
+
 static void
 maincf_add_entry(struct maincf *mc, const char *name, size_t namelen, const char *value,
     size_t valuelen, int line)
@@ -226,6 +270,7 @@ maincf_add_entry(struct maincf *mc, const char *name, size_t namelen, const char
 	e->name = xstrndup(name, namelen);
 	e->value = xstrndup(value, valuelen);
 	e->line = line;
+	maincf_index_entry(mc, mc->nentries - 1);
 }
 
 /* maincf_logical_line - parse one logical line (continuations joined);
@@ -390,12 +435,11 @@ maincf_use_defaults_only(struct maincf *mc, bool on)
 static const struct maincf_entry *
 maincf_find_entry(const struct maincf *mc, const char *name)
 {
-	size_t i;
+	size_t slot;
 
-	for (i = mc->nentries; i-- > 0;)
-		if (strcmp(mc->entries[i].name, name) == 0)
-			return &mc->entries[i];
-	return NULL;
+	if (mc->nslots == 0 || (slot = *maincf_slot(mc, name)) == 0)
+		return NULL;
+	return &mc->entries[slot - 1];
 }
 
 static const char *
@@ -463,9 +507,23 @@ maincf_raw(struct maincf *mc, const char *name)
 
 /* Expansion. */
 
+/* Values of names already expanded in this call: a name's value does not
+ * depend on where it is referenced, and $a = $b$b$b$b chains otherwise
+ * cost a call per leaf up to MAINCF_MAX_SIZE. Small values only, so that
+ * the memo stays far below the size bound. */
+#define MAINCF_MEMO_NAMES	32
+#define MAINCF_MEMO_VALUE	(64u * 1024)
+
+struct maincf_memo {
+	char		*name;		/* owned */
+	struct str	 value;
+};
+
 struct maincf_expand_ctx {
-	struct maincf	*mc;
-	const char	*error;		/* first error, static or in mc->error */
+	struct maincf		*mc;
+	const char		*error;		/* first error, static or in mc->error */
+	struct maincf_memo	 memo[MAINCF_MEMO_NAMES];
+	size_t			 nmemo;
 };
 
 static int maincf_expand_text(struct maincf_expand_ctx *, const char *text, size_t len,
@@ -502,6 +560,8 @@ maincf_expand_name(struct maincf_expand_ctx *cx, const char *name, size_t len, s
 {
 	char buf[256];
 	const char *raw;
+	struct maincf_memo *m;
+	size_t i, start;
 
 	if (len >= sizeof(buf)) {
 		cx->error = maincf_errorf(cx->mc, "parameter name too long: \"%.40s...\"", name);
@@ -517,7 +577,24 @@ maincf_expand_name(struct maincf_expand_ctx *cx, const char *name, size_t len, s
 		maincf_note_undefined(cx->mc, buf);
 		return 0;
 	}
-	return maincf_expand_text(cx, raw, strlen(raw), out, depth + 1);
+	for (i = 0; i < cx->nmemo; i++)
+		if (strcmp(cx->memo[i].name, buf) == 0) {
+			str_append_n(out, cx->memo[i].value.s, cx->memo[i].value.len);
+			return 0;
+		}
+	/* into the memo only once complete: a loop must still end in the
+	 * nesting error */
+	start = out->len;
+	if (maincf_expand_text(cx, raw, strlen(raw), out, depth + 1) < 0)
+		return -1;
+	if (out->overflow || out->len - start > MAINCF_MEMO_VALUE ||
+	    cx->nmemo == MAINCF_MEMO_NAMES)
+		return 0;
+	m = &cx->memo[cx->nmemo++];
+	m->name = xstrdup(buf);
+	str_init(&m->value, out->len - start + 1);
+	str_append_n(&m->value, out->s + start, out->len - start);
+	return 0;
 }
 
 static bool
@@ -674,6 +751,7 @@ maincf_expand_braced(struct maincf_expand_ctx *cx, const char *p, const char *en
 		return -1;
 	}
 	str_init(&val, 32);
+	val.max = MAINCF_MAX_SIZE;	/* ${a?x} with a self-multiplying $a */
 	ret = maincf_expand_name(cx, name, namelen, &val, depth);
 	if (ret == 0) {
 		bool nonempty = val.len > 0;
@@ -760,8 +838,8 @@ maincf_expand_text(struct maincf_expand_ctx *cx, const char *text, size_t len, s
 int
 maincf_expand(struct maincf *mc, const char *text, struct str *out, const char **error_r)
 {
-	struct maincf_expand_ctx cx = { mc, NULL };
-	size_t saved_max = out->max;
+	struct maincf_expand_ctx cx = { .mc = mc };
+	size_t saved_max = out->max, i;
 	int ret;
 
 	/* Bound the result: self-multiplying references ($a = $b$b, $b = $c$c,
@@ -770,6 +848,10 @@ maincf_expand(struct maincf *mc, const char *text, struct str *out, const char *
 		out->max = MAINCF_MAX_SIZE;
 	ret = maincf_expand_text(&cx, text, strlen(text), out, 0);
 	out->max = saved_max;
+	for (i = 0; i < cx.nmemo; i++) {
+		free(cx.memo[i].name);
+		str_deinit(&cx.memo[i].value);
+	}
 	if (ret < 0)
 		*error_r = cx.error ? cx.error : "macro processing error";
 	return ret;

@@ -311,12 +311,26 @@ def test_self_reference_is_an_error_not_a_hang(run, confdir):
     assert "unreasonable macro call nesting" in r.err
 
 
-def test_exponential_expansion_is_bounded(run, confdir):
+@pytest.mark.parametrize("ref", ["$a29", "${a29?yes}", "${a29:no}", "${a29?{x}:{y}}"])
+def test_exponential_expansion_is_bounded(bindir, confdir, ref):
+    """$a29 stands for 16 x 4^29 bytes: refused as too large, in little
+    memory, also where the value is only tested (${a29?...})"""
+    import subprocess
+    import sys
     text = "a0 = xxxxxxxxxxxxxxxx\n" + "".join(
         "a%d = $a%d$a%d$a%d$a%d\n" % (i, i - 1, i - 1, i - 1, i - 1) for i in range(1, 30))
-    d = write(confdir, text + "smtpd_banner = $a29\n")
-    r = run("postconf", "-c", d, "-x", "smtpd_banner", timeout=60)
-    assert r.rc != 0 and "too large" in r.err
+    d = write(confdir, text + "smtpd_banner = %s\n" % ref)
+    # the peak RSS of the one command, measured by a parent of its own
+    probe = ("import resource, subprocess, sys\n"
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+             "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+             "sys.stderr.write(r.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", probe, os.path.join(bindir, "postconf"),
+                        "-c", d, "-x", "smtpd_banner"], capture_output=True, text=True,
+                       timeout=120)
+    rc, maxrss_kib = map(int, p.stdout.split())
+    assert rc != 0 and "too large" in p.stderr, p.stderr
+    assert maxrss_kib < 300 * 1024, maxrss_kib
 
 
 def test_garbage_and_huge_lines_do_not_crash(run, confdir):
