@@ -6,20 +6,16 @@ Dovecot's on the same messages; UIDs and UIDVALIDITY are shared with POP3
 Dovecot's replies; mutt, mbsync and curl read the same mailbox."""
 import imaplib
 import os
-import pathlib
 import poplib
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import free_port
-from imap_fixtures import ImapBox
+from imap_fixtures import ImapBox, login, real_dovecot, tls_ctx
 from pop3_fixtures import listening, wait_for
 
 MSG1 = (b'From: "Alice A" <a@example.org>\nTo: bob@example.net, "C, D" <c@d.example>\n'
@@ -37,13 +33,6 @@ MSG3 = (b'From: x@example.org\nTo: undisclosed-recipients:;\nCc: (Comment Name) 
         b'Content-Type: text/html; charset="iso-8859-1"\n\n<p>x</p>\n')
 
 
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 @pytest.fixture
 def box(bindir, tmp_path):
     b = ImapBox(bindir, tmp_path / "r")
@@ -52,17 +41,6 @@ def box(bindir, tmp_path):
     b.put("1700000003.M1P1.test", MSG3)
     yield b
     b.cleanup()
-
-
-def login(box, tls="starttls"):
-    if tls == "imaps":
-        m = imaplib.IMAP4_SSL("127.0.0.1", box.imaps, ssl_context=tls_ctx(), timeout=20)
-    else:
-        m = imaplib.IMAP4("127.0.0.1", box.imap, timeout=20)
-        if tls == "starttls":
-            m.starttls(ssl_context=tls_ctx())
-    m.login("alice", "secret")
-    return m
 
 
 def talk(port, chunks, wait=0.3):
@@ -156,41 +134,6 @@ def test_select_fetch_store_search_expunge(box):
         m.fetch("5", "FLAGS")
     m.close()
     m.logout()
-
-
-def real_dovecot(box):
-    """Debian's Dovecot on the box's users and Maildir (loopback, a free
-    port, its own base_dir); returns (port, stop)."""
-    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not os.path.exists(dovecot) or os.getuid() != 0:
-        pytest.skip("needs Debian's dovecot and root")
-    real = pathlib.Path(tempfile.mkdtemp(dir=box.root, prefix="real"))
-    (real / "run").mkdir(parents=True)
-    os.chmod(str(real), 0o755)
-    port = free_port()
-    conf = real / "dovecot.conf"
-    conf.write_text(
-        "base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols = imap\n"
-        "listen = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\nfirst_valid_uid = 1\n"
-        "mail_location = maildir:~/Maildir\n"
-        "passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n}\n"
-        "userdb {\n driver = passwd-file\n args = %s/users\n}\n"
-        "service imap-login {\n inet_listener imap {\n  port = %d\n }\n"
-        " inet_listener imaps {\n  port = 0\n }\n}\n"
-        % (real, real, real, box.root, box.root, port))
-    # no pipes: the daemonized master may keep them open
-    with open(str(real / "start.log"), "w") as errf:
-        r = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                           stdout=errf, stderr=errf, timeout=60)
-    assert r.returncode == 0, open(str(real / "start.log")).read()
-
-    def stop():
-        with open(str(real / "run" / "master.pid")) as f:
-            pid = int(f.read())
-        os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20)
-    assert wait_for(lambda: listening(port)), open(str(real / "log")).read()
-    return port, stop
 
 
 def test_envelope_and_bodystructure_equal_real_dovecots(box):

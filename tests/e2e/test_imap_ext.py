@@ -6,19 +6,15 @@ ESEARCH and BINARY are compared side by side with Debian's real Dovecot
 on identical mailboxes."""
 import imaplib
 import os
-import pathlib
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import zlib
 
 import pytest
 
-from conftest import free_port
-from imap_fixtures import ImapBox
+from imap_fixtures import ImapBox, real_dovecot
 from pop3_fixtures import listening, wait_for
 
 # Debian's 15-mailboxes.conf, with auto = create / subscribe as clients
@@ -124,40 +120,6 @@ class Raw:
         self.s.close()
 
 
-def real_dovecot(box, extra=""):
-    """Debian's Dovecot on box's users and Maildir (loopback, a free port,
-    its own base_dir), with extra configuration; returns (port, stop)."""
-    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not os.path.exists(dovecot) or os.getuid() != 0:
-        pytest.skip("needs Debian's dovecot and root")
-    real = pathlib.Path(tempfile.mkdtemp(dir=box.root, prefix="real"))
-    (real / "run").mkdir(parents=True)
-    os.chmod(str(real), 0o755)
-    port = free_port()
-    conf = real / "dovecot.conf"
-    conf.write_text(
-        "base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols = imap\n"
-        "listen = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\nfirst_valid_uid = 1\n"
-        "mail_location = maildir:~/Maildir\n"
-        "passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n}\n"
-        "userdb {\n driver = passwd-file\n args = %s/users\n}\n"
-        "service imap-login {\n inet_listener imap {\n  port = %d\n }\n"
-        " inet_listener imaps {\n  port = 0\n }\n}\n%s"
-        % (real, real, real, box.root, box.root, port, extra))
-    with open(str(real / "start.log"), "w") as errf:
-        r = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                           stdout=errf, stderr=errf, timeout=60)
-    assert r.returncode == 0, open(str(real / "start.log")).read()
-
-    def stop():
-        with open(str(real / "run" / "master.pid")) as f:
-            pid = int(f.read())
-        os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20)
-    assert wait_for(lambda: listening(port)), open(str(real / "log")).read()
-    return port, stop
-
-
 TIMING = re.compile(rb" \(\d+\.\d+ \+ \d+\.\d+( \+ \d+\.\d+)? secs\)\.")
 
 
@@ -188,7 +150,7 @@ def side_by_side(bindir, tmp_path, commands, setup=(), extra_yubin="", extra_dov
         try:
             fill(b)
             if who == "dovecot":
-                port, stop = real_dovecot(b, NAMESPACE + extra_dovecot)
+                port, stop = real_dovecot(b, extra=NAMESPACE + extra_dovecot)
             else:
                 b.start()
                 port, stop = b.imap, b.stop
@@ -657,7 +619,7 @@ def test_compress_equals_real_dovecots(bindir, tmp_path):
         try:
             fill(b)
             if who == "dovecot":
-                port, stop = real_dovecot(b, NAMESPACE + zconf)
+                port, stop = real_dovecot(b, extra=NAMESPACE + zconf)
             else:
                 b.start()
                 port, stop = b.imap, b.stop

@@ -6,16 +6,13 @@ the login instead of serving something else."""
 import imaplib
 import os
 import pathlib
-import shutil
-import signal
 import subprocess
-import tempfile
 
 import pytest
 
-from conftest import free_port
-from imap_fixtures import ImapBox
-from pop3_fixtures import listening, wait_for
+from imap_fixtures import ImapBox, login, tls_ctx
+from imap_fixtures import real_dovecot as _real_dovecot
+from pop3_fixtures import wait_for
 
 FS = "maildir:~/Maildir:LAYOUT=fs"
 
@@ -41,55 +38,9 @@ def fsbox(bindir, tmp_path):
     b.cleanup()
 
 
-def login(box):
-    m = imaplib.IMAP4("127.0.0.1", box.imap, timeout=20)
-    m.starttls(ssl_context=_ctx())
-    m.login("alice", "secret")
-    return m
-
-
-def _ctx():
-    import ssl
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 def real_dovecot(box, location):
-    """Debian's Dovecot on the box's user with this mail_location and "."
-    as the inbox namespace's separator (loopback, a free port, its own
-    base_dir, stopped by its PID); returns (port, stop)."""
-    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not os.path.exists(dovecot) or os.getuid() != 0:
-        pytest.skip("needs Debian's dovecot and root")
-    real = pathlib.Path(tempfile.mkdtemp(dir=box.root, prefix="real"))
-    (real / "run").mkdir(parents=True)
-    os.chmod(str(real), 0o755)
-    port = free_port()
-    conf = real / "dovecot.conf"
-    conf.write_text(
-        "base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols = imap\n"
-        "listen = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\nfirst_valid_uid = 1\n"
-        "mail_location = %s\n"
-        "namespace inbox {\n inbox = yes\n separator = .\n}\n"
-        "passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n}\n"
-        "userdb {\n driver = passwd-file\n args = %s/users\n}\n"
-        "service imap-login {\n inet_listener imap {\n  port = %d\n }\n"
-        " inet_listener imaps {\n  port = 0\n }\n}\n"
-        % (real, real, real, location, box.root, box.root, port))
-    with open(str(real / "start.log"), "w") as errf:
-        r = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                           stdout=errf, stderr=errf, timeout=60)
-    assert r.returncode == 0, open(str(real / "start.log")).read()
-
-    def stop():
-        with open(str(real / "run" / "master.pid")) as f:
-            pid = int(f.read())
-        os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20)
-    assert wait_for(lambda: listening(port)), open(str(real / "log")).read()
-    return port, stop
+    """Dovecot with "." as the inbox namespace's separator, as yubin's box"""
+    return _real_dovecot(box, location, "namespace inbox {\n inbox = yes\n separator = .\n}\n")
 
 
 def strip(rows):
@@ -238,7 +189,7 @@ def test_inbox_elsewhere_and_a_bad_location(bindir, tmp_path):
                                  "maildir:~/Maildir:LAYOUT=index"))
         b.start()
         m = imaplib.IMAP4("127.0.0.1", b.imap, timeout=20)
-        m.starttls(ssl_context=_ctx())
+        m.starttls(ssl_context=tls_ctx())
         with pytest.raises(imaplib.IMAP4.error):
             m.login("alice", "secret")
         m.logout()

@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 from conftest import free_port
-from imap_fixtures import ImapBox
+from imap_fixtures import ImapBox, login
 from pop3_fixtures import listening, wait_for
 
 SLASH = "namespace inbox {\n  inbox = yes\n  separator = /\n}\n"
@@ -32,17 +32,6 @@ def make_box(bindir, tmp_path, extra, location=None):
                                  "mail_location = %s\n" % location))
     b.start()
     return b
-
-
-def login(box):
-    import ssl
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    m = imaplib.IMAP4("127.0.0.1", box.imap, timeout=20)
-    m.starttls(ssl_context=ctx)
-    m.login("alice", "secret")
-    return m
 
 
 def run(m, *args):
