@@ -8,7 +8,7 @@ PREFIX   ?= /usr/local
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON   ?= /usr/bin/python3
 DEV_DIR  ?= var/dev
-FUZZ_SECONDS ?= 6
+FUZZ_SECONDS ?= 10
 # end-to-end workers: most tests wait on processes, so more than the CPUs
 E2E_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
