@@ -407,6 +407,12 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		return "NO";
 	if (imap_mailbox_is_inbox(from) || imap_mailbox_is_inbox(to))
 		return str_append(reply, "[CANNOT] Renaming INBOX isn't supported"), "NO";
+	/* "a" to "a.b": Maildir++ would then move the renamed folder once
+	 * more with the children (to "a.b.b"), LAYOUT=fs cannot rename a
+	 * directory into itself; Dovecot refuses it in these words */
+	fl = strlen(from);
+	if (strncmp(to, from, fl) == 0 && to[fl] == '.')
+		return str_append(reply, "Can't rename mailbox under its own child"), "NO";
 	if (imap_mailbox_name_controls(to))
 		return str_append(reply, "[CANNOT] Control characters not allowed in new mailbox "
 		    "names"), "NO";
