@@ -7,6 +7,7 @@
  * and LSUB in imap_list.c; ENABLE in imap_enable.c; COMPRESS in
  * imap_compress.c; the QUOTA commands in imap_quota.c. Replies are
  * Dovecot 2.3's. Tests: tests/e2e/test_imap.py, test_imap_ext.py */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -626,6 +627,26 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	if (k != n - 1 || a[k].type != IMAP_ARG_LITERAL)
 		return str_append(reply, "Error in IMAP command APPEND: Invalid arguments"), "BAD";
 	msg = &a[k];
+	/* the flags as STORE takes them: atoms, known system flags, valid
+	 * keywords (a quoted "a b" or "k]" was stored and then broke every
+	 * FLAGS list it was echoed in) */
+	for (i = 0; a[1].type == IMAP_ARG_LIST && i < a[1].count; i++) {
+		const char *f = a[1].list[i].str, *kerr;
+
+		if (a[1].list[i].type != IMAP_ARG_ATOM)
+			return str_append(reply, "Error in IMAP command APPEND: Flags list contains "
+			    "non-atoms."), "BAD";
+		if (*f == '\\' && strcasecmp(f, "\\Seen") != 0 && strcasecmp(f, "\\Answered") != 0 &&
+		    strcasecmp(f, "\\Flagged") != 0 && strcasecmp(f, "\\Deleted") != 0 &&
+		    strcasecmp(f, "\\Draft") != 0) {
+			str_append(reply, "Error in IMAP command APPEND: Invalid system flag ");
+			for (; *f != '\0'; f++)
+				str_append_c(reply, (char)toupper((unsigned char)*f));
+			return "BAD";
+		}
+		if (*f != '\\' && (kerr = imap_keyword_check(f, true)) != NULL)
+			return str_append(reply, kerr), "NO";
+	}
 	if ((name = name_arg(s, &a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);

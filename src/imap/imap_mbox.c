@@ -134,6 +134,23 @@ imap_mbox_snap_free(struct imap_mbox_snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
+#define KEYWORD_MAX_LEN	50	/* Dovecot's mail_max_keyword_length */
+
+const char *
+imap_keyword_check(const char *name, bool new_name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	if (*p == '\0')
+		return "[CANNOT] Invalid characters in keyword";
+	for (; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
+			return "[CANNOT] Invalid characters in keyword";
+	if (new_name && (size_t)(p - (const unsigned char *)name) > KEYWORD_MAX_LEN)
+		return "[CANNOT] Keyword length too long";
+	return NULL;
+}
+
 void
 imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r)
 {
@@ -148,7 +165,8 @@ imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r)
 			char *e;
 			unsigned long idx = strtoul(line, &e, 10);
 
-			if (e == line || *e != ' ' || idx >= IMAP_MAX_KEYWORDS || e[1] == '\0')
+			if (e == line || *e != ' ' || idx >= IMAP_MAX_KEYWORDS || e[1] == '\0' ||
+			    imap_keyword_check(e + 1, false) != NULL)
 				continue;
 			/* names already known stay: only new ones are added */
 			if (names[idx] == NULL)

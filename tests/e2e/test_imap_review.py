@@ -50,3 +50,63 @@ def test_rename_under_own_child_as_dovecot(bindir, tmp_path):
     rows = side_by_side(bindir, tmp_path, [
         "CREATE a", "CREATE a.x", "RENAME a a.b", "RENAME a.x a.x.y", 'LIST "" "a*"'])
     assert_same(rows)
+
+
+KEYWORD_CMDS = [
+    "SELECT INBOX",
+    "STORE 1 +FLAGS (a[b c])", "STORE 1 +FLAGS (a]b)", "STORE 1 -FLAGS (a%b)",
+    "STORE 1 +FLAGS (\\Seen ok\\x)", "STORE 1 +FLAGS (" + "k" * 51 + ")",
+    "STORE 1 +FLAGS (" + "k" * 50 + ")", "FETCH 1 FLAGS",
+    "EXAMINE INBOX", "STORE 1 +FLAGS (a]b)",
+]
+
+
+def test_invalid_keywords_refused_as_dovecot(bindir, tmp_path):
+    """A keyword with a space, "]", "%", "*", "\\" or over 50 characters
+    was stored (STORE, and APPEND took quoted strings and literals too)
+    and then echoed in FLAGS and PERMANENTFLAGS, where a client reads it
+    as two flags or as the end of the response code"""
+    assert_same(side_by_side(bindir, tmp_path, KEYWORD_CMDS))
+
+
+def test_append_flags_checked(box):
+    """APPEND's flags as Dovecot checks them (its replies; Dovecot answers
+    before the continuation, yubin after the literal)"""
+    box.start()
+    c = Raw(box.imap)
+    for flags, want in (('"a b"', b"BAD Error in IMAP command APPEND: Flags list contains "
+                                  b"non-atoms"),
+                        ("k]", b"NO [CANNOT] Invalid characters in keyword"),
+                        ("\\Recent", b"BAD Error in IMAP command APPEND: Invalid system flag "
+                                       b"\\RECENT"),
+                        ("\\foo", b"BAD Error in IMAP command APPEND: Invalid system flag "
+                                    b"\\FOO"),
+                        ("k" * 51, b"NO [CANNOT] Keyword length too long")):
+        r = c.cmd("APPEND INBOX (%s) {1}" % flags, b"x")
+        assert r[-1].split(b" ", 1)[1].startswith(want), r
+    r = c.cmd("APPEND INBOX ($Forwarded \\Seen) {1}", b"x")
+    assert r[-1].split()[1] == b"OK", r
+    c.cmd("SELECT INBOX")
+    r = c.cmd("FETCH 1:* FLAGS")
+    assert r[:-1] == [b"* 1 FETCH (FLAGS ())\r\n", b"* 2 FETCH (FLAGS (\\Seen $Forwarded))\r\n"], r
+    c.close()
+
+
+def test_no_broken_flags_lists(box):
+    # a dovecot-keywords file with names no client could parse (written
+    # by an older yubin): they are not shown
+    with open(os.path.join(box.maildir, "dovecot-keywords"), "w") as f:
+        f.write("0 good\n1 a b\n2 k]\n3 x)y\n")
+    os.rename(os.path.join(box.maildir, "new", "1700000001.M1P1.test"),
+              os.path.join(box.maildir, "cur", "1700000001.M1P1.test:2,abcd"))
+    box.chown()
+    box.start()
+    c = Raw(box.imap)
+    r = c.cmd("SELECT INBOX")
+    assert b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft good)\r\n" in r, r
+    r = c.cmd("FETCH 1 FLAGS")
+    assert r[0] == b"* 1 FETCH (FLAGS (good))\r\n", r
+    r = c.cmd("APPEND INBOX ({4}\r\nx\r\ny) {1}", b"z")
+    assert r[-1].split()[1] == b"BAD", r
+    assert c.cmd("FETCH 1:* FLAGS")[-2:][0].startswith(b"* 1 FETCH"), "one message only"
+    c.close()
