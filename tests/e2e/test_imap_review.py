@@ -3,6 +3,7 @@ RENAME of a mailbox under its own child, and others listed per test.
 Real clients (imaplib, raw sockets) against a yubin instance; where a
 reply text matters it is Dovecot 2.3's, checked side by side."""
 import os
+import threading
 
 import pytest
 
@@ -110,3 +111,46 @@ def test_no_broken_flags_lists(box):
     assert r[-1].split()[1] == b"BAD", r
     assert c.cmd("FETCH 1:* FLAGS")[-2:][0].startswith(b"* 1 FETCH"), "one message only"
     c.close()
+
+
+def test_keywords_of_two_sessions(bindir, tmp_path):
+    """Each session kept the keyword names it had read and added a new one
+    at its own next index: two sessions that each set a new keyword gave
+    both the same letter, and the file the last writer's name, so one
+    message showed the other's keyword (and 12 of 24 names were lost with
+    concurrent STOREs)"""
+    b = ImapBox(bindir, tmp_path / "r")
+    try:
+        for i in range(24):
+            b.put("17000000%02d.M1P1.test" % i, b"Subject: %d\n\nx\n" % i)
+        b.start()
+        a, c = Raw(b.imap), Raw(b.imap)
+        a.cmd("SELECT INBOX")
+        c.cmd("SELECT INBOX")
+        assert a.cmd("STORE 1 +FLAGS.SILENT (foo)")[-1].split()[1] == b"OK"
+        assert c.cmd("STORE 2 +FLAGS.SILENT (bar)")[-1].split()[1] == b"OK"
+        # both at once, each pipelining its STOREs
+        def run(conn, k):
+            conn.send(b"".join(b"s%d STORE %d +FLAGS.SILENT (kw%d_%d)\r\n" % (i, i + 1, k, i)
+                               for i in range(k + 2, 24, 2)))
+            done = 0
+            while done < 11:
+                line = conn.f.readline()
+                assert line, "connection closed"
+                if line.startswith(b"s"):
+                    assert line.split()[1] == b"OK", line
+                    done += 1
+        ts = [threading.Thread(target=run, args=(conn, k)) for k, conn in enumerate((a, c))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(120)
+        d = Raw(b.imap)
+        d.cmd("SELECT INBOX")
+        r = d.cmd("FETCH 1:* FLAGS")[:-1]
+        want = [b"foo", b"bar"] + [b"kw%d_%d" % (i % 2, i) for i in range(2, 24)]
+        assert r == [b"* %d FETCH (FLAGS (%s))\r\n" % (i + 1, w) for i, w in enumerate(want)], r
+        for conn in (a, c, d):
+            conn.close()
+    finally:
+        b.cleanup()
