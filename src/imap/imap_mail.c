@@ -467,6 +467,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 {
 	struct strvec subs, keep;
 	const char *name;
+	char *lock;
 	size_t i;
 
 	if (n != 1 || !imap_arg_is_astring(&a[0]))
@@ -487,6 +488,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 	}
 	strvec_init(&subs);
 	strvec_init(&keep);
+	lock = imap_subscriptions_lock(s->layout.root);
 	imap_subscriptions_read(s->layout.root, &subs);
 	for (i = 0; i < subs.n; i++)
 		if (strcmp(subs.v[i], name) != 0)
@@ -494,6 +496,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 	if (sub)
 		strvec_push(&keep, name);
 	(void)imap_subscriptions_write(s->layout.root, &keep);
+	imap_subscriptions_unlock(&lock);
 	strvec_deinit(&subs);
 	strvec_deinit(&keep);
 	str_append(reply, sub ? "Subscribe completed" : "Unsubscribe completed");

@@ -154,3 +154,37 @@ def test_keywords_of_two_sessions(bindir, tmp_path):
             conn.close()
     finally:
         b.cleanup()
+
+
+def test_subscriptions_of_two_sessions(bindir, tmp_path):
+    """SUBSCRIBE read the subscriptions file, changed it and wrote it back
+    with no lock: two sessions subscribing at once lost each other's"""
+    b = ImapBox(bindir, tmp_path / "r")
+    try:
+        for i in range(40):
+            os.makedirs(os.path.join(b.maildir, ".f%d" % i, "cur"))
+        b.chown()
+        b.start()
+        conns = [Raw(b.imap), Raw(b.imap)]
+
+        def run(conn, k):
+            conn.send(b"".join(b"s%d SUBSCRIBE f%d\r\n" % (i, i) for i in range(k, 40, 2)))
+            done = 0
+            while done < 20:
+                line = conn.f.readline()
+                assert line, "connection closed"
+                if line.startswith(b"s"):
+                    assert line.split()[1] == b"OK", line
+                    done += 1
+        ts = [threading.Thread(target=run, args=(conn, k)) for k, conn in enumerate(conns)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(120)
+        r = conns[0].cmd('LSUB "" "*"')[:-1]
+        assert sorted(l.rsplit(b" ", 1)[1].strip() for l in r) == \
+            sorted(b"f%d" % i for i in range(40)), r
+        for conn in conns:
+            conn.close()
+    finally:
+        b.cleanup()
