@@ -509,10 +509,13 @@ seq_number(const char **s, uint32_t *n_r)
 		return false;
 	while (isdigit((unsigned char)*p)) {
 		n = n * 10 + (uint64_t)(*p++ - '0');
-		if (n > UINT32_MAX - 1)
+		if (n > UINT32_MAX)
 			return false;
 	}
-	*n_r = (uint32_t)n;
+	/* 4294967295 is a valid number (Dovecot takes "UID FETCH
+	 * 1:4294967295"), but UINT32_MAX stands for "*" here: one below it
+	 * names the same messages, as no UID or sequence number gets there */
+	*n_r = n == UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)n;
 	*s = p;
 	return true;
 }

@@ -188,3 +188,11 @@ def test_subscriptions_of_two_sessions(bindir, tmp_path):
             conn.close()
     finally:
         b.cleanup()
+
+
+def test_largest_number_in_sets_as_dovecot(bindir, tmp_path):
+    """4294967295 is a valid nz-number: "UID FETCH 1:4294967295" was BAD"""
+    assert_same(side_by_side(bindir, tmp_path, [
+        "SELECT INBOX", "UID FETCH 4294967295 FLAGS", "UID FETCH 1:4294967295 UID",
+        "UID FETCH 4294967295:* UID", "FETCH 4294967295 FLAGS", "UID SEARCH UID 4294967295",
+        "UID SEARCH UID 2:4294967295", "FETCH 4294967296 FLAGS"]))

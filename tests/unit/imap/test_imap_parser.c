@@ -206,6 +206,14 @@ test_seqsets(void **state)
 	assert_int_equal(imap_seqset_parse("$", &s), 0);
 	assert_true(s.saved);
 	assert_int_equal(imap_seqset_parse("0", &s), -1);
+	/* the largest number is not "*" */
+	assert_int_equal(imap_seqset_parse("1:4294967295", &s), 0);
+	assert_true(imap_seqset_contains(&s, 3, 3));
+	imap_seqset_deinit(&s);
+	assert_int_equal(imap_seqset_parse("4294967295", &s), 0);
+	assert_false(imap_seqset_contains(&s, 3, 3));
+	imap_seqset_deinit(&s);
+	assert_int_equal(imap_seqset_parse("4294967296", &s), -1);
 	assert_int_equal(imap_seqset_parse("1:x", &s), -1);
 	assert_int_equal(imap_seqset_parse("1,", &s), -1);
 	assert_int_equal(imap_seqset_parse("4294967296", &s), -1);
