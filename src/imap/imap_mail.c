@@ -536,6 +536,10 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 			return "BAD";
 		}
 	}
+	/* STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command (RFC 7162 3.1) */
+	for (k = 0; k < a[1].count; k++)
+		if (strcasecmp(a[1].list[k].str, "HIGHESTMODSEQ") == 0)
+			s->condstore = true;
 	if (s->selected && strcmp(dir, s->sel_dir) == 0)
 		imap_sess_sync(s, true);
 	if (imap_mbox_scan(dir, &snap, &err) != 0) {
@@ -1058,7 +1062,16 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 				str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not "
 				    "valid UTF-8", name);
 		} else {
+			bool had_condstore = s.condstore, had_mailbox = s.selected;
+
 			status = imap_dispatch(&s, name, args, n, &reply, &logout);
+			/* RFC 7162 3.1: the first CONDSTORE enabling command with
+			 * a mailbox selected reports its HIGHESTMODSEQ (SELECT
+			 * and EXAMINE say it themselves) */
+			if (status != NULL && !had_condstore && s.condstore && had_mailbox &&
+			    s.selected && strcmp(name, "SELECT") != 0 && strcmp(name, "EXAMINE") != 0)
+				imap_sess_printf(&s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+				    (unsigned long long)s.snap.highestmodseq);
 		}
 		strvec_deinit(&names);
 		if (status == NULL) {

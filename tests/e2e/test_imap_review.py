@@ -196,3 +196,35 @@ def test_largest_number_in_sets_as_dovecot(bindir, tmp_path):
         "SELECT INBOX", "UID FETCH 4294967295 FLAGS", "UID FETCH 1:4294967295 UID",
         "UID FETCH 4294967295:* UID", "FETCH 4294967295 FLAGS", "UID SEARCH UID 4294967295",
         "UID SEARCH UID 2:4294967295", "FETCH 4294967296 FLAGS"]))
+
+
+@pytest.mark.parametrize("enabling", ["FETCH 1 (FLAGS MODSEQ)", "ENABLE QRESYNC",
+                                      "SEARCH MODSEQ 1", "STATUS Drafts (HIGHESTMODSEQ)",
+                                      "STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)"])
+def test_condstore_enabled_while_selected(box, enabling):
+    """RFC 7162 3.1 (and Dovecot): the first CONDSTORE enabling command
+    with a mailbox selected sends HIGHESTMODSEQ; yubin said nothing, so a
+    client that selected without CONDSTORE had no modseq to start from"""
+    os.makedirs(os.path.join(box.maildir, ".Drafts", "cur"))
+    box.chown()
+    box.start()
+    c = Raw(box.imap)
+    c.cmd("SELECT INBOX")
+    r = c.cmd(enabling)
+    highest = [l for l in r if l.startswith(b"* OK [HIGHESTMODSEQ ")]
+    assert len(highest) == 1 and r[-1].split()[1] == b"OK", r
+    # once only; the same number FETCH MODSEQ gives
+    r = c.cmd("FETCH 1 MODSEQ")
+    assert not [l for l in r if b"HIGHESTMODSEQ" in l], r
+    if "STORE" not in enabling:
+        assert highest[0].split()[3].rstrip(b"]") == r[0].split(b"(")[-1].split(b")")[0], r
+    c.close()
+
+
+def test_condstore_select_reports_once(box):
+    box.start()
+    c = Raw(box.imap)
+    c.cmd("SELECT INBOX")
+    r = c.cmd("SELECT INBOX (CONDSTORE)")
+    assert len([l for l in r if l.startswith(b"* OK [HIGHESTMODSEQ ")]) == 1, r
+    c.close()
