@@ -228,3 +228,25 @@ def test_condstore_select_reports_once(box):
     r = c.cmd("SELECT INBOX (CONDSTORE)")
     assert len([l for l in r if l.startswith(b"* OK [HIGHESTMODSEQ ")]) == 1, r
     c.close()
+
+
+def test_long_utf8_name_is_one_mutf7_run(box):
+    """A folder named in UTF-8 (UTF8=ACCEPT) with more than 64 non-ASCII
+    characters in a row was stored as "&...-&...-": a client without
+    UTF8=ACCEPT (or Dovecot) names the same folder "&...-" and did not
+    find it"""
+    import base64
+    name = "\u00e9" * 70
+    mutf7 = "&" + base64.b64encode(name.encode("utf-16-be")).decode().rstrip("=").replace(
+        "/", ",") + "-"
+    box.start()
+    u = Raw(box.imap)
+    assert u.cmd("ENABLE UTF8=ACCEPT")[-1].split()[1] == b"OK"
+    r = u.cmd(b'CREATE "x' + name.encode() + b'"')
+    assert r[-1].split()[1] == b"OK", r
+    assert os.path.isdir(os.path.join(box.maildir, ".x" + mutf7))
+    plain = Raw(box.imap)
+    r = plain.cmd("SELECT x" + mutf7)
+    assert r[-1].split()[1] == b"OK", r
+    u.close()
+    plain.close()
