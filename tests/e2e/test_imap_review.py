@@ -250,3 +250,13 @@ def test_long_utf8_name_is_one_mutf7_run(box):
     assert r[-1].split()[1] == b"OK", r
     u.close()
     plain.close()
+
+
+def test_inbox_child_any_case_as_dovecot(bindir, tmp_path):
+    """"CREATE inbox.foo" made a second hierarchy ".inbox.foo" beside
+    INBOX's children, listed as "inbox.foo" under a \\Noselect "inbox";
+    Dovecot takes it as INBOX.foo"""
+    assert_same(side_by_side(bindir, tmp_path, [
+        "CREATE inbox.foo", "CREATE INBOX.bar", 'LIST "" "*"', "SELECT inbox.foo",
+        "SUBSCRIBE inBox.foo", 'LSUB "" "*"', "RENAME inbox.foo inbox.baz", 'LIST "" "*"',
+        "DELETE iNbox.baz", 'LIST "" "%"']))
