@@ -667,7 +667,7 @@ store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool co
 	size_t nflags, i, k, *idx = NULL, nidx;
 	unsigned flags = 0;
 	uint32_t kw = 0;
-	const char *op;
+	const char *op, *kerr;
 	bool silent, kw_added = false;
 	int mode;
 	size_t *done = NULL, ndone = 0;
@@ -715,6 +715,9 @@ store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool co
 					str_append_c(reply, toupper((unsigned char)*f));
 				return "BAD";
 			}
+		} else if ((kerr = imap_keyword_check(f, true)) != NULL) {
+			/* checked before anything changes, read-only too */
+			return str_append(reply, kerr), "NO";
 		}
 	}
 	if (resolve(s, a[0].str, uid, &idx, &nidx) != 0)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "imap/imap_conf.h"
 #include "imap/imap_enable.h"
@@ -24,6 +25,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/util.h"
+#include "storage/storage.h"
 
 #define list_req imap_list_req
 
@@ -140,6 +142,27 @@ imap_subscriptions_read(const char *root, struct strvec *out)
 	free(path);
 }
 
+char *
+imap_subscriptions_lock(const char *root)
+{
+	char *path = path_join(root, "subscriptions"), *lock = NULL;
+	int tries;
+
+	for (tries = 0; storage_dotlock_take(path, &lock) != 0; tries++) {
+		if (errno != EEXIST || tries >= 300)
+			break;
+		usleep(10000);
+	}
+	free(path);
+	return lock;
+}
+
+void
+imap_subscriptions_unlock(char **lock)
+{
+	storage_dotlock_release(lock);
+}
+
 int
 imap_subscriptions_write(const char *root, const struct strvec *names)
 {
@@ -201,6 +224,7 @@ imap_list_autocreate(struct imap_sess *s)
 	struct strvec subs;
 	bool changed = false;
 	size_t i;
+	char *lock;
 
 	if (s->conf == NULL || s->conf->nmb == 0)
 		return;
@@ -217,6 +241,7 @@ imap_list_autocreate(struct imap_sess *s)
 		}
 	}
 	strvec_init(&subs);
+	lock = imap_subscriptions_lock(s->layout.root);
 	imap_subscriptions_read(s->layout.root, &subs);
 	for (i = 0; i < s->conf->nmb; i++) {
 		const struct imap_special *sp = &s->conf->mb[i];
@@ -246,6 +271,7 @@ imap_list_autocreate(struct imap_sess *s)
 	}
 	if (changed && imap_subscriptions_write(s->layout.root, &subs) != 0)
 		log_error("imap(%s): cannot write subscriptions: %s", s->user, strerror(errno));
+	imap_subscriptions_unlock(&lock);
 	strvec_deinit(&subs);
 }
 

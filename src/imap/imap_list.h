@@ -41,6 +41,11 @@ const char *imap_cmd_list(struct imap_sess *, const struct imap_arg *, size_t, b
 /* the subscriptions file under root (names with "." separators) */
 void	 imap_subscriptions_read(const char *root, struct strvec *out);
 int	 imap_subscriptions_write(const char *root, const struct strvec *names);
+/* imap_subscriptions_lock - Dovecot's dot-lock of that file, held from
+ * the read to the write of a change (two sessions lost each other's
+ * otherwise), waited for up to 3 s; NULL when not taken */
+char	*imap_subscriptions_lock(const char *root);
+void	 imap_subscriptions_unlock(char **lock);
 
 /* imap_list_autocreate - the configured mailboxes with auto = create or
  * subscribe are created (and subscribed) at login, as Dovecot creates

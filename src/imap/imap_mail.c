@@ -7,6 +7,7 @@
  * and LSUB in imap_list.c; ENABLE in imap_enable.c; COMPRESS in
  * imap_compress.c; the QUOTA commands in imap_quota.c. Replies are
  * Dovecot 2.3's. Tests: tests/e2e/test_imap.py, test_imap_ext.py */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -407,6 +408,12 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		return "NO";
 	if (imap_mailbox_is_inbox(from) || imap_mailbox_is_inbox(to))
 		return str_append(reply, "[CANNOT] Renaming INBOX isn't supported"), "NO";
+	/* "a" to "a.b": Maildir++ would then move the renamed folder once
+	 * more with the children (to "a.b.b"), LAYOUT=fs cannot rename a
+	 * directory into itself; Dovecot refuses it in these words */
+	fl = strlen(from);
+	if (strncmp(to, from, fl) == 0 && to[fl] == '.')
+		return str_append(reply, "Can't rename mailbox under its own child"), "NO";
 	if (imap_mailbox_name_controls(to))
 		return str_append(reply, "[CANNOT] Control characters not allowed in new mailbox "
 		    "names"), "NO";
@@ -460,6 +467,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 {
 	struct strvec subs, keep;
 	const char *name;
+	char *lock;
 	size_t i;
 
 	if (n != 1 || !imap_arg_is_astring(&a[0]))
@@ -480,6 +488,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 	}
 	strvec_init(&subs);
 	strvec_init(&keep);
+	lock = imap_subscriptions_lock(s->layout.root);
 	imap_subscriptions_read(s->layout.root, &subs);
 	for (i = 0; i < subs.n; i++)
 		if (strcmp(subs.v[i], name) != 0)
@@ -487,6 +496,7 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 	if (sub)
 		strvec_push(&keep, name);
 	(void)imap_subscriptions_write(s->layout.root, &keep);
+	imap_subscriptions_unlock(&lock);
 	strvec_deinit(&subs);
 	strvec_deinit(&keep);
 	str_append(reply, sub ? "Subscribe completed" : "Unsubscribe completed");
@@ -526,6 +536,10 @@ imap_cmd_status(struct imap_sess *s, const struct imap_arg *a, size_t n, struct 
 			return "BAD";
 		}
 	}
+	/* STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command (RFC 7162 3.1) */
+	for (k = 0; k < a[1].count; k++)
+		if (strcasecmp(a[1].list[k].str, "HIGHESTMODSEQ") == 0)
+			s->condstore = true;
 	if (s->selected && strcmp(dir, s->sel_dir) == 0)
 		imap_sess_sync(s, true);
 	if (imap_mbox_scan(dir, &snap, &err) != 0) {
@@ -620,6 +634,26 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	if (k != n - 1 || a[k].type != IMAP_ARG_LITERAL)
 		return str_append(reply, "Error in IMAP command APPEND: Invalid arguments"), "BAD";
 	msg = &a[k];
+	/* the flags as STORE takes them: atoms, known system flags, valid
+	 * keywords (a quoted "a b" or "k]" was stored and then broke every
+	 * FLAGS list it was echoed in) */
+	for (i = 0; a[1].type == IMAP_ARG_LIST && i < a[1].count; i++) {
+		const char *f = a[1].list[i].str, *kerr;
+
+		if (a[1].list[i].type != IMAP_ARG_ATOM)
+			return str_append(reply, "Error in IMAP command APPEND: Flags list contains "
+			    "non-atoms."), "BAD";
+		if (*f == '\\' && strcasecmp(f, "\\Seen") != 0 && strcasecmp(f, "\\Answered") != 0 &&
+		    strcasecmp(f, "\\Flagged") != 0 && strcasecmp(f, "\\Deleted") != 0 &&
+		    strcasecmp(f, "\\Draft") != 0) {
+			str_append(reply, "Error in IMAP command APPEND: Invalid system flag ");
+			for (; *f != '\0'; f++)
+				str_append_c(reply, (char)toupper((unsigned char)*f));
+			return "BAD";
+		}
+		if (*f != '\\' && (kerr = imap_keyword_check(f, true)) != NULL)
+			return str_append(reply, kerr), "NO";
+	}
 	if ((name = name_arg(s, &a[0], reply)) == NULL)
 		return "NO";
 	dir = imap_sess_dir(s, name);
@@ -1028,7 +1062,16 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 				str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not "
 				    "valid UTF-8", name);
 		} else {
+			bool had_condstore = s.condstore, had_mailbox = s.selected;
+
 			status = imap_dispatch(&s, name, args, n, &reply, &logout);
+			/* RFC 7162 3.1: the first CONDSTORE enabling command with
+			 * a mailbox selected reports its HIGHESTMODSEQ (SELECT
+			 * and EXAMINE say it themselves) */
+			if (status != NULL && !had_condstore && s.condstore && had_mailbox &&
+			    s.selected && strcmp(name, "SELECT") != 0 && strcmp(name, "EXAMINE") != 0)
+				imap_sess_printf(&s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+				    (unsigned long long)s.snap.highestmodseq);
 		}
 		strvec_deinit(&names);
 		if (status == NULL) {

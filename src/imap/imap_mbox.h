@@ -60,6 +60,11 @@ void	 imap_mbox_snap_free(struct imap_mbox_snap *);
 /* keywords: dovecot-keywords of dir, "N name" lines, added to names
  * (*n_r: one past the highest index; callers start from 0 and NULLs) */
 void	 imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r);
+/* imap_keyword_check - NULL when name may be a keyword (an IMAP atom
+ * without the atom-specials, Dovecot's rule: a "]", space or ")" in one
+ * would break the FLAGS lists it is echoed in), else the NO text; new
+ * names are also held to Dovecot's 50 characters */
+const char *imap_keyword_check(const char *name, bool new_name);
 /* imap_mbox_keyword_index - index of name, added (and the file
  * rewritten) when create; -1 if unknown or full */
 int	 imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const char *name,

@@ -26,7 +26,7 @@ int
 imap_ns_in(const struct imap_sess *s, const char *name, struct str *out, struct str *error)
 {
 	const char *prefix = imap_ns_prefix(s), *c;
-	size_t pl = strlen(prefix);
+	size_t pl = strlen(prefix), start = out->len;
 	char sep = imap_ns_sep(s);
 
 	/* INBOX stays INBOX whatever the prefix */
@@ -55,6 +55,11 @@ imap_ns_in(const struct imap_sess *s, const char *name, struct str *out, struct 
 		}
 		str_append_c(out, *c == sep ? '.' : *c);
 	}
+	/* "inbox.foo" is INBOX's child, as Dovecot takes it (INBOX is
+	 * case-insensitive also as the first level): not a second "inbox" */
+	if (pl == 0 && out->len > start + 5 && out->s[start + 5] == '.' &&
+	    strncasecmp(out->s + start, "INBOX", 5) == 0)
+		memcpy(out->s + start, "INBOX", 5);
 	return 0;
 }
 

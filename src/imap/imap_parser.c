@@ -42,6 +42,7 @@ imap_parser_reset(struct imap_parser *p)
 	str_reset(&p->buf);
 	p->text_len = 0;
 	p->literal_left = 0;
+	p->append_lits = 0;
 	p->line_start = 0;
 	p->in_literal = false;
 	p->done = false;
@@ -159,7 +160,10 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len, size_t *us
 			if (p->buf.len > line_start && p->buf.s[p->buf.len - 1] == '\r')
 				str_truncate(&p->buf, p->buf.len - 1);
 			lit = gather_literal(p, line_start, &lsize, &sync);
-			if (lit < 0 || (lit > 0 && lsize > (gather_is_append(p) ? p->max_append :
+			/* a MULTIAPPEND's literals are all held at once: their
+			 * sum, not each one, is bounded by the append limit */
+			if (lit < 0 || (lit > 0 && lsize > (gather_is_append(p) ?
+			    p->max_append - p->append_lits :
 			    (uint64_t)(p->max_line - p->text_len)))) {
 				snprintf(p->error, sizeof(p->error), "Literal size too large");
 				*used_r = i;
@@ -168,6 +172,8 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len, size_t *us
 			if (lit > 0) {
 				if (!gather_is_append(p))
 					p->text_len += (size_t)lsize;
+				else
+					p->append_lits += lsize;
 				str_append(&p->buf, "\r\n");
 				p->literal_left = lsize;
 				p->in_literal = lsize > 0;
@@ -503,10 +509,13 @@ seq_number(const char **s, uint32_t *n_r)
 		return false;
 	while (isdigit((unsigned char)*p)) {
 		n = n * 10 + (uint64_t)(*p++ - '0');
-		if (n > UINT32_MAX - 1)
+		if (n > UINT32_MAX)
 			return false;
 	}
-	*n_r = (uint32_t)n;
+	/* 4294967295 is a valid number (Dovecot takes "UID FETCH
+	 * 1:4294967295"), but UINT32_MAX stands for "*" here: one below it
+	 * names the same messages, as no UID or sequence number gets there */
+	*n_r = n == UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)n;
 	*s = p;
 	return true;
 }

@@ -59,9 +59,10 @@ enum imap_feed {
 struct imap_parser {
 	struct str	 buf;		/* the gathered command */
 	size_t		 max_line;	/* the non-literal text of one command */
-	uint64_t	 max_append;	/* one APPEND literal */
+	uint64_t	 max_append;	/* all the literals of one APPEND together */
 	size_t		 text_len;	/* non-literal bytes gathered */
 	uint64_t	 literal_left;	/* > 0: reading a literal */
+	uint64_t	 append_lits;	/* APPEND literal bytes announced so far */
 	size_t		 line_start;	/* where the current line's text begins in buf */
 	bool		 in_literal;
 	bool		 done;

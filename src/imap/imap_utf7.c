@@ -1,9 +1,11 @@
 /* imap_utf7.c - UTF-8 and modified UTF-7 mailbox names. See imap_utf7.h. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "imap/imap_utf7.h"
+#include "lib/mem.h"
 
 static const char b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
@@ -69,14 +71,20 @@ int
 imap_utf8_to_mutf7(const char *in, struct str *out)
 {
 	const unsigned char *p = (const unsigned char *)in;
-	uint16_t run[64];
+	/* each UTF-16 unit takes at least one byte of UTF-8: a run is never
+	 * longer than the input, and is written as one "&...-" however long
+	 * (clients and Dovecot encode it so; cut in pieces it would name
+	 * another directory) */
+	uint16_t *run = xcalloc(strlen(in) + 1, sizeof(*run));
 	size_t nrun = 0;
 
 	while (*p != '\0') {
 		long cp = utf8_next(&p);
 
-		if (cp < 0)
+		if (cp < 0) {
+			free(run);
 			return -1;
+		}
 		if (cp >= 0x20 && cp < 0x7f) {
 			if (nrun > 0)
 				flush_b64(out, run, nrun);
@@ -86,12 +94,6 @@ imap_utf8_to_mutf7(const char *in, struct str *out)
 			else
 				str_append_c(out, (char)cp);
 			continue;
-		}
-		if (nrun + 2 > sizeof(run) / sizeof(run[0])) {
-			/* a long run: one "&...-" per chunk is still valid mUTF-7
-			 * only when chunks end on 16-bit units, which they do */
-			flush_b64(out, run, nrun);
-			nrun = 0;
 		}
 		if (cp >= 0x10000) {
 			cp -= 0x10000;
@@ -103,6 +105,7 @@ imap_utf8_to_mutf7(const char *in, struct str *out)
 	}
 	if (nrun > 0)
 		flush_b64(out, run, nrun);
+	free(run);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +157,38 @@ test_limits(void **state)
 	imap_parser_deinit(&p);
 }
 
+/* a MULTIAPPEND holds all its messages at once: each literal within the
+ * append limit is not enough, their sum is bounded too (or one command of
+ * many 64 MB literals would take unbounded memory) */
+static void
+test_multiappend_total(void **state)
+{
+	struct imap_parser p;
+	char *in = xmalloc(4096);
+	size_t len, used;
+	int conts;
+
+	(void)state;
+	imap_parser_init(&p, IMAP_DEFAULT_MAX_LINE, 1000);
+	/* 600 + 400 = the limit: accepted */
+	len = (size_t)snprintf(in, 4096, "a APPEND INBOX {600+}\r\n%0600d {400+}\r\n%0400d\r\n",
+	    0, 0);
+	assert_int_equal(feed(&p, in, len, false, &conts), IMAP_FEED_COMMAND);
+	imap_parser_reset(&p);
+	/* 600 + 600: the second announcement ends it, before its bytes */
+	len = (size_t)snprintf(in, 4096, "a APPEND INBOX {600+}\r\n%0600d {600+}\r\n", 0);
+	assert_int_equal(imap_parser_feed(&p, in, len, &used), IMAP_FEED_FATAL);
+	assert_int_equal(used, len);
+	assert_string_equal(imap_parser_error(&p), "Literal size too large");
+	/* the count starts again with the next command */
+	imap_parser_reset(&p);
+	len = (size_t)snprintf(in, 4096, "b APPEND INBOX {600+}\r\n%0600d {400+}\r\n%0400d\r\n",
+	    0, 0);
+	assert_int_equal(feed(&p, in, len, false, &conts), IMAP_FEED_COMMAND);
+	imap_parser_deinit(&p);
+	free(in);
+}
+
 static void
 test_seqsets(void **state)
 {
@@ -173,6 +206,14 @@ test_seqsets(void **state)
 	assert_int_equal(imap_seqset_parse("$", &s), 0);
 	assert_true(s.saved);
 	assert_int_equal(imap_seqset_parse("0", &s), -1);
+	/* the largest number is not "*" */
+	assert_int_equal(imap_seqset_parse("1:4294967295", &s), 0);
+	assert_true(imap_seqset_contains(&s, 3, 3));
+	imap_seqset_deinit(&s);
+	assert_int_equal(imap_seqset_parse("4294967295", &s), 0);
+	assert_false(imap_seqset_contains(&s, 3, 3));
+	imap_seqset_deinit(&s);
+	assert_int_equal(imap_seqset_parse("4294967296", &s), -1);
 	assert_int_equal(imap_seqset_parse("1:x", &s), -1);
 	assert_int_equal(imap_seqset_parse("1,", &s), -1);
 	assert_int_equal(imap_seqset_parse("4294967296", &s), -1);
@@ -203,6 +244,7 @@ main(void)
 		cmocka_unit_test(test_literals_and_lists),
 		cmocka_unit_test(test_uid_commands_and_errors),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_multiappend_total),
 		cmocka_unit_test(test_seqsets),
 		cmocka_unit_test(test_quote),
 	};

@@ -39,6 +39,30 @@ test_examples(void **state)
 	both("\xf0\x9f\x93\xa7", "&2D3c5w-");
 }
 
+/* a long run of non-ASCII is one "&...-", as the client's own encoder
+ * (and Dovecot's) writes it: it was cut every 64 UTF-16 units into
+ * "&...-&...-", another name on disk than the one a client without
+ * UTF8=ACCEPT sends for the same folder */
+static void
+test_long_run(void **state)
+{
+	struct str u;
+	int i;
+
+	(void)state;
+	str_init(&u, 256);
+	str_append(&u, "a");
+	for (i = 0; i < 70; i++)
+		str_append(&u, "\xc3\xa9");
+	str_append(&u, "b");
+	both(u.s, "a&AOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOkA6QDpAOk-b");
+	str_reset(&u);
+	for (i = 0; i < 40; i++)
+		str_append(&u, "\xf0\x9f\x93\xa7");
+	both(u.s, "&2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c59g93OfYPdzn2D3c5w-");
+	str_deinit(&u);
+}
+
 static void
 test_refusals(void **state)
 {
@@ -66,6 +90,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_long_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
