@@ -547,7 +547,10 @@ master_free_services(struct master_service *svc, size_t n)
 	free(svc);
 }
 
-/* master_reload - new tables; old workers finish with SIGTERM */
+/* master_reload - new tables; old workers finish with SIGTERM, but smtpd
+ * with SIGUSR2: it stops accepting and serves the sessions it has to their
+ * end, as Postfix's smtpd does on reload (a client that has just seen the
+ * old process's 220 must not get 421 at its first command) */
 static void
 master_reload(struct master *m)
 {
@@ -563,7 +566,7 @@ master_reload(struct master *m)
 	}
 	for (i = 0; i < nold; i++) {
 		if (old[i].pid > 0) {
-			kill(old[i].pid, SIGTERM);
+			kill(old[i].pid, strcmp(old[i].command, "smtpd") == 0 ? SIGUSR2 : SIGTERM);
 			m->retired = xreallocarray(m->retired, m->nretired + 1, sizeof(pid_t));
 			m->retired[m->nretired++] = old[i].pid;
 		}

@@ -521,6 +521,21 @@ smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *s
 	smtpd_reply(s, "220 %s", cfg->banner);
 }
 
+/* smtpd_sigusr2_cb - retired by a reload: no new sessions, the ones here
+ * go on to their QUIT or timeout, then the process ends */
+static void
+smtpd_sigusr2_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct smtpd_server *srv = arg;
+
+	srv->stopping = true;
+	if (srv->listener != NULL)
+		evconnlistener_free(srv->listener);
+	srv->listener = NULL;
+	if (srv->nsessions == 0)
+		event_base_loopbreak(srv->base);
+}
+
 static void
 smtpd_sigterm_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -528,7 +543,8 @@ smtpd_sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	struct smtpd_session *s, *next;
 
 	srv->stopping = true;
-	evconnlistener_free(srv->listener);
+	if (srv->listener != NULL)
+		evconnlistener_free(srv->listener);
 	srv->listener = NULL;
 	/* idle sessions go now; a transaction in flight completes first
 	 * (its session closes at its next command) */
@@ -766,6 +782,8 @@ cmd_smtpd(int argc, char **argv)
 	}
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, smtpd_sigterm_cb, &srv);
 	event_add(srv.sigterm, NULL);
+	srv.sigretire = evsignal_new(srv.base, SIGUSR2, smtpd_sigusr2_cb, &srv);
+	event_add(srv.sigretire, NULL);
 	if (sk.listen_addr != NULL)
 		log_info("listening on %s", sk.listen_addr);
 	event_base_dispatch(srv.base);
@@ -778,6 +796,8 @@ out:
 		evconnlistener_free(srv.listener);
 	if (srv.sigterm != NULL)
 		event_free(srv.sigterm);
+	if (srv.sigretire != NULL)
+		event_free(srv.sigretire);
 	smtpd_sasl_stop(&srv);
 	dns_resolver_free(&srv.dns);
 	if (srv.base != NULL)

@@ -164,6 +164,7 @@ struct smtpd_server {
 	struct event_base *base;	/* owned */
 	struct evconnlistener *listener; /* owned */
 	struct event *sigterm;		/* owned */
+	struct event *sigretire;	/* owned: SIGUSR2, retired by a reload */
 	struct smtpd_session *sessions;	/* owned list */
 	struct auth_client *auth;	/* owned: SMTP AUTH's service, or NULL */
 	struct dns_resolver *dns;	/* owned: for the DNS restrictions, or NULL */

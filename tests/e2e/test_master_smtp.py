@@ -33,6 +33,63 @@ def test_reload_keeps_established_sessions(instance_factory, run):
     assert inst.wait_log(r"status=sent", 1)
 
 
+def smtpd_pids(run, inst):
+    """the smtpd workers of inst's master"""
+    import re
+    r = run("postfix", "-c", inst.etc, "status")
+    m = re.search(r"running: PID: (\d+)", r.err)
+    assert m, r
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv0 = f.read().split(b"\0")[0]
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == int(m.group(1)) and os.path.basename(argv0).startswith(b"smtpd"):
+            out.append(int(d))
+    return out
+
+
+def test_reload_keeps_an_idle_session_until_it_quits(instance_factory, run):
+    """A session between transactions (only greeted) is not closed by a
+    reload: the retired smtpd serves it to its QUIT, then exits; Postfix's
+    smtpd does the same. (It used to answer 421 at the next command.)"""
+    inst = instance_factory()
+    inst.start()
+    c = smtplib.SMTP("127.0.0.1", inst.port, timeout=30)
+    assert c.ehlo("client.test.example")[0] == 250
+    old = smtpd_pids(run, inst)
+    assert old
+    r = run("postfix", "-c", inst.etc, "reload")
+    assert r.rc == 0, r
+    assert inst.wait_log(r"reload -- version")
+
+    def old_left():
+        return [p for p in smtpd_pids(run, inst) if p in old]
+    # the old workers without a session end at once; the one serving us stays
+    end = time.time() + 30
+    while time.time() < end and (len(old_left()) > 1 or
+                                 len(smtpd_pids(run, inst)) == len(old_left())):
+        time.sleep(0.05)
+    assert len(old_left()) == 1, (old, smtpd_pids(run, inst))
+    assert c.noop()[0] == 250
+    assert c.mail("sender@test.example")[0] == 250
+    assert c.rcpt("user@test.example")[0] == 250
+    code, resp = c.data(b"Subject: idle across a reload\r\n\r\nstill here\r\n")
+    assert code == 250 and b"queued as" in resp, resp
+    c.quit()
+    end = time.time() + 30
+    while time.time() < end and old_left():
+        time.sleep(0.05)
+    assert old_left() == []
+    assert inst.wait_log(r"status=sent", 1)
+
+
 def test_stop_lets_the_transaction_in_flight_finish(instance_factory, run):
     inst = instance_factory()
     inst.start()
