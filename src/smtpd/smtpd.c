@@ -575,6 +575,7 @@ smtpd_config_read(struct smtpd_server *srv, const char **error_r)
 		long def;
 	} longs[] = {
 		{ "message_size_limit", &cfg->message_size_limit, 10240000 },
+		{ "queue_minfree", &cfg->queue_minfree, 0 },
 		{ "line_length_limit", &cfg->line_limit, 2048 },
 		{ "smtpd_recipient_limit", &cfg->rcpt_limit, 1000 },
 		{ "smtpd_client_connection_count_limit", &cfg->conn_limit, 50 },

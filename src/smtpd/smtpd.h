@@ -39,6 +39,7 @@ struct smtpd_config {
 	char	*queue_dir;		/* owned */
 	char	*mail_name;		/* owned */
 	long	 message_size_limit;	/* 0 = none */
+	long	 queue_minfree;		/* bytes the queue file system keeps free */
 	long	 line_limit;		/* line_length_limit */
 	long	 rcpt_limit;
 	long	 timeout;		/* seconds */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 
 #include "dns/dns.h"
 #include "lib/log.h"
@@ -298,6 +299,40 @@ smtpd_cmd_auth(struct smtpd_session *s, const char *args)
 	return smtpd_sasl_cmd_auth(s, args);
 }
 
+static void smtpd_log_reject(struct smtpd_session *, const char *verb, const char *reply,
+    const char *rcpt);
+
+/* smtpd_queue_space_ok - Postfix's check at MAIL FROM: the queue file
+ * system keeps queue_minfree and has room for 1.5 times the size limit,
+ * and for the SIZE the client announced (size < 0: none); else 452, so
+ * that a client tries later instead of sending a message that cannot be
+ * stored */
+static bool
+smtpd_queue_space_ok(struct smtpd_session *s, long size)
+{
+	const struct smtpd_config *cfg = &s->srv->cfg;
+	struct statvfs vfs;
+	unsigned long long avail;
+
+	if (statvfs(cfg->queue_dir, &vfs) != 0)
+		return true;	/* no answer is no reason to refuse mail */
+	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	if (avail <= (unsigned long long)cfg->queue_minfree ||
+	    (size >= 0 && (unsigned long long)size >= avail - (unsigned long long)cfg->queue_minfree) ||
+	    (size >= 0 && (unsigned long long)size >= avail / 3 * 2)) {
+		log_warn("not enough free space in mail queue: %llu bytes < %s", avail,
+		    size >= 0 ? "1.5*message size" : "queue_minfree");
+		return false;
+	}
+	if (cfg->message_size_limit > 0 &&
+	    (unsigned long long)cfg->message_size_limit >= avail / 3 * 2) {
+		log_warn("not enough free space in mail queue: %llu bytes < 1.5*message size limit",
+		    avail);
+		return false;
+	}
+	return true;
+}
+
 static int
 smtpd_cmd_mail(struct smtpd_session *s, const char *args)
 {
@@ -306,7 +341,7 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *args)
 	size_t klen, vlen;
 	bool utf8 = false;
 	char *end;
-	long size;
+	long size, announced = -1;
 	int rc;
 
 	if (cfg->helo_required && s->helo.len == 0) {
@@ -345,6 +380,7 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *args)
 				smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 				return -1;
 			}
+			announced = size;
 		} else if (smtpd_key_is(key, klen, "BODY") && (smtpd_val_is(val, vlen, "8BITMIME") ||
 		    smtpd_val_is(val, vlen, "7BIT"))) {
 			memcpy(s->tx.body, val, vlen);
@@ -376,6 +412,11 @@ smtpd_cmd_mail(struct smtpd_session *s, const char *args)
 	}
 	if (address_is_utf8(s->tx.sender.s) && !utf8) {
 		smtpd_reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+		return -1;
+	}
+	if (!smtpd_queue_space_ok(s, announced)) {
+		smtpd_log_reject(s, "MAIL", "452 4.3.1 Insufficient system storage", NULL);
+		smtpd_reply(s, "452 4.3.1 Insufficient system storage");
 		return -1;
 	}
 	s->tx.smtputf8 = utf8;
