@@ -4,6 +4,7 @@ Real clients (imaplib, raw sockets) against a yubin instance; where a
 reply text matters it is Dovecot 2.3's, checked side by side."""
 import os
 import threading
+import time
 
 import pytest
 
@@ -303,3 +304,31 @@ def test_messages_renamed_by_another_session(bindir, tmp_path):
             conn.close()
     finally:
         b.cleanup()
+
+
+def test_uidvalidity_change_ends_selected_session(box):
+    """With dovecot-uidlist lost while a mailbox was selected, the session
+    reported an EXPUNGE and the same message again as UID 1, below the
+    UIDNEXT it had given and under the UIDVALIDITY of its SELECT (a client
+    then shows the body it cached for the old UID 1); the session ends
+    with BYE, as Dovecot's does"""
+    box.put("1700000002.M1P1.test", b"Subject: two\n\nx\n")
+    box.start()
+    c = Raw(box.imap)
+    c.cmd("SELECT INBOX")
+    c.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    c.cmd("EXPUNGE")
+    assert c.cmd("FETCH 1:* UID")[0] == b"* 1 FETCH (UID 2)\r\n"
+    # UIDVALIDITY is the clock's second when a uidlist is made
+    time.sleep(1.1)
+    for f in ("dovecot-uidlist", "yubin.index"):
+        os.unlink(os.path.join(box.maildir, f))
+    os.utime(os.path.join(box.maildir, "cur"), None)
+    c.send(b"n NOOP\r\n")
+    assert c.f.readline() == b"* BYE Mailbox UIDVALIDITY changed\r\n"
+    assert c.f.readline() == b""
+    # a new session sees the new UIDVALIDITY and UIDs
+    d = Raw(box.imap)
+    r = d.cmd("SELECT INBOX")
+    assert b"* 1 EXISTS\r\n" in r, r
+    d.close()
