@@ -46,6 +46,37 @@ saved_has(const struct imap_sess *s, uint32_t uid)
 	return false;
 }
 
+/* current - m as its file is named now, when another session or Dovecot
+ * renamed it (new flags) after this session's snapshot: *cur gets the new
+ * name (the caller frees it) and the flags it says. The snapshot keeps
+ * the old name and flags, so that the session's next sync reports the
+ * change. false when there is no such file (expunged). Without it FETCH
+ * showed nothing for such a message, COPY failed with EXPUNGEISSUED and
+ * MOVE left the original behind. */
+static bool
+current(const struct imap_sess *s, const struct imap_msg *m, struct imap_msg *cur)
+{
+	*cur = *m;
+	cur->name_borrowed = true;	/* m's own: not freed by the refresh */
+	return imap_mbox_refresh_name(s->sel_dir, cur) == 0;
+}
+
+/* read_msg - the message's bytes, from its current name if need be */
+static int
+read_msg(const struct imap_sess *s, const struct imap_msg *m, struct str *out)
+{
+	struct imap_msg cur;
+	int r;
+
+	if (imap_mbox_read(s->sel_dir, m, out) == 0)
+		return 0;
+	if (errno != ENOENT || !current(s, m, &cur))
+		return -1;
+	r = imap_mbox_read(s->sel_dir, &cur, out);
+	free(cur.name);
+	return r;
+}
+
 static int
 resolve(struct imap_sess *s, const char *set_text, bool uid, size_t **idx_r, size_t *n_r)
 {
@@ -501,7 +532,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			partial = !have_cache;
 		}
 		if (need_text && !have_cache) {
-			if (imap_mbox_read(s->sel_dir, m, &data) != 0) {
+			if (read_msg(s, m, &data) != 0) {
 				/* expunged by another session meanwhile: nothing to show */
 				continue;
 			}
@@ -540,9 +571,14 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			    !items[k].peek && !s->readonly &&
 			    !(m->flags & IMAP_FLAG_SEEN))
 				seen_now = true;
+		/* renamed by another session: its flags are taken (and sent
+		 * here) before \Seen is added, as STORE does */
 		if (seen_now &&
-		    imap_mbox_set_flags(s->sel_dir, m, (m->flags | IMAP_FLAG_SEEN) & ~IMAP_FLAG_RECENT,
-		    m->kw) == 0) {
+		    (imap_mbox_set_flags(s->sel_dir, m, (m->flags | IMAP_FLAG_SEEN) &
+		    ~IMAP_FLAG_RECENT, m->kw) == 0 || (errno == ENOENT &&
+		    imap_mbox_refresh_name(s->sel_dir, m) == 0 &&
+		    imap_mbox_set_flags(s->sel_dir, m, (m->flags | IMAP_FLAG_SEEN) &
+		    ~IMAP_FLAG_RECENT, m->kw) == 0))) {
 			(void)imap_index_changed(s->sel_dir, &s->snap, &idx[i], 1);
 			str_append(&line, "FLAGS ");
 			imap_sess_flags(s, m, &line);
@@ -859,7 +895,7 @@ search_load(struct imap_search_msg *sm, void *ctx)
 	struct str *buf = xcalloc(1, sizeof(*buf));
 
 	str_init(buf, 4096);
-	if (imap_mbox_read(s->sel_dir, &s->snap.m[sm->seq - 1], buf) != 0) {
+	if (read_msg(s, &s->snap.m[sm->seq - 1], buf) != 0) {
 		str_deinit(buf);
 		free(buf);
 		return -1;
@@ -1017,8 +1053,23 @@ imap_cmd_expunge(struct imap_sess *s, const struct imap_arg *a, size_t n, bool u
 		if (!(m->flags & IMAP_FLAG_DELETED) || (only != NULL && !only[i]))
 			continue;
 		path = xasprintf("%s/cur/%s", s->sel_dir, m->name);
-		if (unlink(path) == 0 || errno == ENOENT)
+		if (unlink(path) == 0) {
 			s->expunged++;
+		} else if (errno == ENOENT) {
+			struct imap_msg cur;
+
+			/* renamed meanwhile: expunged when it is still \Deleted */
+			if (current(s, m, &cur)) {
+				char *p2 = xasprintf("%s/cur/%s", s->sel_dir, cur.name);
+
+				if ((cur.flags & IMAP_FLAG_DELETED) && unlink(p2) == 0)
+					s->expunged++;
+				free(p2);
+				free(cur.name);
+			} else {
+				s->expunged++;
+			}
+		}
 		free(path);
 	}
 	free(only);
@@ -1048,9 +1099,16 @@ move_originals(struct imap_sess *s, const size_t *idx, size_t nidx)
 		return;
 	}
 	for (i = 0; i < nidx; i++) {
-		char *path = xasprintf("%s/cur/%s", s->sel_dir, s->snap.m[idx[i]].name);
+		const struct imap_msg *m = &s->snap.m[idx[i]];
+		char *path = xasprintf("%s/cur/%s", s->sel_dir, m->name);
+		struct imap_msg cur;
 
-		(void)unlink(path);
+		if (unlink(path) != 0 && errno == ENOENT && current(s, m, &cur)) {
+			free(path);
+			path = xasprintf("%s/cur/%s", s->sel_dir, cur.name);
+			(void)unlink(path);
+			free(cur.name);
+		}
 		free(path);
 	}
 }
@@ -1119,9 +1177,19 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 				kw |= 1u << di;
 		}
 		if (imap_mbox_copy(s->sel_dir, m, dir, kw, &bases[i]) != 0) {
+			struct imap_msg cur;
+			int r = -1;
+
 			copy_errno = errno;
-			bases[i] = NULL;
-			break;
+			if (copy_errno == ENOENT && current(s, m, &cur)) {
+				r = imap_mbox_copy(s->sel_dir, &cur, dir, kw, &bases[i]);
+				copy_errno = errno;
+				free(cur.name);
+			}
+			if (r != 0) {
+				bases[i] = NULL;
+				break;
+			}
 		}
 	}
 	for (k = 0; k < IMAP_MAX_KEYWORDS; k++)

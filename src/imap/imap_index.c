@@ -839,9 +839,12 @@ rw_find(struct idx_rw *w, uint32_t uid)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
+		/* the names area is not checksummed on this path: the name's
+		 * NUL is looked at, or comparing it could run off the map */
 		if (w->r[mid].uid == uid)
-			return w->r[mid].check == rec_check(&w->r[mid]) && rec_ok(w->h, &w->r[mid]) ?
-			    &w->r[mid] : NULL;
+			return w->r[mid].check == rec_check(&w->r[mid]) && rec_ok(w->h, &w->r[mid]) &&
+			    ((const char *)(w->r + w->h->count))[w->r[mid].name_off +
+			    w->r[mid].name_len] == '\0' ? &w->r[mid] : NULL;
 		if (w->r[mid].uid < uid)
 			lo = mid + 1;
 		else

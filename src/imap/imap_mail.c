@@ -137,6 +137,20 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 	}
 	if (imap_mbox_scan(s->sel_dir, &now, &err) != 0)
 		return;
+	if (now.uidvalidity != s->snap.uidvalidity && s->snap.uidvalidity != 0 &&
+	    now.uidvalidity != 0) {
+		/* dovecot-uidlist was lost or rebuilt: the UIDs the client holds
+		 * name other messages now, and no response can tell a selected
+		 * session so (its messages came back as UID 1 and up); it ends,
+		 * as Dovecot ends it */
+		log_info("imap(%s): Mailbox %s UIDVALIDITY changed (%u -> %u)", s->user,
+		    s->sel_name, s->snap.uidvalidity, now.uidvalidity);
+		imap_sess_printf(s, "* BYE Mailbox UIDVALIDITY changed\r\n");
+		(void)pop3_conn_flush(s->conn);
+		s->conn->broken = true;
+		imap_mbox_snap_free(&now);
+		return;
+	}
 	imap_mbox_keywords_read(s->sel_dir, s->kw, &s->nkw);
 	if (s->nkw != nkw_before)
 		imap_sess_flag_lists(s);

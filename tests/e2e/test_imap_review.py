@@ -4,6 +4,7 @@ Real clients (imaplib, raw sockets) against a yubin instance; where a
 reply text matters it is Dovecot 2.3's, checked side by side."""
 import os
 import threading
+import time
 
 import pytest
 
@@ -260,3 +261,74 @@ def test_inbox_child_any_case_as_dovecot(bindir, tmp_path):
         "CREATE inbox.foo", "CREATE INBOX.bar", 'LIST "" "*"', "SELECT inbox.foo",
         "SUBSCRIBE inBox.foo", 'LSUB "" "*"', "RENAME inbox.foo inbox.baz", 'LIST "" "*"',
         "DELETE iNbox.baz", 'LIST "" "%"']))
+
+
+def test_messages_renamed_by_another_session(bindir, tmp_path):
+    """Another session (or Dovecot, or a second client) changing a
+    message's flags renames its file; until this session synced, FETCH
+    answered nothing for it, a non-PEEK FETCH did not set \\Seen, SEARCH
+    TEXT missed it, COPY failed with EXPUNGEISSUED, MOVE left the
+    original in place and EXPUNGE kept a message still \\Deleted"""
+    b = ImapBox(bindir, tmp_path / "r")
+    try:
+        os.makedirs(os.path.join(b.maildir, ".Drafts", "cur"))
+        for i in range(1, 6):
+            b.put("170000000%d.M1P1.test" % i, b"Subject: s%d\n\nbody%d word\n" % (i, i))
+        b.chown()
+        b.start()
+        a, o = Raw(b.imap), Raw(b.imap)
+        a.cmd("SELECT INBOX")
+        o.cmd("SELECT INBOX")
+        a.cmd("STORE 5 +FLAGS.SILENT (\\Deleted)")
+        o.cmd("NOOP")
+        assert o.cmd("STORE 1:5 +FLAGS.SILENT (\\Flagged)")[-1].split()[1] == b"OK"
+        r = a.cmd("FETCH 1 BODY.PEEK[]")
+        assert r[0].startswith(b"* 1 FETCH (BODY[] {") and b"body1 word" in r[0], r
+        r = a.cmd("FETCH 2 BODY[]")
+        assert b"\\Seen" in r[0] and b"\\Flagged" in r[0] and b"body2" in r[0], r
+        r = a.cmd("SEARCH TEXT body1")
+        assert r[0] == b"* SEARCH 1\r\n", r
+        r = a.cmd("COPY 3 Drafts")
+        assert r[-1].split()[1] == b"OK", r
+        r = a.cmd("MOVE 4 Drafts")
+        assert r[-1].split()[1] == b"OK", r
+        a.cmd("EXPUNGE")
+        r = a.cmd("FETCH 1:* (UID FLAGS)")[:-1]
+        assert [l.split(b"UID ")[1].split()[0] for l in r] == [b"1", b"2", b"3"], r
+        # the other session's \Flagged is kept and is shown
+        assert all(b"\\Flagged" in l for l in r), r
+        c = Raw(b.imap)
+        r = c.cmd("SELECT Drafts")
+        assert b"* 2 EXISTS\r\n" in r, r
+        for conn in (a, o, c):
+            conn.close()
+    finally:
+        b.cleanup()
+
+
+def test_uidvalidity_change_ends_selected_session(box):
+    """With dovecot-uidlist lost while a mailbox was selected, the session
+    reported an EXPUNGE and the same message again as UID 1, below the
+    UIDNEXT it had given and under the UIDVALIDITY of its SELECT (a client
+    then shows the body it cached for the old UID 1); the session ends
+    with BYE, as Dovecot's does"""
+    box.put("1700000002.M1P1.test", b"Subject: two\n\nx\n")
+    box.start()
+    c = Raw(box.imap)
+    c.cmd("SELECT INBOX")
+    c.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    c.cmd("EXPUNGE")
+    assert c.cmd("FETCH 1:* UID")[0] == b"* 1 FETCH (UID 2)\r\n"
+    # UIDVALIDITY is the clock's second when a uidlist is made
+    time.sleep(1.1)
+    for f in ("dovecot-uidlist", "yubin.index"):
+        os.unlink(os.path.join(box.maildir, f))
+    os.utime(os.path.join(box.maildir, "cur"), None)
+    c.send(b"n NOOP\r\n")
+    assert c.f.readline() == b"* BYE Mailbox UIDVALIDITY changed\r\n"
+    assert c.f.readline() == b""
+    # a new session sees the new UIDVALIDITY and UIDs
+    d = Raw(box.imap)
+    r = d.cmd("SELECT INBOX")
+    assert b"* 1 EXISTS\r\n" in r, r
+    d.close()
