@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -124,17 +125,12 @@ pc_record(int type, const char *data, size_t len, void *ctx)
 	return 0;
 }
 
+/* pc_show_msg - print an open message; frees it */
 static int
-pc_show(const char *path, const char *name, int flags)
+pc_show_msg(struct qmsg *m, const char *name, int flags)
 {
 	struct pc_state s = { .name = name, .flags = flags };
-	struct qmsg *m;
-	const char *err;
 
-	if (qmsg_open(path, false, &m, &err) != 0) {
-		log_msg(LOG_LEVEL_FATAL, "%s", err);
-		return 1;
-	}
 	str_init(&s.out, 4096);
 	str_init(&s.content, m->size + 1);
 	if (flags & PC_ENVELOPE)
@@ -147,11 +143,58 @@ pc_show(const char *path, const char *name, int flags)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+static int
+pc_show(const char *path, const char *name, int flags)
+{
+	struct qmsg *m;
+	const char *err;
+
+	if (qmsg_open(path, false, &m, &err) != 0) {
+		log_msg(LOG_LEVEL_FATAL, "%s", err);
+		return 1;
+	}
+	return pc_show_msg(m, name, flags);
+}
+
+/* pc_show_id - the message of a queue ID, wherever it is: the queue
+ * manager may move it (active -> deferred, ...) between the look-up and
+ * the open, so a vanished file is looked up again, a few times */
+static int
+pc_show_id(const char *queue_dir, const char *id, int flags)
+{
+	struct qmsg *m;
+	struct stat st;
+	const char *queue, *err = NULL;
+	char *path = NULL, *name;
+	int attempt, ret;
+
+	for (attempt = 0; attempt < 10; attempt++) {
+		if ((queue = qdir_find(queue_dir, id)) == NULL)
+			break;
+		free(path);
+		path = qdir_path(queue_dir, queue, id);
+		if (qmsg_open(path, false, &m, &err) == 0) {
+			name = xasprintf("%s/%s", queue, id);
+			ret = pc_show_msg(m, name, flags);
+			free(name);
+			free(path);
+			return ret;
+		}
+		if (lstat(path, &st) == 0)
+			break;		/* there, but unreadable: say why */
+	}
+	if (err != NULL && path != NULL && lstat(path, &st) == 0)
+		log_msg(LOG_LEVEL_FATAL, "%s", err);
+	else
+		log_msg(LOG_LEVEL_FATAL, "open queue file %s: No such file or directory", id);
+	free(path);
+	return 1;
+}
+
 int
 cmd_postcat(int argc, char **argv)
 {
-	const char *config = NULL, *queue, *err;
-	char *path, *name;
+	const char *config = NULL, *err;
 	int c, flags = 0, ret = 0;
 	bool by_id = false;
 	struct qctl q;
@@ -188,17 +231,7 @@ cmd_postcat(int argc, char **argv)
 			ret = 1;
 			continue;
 		}
-		if ((queue = qdir_find(q.queue_dir, argv[optind])) == NULL) {
-			log_msg(LOG_LEVEL_FATAL, "open queue file %s: No such file or directory",
-			    argv[optind]);
-			ret = 1;
-			continue;
-		}
-		path = qdir_path(q.queue_dir, queue, argv[optind]);
-		name = xasprintf("%s/%s", queue, argv[optind]);
-		ret |= pc_show(path, name, flags);
-		free(path);
-		free(name);
+		ret |= pc_show_id(q.queue_dir, argv[optind], flags);
 	}
 	qctl_close(&q);
 	return ret;
