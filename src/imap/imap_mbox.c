@@ -137,6 +137,10 @@ imap_mbox_snap_free(struct imap_mbox_snap *s)
 void
 imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r)
 {
+	if (imap_mboxf_is(dir)) {
+		imap_mboxf_keywords(dir, names, n_r);	/* X-IMAPbase's list */
+		return;
+	}
 	char *path = path_join(dir, "dovecot-keywords");
 	struct str buf;
 	char *line, *save = NULL;
@@ -169,8 +173,13 @@ imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const char *na
 	size_t i;
 	int ret;
 
-	if (imap_mboxf_is(dir))
-		return -1;	/* keywords are not kept in mbox yet (docs/compat.md) */
+	if (imap_mboxf_is(dir)) {
+		int k = imap_mboxf_keyword_index(dir, name, create);
+
+		/* the list is the file's: the caller's names follow it */
+		imap_mboxf_keywords(dir, names, n);
+		return k;
+	}
 	for (i = 0; i < *n; i++)
 		if (names[i] != NULL && strcasecmp(names[i], name) == 0)
 			return (int)i;
@@ -222,7 +231,7 @@ imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_
 	int ret;
 
 	if (imap_mboxf_is(dir))
-		return imap_mboxf_set_flags(dir, m, flags);	/* keywords not kept in mbox yet */
+		return imap_mboxf_set_flags(dir, m, flags, kw);
 
 	str_init(&name, 128);
 	str_append_n(&name, m->name, maildir_basename_len(m->name));
@@ -290,7 +299,7 @@ imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flags, ui
 	struct str body, base, name;
 
 	if (imap_mboxf_is(dir)) {
-		struct imap_mboxf_new a = { data, len, flags, date, 0 };
+		struct imap_mboxf_new a = { data, len, flags, kw, date, 0 };
 
 		if (imap_mboxf_save(dir, &a, 1) != 0)
 			return -1;

@@ -228,14 +228,125 @@ imap_flags(unsigned f)
 	    (f & MBOX_DELETED ? IMAP_FLAG_DELETED : 0) | (f & MBOX_OLD ? 0 : IMAP_FLAG_RECENT);
 }
 
+/* --- keywords: the mailbox's list is X-IMAPbase's (after UIDVALIDITY
+ * and the last UID), then names met in X-Keywords that it lacks, in the
+ * order they come; a message's keyword bits index that list, as
+ * dovecot-keywords' numbers do in a Maildir --- */
+
+struct kwlist {
+	char	*v[MBOX_META_MAX_KEYWORDS];	/* owned */
+	size_t	 n;
+};
+
+static int
+kwlist_find(const struct kwlist *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcasecmp(l->v[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* kwlist_add - name added when missing and there is room; its index or -1 */
+static int
+kwlist_add(struct kwlist *l, const char *name)
+{
+	int i = kwlist_find(l, name);
+
+	if (i >= 0 || l->n >= MBOX_META_MAX_KEYWORDS)
+		return i;
+	l->v[l->n] = xstrdup(name);
+	return (int)l->n++;
+}
+
+static void
+kwlist_clear(struct kwlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+/* the lists of the mboxes this process looked at last (a session keeps
+ * at most its selected mailbox and a COPY target busy): the names the
+ * keyword bits of a scan, STORE and APPEND mean. A name a session adds
+ * lives here until the next write puts it into X-IMAPbase. */
+#define KWCACHE_N	4
+
+static struct kwcache {
+	char		*path;		/* owned; NULL: free slot */
+	struct kwlist	 kw;
+	unsigned long	 used;
+} kwcache[KWCACHE_N];
+static unsigned long kwcache_clock;
+
+static struct kwcache *
+kwcache_get(const char *path, bool create)
+{
+	struct kwcache *c, *old = &kwcache[0];
+	size_t i;
+
+	for (i = 0; i < KWCACHE_N; i++) {
+		c = &kwcache[i];
+		if (c->path != NULL && strcmp(c->path, path) == 0) {
+			c->used = ++kwcache_clock;
+			return c;
+		}
+		if (c->used < old->used)
+			old = c;
+	}
+	if (!create)
+		return NULL;
+	free(old->path);
+	kwlist_clear(&old->kw);
+	old->path = xstrdup(path);
+	old->used = ++kwcache_clock;
+	return old;
+}
+
+/* kwcache_set - path's list is l now (copied) */
+static void
+kwcache_set(const char *path, const struct kwlist *l)
+{
+	struct kwcache *c = kwcache_get(path, true);
+	size_t i;
+
+	kwlist_clear(&c->kw);
+	for (i = 0; i < l->n; i++)
+		c->kw.v[c->kw.n++] = xstrdup(l->v[i]);
+}
+
+/* kw_bits - a message's keywords as bits of l (names past the 26 an
+ * IMAP session can show are kept in the file, not shown) */
+static uint32_t
+kw_bits(const struct kwlist *l, const struct mbox_meta *mm)
+{
+	uint32_t bits = 0;
+	size_t i;
+
+	for (i = 0; i < mm->nkeywords; i++) {
+		int k = kwlist_find(l, mm->keywords[i]);
+
+		if (k >= 0 && k < IMAP_MAX_KEYWORDS)
+			bits |= 1u << k;
+	}
+	return bits;
+}
+
 /* walk - each message of buf with its UID as Dovecot gives it: X-UID
- * when it grows and is below X-IMAPbase's next UID, else the next one */
+ * when it grows and is below X-IMAPbase's next UID, else the next one.
+ * kw (may be NULL) gets the mailbox's keyword list, grown before fn sees
+ * each message. */
 typedef bool walk_fn(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
     struct mbox_meta *mm, uint32_t uid);
 
 static void
 walk(const char *buf, size_t len, uint32_t *uidvalidity_r, uint32_t *uidnext_r, walk_fn *fn,
-    void *ctx, bool *dirty_r)
+    void *ctx, bool *dirty_r, struct kwlist *kw)
 {
 	size_t pos = 0, from, msg, mlen;
 	uint32_t last = 0, next = 1;
@@ -249,10 +360,20 @@ walk(const char *buf, size_t len, uint32_t *uidvalidity_r, uint32_t *uidnext_r, 
 
 		mbox_meta_parse(buf + msg, mlen, &mm);
 		if (first && mm.has_base) {
+			size_t i;
+
 			*uidvalidity_r = mm.uidvalidity;
 			next = mm.last_uid + 1;
+			for (i = 0; kw != NULL && i < mm.nbase_keywords; i++)
+				(void)kwlist_add(kw, mm.base_keywords[i]);
 		}
 		first = false;
+		if (kw != NULL) {
+			size_t i;
+
+			for (i = 0; i < mm.nkeywords; i++)
+				(void)kwlist_add(kw, mm.keywords[i]);
+		}
 		if (mm.uid > last && mm.uid < next)
 			uid = mm.uid;
 		else
@@ -270,11 +391,17 @@ walk(const char *buf, size_t len, uint32_t *uidvalidity_r, uint32_t *uidnext_r, 
 	*uidnext_r = next;
 }
 
+struct scan_ctx {
+	struct imap_mbox_snap *out;
+	struct kwlist	 kw;
+};
+
 static bool
 scan_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
     struct mbox_meta *mm, uint32_t uid)
 {
-	struct imap_mbox_snap *out = ctx;
+	struct scan_ctx *sc = ctx;
+	struct imap_mbox_snap *out = sc->out;
 	struct imap_msg *m;
 	struct str view;
 
@@ -286,6 +413,7 @@ scan_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
 	 * their new messages by it (imap_mboxf_save) */
 	m->name = xasprintf("u%u:", uid);
 	m->flags = imap_flags(mm->flags);
+	m->kw = kw_bits(&sc->kw, mm);
 	str_init(&view, mlen + 1);
 	client_view(buf + msg, mlen, mm, &view);
 	m->vsize = crlf_size(view.s, view.len);
@@ -294,13 +422,28 @@ scan_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
 	return false;
 }
 
-bool
-imap_mboxf_parse(const char *buf, size_t len, struct imap_mbox_snap *out)
+/* parse - imap_mboxf_parse with the keyword list left in kw */
+static bool
+parse(const char *buf, size_t len, struct imap_mbox_snap *out, struct kwlist *kw)
 {
+	struct scan_ctx sc;
 	bool dirty = false;
 
 	memset(out, 0, sizeof(*out));
-	walk(buf, len, &out->uidvalidity, &out->uidnext, scan_one, out, &dirty);
+	memset(&sc, 0, sizeof(sc));
+	sc.out = out;
+	walk(buf, len, &out->uidvalidity, &out->uidnext, scan_one, &sc, &dirty, &sc.kw);
+	*kw = sc.kw;
+	return dirty;
+}
+
+bool
+imap_mboxf_parse(const char *buf, size_t len, struct imap_mbox_snap *out)
+{
+	struct kwlist kw;
+	bool dirty = parse(buf, len, out, &kw);
+
+	kwlist_clear(&kw);
 	return dirty;
 }
 
@@ -309,6 +452,7 @@ imap_mboxf_scan(const char *path, struct imap_mbox_snap *out, const char **error
 {
 	struct str buf;
 	struct stat st;
+	struct kwlist kw;
 	bool dirty = false, retried = false;
 
 	memset(out, 0, sizeof(*out));
@@ -319,7 +463,9 @@ again:
 		str_deinit(&buf);
 		return -1;
 	}
-	dirty = imap_mboxf_parse(buf.s, buf.len, out);
+	dirty = parse(buf.s, buf.len, out, &kw);
+	kwcache_set(path, &kw);
+	kwlist_clear(&kw);
 	if (dirty && !retried) {
 		/* UIDs given now are written into the file (X-UID, and
 		 * X-IMAPbase in the first message), as Dovecot does, so that
@@ -374,7 +520,7 @@ imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out)
 		return -1;
 	}
 	str_reset(out);
-	walk(buf.s, buf.len, &v, &nx, read_one, &r, NULL);
+	walk(buf.s, buf.len, &v, &nx, read_one, &r, NULL, NULL);
 	str_deinit(&buf);
 	if (!r.found)
 		return errno = ENOENT, -1;
@@ -396,12 +542,25 @@ struct rw_ctx {
 	mboxf_edit_fn	*edit;
 	void		*ctx;
 	uint32_t	 uidvalidity, last_uid;
-	char		*base_kw[MBOX_META_MAX_KEYWORDS];	/* the first message's */
-	size_t		 nbase_kw;
-	bool		 seen_first, written_first;
+	struct kwlist	 base;		/* X-IMAPbase's keywords to write */
+	const struct kwlist *names;	/* what keyword bits mean (the cache's) */
+	bool		 written_first;
 	struct imap_mboxf_new *add;	/* appended after the last message */
 	size_t		 nadd;
 };
+
+/* base_meta - w with X-IMAPbase's numbers and keywords (borrowed) */
+static void
+base_meta(const struct rw_ctx *r, struct mbox_meta *w)
+{
+	size_t k;
+
+	w->uidvalidity = r->uidvalidity;
+	w->last_uid = r->last_uid;
+	for (k = 0; k < r->base.n; k++)
+		w->base_keywords[k] = r->base.v[k];
+	w->nbase_keywords = r->base.n;
+}
 
 static bool
 rw_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen, struct mbox_meta *mm,
@@ -412,12 +571,6 @@ rw_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen, struct 
 	bool skip = false, keep;
 
 	(void)uid;
-	if (!r->seen_first) {
-		r->seen_first = true;
-		for (i = 0; i < mm->nbase_keywords && i < MBOX_META_MAX_KEYWORDS; i++)
-			r->base_kw[r->nbase_kw++] = xstrdup(mm->base_keywords[i]);
-		i = 0;
-	}
 	keep = r->edit == NULL || r->edit(r->ctx, mm);
 	if (!keep)
 		return false;
@@ -442,13 +595,8 @@ rw_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen, struct 
 	}
 	{
 		struct mbox_meta w = *mm;
-		size_t k;
 
-		w.uidvalidity = r->uidvalidity;
-		w.last_uid = r->last_uid;
-		for (k = 0; k < r->nbase_kw; k++)
-			w.base_keywords[k] = r->base_kw[k];
-		w.nbase_keywords = r->nbase_kw;
+		base_meta(r, &w);
 		if (r->edit != NULL || r->nadd > 0)
 			w.flags |= MBOX_OLD;	/* a session has seen it: no longer \Recent */
 		mbox_meta_format(&w, !r->written_first, r->out);
@@ -511,11 +659,10 @@ append_new(struct rw_ctx *r, const struct imap_mboxf_new *a)
 	memset(&w, 0, sizeof(w));
 	w.uid = a->uid;
 	w.flags = mbox_flags(a->flags) | MBOX_OLD;
-	w.uidvalidity = r->uidvalidity;
-	w.last_uid = r->last_uid;
-	for (i = 0; i < r->nbase_kw; i++)
-		w.base_keywords[i] = r->base_kw[i];
-	w.nbase_keywords = r->nbase_kw;
+	base_meta(r, &w);
+	for (i = 0; r->names != NULL && i < r->names->n && i < IMAP_MAX_KEYWORDS; i++)
+		if (a->kw & (1u << i))
+			w.keywords[w.nkeywords++] = r->names->v[i];	/* borrowed */
 	mbox_meta_format(&w, !r->written_first, r->out);
 	r->written_first = true;
 	str_init(&body, lf.len + 16);
@@ -641,7 +788,16 @@ mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mbox
 			goto done;
 		}
 	}
-	walk(buf.s, buf.len, &uv, &next, NULL, NULL, NULL);
+	/* X-IMAPbase lists every keyword in use and those the session
+	 * named (the cache's), so that the bits stay what they were */
+	walk(buf.s, buf.len, &uv, &next, NULL, NULL, NULL, &r.base);
+	{
+		struct kwcache *c = kwcache_get(path, false);
+
+		for (k = 0; c != NULL && k < c->kw.n; k++)
+			(void)kwlist_add(&r.base, c->kw.v[k]);
+		r.names = c != NULL ? &c->kw : NULL;
+	}
 	r.out = &out;
 	r.edit = edit;
 	r.ctx = ctx;
@@ -650,18 +806,19 @@ mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mbox
 	r.add = add;
 	r.nadd = nadd;
 	r.edit = edit;
-	walk(buf.s, buf.len, &uv, &next, rw_one, &r, NULL);
+	walk(buf.s, buf.len, &uv, &next, rw_one, &r, NULL, NULL);
 	for (k = 0; k < nadd; k++) {
 		add[k].uid = next++;
 		append_new(&r, &add[k]);
 	}
-	if (replace(path, fd, &st, &out) != 0)
+	if (replace(path, fd, &st, &out) != 0) {
 		e = errno;
-	else
+	} else {
 		ret = 0;
+		kwcache_set(path, &r.base);	/* what a scan would find now */
+	}
 done:
-	for (k = 0; k < r.nbase_kw; k++)
-		free(r.base_kw[k]);
+	kwlist_clear(&r.base);
 	str_deinit(&buf);
 	str_deinit(&out);
 	storage_fcntl_unlock(fd);
@@ -675,8 +832,33 @@ done:
 struct flags_ctx {
 	uint32_t uid;
 	unsigned flags;		/* IMAP_FLAG_* */
+	uint32_t kw;		/* bits of names */
+	const char *path;
 	bool	 found;
 };
+
+/* set_keywords - mm's X-Keywords say the names of bits now; names the
+ * list does not give a bit (past 26, or not known) stay */
+static void
+set_keywords(struct mbox_meta *mm, const struct kwcache *c, uint32_t bits)
+{
+	char *keep[MBOX_META_MAX_KEYWORDS];
+	size_t i, n = 0;
+
+	for (i = 0; i < mm->nkeywords; i++) {
+		int k = c != NULL ? kwlist_find(&c->kw, mm->keywords[i]) : -1;
+
+		if (k < 0 || k >= IMAP_MAX_KEYWORDS)
+			keep[n++] = mm->keywords[i];
+		else
+			free(mm->keywords[i]);
+	}
+	for (i = 0; c != NULL && i < c->kw.n && i < IMAP_MAX_KEYWORDS; i++)
+		if ((bits & (1u << i)) && n < MBOX_META_MAX_KEYWORDS)
+			keep[n++] = xstrdup(c->kw.v[i]);
+	memcpy(mm->keywords, keep, n * sizeof(keep[0]));
+	mm->nkeywords = n;
+}
 
 static bool
 flags_one(void *ctx, struct mbox_meta *mm)
@@ -689,22 +871,71 @@ flags_one(void *ctx, struct mbox_meta *mm)
 		    (f->flags & IMAP_FLAG_FLAGGED ? MBOX_FLAGGED : 0) |
 		    (f->flags & IMAP_FLAG_DRAFT ? MBOX_DRAFT : 0) |
 		    (f->flags & IMAP_FLAG_DELETED ? MBOX_DELETED : 0);
+		set_keywords(mm, kwcache_get(f->path, false), f->kw);
 		f->found = true;
 	}
 	return true;
 }
 
 int
-imap_mboxf_set_flags(const char *path, struct imap_msg *m, unsigned flags)
+imap_mboxf_set_flags(const char *path, struct imap_msg *m, unsigned flags, uint32_t kw)
 {
-	struct flags_ctx f = { m->uid, flags, false };
+	struct flags_ctx f = { m->uid, flags, kw, path, false };
 
 	if (mboxf_rewrite(path, flags_one, &f, NULL, 0) != 0)
 		return -1;
 	if (!f.found)
 		return errno = ENOENT, -1;
 	m->flags = (m->flags & IMAP_FLAG_RECENT) | (flags & ~IMAP_FLAG_RECENT);
+	m->kw = kw;
 	return 0;
+}
+
+void
+imap_mboxf_keywords(const char *path, char **names, size_t *n_r)
+{
+	struct kwcache *c = kwcache_get(path, false);
+	size_t i;
+
+	if (c == NULL) {
+		struct imap_mbox_snap snap;
+		const char *err;
+
+		/* not looked at yet: a scan fills the cache */
+		if (imap_mboxf_scan(path, &snap, &err) != 0)
+			return;
+		imap_mbox_snap_free(&snap);
+		if ((c = kwcache_get(path, false)) == NULL)
+			return;
+	}
+	for (i = 0; i < c->kw.n && i < IMAP_MAX_KEYWORDS; i++) {
+		if (names[i] == NULL)
+			names[i] = xstrdup(c->kw.v[i]);
+		if (i + 1 > *n_r)
+			*n_r = i + 1;
+	}
+}
+
+int
+imap_mboxf_keyword_index(const char *path, const char *name, bool create)
+{
+	struct kwcache *c = kwcache_get(path, false);
+	int k;
+
+	if (c == NULL) {
+		char *none[IMAP_MAX_KEYWORDS] = { 0 };
+		size_t n = 0, i;
+
+		imap_mboxf_keywords(path, none, &n);
+		for (i = 0; i < n; i++)
+			free(none[i]);
+		if ((c = kwcache_get(path, create)) == NULL)
+			return -1;
+	}
+	k = kwlist_find(&c->kw, name);
+	if (k < 0 && create && c->kw.n < IMAP_MAX_KEYWORDS)
+		k = kwlist_add(&c->kw, name);	/* into the file at the next write */
+	return k >= 0 && k < IMAP_MAX_KEYWORDS ? k : -1;
 }
 
 struct expunge_ctx {

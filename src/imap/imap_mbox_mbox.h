@@ -26,10 +26,21 @@ int	 imap_mboxf_scan(const char *path, struct imap_mbox_snap *out, const char **
  * mbox headers left out); -1 with errno ENOENT when it is gone */
 int	 imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out);
 
-/* imap_mboxf_set_flags - m's Status/X-Status say flags now (the file
- * rewritten under the locks); keywords are kept as they are. 0, or -1
- * (errno ENOENT: gone) */
-int	 imap_mboxf_set_flags(const char *path, struct imap_msg *m, unsigned flags);
+/* imap_mboxf_set_flags - m's Status/X-Status say flags now and its
+ * X-Keywords the names of kw's bits (the file rewritten under the locks;
+ * keywords past the 26 a session shows stay). 0, or -1 (errno ENOENT:
+ * gone) */
+int	 imap_mboxf_set_flags(const char *path, struct imap_msg *m, unsigned flags, uint32_t kw);
+
+/* keywords: the mbox's list is X-IMAPbase's keyword names, then names
+ * of X-Keywords headers it lacks; bit i of a message's kw is name i.
+ * imap_mboxf_keywords adds them to names as imap_mbox_keywords_read does
+ * (from the last scan of path, or a scan now). */
+void	 imap_mboxf_keywords(const char *path, char **names, size_t *n_r);
+/* imap_mboxf_keyword_index - the index of name in path's list; added
+ * when create (written into X-IMAPbase by the next change of the file).
+ * -1 when unknown, or when 26 are in use */
+int	 imap_mboxf_keyword_index(const char *path, const char *name, bool create);
 /* imap_mboxf_expunge - the messages with these UIDs (sorted) removed */
 int	 imap_mboxf_expunge(const char *path, const uint32_t *uids, size_t n);
 /* imap_mboxf_assign_uids - X-UID in every message and X-IMAPbase in the
@@ -43,6 +54,7 @@ struct imap_mboxf_new {
 	const char	*data;
 	size_t		 len;
 	unsigned	 flags;		/* IMAP_FLAG_* */
+	uint32_t	 kw;		/* keyword bits (imap_mboxf_keyword_index) */
 	time_t		 date;		/* for the From_ line; 0: now */
 	uint32_t	 uid;
 };

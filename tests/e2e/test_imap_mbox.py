@@ -4,8 +4,8 @@ under ~/mail as folders. Read side: SELECT/EXAMINE/FETCH/STATUS with
 Dovecot's mbox headers (X-UID, X-IMAPbase, Status, X-Status,
 Content-Length) taken as UIDs and flags and hidden from the client, and
 Debian's Dovecot writing an mbox that yubin then serves with the same
-UIDs, UIDVALIDITY and flags. Writing (STORE, EXPUNGE, APPEND, COPY) is
-refused for now with NO, never done as if the file were a Maildir."""
+UIDs, UIDVALIDITY, flags and keywords, and the other way round. Writing
+(STORE, EXPUNGE, APPEND, COPY) rewrites the file as Dovecot reads it."""
 import os
 import socket
 import subprocess
@@ -161,11 +161,12 @@ def test_store_expunge_append_copy(mboxbox):
     assert typ == "OK" and b"UID 7" in data[0] and b"\\Answered" in data[0]
     typ, data = m.uid("STORE", "5", "+FLAGS.SILENT", "(\\Deleted)")
     assert typ == "OK"
-    # keywords are not kept in mbox yet: refused, not dropped silently
-    assert m.uid("STORE", "5", "+FLAGS", "(todo)")[0] == "NO"
+    typ, data = m.uid("STORE", "5", "+FLAGS", "(todo)")
+    assert typ == "OK" and b"todo" in data[0]
     text = read_spool(mboxbox)
     assert b"X-UID: 7\nStatus: RO\nX-Status: AF\n" in text
-    assert b"X-UID: 5\nStatus: RO\nX-Status: D\n" in text
+    assert b"X-UID: 5\nStatus: RO\nX-Status: D\nX-Keywords: todo\n" in text
+    assert b"X-IMAPbase: 1700000000 0000000008 todo\n" in text
     typ, data = m.uid("COPY", "7:8", "Archive")
     assert typ == "OK"
     typ, data = m.expunge()
@@ -173,8 +174,9 @@ def test_store_expunge_append_copy(mboxbox):
     text = read_spool(mboxbox)
     assert b"Subject: one" not in text and b"From the body too" not in text
     # the first message left carries X-IMAPbase now, with the same numbers
+    # and the keyword names (kept, as Dovecot keeps them)
     assert text.startswith(b"From bob@example.org  Fri Nov 20 11:30:00 2026\n")
-    assert b"X-IMAPbase: 1700000000 0000000008\n" in text
+    assert b"X-IMAPbase: 1700000000 0000000008 todo\n" in text
     typ, data = m.append("INBOX", "(\\Flagged)", None,
                          b"Subject: new\r\n\r\nFrom me\r\nok\r\n")
     assert typ == "OK" and b"[APPENDUID 1700000000 9]" in data[0]
@@ -318,3 +320,69 @@ def test_create_delete_rename_list_folders(mboxbox):
     assert m.delete("Done")[0] == "NO"
     assert m.delete("Lists.Debian")[0] == "OK"
     m.logout()
+
+
+def test_keywords_both_ways_with_dovecot(mboxbox):
+    """Keywords live where Dovecot keeps them in an mbox: the names in
+    the first message's X-IMAPbase after UIDVALIDITY and the last UID,
+    each message's in X-Keywords. Dovecot's are served by yubin, and
+    yubin's (STORE, APPEND, COPY) are read back by Dovecot."""
+    import imaplib
+    loc = SPOOL_FMT % mboxbox.root
+    write_spool(mboxbox, b"", os.path.join(mboxbox.mail, "Later"))
+    port, stop = real_dovecot(mboxbox, loc)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        for i in range(3):
+            assert d.append("INBOX", None, None, b"Subject: k%d\r\n\r\nbody %d\r\n" % (i, i))[0] == "OK"
+        assert d.select("INBOX")[0] == "OK"
+        assert d.store("1", "+FLAGS", "($Label1 foo)")[0] == "OK"
+        assert d.store("2", "+FLAGS", "(bar \\Seen)")[0] == "OK"
+        typ, want = d.fetch("1:*", "(UID FLAGS)")
+        assert typ == "OK"
+        d.logout()
+    finally:
+        stop()
+    assert b"X-Keywords: $Label1 foo" in read_spool(mboxbox)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    flags = m.untagged_responses["FLAGS"][-1]
+    assert b"$Label1" in flags and b"foo" in flags and b"bar" in flags
+    assert b"\\*" in m.untagged_responses["PERMANENTFLAGS"][-1]
+    typ, got = m.fetch("1:*", "(UID FLAGS)")
+    assert typ == "OK" and strip(got) == strip(want)
+    # a new keyword, one taken away, an APPEND and a COPY with keywords
+    typ, data = m.store("3", "+FLAGS", "(NewOne $Label1)")
+    assert typ == "OK" and b"NewOne" in data[0] and b"$Label1" in data[0]
+    assert b"NewOne" in m.untagged_responses["FLAGS"][-1]
+    assert m.store("1", "-FLAGS", "(foo)")[0] == "OK"
+    typ, data = m.append("INBOX", "(\\Seen Appended)", None, b"Subject: k3\r\n\r\nbody 3\r\n")
+    assert typ == "OK"
+    assert m.copy("1:2", "Later")[0] == "OK"
+    typ, mine = m.fetch("1:*", "(UID FLAGS)")
+    assert typ == "OK"
+    assert b"Appended" in mine[3] and b"$Label1" in mine[0] and b"foo" not in mine[0]
+    assert m.select("Later")[0] == "OK"
+    typ, later = m.fetch("1:*", "(UID FLAGS)")
+    assert typ == "OK" and b"$Label1" in later[0] and b"bar" in later[1]
+    m.logout()
+    text = read_spool(mboxbox)
+    base = [ln for ln in text.split(b"\n") if ln.startswith(b"X-IMAPbase:")]
+    assert len(base) == 1
+    for k in (b"$Label1", b"foo", b"bar", b"NewOne", b"Appended"):
+        assert k in base[0].split()[3:], base
+    port, stop = real_dovecot(mboxbox, loc)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        assert d.select("INBOX")[0] == "OK"
+        typ, theirs = d.fetch("1:*", "(UID FLAGS)")
+        assert typ == "OK" and strip(theirs) == strip(mine)
+        assert d.select("Later")[0] == "OK"
+        typ, theirs = d.fetch("1:*", "(UID FLAGS)")
+        assert typ == "OK" and strip(theirs) == strip(later)
+        d.logout()
+    finally:
+        stop()

@@ -84,6 +84,27 @@ test_uids_as_dovecot(void **state)
 	imap_mbox_snap_free(&s);
 }
 
+static void
+test_keyword_bits_follow_x_imapbase(void **state)
+{
+	/* X-IMAPbase's names first, then one only X-Keywords names; Dovecot
+	 * pads X-Keywords with spaces */
+	static const char box[] =
+	    "From a  Thu Nov 19 10:00:00 2026\nX-IMAPbase: 77 0000000010 $Label1 foo\n"
+	    "X-UID: 4\nX-Keywords: foo                 \n\n1\n\n"
+	    "From a  Thu Nov 19 10:00:00 2026\nX-UID: 5\nX-Keywords: other $label1\n\n2\n\n"
+	    "From a  Thu Nov 19 10:00:00 2026\nX-UID: 6\n\n3\n";
+	struct imap_mbox_snap s;
+
+	(void)state;
+	assert_false(imap_mboxf_parse(box, sizeof(box) - 1, &s));
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.m[0].kw, 1u << 1);
+	assert_int_equal(s.m[1].kw, (1u << 0) | (1u << 2));	/* names match without case */
+	assert_int_equal(s.m[2].kw, 0);
+	imap_mbox_snap_free(&s);
+}
+
 int
 main(void)
 {
@@ -92,6 +113,7 @@ main(void)
 		cmocka_unit_test(test_content_length_at_the_end),
 		cmocka_unit_test(test_wrong_content_length_falls_back),
 		cmocka_unit_test(test_uids_as_dovecot),
+		cmocka_unit_test(test_keyword_bits_follow_x_imapbase),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
