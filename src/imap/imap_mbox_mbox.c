@@ -339,20 +339,28 @@ kw_bits(const struct kwlist *l, const struct mbox_meta *mm)
 
 /* walk - each message of buf with its UID as Dovecot gives it: X-UID
  * when it grows and is below X-IMAPbase's next UID, else the next one.
- * kw (may be NULL) gets the mailbox's keyword list, grown before fn sees
- * each message. */
+ * A first message with X-IMAP (Dovecot's pseudo message) gives the
+ * numbers and is no message (*pseudo_r). kw (may be NULL) gets the
+ * mailbox's keyword list, grown before fn sees each message. */
 typedef bool walk_fn(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
     struct mbox_meta *mm, uint32_t uid);
 
+struct walk_out {
+	uint32_t uidvalidity;	/* 0: no X-IMAPbase */
+	uint32_t uidnext;
+	bool	 dirty;		/* some UID or X-IMAPbase is not in the file yet */
+	bool	 pseudo;	/* the first message is the pseudo message */
+	size_t	 pseudo_end;	/* where the first real message starts then */
+};
+
 static void
-walk(const char *buf, size_t len, uint32_t *uidvalidity_r, uint32_t *uidnext_r, walk_fn *fn,
-    void *ctx, bool *dirty_r, struct kwlist *kw)
+walk(const char *buf, size_t len, struct walk_out *w, walk_fn *fn, void *ctx, struct kwlist *kw)
 {
 	size_t pos = 0, from, msg, mlen;
 	uint32_t last = 0, next = 1;
-	bool first = true, first_msg = true;
+	bool first = true, based = false;
 
-	*uidvalidity_r = 0;
+	memset(w, 0, sizeof(*w));
 	while (imap_mboxf_next(buf, len, &pos, &from, &msg, &mlen)) {
 		struct mbox_meta mm;
 		uint32_t uid;
@@ -362,10 +370,18 @@ walk(const char *buf, size_t len, uint32_t *uidvalidity_r, uint32_t *uidnext_r, 
 		if (first && mm.has_base) {
 			size_t i;
 
-			*uidvalidity_r = mm.uidvalidity;
-			next = mm.last_uid + 1;
+			based = true;
+			w->uidvalidity = mm.uidvalidity;
+			next = mm.last_uid < UINT32_MAX ? mm.last_uid + 1 : UINT32_MAX;
 			for (i = 0; kw != NULL && i < mm.nbase_keywords; i++)
 				(void)kwlist_add(kw, mm.base_keywords[i]);
+		}
+		if (first && mm.pseudo) {
+			first = false;
+			w->pseudo = true;
+			w->pseudo_end = pos;
+			mbox_meta_free(&mm);
+			continue;
 		}
 		first = false;
 		if (kw != NULL) {
@@ -376,19 +392,21 @@ walk(const char *buf, size_t len, uint32_t *uidvalidity_r, uint32_t *uidnext_r, 
 		}
 		if (mm.uid > last && mm.uid < next)
 			uid = mm.uid;
-		else
+		else if (next < UINT32_MAX)
 			uid = next++;
+		else
+			uid = next;	/* no UID left: Dovecot would renumber */
 		last = uid;
-		if ((mm.uid != uid || (!mm.has_base && first_msg)) && dirty_r != NULL)
-			*dirty_r = true;	/* Dovecot would write this UID in */
-		first_msg = false;
+		if (mm.uid != uid || !based)
+			w->dirty = true;	/* Dovecot would write this UID in */
+		based = true;
 		mm.uid = uid;
 		stop = fn != NULL && fn(ctx, buf, from, msg, mlen, &mm, uid);
 		mbox_meta_free(&mm);
 		if (stop)
 			break;
 	}
-	*uidnext_r = next;
+	w->uidnext = next;
 }
 
 struct scan_ctx {
@@ -427,14 +445,16 @@ static bool
 parse(const char *buf, size_t len, struct imap_mbox_snap *out, struct kwlist *kw)
 {
 	struct scan_ctx sc;
-	bool dirty = false;
+	struct walk_out w;
 
 	memset(out, 0, sizeof(*out));
 	memset(&sc, 0, sizeof(sc));
 	sc.out = out;
-	walk(buf, len, &out->uidvalidity, &out->uidnext, scan_one, &sc, &dirty, &sc.kw);
+	walk(buf, len, &w, scan_one, &sc, &sc.kw);
+	out->uidvalidity = w.uidvalidity;
+	out->uidnext = w.uidnext;
 	*kw = sc.kw;
-	return dirty;
+	return w.dirty;
 }
 
 bool
@@ -512,7 +532,7 @@ imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out)
 {
 	struct str buf;
 	struct read_ctx r = { m->uid, out, false };
-	uint32_t v, nx;
+	struct walk_out w;
 
 	str_init(&buf, 4096);
 	if (read_locked(path, &buf) != 0) {
@@ -520,7 +540,7 @@ imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out)
 		return -1;
 	}
 	str_reset(out);
-	walk(buf.s, buf.len, &v, &nx, read_one, &r, NULL, NULL);
+	walk(buf.s, buf.len, &w, read_one, &r, NULL);
 	str_deinit(&buf);
 	if (!r.found)
 		return errno = ENOENT, -1;
@@ -545,6 +565,7 @@ struct rw_ctx {
 	struct kwlist	 base;		/* X-IMAPbase's keywords to write */
 	const struct kwlist *names;	/* what keyword bits mean (the cache's) */
 	bool		 written_first;
+	size_t		 nseen;		/* messages met (kept or not) */
 	struct imap_mboxf_new *add;	/* appended after the last message */
 	size_t		 nadd;
 };
@@ -571,6 +592,7 @@ rw_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen, struct 
 	bool skip = false, keep;
 
 	(void)uid;
+	r->nseen++;
 	keep = r->edit == NULL || r->edit(r->ctx, mm);
 	if (!keep)
 		return false;
@@ -754,8 +776,9 @@ mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mbox
 	struct rw_ctx r;
 	struct str buf, out;
 	struct stat st;
+	struct walk_out w;
 	char *dotlock = NULL;
-	uint32_t uv, next;
+	uint32_t next;
 	int fd, ret = -1, e = 0;
 	size_t k;
 
@@ -790,7 +813,7 @@ mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mbox
 	}
 	/* X-IMAPbase lists every keyword in use and those the session
 	 * named (the cache's), so that the bits stay what they were */
-	walk(buf.s, buf.len, &uv, &next, NULL, NULL, NULL, &r.base);
+	walk(buf.s, buf.len, &w, NULL, NULL, &r.base);
 	{
 		struct kwcache *c = kwcache_get(path, false);
 
@@ -801,16 +824,28 @@ mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mbox
 	r.out = &out;
 	r.edit = edit;
 	r.ctx = ctx;
-	r.uidvalidity = uv != 0 ? uv : (uint32_t)time(NULL);
-	r.last_uid = next - 1 + (uint32_t)nadd;
+	r.uidvalidity = w.uidvalidity != 0 ? w.uidvalidity : (uint32_t)time(NULL);
+	r.last_uid = w.uidnext - 1 + (uint32_t)nadd;
 	r.add = add;
 	r.nadd = nadd;
-	r.edit = edit;
-	walk(buf.s, buf.len, &uv, &next, rw_one, &r, NULL, NULL);
+	if (w.pseudo) {
+		/* Dovecot's pseudo message stays first once there, with the
+		 * numbers: the first real message then has no X-IMAPbase */
+		mbox_meta_pseudo(r.uidvalidity, r.last_uid, r.base.v, r.base.n, (long long)time(NULL),
+		    &out);
+		r.written_first = true;
+	}
+	walk(buf.s, buf.len, &w, rw_one, &r, NULL);
+	next = w.uidnext;
 	for (k = 0; k < nadd; k++) {
 		add[k].uid = next++;
 		append_new(&r, &add[k]);
 	}
+	if (!r.written_first && r.nseen > 0)
+		/* every message expunged: the pseudo message keeps UIDVALIDITY,
+		 * the next UID and the keywords, as Dovecot does */
+		mbox_meta_pseudo(r.uidvalidity, r.last_uid, r.base.v, r.base.n, (long long)time(NULL),
+		    &out);
 	if (replace(path, fd, &st, &out) != 0) {
 		e = errno;
 	} else {

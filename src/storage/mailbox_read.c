@@ -486,6 +486,14 @@ mbox_open(struct mailbox *mb, const char **error_r)
 			if (end - next >= 5 && memcmp(next, "From ", 5) == 0)
 				break;
 		}
+		if (start == data.s && mbox_header(body, next, "X-IMAP:", &len) != NULL) {
+			/* Dovecot's pseudo message (storage/mbox_meta.h): the
+			 * folder's numbers, not mail */
+			v = mbox_header(body, next, "X-IMAP:", &len);
+			mb->uidvalidity = (uint32_t)strtoul(v, NULL, 10);
+			p = next;
+			continue;
+		}
 		seq++;
 		mailbox_push(mb, (uint32_t)seq, 0, NULL);
 		m = &mb->m[mb->n - 1];

@@ -386,3 +386,82 @@ def test_keywords_both_ways_with_dovecot(mboxbox):
         d.logout()
     finally:
         stop()
+
+
+def pop3_stat(box):
+    import poplib
+    from test_imap_layout import _ctx
+    p = poplib.POP3_SSL("127.0.0.1", box.pop3s, context=_ctx(), timeout=20)
+    p.user("alice")
+    p.pass_("secret")
+    n = p.stat()[0]
+    uidl = p.uidl()[1]
+    p.quit()
+    return n, uidl
+
+
+def test_expunging_everything_keeps_the_numbers_in_a_pseudo_message(mboxbox):
+    """The last message expunged leaves Dovecot's pseudo message (X-IMAP
+    in a first message that is no mail): UIDVALIDITY, the last UID and
+    the keyword names survive, IMAP, POP3 and doveadm do not count it,
+    the next message gets the next UID, and Debian's Dovecot agrees."""
+    import imaplib
+    write_spool(mboxbox, DOVECOT_STYLE)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    assert m.store("1", "+FLAGS", "(kept)")[0] == "OK"
+    assert m.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+    typ, data = m.expunge()
+    assert typ == "OK" and len(data) == 3
+    text = read_spool(mboxbox)
+    assert text.startswith(b"From MAILER_DAEMON  ")
+    assert b"\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n" in text
+    assert b"\nX-IMAP: 1700000000 0000000008 kept\n" in text
+    assert text.count(b"\nFrom ") == 0
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)")
+    assert typ == "OK"
+    assert b"MESSAGES 0" in data[0] and b"UIDNEXT 9" in data[0]
+    assert b"UIDVALIDITY 1700000000" in data[0]
+    m.logout()
+    assert pop3_stat(mboxbox)[0] == 0
+    st = mboxbox.doveadm("mailbox", "status", "-u", "alice", "messages uidnext uidvalidity",
+                         "INBOX")
+    assert st.returncode == 0, st
+    assert "messages=0" in st.stdout and "uidvalidity=1700000000" in st.stdout, st.stdout
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    assert m.untagged_responses["EXISTS"][-1] == b"0"
+    assert b"kept" in m.untagged_responses["FLAGS"][-1]
+    typ, data = m.append("INBOX", None, None, b"Subject: after\r\n\r\nafter\r\n")
+    assert typ == "OK" and b"[APPENDUID 1700000000 9]" in data[0]
+    m.logout()
+    text = read_spool(mboxbox)
+    # the pseudo message stays first, with the new last UID
+    assert text.startswith(b"From MAILER_DAEMON  ")
+    assert b"\nX-IMAP: 1700000000 0000000009 kept\n" in text
+    n, uidl = pop3_stat(mboxbox)
+    assert n == 1 and len(uidl) == 1
+    loc = SPOOL_FMT % mboxbox.root
+    port, stop = real_dovecot(mboxbox, loc)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        assert d.select("INBOX")[0] == "OK"
+        assert d.untagged_responses["UIDVALIDITY"][0] == b"1700000000"
+        typ, data = d.fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert typ == "OK" and b"UID 9 " in data[0][0] and data[0][1] == b"Subject: after\r\n\r\n"
+        assert len([r for r in data if isinstance(r, tuple)]) == 1
+        # Dovecot expunges everything in turn: yubin reads its pseudo message
+        assert d.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+        assert d.expunge()[0] == "OK"
+        d.logout()
+    finally:
+        stop()
+    m = login(mboxbox)
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)")
+    assert typ == "OK" and b"MESSAGES 0" in data[0] and b"UIDNEXT 10" in data[0]
+    assert b"UIDVALIDITY 1700000000" in data[0]
+    typ, data = m.append("INBOX", None, None, b"Subject: again\r\n\r\nagain\r\n")
+    assert typ == "OK" and b"[APPENDUID 1700000000 10]" in data[0]
+    m.logout()

@@ -105,6 +105,34 @@ test_keyword_bits_follow_x_imapbase(void **state)
 	imap_mbox_snap_free(&s);
 }
 
+static void
+test_pseudo_message_is_no_message(void **state)
+{
+	/* Dovecot's pseudo message first (X-IMAP): its numbers count, it
+	 * does not; a later X-IMAP is an ordinary header */
+	static const char box[] =
+	    "From MAILER_DAEMON  Wed Nov 25 17:21:33 2026\nSubject: DON'T DELETE THIS MESSAGE"
+	    " -- FOLDER INTERNAL DATA\nX-IMAP: 1795627293 0000000004 kw\nStatus: RO\n\ntext\n\n"
+	    "From a  Thu Nov 19 10:00:00 2026\nX-UID: 4\nX-Keywords: kw\n\n1\n\n"
+	    "From a  Thu Nov 19 10:00:00 2026\nX-IMAP: 5 0000000009\n\n2\n";
+	struct imap_mbox_snap s;
+
+	(void)state;
+	assert_true(imap_mboxf_parse(box, sizeof(box) - 1, &s));	/* the last needs its X-UID */
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.uidvalidity, 1795627293);
+	assert_int_equal(s.m[0].uid, 4);
+	assert_int_equal(s.m[0].kw, 1);
+	assert_int_equal(s.m[1].uid, 5);
+	assert_int_equal(s.uidnext, 6);
+	imap_mbox_snap_free(&s);
+	/* the pseudo message alone: an empty mailbox that knows its numbers */
+	assert_false(imap_mboxf_parse(box, strstr(box, "From a") - box, &s));
+	assert_int_equal(s.n, 0);
+	assert_int_equal(s.uidnext, 5);
+	imap_mbox_snap_free(&s);
+}
+
 int
 main(void)
 {
@@ -114,6 +142,7 @@ main(void)
 		cmocka_unit_test(test_wrong_content_length_falls_back),
 		cmocka_unit_test(test_uids_as_dovecot),
 		cmocka_unit_test(test_keyword_bits_follow_x_imapbase),
+		cmocka_unit_test(test_pseudo_message_is_no_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
