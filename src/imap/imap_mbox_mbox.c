@@ -732,26 +732,46 @@ lock_both(const char *path, int fd, char **dotlock_r)
 	return 0;
 }
 
+/* in_place - data written over fd's content (the owner, group, mode and
+ * inode stay; not crash-safe, which is why it is the fallback) */
+static int
+in_place(int fd, const struct str *data)
+{
+	if (pwrite(fd, data->s, data->len, 0) != (ssize_t)data->len ||
+	    ftruncate(fd, (off_t)data->len) != 0 || fsync(fd) != 0)
+		return -1;
+	return 0;
+}
+
 /* replace - the new content in place of path's: a new file in the same
- * directory, fsync, rename, fsync of the directory; where the directory
- * is not ours to write (a root:mail spool), the file rewritten in place
- * as Dovecot does */
+ * directory with the old one's owner, group and mode, fsync, rename,
+ * fsync of the directory. Where the directory is not ours to write (a
+ * root:mail spool) or the new file cannot get the old group (a user
+ * outside "mail" with /var/mail/USER USER:mail 0660), the file is
+ * rewritten in place, as Dovecot always does. */
 static int
 replace(const char *path, int fd, const struct stat *st, const struct str *data)
 {
 	char *tmp = xasprintf("%s.yubin-%ld", path, (long)getpid());
 	int tfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	struct stat tst;
 	int ret = -1;
 
 	if (tfd < 0) {
 		free(tmp);
 		if (errno != EACCES)
 			return -1;
-		if (pwrite(fd, data->s, data->len, 0) != (ssize_t)data->len ||
-		    ftruncate(fd, (off_t)data->len) != 0 || fsync(fd) != 0)
-			return -1;
-		return 0;
+		return in_place(fd, data);
 	}
+	if (fstat(tfd, &tst) != 0 ||
+	    ((tst.st_uid != st->st_uid || tst.st_gid != st->st_gid) &&
+	    fchown(tfd, st->st_uid, st->st_gid) != 0)) {
+		close(tfd);
+		(void)unlink(tmp);
+		free(tmp);
+		return in_place(fd, data);
+	}
+	/* after fchown, which may clear set-id bits */
 	if (storage_write_full(tfd, data->s, data->len) == 0 &&
 	    fchmod(tfd, st->st_mode & 07777) == 0 && fsync(tfd) == 0 && close(tfd) == 0) {
 		tfd = -1;

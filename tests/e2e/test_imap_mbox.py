@@ -465,3 +465,33 @@ def test_expunging_everything_keeps_the_numbers_in_a_pseudo_message(mboxbox):
     typ, data = m.append("INBOX", None, None, b"Subject: again\r\n\r\nagain\r\n")
     assert typ == "OK" and b"[APPENDUID 1700000000 10]" in data[0]
     m.logout()
+
+
+def test_rewrite_keeps_owner_group_and_mode(mboxbox):
+    """A rewritten mbox keeps its owner, group and mode: the spool file
+    USER:mail 0660 (the user is not in group mail, so the new file could
+    not get that group: the file is rewritten in place, as Dovecot does),
+    and a folder 0640 in the user's own group (new file, renamed)."""
+    import grp
+    mail_gid = grp.getgrnam("mail").gr_gid
+    write_spool(mboxbox, DOVECOT_STYLE)
+    os.chown(mboxbox.spool, mboxbox.uid, mail_gid)
+    os.chmod(mboxbox.spool, 0o660)
+    folder = os.path.join(mboxbox.mail, "Work")
+    write_spool(mboxbox, DOVECOT_STYLE, folder)
+    os.chmod(folder, 0o640)
+    mboxbox.start()
+    m = login(mboxbox)
+    for box, path in (("INBOX", mboxbox.spool), ("Work", folder)):
+        assert m.select(box)[0] == "OK"
+        assert m.uid("STORE", "7", "+FLAGS", "(\\Answered)")[0] == "OK"
+        assert m.append(box, None, None, b"Subject: more\r\n\r\nmore\r\n")[0] == "OK"
+        assert b"X-Status: AF\n" in read_spool(mboxbox, path)
+    m.logout()
+    st = os.stat(mboxbox.spool)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (mboxbox.uid, mail_gid, 0o660)
+    st = os.stat(folder)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (mboxbox.uid, mboxbox.gid, 0o640)
+    # nothing left beside them
+    assert sorted(os.listdir(mboxbox.spool_dir)) == ["alice"]
+    assert sorted(os.listdir(mboxbox.mail)) == ["Work"]
