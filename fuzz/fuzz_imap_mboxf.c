@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "imap/imap_mbox_mbox.h"
+#include "storage/mbox_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (copy == NULL)
 		return 0;
 	memcpy(copy, data, size);
-	while (imap_mboxf_next(copy, size, &pos, &from, &msg, &mlen)) {
+	while (mbox_file_next(copy, size, &pos, &from, &msg, &mlen)) {
 		size_t before = from;
 
 		if (from >= size || msg < from || msg + mlen > size || pos > size || pos <= before ||

@@ -16,6 +16,7 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
+#include "storage/mbox_file.h"
 #include "storage/mbox_meta.h"
 #include "storage/storage.h"
 
@@ -28,154 +29,6 @@ imap_mboxf_is(const char *path)
 	struct stat st;
 
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static bool
-is_from_line(const char *buf, size_t len, size_t at)
-{
-	return len - at >= 5 && memcmp(buf + at, "From ", 5) == 0 && (at == 0 || buf[at - 1] == '\n');
-}
-
-/* content_length - the Content-Length header's value in the header block
- * hdr[0..hlen), or -1 */
-static long long
-content_length(const char *hdr, size_t hlen)
-{
-	size_t i = 0;
-
-	while (i < hlen) {
-		const char *nl = memchr(hdr + i, '\n', hlen - i);
-		size_t ll = nl != NULL ? (size_t)(nl - (hdr + i)) : hlen - i;
-
-		if (ll > 15 && strncasecmp(hdr + i, "Content-Length:", 15) == 0) {
-			const char *p = hdr + i + 15, *e = hdr + i + ll;
-			unsigned long long v = 0;
-
-			while (p < e && (*p == ' ' || *p == '\t'))
-				p++;
-			if (p == e || *p < '0' || *p > '9')
-				return -1;
-			while (p < e && *p >= '0' && *p <= '9') {
-				if (v > (1ull << 40))
-					return -1;
-				v = v * 10 + (unsigned)(*p++ - '0');
-			}
-			return (long long)v;
-		}
-		i += ll + 1;
-	}
-	return -1;
-}
-
-bool
-imap_mboxf_next(const char *buf, size_t len, size_t *pos, size_t *from_r, size_t *msg_r,
-    size_t *msg_len_r)
-{
-	size_t at = *pos, start, hend, end, k;
-	const char *nl;
-	long long cl;
-
-	/* skip anything before a From_ line (a damaged start) */
-	while (at < len && !is_from_line(buf, len, at)) {
-		nl = memchr(buf + at, '\n', len - at);
-		at = nl != NULL ? (size_t)(nl - buf) + 1 : len;
-	}
-	if (at >= len)
-		return *pos = len, false;
-	*from_r = at;
-	nl = memchr(buf + at, '\n', len - at);
-	start = nl != NULL ? (size_t)(nl - buf) + 1 : len;
-	/* the header block ends at the first empty line */
-	hend = start;
-	while (hend < len && buf[hend] != '\n') {
-		nl = memchr(buf + hend, '\n', len - hend);
-		hend = nl != NULL ? (size_t)(nl - buf) + 1 : len;
-	}
-	if (hend < len)
-		hend++;	/* the blank line */
-	cl = content_length(buf + start, hend - start);
-	end = len;
-	if (cl >= 0 && (unsigned long long)cl <= len - hend) {
-		/* Content-Length is exact when the next From_ line (after the
-		 * blank separator line) or the end follows it */
-		size_t e = hend + (size_t)cl;
-
-		if (e == len || (e + 1 == len && buf[e] == '\n'))
-			k = len;
-		else if (is_from_line(buf, len, e))
-			k = e;
-		else if (buf[e] == '\n' && is_from_line(buf, len, e + 1))
-			k = e + 1;
-		else
-			k = 0;
-		if (k != 0) {
-			*pos = k;
-			end = e;
-			goto found;
-		}
-	}
-	/* no usable Content-Length: the next From_ line ends it */
-	for (k = hend; k < len; ) {
-		if (is_from_line(buf, len, k))
-			break;
-		nl = memchr(buf + k, '\n', len - k);
-		k = nl != NULL ? (size_t)(nl - buf) + 1 : len;
-	}
-	end = k;
-	*pos = k;
-	/* the blank line before the next From_ line (or the end: local
-	 * delivery and Dovecot end each message with one) separates */
-	if (end - start >= 2 && buf[end - 1] == '\n' && buf[end - 2] == '\n')
-		end--;
-found:
-	*msg_r = start;
-	*msg_len_r = end - start;
-	return true;
-}
-
-/* from_date - the date of a From_ line "From sender Www Mmm dd hh:mm:ss yyyy" */
-static time_t
-from_date(const char *line, size_t len)
-{
-	char tmp[128], *p;
-	struct tm tm;
-	const char *nl = memchr(line, '\n', len);
-	size_t ll = nl != NULL ? (size_t)(nl - line) : len;
-
-	if (ll >= sizeof(tmp))
-		ll = sizeof(tmp) - 1;
-	memcpy(tmp, line, ll);
-	tmp[ll] = '\0';
-	p = strchr(tmp + 5, ' ');
-	if (p == NULL)
-		return 0;
-	while (*p == ' ')
-		p++;	/* senders are followed by one or two spaces */
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(p, "%a %b %d %H:%M:%S %Y", &tm) == NULL)
-		return 0;
-	return timegm(&tm);
-}
-
-/* client_view - the message without the mbox headers */
-static void
-client_view(const char *msg, size_t len, const struct mbox_meta *mm, struct str *out)
-{
-	size_t i = 0, hl = mm->header_len <= len ? mm->header_len : len;
-	bool skip = false;
-
-	while (i < hl) {
-		const char *nl = memchr(msg + i, '\n', hl - i);
-		size_t ll = nl != NULL ? (size_t)(nl - (msg + i)) + 1 : hl - i;
-
-		if (msg[i] != ' ' && msg[i] != '\t')
-			skip = mbox_meta_is_ours(msg + i, ll) ||
-			    (ll >= 15 && strncasecmp(msg + i, "Content-Length:", 15) == 0);
-		if (!skip)
-			str_append_n(out, msg + i, ll);
-		i += ll;
-	}
-	str_append_n(out, msg + hl, len - hl);
 }
 
 static size_t
@@ -337,76 +190,44 @@ kw_bits(const struct kwlist *l, const struct mbox_meta *mm)
 	return bits;
 }
 
-/* walk - each message of buf with its UID as Dovecot gives it: X-UID
- * when it grows and is below X-IMAPbase's next UID, else the next one.
- * A first message with X-IMAP (Dovecot's pseudo message) gives the
- * numbers and is no message (*pseudo_r). kw (may be NULL) gets the
- * mailbox's keyword list, grown before fn sees each message. */
+/* walk - each message of buf with its UID as Dovecot gives it
+ * (storage/mbox_file.c), the pseudo message left out; kw (may be NULL)
+ * gets the mailbox's keyword list, grown before fn sees each message */
 typedef bool walk_fn(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
     struct mbox_meta *mm, uint32_t uid);
 
-struct walk_out {
-	uint32_t uidvalidity;	/* 0: no X-IMAPbase */
-	uint32_t uidnext;
-	bool	 dirty;		/* some UID or X-IMAPbase is not in the file yet */
-	bool	 pseudo;	/* the first message is the pseudo message */
-	size_t	 pseudo_end;	/* where the first real message starts then */
+struct walk_adapt {
+	walk_fn		*fn;
+	void		*ctx;
+	struct kwlist	*kw;
+	bool		 first;
 };
 
-static void
-walk(const char *buf, size_t len, struct walk_out *w, walk_fn *fn, void *ctx, struct kwlist *kw)
+static bool
+walk_one(void *ctx, const char *buf, const struct mbox_file_msg *m)
 {
-	size_t pos = 0, from, msg, mlen;
-	uint32_t last = 0, next = 1;
-	bool first = true, based = false;
+	struct walk_adapt *a = ctx;
+	size_t i;
 
-	memset(w, 0, sizeof(*w));
-	while (imap_mboxf_next(buf, len, &pos, &from, &msg, &mlen)) {
-		struct mbox_meta mm;
-		uint32_t uid;
-		bool stop;
-
-		mbox_meta_parse(buf + msg, mlen, &mm);
-		if (first && mm.has_base) {
-			size_t i;
-
-			based = true;
-			w->uidvalidity = mm.uidvalidity;
-			next = mm.last_uid < UINT32_MAX ? mm.last_uid + 1 : UINT32_MAX;
-			for (i = 0; kw != NULL && i < mm.nbase_keywords; i++)
-				(void)kwlist_add(kw, mm.base_keywords[i]);
-		}
-		if (first && mm.pseudo) {
-			first = false;
-			w->pseudo = true;
-			w->pseudo_end = pos;
-			mbox_meta_free(&mm);
-			continue;
-		}
-		first = false;
-		if (kw != NULL) {
-			size_t i;
-
-			for (i = 0; i < mm.nkeywords; i++)
-				(void)kwlist_add(kw, mm.keywords[i]);
-		}
-		if (mm.uid > last && mm.uid < next)
-			uid = mm.uid;
-		else if (next < UINT32_MAX)
-			uid = next++;
-		else
-			uid = next;	/* no UID left: Dovecot would renumber */
-		last = uid;
-		if (mm.uid != uid || !based)
-			w->dirty = true;	/* Dovecot would write this UID in */
-		based = true;
-		mm.uid = uid;
-		stop = fn != NULL && fn(ctx, buf, from, msg, mlen, &mm, uid);
-		mbox_meta_free(&mm);
-		if (stop)
-			break;
+	if (a->kw != NULL) {
+		for (i = 0; a->first && i < m->mm->nbase_keywords; i++)
+			(void)kwlist_add(a->kw, m->mm->base_keywords[i]);
+		for (i = 0; i < m->mm->nkeywords; i++)
+			(void)kwlist_add(a->kw, m->mm->keywords[i]);
 	}
-	w->uidnext = next;
+	a->first = false;
+	if (m->uid == 0)
+		return false;	/* the pseudo message */
+	return a->fn != NULL && a->fn(a->ctx, buf, m->from, m->msg, m->mlen, m->mm, m->uid);
+}
+
+static void
+walk(const char *buf, size_t len, struct mbox_file_walk *w, walk_fn *fn, void *ctx,
+    struct kwlist *kw)
+{
+	struct walk_adapt a = { fn, ctx, kw, true };
+
+	mbox_file_walk(buf, len, w, walk_one, &a);
 }
 
 struct scan_ctx {
@@ -433,10 +254,10 @@ scan_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
 	m->flags = imap_flags(mm->flags);
 	m->kw = kw_bits(&sc->kw, mm);
 	str_init(&view, mlen + 1);
-	client_view(buf + msg, mlen, mm, &view);
+	mbox_file_client_view(buf + msg, mlen, mm, &view);
 	m->vsize = crlf_size(view.s, view.len);
 	str_deinit(&view);
-	m->date = from_date(buf + from, msg - from);
+	m->date = mbox_file_from_date(buf + from, msg - from);
 	return false;
 }
 
@@ -445,7 +266,7 @@ static bool
 parse(const char *buf, size_t len, struct imap_mbox_snap *out, struct kwlist *kw)
 {
 	struct scan_ctx sc;
-	struct walk_out w;
+	struct mbox_file_walk w;
 
 	memset(out, 0, sizeof(*out));
 	memset(&sc, 0, sizeof(sc));
@@ -522,7 +343,7 @@ read_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
 	(void)from;
 	if (uid != r->uid)
 		return uid > r->uid;
-	client_view(buf + msg, mlen, mm, r->out);
+	mbox_file_client_view(buf + msg, mlen, mm, r->out);
 	r->found = true;
 	return true;
 }
@@ -532,7 +353,7 @@ imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out)
 {
 	struct str buf;
 	struct read_ctx r = { m->uid, out, false };
-	struct walk_out w;
+	struct mbox_file_walk w;
 
 	str_init(&buf, 4096);
 	if (read_locked(path, &buf) != 0) {
@@ -606,8 +427,7 @@ rw_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen, struct 
 		size_t ll = nl != NULL ? (size_t)(nl - p) + 1 : hl - i;
 
 		if (*p != ' ' && *p != '\t')
-			skip = mbox_meta_is_ours(p, ll) ||
-			    (ll >= 15 && strncasecmp(p, "Content-Length:", 15) == 0);
+			skip = mbox_file_is_hidden_header(p, ll);
 		if (!skip) {
 			str_append_n(r->out, p, ll);
 			if (p[ll - 1] != '\n')
@@ -674,7 +494,7 @@ append_new(struct rw_ctx *r, const struct imap_mboxf_new *a)
 		const char *p = lf.s + i, *nl = memchr(p, '\n', hl - i);
 		size_t ll = nl != NULL ? (size_t)(nl - p) + 1 : hl - i;
 
-		if (!mbox_meta_is_ours(p, ll) && !(ll >= 15 && strncasecmp(p, "Content-Length:", 15) == 0))
+		if (!mbox_file_is_hidden_header(p, ll))
 			str_append_n(r->out, p, ll);
 		i += ll;
 	}
@@ -796,7 +616,7 @@ mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mbox
 	struct rw_ctx r;
 	struct str buf, out;
 	struct stat st;
-	struct walk_out w;
+	struct mbox_file_walk w;
 	char *dotlock = NULL;
 	uint32_t next;
 	int fd, ret = -1, e = 0;

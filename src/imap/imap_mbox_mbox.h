@@ -1,8 +1,7 @@
 /* imap_mbox_mbox.h - one mbox file as IMAP sees it, in Dovecot's way:
- * messages split at From_ lines (honouring Content-Length when it points
- * at the next From_ line or the end, as Dovecot writes unescaped "From "
- * body lines), UIDs from X-UID, UIDVALIDITY and the last UID from the
- * first message's X-IMAPbase, flags from Status/X-Status, INTERNALDATE
+ * the file read by storage/mbox_file.c (the split POP3 and doveadm use
+ * too: Content-Length, UIDs as Dovecot gives them, the pseudo message),
+ * flags from Status/X-Status, keywords from X-Keywords, INTERNALDATE
  * from the From_ line. The mbox headers are hidden from the client.
  * imap_mbox.c's functions come here when their path is a regular file. */
 #ifndef YUBIN_IMAP_MBOX_MBOX_H
@@ -67,11 +66,5 @@ int	 imap_mboxf_save(const char *path, struct imap_mboxf_new *add, size_t n);
  * first; uidvalidity 0 when there is no X-IMAPbase); true when some UID
  * is not written in the file yet */
 bool	 imap_mboxf_parse(const char *buf, size_t len, struct imap_mbox_snap *out);
-
-/* the split, for tests: the next message of buf[0..len) starting at
- * pos (a From_ line). msg_r and msg_len_r: the message after its From_
- * line; *pos moves to the next From_ line or len. false at the end. */
-bool	 imap_mboxf_next(const char *buf, size_t len, size_t *pos, size_t *from_r,
-	    size_t *msg_r, size_t *msg_len_r);
 
 #endif

@@ -100,7 +100,8 @@ def test_select_fetch_status_on_spool_inbox(mboxbox):
     assert b'INTERNALDATE "19-Nov-2026 10:00:00 +0000"' in data[0][0]
     typ, data = m.uid("FETCH", "8", "(BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert typ == "OK"
-    assert data[0][1] == b">From quoted\r\nbody three\r\n"
+    # the file's last line end is the separator's, as Dovecot reads it
+    assert data[0][1] == b">From quoted\r\nbody three"
     assert data[1][1] == b"Subject: three\r\n\r\n"
     typ, data = m.uid("FETCH", "7", "(ENVELOPE)")
     assert typ == "OK" and b'"two"' in data[0]
@@ -122,7 +123,8 @@ def test_examine_empty_spool_created_and_folders(mboxbox):
     typ, data = m.select("Work", readonly=True)
     assert typ == "OK" and data == [b"1"]
     typ, data = m.fetch("1", "(BODY.PEEK[TEXT])")
-    assert typ == "OK" and data[0][1] == b"in folder\r\n"
+    # no separator line at the end: the last line end is taken as it (Dovecot's way)
+    assert typ == "OK" and data[0][1] == b"in folder"
     typ, _ = m.select("Nope")
     assert typ == "NO"
     m.logout()
@@ -429,6 +431,7 @@ def test_expunging_everything_keeps_the_numbers_in_a_pseudo_message(mboxbox):
                          "INBOX")
     assert st.returncode == 0, st
     assert "messages=0" in st.stdout and "uidvalidity=1700000000" in st.stdout, st.stdout
+    assert "uidnext=9" in st.stdout, st.stdout
     m = login(mboxbox)
     assert m.select("INBOX")[0] == "OK"
     assert m.untagged_responses["EXISTS"][-1] == b"0"
@@ -495,3 +498,110 @@ def test_rewrite_keeps_owner_group_and_mode(mboxbox):
     # nothing left beside them
     assert sorted(os.listdir(mboxbox.spool_dir)) == ["alice"]
     assert sorted(os.listdir(mboxbox.mail)) == ["Work"]
+
+
+def real_dovecot_pop3(box, location):
+    """Debian's Dovecot serving POP3 on the box's user (as real_dovecot
+    does for IMAP); returns (port, stop)."""
+    import pathlib
+    import shutil
+    import signal
+    import tempfile
+    from conftest import free_port
+    from pop3_fixtures import listening, wait_for
+    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not os.path.exists(dovecot) or os.getuid() != 0:
+        pytest.skip("needs Debian's dovecot and root")
+    real = pathlib.Path(tempfile.mkdtemp(dir=box.root, prefix="realpop"))
+    (real / "run").mkdir(parents=True)
+    os.chmod(str(real), 0o755)
+    port = free_port()
+    conf = real / "dovecot.conf"
+    conf.write_text(
+        "base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols = pop3\n"
+        "listen = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\nfirst_valid_uid = 1\n"
+        "mail_location = %s\npop3_uidl_format = %%08Xu%%08Xv\n"
+        "passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n}\n"
+        "userdb {\n driver = passwd-file\n args = %s/users\n}\n"
+        "service pop3-login {\n inet_listener pop3 {\n  port = %d\n }\n"
+        " inet_listener pop3s {\n  port = 0\n }\n}\n"
+        % (real, real, real, location, box.root, box.root, port))
+    with open(str(real / "start.log"), "w") as errf:
+        # a file, not a pipe: the daemon's children would keep a pipe open
+        r = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,
+                           stdout=errf, stderr=errf, timeout=60)
+    assert r.returncode == 0, open(str(real / "start.log")).read()
+
+    def stop():
+        with open(str(real / "run" / "master.pid")) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20)
+    assert wait_for(lambda: listening(port))
+    return port, stop
+
+
+def pop3_all(p):
+    n = p.stat()[0]
+    out = {"stat": p.stat(), "list": p.list()[1], "uidl": p.uidl()[1], "retr": []}
+    for i in range(1, n + 1):
+        out["retr"].append(p.retr(i)[1])
+    return out
+
+
+def test_pop3_splits_and_numbers_the_mbox_as_imap_and_dovecot(mboxbox):
+    """POP3 (storage/mailbox_read.c) reads the mbox with IMAP's splitter
+    (storage/mbox_file.c): a "From " body line inside a correct
+    Content-Length stays in its message, UIDLs come from X-UID and
+    X-IMAPbase, the mbox headers are hidden; all of it equal to what
+    Debian's Dovecot's POP3 serves from the same file. Deleting the
+    first message (the one with X-IMAPbase) keeps the numbers."""
+    import imaplib
+    import poplib
+    from test_imap_layout import _ctx
+    write_spool(mboxbox, DOVECOT_STYLE)
+    mboxbox.start()
+    p = poplib.POP3_SSL("127.0.0.1", mboxbox.pop3s, context=_ctx(), timeout=20)
+    p.user("alice")
+    p.pass_("secret")
+    mine = pop3_all(p)
+    p.quit()
+    assert mine["stat"][0] == 3
+    assert b"From the body too" in b"\n".join(mine["retr"][0])
+    assert not any(ln.startswith((b"X-UID", b"X-IMAPbase", b"Status", b"Content-Length"))
+                   for r in mine["retr"] for ln in r)
+    assert mine["uidl"] == [b"1 000000056553f100", b"2 000000076553f100",
+                            b"3 000000086553f100"]
+    port, stop = real_dovecot_pop3(mboxbox, SPOOL_FMT % mboxbox.root)
+    try:
+        d = poplib.POP3("127.0.0.1", port, timeout=20)
+        d.user("alice")
+        d.pass_("secret")
+        theirs = pop3_all(d)
+        d.quit()
+    finally:
+        stop()
+    assert mine == theirs
+    # the first message (with X-IMAPbase) deleted over POP3
+    p = poplib.POP3_SSL("127.0.0.1", mboxbox.pop3s, context=_ctx(), timeout=20)
+    p.user("alice")
+    p.pass_("secret")
+    p.dele(1)
+    p.quit()
+    m = login(mboxbox)
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)")
+    assert typ == "OK" and b"MESSAGES 2" in data[0] and b"UIDNEXT 9" in data[0]
+    assert b"UIDVALIDITY 1700000000" in data[0]
+    assert m.select("INBOX")[0] == "OK"
+    assert m.uid("FETCH", "1:*", "(UID)")[1] == [b"1 (UID 7)", b"2 (UID 8)"]
+    m.logout()
+    port, stop = real_dovecot(mboxbox, SPOOL_FMT % mboxbox.root)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        assert d.select("INBOX")[0] == "OK"
+        assert d.untagged_responses["UIDVALIDITY"][0] == b"1700000000"
+        assert d.uid("FETCH", "1:*", "(UID)")[1] == [b"1 (UID 7)", b"2 (UID 8)"]
+        d.logout()
+    finally:
+        stop()

@@ -1,4 +1,5 @@
-/* test_imap_mboxf.c - the mbox split IMAP uses (imap/imap_mbox_mbox.c):
+/* test_imap_mboxf.c - the mbox split IMAP, POP3 and doveadm use
+ * (storage/mbox_file.c, through imap/imap_mbox_mbox.c):
  * Content-Length is honoured when it ends at the next From_ line or the
  * end (Dovecot's unescaped "From " body lines stay inside), a wrong one
  * falls back to the From_ lines; UIDs as Dovecot gives them. */
@@ -11,13 +12,14 @@
 #include <string.h>
 
 #include "imap/imap_mbox_mbox.h"
+#include "storage/mbox_file.h"
 
 static void
 split(const char *buf, const char *const *want, size_t nwant)
 {
 	size_t pos = 0, from, msg, mlen, i = 0, len = strlen(buf);
 
-	while (imap_mboxf_next(buf, len, &pos, &from, &msg, &mlen)) {
+	while (mbox_file_next(buf, len, &pos, &from, &msg, &mlen)) {
 		assert_true(i < nwant);
 		assert_int_equal(mlen, strlen(want[i]));
 		assert_memory_equal(buf + msg, want[i], mlen);
@@ -59,6 +61,23 @@ test_wrong_content_length_falls_back(void **state)
 	(void)state;
 	split("From a  Thu Nov 19 10:00:00 2026\nContent-Length: 3\n\nfirst\n\n"
 	    "From b  Thu Nov 19 10:00:00 2026\nContent-Length: 999\n\nsecond\n\n", want, 2);
+}
+
+static void
+test_last_line_end_is_the_separators(void **state)
+{
+	/* what Debian's Dovecot served from this file: the line end before
+	 * a From_ line or the end is the separator's, blank line or not */
+	static const char *const want[] = {
+		"Subject: one\n\nbody one",
+		"Subject: two\n\nbody two\n\n",
+		"Subject: three\n\nbody three",
+	};
+
+	(void)state;
+	split("From a@b  Wed Nov 25 17:21:33 2026\nSubject: one\n\nbody one\n"
+	    "From a@b  Wed Nov 25 17:21:33 2026\nSubject: two\n\nbody two\n\n\n"
+	    "From a@b  Wed Nov 25 17:21:33 2026\nSubject: three\n\nbody three\n", want, 3);
 }
 
 static void
@@ -140,6 +159,7 @@ main(void)
 		cmocka_unit_test(test_content_length_keeps_from_lines),
 		cmocka_unit_test(test_content_length_at_the_end),
 		cmocka_unit_test(test_wrong_content_length_falls_back),
+		cmocka_unit_test(test_last_line_end_is_the_separators),
 		cmocka_unit_test(test_uids_as_dovecot),
 		cmocka_unit_test(test_keyword_bits_follow_x_imapbase),
 		cmocka_unit_test(test_pseudo_message_is_no_message),
