@@ -1062,6 +1062,8 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 	char *dir, *dkw[IMAP_MAX_KEYWORDS] = { 0 }, **bases;
 	size_t i, k, *idx = NULL, nidx, ndkw = 0;
 	int copy_errno = 0;
+	uint32_t *kws = NULL;
+	bool to_mboxf;
 
 	if (n != 2 || !imap_arg_is_astring(&a[0]) || !imap_arg_is_astring(&a[1]))
 		return str_appendf(reply, "Error in IMAP command %s%s: Invalid arguments",
@@ -1103,6 +1105,9 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 	}
 	imap_mbox_keywords_read(dir, dkw, &ndkw);
 	bases = xcalloc(nidx + 1, sizeof(char *));
+	to_mboxf = imap_mboxf_is(dir);
+	if (to_mboxf)
+		kws = xcalloc(nidx + 1, sizeof(*kws));
 	for (i = 0; i < nidx; i++) {
 		struct imap_msg *m = &s->snap.m[idx[i]];
 		uint32_t kw = 0;
@@ -1115,11 +1120,24 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 			    (di = imap_mbox_keyword_index(dir, dkw, &ndkw, s->kw[k], true)) >= 0)
 				kw |= 1u << di;
 		}
+		if (to_mboxf) {
+			kws[i] = kw;	/* copied below, all in one append */
+			continue;
+		}
 		if (imap_mbox_copy(s->sel_dir, m, dir, kw, &bases[i]) != 0) {
 			copy_errno = errno;
 			bases[i] = NULL;
 			break;
 		}
+	}
+	if (to_mboxf) {
+		/* an mbox takes every copy in one append under one lock: all
+		 * or nothing, nothing to undo */
+		if (imap_mbox_copy_to_mboxf(s->sel_dir, s->snap.m, idx, kws, nidx, dir, bases) != 0) {
+			copy_errno = errno;
+			i = 0;
+		}
+		free(kws);
 	}
 	for (k = 0; k < IMAP_MAX_KEYWORDS; k++)
 		free(dkw[k]);

@@ -429,6 +429,45 @@ imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir, u
 	return ret;
 }
 
+int
+imap_mbox_copy_to_mboxf(const char *src_dir, const struct imap_msg *m, const size_t *idx,
+    const uint32_t *kws, size_t n, const char *dir, char **bases_r)
+{
+	struct imap_mboxf_new *add = xcalloc(n + 1, sizeof(*add));
+	struct str *data = xcalloc(n + 1, sizeof(*data));
+	size_t i, nread = 0;
+	int ret = -1, e = 0;
+
+	for (i = 0; i < n; i++, nread++) {
+		const struct imap_msg *s = &m[idx[i]];
+
+		str_init(&data[i], s->vsize + 1);
+		if (imap_mbox_read(src_dir, s, &data[i]) != 0) {
+			e = errno;
+			nread++;
+			goto out;
+		}
+		add[i].data = data[i].s;
+		add[i].len = data[i].len;
+		add[i].flags = s->flags & ~IMAP_FLAG_RECENT;
+		add[i].kw = kws[i];
+		add[i].date = s->date;
+	}
+	if (imap_mboxf_save(dir, add, n) != 0) {
+		e = errno;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		bases_r[i] = xasprintf("u%u:", add[i].uid);	/* the name imap_mboxf_scan gives */
+	ret = 0;
+out:
+	for (i = 0; i < nread; i++)
+		str_deinit(&data[i]);
+	free(data);
+	free(add);
+	return ret == 0 ? 0 : (errno = e, -1);
+}
+
 void
 imap_mbox_remove_bases(const char *dir, char *const *bases, size_t n)
 {

@@ -462,7 +462,8 @@ mbox_flags(unsigned f)
 
 /* append_new - a new message at the end: a From_ line with the date,
  * its header, our headers, Content-Length and the body with CRLF made LF
- * and "From " lines quoted as local delivery does (mboxrd), so that
+ * and "From " lines quoted as ">From " (not ">From " ones again: no reader
+ * here unquotes, so a copy keeps its bytes), so that
  * readers that split at From_ lines agree with those that use
  * Content-Length */
 static void
@@ -479,13 +480,17 @@ append_new(struct rw_ctx *r, const struct imap_mboxf_new *a)
 	for (i = 0; i < a->len; i++)
 		if (!(a->data[i] == '\r' && i + 1 < a->len && a->data[i + 1] == '\n'))
 			str_append_c(&lf, a->data[i]);
-	if (lf.len > 0 && lf.s[lf.len - 1] != '\n')
-		str_append_c(&lf, '\n');
 	/* the header ends at the first empty line (or there is no body) */
 	for (hl = 0; hl < lf.len && lf.s[hl] != '\n'; ) {
 		const char *nl = memchr(lf.s + hl, '\n', lf.len - hl);
 
 		hl = nl != NULL ? (size_t)(nl - lf.s) + 1 : lf.len;
+	}
+	/* a body without a last line end is kept so (Content-Length and
+	 * the separator line keep it exact); a header needs its line end */
+	if (hl == lf.len && lf.len > 0 && lf.s[lf.len - 1] != '\n') {
+		str_append_c(&lf, '\n');
+		hl = lf.len;
 	}
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
@@ -512,9 +517,10 @@ append_new(struct rw_ctx *r, const struct imap_mboxf_new *a)
 		const char *p = lf.s + i, *nl = memchr(p, '\n', lf.len - i), *q = p;
 		size_t ll = nl != NULL ? (size_t)(nl - p) + 1 : lf.len - i;
 
-		while (q < p + ll && *q == '>')
-			q++;
-		if ((size_t)(p + ll - q) >= 5 && memcmp(q, "From ", 5) == 0)
+		/* only a bare "From " line: nobody here unquotes (Dovecot does
+		 * not either), so ">From " is kept as the client gave it */
+		(void)q;
+		if (ll >= 5 && memcmp(p, "From ", 5) == 0)
 			str_append_c(&body, '>');
 		str_append_n(&body, p, ll);
 		i += ll;
@@ -606,6 +612,116 @@ replace(const char *path, int fd, const struct stat *st, const struct str *data)
 	return ret;
 }
 
+/* base_digits - where the last UID of the first message's X-IMAPbase
+ * (or the pseudo message's X-IMAP) is written, when it is the 10-digit
+ * zero-padded field Dovecot and yubin write (so that it can be changed
+ * in place) and says last_uid; false otherwise */
+static bool
+base_digits(const char *buf, size_t len, uint32_t last_uid, size_t *off_r)
+{
+	size_t pos = 0, from, msg, mlen, i;
+	struct mbox_meta mm;
+	const char *h, *end;
+	bool ok = false;
+
+	if (!mbox_file_next(buf, len, &pos, &from, &msg, &mlen))
+		return false;
+	mbox_meta_parse(buf + msg, mlen, &mm);
+	h = buf + msg;
+	end = h + (mm.header_len <= mlen ? mm.header_len : mlen);
+	while (h < end && !ok) {
+		const char *nl = memchr(h, '\n', (size_t)(end - h)), *p, *d;
+		size_t ll = nl != NULL ? (size_t)(nl - h) : (size_t)(end - h);
+		uint64_t v = 0;
+
+		p = h;
+		if (ll >= 11 && strncasecmp(p, "X-IMAPbase:", 11) == 0)
+			p += 11;
+		else if (ll >= 7 && strncasecmp(p, "X-IMAP:", 7) == 0)
+			p += 7;
+		else
+			goto next;
+		while (p < h + ll && (*p == ' ' || *p == '\t'))
+			p++;
+		for (d = p; p < h + ll && *p >= '0' && *p <= '9'; p++)
+			;
+		if (p == d || p == h + ll || (*p != ' ' && *p != '\t'))
+			break;	/* only the first such header counts */
+		while (p < h + ll && (*p == ' ' || *p == '\t'))
+			p++;
+		for (i = 0; i < 10 && p + i < h + ll && p[i] >= '0' && p[i] <= '9'; i++)
+			v = v * 10 + (uint64_t)(p[i] - '0');
+		if (i == 10 && (p + 10 == h + ll || p[10] == ' ' || p[10] == '\t' || p[10] == '\r') &&
+		    v == last_uid) {
+			*off_r = (size_t)(p - buf);
+			ok = true;
+		}
+		break;
+next:
+		h = nl != NULL ? nl + 1 : end;
+	}
+	mbox_meta_free(&mm);
+	return ok;
+}
+
+static int
+pwrite_full(int fd, const char *p, size_t n, off_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+/* append_in_place - the new messages written after the last one and
+ * the last UID in X-IMAPbase changed in place, both fsync'd; on any
+ * failure the file is cut back to its old size and the old digits put
+ * back (all or nothing: nothing half-written stays behind a NO). */
+static int
+append_in_place(int fd, const struct str *old, size_t digits_off, struct rw_ctx *r,
+    uint32_t next)
+{
+	struct str data;
+	char digits[16];
+	size_t k;
+	int e;
+
+	str_init(&data, 4096);
+	if (old->len > 0 && old->s[old->len - 1] != '\n')
+		str_append_c(&data, '\n');	/* a From_ line starts a line */
+	r->out = &data;
+	r->written_first = true;	/* X-IMAPbase is there already */
+	for (k = 0; k < r->nadd; k++) {
+		r->add[k].uid = next++;
+		append_new(r, &r->add[k]);
+	}
+	snprintf(digits, sizeof(digits), "%010u", r->last_uid);
+	if (pwrite_full(fd, data.s, data.len, (off_t)old->len) != 0 || fsync(fd) != 0)
+		goto undo;
+	if (pwrite_full(fd, digits, 10, (off_t)digits_off) != 0 || fsync(fd) != 0) {
+		e = errno;
+		(void)pwrite_full(fd, old->s + digits_off, 10, (off_t)digits_off);
+		errno = e;
+		goto undo;
+	}
+	str_deinit(&data);
+	return 0;
+undo:
+	e = errno;
+	if (ftruncate(fd, (off_t)old->len) == 0)
+		(void)fsync(fd);
+	str_deinit(&data);
+	return errno = e, -1;
+}
+
 /* mboxf_rewrite - path rewritten with each message through edit, every
  * message with its UID in X-UID and the first with X-IMAPbase (a new
  * UIDVALIDITY when there was none). 0, or -1 with errno. */
@@ -668,6 +784,32 @@ mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mbox
 	r.last_uid = w.uidnext - 1 + (uint32_t)nadd;
 	r.add = add;
 	r.nadd = nadd;
+	if (edit == NULL && nadd > 0 && !w.dirty && w.uidvalidity != 0) {
+		/* an APPEND or COPY: written after the last message when
+		 * X-IMAPbase needs no new keyword name and its last UID can be
+		 * changed in place (Dovecot's padding), instead of a rewrite */
+		size_t off, nwritten = 0;
+
+		{
+			size_t pos = 0, from, msg, mlen;
+			struct mbox_meta fm;
+
+			if (mbox_file_next(buf.s, buf.len, &pos, &from, &msg, &mlen)) {
+				mbox_meta_parse(buf.s + msg, mlen, &fm);
+				nwritten = fm.nbase_keywords;
+				mbox_meta_free(&fm);
+			}
+		}
+		if (r.base.n == nwritten && base_digits(buf.s, buf.len, w.uidnext - 1, &off)) {
+			if (append_in_place(fd, &buf, off, &r, w.uidnext) != 0) {
+				e = errno;
+			} else {
+				ret = 0;
+				kwcache_set(path, &r.base);
+			}
+			goto done;
+		}
+	}
 	if (w.pseudo) {
 		/* Dovecot's pseudo message stays first once there, with the
 		 * numbers: the first real message then has no X-IMAPbase */

@@ -605,3 +605,47 @@ def test_pop3_splits_and_numbers_the_mbox_as_imap_and_dovecot(mboxbox):
         d.logout()
     finally:
         stop()
+
+
+def test_copy_and_move_into_mbox_are_all_or_nothing(mboxbox):
+    """COPY/MOVE into an mbox takes all the messages in one append under
+    one lock: when one source message is gone half-way (expunged by
+    another session), the target is left exactly as it was and MOVE
+    keeps its originals; a COPY that works is appended in place (the
+    same file, X-IMAPbase's last UID changed where it stands)."""
+    write_spool(mboxbox, DOVECOT_STYLE)
+    archive = os.path.join(mboxbox.mail, "Archive")
+    write_spool(mboxbox, b"From a@b  Thu Nov 19 10:00:00 2026\nX-IMAPbase: 42 0000000003\n"
+                b"X-UID: 3\nSubject: old\n\nold\n\n", archive)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    other = login(mboxbox)
+    assert other.select("INBOX")[0] == "OK"
+    assert other.uid("STORE", "7", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+    assert other.expunge()[0] == "OK"
+    before = read_spool(mboxbox, archive)
+    for cmd in ("COPY", "MOVE"):
+        typ, data = m.uid(cmd, "5:8", "Archive")
+        assert typ == "NO" and b"EXPUNGEISSUED" in data[-1], (cmd, data)
+        assert read_spool(mboxbox, archive) == before
+    # MOVE kept its originals: after the sync, the two left are there
+    assert m.noop()[0] == "OK"
+    assert m.uid("FETCH", "1:*", "(UID)")[1] == [b"1 (UID 5)", b"2 (UID 8)"]
+    ino = os.stat(archive).st_ino
+    assert m.uid("COPY", "5:8", "Archive")[0] == "OK"
+    assert m.response("COPYUID")[1] == [b"42 5,8 4,5"]
+    assert os.stat(archive).st_ino == ino
+    text = read_spool(mboxbox, archive)
+    assert text.startswith(before.replace(b" 0000000003\n", b" 0000000005\n"))
+    assert text.count(b"\nFrom ") == 2
+    # the copies: a bare "From " line quoted (docs/compat.md), ">From "
+    # not quoted again
+    assert m.select("Archive")[0] == "OK"
+    typ, data = m.uid("FETCH", "4:5", "(BODY.PEEK[TEXT])")
+    assert typ == "OK" and data[0][1] == b"line one\r\n>From the body too\r\n"
+    assert data[2][1] == b">From quoted\r\nbody three"
+    typ, data = m.status("Archive", "(MESSAGES UIDNEXT)")
+    assert typ == "OK" and b"MESSAGES 3" in data[0] and b"UIDNEXT 6" in data[0]
+    other.logout()
+    m.logout()
