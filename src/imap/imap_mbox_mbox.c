@@ -17,6 +17,7 @@
 #include "lib/str.h"
 #include "lib/util.h"
 #include "storage/mbox_file.h"
+#include "storage/mbox_index.h"
 #include "storage/mbox_meta.h"
 #include "storage/storage.h"
 
@@ -42,9 +43,69 @@ crlf_size(const char *p, size_t len)
 	return n;
 }
 
-/* read_locked - the whole file under a shared fcntl lock */
+/* --- the offset cache (storage/mbox_index.c): the last one used is kept
+ * in memory, so that FETCH of one message after another reads only its
+ * own bytes --- */
+
+static struct {
+	char		*path;		/* the mbox's (owned); NULL: none */
+	struct mbox_index ix;
+} ixmem;
+
+/* index_get - path's index when it was made from the file as key says
+ * it is now (from memory, else from disk), or NULL */
+static const struct mbox_index *
+index_get(const char *path, const struct mbox_index_key *key)
+{
+	struct mbox_index ix;
+	char *ixpath;
+
+	if (ixmem.path != NULL && strcmp(ixmem.path, path) == 0 &&
+	    memcmp(&ixmem.ix.key, key, sizeof(*key)) == 0)
+		return &ixmem.ix;
+	ixpath = mbox_index_path(path);
+	if (mbox_index_load(ixpath, key, &ix) != 0) {
+		free(ixpath);
+		return NULL;
+	}
+	free(ixpath);
+	free(ixmem.path);
+	mbox_index_free(&ixmem.ix);
+	ixmem.path = xstrdup(path);
+	ixmem.ix = ix;
+	return &ixmem.ix;
+}
+
+void
+imap_mboxf_cache_drop(void)
+{
+	XFREE(ixmem.path);
+	mbox_index_free(&ixmem.ix);
+}
+
+/* index_put - ix (taken) is path's index now: kept, and written */
+static void
+index_put(const char *path, struct mbox_index *ix)
+{
+	char *ixpath = mbox_index_path(path);
+
+	/* a cache: when it cannot be written (a spool directory that is not
+	 * ours), scans read the file as before */
+	(void)mbox_index_write(ixpath, ix);
+	free(ixpath);
+	free(ixmem.path);
+	mbox_index_free(&ixmem.ix);
+	ixmem.path = xstrdup(path);
+	ixmem.ix = *ix;
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* read_locked - the whole file under a shared fcntl lock, and *key_r
+ * its stat then; when *ix_r is not NULL and the cache matches that
+ * stat, the file is not read and *ix_r is set (else NULL) */
 static int
-read_locked(const char *path, struct str *out)
+read_locked(const char *path, struct str *out, struct mbox_index_key *key_r,
+    const struct mbox_index **ix_r)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
@@ -52,14 +113,26 @@ read_locked(const char *path, struct str *out)
 	ssize_t r;
 
 	str_reset(out);
+	memset(key_r, 0, sizeof(*key_r));
+	if (ix_r != NULL)
+		*ix_r = NULL;
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
+	(void)storage_fcntl_lock(fd, false);
+	/* the stat under the lock: no writer changes the file until it is
+	 * read, and every write changes it */
 	if (fstat(fd, &st) != 0 || (unsigned long long)st.st_size > MBOXF_MAX) {
+		storage_fcntl_unlock(fd);
 		close(fd);
 		errno = EFBIG;
 		return -1;
 	}
-	(void)storage_fcntl_lock(fd, false);
+	mbox_index_key_of(&st, key_r);
+	if (ix_r != NULL && (*ix_r = index_get(path, key_r)) != NULL) {
+		storage_fcntl_unlock(fd);
+		close(fd);
+		return 0;
+	}
 	while ((r = read(fd, chunk, sizeof(chunk))) > 0) {
 		if (out->len + (size_t)r > MBOXF_MAX) {
 			r = -1;
@@ -194,7 +267,7 @@ kw_bits(const struct kwlist *l, const struct mbox_meta *mm)
  * (storage/mbox_file.c), the pseudo message left out; kw (may be NULL)
  * gets the mailbox's keyword list, grown before fn sees each message */
 typedef bool walk_fn(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
-    struct mbox_meta *mm, uint32_t uid);
+    size_t end, struct mbox_meta *mm, uint32_t uid);
 
 struct walk_adapt {
 	walk_fn		*fn;
@@ -218,7 +291,8 @@ walk_one(void *ctx, const char *buf, const struct mbox_file_msg *m)
 	a->first = false;
 	if (m->uid == 0)
 		return false;	/* the pseudo message */
-	return a->fn != NULL && a->fn(a->ctx, buf, m->from, m->msg, m->mlen, m->mm, m->uid);
+	return a->fn != NULL && a->fn(a->ctx, buf, m->from, m->msg, m->mlen, m->end, m->mm,
+	    m->uid);
 }
 
 static void
@@ -233,11 +307,12 @@ walk(const char *buf, size_t len, struct mbox_file_walk *w, walk_fn *fn, void *c
 struct scan_ctx {
 	struct imap_mbox_snap *out;
 	struct kwlist	 kw;
+	struct mbox_index_rec *rec;	/* the offset cache's records (owned) */
 };
 
 static bool
 scan_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
-    struct mbox_meta *mm, uint32_t uid)
+    size_t end, struct mbox_meta *mm, uint32_t uid)
 {
 	struct scan_ctx *sc = ctx;
 	struct imap_mbox_snap *out = sc->out;
@@ -258,12 +333,17 @@ scan_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
 	m->vsize = crlf_size(view.s, view.len);
 	str_deinit(&view);
 	m->date = mbox_file_from_date(buf + from, msg - from);
+	sc->rec = xreallocarray(sc->rec, out->n, sizeof(*sc->rec));
+	sc->rec[out->n - 1] = (struct mbox_index_rec){ .uid = uid, .flags = m->flags, .kw = m->kw,
+		.vsize = m->vsize, .date = (int64_t)m->date, .from = from, .end = end };
 	return false;
 }
 
-/* parse - imap_mboxf_parse with the keyword list left in kw */
+/* parse - imap_mboxf_parse with the keyword list left in kw and, when
+ * rec_r is not NULL, the offset cache's records (owned) */
 static bool
-parse(const char *buf, size_t len, struct imap_mbox_snap *out, struct kwlist *kw)
+parse(const char *buf, size_t len, struct imap_mbox_snap *out, struct kwlist *kw,
+    struct mbox_index_rec **rec_r)
 {
 	struct scan_ctx sc;
 	struct mbox_file_walk w;
@@ -275,6 +355,10 @@ parse(const char *buf, size_t len, struct imap_mbox_snap *out, struct kwlist *kw
 	out->uidvalidity = w.uidvalidity;
 	out->uidnext = w.uidnext;
 	*kw = sc.kw;
+	if (rec_r != NULL)
+		*rec_r = sc.rec;
+	else
+		free(sc.rec);
 	return w.dirty;
 }
 
@@ -282,10 +366,36 @@ bool
 imap_mboxf_parse(const char *buf, size_t len, struct imap_mbox_snap *out)
 {
 	struct kwlist kw;
-	bool dirty = parse(buf, len, out, &kw);
+	bool dirty = parse(buf, len, out, &kw, NULL);
 
 	kwlist_clear(&kw);
 	return dirty;
+}
+
+/* snap_of_index - the snapshot the cache holds */
+static void
+snap_of_index(const struct mbox_index *ix, struct imap_mbox_snap *out, struct kwlist *kw)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->m = xcalloc(ix->n + 1, sizeof(*out->m));
+	for (i = 0; i < ix->n; i++) {
+		struct imap_msg *m = &out->m[i];
+
+		m->uid = ix->r[i].uid;
+		m->name = xasprintf("u%u:", m->uid);
+		m->flags = ix->r[i].flags;
+		m->kw = ix->r[i].kw;
+		m->vsize = (size_t)ix->r[i].vsize;
+		m->date = (time_t)ix->r[i].date;
+	}
+	out->n = ix->n;
+	out->uidvalidity = ix->uidvalidity;
+	out->uidnext = ix->uidnext;
+	memset(kw, 0, sizeof(*kw));
+	for (i = 0; i < ix->nkw; i++)
+		(void)kwlist_add(kw, ix->kw[i]);
 }
 
 int
@@ -294,17 +404,43 @@ imap_mboxf_scan(const char *path, struct imap_mbox_snap *out, const char **error
 	struct str buf;
 	struct stat st;
 	struct kwlist kw;
+	struct mbox_index_key key;
+	const struct mbox_index *cached;
+	struct mbox_index_rec *rec = NULL;
 	bool dirty = false, retried = false;
 
 	memset(out, 0, sizeof(*out));
 	str_init(&buf, 4096);
 again:
-	if (read_locked(path, &buf) != 0) {
+	if (read_locked(path, &buf, &key, &cached) != 0) {
 		*error_r = "cannot read the mbox file";
 		str_deinit(&buf);
 		return -1;
 	}
-	dirty = parse(buf.s, buf.len, out, &kw);
+	if (cached != NULL) {
+		/* unchanged since the cache was made: not read again */
+		snap_of_index(cached, out, &kw);
+		dirty = false;
+	} else {
+		dirty = parse(buf.s, buf.len, out, &kw, &rec);
+		if (!dirty && key.ino != 0 && out->n > 0) {
+			struct mbox_index ix;
+			size_t i;
+
+			memset(&ix, 0, sizeof(ix));
+			ix.key = key;
+			ix.uidvalidity = out->uidvalidity;
+			ix.uidnext = out->uidnext;
+			ix.r = rec;
+			ix.n = out->n;
+			rec = NULL;
+			for (i = 0; i < kw.n && i < MBOX_INDEX_MAX_KEYWORDS; i++)
+				ix.kw[ix.nkw++] = xstrdup(kw.v[i]);
+			index_put(path, &ix);
+		}
+		free(rec);
+		rec = NULL;
+	}
 	kwcache_set(path, &kw);
 	kwlist_clear(&kw);
 	if (dirty && !retried) {
@@ -336,7 +472,7 @@ struct read_ctx {
 
 static bool
 read_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
-    struct mbox_meta *mm, uint32_t uid)
+    size_t end, struct mbox_meta *mm, uint32_t uid)
 {
 	struct read_ctx *r = ctx;
 
@@ -348,15 +484,72 @@ read_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen,
 	return true;
 }
 
+/* read_cached - m's bytes only, at the place the cache says, when the
+ * cache matches the file and the message there is m (its X-UID): 0 */
+static int
+read_cached(const char *path, const struct imap_msg *m, struct str *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	const struct mbox_index *ix;
+	struct mbox_index_key key;
+	struct mbox_meta mm;
+	struct stat st;
+	size_t lo = 0, hi, len, pos = 0, from, msg, mlen;
+	char *buf = NULL;
+	int ret = -1;
+
+	if (fd < 0)
+		return -1;
+	(void)storage_fcntl_lock(fd, false);
+	if (fstat(fd, &st) != 0)
+		goto out;
+	mbox_index_key_of(&st, &key);
+	if ((ix = index_get(path, &key)) == NULL)
+		goto out;
+	for (hi = ix->n; lo < hi; ) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->r[mid].uid < m->uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= ix->n || ix->r[lo].uid != m->uid)
+		goto out;
+	len = (size_t)(ix->r[lo].end - ix->r[lo].from);
+	buf = xmalloc(len + 1);
+	if (pread(fd, buf, len, (off_t)ix->r[lo].from) != (ssize_t)len)
+		goto out;
+	/* the same split on the message's own bytes (they end where the
+	 * next From_ line starts, as a valid Content-Length does) */
+	if (!mbox_file_next(buf, len, &pos, &from, &msg, &mlen) || from != 0)
+		goto out;
+	mbox_meta_parse(buf + msg, mlen, &mm);
+	if (mm.uid == m->uid) {
+		str_reset(out);
+		mbox_file_client_view(buf + msg, mlen, &mm, out);
+		ret = 0;
+	}
+	mbox_meta_free(&mm);
+out:
+	free(buf);
+	storage_fcntl_unlock(fd);
+	close(fd);
+	return ret;
+}
+
 int
 imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out)
 {
 	struct str buf;
 	struct read_ctx r = { m->uid, out, false };
 	struct mbox_file_walk w;
+	struct mbox_index_key key;
 
+	if (read_cached(path, m, out) == 0)
+		return 0;
 	str_init(&buf, 4096);
-	if (read_locked(path, &buf) != 0) {
+	if (read_locked(path, &buf, &key, NULL) != 0) {
 		str_deinit(&buf);
 		return -1;
 	}
@@ -405,8 +598,8 @@ base_meta(const struct rw_ctx *r, struct mbox_meta *w)
 }
 
 static bool
-rw_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen, struct mbox_meta *mm,
-    uint32_t uid)
+rw_one(void *ctx, const char *buf, size_t from, size_t msg, size_t mlen, size_t end,
+    struct mbox_meta *mm, uint32_t uid)
 {
 	struct rw_ctx *r = ctx;
 	size_t i = 0, hl = mm->header_len <= mlen ? mm->header_len : mlen, body;
@@ -1036,6 +1229,19 @@ imap_mboxf_delete(const char *path)
 		return -1;
 	}
 	ret = unlink(path) == 0 ? dir_fsync_of(path) : -1;
+	if (ret == 0) {
+		/* its offset cache goes with it (a new mbox of that name must
+		 * not meet it, even if the key could never match) */
+		char *ixpath = mbox_index_path(path), *slash;
+
+		(void)unlink(ixpath);
+		if ((slash = strrchr(ixpath, '/')) != NULL) {
+			*slash = '\0';
+			(void)rmdir(ixpath);
+		}
+		free(ixpath);
+		imap_mboxf_cache_drop();
+	}
 	storage_fcntl_unlock(fd);
 	close(fd);
 	storage_dotlock_release(&dotlock);

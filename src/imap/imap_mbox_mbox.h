@@ -45,7 +45,11 @@ int	 imap_mboxf_expunge(const char *path, const uint32_t *uids, size_t n);
 /* imap_mboxf_assign_uids - X-UID in every message and X-IMAPbase in the
  * first written into the file, as Dovecot does on its first sync */
 int	 imap_mboxf_assign_uids(const char *path);
-/* imap_mboxf_delete - the file removed (under the locks) */
+/* imap_mboxf_cache_drop - forget the offset cache kept in memory (the
+ * one on disk stays; tests use it to read that one) */
+void	 imap_mboxf_cache_drop(void);
+/* imap_mboxf_delete - the file removed (under the locks), with its
+ * offset cache */
 int	 imap_mboxf_delete(const char *path);
 
 /* a message for imap_mboxf_save; uid is filled in */
