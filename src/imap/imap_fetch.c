@@ -670,7 +670,8 @@ store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool co
 	const char *op;
 	bool silent, kw_added = false;
 	int mode;
-	size_t *done = NULL, ndone = 0;
+	size_t *done = NULL, ndone = 0, nbatch = 0;
+	struct imap_mboxf_flags *batch = NULL;	/* an mbox's changes (owned) */
 	struct str modified;
 
 	if (n < 3 || !imap_arg_is_astring(&a[0]) || a[1].type != IMAP_ARG_ATOM)
@@ -745,6 +746,8 @@ store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool co
 		imap_sess_flag_lists(s);
 	str_init(&modified, 32);
 	done = xcalloc(nidx + 1, sizeof(*done));
+	if (imap_mboxf_is(s->sel_dir))
+		batch = xcalloc(nidx + 1, sizeof(*batch));
 	for (k = 0; k < nidx; k++) {
 		struct imap_msg *m = &s->snap.m[idx[k]];
 		unsigned nf;
@@ -770,6 +773,12 @@ again:
 			nk = kw;
 		}
 		changed = nf != (m->flags & ~IMAP_FLAG_RECENT) || nk != m->kw;
+		if (changed && batch != NULL) {
+			/* an mbox: every change in one rewrite, below */
+			batch[nbatch++] = (struct imap_mboxf_flags){ .uid = m->uid, .flags = nf,
+				.kw = nk, .seq = idx[k] };
+			continue;
+		}
 		if (changed && imap_mbox_set_flags(s->sel_dir, m, nf, nk) != 0) {
 			/* another session or Dovecot renamed it (new flags): the
 			 * change applies to its flags now; a conditional STORE
@@ -787,6 +796,19 @@ again:
 		if (changed)
 			done[ndone++] = idx[k];
 	}
+	if (batch != NULL && nbatch > 0 &&
+	    imap_mboxf_set_flags_many(s->sel_dir, batch, nbatch) == 0) {
+		for (k = 0; k < nbatch; k++) {
+			struct imap_msg *m = &s->snap.m[batch[k].seq];
+
+			if (!batch[k].found)
+				continue;	/* expunged meanwhile */
+			m->flags = (m->flags & IMAP_FLAG_RECENT) | batch[k].flags;
+			m->kw = batch[k].kw;
+			done[ndone++] = batch[k].seq;
+		}
+	}
+	free(batch);
 	/* one new modseq for what this command changed, then the replies */
 	(void)imap_index_changed(s->sel_dir, &s->snap, done, ndone);
 	for (k = 0; k < ndone && (!silent || s->condstore); k++) {

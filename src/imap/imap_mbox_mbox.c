@@ -1087,6 +1087,58 @@ flags_one(void *ctx, struct mbox_meta *mm)
 	return true;
 }
 
+struct many_ctx {
+	struct imap_mboxf_flags *v;	/* sorted by UID */
+	size_t n;
+	const char *path;
+};
+
+static int
+flags_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct imap_mboxf_flags *)a)->uid;
+	uint32_t y = ((const struct imap_mboxf_flags *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool
+many_one(void *ctx, struct mbox_meta *mm)
+{
+	struct many_ctx *c = ctx;
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->v[mid].uid < mm->uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->n && c->v[lo].uid == mm->uid) {
+		struct flags_ctx f = { mm->uid, c->v[lo].flags, c->v[lo].kw, c->path, false };
+
+		(void)flags_one(&f, mm);
+		c->v[lo].found = true;
+	}
+	return true;
+}
+
+int
+imap_mboxf_set_flags_many(const char *path, struct imap_mboxf_flags *v, size_t n)
+{
+	struct many_ctx c = { v, n, path };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v[i].found = false;
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), flags_uid_cmp);
+	return mboxf_rewrite(path, many_one, &c, NULL, 0);
+}
+
 int
 imap_mboxf_set_flags(const char *path, struct imap_msg *m, unsigned flags, uint32_t kw)
 {

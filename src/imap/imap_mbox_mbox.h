@@ -31,6 +31,18 @@ int	 imap_mboxf_read(const char *path, const struct imap_msg *m, struct str *out
  * gone) */
 int	 imap_mboxf_set_flags(const char *path, struct imap_msg *m, unsigned flags, uint32_t kw);
 
+/* one message's new flags for imap_mboxf_set_flags_many */
+struct imap_mboxf_flags {
+	uint32_t uid;
+	unsigned flags;		/* IMAP_FLAG_* */
+	uint32_t kw;
+	size_t	 seq;		/* the caller's (e.g. the snapshot index) */
+	bool	 found;		/* set: the message was there and changed */
+};
+/* imap_mboxf_set_flags_many - imap_mboxf_set_flags for all of v in one
+ * rewrite (a STORE over many messages); v is sorted by UID. 0, or -1 */
+int	 imap_mboxf_set_flags_many(const char *path, struct imap_mboxf_flags *v, size_t n);
+
 /* keywords: the mbox's list is X-IMAPbase's keyword names, then names
  * of X-Keywords headers it lacks; bit i of a message's kw is name i.
  * imap_mboxf_keywords adds them to names as imap_mbox_keywords_read does

@@ -649,3 +649,33 @@ def test_copy_and_move_into_mbox_are_all_or_nothing(mboxbox):
     assert typ == "OK" and b"MESSAGES 3" in data[0] and b"UIDNEXT 6" in data[0]
     other.logout()
     m.logout()
+
+
+def test_store_over_many_messages_at_once(mboxbox):
+    """STORE over a range changes every message in one rewrite of the
+    mbox; a message expunged by another session meanwhile is left out of
+    the replies, the others all change."""
+    msgs = b"".join(b"From a@b  Thu Nov 19 10:00:00 2026\nSubject: m%d\n\nbody %d\n\n" % (i, i)
+                    for i in range(30))
+    write_spool(mboxbox, msgs)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    other = login(mboxbox)
+    assert other.select("INBOX")[0] == "OK"
+    assert other.store("5", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+    assert other.expunge()[0] == "OK"
+    other.logout()
+    typ, data = m.store("1:*", "+FLAGS", "(\\Seen Big)")
+    assert typ == "OK"
+    got = [r for r in data if r is not None and b"FLAGS" in r]
+    assert len(got) == 29, data
+    assert all(b"\\Seen" in r and b"Big" in r for r in got)
+    assert not any(r.startswith(b"5 (") for r in got)
+    text = read_spool(mboxbox)
+    assert text.count(b"\nX-Keywords: Big\n") == 29 and text.count(b"Subject: m4\n") == 0
+    typ, data = m.store("2:3", "-FLAGS", "(Big)")
+    assert typ == "OK" and len([r for r in data if r is not None and b"FLAGS" in r]) == 2
+    typ, data = m.uid("SEARCH", "KEYWORD", "Big")
+    assert typ == "OK" and len(data[0].split()) == 27
+    m.logout()
