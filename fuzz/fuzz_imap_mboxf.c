@@ -1,13 +1,14 @@
 /* fuzz_imap_mboxf.c - an mbox file as IMAP reads it (imap/imap_mbox_mbox.c)
  * on arbitrary input: the From_ split (with Content-Length) stays inside
  * the input and always moves on, and the UIDs it gives grow strictly and
- * stay below UIDNEXT. */
+ * stay below UIDNEXT; keyword bits stay within the 26 a session shows. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "imap/imap_mbox_mbox.h"
+#include "storage/mbox_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (copy == NULL)
 		return 0;
 	memcpy(copy, data, size);
-	while (imap_mboxf_next(copy, size, &pos, &from, &msg, &mlen)) {
+	while (mbox_file_next(copy, size, &pos, &from, &msg, &mlen)) {
 		size_t before = from;
 
 		if (from >= size || msg < from || msg + mlen > size || pos > size || pos <= before ||
@@ -31,7 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)imap_mboxf_parse(copy, size, &snap);
 	for (i = 0; i < snap.n; i++)
 		if (snap.m[i].uid == 0 || snap.m[i].uid >= snap.uidnext ||
-		    (i > 0 && snap.m[i].uid <= snap.m[i - 1].uid))
+		    (i > 0 && snap.m[i].uid <= snap.m[i - 1].uid) ||
+		    (snap.m[i].kw >> IMAP_MAX_KEYWORDS) != 0)
 			__builtin_trap();
 	imap_mbox_snap_free(&snap);
 	free(copy);

@@ -1,7 +1,8 @@
 /* fuzz_mbox_meta.c - Dovecot's IMAP headers of an mbox message
  * (storage/mbox_meta.c) on arbitrary input: parsing never reads past the
  * input, the header length is within it, and what is formatted parses
- * back to the same UID, flags and X-IMAPbase. */
+ * back to the same UID, flags and X-IMAPbase; so does a pseudo message
+ * made from the numbers. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +39,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    again.header_len != out.len)
 		__builtin_trap();
 	mbox_meta_free(&again);
+	/* the pseudo message made from these numbers parses back as one */
+	str_reset(&out);
+	mbox_meta_pseudo(m.uidvalidity, m.last_uid, m.base_keywords, m.nbase_keywords,
+	    (long long)m.uid * 86400, &out);
+	{
+		const char *nl = memchr(out.s, '\n', out.len);
+
+		if (nl == NULL)
+			__builtin_trap();
+		mbox_meta_parse(nl + 1, out.len - (size_t)(nl + 1 - out.s), &again);
+		if (!again.pseudo || !again.has_base || again.uidvalidity != m.uidvalidity ||
+		    again.last_uid != m.last_uid || again.nbase_keywords != m.nbase_keywords)
+			__builtin_trap();
+		mbox_meta_free(&again);
+	}
 	mbox_meta_free(&m);
 	str_deinit(&out);
 	free(copy);

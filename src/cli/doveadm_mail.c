@@ -447,6 +447,8 @@ mailbox_status_print(const struct user_mail *um, const char *name, const char *f
 		if (mailbox_msg(mb, i)->uid >= next)
 			next = mailbox_msg(mb, i)->uid + 1;
 	}
+	if (mailbox_uidnext(mb) > next)
+		next = mailbox_uidnext(mb);	/* an mbox's X-IMAPbase: past expunged UIDs */
 	printf("%s", name);
 	if (all || strstr(fields, "messages") != NULL)
 		printf(" messages=%zu", mailbox_count(mb));

@@ -706,7 +706,8 @@ store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool co
 	const char *op, *kerr;
 	bool silent, kw_added = false;
 	int mode;
-	size_t *done = NULL, ndone = 0;
+	size_t *done = NULL, ndone = 0, nbatch = 0;
+	struct imap_mboxf_flags *batch = NULL;	/* an mbox's changes (owned) */
 	struct str modified;
 
 	if (n < 3 || !imap_arg_is_astring(&a[0]) || a[1].type != IMAP_ARG_ATOM)
@@ -784,6 +785,8 @@ store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n, bool co
 		imap_sess_flag_lists(s);
 	str_init(&modified, 32);
 	done = xcalloc(nidx + 1, sizeof(*done));
+	if (imap_mboxf_is(s->sel_dir))
+		batch = xcalloc(nidx + 1, sizeof(*batch));
 	for (k = 0; k < nidx; k++) {
 		struct imap_msg *m = &s->snap.m[idx[k]];
 		unsigned nf;
@@ -809,6 +812,12 @@ again:
 			nk = kw;
 		}
 		changed = nf != (m->flags & ~IMAP_FLAG_RECENT) || nk != m->kw;
+		if (changed && batch != NULL) {
+			/* an mbox: every change in one rewrite, below */
+			batch[nbatch++] = (struct imap_mboxf_flags){ .uid = m->uid, .flags = nf,
+				.kw = nk, .seq = idx[k] };
+			continue;
+		}
 		if (changed && imap_mbox_set_flags(s->sel_dir, m, nf, nk) != 0) {
 			/* another session or Dovecot renamed it (new flags): the
 			 * change applies to its flags now; a conditional STORE
@@ -826,6 +835,19 @@ again:
 		if (changed)
 			done[ndone++] = idx[k];
 	}
+	if (batch != NULL && nbatch > 0 &&
+	    imap_mboxf_set_flags_many(s->sel_dir, batch, nbatch) == 0) {
+		for (k = 0; k < nbatch; k++) {
+			struct imap_msg *m = &s->snap.m[batch[k].seq];
+
+			if (!batch[k].found)
+				continue;	/* expunged meanwhile */
+			m->flags = (m->flags & IMAP_FLAG_RECENT) | batch[k].flags;
+			m->kw = batch[k].kw;
+			done[ndone++] = batch[k].seq;
+		}
+	}
+	free(batch);
 	/* one new modseq for what this command changed, then the replies */
 	(void)imap_index_changed(s->sel_dir, &s->snap, done, ndone);
 	for (k = 0; k < ndone && (!silent || s->condstore); k++) {
@@ -1123,6 +1145,8 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 	char *dir, *dkw[IMAP_MAX_KEYWORDS] = { 0 }, **bases;
 	size_t i, k, *idx = NULL, nidx, ndkw = 0;
 	int copy_errno = 0;
+	uint32_t *kws = NULL;
+	bool to_mboxf;
 
 	if (n != 2 || !imap_arg_is_astring(&a[0]) || !imap_arg_is_astring(&a[1]))
 		return str_appendf(reply, "Error in IMAP command %s%s: Invalid arguments",
@@ -1164,6 +1188,9 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 	}
 	imap_mbox_keywords_read(dir, dkw, &ndkw);
 	bases = xcalloc(nidx + 1, sizeof(char *));
+	to_mboxf = imap_mboxf_is(dir);
+	if (to_mboxf)
+		kws = xcalloc(nidx + 1, sizeof(*kws));
 	for (i = 0; i < nidx; i++) {
 		struct imap_msg *m = &s->snap.m[idx[i]];
 		uint32_t kw = 0;
@@ -1175,6 +1202,10 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 			if ((m->kw & (1u << k)) && s->kw[k] != NULL &&
 			    (di = imap_mbox_keyword_index(dir, dkw, &ndkw, s->kw[k], true)) >= 0)
 				kw |= 1u << di;
+		}
+		if (to_mboxf) {
+			kws[i] = kw;	/* copied below, all in one append */
+			continue;
 		}
 		if (imap_mbox_copy(s->sel_dir, m, dir, kw, &bases[i]) != 0) {
 			struct imap_msg cur;
@@ -1191,6 +1222,15 @@ imap_cmd_copy(struct imap_sess *s, bool uid, bool move, const struct imap_arg *a
 				break;
 			}
 		}
+	}
+	if (to_mboxf) {
+		/* an mbox takes every copy in one append under one lock: all
+		 * or nothing, nothing to undo */
+		if (imap_mbox_copy_to_mboxf(s->sel_dir, s->snap.m, idx, kws, nidx, dir, bases) != 0) {
+			copy_errno = errno;
+			i = 0;
+		}
+		free(kws);
 	}
 	for (k = 0; k < IMAP_MAX_KEYWORDS; k++)
 		free(dkw[k]);

@@ -154,6 +154,10 @@ imap_keyword_check(const char *name, bool new_name)
 void
 imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r)
 {
+	if (imap_mboxf_is(dir)) {
+		imap_mboxf_keywords(dir, names, n_r);	/* X-IMAPbase's list */
+		return;
+	}
 	char *path = path_join(dir, "dovecot-keywords");
 	struct str buf;
 	char *line, *save = NULL;
@@ -189,8 +193,13 @@ imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const char *na
 	size_t i, nf = 0;
 	int ret = -1, tries;
 
-	if (imap_mboxf_is(dir))
-		return -1;	/* keywords are not kept in mbox yet (docs/compat.md) */
+	if (imap_mboxf_is(dir)) {
+		int k = imap_mboxf_keyword_index(dir, name, create);
+
+		/* the list is the file's: the caller's names follow it */
+		imap_mboxf_keywords(dir, names, n);
+		return k;
+	}
 	for (i = 0; i < *n; i++)
 		if (names[i] != NULL && strcasecmp(names[i], name) == 0)
 			return (int)i;
@@ -277,7 +286,7 @@ imap_mbox_set_flags(const char *dir, struct imap_msg *m, unsigned flags, uint32_
 	int ret;
 
 	if (imap_mboxf_is(dir))
-		return imap_mboxf_set_flags(dir, m, flags);	/* keywords not kept in mbox yet */
+		return imap_mboxf_set_flags(dir, m, flags, kw);
 
 	str_init(&name, 128);
 	str_append_n(&name, m->name, maildir_basename_len(m->name));
@@ -345,7 +354,7 @@ imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flags, ui
 	struct str body, base, name;
 
 	if (imap_mboxf_is(dir)) {
-		struct imap_mboxf_new a = { data, len, flags, date, 0 };
+		struct imap_mboxf_new a = { data, len, flags, kw, date, 0 };
 
 		if (imap_mboxf_save(dir, &a, 1) != 0)
 			return -1;
@@ -473,6 +482,45 @@ imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir, u
 	str_deinit(&base);
 	str_deinit(&name);
 	return ret;
+}
+
+int
+imap_mbox_copy_to_mboxf(const char *src_dir, const struct imap_msg *m, const size_t *idx,
+    const uint32_t *kws, size_t n, const char *dir, char **bases_r)
+{
+	struct imap_mboxf_new *add = xcalloc(n + 1, sizeof(*add));
+	struct str *data = xcalloc(n + 1, sizeof(*data));
+	size_t i, nread = 0;
+	int ret = -1, e = 0;
+
+	for (i = 0; i < n; i++, nread++) {
+		const struct imap_msg *s = &m[idx[i]];
+
+		str_init(&data[i], s->vsize + 1);
+		if (imap_mbox_read(src_dir, s, &data[i]) != 0) {
+			e = errno;
+			nread++;
+			goto out;
+		}
+		add[i].data = data[i].s;
+		add[i].len = data[i].len;
+		add[i].flags = s->flags & ~IMAP_FLAG_RECENT;
+		add[i].kw = kws[i];
+		add[i].date = s->date;
+	}
+	if (imap_mboxf_save(dir, add, n) != 0) {
+		e = errno;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		bases_r[i] = xasprintf("u%u:", add[i].uid);	/* the name imap_mboxf_scan gives */
+	ret = 0;
+out:
+	for (i = 0; i < nread; i++)
+		str_deinit(&data[i]);
+	free(data);
+	free(add);
+	return ret == 0 ? 0 : (errno = e, -1);
 }
 
 void

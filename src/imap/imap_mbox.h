@@ -89,6 +89,12 @@ int	 imap_mbox_save(const char *dir, const char *data, size_t len, unsigned flag
  * expunged meanwhile) and nothing left behind */
 int	 imap_mbox_copy(const char *src_dir, const struct imap_msg *m, const char *dir,
 	    uint32_t kw, char **base_r);
+/* imap_mbox_copy_to_mboxf - the messages m[idx[i]] of src_dir (with
+ * keyword bits kws[i] of the target) appended to the mbox dir in one
+ * append under one lock; bases_r[i] (owned) name them as imap_mbox_copy's
+ * do. 0, or -1 with errno (ENOENT: a source is gone) and nothing added */
+int	 imap_mbox_copy_to_mboxf(const char *src_dir, const struct imap_msg *m,
+	    const size_t *idx, const uint32_t *kws, size_t n, const char *dir, char **bases_r);
 /* imap_mbox_remove_bases - unlink the messages of dir whose base names are
  * among bases (NULLs skipped): a COPY that is undone */
 void	 imap_mbox_remove_bases(const char *dir, char *const *bases, size_t n);

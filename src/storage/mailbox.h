@@ -12,10 +12,12 @@
  *    extensions), created or updated under Dovecot's dovecot-uidlist.lock,
  *    so that a mailbox Dovecot served keeps its UIDs and UIDLs here and the
  *    other way round.
- *  - mbox: "From " separated, mboxrd unquoted on reading; locked with a
- *    dot-lock and fcntl (storage_dotlock_take) while it is read and while
- *    deletions are written. UIDs come from Dovecot's X-UID / X-IMAPbase (or
- *    X-IMAP) headers when present, else the message number.
+ *  - mbox: split, numbered and shown as IMAP and Dovecot do
+ *    (storage/mbox_file.h: Content-Length, UIDs from X-UID / X-IMAPbase,
+ *    Dovecot's pseudo message hidden, the mbox headers hidden, ">From "
+ *    left as it is); locked with a dot-lock and fcntl
+ *    (storage_dotlock_take) while it is read and while deletions are
+ *    written.
  *
  * The caller runs as the mailbox owner. Tests:
  * tests/unit/storage/test_mailbox_read.c, tests/unit/storage/test_uidlist.c */
@@ -52,6 +54,9 @@ void	 mailbox_close(struct mailbox **);
 size_t	 mailbox_count(const struct mailbox *);
 const struct mailbox_msg *mailbox_msg(const struct mailbox *, size_t i);
 uint32_t mailbox_uidvalidity(const struct mailbox *);
+/* mailbox_uidnext - mbox: the next UID X-IMAPbase gives (past expunged
+ * ones); 0 when unknown (Maildir: the highest UID + 1 is the caller's) */
+uint32_t mailbox_uidnext(const struct mailbox *);
 
 /* mailbox_msg_read - message i's content with LF line ends (mbox: without
  * the From_ line, unquoted) appended to out. 0, or -1 (the message went

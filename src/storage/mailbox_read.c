@@ -1,5 +1,6 @@
 /* mailbox_read.c - opening a Maildir or an mbox for reading (POP3,
  * doveadm): the snapshot, message contents, expunge, UIDLs. See mailbox.h.
+ * An mbox is split and numbered by storage/mbox_file.c, as IMAP does.
  * Tests: tests/unit/storage/test_mailbox_read.c */
 #include <ctype.h>
 #include <dirent.h>
@@ -19,6 +20,8 @@
 #include "lib/str.h"
 #include "lib/util.h"
 #include "storage/mailbox.h"
+#include "storage/mbox_file.h"
+#include "storage/mbox_meta.h"
 
 /* Dovecot's dovecot-uidlist.lock: a dot-lock made with O_EXCL, stale after
  * two minutes without change; we wait up to this long for it */
@@ -30,6 +33,11 @@ struct mailbox {
 	enum storage_format format;
 	char		*path;
 	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;	/* mbox: X-IMAPbase's last UID + 1; 0 unknown */
+	bool		 pseudo;	/* mbox: Dovecot's pseudo message is first */
+	uint32_t	 base_last;	/* mbox: X-IMAPbase's last UID as written */
+	char		*base_kw[MBOX_META_MAX_KEYWORDS];	/* mbox: X-IMAPbase's (owned) */
+	size_t		 nbase_kw;
 	struct mailbox_msg *m;
 	size_t		 n;
 	char		 error[512];
@@ -45,6 +53,12 @@ const struct mailbox_msg *
 mailbox_msg(const struct mailbox *mb, size_t i)
 {
 	return i < mb->n ? &mb->m[i] : NULL;
+}
+
+uint32_t
+mailbox_uidnext(const struct mailbox *mb)
+{
+	return mb->uidnext;
 }
 
 uint32_t
@@ -444,13 +458,48 @@ mbox_read_all(int fd, struct str *out)
 	return n < 0 ? -1 : 0;
 }
 
+/* the walk of mbox_open: each message's place, UID, size and X-UIDL */
+struct mbox_open_ctx {
+	struct mailbox	*mb;
+	bool		 first;
+	struct str	 view;
+};
+
+static bool
+mbox_open_one(void *ctx, const char *buf, const struct mbox_file_msg *fm)
+{
+	struct mbox_open_ctx *c = ctx;
+	struct mailbox *mb = c->mb;
+	struct mailbox_msg *m;
+	const char *v, *hdr = buf + fm->msg;
+	size_t len, i;
+
+	if (c->first && fm->mm->has_base) {
+		mb->base_last = fm->mm->last_uid;
+		for (i = 0; i < fm->mm->nbase_keywords; i++)
+			mb->base_kw[mb->nbase_kw++] = xstrdup(fm->mm->base_keywords[i]);
+	}
+	c->first = false;
+	if (fm->uid == 0)
+		return false;	/* Dovecot's pseudo message: the numbers, not mail */
+	str_reset(&c->view);
+	mbox_file_client_view(hdr, fm->mlen, fm->mm, &c->view);
+	mailbox_push(mb, fm->uid, vsize_of(c->view.s, c->view.len), NULL);
+	m = &mb->m[mb->n - 1];
+	m->offset = (off_t)fm->from;
+	m->end = (off_t)fm->end;
+	if ((v = mbox_header(hdr, hdr + fm->mm->header_len, "X-UIDL:", &len)) != NULL)
+		m->uidl = xstrndup(v, len);
+	return false;
+}
+
 static int
 mbox_open(struct mailbox *mb, const char **error_r)
 {
 	struct str data;
+	struct mbox_file_walk w;
+	struct mbox_open_ctx c;
 	char *lock = NULL;
-	const char *p, *end;
-	size_t len, seq = 0;
 	int fd;
 
 	if (access(mb->path, F_OK) != 0 && errno == ENOENT)
@@ -462,62 +511,26 @@ mbox_open(struct mailbox *mb, const char **error_r)
 		*error_r = mailbox_fail(mb, "read(%s) failed: %s", mb->path, strerror(errno));
 		goto fail;
 	}
-	p = data.s;
-	end = data.s + data.len;
-	while (p < end) {
-		const char *start = p, *body, *next = p, *v;
-		struct mailbox_msg *m;
-
-		if (end - p < 5 || memcmp(p, "From ", 5) != 0) {
-			errno = EINVAL;
-			*error_r = mailbox_fail(mb, "%s: not an mbox file (%s)", mb->path, strerror(errno));
-			goto fail;
-		}
-		body = memchr(p, '\n', (size_t)(end - p));
-		body = body == NULL ? end : body + 1;
-		for (next = body; next < end; ) {
-			const char *eol = memchr(next, '\n', (size_t)(end - next));
-
-			if (eol == NULL) {
-				next = end;
-				break;
-			}
-			next = eol + 1;
-			if (end - next >= 5 && memcmp(next, "From ", 5) == 0)
-				break;
-		}
-		seq++;
-		mailbox_push(mb, (uint32_t)seq, 0, NULL);
-		m = &mb->m[mb->n - 1];
-		m->offset = start - data.s;
-		m->end = next - data.s;
-		if ((v = mbox_header(body, next, "X-UID:", &len)) != NULL)
-			m->uid = (uint32_t)strtoul(v, NULL, 10);
-		if ((v = mbox_header(body, next, "X-UIDL:", &len)) != NULL)
-			m->uidl = xstrndup(v, len);
-		if (seq == 1 && ((v = mbox_header(body, next, "X-IMAPbase:", &len)) != NULL ||
-		    (v = mbox_header(body, next, "X-IMAP:", &len)) != NULL))
-			mb->uidvalidity = (uint32_t)strtoul(v, NULL, 10);
-		p = next;
+	if (data.len > 0 && (data.len < 5 || memcmp(data.s, "From ", 5) != 0)) {
+		errno = EINVAL;
+		*error_r = mailbox_fail(mb, "%s: not an mbox file (%s)", mb->path, strerror(errno));
+		goto fail;
 	}
+	/* the split, UIDs and pseudo message IMAP sees (storage/mbox_file.c),
+	 * so that POP3 UIDLs and doveadm counts agree with IMAP and Dovecot */
+	memset(&c, 0, sizeof(c));
+	c.mb = mb;
+	c.first = true;
+	str_init(&c.view, 4096);
+	mbox_file_walk(data.s, data.len, &w, mbox_open_one, &c);
+	str_deinit(&c.view);
+	mb->uidvalidity = w.uidvalidity;
+	mb->uidnext = w.uidnext;
+	mb->pseudo = w.pseudo;
 	str_deinit(&data);
 	storage_fcntl_unlock(fd);
 	close(fd);
 	storage_dotlock_release(&lock);
-	/* sizes from the unquoted content */
-	{
-		size_t i;
-		struct str msg;
-		const char *err;
-
-		str_init(&msg, 4096);
-		for (i = 0; i < mb->n; i++) {
-			str_reset(&msg);
-			if (mailbox_msg_read(mb, i, &msg, &err) == 0)
-				mb->m[i].vsize = vsize_of(msg.s, msg.len);
-		}
-		str_deinit(&msg);
-	}
 	return 0;
 fail:
 	str_deinit(&data);
@@ -531,13 +544,13 @@ static int
 mbox_msg_read(struct mailbox *mb, size_t i, struct str *out, const char **error_r)
 {
 	struct mailbox_msg *m = &mb->m[i];
-	size_t len = (size_t)(m->end - m->offset), start;
+	size_t len = (size_t)(m->end - m->offset), pos = 0, from, msg, mlen;
 	char *buf = xmalloc(len + 1);
-	const char *p, *end;
+	struct mbox_meta mm;
 	ssize_t n;
 	int fd = open(mb->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0 || (n = pread(fd, buf, len, m->offset)) != (ssize_t)len ||
+	if (fd < 0 || (n = pread(fd, buf, len, m->offset)) != (ssize_t)len || len < 5 ||
 	    memcmp(buf, "From ", 5) != 0) {
 		if (fd >= 0)
 			close(fd);
@@ -547,26 +560,18 @@ mbox_msg_read(struct mailbox *mb, size_t i, struct str *out, const char **error_
 		return -1;
 	}
 	close(fd);
-	p = memchr(buf, '\n', len);
-	p = p == NULL ? buf + len : p + 1;
-	end = buf + len;
-	/* the blank line before the next From_ is the separator's */
-	if (end - p >= 1 && end[-1] == '\n' && end - p >= 2 && end[-2] == '\n')
-		end--;
-	start = out->len;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p)), *q = p;
-
-		eol = eol == NULL ? end : eol + 1;
-		while (q < eol && *q == '>')
-			q++;
-		/* mboxrd: ">From " lines lose one '>' */
-		if (q > p && eol - q >= 5 && memcmp(q, "From ", 5) == 0)
-			p++;
-		str_append_n(out, p, (size_t)(eol - p));
-		p = eol;
+	/* the same split on the message's own bytes (they end at the next
+	 * From_ line, where a valid Content-Length ends too), shown as IMAP
+	 * and Dovecot show it: no mbox headers, ">From " left as it is */
+	if (!mbox_file_next(buf, len, &pos, &from, &msg, &mlen)) {
+		free(buf);
+		errno = ESTALE;
+		*error_r = "the mbox changed under us";
+		return -1;
 	}
-	(void)start;
+	mbox_meta_parse(buf + msg, mlen, &mm);
+	mbox_file_client_view(buf + msg, mlen, &mm, out);
+	mbox_meta_free(&mm);
 	free(buf);
 	return 0;
 }
@@ -587,12 +592,21 @@ mbox_expunge(struct mailbox *mb, const bool *del, const char **error_r)
 		*error_r = mailbox_fail(mb, "read(%s) failed: %s", mb->path, strerror(errno));
 		goto out;
 	}
+	if (mb->n > 0 && del[0] && !mb->pseudo && mb->uidvalidity != 0)
+		/* the first message carries X-IMAPbase: when it goes, the
+		 * pseudo message keeps UIDVALIDITY, the last UID and the
+		 * keyword names (Dovecot reads it) */
+		/* the last UID as written: UIDs given to messages without X-UID
+		 * (POP3 does not write them) stay free for them */
+		mbox_meta_pseudo(mb->uidvalidity, mb->base_last, mb->base_kw, mb->nbase_kw,
+		    (long long)time(NULL), &keep);
 	for (i = 0; i < mb->n; i++) {
 		const struct mailbox_msg *m = &mb->m[i];
 
 		if (!del[i])
 			continue;
-		if ((size_t)m->end > data.len || memcmp(data.s + m->offset, "From ", 5) != 0) {
+		if ((size_t)m->end > data.len || (size_t)m->offset + 5 > data.len ||
+		    memcmp(data.s + m->offset, "From ", 5) != 0) {
 			errno = ESTALE;
 			*error_r = mailbox_fail(mb, "%s changed since it was opened (%s)", mb->path, strerror(errno));
 			goto out;
@@ -654,6 +668,8 @@ mailbox_close(struct mailbox **p)
 		free(mb->m[i].name);
 		free(mb->m[i].uidl);
 	}
+	for (i = 0; i < mb->nbase_kw; i++)
+		free(mb->base_kw[i]);
 	free(mb->m);
 	free(mb->path);
 	free(mb);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lib/mem.h"
 #include "lib/str.h"
@@ -100,6 +102,8 @@ one(struct mbox_meta *m, const char *name, size_t nl, const char *v, const char 
 		if (number(&p, end, &a) && a != 0)
 			m->uid = a;
 	} else if ((IS("X-IMAPbase") || IS("X-IMAP")) && !m->has_base) {
+		if (IS("X-IMAP"))
+			m->pseudo = true;
 		if (number(&p, end, &a) && number(&p, end, &b)) {
 			m->has_base = true;
 			m->uidvalidity = a;
@@ -207,4 +211,36 @@ mbox_meta_format(const struct mbox_meta *m, bool first, struct str *out)
 			str_appendf(out, " %s", m->keywords[i]);
 		str_append_c(out, '\n');
 	}
+}
+
+void
+mbox_meta_pseudo(uint32_t uidvalidity, uint32_t last_uid, char *const *keywords,
+    size_t nkeywords, long long now, struct str *out)
+{
+	char host[256], from[64], date[64];
+	time_t t = (time_t)now;
+	struct tm tm;
+	size_t i;
+
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	gmtime_r(&t, &tm);
+	strftime(from, sizeof(from), "%a %b %e %H:%M:%S %Y", &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	/* the subject is what mail readers know to hide; X-IMAP (not
+	 * X-IMAPbase) is what marks it for Dovecot and for us */
+	str_appendf(out, "From MAILER_DAEMON  %s\n"
+	    "Date: %s\n"
+	    "From: Mail System Internal Data <MAILER-DAEMON@%s>\n"
+	    "Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+	    "Message-ID: <%u@%s>\n"
+	    "X-IMAP: %u %010u", from, date, host, uidvalidity, host, uidvalidity, last_uid);
+	for (i = 0; i < nkeywords; i++)
+		str_appendf(out, " %s", keywords[i]);
+	str_append(out, "\nStatus: RO\n\n"
+	    "This message is not mail: it keeps this folder's IMAP numbers (UIDVALIDITY,\n"
+	    "the last UID given and the keyword names) while the folder has no other\n"
+	    "messages. Mail programs hide it. Deleting it makes the folder start its\n"
+	    "numbers again, and mail clients then download every message anew.\n\n");
 }

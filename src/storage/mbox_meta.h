@@ -4,7 +4,9 @@
  *
  *   X-IMAPbase: UIDVALIDITY LAST-UID [keyword...]  first message only
  *               (LAST-UID is UIDNEXT - 1, 10 digits zero-padded)
- *   X-IMAP: (the same, older name)
+ *   X-IMAP: (the same, older name) in the first message: Dovecot's
+ *           pseudo message, which holds the numbers while the mbox has
+ *           no mail (hidden from IMAP, POP3 and doveadm)
  *   X-UID: UID
  *   Status: R (\Seen) O (not \Recent: seen by a session before)
  *   X-Status: A (\Answered) F (\Flagged) T (\Draft) D (\Deleted)
@@ -37,6 +39,7 @@ struct mbox_meta {
 	uint32_t uid;			/* 0: none */
 	unsigned flags;			/* MBOX_* */
 	bool	 has_base;		/* X-IMAPbase or X-IMAP seen */
+	bool	 pseudo;		/* X-IMAP (the pseudo message's) seen */
 	uint32_t uidvalidity, last_uid;	/* X-IMAPbase: UIDNEXT - 1 */
 	char	*keywords[MBOX_META_MAX_KEYWORDS];	/* X-Keywords (owned) */
 	size_t	 nkeywords;
@@ -59,5 +62,12 @@ bool	 mbox_meta_is_ours(const char *line, size_t len);
  * X-Keywords (when any), X-UID. Keywords are written as they are: the
  * caller gives only valid IMAP atoms. */
 void	 mbox_meta_format(const struct mbox_meta *, bool first, struct str *out);
+
+/* mbox_meta_pseudo - the pseudo message (From_ line to its separator
+ * line) that keeps UIDVALIDITY, the last UID and the keyword names of an
+ * mbox without mail, in the shape Dovecot writes and recognises: first in
+ * the file, its numbers in an X-IMAP header. now: its date. */
+void	 mbox_meta_pseudo(uint32_t uidvalidity, uint32_t last_uid, char *const *keywords,
+	    size_t nkeywords, long long now, struct str *out);
 
 #endif

@@ -4,8 +4,8 @@ under ~/mail as folders. Read side: SELECT/EXAMINE/FETCH/STATUS with
 Dovecot's mbox headers (X-UID, X-IMAPbase, Status, X-Status,
 Content-Length) taken as UIDs and flags and hidden from the client, and
 Debian's Dovecot writing an mbox that yubin then serves with the same
-UIDs, UIDVALIDITY and flags. Writing (STORE, EXPUNGE, APPEND, COPY) is
-refused for now with NO, never done as if the file were a Maildir."""
+UIDs, UIDVALIDITY, flags and keywords, and the other way round. Writing
+(STORE, EXPUNGE, APPEND, COPY) rewrites the file as Dovecot reads it."""
 import os
 import socket
 import subprocess
@@ -100,7 +100,8 @@ def test_select_fetch_status_on_spool_inbox(mboxbox):
     assert b'INTERNALDATE "19-Nov-2026 10:00:00 +0000"' in data[0][0]
     typ, data = m.uid("FETCH", "8", "(BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert typ == "OK"
-    assert data[0][1] == b">From quoted\r\nbody three\r\n"
+    # the file's last line end is the separator's, as Dovecot reads it
+    assert data[0][1] == b">From quoted\r\nbody three"
     assert data[1][1] == b"Subject: three\r\n\r\n"
     typ, data = m.uid("FETCH", "7", "(ENVELOPE)")
     assert typ == "OK" and b'"two"' in data[0]
@@ -122,7 +123,8 @@ def test_examine_empty_spool_created_and_folders(mboxbox):
     typ, data = m.select("Work", readonly=True)
     assert typ == "OK" and data == [b"1"]
     typ, data = m.fetch("1", "(BODY.PEEK[TEXT])")
-    assert typ == "OK" and data[0][1] == b"in folder\r\n"
+    # no separator line at the end: the last line end is taken as it (Dovecot's way)
+    assert typ == "OK" and data[0][1] == b"in folder"
     typ, _ = m.select("Nope")
     assert typ == "NO"
     m.logout()
@@ -161,11 +163,12 @@ def test_store_expunge_append_copy(mboxbox):
     assert typ == "OK" and b"UID 7" in data[0] and b"\\Answered" in data[0]
     typ, data = m.uid("STORE", "5", "+FLAGS.SILENT", "(\\Deleted)")
     assert typ == "OK"
-    # keywords are not kept in mbox yet: refused, not dropped silently
-    assert m.uid("STORE", "5", "+FLAGS", "(todo)")[0] == "NO"
+    typ, data = m.uid("STORE", "5", "+FLAGS", "(todo)")
+    assert typ == "OK" and b"todo" in data[0]
     text = read_spool(mboxbox)
     assert b"X-UID: 7\nStatus: RO\nX-Status: AF\n" in text
-    assert b"X-UID: 5\nStatus: RO\nX-Status: D\n" in text
+    assert b"X-UID: 5\nStatus: RO\nX-Status: D\nX-Keywords: todo\n" in text
+    assert b"X-IMAPbase: 1700000000 0000000008 todo\n" in text
     typ, data = m.uid("COPY", "7:8", "Archive")
     assert typ == "OK"
     typ, data = m.expunge()
@@ -173,8 +176,9 @@ def test_store_expunge_append_copy(mboxbox):
     text = read_spool(mboxbox)
     assert b"Subject: one" not in text and b"From the body too" not in text
     # the first message left carries X-IMAPbase now, with the same numbers
+    # and the keyword names (kept, as Dovecot keeps them)
     assert text.startswith(b"From bob@example.org  Fri Nov 20 11:30:00 2026\n")
-    assert b"X-IMAPbase: 1700000000 0000000008\n" in text
+    assert b"X-IMAPbase: 1700000000 0000000008 todo\n" in text
     typ, data = m.append("INBOX", "(\\Flagged)", None,
                          b"Subject: new\r\n\r\nFrom me\r\nok\r\n")
     assert typ == "OK" and b"[APPENDUID 1700000000 9]" in data[0]
@@ -317,4 +321,361 @@ def test_create_delete_rename_list_folders(mboxbox):
     assert not os.path.exists(os.path.join(mboxbox.mail, "Done"))
     assert m.delete("Done")[0] == "NO"
     assert m.delete("Lists.Debian")[0] == "OK"
+    m.logout()
+
+
+def test_keywords_both_ways_with_dovecot(mboxbox):
+    """Keywords live where Dovecot keeps them in an mbox: the names in
+    the first message's X-IMAPbase after UIDVALIDITY and the last UID,
+    each message's in X-Keywords. Dovecot's are served by yubin, and
+    yubin's (STORE, APPEND, COPY) are read back by Dovecot."""
+    import imaplib
+    loc = SPOOL_FMT % mboxbox.root
+    write_spool(mboxbox, b"", os.path.join(mboxbox.mail, "Later"))
+    port, stop = real_dovecot(mboxbox, loc)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        for i in range(3):
+            assert d.append("INBOX", None, None, b"Subject: k%d\r\n\r\nbody %d\r\n" % (i, i))[0] == "OK"
+        assert d.select("INBOX")[0] == "OK"
+        assert d.store("1", "+FLAGS", "($Label1 foo)")[0] == "OK"
+        assert d.store("2", "+FLAGS", "(bar \\Seen)")[0] == "OK"
+        typ, want = d.fetch("1:*", "(UID FLAGS)")
+        assert typ == "OK"
+        d.logout()
+    finally:
+        stop()
+    assert b"X-Keywords: $Label1 foo" in read_spool(mboxbox)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    flags = m.untagged_responses["FLAGS"][-1]
+    assert b"$Label1" in flags and b"foo" in flags and b"bar" in flags
+    assert b"\\*" in m.untagged_responses["PERMANENTFLAGS"][-1]
+    typ, got = m.fetch("1:*", "(UID FLAGS)")
+    assert typ == "OK" and strip(got) == strip(want)
+    # a new keyword, one taken away, an APPEND and a COPY with keywords
+    typ, data = m.store("3", "+FLAGS", "(NewOne $Label1)")
+    assert typ == "OK" and b"NewOne" in data[0] and b"$Label1" in data[0]
+    assert b"NewOne" in m.untagged_responses["FLAGS"][-1]
+    assert m.store("1", "-FLAGS", "(foo)")[0] == "OK"
+    typ, data = m.append("INBOX", "(\\Seen Appended)", None, b"Subject: k3\r\n\r\nbody 3\r\n")
+    assert typ == "OK"
+    assert m.copy("1:2", "Later")[0] == "OK"
+    typ, mine = m.fetch("1:*", "(UID FLAGS)")
+    assert typ == "OK"
+    assert b"Appended" in mine[3] and b"$Label1" in mine[0] and b"foo" not in mine[0]
+    assert m.select("Later")[0] == "OK"
+    typ, later = m.fetch("1:*", "(UID FLAGS)")
+    assert typ == "OK" and b"$Label1" in later[0] and b"bar" in later[1]
+    m.logout()
+    text = read_spool(mboxbox)
+    base = [ln for ln in text.split(b"\n") if ln.startswith(b"X-IMAPbase:")]
+    assert len(base) == 1
+    for k in (b"$Label1", b"foo", b"bar", b"NewOne", b"Appended"):
+        assert k in base[0].split()[3:], base
+    port, stop = real_dovecot(mboxbox, loc)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        assert d.select("INBOX")[0] == "OK"
+        typ, theirs = d.fetch("1:*", "(UID FLAGS)")
+        assert typ == "OK" and strip(theirs) == strip(mine)
+        assert d.select("Later")[0] == "OK"
+        typ, theirs = d.fetch("1:*", "(UID FLAGS)")
+        assert typ == "OK" and strip(theirs) == strip(later)
+        d.logout()
+    finally:
+        stop()
+
+
+def pop3_stat(box):
+    import poplib
+    from test_imap_layout import _ctx
+    p = poplib.POP3_SSL("127.0.0.1", box.pop3s, context=_ctx(), timeout=20)
+    p.user("alice")
+    p.pass_("secret")
+    n = p.stat()[0]
+    uidl = p.uidl()[1]
+    p.quit()
+    return n, uidl
+
+
+def test_expunging_everything_keeps_the_numbers_in_a_pseudo_message(mboxbox):
+    """The last message expunged leaves Dovecot's pseudo message (X-IMAP
+    in a first message that is no mail): UIDVALIDITY, the last UID and
+    the keyword names survive, IMAP, POP3 and doveadm do not count it,
+    the next message gets the next UID, and Debian's Dovecot agrees."""
+    import imaplib
+    write_spool(mboxbox, DOVECOT_STYLE)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    assert m.store("1", "+FLAGS", "(kept)")[0] == "OK"
+    assert m.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+    typ, data = m.expunge()
+    assert typ == "OK" and len(data) == 3
+    text = read_spool(mboxbox)
+    assert text.startswith(b"From MAILER_DAEMON  ")
+    assert b"\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n" in text
+    assert b"\nX-IMAP: 1700000000 0000000008 kept\n" in text
+    assert text.count(b"\nFrom ") == 0
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)")
+    assert typ == "OK"
+    assert b"MESSAGES 0" in data[0] and b"UIDNEXT 9" in data[0]
+    assert b"UIDVALIDITY 1700000000" in data[0]
+    m.logout()
+    assert pop3_stat(mboxbox)[0] == 0
+    st = mboxbox.doveadm("mailbox", "status", "-u", "alice", "messages uidnext uidvalidity",
+                         "INBOX")
+    assert st.returncode == 0, st
+    assert "messages=0" in st.stdout and "uidvalidity=1700000000" in st.stdout, st.stdout
+    assert "uidnext=9" in st.stdout, st.stdout
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    assert m.untagged_responses["EXISTS"][-1] == b"0"
+    assert b"kept" in m.untagged_responses["FLAGS"][-1]
+    typ, data = m.append("INBOX", None, None, b"Subject: after\r\n\r\nafter\r\n")
+    assert typ == "OK" and b"[APPENDUID 1700000000 9]" in data[0]
+    m.logout()
+    text = read_spool(mboxbox)
+    # the pseudo message stays first, with the new last UID
+    assert text.startswith(b"From MAILER_DAEMON  ")
+    assert b"\nX-IMAP: 1700000000 0000000009 kept\n" in text
+    n, uidl = pop3_stat(mboxbox)
+    assert n == 1 and len(uidl) == 1
+    loc = SPOOL_FMT % mboxbox.root
+    port, stop = real_dovecot(mboxbox, loc)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        assert d.select("INBOX")[0] == "OK"
+        assert d.untagged_responses["UIDVALIDITY"][0] == b"1700000000"
+        typ, data = d.fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert typ == "OK" and b"UID 9 " in data[0][0] and data[0][1] == b"Subject: after\r\n\r\n"
+        assert len([r for r in data if isinstance(r, tuple)]) == 1
+        # Dovecot expunges everything in turn: yubin reads its pseudo message
+        assert d.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+        assert d.expunge()[0] == "OK"
+        d.logout()
+    finally:
+        stop()
+    m = login(mboxbox)
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)")
+    assert typ == "OK" and b"MESSAGES 0" in data[0] and b"UIDNEXT 10" in data[0]
+    assert b"UIDVALIDITY 1700000000" in data[0]
+    typ, data = m.append("INBOX", None, None, b"Subject: again\r\n\r\nagain\r\n")
+    assert typ == "OK" and b"[APPENDUID 1700000000 10]" in data[0]
+    m.logout()
+
+
+def test_rewrite_keeps_owner_group_and_mode(mboxbox):
+    """A rewritten mbox keeps its owner, group and mode: the spool file
+    USER:mail 0660 (the user is not in group mail, so the new file could
+    not get that group: the file is rewritten in place, as Dovecot does),
+    and a folder 0640 in the user's own group (new file, renamed)."""
+    import grp
+    mail_gid = grp.getgrnam("mail").gr_gid
+    write_spool(mboxbox, DOVECOT_STYLE)
+    os.chown(mboxbox.spool, mboxbox.uid, mail_gid)
+    os.chmod(mboxbox.spool, 0o660)
+    folder = os.path.join(mboxbox.mail, "Work")
+    write_spool(mboxbox, DOVECOT_STYLE, folder)
+    os.chmod(folder, 0o640)
+    mboxbox.start()
+    m = login(mboxbox)
+    for box, path in (("INBOX", mboxbox.spool), ("Work", folder)):
+        assert m.select(box)[0] == "OK"
+        assert m.uid("STORE", "7", "+FLAGS", "(\\Answered)")[0] == "OK"
+        assert m.append(box, None, None, b"Subject: more\r\n\r\nmore\r\n")[0] == "OK"
+        assert b"X-Status: AF\n" in read_spool(mboxbox, path)
+    m.logout()
+    st = os.stat(mboxbox.spool)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (mboxbox.uid, mail_gid, 0o660)
+    st = os.stat(folder)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (mboxbox.uid, mboxbox.gid, 0o640)
+    # nothing left beside them (.imap holds the offset caches, as Dovecot's indexes)
+    assert sorted(os.listdir(mboxbox.spool_dir)) == [".imap", "alice"]
+    assert sorted(os.listdir(mboxbox.mail)) == [".imap", "Work"]
+
+
+def real_dovecot_pop3(box, location):
+    """Debian's Dovecot serving POP3 on the box's user (as real_dovecot
+    does for IMAP); returns (port, stop)."""
+    import pathlib
+    import shutil
+    import signal
+    import tempfile
+    from conftest import free_port
+    from pop3_fixtures import listening, wait_for
+    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not os.path.exists(dovecot) or os.getuid() != 0:
+        pytest.skip("needs Debian's dovecot and root")
+    real = pathlib.Path(tempfile.mkdtemp(dir=box.root, prefix="realpop"))
+    (real / "run").mkdir(parents=True)
+    os.chmod(str(real), 0o755)
+    port = free_port()
+    conf = real / "dovecot.conf"
+    conf.write_text(
+        "base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols = pop3\n"
+        "listen = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\nfirst_valid_uid = 1\n"
+        "mail_location = %s\npop3_uidl_format = %%08Xu%%08Xv\n"
+        "passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n}\n"
+        "userdb {\n driver = passwd-file\n args = %s/users\n}\n"
+        "service pop3-login {\n inet_listener pop3 {\n  port = %d\n }\n"
+        " inet_listener pop3s {\n  port = 0\n }\n}\n"
+        % (real, real, real, location, box.root, box.root, port))
+    with open(str(real / "start.log"), "w") as errf:
+        # a file, not a pipe: the daemon's children would keep a pipe open
+        r = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,
+                           stdout=errf, stderr=errf, timeout=60)
+    assert r.returncode == 0, open(str(real / "start.log")).read()
+
+    def stop():
+        with open(str(real / "run" / "master.pid")) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20)
+    assert wait_for(lambda: listening(port))
+    return port, stop
+
+
+def pop3_all(p):
+    n = p.stat()[0]
+    out = {"stat": p.stat(), "list": p.list()[1], "uidl": p.uidl()[1], "retr": []}
+    for i in range(1, n + 1):
+        out["retr"].append(p.retr(i)[1])
+    return out
+
+
+def test_pop3_splits_and_numbers_the_mbox_as_imap_and_dovecot(mboxbox):
+    """POP3 (storage/mailbox_read.c) reads the mbox with IMAP's splitter
+    (storage/mbox_file.c): a "From " body line inside a correct
+    Content-Length stays in its message, UIDLs come from X-UID and
+    X-IMAPbase, the mbox headers are hidden; all of it equal to what
+    Debian's Dovecot's POP3 serves from the same file. Deleting the
+    first message (the one with X-IMAPbase) keeps the numbers."""
+    import imaplib
+    import poplib
+    from test_imap_layout import _ctx
+    write_spool(mboxbox, DOVECOT_STYLE)
+    mboxbox.start()
+    p = poplib.POP3_SSL("127.0.0.1", mboxbox.pop3s, context=_ctx(), timeout=20)
+    p.user("alice")
+    p.pass_("secret")
+    mine = pop3_all(p)
+    p.quit()
+    assert mine["stat"][0] == 3
+    assert b"From the body too" in b"\n".join(mine["retr"][0])
+    assert not any(ln.startswith((b"X-UID", b"X-IMAPbase", b"Status", b"Content-Length"))
+                   for r in mine["retr"] for ln in r)
+    assert mine["uidl"] == [b"1 000000056553f100", b"2 000000076553f100",
+                            b"3 000000086553f100"]
+    port, stop = real_dovecot_pop3(mboxbox, SPOOL_FMT % mboxbox.root)
+    try:
+        d = poplib.POP3("127.0.0.1", port, timeout=20)
+        d.user("alice")
+        d.pass_("secret")
+        theirs = pop3_all(d)
+        d.quit()
+    finally:
+        stop()
+    assert mine == theirs
+    # the first message (with X-IMAPbase) deleted over POP3
+    p = poplib.POP3_SSL("127.0.0.1", mboxbox.pop3s, context=_ctx(), timeout=20)
+    p.user("alice")
+    p.pass_("secret")
+    p.dele(1)
+    p.quit()
+    m = login(mboxbox)
+    typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)")
+    assert typ == "OK" and b"MESSAGES 2" in data[0] and b"UIDNEXT 9" in data[0]
+    assert b"UIDVALIDITY 1700000000" in data[0]
+    assert m.select("INBOX")[0] == "OK"
+    assert m.uid("FETCH", "1:*", "(UID)")[1] == [b"1 (UID 7)", b"2 (UID 8)"]
+    m.logout()
+    port, stop = real_dovecot(mboxbox, SPOOL_FMT % mboxbox.root)
+    try:
+        d = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        d.login("alice", "secret")
+        assert d.select("INBOX")[0] == "OK"
+        assert d.untagged_responses["UIDVALIDITY"][0] == b"1700000000"
+        assert d.uid("FETCH", "1:*", "(UID)")[1] == [b"1 (UID 7)", b"2 (UID 8)"]
+        d.logout()
+    finally:
+        stop()
+
+
+def test_copy_and_move_into_mbox_are_all_or_nothing(mboxbox):
+    """COPY/MOVE into an mbox takes all the messages in one append under
+    one lock: when one source message is gone half-way (expunged by
+    another session), the target is left exactly as it was and MOVE
+    keeps its originals; a COPY that works is appended in place (the
+    same file, X-IMAPbase's last UID changed where it stands)."""
+    write_spool(mboxbox, DOVECOT_STYLE)
+    archive = os.path.join(mboxbox.mail, "Archive")
+    write_spool(mboxbox, b"From a@b  Thu Nov 19 10:00:00 2026\nX-IMAPbase: 42 0000000003\n"
+                b"X-UID: 3\nSubject: old\n\nold\n\n", archive)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    other = login(mboxbox)
+    assert other.select("INBOX")[0] == "OK"
+    assert other.uid("STORE", "7", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+    assert other.expunge()[0] == "OK"
+    before = read_spool(mboxbox, archive)
+    for cmd in ("COPY", "MOVE"):
+        typ, data = m.uid(cmd, "5:8", "Archive")
+        assert typ == "NO" and b"EXPUNGEISSUED" in data[-1], (cmd, data)
+        assert read_spool(mboxbox, archive) == before
+    # MOVE kept its originals: after the sync, the two left are there
+    assert m.noop()[0] == "OK"
+    assert m.uid("FETCH", "1:*", "(UID)")[1] == [b"1 (UID 5)", b"2 (UID 8)"]
+    ino = os.stat(archive).st_ino
+    assert m.uid("COPY", "5:8", "Archive")[0] == "OK"
+    assert m.response("COPYUID")[1] == [b"42 5,8 4,5"]
+    assert os.stat(archive).st_ino == ino
+    text = read_spool(mboxbox, archive)
+    assert text.startswith(before.replace(b" 0000000003\n", b" 0000000005\n"))
+    assert text.count(b"\nFrom ") == 2
+    # the copies: a bare "From " line quoted (docs/compat.md), ">From "
+    # not quoted again
+    assert m.select("Archive")[0] == "OK"
+    typ, data = m.uid("FETCH", "4:5", "(BODY.PEEK[TEXT])")
+    assert typ == "OK" and data[0][1] == b"line one\r\n>From the body too\r\n"
+    assert data[2][1] == b">From quoted\r\nbody three"
+    typ, data = m.status("Archive", "(MESSAGES UIDNEXT)")
+    assert typ == "OK" and b"MESSAGES 3" in data[0] and b"UIDNEXT 6" in data[0]
+    other.logout()
+    m.logout()
+
+
+def test_store_over_many_messages_at_once(mboxbox):
+    """STORE over a range changes every message in one rewrite of the
+    mbox; a message expunged by another session meanwhile is left out of
+    the replies, the others all change."""
+    msgs = b"".join(b"From a@b  Thu Nov 19 10:00:00 2026\nSubject: m%d\n\nbody %d\n\n" % (i, i)
+                    for i in range(30))
+    write_spool(mboxbox, msgs)
+    mboxbox.start()
+    m = login(mboxbox)
+    assert m.select("INBOX")[0] == "OK"
+    other = login(mboxbox)
+    assert other.select("INBOX")[0] == "OK"
+    assert other.store("5", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+    assert other.expunge()[0] == "OK"
+    other.logout()
+    typ, data = m.store("1:*", "+FLAGS", "(\\Seen Big)")
+    assert typ == "OK"
+    got = [r for r in data if r is not None and b"FLAGS" in r]
+    assert len(got) == 29, data
+    assert all(b"\\Seen" in r and b"Big" in r for r in got)
+    assert not any(r.startswith(b"5 (") for r in got)
+    text = read_spool(mboxbox)
+    assert text.count(b"\nX-Keywords: Big\n") == 29 and text.count(b"Subject: m4\n") == 0
+    typ, data = m.store("2:3", "-FLAGS", "(Big)")
+    assert typ == "OK" and len([r for r in data if r is not None and b"FLAGS" in r]) == 2
+    typ, data = m.uid("SEARCH", "KEYWORD", "Big")
+    assert typ == "OK" and len(data[0].split()) == 27
     m.logout()

@@ -120,6 +120,56 @@ test_odd_input(void **state)
 	mbox_meta_free(&m);
 }
 
+static void
+test_pseudo_message(void **state)
+{
+	/* the header of the pseudo message Debian's Dovecot wrote when every
+	 * message was expunged, and ours parsed back */
+	static const char dovecot[] =
+	    "Date: Wed, 25 Nov 2026 17:21:33 +0000\n"
+	    "From: Mail System Internal Data <MAILER-DAEMON@vm>\n"
+	    "Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+	    "Message-ID: <1795627293@vm>\n"
+	    "X-IMAP: 1795627293 0000000004 $Label1 foo bar                            \n"
+	    "Status: RO\n\nThis text is part of the internal format of your mail folder\n";
+	char *kw[] = { "a", "$b" };
+	struct mbox_meta m;
+	struct str out;
+	const char *nl;
+
+	(void)state;
+	mbox_meta_parse(dovecot, sizeof(dovecot) - 1, &m);
+	assert_true(m.pseudo && m.has_base);
+	assert_int_equal(m.uidvalidity, 1795627293);
+	assert_int_equal(m.last_uid, 4);
+	assert_int_equal(m.nbase_keywords, 3);
+	assert_string_equal(m.base_keywords[2], "bar");
+	mbox_meta_free(&m);
+	/* an X-IMAPbase is no pseudo message */
+	mbox_meta_parse("X-IMAPbase: 1 0000000002\n\n", 26, &m);
+	assert_true(m.has_base && !m.pseudo);
+	mbox_meta_free(&m);
+
+	str_init(&out, 512);
+	mbox_meta_pseudo(77, 12, kw, 2, 1795627293, &out);
+	assert_memory_equal(out.s, "From MAILER_DAEMON  Wed Nov 25 17:21:33 2026\n", 45);
+	nl = strchr(out.s, '\n');
+	mbox_meta_parse(nl + 1, out.len - (size_t)(nl + 1 - out.s), &m);
+	assert_true(m.pseudo);
+	assert_int_equal(m.uidvalidity, 77);
+	assert_int_equal(m.last_uid, 12);
+	assert_int_equal(m.nbase_keywords, 2);
+	assert_string_equal(m.base_keywords[1], "$b");
+	assert_int_equal(m.flags, MBOX_SEEN | MBOX_OLD);
+	assert_non_null(strstr(out.s, "\nX-IMAP: 77 0000000012 a $b\n"));
+	assert_non_null(strstr(out.s,
+	    "\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"));
+	/* it ends with the separator line */
+	assert_memory_equal(out.s + out.len - 2, "\n\n", 2);
+	mbox_meta_free(&m);
+	str_deinit(&out);
+}
+
 int
 main(void)
 {
@@ -127,6 +177,7 @@ main(void)
 		cmocka_unit_test(test_dovecot_written),
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_odd_input),
+		cmocka_unit_test(test_pseudo_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
