@@ -392,7 +392,7 @@ def test_keywords_both_ways_with_dovecot(mboxbox):
 
 def pop3_stat(box):
     import poplib
-    from test_imap_layout import _ctx
+    from imap_fixtures import tls_ctx as _ctx
     p = poplib.POP3_SSL("127.0.0.1", box.pop3s, context=_ctx(), timeout=20)
     p.user("alice")
     p.pass_("secret")
@@ -558,7 +558,7 @@ def test_pop3_splits_and_numbers_the_mbox_as_imap_and_dovecot(mboxbox):
     first message (the one with X-IMAPbase) keeps the numbers."""
     import imaplib
     import poplib
-    from test_imap_layout import _ctx
+    from imap_fixtures import tls_ctx as _ctx
     write_spool(mboxbox, DOVECOT_STYLE)
     mboxbox.start()
     p = poplib.POP3_SSL("127.0.0.1", mboxbox.pop3s, context=_ctx(), timeout=20)
