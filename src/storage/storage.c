@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/str.h"
+#include "storage/mbox_file.h"
 
 bool
 storage_error_is_temporary(const struct storage_error *e)
@@ -95,6 +96,7 @@ storage_render(struct str *out, const struct storage_mail *m, bool mbox)
 {
 	const char *p = m->data, *end = m->data + m->len, *nl;
 	size_t n;
+	bool header = mbox, hide = false;
 
 	if (mbox) {
 		char date[64];
@@ -113,6 +115,18 @@ storage_render(struct str *out, const struct storage_mail *m, bool mbox)
 		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		if (n > 0 && p[n - 1] == '\r')
 			n--;
+		/* the mbox's own fields (Status, X-Status, X-Keywords, X-UID,
+		 * X-IMAPbase, X-IMAP, Content-Length) from the sender would set
+		 * flags and numbers for the reader: dropped, as Dovecot's LDA
+		 * does */
+		if (header && n == 0)
+			header = false;
+		else if (header && *p != ' ' && *p != '\t')
+			hide = mbox_file_is_hidden_header(p, n);
+		if (header && hide) {
+			p = nl != NULL ? nl + 1 : end;
+			continue;
+		}
 		if (mbox && storage_is_from_line(p, n))
 			str_append_c(out, '>');
 		str_append_n(out, p, n);

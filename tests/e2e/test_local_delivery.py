@@ -392,6 +392,32 @@ def test_unsafe_recipients_bounce_as_unknown_users(lab):
     assert re.search(r"to=<a/b@localhost>, .*status=bounced \(unknown user", log)
 
 
+def test_senders_mbox_fields_are_dropped_at_delivery(lab):
+    """Status, X-Status, X-Keywords, X-UID, X-IMAPbase, X-IMAP and
+    Content-Length belong to the mbox, not to the sender: a message that
+    brings them would arrive read, deleted, with forged keywords or UIDs
+    (X-IMAPbase 4294967295 would use the UIDs up). They are dropped from the
+    header, as Dovecot's LDA does; the same words in the body stay."""
+    u = lab.useradd()
+    lab.configure()
+    lab.start()
+    forged = ("Status: RO\r\nX-Status: DF\r\nX-Keywords: $Forged\r\nX-UID: 7\r\n"
+              "X-IMAPbase: 1 4294967295\r\n  $Folded\r\nX-IMAP: 1 2\r\nContent-Length: 3\r\n")
+    msg = ("From: alice@remote.test\r\n%sTo: %s@local.test\r\nSubject: forged\r\n"
+           "\r\nStatus: RO in the body\r\nX-UID: 9 in the body\r\n" % (forged, u.pw_name))
+    with smtplib.SMTP("127.0.0.1", lab.port, timeout=20) as c:
+        c.sendmail("alice@remote.test", ["%s@local.test" % u.pw_name], msg.encode())
+    assert lab.delivered(r"to=<%s@local.test>, relay=local, .*status=sent" % u.pw_name), \
+        lab.maillog()
+    text = open(os.path.join(lab.mail, u.pw_name)).read()
+    head, _, body = text.partition("\n\n")
+    for name in ("Status:", "X-Status:", "X-Keywords:", "X-UID:", "X-IMAPbase:", "X-IMAP:",
+                 "Content-Length:", "$Folded"):
+        assert name not in head, head
+    assert head.endswith("\nSubject: forged") and "\nTo: %s@local.test" % u.pw_name in head
+    assert body.startswith("Status: RO in the body\nX-UID: 9 in the body\n"), body
+
+
 def test_locked_mbox_defers_then_delivers(lab):
     u = lab.useradd()
     # local waits for a held lock up to deliver_lock_attempts x 1s first
