@@ -21,12 +21,14 @@
 #include "storage/storage.h"
 
 #define IDX_MAGIC	"YBIDX01\n"
-#define IDX_VERSION	1
+#define IDX_VERSION	2	/* 2: header-fields records */
 #define IDX_MAX_SIZE	(1024u * 1024 * 1024)
 #define IDX_INFO_MAX	28
 #define CACHE_MAGIC	"YBCACHE1"
-#define CACHE_ENTRY_MAGIC 0x59424345u	/* "YBCE" */
+#define CACHE_ENTRY_MAGIC 0x59424345u	/* "YBCE": ENVELOPE/BODY/BODYSTRUCTURE */
+#define CACHE_HDR_MAGIC	0x59424348u	/* "YBCH": header fields */
 #define CACHE_MAX_ENTRY	(4u * 1024 * 1024)
+#define CACHE_MAX_FILE	(1024ull * 1024 * 1024)	/* appends stop there until compacted */
 
 /* Host byte order: the index is a local cache, never copied between
  * machines (a foreign one fails the magic/checksum test and is rebuilt). */
@@ -51,8 +53,9 @@ struct idx_rec {
 	char		 info[IDX_INFO_MAX];	/* after ":2,", NUL-padded */
 	uint64_t	 modseq, vsize;
 	int64_t		 date;
-	uint64_t	 cache_off;
-	uint32_t	 cache_len, check;
+	uint64_t	 cache_off, hdr_off;
+	uint32_t	 cache_len, hdr_len;
+	uint32_t	 pad2, check;
 };
 
 struct cache_entry_hdr {
@@ -60,7 +63,7 @@ struct cache_entry_hdr {
 };
 
 _Static_assert(sizeof(struct idx_hdr) == 112, "index header layout");
-_Static_assert(sizeof(struct idx_rec) == 88, "index record layout");
+_Static_assert(sizeof(struct idx_rec) == 104, "index record layout");
 
 struct idx_view {
 	const struct idx_hdr *h;
@@ -115,7 +118,7 @@ idx_header_ok(const void *data, size_t len, const char **why_r)
 		return *why_r = "file too small", -1;
 	if (memcmp(h->magic, IDX_MAGIC, 8) != 0 || h->version != IDX_VERSION ||
 	    h->rec_size != sizeof(struct idx_rec))
-		return *why_r = "not a version 1 index", -1;
+		return *why_r = "not a version 2 index", -1;
 	if (h->check != hdr_check(h))
 		return *why_r = "header checksum mismatch", -1;
 	need = sizeof(*h) + (uint64_t)h->count * sizeof(struct idx_rec) + h->names_size;
@@ -147,7 +150,8 @@ rec_ok(const struct idx_hdr *h, const struct idx_rec *r)
 		return false;
 	/* the name and its NUL inside the names area */
 	if ((uint64_t)r->name_off + r->name_len >= h->names_size ||
-	    r->cache_len > CACHE_MAX_ENTRY)
+	    r->cache_len > CACHE_MAX_ENTRY || r->hdr_len > IMAP_HDR_MAX_RECORD ||
+	    (r->hdr_off == 0) != (r->hdr_len == 0) || r->pad2 != 0)
 		return false;
 	for (i = 0; i < IDX_INFO_MAX && r->info[i] != '\0'; i++)
 		if (r->info[i] == '/' || r->info[i] == '\n' || (unsigned char)r->info[i] < 0x20)
@@ -291,8 +295,11 @@ write_replace(const char *dir, const char *name, const void *data, size_t len)
 
 /* --- the cache file --- */
 
+/* cache_read_entry - the data of the entry of kind magic for uid at off
+ * into out (NUL-terminated): 0, or -1 when it is not there intact */
 static int
-cache_read_entry(int fd, uint32_t uid, uint64_t off, uint32_t len, struct str *out)
+cache_read_entry(int fd, uint32_t magic, uint32_t uid, uint64_t off, uint32_t len,
+    struct str *out)
 {
 	struct cache_entry_hdr e;
 	size_t want = sizeof(e) + len;
@@ -314,23 +321,28 @@ cache_read_entry(int fd, uint32_t uid, uint64_t off, uint32_t len, struct str *o
 	if (pread(fd, out->s, want, (off_t)off) != (ssize_t)want)
 		return -1;
 	memcpy(&e, out->s, sizeof(e));
-	if (e.magic != CACHE_ENTRY_MAGIC || e.uid != uid || e.len != len)
+	if (e.magic != magic || e.uid != uid || e.len != len)
 		return -1;
 	memmove(out->s, out->s + sizeof(e), len);
 	out->len = len;
 	out->s[len] = '\0';
 	if (check_sum(out->s, len) != e.check)
 		return -1;
-	/* three NUL-terminated strings */
-	if (out->s[len - 1] != '\0' || memchr(out->s, '\0', len) == out->s + len - 1)
-		return -1;
 	return 0;
 }
 
-static void
-cache_entry_append(struct str *buf, uint32_t uid, const char *data, size_t len)
+/* envelope_entry_ok - three NUL-terminated strings */
+static bool
+envelope_entry_ok(const struct str *d)
 {
-	struct cache_entry_hdr e = { CACHE_ENTRY_MAGIC, uid, (uint32_t)len, check_sum(data, len) };
+	return d->len >= 3 && d->s[d->len - 1] == '\0' &&
+	    memchr(d->s, '\0', d->len) != d->s + d->len - 1;
+}
+
+static void
+cache_entry_append(struct str *buf, uint32_t magic, uint32_t uid, const char *data, size_t len)
+{
+	struct cache_entry_hdr e = { magic, uid, (uint32_t)len, check_sum(data, len) };
 
 	str_append_n(buf, (const char *)&e, sizeof(e));
 	str_append_n(buf, data, len);
@@ -353,23 +365,38 @@ cache_compact(const char *dir, struct imap_mbox_snap *snap, uint64_t *live_r)
 	str_append_n(&out, CACHE_MAGIC, 8);
 	for (i = 0; i < snap->n; i++) {
 		struct imap_msg *m = &snap->m[i];
+		struct imap_hdr_rec hr;
 
-		if (m->cache_off == 0)
-			continue;
-		if (fd < 0 || cache_read_entry(fd, m->uid, m->cache_off, m->cache_len, &ent) != 0) {
-			m->cache_off = 0;
-			m->cache_len = 0;
-			continue;
+		if (m->cache_off != 0) {
+			if (fd >= 0 && cache_read_entry(fd, CACHE_ENTRY_MAGIC, m->uid, m->cache_off,
+			    m->cache_len, &ent) == 0 && envelope_entry_ok(&ent)) {
+				m->cache_off = out.len;
+				cache_entry_append(&out, CACHE_ENTRY_MAGIC, m->uid, ent.s, ent.len);
+			} else {
+				m->cache_off = 0;
+				m->cache_len = 0;
+			}
 		}
-		m->cache_off = out.len;
-		cache_entry_append(&out, m->uid, ent.s, ent.len);
+		if (m->hdr_off != 0) {
+			if (fd >= 0 && cache_read_entry(fd, CACHE_HDR_MAGIC, m->uid, m->hdr_off,
+			    m->hdr_len, &ent) == 0 &&
+			    imap_hdr_record_parse(ent.s, ent.len, m->name, &hr) == 0) {
+				m->hdr_off = out.len;
+				cache_entry_append(&out, CACHE_HDR_MAGIC, m->uid, ent.s, ent.len);
+			} else {
+				m->hdr_off = 0;
+				m->hdr_len = 0;
+			}
+		}
 	}
 	if (fd >= 0)
 		close(fd);
 	if (write_replace(dir, IMAP_INDEX_CACHE_FILE, out.s, out.len) != 0) {
 		/* keep nothing we cannot point at */
-		for (i = 0; i < snap->n; i++)
+		for (i = 0; i < snap->n; i++) {
 			snap->m[i].cache_off = snap->m[i].cache_len = 0;
+			snap->m[i].hdr_off = snap->m[i].hdr_len = 0;
+		}
 		*live_r = 0;
 	} else {
 		*live_r = out.len;
@@ -480,6 +507,8 @@ idx_write(const char *dir, const struct imap_mbox_snap *snap, const struct dir_s
 		r->date = m->date;
 		r->cache_off = m->cache_off;
 		r->cache_len = m->cache_len;
+		r->hdr_off = m->hdr_off;
+		r->hdr_len = m->hdr_len;
 		r->check = rec_check(r);
 	}
 	memset(&h, 0, sizeof(h));
@@ -579,6 +608,8 @@ snap_from_view(const struct idx_view *v, struct imap_mbox_snap *out)
 		m->modseq = r->modseq;
 		m->cache_off = r->cache_off;
 		m->cache_len = r->cache_len;
+		m->hdr_off = r->hdr_off;
+		m->hdr_len = (uint16_t)r->hdr_len;
 	}
 }
 
@@ -613,6 +644,20 @@ imap_index_snap_from_image(const void *data, size_t len, struct imap_mbox_snap *
 		return -1;
 	snap_from_view(&v, out);
 	return 0;
+}
+
+/* old_highestmodseq - the highest modseq of an index of the previous
+ * version (its header is laid out the same), so that an upgrade does
+ * not move modseqs; 0 when there is none */
+static uint64_t
+old_highestmodseq(const struct idx_map *map)
+{
+	const struct idx_hdr *h = map->p;
+
+	if (h == NULL || map->len < sizeof(*h) || memcmp(h->magic, IDX_MAGIC, 8) != 0 ||
+	    h->version != 1 || h->check != hdr_check(h))
+		return 0;
+	return h->highestmodseq;
 }
 
 /* fresh_modseq - where modseqs start without a readable old index: the
@@ -677,7 +722,7 @@ index_sync(const char *dir, bool force, struct imap_mbox_snap *out, enum imap_in
 			*how_r = IMAP_INDEX_FAST;
 		return 0;
 	}
-	hms = hdr_ok ? ((const struct idx_hdr *)map.p)->highestmodseq : 0;
+	hms = hdr_ok ? ((const struct idx_hdr *)map.p)->highestmodseq : old_highestmodseq(&map);
 	if (hms == 0)
 		hms = fresh_modseq();
 	if (force)
@@ -694,15 +739,17 @@ index_sync(const char *dir, bool force, struct imap_mbox_snap *out, enum imap_in
 		const struct idx_rec *r = have ? view_find(&v, m->uid) : NULL;
 
 		if (r != NULL && rec_base_is(&v, r, m->name)) {
-			/* the same file: its content and cache entry are the same */
+			/* the same file: its content and cache entries are the same */
 			m->cache_off = r->cache_off;
 			m->cache_len = r->cache_len;
+			m->hdr_off = r->hdr_off;
+			m->hdr_len = (uint16_t)r->hdr_len;
+			live += m->cache_off != 0 ? m->cache_len + sizeof(struct cache_entry_hdr) : 0;
+			live += m->hdr_off != 0 ? m->hdr_len + sizeof(struct cache_entry_hdr) : 0;
 			if (r->flags == (m->flags & ~IMAP_FLAG_RECENT) && r->kw == m->kw) {
 				m->modseq = r->modseq;
-				live += m->cache_off != 0 ? m->cache_len + sizeof(struct cache_entry_hdr) : 0;
 				continue;
 			}
-			live += m->cache_off != 0 ? m->cache_len + sizeof(struct cache_entry_hdr) : 0;
 		}
 		m->modseq = 0;	/* changed: numbered below */
 		changed++;
@@ -729,7 +776,9 @@ index_sync(const char *dir, bool force, struct imap_mbox_snap *out, enum imap_in
 	if (stat(cpath, &st) == 0)
 		cache_size = (uint64_t)st.st_size;
 	free(cpath);
-	if (force || (expunged > 0 && cache_size > 2 * live + 65536))
+	/* dead entries come from expunges, from records written anew with
+	 * more header names, and from an index rebuilt without the old one */
+	if (force || (cache_size > 8 && !have) || cache_size > 2 * live + 65536)
 		cache_compact(dir, out, &live);
 	/* a directory changed in this second may change again unseen */
 	synced = d.cur_sec < (int64_t)now && d.new_sec < (int64_t)now && d.ul_sec < (int64_t)now;
@@ -901,6 +950,7 @@ imap_cached_init(struct imap_cached *c)
 {
 	memset(c, 0, sizeof(*c));
 	str_init(&c->data, 1024);
+	str_init(&c->hdr_data, 1024);
 	c->fd = -1;
 }
 
@@ -910,7 +960,37 @@ imap_cached_deinit(struct imap_cached *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	str_deinit(&c->data);
+	str_deinit(&c->hdr_data);
 	c->fd = -1;
+}
+
+/* cached_open - the cache file, opened at the first get of a command */
+static bool
+cached_open(const char *dir, struct imap_cached *c)
+{
+	if (!c->tried) {
+		char *path = path_join(dir, IMAP_INDEX_CACHE_FILE);
+
+		c->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		c->tried = true;
+		free(path);
+	}
+	return c->fd >= 0;
+}
+
+bool
+imap_index_hdr_get(const char *dir, const struct imap_msg *m, struct imap_cached *out)
+{
+	memset(&out->hdr, 0, sizeof(out->hdr));
+	if (m->hdr_off == 0 || !cached_open(dir, out))
+		return false;
+	if (cache_read_entry(out->fd, CACHE_HDR_MAGIC, m->uid, m->hdr_off, m->hdr_len,
+	    &out->hdr_data) != 0 ||
+	    imap_hdr_record_parse(out->hdr_data.s, out->hdr_data.len, m->name, &out->hdr) != 0) {
+		memset(&out->hdr, 0, sizeof(out->hdr));
+		return false;
+	}
+	return true;
 }
 
 bool
@@ -918,18 +998,10 @@ imap_index_cache_get(const char *dir, const struct imap_msg *m, struct imap_cach
 {
 	bool ok;
 
-	if (m->cache_off == 0)
+	if (m->cache_off == 0 || !cached_open(dir, out))
 		return false;
-	if (!out->tried) {
-		char *path = path_join(dir, IMAP_INDEX_CACHE_FILE);
-
-		out->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		out->tried = true;
-		free(path);
-	}
-	if (out->fd < 0)
-		return false;
-	ok = cache_read_entry(out->fd, m->uid, m->cache_off, m->cache_len, &out->data) == 0;
+	ok = cache_read_entry(out->fd, CACHE_ENTRY_MAGIC, m->uid, m->cache_off, m->cache_len,
+	    &out->data) == 0 && envelope_entry_ok(&out->data);
 	if (ok) {
 		out->envelope = out->data.s;
 		out->body = out->envelope + strlen(out->envelope) + 1;
@@ -966,13 +1038,34 @@ imap_cache_batch_add(struct imap_cache_batch *b, struct imap_msg *m, const char 
 	b->offs = xreallocarray(b->offs, b->n + 1, sizeof(*b->offs));
 	b->lens = xreallocarray(b->lens, b->n + 1, sizeof(*b->lens));
 	b->msgs = xreallocarray(b->msgs, b->n + 1, sizeof(*b->msgs));
+	b->hdr = xreallocarray(b->hdr, b->n + 1, sizeof(*b->hdr));
 	b->uids[b->n] = m->uid;
 	b->offs[b->n] = b->buf.len;
 	b->lens[b->n] = (uint32_t)data.len;
 	b->msgs[b->n] = m;
+	b->hdr[b->n] = false;
 	b->n++;
-	cache_entry_append(&b->buf, m->uid, data.s, data.len);
+	cache_entry_append(&b->buf, CACHE_ENTRY_MAGIC, m->uid, data.s, data.len);
 	str_deinit(&data);
+}
+
+void
+imap_cache_batch_add_hdr(struct imap_cache_batch *b, struct imap_msg *m, const struct str *record)
+{
+	if (record->len == 0 || record->len > IMAP_HDR_MAX_RECORD)
+		return;
+	b->uids = xreallocarray(b->uids, b->n + 1, sizeof(*b->uids));
+	b->offs = xreallocarray(b->offs, b->n + 1, sizeof(*b->offs));
+	b->lens = xreallocarray(b->lens, b->n + 1, sizeof(*b->lens));
+	b->msgs = xreallocarray(b->msgs, b->n + 1, sizeof(*b->msgs));
+	b->hdr = xreallocarray(b->hdr, b->n + 1, sizeof(*b->hdr));
+	b->uids[b->n] = m->uid;
+	b->offs[b->n] = b->buf.len;
+	b->lens[b->n] = (uint32_t)record->len;
+	b->msgs[b->n] = m;
+	b->hdr[b->n] = true;
+	b->n++;
+	cache_entry_append(&b->buf, CACHE_HDR_MAGIC, m->uid, record->s, record->len);
 }
 
 void
@@ -1012,18 +1105,28 @@ imap_cache_batch_commit(struct imap_cache_batch *b, const char *dir)
 	}
 	base = st.st_size;
 	/* a torn append is harmless: entries are checked when read */
-	if (pwrite(fd, b->buf.s, b->buf.len, base) == (ssize_t)b->buf.len) {
+	if ((uint64_t)base + b->buf.len <= CACHE_MAX_FILE && pwrite(fd, b->buf.s, b->buf.len, base) == (ssize_t)b->buf.len) {
 		for (i = 0; i < b->n; i++) {
 			struct idx_rec *r = rw_find(&w, b->uids[i]);
 			uint64_t off = (uint64_t)base + b->offs[i];
 
-			b->msgs[i]->cache_off = off;
-			b->msgs[i]->cache_len = b->lens[i];
+			if (b->hdr[i]) {
+				b->msgs[i]->hdr_off = off;
+				b->msgs[i]->hdr_len = (uint16_t)b->lens[i];
+			} else {
+				b->msgs[i]->cache_off = off;
+				b->msgs[i]->cache_len = b->lens[i];
+			}
 			if (r == NULL || !rec_base_is(&(struct idx_view){ w.h, w.r,
 			    (const char *)(w.r + w.h->count), w.h->count }, r, b->msgs[i]->name))
 				continue;
-			r->cache_off = off;
-			r->cache_len = b->lens[i];
+			if (b->hdr[i]) {
+				r->hdr_off = off;
+				r->hdr_len = b->lens[i];
+			} else {
+				r->cache_off = off;
+				r->cache_len = b->lens[i];
+			}
 			r->check = rec_check(r);
 			w.h->cache_live += b->lens[i] + sizeof(struct cache_entry_hdr);
 		}
@@ -1043,5 +1146,6 @@ imap_cache_batch_deinit(struct imap_cache_batch *b)
 	free(b->offs);
 	free(b->lens);
 	free(b->msgs);
+	free(b->hdr);
 	memset(b, 0, sizeof(*b));
 }

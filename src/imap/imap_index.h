@@ -15,9 +15,10 @@
  *                      rename, fsync of the directory); records updated in
  *                      place for STORE modseqs and cache offsets, each
  *                      record with its own checksum.
- *   yubin.index.cache  append-only ENVELOPE/BODY/BODYSTRUCTURE entries,
- *                      each checked (UID, length, checksum) when read;
- *                      compacted when more than half of it is dead.
+ *   yubin.index.cache  append-only entries of two kinds, each checked
+ *                      (kind, UID, length, checksum) when read:
+ *                      ENVELOPE/BODY/BODYSTRUCTURE, and header fields
+ *                      (below); compacted when more than half is dead.
  *   yubin.index.lock   flock(2)ed by every writer, so modseqs only grow.
  *
  * The directory is trusted unchanged when the mtimes of cur/ and new/
@@ -35,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imap/imap_hdr.h"
 #include "imap/imap_mbox.h"
 #include "lib/str.h"
 
@@ -88,6 +90,8 @@ int	 imap_index_snap_from_image(const void *data, size_t len, struct imap_mbox_s
 struct imap_cached {
 	struct str	 data;		/* "envelope\0body\0bodystructure\0" */
 	const char	*envelope, *body, *bodystructure;	/* into data */
+	struct str	 hdr_data;	/* a header-fields record's data */
+	struct imap_hdr_rec hdr;	/* into hdr_data, after imap_index_hdr_get */
 	int		 fd;		/* the cache file, open across calls */
 	bool		 tried;
 };
@@ -98,6 +102,9 @@ void	 imap_cached_init(struct imap_cached *);
 void	 imap_cached_deinit(struct imap_cached *);
 /* imap_index_cache_get - m's cached strings: true when found and intact */
 bool	 imap_index_cache_get(const char *dir, const struct imap_msg *m, struct imap_cached *out);
+/* imap_index_hdr_get - m's header-fields record into out->hdr: true when
+ * found, intact and of m's file */
+bool	 imap_index_hdr_get(const char *dir, const struct imap_msg *m, struct imap_cached *out);
 
 /* a batch of new cache entries, written at commit (one lock, one append) */
 struct imap_cache_batch {
@@ -105,13 +112,18 @@ struct imap_cache_batch {
 	uint32_t	*uids;
 	uint64_t	*offs;		/* into buf */
 	uint32_t	*lens;
-	struct imap_msg **msgs;		/* borrowed: their cache_off is set on commit */
+	bool		*hdr;		/* a header-fields record (else ENVELOPE...) */
+	struct imap_msg **msgs;		/* borrowed: their cache_off/hdr_off is set on commit */
 	size_t		 n;
 };
 
 void	 imap_cache_batch_init(struct imap_cache_batch *);
 void	 imap_cache_batch_add(struct imap_cache_batch *, struct imap_msg *m, const char *envelope,
 	    const char *body, const char *bodystructure);
+/* imap_cache_batch_add_hdr - a header-fields record (its data, from
+ * imap_hdr_record_make) for m */
+void	 imap_cache_batch_add_hdr(struct imap_cache_batch *, struct imap_msg *m,
+	    const struct str *record);
 /* imap_cache_batch_commit - append and record in the index; the batch
  * is emptied (and may be reused) */
 void	 imap_cache_batch_commit(struct imap_cache_batch *, const char *dir);
