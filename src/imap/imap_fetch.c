@@ -519,8 +519,10 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			partial = !have_cache;
 		}
 		if (hdr_cacheable) {
+			/* every item asked, so that a record learns all the
+			 * names it lacked at once */
 			have_hf = true;
-			for (k = 0; k < nitems && have_hf; k++)
+			for (k = 0; k < nitems; k++)
 				if (items[k].kind == FI_SECTION &&
 				    imap_hdrc_fields(&hc, m, (const char *const *)items[k].fields,
 				    items[k].nfields, &hf[k]) != 0)
