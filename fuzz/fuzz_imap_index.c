@@ -5,7 +5,8 @@
  * the Maildir's cur/. The resealed image is then put into a real Maildir
  * and synced (the rescan merges the directory with it), with the input
  * as its yubin.index.cache too, whose entries of both kinds (ENVELOPE
- * and header fields) the snapshot's records then point into. */
+ * and header fields) the snapshot's records then point into; the
+ * expunge history the sync carries over must stay well-formed. */
 #include <fcntl.h>
 #include <ftw.h>
 #include <stddef.h>
@@ -107,6 +108,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)imap_index_cache_get(dir, &snap.m[i], &c);
 		}
 		imap_cached_deinit(&c);
+		/* the expunge history carried over: ascending, apart, below
+		 * UIDNEXT */
+		{
+			struct imap_index_exp *r;
+			uint64_t start;
+			size_t n, k;
+
+			if (imap_index_history(dir, snap.uidvalidity, &start, &r, &n) == 0) {
+				for (k = 0; k < n; k++)
+					if (r[k].lo == 0 || r[k].lo > r[k].hi || r[k].hi >= snap.uidnext ||
+					    (k > 0 && r[k - 1].hi >= r[k].lo))
+						__builtin_trap();
+				free(r);
+			}
+		}
 		imap_mbox_snap_free(&snap);
 	}
 	free(path);

@@ -489,7 +489,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	}
 	imap_hdrc_init(&hc, s->sel_dir);
 	if (vanished)
-		imap_condstore_vanished(s, a[0].str);
+		imap_condstore_vanished(s, a[0].str, changedsince);
 	str_init(&line, 256);
 	str_init(&data, 4096);
 	imap_cached_init(&cached);

@@ -10,7 +10,8 @@
  * (Dovecot's Maildir code ignores names without a leading "." or
  * "dovecot"):
  *
- *   yubin.index        header + fixed records sorted by UID + base names;
+ *   yubin.index        header + fixed records sorted by UID + base names
+ *                      + the expunge history (below);
  *                      rewritten whole through yubin.index.tmp (fsync,
  *                      rename, fsync of the directory); records updated in
  *                      place for STORE modseqs and cache offsets, each
@@ -85,14 +86,38 @@ void	 imap_index_reseal(void *data, size_t len);
  * -1 when it is not a valid index */
 int	 imap_index_snap_from_image(const void *data, size_t len, struct imap_mbox_snap *out);
 
+/* --- the expunge history (QRESYNC) ---
+ * The index remembers which UIDs went away at which modseq, as ranges
+ * (after the base names in yubin.index), from history_start on: the
+ * modseq at which the index was built. VANISHED (EARLIER) then names only
+ * the UIDs expunged after the client's modseq; a client older than the
+ * history gets every missing UID, as does one of a mailbox without an
+ * index. At most IMAP_INDEX_EXP_MAX ranges: beyond, neighbours are
+ * joined under the higher modseq (more UIDs reported, never fewer). */
+#define IMAP_INDEX_EXP_MAX	4096
+
+struct imap_index_exp {
+	uint32_t	 lo, hi;	/* UIDs lo..hi that are not in the mailbox */
+	uint64_t	 modseq;	/* when the last of them went */
+};
+
+/* imap_index_history - the expunge history of dir's index if its
+ * UIDVALIDITY is uidvalidity: 0 with *start_r (the modseq from which on
+ * it is complete) and the ranges (*r_r owned by the caller, ascending),
+ * or -1 when there is none to trust */
+int	 imap_index_history(const char *dir, uint32_t uidvalidity, uint64_t *start_r,
+	    struct imap_index_exp **r_r, size_t *n_r);
+
 /* --- the ENVELOPE / BODY / BODYSTRUCTURE cache --- */
 
 struct imap_cached {
 	struct str	 data;		/* "envelope\0body\0bodystructure\0" */
-	const char	*envelope, *body, *bodystructure;	/* into data */
+	const char	*envelope, *body, *bodystructure;	/* into data or map */
 	struct str	 hdr_data;	/* a header-fields record's data */
-	struct imap_hdr_rec hdr;	/* into hdr_data, after imap_index_hdr_get */
+	struct imap_hdr_rec hdr;	/* into hdr_data or map, after imap_index_hdr_get */
 	int		 fd;		/* the cache file, open across calls */
+	void		*map;		/* its first map_len bytes mapped, or NULL (owned) */
+	size_t		 map_len;
 	bool		 tried;
 };
 
