@@ -73,6 +73,27 @@ add_name(struct strvec *v, const char *name, size_t len)
 }
 
 int
+imap_hdr_record_make_norm(struct str *out, const char *name, const char *hdr, size_t hdr_len,
+    const struct strvec *names)
+{
+	size_t i;
+	char hash[16];
+
+	if (names->n == 0 || names->n > IMAP_HDR_MAX_NAMES)
+		return -1;
+	str_reset(out);
+	snprintf(hash, sizeof(hash), "%08x", (unsigned)imap_hdr_base_hash(name));
+	str_append_n(out, hash, 8);
+	for (i = 0; i < names->n; i++) {
+		str_append_c(out, ' ');
+		str_append(out, names->v[i]);
+	}
+	str_append_c(out, '\n');
+	mime_header_fields(out, hdr, hdr_len, (const char *const *)names->v, names->n, false);
+	return out->len <= IMAP_HDR_MAX_RECORD && !out->overflow ? 0 : -1;
+}
+
+int
 imap_hdr_record_make(struct str *out, const char *name, const char *hdr, size_t hdr_len,
     const char *const *names, size_t n)
 {
@@ -84,18 +105,7 @@ imap_hdr_record_make(struct str *out, const char *name, const char *hdr, size_t 
 	for (i = 0; i < n; i++)
 		if (!add_name(&v, names[i], strlen(names[i])))
 			goto out;
-	if (v.n == 0)
-		goto out;
-	str_reset(out);
-	str_appendf(out, "%08x", (unsigned)imap_hdr_base_hash(name));
-	for (i = 0; i < v.n; i++) {
-		str_append_c(out, ' ');
-		str_append(out, v.v[i]);
-	}
-	str_append_c(out, '\n');
-	mime_header_fields(out, hdr, hdr_len, (const char *const *)v.v, v.n, false);
-	if (out->len <= IMAP_HDR_MAX_RECORD && !out->overflow)
-		ret = 0;
+	ret = imap_hdr_record_make_norm(out, name, hdr, hdr_len, &v);
 out:
 	strvec_deinit(&v);
 	return ret;

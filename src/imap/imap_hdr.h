@@ -53,6 +53,10 @@ uint32_t imap_hdr_base_hash(const char *name);
  * name is not cacheable or the limits are passed */
 int	 imap_hdr_record_make(struct str *out, const char *name, const char *hdr, size_t hdr_len,
 	    const char *const *names, size_t n);
+/* imap_hdr_record_make_norm - the same for names as
+ * imap_hdr_names_union gives them (upper case, each once, cacheable) */
+int	 imap_hdr_record_make_norm(struct str *out, const char *name, const char *hdr,
+	    size_t hdr_len, const struct strvec *names);
 /* imap_hdr_record_parse - check a record's data for the file name and
  * point r into it: 0, or -1 when it is not a well-formed record of it */
 int	 imap_hdr_record_parse(const char *data, size_t len, const char *name,

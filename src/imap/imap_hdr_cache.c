@@ -14,6 +14,8 @@ imap_hdrc_init(struct imap_hdrc *c, const char *dir)
 	imap_cache_batch_init(&c->batch);
 	strvec_init(&c->missed);
 	str_init(&c->rec, 1024);
+	strvec_init(&c->defaults);
+	imap_hdr_names_union(&c->defaults, NULL, NULL, 0);
 }
 
 void
@@ -24,6 +26,7 @@ imap_hdrc_deinit(struct imap_hdrc *c)
 	imap_cached_deinit(&c->cached);
 	strvec_deinit(&c->missed);
 	str_deinit(&c->rec);
+	strvec_deinit(&c->defaults);
 }
 
 /* hdrc_look - make m the current message: its record looked up once */
@@ -60,6 +63,14 @@ imap_hdrc_fields(struct imap_hdrc *c, const struct imap_msg *m, const char *cons
 	return 0;
 }
 
+static void
+hdrc_add(struct imap_hdrc *c, struct imap_msg *m)
+{
+	imap_cache_batch_add_hdr(&c->batch, m, &c->rec);
+	if (c->batch.buf.len > 1024 * 1024)
+		imap_cache_batch_commit(&c->batch, c->dir);
+}
+
 void
 imap_hdrc_learn(struct imap_hdrc *c, struct imap_msg *m, const char *text, size_t len)
 {
@@ -70,6 +81,14 @@ imap_hdrc_learn(struct imap_hdrc *c, struct imap_msg *m, const char *text, size_
 	hdrc_look(c, m);
 	if (c->cur_valid && c->missed.n == 0)
 		return;
+	if (!c->cur_valid && c->missed.n == 0) {
+		/* the common case (a message listed for the first time) */
+		if (imap_hdr_record_make_norm(&c->rec, m->name, text, mime_header_len(text, len),
+		    &c->defaults) == 0)
+			hdrc_add(c, m);
+		c->cur_uid = 0;
+		return;
+	}
 	strvec_init(&names);
 	imap_hdr_names_union(&names, c->cur_valid ? &c->cached.hdr : NULL,
 	    (const char *const *)c->missed.v, c->missed.n);
@@ -83,12 +102,9 @@ imap_hdrc_learn(struct imap_hdrc *c, struct imap_msg *m, const char *text, size_
 			covers = strcasecmp(names.v[k], c->missed.v[i]) == 0;
 	}
 	if ((covers || !c->cur_valid) &&
-	    imap_hdr_record_make(&c->rec, m->name, text, mime_header_len(text, len),
-	    (const char *const *)names.v, names.n) == 0) {
-		imap_cache_batch_add_hdr(&c->batch, m, &c->rec);
-		if (c->batch.buf.len > 1024 * 1024)
-			imap_cache_batch_commit(&c->batch, c->dir);
-	}
+	    imap_hdr_record_make_norm(&c->rec, m->name, text, mime_header_len(text, len),
+	    &names) == 0)
+		hdrc_add(c, m);
 	strvec_deinit(&names);
 	/* asked and learnt: not missed twice for the same message */
 	c->cur_uid = 0;

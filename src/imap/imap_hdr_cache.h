@@ -25,6 +25,7 @@ struct imap_hdrc {
 	bool		 cur_valid;	/* cached.hdr holds cur_uid's intact record */
 	struct strvec	 missed;	/* names asked for cur_uid that it lacks */
 	struct str	 rec;		/* scratch for a new record */
+	struct strvec	 defaults;	/* imap_hdr_default_names, normalized once */
 };
 
 void	 imap_hdrc_init(struct imap_hdrc *, const char *dir);
