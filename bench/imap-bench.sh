@@ -13,7 +13,8 @@
 # BUILD_DIR (default build) is a yubin build tree: its bin/ is measured
 # (YUBIN=<bin dir> does the same, as in the other bench scripts).
 # BENCH_QUICK=1: one run on small sizes (under a minute), to try the script.
-# NMSG_BIG=0 skips the large mailbox. PIN="taskset -c 0" pins servers and
+# NMSG_BIG=0 skips the large mailbox. PARTS (default "fetch search body
+# logins idle") picks the measurements below, e.g. PARTS="fetch search". PIN="taskset -c 0" pins servers and
 # load generators to one CPU (default: unpinned, see shared/anchors/README.md).
 #
 # Both servers read one dovecot.conf (bench/lib.sh bench_dovecot_conf):
@@ -73,6 +74,7 @@ IDLE_CONNS=${IDLE_CONNS:-300}
 HOLD=${HOLD:-6}
 SMALL_NMSG=50
 PIN=${PIN:-}
+PARTS=${PARTS:-fetch search body logins idle}
 PASS=benchpass
 SANDBOX=${SANDBOX:-$(mktemp -d /tmp/imap-bench.XXXXXX)}
 TSV=$SANDBOX/imap.tsv
@@ -190,32 +192,38 @@ idle_mem() {	# idle_mem RUN SERVER PORT
 	rec "$1" "$2" idle_nproc_before "$n0"
 }
 
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
 one_server() {	# one_server RUN yubin|dovecot PORT
 	local run=$1 srv=$2 port=$3 d=$SANDBOX/$2
 	fresh_mail "$srv"
 	bench_dovecot_start "$srv" "$d" || return 1
 	log "run $run: $srv (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-	fetchall "$run" "$srv" "$port" big cold &&
-	fetchall "$run" "$srv" "$port" big warm &&
-	if [ "$NMSG_BIG" -gt 0 ]; then
-		fetchall "$run" "$srv" "$port" huge cold &&
-		fetchall "$run" "$srv" "$port" huge warm
-	fi &&
-	search "$run" "$srv" "$port" header_subject 'HEADER SUBJECT "needle"' &&
-	search "$run" "$srv" "$port" body_miss 'BODY "zzqqnotthere"' &&
-	search "$run" "$srv" "$port" text 'TEXT "needle"' &&
-	search "$run" "$srv" "$port" from 'FROM "sender7@"' &&
-	{
+	{ ! part fetch || {
+		fetchall "$run" "$srv" "$port" big cold &&
+		fetchall "$run" "$srv" "$port" big warm &&
+		if [ "$NMSG_BIG" -gt 0 ]; then
+			fetchall "$run" "$srv" "$port" huge cold &&
+			fetchall "$run" "$srv" "$port" huge warm
+		fi
+	}; } &&
+	{ ! part search || {
+		search "$run" "$srv" "$port" header_subject 'HEADER SUBJECT "needle"' &&
+		search "$run" "$srv" "$port" body_miss 'BODY "zzqqnotthere"' &&
+		search "$run" "$srv" "$port" text 'TEXT "needle"' &&
+		search "$run" "$srv" "$port" from 'FROM "sender7@"'
+	}; } &&
+	{ ! part body || {
 		out=$($IMAPLOAD body --port "$port" --user big --password "$PASS" --range 1:100 \
 		    --iterations $(((NMSG + 99) / 100)) --slide --max-seconds 300) &&
 		rec "$run" "$srv" body_MB_per_s "$(jget "$out" MB_per_s)"
-	} &&
-	logins "$run" "$srv" "$port" "" &&
-	idle_mem "$run" "$srv" "$port"
+	}; } &&
+	{ ! part logins || logins "$run" "$srv" "$port" ""; } &&
+	{ ! part idle || idle_mem "$run" "$srv" "$port"; }
 	local rc=$?
 	bench_dovecot_stop "$d"
 	[ "$rc" = 0 ] || return 1
-	if [ "$srv" = dovecot ]; then
+	if [ "$srv" = dovecot ] && part logins; then
 		bench_dovecot_start dovecot "$d" "$d/dovecot-perf.conf" || return 1
 		logins "$run" "$srv" "$port" _perfmode
 		rc=$?

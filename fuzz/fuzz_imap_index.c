@@ -3,7 +3,10 @@
  * recomputed so that the structural checks behind them are reached; an
  * image that passes becomes a snapshot whose file names must stay inside
  * the Maildir's cur/. The resealed image is then put into a real Maildir
- * and synced (the rescan merges the directory with it). */
+ * and synced (the rescan merges the directory with it), with the input
+ * as its yubin.index.cache too, whose entries of both kinds (ENVELOPE
+ * and header fields) the snapshot's records then point into; the
+ * expunge history the sync carries over must stay well-formed. */
 #include <fcntl.h>
 #include <ftw.h>
 #include <stddef.h>
@@ -83,13 +86,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 		imap_mbox_snap_free(&snap);
 	}
+	/* the input is the cache file too: the entries the records point
+	 * at (both kinds) are read from hostile bytes */
+	path = path_join(dir, IMAP_INDEX_CACHE_FILE);
+	(void)file_write_atomic(path, (const char *)data, size, 0600);
+	free(path);
 	path = path_join(dir, IMAP_INDEX_FILE);
 	if (file_write_atomic(path, (const char *)copy, size, 0600) == 0 &&
 	    imap_index_sync(dir, &snap, &how, &err) == 0) {
+		struct imap_cached c;
+
 		/* the directory is the truth unless the (fuzzed) stamps
 		 * matched it exactly to the nanosecond */
 		if (snap.n != 2 && how != IMAP_INDEX_FAST)
 			__builtin_trap();
+		imap_cached_init(&c);
+		for (i = 0; i < snap.n; i++) {
+			if (imap_index_hdr_get(dir, &snap.m[i], &c) &&
+			    (c.hdr.fields == NULL || c.hdr.fields_len < 2))
+				__builtin_trap();
+			(void)imap_index_cache_get(dir, &snap.m[i], &c);
+		}
+		imap_cached_deinit(&c);
+		/* the expunge history carried over: ascending, apart, below
+		 * UIDNEXT */
+		{
+			struct imap_index_exp *r;
+			uint64_t start;
+			size_t n, k;
+
+			if (imap_index_history(dir, snap.uidvalidity, &start, &r, &n) == 0) {
+				for (k = 0; k < n; k++)
+					if (r[k].lo == 0 || r[k].lo > r[k].hi || r[k].hi >= snap.uidnext ||
+					    (k > 0 && r[k - 1].hi >= r[k].lo))
+						__builtin_trap();
+				free(r);
+			}
+		}
 		imap_mbox_snap_free(&snap);
 	}
 	free(path);

@@ -6,6 +6,8 @@
 #include <strings.h>
 
 #include "imap/imap_condstore.h"
+#include "imap/imap_index.h"
+#include "imap/imap_mbox_mbox.h"
 #include "imap/imap_search.h"
 #include "lib/mem.h"
 #include "lib/str.h"
@@ -67,16 +69,68 @@ range_flush(struct str *out, uint32_t lo, uint32_t hi)
 		str_appendf(out, "%u:%u", lo, hi);
 }
 
+struct vanished_hist {
+	bool		 exact;		/* the history covers everything after since */
+	uint64_t	 since;
+	struct imap_index_exp *r;	/* owned */
+	size_t		 n;
+};
+
+/* vanished_add - [a, b] into the ranges being built (lo:hi pending) */
+static void
+vanished_add(struct str *out, uint32_t *lo, uint32_t *hi, uint32_t a, uint32_t b)
+{
+	if (*lo != 0 && a == *hi + 1) {
+		*hi = b;
+	} else {
+		range_flush(out, *lo, *hi);
+		*lo = a;
+		*hi = b;
+	}
+}
+
+/* vanished_gap - the missing UIDs [u, end] that the client must hear of:
+ * all of them without a history that covers its modseq, else those the
+ * history says went after it; appended to the ranges being built */
+static void
+vanished_gap(const struct vanished_hist *vh, uint32_t u, uint32_t end, struct str *out,
+    uint32_t *lo, uint32_t *hi)
+{
+	size_t i;
+
+	if (!vh->exact) {
+		vanished_add(out, lo, hi, u, end);
+		return;
+	}
+	for (i = 0; i < vh->n; i++) {
+		const struct imap_index_exp *e = &vh->r[i];
+		uint32_t a = e->lo > u ? e->lo : u, b = e->hi < end ? e->hi : end;
+
+		if (e->lo > end)
+			break;
+		if (a <= b && e->modseq > vh->since)
+			vanished_add(out, lo, hi, a, b);
+	}
+}
+
 void
-imap_condstore_vanished(struct imap_sess *s, const char *uidset)
+imap_condstore_vanished(struct imap_sess *s, const char *uidset, uint64_t since)
 {
 	struct imap_seqset set;
 	struct str out;
 	uint32_t u, lo = 0, hi = 0, top = s->snap.uidnext > 0 ? s->snap.uidnext - 1 : 0;
 	size_t j, r;
+	struct vanished_hist vh;
+	uint64_t start;
 
 	if (imap_seqset_parse(uidset != NULL ? uidset : "1:*", &set) != 0 || set.saved)
 		return;
+	/* the index's expunge history, when it reaches back to since */
+	memset(&vh, 0, sizeof(vh));
+	vh.since = since;
+	if (!imap_mboxf_is(s->sel_dir) &&
+	    imap_index_history(s->sel_dir, s->snap.uidvalidity, &start, &vh.r, &vh.n) == 0)
+		vh.exact = since >= start;
 	str_init(&out, 64);
 	/* walk the set's ranges (bounded by UIDNEXT), skipping present UIDs */
 	for (r = 0; r < set.n; r++) {
@@ -109,13 +163,7 @@ imap_condstore_vanished(struct imap_sess *s, const char *uidset)
 				}
 				end = s->snap.m[j].uid - 1;
 			}
-			if (lo != 0 && u == hi + 1) {
-				hi = end;
-			} else {
-				range_flush(&out, lo, hi);
-				lo = u;
-				hi = end;
-			}
+			vanished_gap(&vh, u, end, &out, &lo, &hi);
 			if (end == UINT32_MAX)
 				break;
 			u = end + 1;
@@ -125,6 +173,7 @@ imap_condstore_vanished(struct imap_sess *s, const char *uidset)
 	if (out.len > 0)
 		pop3_conn_printf(s->conn, "* VANISHED (EARLIER) %s\r\n", out.s);
 	str_deinit(&out);
+	free(vh.r);
 	imap_seqset_deinit(&set);
 }
 
@@ -205,7 +254,7 @@ imap_condstore_select_done(struct imap_sess *s, struct imap_qresync *q)
 	if (q->set && q->uidvalidity == s->snap.uidvalidity) {
 		struct str fl;
 
-		imap_condstore_vanished(s, q->known);
+		imap_condstore_vanished(s, q->known, q->modseq);
 		str_init(&fl, 64);
 		for (i = 0; i < s->snap.n; i++) {
 			const struct imap_msg *m = &s->snap.m[i];

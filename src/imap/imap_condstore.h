@@ -22,8 +22,10 @@ bool	 imap_condstore_fetch_mods(const struct imap_arg *list, uint64_t *changedsi
 	    bool *vanished);
 
 /* imap_condstore_vanished - "* VANISHED (EARLIER) set" for the UIDs of
- * uidset (NULL: 1:*) that are below UIDNEXT and not in the mailbox */
-void	 imap_condstore_vanished(struct imap_sess *, const char *uidset);
+ * uidset (NULL: 1:*) that are below UIDNEXT and not in the mailbox and,
+ * where the index's expunge history reaches back to since (the client's
+ * modseq), only those expunged after since */
+void	 imap_condstore_vanished(struct imap_sess *, const char *uidset, uint64_t since);
 
 /* imap_condstore_select - SELECT/EXAMINE's parameter list (a[0] the
  * list): (CONDSTORE) or (QRESYNC (uidvalidity modseq [known-uids

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "imap/imap_condstore.h"
+#include "imap/imap_hdr_cache.h"
 #include "imap/imap_index.h"
 #include "imap/imap_mail-private.h"
 #include "imap/imap_mbox_mbox.h"
@@ -452,6 +453,10 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	struct str env, body, bs;
 	struct imap_cache_batch batch;
 	struct imap_cached cached;
+	struct imap_hdrc hc;
+	struct str *hf = NULL;		/* per item: BODY[HEADER.FIELDS] from the cache */
+	size_t nhf = 0;
+	bool hdr_cacheable, maildir;
 
 	if ((n != 2 && n != 3) || !imap_arg_is_astring(&a[0]) ||
 	    (n == 3 && !imap_condstore_fetch_mods(&a[2], &changedsince, &vanished)) ||
@@ -489,7 +494,9 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			want_modseq = s->condstore = true;
 		else if (items[k].kind >= FI_ENVELOPE)
 			need_text = true;
-		if (items[k].kind == FI_SECTION || items[k].kind == FI_BINARY ||
+		if (items[k].kind == FI_SECTION && strcmp(items[k].section, "HEADER.FIELDS") == 0)
+			nhf++;		/* the message's own: the header cache may have it */
+		else if (items[k].kind == FI_SECTION || items[k].kind == FI_BINARY ||
 		    items[k].kind == FI_BINARY_SIZE)
 			need_section = true;	/* the message text, not the cache */
 		else if (items[k].kind == FI_ENVELOPE)
@@ -501,8 +508,19 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	}
 	if (changedsince > 0)
 		want_modseq = true;
+	maildir = !imap_mboxf_is(s->sel_dir);
+	/* header fields from the cache unless the text is read anyway */
+	hdr_cacheable = nhf > 0 && !need_section && maildir;
+	if (nhf > 0 && !hdr_cacheable)
+		need_section = true;
+	if (hdr_cacheable) {
+		hf = xcalloc(nitems, sizeof(*hf));
+		for (k = 0; k < nitems; k++)
+			str_init(&hf[k], 256);
+	}
+	imap_hdrc_init(&hc, s->sel_dir);
 	if (vanished)
-		imap_condstore_vanished(s, a[0].str);
+		imap_condstore_vanished(s, a[0].str, changedsince);
 	str_init(&line, 256);
 	str_init(&data, 4096);
 	imap_cached_init(&cached);
@@ -514,7 +532,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		struct imap_msg *m = &s->snap.m[idx[i]];
 		struct mime_message mm;
 		bool have_text = false, seen_now = false, sent_flags = false, have_cache = false;
-		bool partial = false, cte_bad = false;
+		bool partial = false, cte_bad = false, have_hf = false;
 
 		if (changedsince > 0 && m->modseq <= changedsince)
 			continue;
@@ -531,15 +549,30 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			    (!(want_parts & 4) || *cached.bodystructure != '\0');
 			partial = !have_cache;
 		}
-		if (need_text && !have_cache) {
+		if (hdr_cacheable) {
+			/* every item asked, so that a record learns all the
+			 * names it lacked at once */
+			have_hf = true;
+			for (k = 0; k < nitems; k++)
+				if (items[k].kind == FI_SECTION &&
+				    imap_hdrc_fields(&hc, m, (const char *const *)items[k].fields,
+				    items[k].nfields, &hf[k]) != 0)
+					have_hf = false;
+		}
+		if (need_text && (need_section || (want_parts != 0 && !have_cache) ||
+		    (nhf > 0 && !have_hf))) {
 			if (read_msg(s, m, &data) != 0) {
 				/* expunged by another session meanwhile: nothing to show */
 				continue;
 			}
 			mime_parse(&mm, data.s, data.len);
 			have_text = true;
+			/* the header fields are cached when the text is read for
+			 * them, or for an ENVELOPE (a client listing the mailbox) */
+			if (maildir && ((nhf > 0 && !have_hf) || (want_parts != 0 && m->hdr_off == 0)))
+				imap_hdrc_learn(&hc, m, data.s, data.len);
 		}
-		if (have_text && want_parts != 0) {
+		if (have_text && want_parts != 0 && !have_cache) {
 			/* what is asked is made once, sent and cached (with what
 			 * an older entry had) */
 			str_reset(&env);
@@ -622,7 +655,7 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 			    (unsigned long long)m->modseq);
 		/* the text items in the order asked: ENVELOPE and BODY(STRUCTURE)
 		 * from the cache (or made above), sections from the text */
-		for (k = 0; k < nitems && (have_text || have_cache) && !cte_bad; k++) {
+		for (k = 0; k < nitems && (have_text || have_cache || have_hf) && !cte_bad; k++) {
 			struct fetch_item *it = &items[k];
 			const char *sp = line.len > 0 ? " " : "";
 			struct str sec;
@@ -639,7 +672,10 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 				break;
 			case FI_SECTION:
 				str_init(&sec, 1024);
-				(void)section_data(&mm, it, &sec);
+				if (have_text)
+					(void)section_data(&mm, it, &sec);
+				else
+					str_append_n(&sec, hf[k].s, hf[k].len);
 				{
 					size_t off = 0, len = sec.len;
 
@@ -680,6 +716,10 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	imap_cache_batch_commit(&batch, s->sel_dir);
 	imap_cache_batch_deinit(&batch);
 	imap_cached_deinit(&cached);
+	imap_hdrc_deinit(&hc);
+	for (k = 0; hf != NULL && k < nitems; k++)
+		str_deinit(&hf[k]);
+	free(hf);
 	str_deinit(&env);
 	str_deinit(&body);
 	str_deinit(&bs);
@@ -910,10 +950,25 @@ imap_cmd_store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 
 /* --- SEARCH --- */
 
+struct search_ctx {
+	struct imap_sess *s;		/* borrowed */
+	struct imap_hdrc hdrc;		/* header keys from the index's cache */
+	bool		 headers;	/* the program has header keys */
+};
+
+static int
+search_fields(struct imap_search_msg *sm, const char *name, struct str *out, void *ctx)
+{
+	struct search_ctx *c = ctx;
+	const char *names[1] = { name };
+
+	return imap_hdrc_fields(&c->hdrc, &c->s->snap.m[sm->seq - 1], names, 1, out);
+}
+
 static int
 search_load(struct imap_search_msg *sm, void *ctx)
 {
-	struct imap_sess *s = ctx;
+	struct imap_sess *s = ((struct search_ctx *)ctx)->s;
 	struct str *buf = xcalloc(1, sizeof(*buf));
 
 	str_init(buf, 4096);
@@ -940,6 +995,7 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 	uint32_t *saved, *nums;
 	uint64_t top_modseq = 0;
 	bool uses_saved;
+	struct search_ctx sc;
 
 	/* RFC 4731/5182: SEARCH RETURN (MIN MAX ALL COUNT SAVE) (imap_esearch.c) */
 	if (imap_search_ret_parse(a, n, &ret, &used, &err) != 0)
@@ -964,6 +1020,9 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 		return str_appendf(reply, "Error in IMAP command %sSEARCH: %s", uid ? "UID " : "",
 		    err), "BAD";
 	uses_saved = imap_search_uses_saved(prog);
+	sc.s = s;
+	sc.headers = imap_search_uses_headers(prog) && !imap_mboxf_is(s->sel_dir);
+	imap_hdrc_init(&sc.hdrc, s->sel_dir);
 	str_init(&out, 256);
 	str_append(&out, "* SEARCH");
 	saved = xcalloc(s->snap.n + 1, sizeof(*saved));
@@ -989,7 +1048,8 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 		sm.internaldate = m->date;
 		sm.modseq = m->modseq;
 		sm.load = search_load;
-		sm.ctx = s;
+		sm.fields = sc.headers ? search_fields : NULL;
+		sm.ctx = &sc;
 		sm.saved = uses_saved && saved_has(s, m->uid);
 		if (imap_search_match(prog, &sm)) {
 			nums[nsaved] = uid ? m->uid : (uint32_t)(i + 1);
@@ -997,8 +1057,11 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 			if (m->modseq > top_modseq)
 				top_modseq = m->modseq;
 		}
+		if (sc.headers && sm.text != NULL)
+			imap_hdrc_learn(&sc.hdrc, m, sm.text, sm.len);
 		free((char *)(uintptr_t)sm.text);
 	}
+	imap_hdrc_deinit(&sc.hdrc);
 	if (ret.esearch) {
 		str_reset(&out);
 		imap_esearch_reply(&out, &ret, s->tag, uid, nums, nsaved);

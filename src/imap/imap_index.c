@@ -21,12 +21,14 @@
 #include "storage/storage.h"
 
 #define IDX_MAGIC	"YBIDX01\n"
-#define IDX_VERSION	1
+#define IDX_VERSION	2	/* 2: header-fields records */
 #define IDX_MAX_SIZE	(1024u * 1024 * 1024)
 #define IDX_INFO_MAX	28
 #define CACHE_MAGIC	"YBCACHE1"
-#define CACHE_ENTRY_MAGIC 0x59424345u	/* "YBCE" */
+#define CACHE_ENTRY_MAGIC 0x59424345u	/* "YBCE": ENVELOPE/BODY/BODYSTRUCTURE */
+#define CACHE_HDR_MAGIC	0x59424348u	/* "YBCH": header fields */
 #define CACHE_MAX_ENTRY	(4u * 1024 * 1024)
+#define CACHE_MAX_FILE	(1024ull * 1024 * 1024)	/* appends stop there until compacted */
 
 /* Host byte order: the index is a local cache, never copied between
  * machines (a foreign one fails the magic/checksum test and is rebuilt). */
@@ -40,6 +42,8 @@ struct idx_hdr {
 	uint64_t	 ul_size, ul_ino;
 	uint32_t	 count, names_size;
 	uint64_t	 cache_live;	/* bytes of cache entries the records use */
+	uint64_t	 history_start;	/* expunges since this modseq are all in the history */
+	uint32_t	 exp_count, exp_check;	/* the expunge history after the names */
 	uint32_t	 names_check, check;
 };
 
@@ -51,21 +55,31 @@ struct idx_rec {
 	char		 info[IDX_INFO_MAX];	/* after ":2,", NUL-padded */
 	uint64_t	 modseq, vsize;
 	int64_t		 date;
-	uint64_t	 cache_off;
-	uint32_t	 cache_len, check;
+	uint64_t	 cache_off, hdr_off;
+	uint32_t	 cache_len, hdr_len;
+	uint32_t	 pad2, check;
 };
 
 struct cache_entry_hdr {
 	uint32_t	 magic, uid, len, check;
 };
 
-_Static_assert(sizeof(struct idx_hdr) == 112, "index header layout");
-_Static_assert(sizeof(struct idx_rec) == 88, "index record layout");
+_Static_assert(sizeof(struct idx_hdr) == 128, "index header layout");
+_Static_assert(sizeof(struct imap_index_exp) == 16, "expunge history layout");
+_Static_assert(sizeof(struct idx_rec) == 104, "index record layout");
 
 struct idx_view {
 	const struct idx_hdr *h;
 	const struct idx_rec *r;
 	const char	*names;
+	const unsigned char *exp;	/* exp_count struct imap_index_exp, unaligned */
+	size_t		 n;
+};
+
+/* the expunge history of an index being written */
+struct idx_history {
+	uint64_t	 start;
+	struct imap_index_exp *r;	/* owned, sorted, not overlapping */
 	size_t		 n;
 };
 
@@ -115,10 +129,11 @@ idx_header_ok(const void *data, size_t len, const char **why_r)
 		return *why_r = "file too small", -1;
 	if (memcmp(h->magic, IDX_MAGIC, 8) != 0 || h->version != IDX_VERSION ||
 	    h->rec_size != sizeof(struct idx_rec))
-		return *why_r = "not a version 1 index", -1;
+		return *why_r = "not a version 2 index", -1;
 	if (h->check != hdr_check(h))
 		return *why_r = "header checksum mismatch", -1;
-	need = sizeof(*h) + (uint64_t)h->count * sizeof(struct idx_rec) + h->names_size;
+	need = sizeof(*h) + (uint64_t)h->count * sizeof(struct idx_rec) + h->names_size +
+	    (uint64_t)h->exp_count * sizeof(struct imap_index_exp);
 	if (need != len)
 		return *why_r = "file size does not match the header", -1;
 	return 0;
@@ -147,7 +162,8 @@ rec_ok(const struct idx_hdr *h, const struct idx_rec *r)
 		return false;
 	/* the name and its NUL inside the names area */
 	if ((uint64_t)r->name_off + r->name_len >= h->names_size ||
-	    r->cache_len > CACHE_MAX_ENTRY)
+	    r->cache_len > CACHE_MAX_ENTRY || r->hdr_len > IMAP_HDR_MAX_RECORD ||
+	    (r->hdr_off == 0) != (r->hdr_len == 0) || r->pad2 != 0)
 		return false;
 	for (i = 0; i < IDX_INFO_MAX && r->info[i] != '\0'; i++)
 		if (r->info[i] == '/' || r->info[i] == '\n' || (unsigned char)r->info[i] < 0x20)
@@ -170,6 +186,25 @@ idx_check(const void *data, size_t len, struct idx_view *v, const char **why_r)
 	v->names = (const char *)(r + h->count);
 	if (check_sum(v->names, h->names_size) != h->names_check)
 		return *why_r = "names checksum mismatch", -1;
+	v->exp = (const unsigned char *)v->names + h->names_size;
+	if (check_sum(v->exp, (size_t)h->exp_count * sizeof(struct imap_index_exp)) != h->exp_check)
+		return *why_r = "expunge history checksum mismatch", -1;
+	if (h->exp_count > IMAP_INDEX_EXP_MAX || (h->exp_count > 0 && h->history_start == 0) ||
+	    h->history_start > h->highestmodseq + 1)
+		return *why_r = "bad expunge history", -1;
+	for (i = 0; i < h->exp_count; i++) {
+		struct imap_index_exp e, prev;
+
+		memcpy(&e, v->exp + i * sizeof(e), sizeof(e));
+		/* (entries below the start are dropped at the next write) */
+		if (e.lo == 0 || e.lo > e.hi || e.hi >= h->uidnext || e.modseq > h->highestmodseq)
+			return *why_r = "bad expunge history", -1;
+		if (i > 0) {
+			memcpy(&prev, v->exp + (i - 1) * sizeof(e), sizeof(e));
+			if (prev.hi >= e.lo)
+				return *why_r = "expunge history out of order", -1;
+		}
+	}
 	if (h->uidvalidity == 0 || h->uidnext == 0)
 		return *why_r = "no UIDVALIDITY", -1;
 	for (i = 0; i < h->count; i++) {
@@ -291,8 +326,11 @@ write_replace(const char *dir, const char *name, const void *data, size_t len)
 
 /* --- the cache file --- */
 
+/* cache_read_entry - the data of the entry of kind magic for uid at off
+ * into out (NUL-terminated): 0, or -1 when it is not there intact */
 static int
-cache_read_entry(int fd, uint32_t uid, uint64_t off, uint32_t len, struct str *out)
+cache_read_entry(int fd, uint32_t magic, uint32_t uid, uint64_t off, uint32_t len,
+    struct str *out)
 {
 	struct cache_entry_hdr e;
 	size_t want = sizeof(e) + len;
@@ -314,23 +352,33 @@ cache_read_entry(int fd, uint32_t uid, uint64_t off, uint32_t len, struct str *o
 	if (pread(fd, out->s, want, (off_t)off) != (ssize_t)want)
 		return -1;
 	memcpy(&e, out->s, sizeof(e));
-	if (e.magic != CACHE_ENTRY_MAGIC || e.uid != uid || e.len != len)
+	if (e.magic != magic || e.uid != uid || e.len != len)
 		return -1;
 	memmove(out->s, out->s + sizeof(e), len);
 	out->len = len;
 	out->s[len] = '\0';
 	if (check_sum(out->s, len) != e.check)
 		return -1;
-	/* three NUL-terminated strings */
-	if (out->s[len - 1] != '\0' || memchr(out->s, '\0', len) == out->s + len - 1)
-		return -1;
 	return 0;
 }
 
-static void
-cache_entry_append(struct str *buf, uint32_t uid, const char *data, size_t len)
+/* envelope_entry_ok - three NUL-terminated strings */
+static bool
+envelope_ok(const char *d, size_t len)
 {
-	struct cache_entry_hdr e = { CACHE_ENTRY_MAGIC, uid, (uint32_t)len, check_sum(data, len) };
+	return len >= 3 && d[len - 1] == '\0' && memchr(d, '\0', len) != d + len - 1;
+}
+
+static bool
+envelope_entry_ok(const struct str *d)
+{
+	return envelope_ok(d->s, d->len);
+}
+
+static void
+cache_entry_append(struct str *buf, uint32_t magic, uint32_t uid, const char *data, size_t len)
+{
+	struct cache_entry_hdr e = { magic, uid, (uint32_t)len, check_sum(data, len) };
 
 	str_append_n(buf, (const char *)&e, sizeof(e));
 	str_append_n(buf, data, len);
@@ -353,23 +401,38 @@ cache_compact(const char *dir, struct imap_mbox_snap *snap, uint64_t *live_r)
 	str_append_n(&out, CACHE_MAGIC, 8);
 	for (i = 0; i < snap->n; i++) {
 		struct imap_msg *m = &snap->m[i];
+		struct imap_hdr_rec hr;
 
-		if (m->cache_off == 0)
-			continue;
-		if (fd < 0 || cache_read_entry(fd, m->uid, m->cache_off, m->cache_len, &ent) != 0) {
-			m->cache_off = 0;
-			m->cache_len = 0;
-			continue;
+		if (m->cache_off != 0) {
+			if (fd >= 0 && cache_read_entry(fd, CACHE_ENTRY_MAGIC, m->uid, m->cache_off,
+			    m->cache_len, &ent) == 0 && envelope_entry_ok(&ent)) {
+				m->cache_off = out.len;
+				cache_entry_append(&out, CACHE_ENTRY_MAGIC, m->uid, ent.s, ent.len);
+			} else {
+				m->cache_off = 0;
+				m->cache_len = 0;
+			}
 		}
-		m->cache_off = out.len;
-		cache_entry_append(&out, m->uid, ent.s, ent.len);
+		if (m->hdr_off != 0) {
+			if (fd >= 0 && cache_read_entry(fd, CACHE_HDR_MAGIC, m->uid, m->hdr_off,
+			    m->hdr_len, &ent) == 0 &&
+			    imap_hdr_record_parse(ent.s, ent.len, m->name, &hr) == 0) {
+				m->hdr_off = out.len;
+				cache_entry_append(&out, CACHE_HDR_MAGIC, m->uid, ent.s, ent.len);
+			} else {
+				m->hdr_off = 0;
+				m->hdr_len = 0;
+			}
+		}
 	}
 	if (fd >= 0)
 		close(fd);
 	if (write_replace(dir, IMAP_INDEX_CACHE_FILE, out.s, out.len) != 0) {
 		/* keep nothing we cannot point at */
-		for (i = 0; i < snap->n; i++)
+		for (i = 0; i < snap->n; i++) {
 			snap->m[i].cache_off = snap->m[i].cache_len = 0;
+			snap->m[i].hdr_off = snap->m[i].hdr_len = 0;
+		}
 		*live_r = 0;
 	} else {
 		*live_r = out.len;
@@ -451,7 +514,7 @@ rec_fill_name(struct idx_rec *r, const char *name)
 
 static int
 idx_write(const char *dir, const struct imap_mbox_snap *snap, const struct dir_stamp *d,
-    bool synced, uint64_t cache_live)
+    bool synced, uint64_t cache_live, const struct idx_history *hist)
 {
 	struct idx_hdr h;
 	struct str names, out;
@@ -480,6 +543,8 @@ idx_write(const char *dir, const struct imap_mbox_snap *snap, const struct dir_s
 		r->date = m->date;
 		r->cache_off = m->cache_off;
 		r->cache_len = m->cache_len;
+		r->hdr_off = m->hdr_off;
+		r->hdr_len = m->hdr_len;
 		r->check = rec_check(r);
 	}
 	memset(&h, 0, sizeof(h));
@@ -502,11 +567,15 @@ idx_write(const char *dir, const struct imap_mbox_snap *snap, const struct dir_s
 	h.names_size = (uint32_t)names.len;
 	h.names_check = check_sum(names.s, names.len);
 	h.cache_live = cache_live;
+	h.history_start = hist->start;
+	h.exp_count = (uint32_t)hist->n;
+	h.exp_check = check_sum(hist->r, hist->n * sizeof(*hist->r));
 	h.check = hdr_check(&h);
 	str_init(&out, sizeof(h) + snap->n * sizeof(*recs) + names.len + 1);
 	str_append_n(&out, (const char *)&h, sizeof(h));
 	str_append_n(&out, (const char *)recs, snap->n * sizeof(*recs));
 	str_append_n(&out, names.s, names.len);
+	str_append_n(&out, (const char *)hist->r, hist->n * sizeof(*hist->r));
 	ret = write_replace(dir, IMAP_INDEX_FILE, out.s, out.len);
 	if (ret == 0)
 		ret = dir_fsync(dir);
@@ -579,6 +648,8 @@ snap_from_view(const struct idx_view *v, struct imap_mbox_snap *out)
 		m->modseq = r->modseq;
 		m->cache_off = r->cache_off;
 		m->cache_len = r->cache_len;
+		m->hdr_off = r->hdr_off;
+		m->hdr_len = (uint16_t)r->hdr_len;
 	}
 }
 
@@ -598,8 +669,12 @@ imap_index_reseal(void *data, size_t len)
 		recs = h->count;
 	for (i = 0; i < recs; i++)
 		r[i].check = rec_check(&r[i]);
-	if (sizeof(*h) + (uint64_t)h->count * sizeof(*r) + h->names_size == len)
+	if (sizeof(*h) + (uint64_t)h->count * sizeof(*r) + h->names_size +
+	    (uint64_t)h->exp_count * sizeof(struct imap_index_exp) == len) {
 		h->names_check = check_sum((const char *)(r + h->count), h->names_size);
+		h->exp_check = check_sum((const char *)(r + h->count) + h->names_size,
+		    (size_t)h->exp_count * sizeof(struct imap_index_exp));
+	}
 	h->check = hdr_check(h);
 }
 
@@ -613,6 +688,95 @@ imap_index_snap_from_image(const void *data, size_t len, struct imap_mbox_snap *
 		return -1;
 	snap_from_view(&v, out);
 	return 0;
+}
+
+static int
+exp_cmp(const void *a, const void *b)
+{
+	const struct imap_index_exp *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* history_add - the n UIDs gone at modseq into h: sorted, overlapping
+ * ranges and neighbours of one modseq joined; beyond IMAP_INDEX_EXP_MAX
+ * ranges, pairs of neighbours are joined under the higher modseq (their
+ * UIDs are then reported to more clients, never to fewer) */
+static void
+history_add(struct idx_history *h, const uint32_t *uids, size_t n, uint64_t modseq)
+{
+	size_t i, k;
+
+	h->r = xreallocarray(h->r, h->n + n + 1, sizeof(*h->r));
+	for (i = 0; i < n; i++)
+		h->r[h->n++] = (struct imap_index_exp){ uids[i], uids[i], modseq };
+	qsort(h->r, h->n, sizeof(*h->r), exp_cmp);
+	for (i = 0, k = 0; i < h->n; i++) {
+		struct imap_index_exp *p = k > 0 ? &h->r[k - 1] : NULL, e = h->r[i];
+
+		if (p != NULL && (e.lo <= p->hi || (e.lo == p->hi + 1 && e.modseq == p->modseq))) {
+			if (e.hi > p->hi)
+				p->hi = e.hi;
+			if (e.modseq > p->modseq)
+				p->modseq = e.modseq;
+		} else {
+			h->r[k++] = e;
+		}
+	}
+	h->n = k;
+	while (h->n > IMAP_INDEX_EXP_MAX) {
+		for (i = 0, k = 0; i < h->n; i += 2) {
+			struct imap_index_exp e = h->r[i];
+
+			if (i + 1 < h->n) {
+				e.hi = h->r[i + 1].hi;
+				if (h->r[i + 1].modseq > e.modseq)
+					e.modseq = h->r[i + 1].modseq;
+			}
+			h->r[k++] = e;
+		}
+		h->n = k;
+	}
+}
+
+int
+imap_index_history(const char *dir, uint32_t uidvalidity, uint64_t *start_r,
+    struct imap_index_exp **r_r, size_t *n_r)
+{
+	struct idx_map map;
+	struct idx_view v;
+	const char *why;
+	int ret = -1;
+
+	*r_r = NULL;
+	*n_r = 0;
+	*start_r = 0;
+	if (idx_map_open(dir, false, &map, NULL) != 0)
+		return -1;
+	if (idx_check(map.p, map.len, &v, &why) == 0 && v.h->uidvalidity == uidvalidity &&
+	    v.h->history_start != 0) {
+		*start_r = v.h->history_start;
+		*n_r = v.h->exp_count;
+		*r_r = xcalloc(*n_r + 1, sizeof(**r_r));
+		memcpy(*r_r, v.exp, *n_r * sizeof(**r_r));
+		ret = 0;
+	}
+	idx_map_close(&map);
+	return ret;
+}
+
+/* old_highestmodseq - the highest modseq of an index of the previous
+ * version (its header is laid out the same), so that an upgrade does
+ * not move modseqs; 0 when there is none */
+static uint64_t
+old_highestmodseq(const struct idx_map *map)
+{
+	const struct idx_hdr *h = map->p;
+
+	if (h == NULL || map->len < sizeof(*h) || memcmp(h->magic, IDX_MAGIC, 8) != 0 ||
+	    h->version != 1 || h->check != hdr_check(h))
+		return 0;
+	return h->highestmodseq;
 }
 
 /* fresh_modseq - where modseqs start without a readable old index: the
@@ -636,12 +800,14 @@ index_sync(const char *dir, bool force, struct imap_mbox_snap *out, enum imap_in
 	struct idx_view v;
 	const char *why = NULL;
 	uint64_t hms, live = 0, cache_size = 0;
-	size_t i, expunged = 0, changed = 0;
+	size_t i, j, expunged = 0, changed = 0;
 	bool have = false, hdr_ok = false, synced;
 	time_t now;
 	int lock = idx_lock(dir), ret;
 	struct stat st;
 	char *cpath;
+	struct idx_history hist = { 0, NULL, 0 };
+	uint32_t *gone = NULL;
 
 	memset(&v, 0, sizeof(v));
 	if (lock < 0) {
@@ -677,7 +843,7 @@ index_sync(const char *dir, bool force, struct imap_mbox_snap *out, enum imap_in
 			*how_r = IMAP_INDEX_FAST;
 		return 0;
 	}
-	hms = hdr_ok ? ((const struct idx_hdr *)map.p)->highestmodseq : 0;
+	hms = hdr_ok ? ((const struct idx_hdr *)map.p)->highestmodseq : old_highestmodseq(&map);
 	if (hms == 0)
 		hms = fresh_modseq();
 	if (force)
@@ -694,32 +860,57 @@ index_sync(const char *dir, bool force, struct imap_mbox_snap *out, enum imap_in
 		const struct idx_rec *r = have ? view_find(&v, m->uid) : NULL;
 
 		if (r != NULL && rec_base_is(&v, r, m->name)) {
-			/* the same file: its content and cache entry are the same */
+			/* the same file: its content and cache entries are the same */
 			m->cache_off = r->cache_off;
 			m->cache_len = r->cache_len;
+			m->hdr_off = r->hdr_off;
+			m->hdr_len = (uint16_t)r->hdr_len;
+			live += m->cache_off != 0 ? m->cache_len + sizeof(struct cache_entry_hdr) : 0;
+			live += m->hdr_off != 0 ? m->hdr_len + sizeof(struct cache_entry_hdr) : 0;
 			if (r->flags == (m->flags & ~IMAP_FLAG_RECENT) && r->kw == m->kw) {
 				m->modseq = r->modseq;
-				live += m->cache_off != 0 ? m->cache_len + sizeof(struct cache_entry_hdr) : 0;
 				continue;
 			}
-			live += m->cache_off != 0 ? m->cache_len + sizeof(struct cache_entry_hdr) : 0;
 		}
 		m->modseq = 0;	/* changed: numbered below */
 		changed++;
 	}
 	if (have) {
-		size_t j = 0;
-
+		j = 0;
 		expunged = 0;
+		gone = xcalloc(v.n + 1, sizeof(*gone));
 		for (i = 0; i < v.n; i++) {
 			while (j < out->n && out->m[j].uid < v.r[i].uid)
 				j++;
 			if (j >= out->n || out->m[j].uid != v.r[i].uid)
-				expunged++;
+				gone[expunged++] = v.r[i].uid;
+		}
+		/* the history goes on (copied: the mapping goes below) */
+		if (v.h->history_start != 0) {
+			hist.start = v.h->history_start;
+			hist.n = v.h->exp_count;
+			hist.r = xcalloc(hist.n + 1, sizeof(*hist.r));
+			memcpy(hist.r, v.exp, hist.n * sizeof(*hist.r));
 		}
 	}
 	if (changed > 0 || expunged > 0 || !have)
 		hms++;
+	/* a new history starts with the state this sync records */
+	if (hist.start == 0)
+		hist.start = hms;
+	history_add(&hist, gone, expunged, hms);
+	free(gone);
+	/* UIDs at or above UIDNEXT are not history (a dovecot-uidlist
+	 * rewritten with a lower next UID) */
+	while (hist.n > 0 && hist.r[hist.n - 1].lo >= out->uidnext)
+		hist.n--;
+	if (hist.n > 0 && hist.r[hist.n - 1].hi >= out->uidnext)
+		hist.r[hist.n - 1].hi = out->uidnext - 1;
+	/* what went before the start is never named alone: no need to keep */
+	for (i = 0, j = 0; i < hist.n; i++)
+		if (hist.r[i].modseq >= hist.start)
+			hist.r[j++] = hist.r[i];
+	hist.n = j;
 	for (i = 0; i < out->n; i++)
 		if (out->m[i].modseq == 0)
 			out->m[i].modseq = hms;
@@ -729,12 +920,15 @@ index_sync(const char *dir, bool force, struct imap_mbox_snap *out, enum imap_in
 	if (stat(cpath, &st) == 0)
 		cache_size = (uint64_t)st.st_size;
 	free(cpath);
-	if (force || (expunged > 0 && cache_size > 2 * live + 65536))
+	/* dead entries come from expunges, from records written anew with
+	 * more header names, and from an index rebuilt without the old one */
+	if (force || (cache_size > 8 && !have) || cache_size > 2 * live + 65536)
 		cache_compact(dir, out, &live);
 	/* a directory changed in this second may change again unseen */
 	synced = d.cur_sec < (int64_t)now && d.new_sec < (int64_t)now && d.ul_sec < (int64_t)now;
-	if (idx_write(dir, out, &d, synced, live) != 0)
+	if (idx_write(dir, out, &d, synced, live, &hist) != 0)
 		log_warn("imap: cannot write %s/%s: %s", dir, IMAP_INDEX_FILE, strerror(errno));
+	free(hist.r);
 	close(lock);
 	if (how_r != NULL)
 		*how_r = have ? IMAP_INDEX_RESCAN : IMAP_INDEX_REBUILT;
@@ -853,6 +1047,33 @@ rw_find(struct idx_rw *w, uint32_t uid)
 	return NULL;
 }
 
+/* hidden_expunges - the history holds expunges after seen, the modseq
+ * of a session's snapshot: that session has not reported them, yet its
+ * client is about to get a higher modseq. RFC 7162 (erratum 1810): such
+ * a client must still hear of them; the history then starts above the
+ * modseq handed out, so that a client at or below it gets every missing
+ * UID. (The area is read unchecked: a damaged one fails the next full
+ * check, and the index is rebuilt with a new history.) */
+static bool
+hidden_expunges(const struct idx_rw *w, uint64_t seen)
+{
+	const unsigned char *exp;
+	size_t i;
+
+	if (w->h->history_start == 0 || w->h->highestmodseq <= seen ||
+	    w->h->exp_count > IMAP_INDEX_EXP_MAX)
+		return false;
+	exp = (const unsigned char *)(w->r + w->h->count) + w->h->names_size;
+	for (i = 0; i < w->h->exp_count; i++) {
+		struct imap_index_exp e;
+
+		memcpy(&e, exp + i * sizeof(e), sizeof(e));
+		if (e.modseq > seen)
+			return true;
+	}
+	return false;
+}
+
 uint64_t
 imap_index_changed(const char *dir, struct imap_mbox_snap *snap, const size_t *idx, size_t n)
 {
@@ -890,8 +1111,11 @@ imap_index_changed(const char *dir, struct imap_mbox_snap *snap, const size_t *i
 		r->modseq = hms;
 		r->check = rec_check(r);
 	}
-	if (w.h != NULL)
+	if (w.h != NULL) {
+		if (hidden_expunges(&w, snap->highestmodseq))
+			w.h->history_start = hms + 1;
 		w.h->highestmodseq = hms;
+	}
 	snap->highestmodseq = hms;
 	idx_rw_close(&w);
 	return hms;
@@ -904,45 +1128,108 @@ imap_cached_init(struct imap_cached *c)
 {
 	memset(c, 0, sizeof(*c));
 	str_init(&c->data, 1024);
+	str_init(&c->hdr_data, 1024);
 	c->fd = -1;
 }
 
 void
 imap_cached_deinit(struct imap_cached *c)
 {
+	if (c->map != NULL)
+		munmap(c->map, c->map_len);
+	c->map = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	str_deinit(&c->data);
+	str_deinit(&c->hdr_data);
 	c->fd = -1;
+}
+
+/* cached_open - the cache file, opened at the first get of a command */
+static bool
+cached_open(const char *dir, struct imap_cached *c)
+{
+	if (!c->tried) {
+		char *path = path_join(dir, IMAP_INDEX_CACHE_FILE);
+
+		struct stat st;
+
+		c->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		c->tried = true;
+		free(path);
+		/* mapped as it is now (a SEARCH over every message reads
+		 * them all: no system call each); entries appended later are
+		 * read with pread. yubin never shortens the file in place:
+		 * compaction renames a new one over it. */
+		if (c->fd >= 0 && fstat(c->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 8 &&
+		    (uint64_t)st.st_size <= CACHE_MAX_FILE) {
+			c->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, c->fd, 0);
+			if (c->map == MAP_FAILED)
+				c->map = NULL;
+			else
+				c->map_len = (size_t)st.st_size;
+		}
+	}
+	return c->fd >= 0;
+}
+
+/* cached_entry - the data of an entry (see cache_read_entry): in the
+ * mapping when it lies there, else read into buf; NULL when it is not
+ * there intact */
+static const char *
+cached_entry(struct imap_cached *c, uint32_t magic, uint32_t uid, uint64_t off, uint32_t len,
+    struct str *buf)
+{
+	struct cache_entry_hdr e;
+	const char *p;
+
+	if (c->map != NULL && off >= 8 && off < c->map_len &&
+	    (uint64_t)len + sizeof(e) <= c->map_len - off) {
+		p = (const char *)c->map + off;
+		memcpy(&e, p, sizeof(e));
+		if (len == 0 || len > CACHE_MAX_ENTRY || e.magic != magic || e.uid != uid ||
+		    e.len != len || check_sum(p + sizeof(e), len) != e.check)
+			return NULL;
+		return p + sizeof(e);
+	}
+	if (cache_read_entry(c->fd, magic, uid, off, len, buf) != 0)
+		return NULL;
+	return buf->s;
+}
+
+bool
+imap_index_hdr_get(const char *dir, const struct imap_msg *m, struct imap_cached *out)
+{
+	const char *d;
+
+	memset(&out->hdr, 0, sizeof(out->hdr));
+	if (m->hdr_off == 0 || !cached_open(dir, out))
+		return false;
+	d = cached_entry(out, CACHE_HDR_MAGIC, m->uid, m->hdr_off, m->hdr_len, &out->hdr_data);
+	if (d == NULL || imap_hdr_record_parse(d, m->hdr_len, m->name, &out->hdr) != 0) {
+		memset(&out->hdr, 0, sizeof(out->hdr));
+		return false;
+	}
+	return true;
 }
 
 bool
 imap_index_cache_get(const char *dir, const struct imap_msg *m, struct imap_cached *out)
 {
-	bool ok;
+	const char *d;
 
-	if (m->cache_off == 0)
+	if (m->cache_off == 0 || !cached_open(dir, out))
 		return false;
-	if (!out->tried) {
-		char *path = path_join(dir, IMAP_INDEX_CACHE_FILE);
-
-		out->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		out->tried = true;
-		free(path);
-	}
-	if (out->fd < 0)
+	d = cached_entry(out, CACHE_ENTRY_MAGIC, m->uid, m->cache_off, m->cache_len, &out->data);
+	if (d == NULL || !envelope_ok(d, m->cache_len))
 		return false;
-	ok = cache_read_entry(out->fd, m->uid, m->cache_off, m->cache_len, &out->data) == 0;
-	if (ok) {
-		out->envelope = out->data.s;
-		out->body = out->envelope + strlen(out->envelope) + 1;
-		if (out->body >= out->data.s + out->data.len)
-			return false;
-		out->bodystructure = out->body + strlen(out->body) + 1;
-		if (out->bodystructure >= out->data.s + out->data.len)
-			return false;
-	}
-	return ok;
+	/* three strings, the last NUL at the end (checked) */
+	out->envelope = d;
+	out->body = out->envelope + strlen(out->envelope) + 1;
+	if (out->body >= d + m->cache_len)
+		return false;
+	out->bodystructure = out->body + strlen(out->body) + 1;
+	return out->bodystructure < d + m->cache_len;
 }
 
 void
@@ -969,13 +1256,34 @@ imap_cache_batch_add(struct imap_cache_batch *b, struct imap_msg *m, const char 
 	b->offs = xreallocarray(b->offs, b->n + 1, sizeof(*b->offs));
 	b->lens = xreallocarray(b->lens, b->n + 1, sizeof(*b->lens));
 	b->msgs = xreallocarray(b->msgs, b->n + 1, sizeof(*b->msgs));
+	b->hdr = xreallocarray(b->hdr, b->n + 1, sizeof(*b->hdr));
 	b->uids[b->n] = m->uid;
 	b->offs[b->n] = b->buf.len;
 	b->lens[b->n] = (uint32_t)data.len;
 	b->msgs[b->n] = m;
+	b->hdr[b->n] = false;
 	b->n++;
-	cache_entry_append(&b->buf, m->uid, data.s, data.len);
+	cache_entry_append(&b->buf, CACHE_ENTRY_MAGIC, m->uid, data.s, data.len);
 	str_deinit(&data);
+}
+
+void
+imap_cache_batch_add_hdr(struct imap_cache_batch *b, struct imap_msg *m, const struct str *record)
+{
+	if (record->len == 0 || record->len > IMAP_HDR_MAX_RECORD)
+		return;
+	b->uids = xreallocarray(b->uids, b->n + 1, sizeof(*b->uids));
+	b->offs = xreallocarray(b->offs, b->n + 1, sizeof(*b->offs));
+	b->lens = xreallocarray(b->lens, b->n + 1, sizeof(*b->lens));
+	b->msgs = xreallocarray(b->msgs, b->n + 1, sizeof(*b->msgs));
+	b->hdr = xreallocarray(b->hdr, b->n + 1, sizeof(*b->hdr));
+	b->uids[b->n] = m->uid;
+	b->offs[b->n] = b->buf.len;
+	b->lens[b->n] = (uint32_t)record->len;
+	b->msgs[b->n] = m;
+	b->hdr[b->n] = true;
+	b->n++;
+	cache_entry_append(&b->buf, CACHE_HDR_MAGIC, m->uid, record->s, record->len);
 }
 
 void
@@ -1015,18 +1323,28 @@ imap_cache_batch_commit(struct imap_cache_batch *b, const char *dir)
 	}
 	base = st.st_size;
 	/* a torn append is harmless: entries are checked when read */
-	if (pwrite(fd, b->buf.s, b->buf.len, base) == (ssize_t)b->buf.len) {
+	if ((uint64_t)base + b->buf.len <= CACHE_MAX_FILE && pwrite(fd, b->buf.s, b->buf.len, base) == (ssize_t)b->buf.len) {
 		for (i = 0; i < b->n; i++) {
 			struct idx_rec *r = rw_find(&w, b->uids[i]);
 			uint64_t off = (uint64_t)base + b->offs[i];
 
-			b->msgs[i]->cache_off = off;
-			b->msgs[i]->cache_len = b->lens[i];
+			if (b->hdr[i]) {
+				b->msgs[i]->hdr_off = off;
+				b->msgs[i]->hdr_len = (uint16_t)b->lens[i];
+			} else {
+				b->msgs[i]->cache_off = off;
+				b->msgs[i]->cache_len = b->lens[i];
+			}
 			if (r == NULL || !rec_base_is(&(struct idx_view){ w.h, w.r,
-			    (const char *)(w.r + w.h->count), w.h->count }, r, b->msgs[i]->name))
+			    (const char *)(w.r + w.h->count), NULL, w.h->count }, r, b->msgs[i]->name))
 				continue;
-			r->cache_off = off;
-			r->cache_len = b->lens[i];
+			if (b->hdr[i]) {
+				r->hdr_off = off;
+				r->hdr_len = b->lens[i];
+			} else {
+				r->cache_off = off;
+				r->cache_len = b->lens[i];
+			}
 			r->check = rec_check(r);
 			w.h->cache_live += b->lens[i] + sizeof(struct cache_entry_hdr);
 		}
@@ -1046,5 +1364,6 @@ imap_cache_batch_deinit(struct imap_cache_batch *b)
 	free(b->offs);
 	free(b->lens);
 	free(b->msgs);
+	free(b->hdr);
 	memset(b, 0, sizeof(*b));
 }

@@ -10,14 +10,16 @@
  * (Dovecot's Maildir code ignores names without a leading "." or
  * "dovecot"):
  *
- *   yubin.index        header + fixed records sorted by UID + base names;
+ *   yubin.index        header + fixed records sorted by UID + base names
+ *                      + the expunge history (below);
  *                      rewritten whole through yubin.index.tmp (fsync,
  *                      rename, fsync of the directory); records updated in
  *                      place for STORE modseqs and cache offsets, each
  *                      record with its own checksum.
- *   yubin.index.cache  append-only ENVELOPE/BODY/BODYSTRUCTURE entries,
- *                      each checked (UID, length, checksum) when read;
- *                      compacted when more than half of it is dead.
+ *   yubin.index.cache  append-only entries of two kinds, each checked
+ *                      (kind, UID, length, checksum) when read:
+ *                      ENVELOPE/BODY/BODYSTRUCTURE, and header fields
+ *                      (below); compacted when more than half is dead.
  *   yubin.index.lock   flock(2)ed by every writer, so modseqs only grow.
  *
  * The directory is trusted unchanged when the mtimes of cur/ and new/
@@ -35,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imap/imap_hdr.h"
 #include "imap/imap_mbox.h"
 #include "lib/str.h"
 
@@ -83,12 +86,38 @@ void	 imap_index_reseal(void *data, size_t len);
  * -1 when it is not a valid index */
 int	 imap_index_snap_from_image(const void *data, size_t len, struct imap_mbox_snap *out);
 
+/* --- the expunge history (QRESYNC) ---
+ * The index remembers which UIDs went away at which modseq, as ranges
+ * (after the base names in yubin.index), from history_start on: the
+ * modseq at which the index was built. VANISHED (EARLIER) then names only
+ * the UIDs expunged after the client's modseq; a client older than the
+ * history gets every missing UID, as does one of a mailbox without an
+ * index. At most IMAP_INDEX_EXP_MAX ranges: beyond, neighbours are
+ * joined under the higher modseq (more UIDs reported, never fewer). */
+#define IMAP_INDEX_EXP_MAX	4096
+
+struct imap_index_exp {
+	uint32_t	 lo, hi;	/* UIDs lo..hi that are not in the mailbox */
+	uint64_t	 modseq;	/* when the last of them went */
+};
+
+/* imap_index_history - the expunge history of dir's index if its
+ * UIDVALIDITY is uidvalidity: 0 with *start_r (the modseq from which on
+ * it is complete) and the ranges (*r_r owned by the caller, ascending),
+ * or -1 when there is none to trust */
+int	 imap_index_history(const char *dir, uint32_t uidvalidity, uint64_t *start_r,
+	    struct imap_index_exp **r_r, size_t *n_r);
+
 /* --- the ENVELOPE / BODY / BODYSTRUCTURE cache --- */
 
 struct imap_cached {
 	struct str	 data;		/* "envelope\0body\0bodystructure\0" */
-	const char	*envelope, *body, *bodystructure;	/* into data */
+	const char	*envelope, *body, *bodystructure;	/* into data or map */
+	struct str	 hdr_data;	/* a header-fields record's data */
+	struct imap_hdr_rec hdr;	/* into hdr_data or map, after imap_index_hdr_get */
 	int		 fd;		/* the cache file, open across calls */
+	void		*map;		/* its first map_len bytes mapped, or NULL (owned) */
+	size_t		 map_len;
 	bool		 tried;
 };
 
@@ -98,6 +127,9 @@ void	 imap_cached_init(struct imap_cached *);
 void	 imap_cached_deinit(struct imap_cached *);
 /* imap_index_cache_get - m's cached strings: true when found and intact */
 bool	 imap_index_cache_get(const char *dir, const struct imap_msg *m, struct imap_cached *out);
+/* imap_index_hdr_get - m's header-fields record into out->hdr: true when
+ * found, intact and of m's file */
+bool	 imap_index_hdr_get(const char *dir, const struct imap_msg *m, struct imap_cached *out);
 
 /* a batch of new cache entries, written at commit (one lock, one append) */
 struct imap_cache_batch {
@@ -105,13 +137,18 @@ struct imap_cache_batch {
 	uint32_t	*uids;
 	uint64_t	*offs;		/* into buf */
 	uint32_t	*lens;
-	struct imap_msg **msgs;		/* borrowed: their cache_off is set on commit */
+	bool		*hdr;		/* a header-fields record (else ENVELOPE...) */
+	struct imap_msg **msgs;		/* borrowed: their cache_off/hdr_off is set on commit */
 	size_t		 n;
 };
 
 void	 imap_cache_batch_init(struct imap_cache_batch *);
 void	 imap_cache_batch_add(struct imap_cache_batch *, struct imap_msg *m, const char *envelope,
 	    const char *body, const char *bodystructure);
+/* imap_cache_batch_add_hdr - a header-fields record (its data, from
+ * imap_hdr_record_make) for m */
+void	 imap_cache_batch_add_hdr(struct imap_cache_batch *, struct imap_msg *m,
+	    const struct str *record);
 /* imap_cache_batch_commit - append and record in the index; the batch
  * is emptied (and may be reused) */
 void	 imap_cache_batch_commit(struct imap_cache_batch *, const char *dir);

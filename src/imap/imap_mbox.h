@@ -29,6 +29,8 @@ struct imap_msg {
 	uint64_t	 cache_off;	/* ENVELOPE/BODYSTRUCTURE in the cache file, 0 = none */
 	uint32_t	 cache_len;
 	bool		 name_borrowed;	/* name points into the snapshot's mapped index */
+	uint16_t	 hdr_len;	/* header-fields record in the cache file (imap_index.h) */
+	uint64_t	 hdr_off;	/* 0 = none */
 };
 
 struct imap_mbox_snap {

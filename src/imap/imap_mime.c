@@ -59,6 +59,12 @@ hdr_end(const char *p, size_t len)
 	return len;
 }
 
+size_t
+mime_header_len(const char *p, size_t len)
+{
+	return hdr_end(p, len);
+}
+
 /* hdr_next - the field at [*pos, len): name and raw value range; false at
  * the end */
 static bool

@@ -63,6 +63,11 @@ void	 mime_crlf(struct str *out, const char *p, size_t len);
 void	 mime_header_fields(struct str *out, const char *hdr, size_t len,
 	    const char *const *names, size_t n, bool exclude);
 
+/* mime_header_len - the length of the message's header at p (with its
+ * blank line): the root part's hdr_len of mime_parse, without parsing
+ * the body */
+size_t	 mime_header_len(const char *p, size_t len);
+
 /* mime_header_get - the unfolded value of the first field name in hdr,
  * appended to out; false when there is none */
 bool	 mime_header_get(const char *hdr, size_t len, const char *name, struct str *out);

@@ -406,26 +406,40 @@ day_of(time_t t)
 	return t - ((t % 86400) + 86400) % 86400;
 }
 
+/* header_fields - the message's fields called name as
+ * mime_header_fields gives them (then the blank line) into out: from
+ * m->fields when it can tell, else from the text; false when the
+ * message cannot be read */
+static bool
+header_fields(struct imap_search_msg *m, const char *name, struct str *out)
+{
+	const char *names[1] = { name };
+
+	str_reset(out);
+	if (m->fields != NULL && m->fields(m, name, out, m->ctx) == 0)
+		return true;
+	if (!load(m))
+		return false;
+	str_reset(out);
+	mime_header_fields(out, m->text, mime_header_len(m->text, m->len), names, 1, false);
+	return true;
+}
+
 static bool
 sent_date(struct imap_search_msg *m, time_t *d_r)
 {
-	struct str v;
+	struct str v, f;
 	bool ok = false;
 
-	if (!load(m))
-		return false;
+	str_init(&f, 128);
 	str_init(&v, 64);
-	{
-		struct mime_message mm;
-
-		mime_parse(&mm, m->text, m->len);
-		if (mime_header_get(m->text, mm.root.hdr_len, "Date", &v)) {
-			*d_r = imap_rfc822_date(v.s);
-			ok = *d_r != (time_t)-1;
-		}
-		mime_free(&mm);
+	/* the first Date field of those is the header's first */
+	if (header_fields(m, "Date", &f) && mime_header_get(f.s, f.len, "Date", &v)) {
+		*d_r = imap_rfc822_date(v.s);
+		ok = *d_r != (time_t)-1;
 	}
 	str_deinit(&v);
+	str_deinit(&f);
 	return ok;
 }
 
@@ -438,6 +452,20 @@ imap_search_uses_saved(const struct imap_search *s)
 		return true;
 	for (i = 0; i < s->nsub; i++)
 		if (imap_search_uses_saved(s->sub[i]))
+			return true;
+	return false;
+}
+
+bool
+imap_search_uses_headers(const struct imap_search *s)
+{
+	size_t i;
+
+	if (s->key == SK_HEADER || s->key == SK_SENTBEFORE || s->key == SK_SENTON ||
+	    s->key == SK_SENTSINCE)
+		return true;
+	for (i = 0; i < s->nsub; i++)
+		if (imap_search_uses_headers(s->sub[i]))
 			return true;
 	return false;
 }
@@ -508,31 +536,19 @@ imap_search_match(const struct imap_search *s, struct imap_search_msg *m)
 	case SK_SENTSINCE:
 		return sent_date(m, &d) && d >= s->date;
 	case SK_HEADER: {
-		struct mime_message mm;
-		struct str v;
+		struct str fields;
 		bool found = false;
 
-		if (!load(m))
-			return false;
-		mime_parse(&mm, m->text, m->len);
-		str_init(&v, 64);
-		/* every field of that name counts */
-		{
-			const char *names[1] = { s->name };
-			struct str fields;
+		/* every field of that name counts: matched from the first
+		 * field's colon on, over the raw (not decoded) fields */
+		str_init(&fields, 256);
+		if (header_fields(m, s->name, &fields) && fields.len > 2) {
+			const char *colon = memchr(fields.s, ':', fields.len);
 
-			str_init(&fields, 256);
-			mime_header_fields(&fields, m->text, mm.root.hdr_len, names, 1, false);
-			if (fields.len > 2) {
-				const char *colon = memchr(fields.s, ':', fields.len);
-
-				found = *s->value == '\0' || (colon != NULL &&
-				    contains_ci(colon, fields.len - (size_t)(colon - fields.s), s->value));
-			}
-			str_deinit(&fields);
+			found = *s->value == '\0' || (colon != NULL &&
+			    contains_ci(colon, fields.len - (size_t)(colon - fields.s), s->value));
 		}
-		str_deinit(&v);
-		mime_free(&mm);
+		str_deinit(&fields);
 		return found;
 	}
 	case SK_BODY: {

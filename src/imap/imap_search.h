@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "imap/imap_parser.h"
+#include "lib/str.h"
 
 /* system flags, as bits */
 #define IMAP_FLAG_ANSWERED	0x01
@@ -27,7 +28,10 @@
 struct imap_search;
 
 /* What a search looks at for one message. text is loaded on demand by
- * load (NULL when it could not be read). */
+ * load (NULL when it could not be read). Header keys (BCC, CC, FROM,
+ * HEADER, SUBJECT, TO, SENT*) ask fields first, when set: it gives the
+ * fields called name as mime_header_fields would from the text (the
+ * index's header cache), or -1 when only the text can tell. */
 struct imap_search_msg {
 	uint32_t	 seq, uid, max_seq, max_uid;
 	unsigned	 flags;
@@ -40,7 +44,9 @@ struct imap_search_msg {
 	size_t		 len;
 	bool		 saved;		/* in the last SEARCH ... SAVE result ("$") */
 	int		(*load)(struct imap_search_msg *, void *ctx);
-	void		*ctx;
+	int		(*fields)(struct imap_search_msg *, const char *name, struct str *out,
+			    void *ctx);
+	void		*ctx;		/* for load and fields */
 };
 
 /* imap_search_parse - the program in args (after CHARSET, which the caller
@@ -53,6 +59,9 @@ bool	 imap_search_match(const struct imap_search *, struct imap_search_msg *);
 /* imap_search_uses_saved - the program holds "$" (only then is each
  * message's "saved" worth finding out) */
 bool	 imap_search_uses_saved(const struct imap_search *);
+/* imap_search_uses_headers - the program holds a header key (only then
+ * is caching a message's header fields worth it) */
+bool	 imap_search_uses_headers(const struct imap_search *);
 /* imap_search_uses_modseq - the program holds MODSEQ (RFC 7162: the
  * reply then ends with "(MODSEQ highest-of-the-matches)") */
 bool	 imap_search_uses_modseq(const struct imap_search *);

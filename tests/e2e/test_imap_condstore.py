@@ -390,3 +390,98 @@ def test_flag_change_by_real_dovecot_gets_new_modseq(box):
     st, lines, _ = cmd(m, "UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % hms)
     assert sorted(modseqs(lines)) == [3]
     m.logout()
+
+
+def test_vanished_earlier_exact_from_expunge_history(bindir, tmp_path):
+    """the index keeps which UIDs went at which modseq: a client that
+    synced after some expunges hears only of the later ones (RFC 7162
+    3.2.5.1 allows more, yubin used to send every missing UID); a client
+    older than the history (here: the index deleted and rebuilt) hears of
+    every missing UID; the history survives a restart and Dovecot's
+    expunges are in it too"""
+    b = ImapBox(bindir, tmp_path / "r")
+    try:
+        for i in range(1, 11):
+            b.put("17000000%02d.M1P1.test" % i, MSG1.replace(b"hello", b"m%d" % i))
+        b.chown()
+        b.start()
+
+        def expunge(uids):
+            o = login(b)
+            o.select("INBOX")
+            o.uid("STORE", uids, "+FLAGS", "(\\Deleted)")
+            o.expunge()
+            o.logout()
+
+        def sync(uv, ms, known="1:10"):
+            m = login(b)
+            cmd(m, "ENABLE QRESYNC")
+            st, lines, _ = cmd(m, "SELECT INBOX (QRESYNC (%d %d %s))" % (uv, ms, known))
+            assert st == "OK", lines
+            van = [ln for ln in lines if ln.startswith("* VANISHED")]
+            hms = highest(lines)
+            st, lines, _ = cmd(m, "UID FETCH %s (FLAGS) (CHANGEDSINCE %d VANISHED)" % (known, ms))
+            van2 = [ln for ln in lines if ln.startswith("* VANISHED")]
+            m.logout()
+            assert van == van2, (van, van2)
+            return van, hms
+
+        m = login(b)
+        cmd(m, "ENABLE QRESYNC")
+        st, lines, _ = cmd(m, "SELECT INBOX")
+        uv = int(re.search(r"UIDVALIDITY (\d+)", " ".join(lines)).group(1))
+        ms0 = highest(lines)
+        m.logout()
+        expunge("2:3")
+        van, ms1 = sync(uv, ms0)
+        assert van == ["* VANISHED (EARLIER) 2:3"]
+        expunge("7")
+        expunge("5")
+        # a client at ms1 knew of 2:3 already
+        van, ms2 = sync(uv, ms1)
+        assert van == ["* VANISHED (EARLIER) 5,7"]
+        van, _ = sync(uv, ms0)
+        assert van == ["* VANISHED (EARLIER) 2:3,5,7"]
+        van, _ = sync(uv, ms2)
+        assert van == []
+        # the client's known range limits the answer
+        van, _ = sync(uv, ms0, "4:6")
+        assert van == ["* VANISHED (EARLIER) 5"]
+        # a restart keeps the history (it is in yubin.index)
+        b.stop()
+        b.start()
+        van, _ = sync(uv, ms1)
+        assert van == ["* VANISHED (EARLIER) 5,7"]
+        # Dovecot expunges 9 behind yubin's back: the next sync records it
+        port, stop = real_dovecot(b)
+        try:
+            d = imaplib.IMAP4("127.0.0.1", port)
+            d.login("alice", "secret")
+            d.select("INBOX")
+            d.uid("STORE", "9", "+FLAGS", "(\\Deleted)")
+            d.expunge()
+            d.logout()
+        finally:
+            stop()
+        van, ms3 = sync(uv, ms2)
+        assert van == ["* VANISHED (EARLIER) 9"]
+        # a session that has not seen an expunge yet hands out a higher
+        # modseq (RFC 7162 erratum 1810): a client at that modseq must
+        # still hear of the expunge
+        c = login(b)
+        cmd(c, "ENABLE QRESYNC")
+        cmd(c, "SELECT INBOX")
+        expunge("10")
+        st, lines, _ = cmd(c, "STORE 1 +FLAGS (\\Flagged)")
+        mc = max(int(x) for x in re.findall(r"MODSEQ \((\d+)\)", " ".join(lines)))
+        c.logout()
+        van, _ = sync(uv, mc)
+        assert len(van) == 1 and "10" in re.split(r"[ ,:]", van[0]), van
+        # no history before the index's: every missing UID
+        for name in os.listdir(b.maildir):
+            if name.startswith("yubin.index"):
+                os.unlink(os.path.join(b.maildir, name))
+        van, _ = sync(uv, ms3)
+        assert van == ["* VANISHED (EARLIER) 2:3,5,7,9:10"]
+    finally:
+        b.cleanup()

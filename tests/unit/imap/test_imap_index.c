@@ -448,6 +448,92 @@ test_expunge_and_force_rebuild(void **state)
 	imap_mbox_snap_free(&t);
 }
 
+/* the expunge history: UIDs gone at a rescan are kept with its modseq,
+ * survive later syncs, start over with a rebuilt index, and a damaged
+ * history makes the index rebuilt */
+static void
+test_expunge_history(void **state)
+{
+	struct imap_mbox_snap s, t;
+	struct imap_index_exp *r;
+	uint64_t start, ms1;
+	size_t n;
+	const char *err;
+	char *p;
+
+	(void)state;
+	put_file("cur", "1003.M1P1.host:2,", "Subject: four\n\nx\n");
+	put_file("cur", "1004.M1P1.host:2,", "Subject: five\n\nx\n");
+	assert_int_equal(imap_index_sync(dir, &s, NULL, &err), 0);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(imap_index_history(dir, s.uidvalidity, &start, &r, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(start, s.highestmodseq);
+	free(r);
+	assert_int_equal(imap_index_history(dir, s.uidvalidity + 1, &start, &r, &n), -1);
+	/* 2 and 3 go (1001 in cur/, 1002 moved from new/ to cur/) */
+	p = xasprintf("rm -f '%s'/cur/1001.* '%s'/cur/1002.*", dir, dir);
+	assert_int_equal(system(p), 0);
+	free(p);
+	assert_int_equal(imap_index_sync(dir, &t, NULL, &err), 0);
+	assert_int_equal(t.n, 3);
+	ms1 = t.highestmodseq;
+	assert_true(ms1 > s.highestmodseq);
+	assert_int_equal(imap_index_history(dir, t.uidvalidity, &start, &r, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].lo, 2);
+	assert_int_equal(r[0].hi, 3);
+	assert_int_equal(r[0].modseq, ms1);
+	assert_int_equal(start, s.highestmodseq);
+	free(r);
+	imap_mbox_snap_free(&t);
+	/* 5 goes later: its own modseq; 2:3 stay */
+	p = xasprintf("%s/cur/1004.M1P1.host:2,", dir);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	assert_int_equal(imap_index_sync(dir, &t, NULL, &err), 0);
+	assert_int_equal(imap_index_history(dir, t.uidvalidity, &start, &r, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[1].lo, 5);
+	assert_int_equal(r[1].hi, 5);
+	assert_true(r[1].modseq > ms1);
+	free(r);
+	imap_mbox_snap_free(&t);
+	/* a session whose snapshot (s) predates those expunges hands out a
+	 * modseq: the history must not be trusted for a client at it */
+	{
+		size_t one = 0;
+		uint64_t x = imap_index_changed(dir, &s, &one, 1);
+
+		assert_true(x > ms1);
+		assert_int_equal(imap_index_history(dir, s.uidvalidity, &start, &r, &n), 0);
+		assert_true(start > x);
+		free(r);
+	}
+	/* a flipped byte in the history: the index is rebuilt, and its
+	 * history starts over after the highest modseq handed out */
+	{
+		struct stat st;
+		int fd;
+
+		p = path_join(dir, IMAP_INDEX_FILE);
+		assert_int_equal(stat(p, &st), 0);
+		fd = open(p, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "\xff", 1, st.st_size - 3), 1);
+		close(fd);
+		free(p);
+	}
+	assert_int_equal(imap_index_history(dir, s.uidvalidity, &start, &r, &n), -1);
+	assert_int_equal(imap_index_sync(dir, &t, NULL, &err), 0);
+	assert_int_equal(imap_index_history(dir, t.uidvalidity, &start, &r, &n), 0);
+	assert_int_equal(n, 0);
+	assert_true(start > ms1);
+	free(r);
+	imap_mbox_snap_free(&t);
+	imap_mbox_snap_free(&s);
+}
+
 static void
 test_hostile_images(void **state)
 {
@@ -475,6 +561,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_changed_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_and_force_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_history, setup, teardown),
 		cmocka_unit_test(test_hostile_images),
 	};
 
