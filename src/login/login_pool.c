@@ -219,6 +219,22 @@ session_ok(const char *s, size_t len)
 	return true;
 }
 
+enum login_pool_msg
+login_pool_msg_parse(const char *buf, size_t len, size_t nfds, char *session, size_t size)
+{
+	if (len == 1 && nfds == 0 && buf[0] == 'B')
+		return LOGIN_POOL_MSG_BUSY;
+	if (len == 1 && nfds == 0 && buf[0] == 'I')
+		return LOGIN_POOL_MSG_IDLE;
+	if (len >= 2 && nfds == 2 && buf[0] == 'H' && session_ok(buf + 1, len - 1) &&
+	    len - 1 < size) {
+		memcpy(session, buf + 1, len - 1);
+		session[len - 1] = '\0';
+		return LOGIN_POOL_MSG_HANDOFF;
+	}
+	return LOGIN_POOL_MSG_BAD;
+}
+
 /* pool_read - L i's pending messages; false when L broke its channel */
 static bool
 pool_read(struct login_pool *p, size_t i,
@@ -233,18 +249,22 @@ pool_read(struct login_pool *p, size_t i,
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		if (n == 0)
 			return false;
-		if (buf[0] == 'B' && n == 1 && fds[0] < 0) {
-			p->procs[i].idle = false;
-		} else if (buf[0] == 'I' && n == 1 && fds[0] < 0) {
-			p->procs[i].idle = true;
-		} else if (buf[0] == 'H' && fds[1] >= 0 && session_ok(buf + 1, (size_t)n - 1)) {
-			struct login_pool_handoff h = { .login_pid = p->procs[i].pid,
-				.client_fd = fds[0], .ctl_fd = fds[1] };
+		struct login_pool_handoff h = { .login_pid = p->procs[i].pid,
+			.client_fd = fds[0], .ctl_fd = fds[1] };
+		size_t nfds = (fds[0] >= 0) + (fds[1] >= 0);
 
-			memcpy(h.session, buf + 1, (size_t)n - 1);
-			h.session[n - 1] = '\0';
+		switch (login_pool_msg_parse(buf, (size_t)n, nfds, h.session, sizeof(h.session))) {
+		case LOGIN_POOL_MSG_BUSY:
+			p->procs[i].idle = false;
+			continue;
+		case LOGIN_POOL_MSG_IDLE:
+			p->procs[i].idle = true;
+			continue;
+		case LOGIN_POOL_MSG_HANDOFF:
 			on_handoff(ctx, &h);
-		} else {
+			continue;
+		case LOGIN_POOL_MSG_BAD:
+		default:
 			/* not what a login process sends: stop listening to it */
 			log_error("login pool: unexpected message from login process %ld",
 			    (long)p->procs[i].pid);

@@ -17,6 +17,7 @@
 #define YUBIN_LOGIN_POOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct login_pool_settings {
@@ -34,6 +35,17 @@ struct login_pool_handoff {
 };
 
 struct login_pool;
+
+/* A message on a login process's channel (fuzz/fuzz_login_pool_msg.c):
+ * "B" busy, "I" idle, "H<session id>" with two fds a hand-off. */
+enum login_pool_msg {
+	LOGIN_POOL_MSG_BAD, LOGIN_POOL_MSG_BUSY, LOGIN_POOL_MSG_IDLE, LOGIN_POOL_MSG_HANDOFF,
+};
+
+/* login_pool_msg_parse - what len bytes with nfds passed fds say; a
+ * hand-off's session id (base64 text, shorter than size) into session */
+enum login_pool_msg login_pool_msg_parse(const char *buf, size_t len, size_t nfds,
+	    char *session, size_t size);
 
 /* login_pool_enabled - whether the settings ask for a pool rather than a
  * login process per connection (Dovecot's default, service_count = 1
