@@ -14,7 +14,9 @@
 # (YUBIN=<bin dir> does the same, as in the other bench scripts).
 # BENCH_QUICK=1: one run on small sizes (under a minute), to try the script.
 # NMSG_BIG=0 skips the large mailbox. PARTS (default "fetch search body
-# logins idle") picks the measurements below, e.g. PARTS="fetch search". PIN="taskset -c 0" pins servers and
+# logins idle") picks the measurements below, e.g. PARTS="fetch search".
+# LOGINS_ONLY=1: only the logins part (stock and high-performance mode).
+# PIN="taskset -c 0" pins servers and
 # load generators to one CPU (default: unpinned, see shared/anchors/README.md).
 #
 # Both servers read one dovecot.conf (bench/lib.sh bench_dovecot_conf):
@@ -39,10 +41,11 @@
 #   logins: bench/imap-load (C, built here), CONC clients, LOGIN_N sessions
 #         of greeting, LOGIN, LOGOUT as u1..u10; then the anchor's
 #         imapload.py logins -c 10 -n LOGIN_N_PY (1000), whose Python
-#         client tops out near 1,000/s; both also against Dovecot in its
-#         documented high-performance login mode (imap-login
+#         client tops out near 1,000/s; both again with both servers in
+#         Dovecot's documented high-performance login mode (imap-login
 #         service_count = 0, process_min_avail = CPUs, imap service_count =
-#         100), the mode of the anchor's 880 logins/s.
+#         100), the mode of the anchor's 880 logins/s: yubin's login pool
+#         (its session processes stay one per login, see docs/compat.md).
 #   idle memory: IDLE_CONNS sessions of LOGIN + SELECT INBOX + IDLE held
 #         open; PSS (and RSS) summed over the master and all its
 #         descendants from /proc/PID/smaps_rollup, minus the same sum
@@ -97,7 +100,9 @@ gen() {	# gen NAME COUNT SEED
 	log "generating $2 messages for $1"
 	python3 "$ANCHORS/gen_maildir.py" "$SANDBOX/template/$1" "$2" --seed "$3" >/dev/null
 }
-gen big "$NMSG" 1
+LOGINS_ONLY=${LOGINS_ONLY:-0}
+[ "$LOGINS_ONLY" = 1 ] && NMSG_BIG=0
+[ "$LOGINS_ONLY" = 1 ] || gen big "$NMSG" 1
 [ "$NMSG_BIG" -gt 0 ] && gen huge "$NMSG_BIG" 1
 : > "$SANDBOX/login-users"
 for i in $(seq 10); do
@@ -109,7 +114,8 @@ setup() {	# setup yubin|dovecot PORT
 	local d=$SANDBOX/$1 u
 	bench_dovecot_conf "$d" imap "$2"
 	for u in big huge $(seq -f 'u%g' 10); do bench_dovecot_user "$d" "$u" "$PASS"; done
-	# Dovecot's documented high-performance login mode (Dovecot only)
+	# Dovecot's documented high-performance login mode; yubin reads the
+	# same settings (its login pool, docs/compat.md)
 	cat > "$d/dovecot-perf.conf" <<EOC
 !include $d/dovecot.conf
 service imap-login {
@@ -124,7 +130,7 @@ EOC
 
 fresh_mail() {	# fresh_mail yubin|dovecot
 	local u
-	bench_dovecot_mail "$SANDBOX/$1" big "$SANDBOX/template/big"
+	[ "$LOGINS_ONLY" = 1 ] || bench_dovecot_mail "$SANDBOX/$1" big "$SANDBOX/template/big"
 	[ "$NMSG_BIG" -gt 0 ] && bench_dovecot_mail "$SANDBOX/$1" huge "$SANDBOX/template/huge"
 	for u in $(seq -f 'u%g' 10); do bench_dovecot_mail "$SANDBOX/$1" "$u" "$SANDBOX/template/$u"; done
 }
@@ -223,13 +229,31 @@ one_server() {	# one_server RUN yubin|dovecot PORT
 	local rc=$?
 	bench_dovecot_stop "$d"
 	[ "$rc" = 0 ] || return 1
-	if [ "$srv" = dovecot ] && part logins; then
-		bench_dovecot_start dovecot "$d" "$d/dovecot-perf.conf" || return 1
+	if part logins; then
+		# both in the high-performance login mode (yubin's login pool
+		# reads the same service settings)
+		bench_dovecot_start "$srv" "$d" "$d/dovecot-perf.conf" || return 1
 		logins "$run" "$srv" "$port" _perfmode
 		rc=$?
 		bench_dovecot_stop "$d"
 	fi
 	return "$rc"
+}
+
+# logins_only RUN yubin|dovecot PORT - LOGINS_ONLY=1: the login part alone,
+# stock and high-performance login mode
+logins_only() {
+	local run=$1 srv=$2 port=$3 d=$SANDBOX/$2 rc
+	fresh_mail "$srv"
+	for mode in "" _perfmode; do
+		if [ -z "$mode" ]; then bench_dovecot_start "$srv" "$d" || return 1
+		else bench_dovecot_start "$srv" "$d" "$d/dovecot-perf.conf" || return 1; fi
+		log "run $run: $srv logins$mode (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+		logins "$run" "$srv" "$port" "$mode"
+		rc=$?
+		bench_dovecot_stop "$d"
+		[ "$rc" = 0 ] || return 1
+	done
 }
 
 # the Markdown table: medians of each metric, and the ratio
@@ -264,7 +288,11 @@ for m in vals:
     if pm and med(pm, "dovecot"):
         d = med(pm, "dovecot")
         ratio = y / d if higher_better else d / y
-        print("| %s (Dovecot high-performance login) | %s | %s | %.3g |" % (m, fmt(y), fmt(d), ratio))
+        print("| %s (yubin stock, Dovecot high-performance login) | %s | %s | %.3g |" % (m, fmt(y), fmt(d), ratio))
+    if pm and med(pm, "dovecot") and med(pm, "yubin"):
+        y, d = med(pm, "yubin"), med(pm, "dovecot")
+        ratio = y / d if higher_better else d / y
+        print("| %s (both high-performance login: pools) | %s | %s | %.3g |" % (m, fmt(y), fmt(d), ratio))
 for m in vals:
     if m.endswith(info):
         print("| %s | %s | %s | |" % (m, fmt(med(m, "yubin")), fmt(med(m, "dovecot"))))
@@ -281,6 +309,11 @@ trap stop_all EXIT
 t0=$(date +%s)
 failed=0
 for run in $(seq "$RUNS"); do
+	if [ "$LOGINS_ONLY" = 1 ]; then
+		logins_only "$run" yubin "$YPORT" || { failed=1; break; }
+		logins_only "$run" dovecot "$DPORT" || { failed=1; break; }
+		continue
+	fi
 	one_server "$run" yubin "$YPORT" || { failed=1; break; }
 	one_server "$run" dovecot "$DPORT" || { failed=1; break; }
 done

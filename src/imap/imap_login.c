@@ -345,7 +345,8 @@ out:
 		login_log_disconnect(&l.t, client, &l.conn, why);
 	str_deinit(&caps);
 	imap_parser_deinit(&l.parser);
-	auth_client_free(&l.auth);
+	if (!client->keep_auth)
+		auth_client_free(&l.auth);
 	pop3_conn_deinit(&l.conn);
 	return status;
 }

@@ -27,9 +27,18 @@ int	 login_session_register(const char *sessions_dir, unsigned long max_userip,
 /* login_session_unregister - the session of process pid has ended: its
  * file and its index entry go */
 void	 login_session_unregister(const char *sessions_dir, long pid);
+/* login_session_retire - the same, but the file stays as a spare that
+ * the next login_session_register renames in (true), which saves the file
+ * system an inode per login; false: removed */
+bool	 login_session_retire(const char *sessions_dir, long pid);
+/* login_session_prune - remove emptied .userip directories (kept between
+ * a user's logins) and spares past a few dozen; the service calls it now
+ * and then */
+void	 login_session_prune(const char *sessions_dir);
 /* login_session_sweep - remove the files and index entries of sessions
- * whose process is gone (a stopped service leaves them): at a service's
- * start, since a login reads only its own user and address's entries */
+ * whose process is gone (a stopped service leaves them), the spares and
+ * the emptied directories: at a service's start, since a login reads only
+ * its own user and address's entries */
 void	 login_session_sweep(const char *sessions_dir);
 
 /* login_mail_path - the INBOX of a user from the userdb's mail field or

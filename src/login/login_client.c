@@ -7,6 +7,7 @@
 
 #include "lib/log.h"
 #include "lib/str.h"
+#include "login/login_split.h"
 #include "pop3/pop3-private.h"
 
 void
@@ -48,7 +49,7 @@ login_log_login(const struct login_track *t, const struct pop3_client *c,
 	str_init(&u, 64);
 	log_printable(&u, t->last_user, 100);
 	log_info("%s: Login: user=<%s>, method=%s, rip=%s, lip=%s, mpid=%ld%s, session=<%s>",
-	    t->tag, u.s, t->last_method, c->rip, c->lip, (long)getppid(),
+	    t->tag, u.s, t->last_method, c->rip, c->lip, login_split_mpid(),
 	    login_secured_text(c, conn), c->session);
 	str_deinit(&u);
 }

@@ -18,11 +18,15 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "login/login.h"
+#include "login/login_pool.h"
 #include "login/login_split.h"
 
 #define LOGIN_SPLIT_MAX_LEFTOVER	65536
 
 static const char *const refusal_names[] = { "TEMP", "PERM", "IN-USE" };
+
+/* in L: the session process of the last login, from its OK */
+static long l_mpid;
 
 static void refuse(int ctl, enum login_refusal, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -155,10 +159,8 @@ read_full(int fd, char *buf, size_t len)
 	return true;
 }
 
-/* login_child - L: auth connected while still root (its socket may be in
- * a directory only root reaches, as Dovecot's is), then never root again */
-static void __attribute__((noreturn))
-login_child(const struct login_split_params *p, int client_fd, int ctl)
+struct auth_client *
+login_split_become_login(const struct login_split_params *p)
 {
 	struct auth_client *auth = auth_client_new(p->auth_socket, NULL);
 	const char *err;
@@ -177,6 +179,15 @@ login_child(const struct login_split_params *p, int client_fd, int ctl)
 			_exit(1);
 		}
 	}
+	return auth;
+}
+
+/* login_child - L of one connection */
+static void __attribute__((noreturn))
+login_child(const struct login_split_params *p, int client_fd, int ctl)
+{
+	struct auth_client *auth = login_split_become_login(p);
+
 	_exit(p->login_run(p->ctx, client_fd, ctl, auth));
 }
 
@@ -231,6 +242,17 @@ login_split_run(const struct login_split_params *p, int client_fd,
 	close(sp[1]);
 	r->ctl = sp[0];
 	r->login_pid = login_pid;
+	return login_split_serve(p, client_fd, r);
+}
+
+int
+login_split_attach(const struct login_split_params *p, int client_fd, int ctl_fd,
+    long login_pid, struct login_split_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->ctl = ctl_fd;
+	r->login_pid = (int)login_pid;
 	return login_split_serve(p, client_fd, r);
 }
 
@@ -374,7 +396,11 @@ login_split_serve(const struct login_split_params *p, int client_fd,
 		close(dp[1]);
 		r->fd = dp[0];
 	} else {
-		(void)!write(sp[0], "OK\n", 3);
+		/* with our pid: a pooled L is not our parent (its mpid=) */
+		char okline[32];
+		int len = snprintf(okline, sizeof(okline), "OK\t%ld\n", (long)getpid());
+
+		(void)!write(sp[0], okline, (size_t)len);
 	}
 	ok = 1;
 out:
@@ -420,6 +446,9 @@ login_split_handoff_fd(int ctl_fd, struct auth_client *auth, const char *user,
 	char reply[512], *tab;
 	int ret = -1;
 
+	/* pooled L: this login's own channel to a new session process */
+	if (login_pool_handoff_prepare(ctl_fd) != 0)
+		return -1;
 	str_init(&msg, 256);
 	/* S asks the auth service who logged in (auth id and cookie name the
 	 * login); user is for its log lines and a consistency check only */
@@ -431,7 +460,8 @@ login_split_handoff_fd(int ctl_fd, struct auth_client *auth, const char *user,
 	if (write(ctl_fd, msg.s, msg.len) != (ssize_t)msg.len ||
 	    !read_line_fd_passed(ctl_fd, reply, sizeof(reply), data_fd_r))
 		goto out;
-	if (strcmp(reply, "OK") == 0) {
+	if (strcmp(reply, "OK") == 0 || strncmp(reply, "OK\t", 3) == 0) {
+		l_mpid = reply[2] == '\t' ? strtol(reply + 3, NULL, 10) : 0;
 		ret = 1;
 	} else if (strncmp(reply, "ERR\t", 4) == 0 && (tab = strchr(reply + 4, '\t')) != NULL) {
 		*tab = '\0';
@@ -445,4 +475,10 @@ login_split_handoff_fd(int ctl_fd, struct auth_client *auth, const char *user,
 out:
 	str_deinit(&msg);
 	return ret;
+}
+
+long
+login_split_mpid(void)
+{
+	return l_mpid > 0 ? l_mpid : (long)getppid();
 }

@@ -73,6 +73,19 @@ struct login_split_result {
  * stays root while r->child serves the user. */
 int	 login_split_run(const struct login_split_params *, int client_fd,
 	    struct login_split_result *r);
+/* login_split_attach - in S forked by the service for a pooled L's
+ * login (login_pool.h): ctl_fd (owned) is the login's channel, login_pid
+ * L's pid as the service knows it from its fork; the same returns as
+ * login_split_run (never 2: pools are not resumable) */
+int	 login_split_attach(const struct login_split_params *, int client_fd, int ctl_fd,
+	    long login_pid, struct login_split_result *r);
+/* login_split_become_login - in a new L: the auth connection made (while
+ * root: its socket may be where only root reaches) and default_login_user
+ * become; exits when that user cannot be become */
+struct auth_client *login_split_become_login(const struct login_split_params *);
+/* login_split_mpid - in L: the session process of the last login (its
+ * OK names it), else the parent (mpid= of the Login line) */
+long	 login_split_mpid(void);
 /* login_split_next - resumable: L's next login, after r->child ended with
  * LOGIN_SPLIT_EXIT_RESUME; the same returns as login_split_run */
 int	 login_split_next(const struct login_split_params *, int client_fd,

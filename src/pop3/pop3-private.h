@@ -36,6 +36,9 @@ struct pop3_settings {
 	SSL_CTX	*ssl_ctx;		/* NULL: no TLS (ssl = no, or no certificate) */
 	int	 login_timeout_ms;
 	int	 idle_timeout_ms;
+	/* service NAME-login { service_count process_min_avail
+	 * process_limit }: a pool of login processes (login_pool.h) */
+	unsigned long login_service_count, login_min_avail, login_process_limit;
 };
 
 /* One connection's facts, shared by its login and mail processes. */
@@ -49,6 +52,8 @@ struct pop3_client {
 					 * after the login; login_split.h) */
 	int	 ctl;			/* a resumable protocol's session: S's end
 					 * of the channel to L (else -1) */
+	bool	 keep_auth;		/* a pooled login process: its auth
+					 * connection serves the next client too */
 };
 
 /* What the login process hands over after a successful login. */

@@ -419,7 +419,8 @@ out:
 		login_log_disconnect(&l.t, client, &l.conn, why);
 	free(l.user);
 	str_deinit(&line);
-	auth_client_free(&l.auth);
+	if (!client->keep_auth)
+		auth_client_free(&l.auth);
 	pop3_conn_deinit(&l.conn);
 	return status;
 }

@@ -39,6 +39,7 @@
 #include "lib/str.h"
 #include "lib/util.h"
 #include "login/login.h"
+#include "login/login_pool.h"
 #include "login/login_split.h"
 #include "pop3/pop3-private.h"
 #include "pop3/pop3.h"
@@ -107,6 +108,36 @@ pop3_get_uint(const struct dovecot_conf *dc, const char *key)
 	return (unsigned long)n;
 }
 
+/* pop3_login_service_load - service NAME-login's service_count,
+ * process_min_avail and process_limit (0: default_process_limit) */
+static void
+pop3_login_service_load(struct pop3_settings *set, const struct dovecot_conf *dc)
+{
+	static const char *const keys[] = { "service_count", "process_min_avail",
+	    "process_limit" };
+	unsigned long *vals[] = { &set->login_service_count, &set->login_min_avail,
+	    &set->login_process_limit };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *path = xasprintf("service/%s-login/%s", proto->name, keys[i]);
+		const char *v = dovecot_conf_get(dc, path), *err;
+		unsigned long long n = i == 0 ? 1 : 0;
+
+		if (v != NULL)
+			(void)dovecot_conf_parse_uint(v, &n, &err);
+		*vals[i] = (unsigned long)n;
+		free(path);
+	}
+	if (set->login_process_limit == 0) {
+		const char *v = dovecot_conf_get(dc, "default_process_limit"), *err;
+		unsigned long long n = 100;
+
+		if (v != NULL)
+			(void)dovecot_conf_parse_uint(v, &n, &err);
+		set->login_process_limit = (unsigned long)n;
+	}
+}
+
 static int
 pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char **error_r)
 {
@@ -136,6 +167,7 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 	set->verbose_proctitle = pop3_get_bool(dc, "verbose_proctitle");
 	set->max_userip = pop3_get_uint(dc, "mail_max_userip_connections");
 	set->first_valid_uid = pop3_get_uint(dc, "first_valid_uid");
+	pop3_login_service_load(set, dc);
 	set->login_timeout_ms = POP3_LOGIN_TIMEOUT_MS;
 	set->idle_timeout_ms = POP3_IDLE_TIMEOUT_MS;
 	/* tests shorten the timeouts; never meant for production */
@@ -191,25 +223,34 @@ pop3_login_entry(void *ctx, int client_fd, int ctl_fd, struct auth_client *auth)
 	return proto->login_run(ctx, client_fd, ctl_fd, auth);
 }
 
-/* session_run - S: the login split (login_split.c), then the mailbox */
-static int
-session_run(struct pop3_client *c, int client_fd)
+/* session_params - the login split's parameters for connection c */
+static void
+session_params(struct pop3_client *c, struct login_split_params *p)
 {
 	const struct pop3_settings *set = c->set;
-	struct login_split_params p = {
+
+	*p = (struct login_split_params){
 		.protocol = proto->name, .auth_socket = set->auth_socket,
 		.auth_master_socket = set->auth_master_socket, .login_user = set->login_user,
 		.login_uid = set->login_uid, .login_gid = set->login_gid,
 		.first_valid_uid = set->first_valid_uid, .max_userip = set->max_userip,
 		.sessions_dir = set->sessions_dir, .mail_location = set->mail_location,
 		.rip = c->rip, .lip = c->lip, .session = c->session,
-		.login_run = pop3_login_entry, .ctx = c,
+		.login_run = pop3_login_entry, .ctx = c, .resumable = proto->resumable,
 	};
-	struct login_split_result r;
-	struct pop3_conn conn;
-	int status, ret;
+}
 
-	p.resumable = proto->resumable;
+static int session_mail(struct pop3_client *, struct login_split_result *);
+
+/* session_run - S: the login split (login_split.c), then the mailbox */
+static int
+session_run(struct pop3_client *c, int client_fd)
+{
+	struct login_split_params p;
+	struct login_split_result r;
+	int ret;
+
+	session_params(c, &p);
 	ret = login_split_run(&p, client_fd, &r);
 	/* resumable: this process stays root while a child serves each login;
 	 * the child's RESUME status means L took the connection back */
@@ -229,6 +270,32 @@ session_run(struct pop3_client *c, int client_fd)
 	}
 	if (ret == 0)
 		return 1;
+	return session_mail(c, &r);
+}
+
+/* session_run_attached - S forked for a pooled login process's hand-off */
+static int
+session_run_attached(struct pop3_client *c, struct login_pool_handoff *h)
+{
+	struct login_split_params p;
+	struct login_split_result r;
+
+	session_params(c, &p);
+	if (login_split_attach(&p, h->client_fd, h->ctl_fd, (long)h->login_pid, &r) != 1)
+		return 1;
+	return session_mail(c, &r);
+}
+
+/* session_mail - S after the login, as the user: the protocol's mailbox
+ * half on the connection the split left (r's, deinitialized here) */
+static int
+session_mail(struct pop3_client *c, struct login_split_result *rp)
+{
+	const struct pop3_settings *set = c->set;
+	struct login_split_result r = *rp;
+	struct pop3_conn conn;
+	int status;
+
 	c->ctl = proto->resumable ? r.ctl : -1;
 	pop3_conn_init(&conn, r.fd, set->idle_timeout_ms);
 	if (r.leftover_len > sizeof(conn.in)) {
@@ -274,17 +341,144 @@ pop3_session_id(char *out, size_t size)
 	str_deinit(&s);
 }
 
+/* the service's pool of login processes (NULL: one per connection) */
+static struct login_pool *service_pool;
+
+/* emptied .userip directories and spare session files are pruned this
+ * often */
+#define PRUNE_INTERVAL	600
+static time_t last_prune;
+
 static void
 pop3_reap(const struct pop3_settings *set, size_t *live)
 {
+	time_t now;
 	pid_t pid;
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		login_session_unregister(set->sessions_dir, (long)pid);
+		if (service_pool != NULL && login_pool_reaped(service_pool, pid))
+			continue;	/* a login process, never a session */
+		/* its file stays as a spare for the next session */
+		(void)login_session_retire(set->sessions_dir, (long)pid);
 		if (*live > 0)
 			(*live)--;
 	}
+	now = time(NULL);
+	if (now - last_prune >= PRUNE_INTERVAL || now < last_prune) {
+		login_session_prune(set->sessions_dir);
+		last_prune = now;
+	}
+}
+
+/* client_init - an accepted connection's facts (peer NULL: asked of fd) */
+static void
+client_init(struct pop3_client *client, const struct pop3_settings *set, int fd,
+    bool implicit, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage ss, local;
+	socklen_t plen = sizeof(ss), llen = sizeof(local);
+
+	memset(client, 0, sizeof(*client));
+	client->set = set;
+	client->implicit_tls = implicit;
+	client->ctl = -1;
+	if (peer == NULL) {
+		memset(&ss, 0, sizeof(ss));
+		if (getpeername(fd, (struct sockaddr *)&ss, &plen) != 0)
+			ss.ss_family = AF_UNSPEC;
+		peer = &ss;
+	}
+	login_addr_text(peer, client->rip, sizeof(client->rip), &client->rport);
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+		login_addr_text(&local, client->lip, sizeof(client->lip), &client->lport);
+}
+
+/* --- the login pool (service NAME-login { service_count = 0 ... }) --- */
+
+struct pool_ctx {
+	const struct pop3_settings *set;
+	bool	 implicit;
+	size_t	*live;
+	struct auth_client *auth;	/* in a login process: its connection */
+};
+
+/* pool_serve_one - in a pooled login process: one client's login; false
+ * when the auth connection is lost and cannot be made again (as
+ * default_login_user the socket may be out of reach): a new login
+ * process, connected while root, takes this one's place */
+static bool
+pool_serve_one(void *ctx, int fd, int ctl_fd, char *session, size_t size)
+{
+	struct pool_ctx *pc = ctx;
+	struct pop3_client client;
+	const char *err;
+
+	client_init(&client, pc->set, fd, pc->implicit, NULL);
+	pop3_session_id(client.session, sizeof(client.session));
+	snprintf(session, size, "%s", client.session);
+	client.keep_auth = true;
+	(void)proto->login_run(&client, fd, ctl_fd, pc->auth);
+	pop3_proctitle("[idle]");
+	return auth_client_connect(pc->auth, &err) == 0;
+}
+
+/* pool_login_child - a new pooled login process: as default_login_user,
+ * clients one after another until service_count or the service ends */
+static void
+pool_login_child(void *ctx, int listen_fd, int pool_fd)
+{
+	struct pool_ctx *pc = ctx;
+	struct pop3_client dummy;
+	struct login_split_params p;
+	const char *err;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	memset(&dummy, 0, sizeof(dummy));
+	dummy.set = pc->set;
+	session_params(&dummy, &p);
+	pc->auth = login_split_become_login(&p);
+	if (auth_client_connect(pc->auth, &err) != 0) {
+		/* the auth service is not there (yet): no clients for a
+		 * process that cannot log them in; the pause bounds how often
+		 * the service forks another */
+		sleep(1);
+		_exit(1);
+	}
+	pop3_proctitle("[idle]");
+	login_pool_serve(listen_fd, pool_fd, pc->set->login_service_count, pool_serve_one, pc);
+	auth_client_free(&pc->auth);
+	_exit(0);
+}
+
+/* pool_on_handoff - in the service: a session process for a pooled
+ * login process's login; it asks the auth service with that L's pid */
+static void
+pool_on_handoff(void *ctx, struct login_pool_handoff *h)
+{
+	struct pool_ctx *pc = ctx;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		log_error("fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct pop3_client client;
+
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		close(POP3_LISTEN_FD);
+		login_pool_forget(&service_pool);
+		client_init(&client, pc->set, h->client_fd, pc->implicit, NULL);
+		snprintf(client.session, sizeof(client.session), "%s", h->session);
+		_exit(session_run_attached(&client, h));
+	}
+	close(h->client_fd);
+	close(h->ctl_fd);
+	if (pid > 0)
+		(*pc->live)++;
 }
 
 int
@@ -311,6 +505,10 @@ malloc_no_tcache(char **argv)
 	if (old != NULL && strstr(old, "glibc.malloc.tcache_count") != NULL)
 		return;
 	v = old != NULL && *old != '\0' ? xasprintf("%s:%s", old, tunable) : xstrdup(tunable);
+	/* and every symbol bound now, once, in the service: lazily bound,
+	 * each forked login and session process resolved the same PLT
+	 * entries again (do_lookup_x was ~3% of a login's CPU) */
+	(void)setenv("LD_BIND_NOW", "1", 1);
 	if (setenv("GLIBC_TUNABLES", v, 1) == 0)
 		execv("/proc/self/exe", argv);
 	free(v);	/* no exec: go on with the cache */
@@ -355,6 +553,7 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 		proto->service_init(set.conf_path);
 	(void)mkdir(set.sessions_dir, 0755);
 	login_session_sweep(set.sessions_dir);
+	last_prune = time(NULL);
 	/* our own process group, so that a stop reaches every session process
 	 * and nothing else */
 	(void)setpgid(0, 0);
@@ -372,10 +571,32 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 	signal(SIGCHLD, SIG_DFL);
 	if (set.verbose_proctitle)
 		pop3_proctitle("[%s listener, %zu connections]", listener, live);
+	/* ManageSieve's login process takes its connection back after
+	 * UNAUTHENTICATE: one per connection, whatever the settings say */
+	if (!proto->resumable && login_pool_enabled(set.login_service_count, set.login_min_avail)) {
+		const struct login_pool_settings ps = {
+			.service_count = set.login_service_count, .min_avail = set.login_min_avail,
+			.process_limit = set.login_process_limit,
+		};
+		struct pool_ctx pc = { .set = &set, .implicit = implicit, .live = &live };
+
+		service_pool = login_pool_new(POP3_LISTEN_FD, &ps);
+		while (!pop3_stop && !pop3_retire) {
+			pop3_reap(&set, &live);
+			if (live >= limit) {
+				usleep(10000);	/* Ls wait for their OK meanwhile */
+				continue;
+			}
+			login_pool_fill(service_pool, pool_login_child, &pc);
+			login_pool_wait(service_pool, 1000, pool_on_handoff, &pc);
+		}
+		/* idle login processes end when their channels close */
+		login_pool_free(&service_pool);
+	}
 	while (!pop3_stop && !pop3_retire) {
 		struct pollfd pfd = { .fd = POP3_LISTEN_FD, .events = POLLIN };
-		struct sockaddr_storage peer, local;
-		socklen_t plen = sizeof(peer), llen = sizeof(local);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
 		struct pop3_client client;
 		pid_t pid;
 		int fd;
@@ -390,13 +611,7 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 		fd = accept4(POP3_LISTEN_FD, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		memset(&client, 0, sizeof(client));
-		client.set = &set;
-		client.implicit_tls = implicit;
-		client.ctl = -1;
-		login_addr_text(&peer, client.rip, sizeof(client.rip), &client.rport);
-		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
-			login_addr_text(&local, client.lip, sizeof(client.lip), &client.lport);
+		client_init(&client, &set, fd, implicit, &peer);
 		pop3_session_id(client.session, sizeof(client.session));
 		if ((pid = fork()) < 0) {
 			log_error("fork: %s", strerror(errno));
