@@ -30,6 +30,9 @@ struct imap_conf {
 	uint64_t	 quota_messages;/* 0 = unlimited */
 	char		 ns_sep;	/* the inbox namespace's separator; 0 = default */
 	char		*ns_prefix;	/* its prefix ("INBOX."); NULL = none */
+	/* imap_hibernate_timeout: an IDLE session hands its client to the
+	 * hibernate process after this long (imap_hibernate.c); 0 = never */
+	unsigned long long hibernate_timeout_ms;
 };
 
 /* imap_conf_load - from a parsed configuration (never fails: what is
