@@ -333,8 +333,11 @@ hib_accept(struct hib *h)
 		char	 buf[CMSG_SPACE(sizeof(int) * (HIB_MAX_FDS + 1))];
 		struct cmsghdr align;
 	} cbuf;
-	char *rec = xmalloc(IMAP_HIB_STATE_MAX + 1), go[8];
-	struct iovec iov = { .iov_base = rec, .iov_len = IMAP_HIB_STATE_MAX + 1 };
+	/* one receive buffer for the process (it takes one hand-over at a
+	 * time): its pages are touched once, not per client */
+	static char rec[IMAP_HIB_STATE_MAX + 1];
+	char go[8];
+	struct iovec iov = { .iov_base = rec, .iov_len = sizeof(rec) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
 		.msg_controllen = sizeof(cbuf.buf) };
 	struct timeval tv = { .tv_sec = HIB_HANDSHAKE_MS / 1000 };
@@ -352,10 +355,8 @@ hib_accept(struct hib *h)
 	memset(&st, 0, sizeof(st));
 	for (k = 0; k < HIB_MAX_FDS - 1; k++)
 		wd[k] = -1;
-	if ((sock = accept4(hib_listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
-		free(rec);
+	if ((sock = accept4(hib_listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 		return;
-	}
 	(void)setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
@@ -364,7 +365,6 @@ hib_accept(struct hib *h)
 		    "of this service", (long)cred.pid, (long)cred.uid);
 		(void)send(sock, "NO not a session of this service", 32, MSG_NOSIGNAL);
 		close(sock);
-		free(rec);
 		return;
 	}
 	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
@@ -450,7 +450,6 @@ fail:
 			close(fds[k]);
 	close(sock);
 	imap_hib_state_deinit(&st);
-	free(rec);
 }
 
 /* restore_child - in the forked child: the session set up again as the
