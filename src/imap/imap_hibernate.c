@@ -709,6 +709,9 @@ imap_hibernate_start(const struct pop3_settings *set, const char *listener)
 		return -1;
 	}
 	if (pid == 0) {
+		/* the service's client listener is not ours to hold (nor its
+		 * restored sessions' to inherit) */
+		close(POP3_LISTEN_FD);
 		if (hib_listen() != 0)
 			_exit(1);
 		hib_main(set);

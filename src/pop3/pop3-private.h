@@ -18,6 +18,10 @@
 
 enum pop3_ssl { POP3_SSL_NO, POP3_SSL_YES, POP3_SSL_REQUIRED };
 
+/* the service's listening socket, as the master passes it; no process
+ * that serves a client or a user keeps it */
+#define POP3_LISTEN_FD	3
+
 struct pop3_settings {
 	char	*conf_path;
 	char	*base_dir;

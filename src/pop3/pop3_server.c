@@ -43,8 +43,6 @@
 #include "pop3/pop3-private.h"
 #include "pop3/pop3.h"
 
-#define POP3_LISTEN_FD	3
-
 static char *proctitle_start;
 static size_t proctitle_len;
 static volatile sig_atomic_t pop3_stop, pop3_retire;

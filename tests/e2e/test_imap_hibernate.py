@@ -121,6 +121,36 @@ def wait_hibernated(b, n=1):
     return holding(b, n)[0]
 
 
+def _listening_inodes():
+    """the inodes of every listening TCP socket (state 0A)"""
+    out = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    p = line.split()
+                    if p[3] == "0A":
+                        out.add(p[9])
+        except OSError:
+            pass
+    return out
+
+
+def holds_listener(pid):
+    """pid has a listening TCP socket among its fds"""
+    listening = _listening_inodes()
+    d = "/proc/%d/fd" % pid
+    for fd in os.listdir(d):
+        try:
+            link = os.readlink(os.path.join(d, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in listening:
+            return True
+    return False
+
+
 def read_until(f, prefix):
     lines = []
     while True:
@@ -156,6 +186,8 @@ def test_delivery_wakes_a_hibernated_session(box):
     # a session process has the client again, under the hibernate process
     assert wait_for(lambda: len(sessions(box)) == 1)
     assert _ppid(sessions(box)[0]) == hib
+    # neither holds the service's client listener (nor could accept on it)
+    assert not holds_listener(hib) and not holds_listener(sessions(box)[0])
     s.sendall(b"DONE\r\n")
     assert f.readline().startswith(b"c OK Idle completed")
     s.sendall(b"d FETCH 4 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n")
@@ -240,6 +272,7 @@ def test_many_clients_one_process_small_memory(box):
     # small fraction of a session process's ~110 KiB: its slot, the record
     # and, once, the receive buffer and the slot array
     grown = _pss(hib) - before[hib]
+    print("hibernate process PSS %d KiB, grown %d KiB for %d clients" % (_pss(hib), grown, n))
     assert grown < 256 + 8 * n, grown
     deliver(box, "1700000010.M10P10.test", MSG % (10, 10))
     for s, f in clients:
