@@ -216,6 +216,9 @@ struct hib {
 };
 
 static volatile sig_atomic_t hib_stop;
+/* the IMAP service that started this process: its children are the
+ * sessions that may hand clients over */
+static pid_t hib_service_pid;
 
 static void
 hib_on_signal(int sig)
@@ -299,8 +302,8 @@ client_free(struct hib *h, size_t i)
 }
 
 /* peer_is_ours - the connecting process is a session of this service: a
- * child of the service (our parent) or of this process (a restored
- * session); the pid is alive while it waits for our answer */
+ * child of the service (our parent, while it lives) or of this process
+ * (a restored session); the pid is alive while it waits for our answer */
 static bool
 peer_is_ours(pid_t pid)
 {
@@ -321,7 +324,8 @@ peer_is_ours(pid_t pid)
 	 * last ')' */
 	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1)
 		return false;
-	return ppid == (long)getppid() || ppid == (long)getpid();
+	return (ppid == (long)hib_service_pid && getppid() == hib_service_pid) ||
+	    ppid == (long)getpid();
 }
 
 /* hib_accept - one session's hand-over: peer check, the record, the
@@ -474,7 +478,8 @@ restore_child(struct hib *h, size_t slot)
 	/* nothing of the other clients' stays in this process */
 	close(h->ep);
 	close(h->ino);
-	close(hib_listen_fd);
+	if (hib_listen_fd >= 0)
+		close(hib_listen_fd);
 	for (i = 0; i < h->ncl; i++)
 		if (h->cl[i].used && i != slot)
 			close(h->cl[i].fd);
@@ -660,7 +665,19 @@ hib_main(const struct pop3_settings *set)
 			last = now;
 			keepalive(&h, now);
 		}
+		if (hib_listen_fd >= 0 && getppid() != hib_service_pid) {
+			/* the service ended (a reload leaves its sessions
+			 * running): no new clients, the held ones are kept */
+			(void)epoll_ctl(h.ep, EPOLL_CTL_DEL, hib_listen_fd, NULL);
+			close(hib_listen_fd);
+			hib_listen_fd = -1;
+			(void)unlink(hib_socket_path);
+		}
+		if (hib_listen_fd < 0 && h.used == 0)
+			break;
 	}
+	if (hib_listen_fd >= 0)
+		(void)unlink(hib_socket_path);
 	/* stopping: the clients are disconnected as the sessions' are */
 	for (size_t i = 0; i < h.ncl; i++)
 		client_free(&h, i);
@@ -709,6 +726,7 @@ imap_hibernate_start(const struct pop3_settings *set, const char *listener)
 		return -1;
 	}
 	if (pid == 0) {
+		hib_service_pid = getppid();
 		/* the service's client listener is not ours to hold (nor its
 		 * restored sessions' to inherit) */
 		close(POP3_LISTEN_FD);

@@ -391,3 +391,31 @@ def test_compress_client_stays_awake(box):
     send(b"DONE\r\n")
     recv_until(b"d OK")
     s.close()
+
+
+def test_reload_keeps_hibernated_clients(box):
+    """doveadm reload: the old service ends and its sessions go on; its
+    hibernate process keeps the clients it holds, takes no new ones, and
+    ends with its last client; the new service has its own"""
+    box.start()
+    s, f = idle_client(box)
+    old = wait_hibernated(box)
+    assert box.doveadm("reload").returncode == 0
+    # the old one is no longer the master's descendant (its service ended)
+    assert wait_for(lambda: len(hibernators(box)) == 2 and old not in hibernators(box), 30), \
+        (hibernators(box), box.logtext())
+    assert _comm(old) == "imap-hibernate"
+    deliver(box, "1700000013.M13P13.test", MSG % (13, 13))
+    assert f.readline() == b"* 4 EXISTS\r\n"
+    s.sendall(b"DONE\r\n")
+    read_until(f, b"c OK Idle completed")
+    s.sendall(b"d LOGOUT\r\n")
+    read_until(f, b"d ")
+    s.close()
+    # with its last client gone, the old one ends; new clients go to the new
+    assert wait_for(lambda: _comm(old) != "imap-hibernate", 30)
+    s, f = idle_client(box)
+    wait_hibernated(box)
+    s.sendall(b"DONE\r\n")
+    assert f.readline().startswith(b"c OK Idle completed")
+    s.close()
