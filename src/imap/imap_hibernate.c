@@ -357,6 +357,7 @@ hib_accept(struct hib *h)
 	size_t i, slot, rec_len;
 
 	memset(&st, 0, sizeof(st));
+	memset(&cred, 0, sizeof(cred));
 	for (k = 0; k < HIB_MAX_FDS - 1; k++)
 		wd[k] = -1;
 	if ((sock = accept4(hib_listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
