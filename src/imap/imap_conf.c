@@ -106,6 +106,9 @@ imap_conf_load(struct imap_conf *c, const struct dovecot_conf *dc)
 
 		if (t == NULL || dovecot_conf_parse_time_ms(t, &c->hibernate_timeout_ms, &err) != 0)
 			c->hibernate_timeout_ms = 0;
+		t = dovecot_conf_get_filtered(dc, &f, "imap_idle_notify_interval");
+		if (t == NULL || dovecot_conf_parse_time_ms(t, &c->idle_notify_ms, &err) != 0)
+			c->idle_notify_ms = 0;
 	}
 	q = dovecot_conf_get(dc, "plugin/quota");
 	if (q != NULL && *q != '\0') {

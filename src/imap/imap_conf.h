@@ -33,6 +33,9 @@ struct imap_conf {
 	/* imap_hibernate_timeout: an IDLE session hands its client to the
 	 * hibernate process after this long (imap_hibernate.c); 0 = never */
 	unsigned long long hibernate_timeout_ms;
+	/* imap_idle_notify_interval: IDLE's "* OK Still here", also from the
+	 * hibernate process; 0 = the default (2 minutes) */
+	unsigned long long idle_notify_ms;
 };
 
 /* imap_conf_load - from a parsed configuration (never fails: what is

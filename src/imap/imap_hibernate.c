@@ -31,7 +31,7 @@
 #include "login/login_split.h"
 #include "pop3/pop3-private.h"
 
-#define HIB_KEEPALIVE_S		120	/* IMAP IDLE's "* OK Still here", as a session sends it */
+#define HIB_KEEPALIVE_S		120	/* IDLE's "* OK Still here" (imap_idle_notify_interval) */
 #define HIB_HANDSHAKE_MS	2000	/* a session's WATCHING/GO exchange */
 #define HIB_MAX_FDS		3	/* the client, and new/ + cur/ (or the mbox's directory) */
 #define HIB_EV_LISTEN		UINT64_MAX
@@ -216,6 +216,8 @@ struct hib {
 };
 
 static volatile sig_atomic_t hib_stop;
+/* seconds between keepalives: imap_idle_notify_interval, as in IDLE */
+static time_t hib_keepalive_s = HIB_KEEPALIVE_S;
 /* the IMAP service that started this process: its children are the
  * sessions that may hand clients over */
 static pid_t hib_service_pid;
@@ -437,7 +439,7 @@ hib_accept(struct hib *h)
 	c->rec = xmalloc(rec_len);
 	memcpy(c->rec, rec, rec_len);
 	c->rec_len = rec_len;
-	c->keepalive = time(NULL) + HIB_KEEPALIVE_S;
+	c->keepalive = time(NULL) + hib_keepalive_s;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.u64 = slot;
@@ -605,7 +607,7 @@ keepalive(struct hib *h, time_t now)
 
 		if (!c->used || c->keepalive > now)
 			continue;
-		c->keepalive = now + HIB_KEEPALIVE_S;
+		c->keepalive = now + hib_keepalive_s;
 		if (send(c->fd, line, sizeof(line) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) !=
 		    (ssize_t)sizeof(line) - 1) {
 			client_free(h, i);
@@ -713,6 +715,8 @@ imap_hibernate_start(const struct pop3_settings *set, const char *listener)
 
 	if (conf == NULL || conf->hibernate_timeout_ms == 0)
 		return -1;
+	if (conf->idle_notify_ms > 0)
+		hib_keepalive_s = conf->idle_notify_ms < 1000 ? 1 : (time_t)(conf->idle_notify_ms / 1000);
 	/* the path, known to the sessions forked after this */
 	/* one per service: a listener on two addresses is two services */
 	n = snprintf(hib_socket_path, sizeof(hib_socket_path), "%s/imap-hibernate-%s-%ld",

@@ -42,7 +42,7 @@
 #include "pop3/pop3.h"
 #include "pop3/pop3_conn_deflate.h"
 
-#define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)
+#define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)	/* imap_idle_notify_interval's default */
 #define IDLE_FALLBACK_CHECK_MS	1000	/* without inotify */
 
 void
@@ -731,8 +731,10 @@ idle_wait(struct imap_sess *s, struct str *reply)
 	struct str line;
 	int ifd = -1;
 	bool fallback = false;
-	long long keepalive_at = now_ms() + IDLE_KEEPALIVE_MS, hib_at = -1;
 	long long hib_ms = s->conf != NULL ? (long long)s->conf->hibernate_timeout_ms : 0;
+	long long notify_ms = s->conf != NULL && s->conf->idle_notify_ms > 0 ?
+	    (long long)s->conf->idle_notify_ms : IDLE_KEEPALIVE_MS;
+	long long keepalive_at = now_ms() + notify_ms, hib_at = -1;
 
 	if (s->selected && (ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
 		/* without inotify (the per-user instance limit reached) the
@@ -808,7 +810,7 @@ idle_wait(struct imap_sess *s, struct str *reply)
 				imap_sess_sync(s, true);
 			if (now >= keepalive_at) {
 				imap_sess_printf(s, "* OK Still here\r\n");
-				keepalive_at = now + IDLE_KEEPALIVE_MS;
+				keepalive_at = now + notify_ms;
 			}
 			continue;
 		}

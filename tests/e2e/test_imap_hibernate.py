@@ -419,3 +419,22 @@ def test_reload_keeps_hibernated_clients(box):
     s.sendall(b"DONE\r\n")
     assert f.readline().startswith(b"c OK Idle completed")
     s.close()
+
+
+def test_hibernated_client_gets_keepalives(tmp_path, bindir):
+    """imap_idle_notify_interval: the hibernate process sends IDLE's
+    "* OK Still here" itself, and the client stays hibernated"""
+    b = ImapBox(bindir, tmp_path, extra="imap_hibernate_timeout = 1 secs\n"
+                "imap_idle_notify_interval = 2 secs\nverbose_proctitle = yes\n")
+    try:
+        b.start()
+        s, f = idle_client(b)
+        wait_hibernated(b)
+        assert f.readline() == b"* OK Still here\r\n"
+        assert f.readline() == b"* OK Still here\r\n"
+        assert len(holding(b, 1)) == 1 and sessions(b) == []
+        s.sendall(b"DONE\r\n")
+        assert f.readline().startswith(b"c OK Idle completed")
+        s.close()
+    finally:
+        b.cleanup()
