@@ -7,7 +7,8 @@
 #
 # Usage (as root; both servers switch to the mail user):
 #   [BENCH_QUICK=1] [RUNS=3] [NMSG=10000] [NMSG_BIG=100000] [LOGIN_N=3000]
-#   [CONC=10] [IDLE_CONNS=300] [YUBIN=<build>/bin] [SANDBOX=dir] [PIN=...]
+#   [CONC=10] [IDLE_CONNS=300] [IDLE_HIBERNATE=5] [YUBIN=<build>/bin]
+#   [SANDBOX=dir] [PIN=...]
 #   [YPORT=port] [DPORT=port] (default: free loopback ports)
 #   bench/imap-bench.sh [BUILD_DIR] [OUT.md]
 # BUILD_DIR (default build) is a yubin build tree: its bin/ is measured
@@ -49,7 +50,12 @@
 #   idle memory: IDLE_CONNS sessions of LOGIN + SELECT INBOX + IDLE held
 #         open; PSS (and RSS) summed over the master and all its
 #         descendants from /proc/PID/smaps_rollup, minus the same sum
-#         before they connected, divided by IDLE_CONNS.
+#         before they connected, divided by IDLE_CONNS. yubin runs with
+#         imap_hibernate_timeout = IDLE_HIBERNATE secs (default 5; 0 = off,
+#         as Dovecot's default), and is sampled that long later, when its
+#         sessions are in the imap-hibernate process; Dovecot runs stock
+#         (no hibernation) and, as dovecot_hib, with its own imap-hibernate
+#         service on the same timeout (idle memory only).
 # Output: a TSV of every sample in $SANDBOX/imap.tsv, and a Markdown table
 # of medians with ratios on stdout (appended to OUT.md when given). Ratios
 # are "yubin better by": Dovecot time / yubin time, yubin rate / Dovecot
@@ -75,6 +81,9 @@ LOGIN_N_PY=${LOGIN_N_PY:-1000}
 CONC=${CONC:-10}
 IDLE_CONNS=${IDLE_CONNS:-300}
 HOLD=${HOLD:-6}
+IDLE_HIBERNATE=${IDLE_HIBERNATE:-5}
+# the sessions are held until the sample after the hibernation
+[ "$HOLD" -lt $((IDLE_HIBERNATE + 6)) ] && HOLD=$((IDLE_HIBERNATE + 6))
 SMALL_NMSG=50
 PIN=${PIN:-}
 PARTS=${PARTS:-fetch search body logins idle}
@@ -126,6 +135,26 @@ service imap {
   service_count = 100
 }
 EOC
+	# yubin's hibernation of IDLE sessions (docs/compat.md), and
+	# Dovecot's as its documentation configures it (imap processes run
+	# as the mail user and must reach the imap-hibernate socket)
+	if [ "$1" = yubin ] && [ "$IDLE_HIBERNATE" -gt 0 ]; then
+		echo "imap_hibernate_timeout = $IDLE_HIBERNATE secs" >> "$d/dovecot.conf"
+	fi
+	cat > "$d/dovecot-hib.conf" <<EOC
+!include $d/dovecot.conf
+imap_hibernate_timeout = $IDLE_HIBERNATE secs
+service imap-hibernate {
+  unix_listener imap-hibernate {
+    mode = 0666
+  }
+}
+service imap {
+  unix_listener imap-master {
+    mode = 0666
+  }
+}
+EOC
 }
 
 fresh_mail() {	# fresh_mail yubin|dovecot
@@ -175,7 +204,7 @@ logins() {	# logins RUN SERVER PORT MODE ("" or _perfmode)
 }
 
 idle_mem() {	# idle_mem RUN SERVER PORT
-	local d=$SANDBOX/$2 mpid r0 p0 n0 r1 p1 n1 ipid i
+	local d=$SANDBOX/${2%_hib} mpid r0 p0 n0 r1 p1 n1 ipid i
 	mpid=$(cat "$d/run/master.pid")
 	sleep 2	# let the sessions of the login test finish exiting
 	read -r r0 p0 n0 < <(bench_tree_mem "$mpid")
@@ -188,6 +217,8 @@ idle_mem() {	# idle_mem RUN SERVER PORT
 		sleep 0.1
 	done
 	sleep 2
+	# hibernation: the sessions go to imap-hibernate after the timeout
+	[ "$2" != dovecot ] && [ "$IDLE_HIBERNATE" -gt 0 ] && sleep $((IDLE_HIBERNATE + 1))
 	read -r r1 p1 n1 < <(bench_tree_mem "$mpid")
 	wait "$ipid" || { log "$2: idle sessions failed"; return 1; }
 	[ -e "$SANDBOX/idle.ready" ] || { log "$2: idle sessions never all opened"; return 1; }
@@ -236,6 +267,12 @@ one_server() {	# one_server RUN yubin|dovecot PORT
 		logins "$run" "$srv" "$port" _perfmode
 		rc=$?
 		bench_dovecot_stop "$d"
+		if [ "$rc" = 0 ] && [ "$IDLE_HIBERNATE" -gt 0 ]; then
+			bench_dovecot_start dovecot "$d" "$d/dovecot-hib.conf" || return 1
+			idle_mem "$run" dovecot_hib "$port"
+			rc=$?
+			bench_dovecot_stop "$d"
+		fi
 	fi
 	return "$rc"
 }
@@ -293,9 +330,16 @@ for m in vals:
         y, d = med(pm, "yubin"), med(pm, "dovecot")
         ratio = y / d if higher_better else d / y
         print("| %s (both high-performance login: pools) | %s | %s | %.3g |" % (m, fmt(y), fmt(d), ratio))
+    dh = med(m, "dovecot_hib")
+    if dh is not None:
+        print("| %s (Dovecot with imap-hibernate) | %s | %s | %s |" % (m, fmt(y), fmt(dh),
+              "%.3g" % (dh / y) if y else "-"))
 for m in vals:
     if m.endswith(info):
         print("| %s | %s | %s | |" % (m, fmt(med(m, "yubin")), fmt(med(m, "dovecot"))))
+        if med(m, "dovecot_hib") is not None:
+            print("| %s (Dovecot with imap-hibernate) | %s | %s | |" % (m, fmt(med(m, "yubin")),
+                  fmt(med(m, "dovecot_hib"))))
 EOP
 }
 

@@ -23,6 +23,13 @@ struct auth_client;
 int	 imap_login_run(struct pop3_client *, int client_fd, int ctl_fd, struct auth_client *);
 int	 imap_mail_run(struct pop3_client *, struct pop3_conn *, const char *user,
 	    const char *mailbox_path, bool maildir);
+/* imap_mail_restore - a session handed back by the hibernate process
+ * (imap_hibernate.c), in a process that already runs as the user: the
+ * mailbox of st selected again with the client's view of it, what
+ * changed reported, and the IDLE command of st->tag going on */
+struct imap_hib_state;
+int	 imap_mail_restore(struct pop3_client *, struct pop3_conn *, const char *user,
+	    const char *mailbox_path, bool maildir, const struct imap_hib_state *st);
 /* cmd_imap - the service (argv: imap -c DOVECOT_CONF -l LISTENER [-s]) */
 int	 cmd_imap(int argc, char **argv);
 

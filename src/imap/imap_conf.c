@@ -100,6 +100,16 @@ imap_conf_load(struct imap_conf *c, const struct dovecot_conf *dc)
 			    IMAP_AUTO_NO;
 		}
 	}
+	{
+		const struct dovecot_conf_filter f = { .protocol = "imap" };
+		const char *t = dovecot_conf_get_filtered(dc, &f, "imap_hibernate_timeout"), *err;
+
+		if (t == NULL || dovecot_conf_parse_time_ms(t, &c->hibernate_timeout_ms, &err) != 0)
+			c->hibernate_timeout_ms = 0;
+		t = dovecot_conf_get_filtered(dc, &f, "imap_idle_notify_interval");
+		if (t == NULL || dovecot_conf_parse_time_ms(t, &c->idle_notify_ms, &err) != 0)
+			c->idle_notify_ms = 0;
+	}
 	q = dovecot_conf_get(dc, "plugin/quota");
 	if (q != NULL && *q != '\0') {
 		const char *colon = strchr(q, ':');

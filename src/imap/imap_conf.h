@@ -30,6 +30,12 @@ struct imap_conf {
 	uint64_t	 quota_messages;/* 0 = unlimited */
 	char		 ns_sep;	/* the inbox namespace's separator; 0 = default */
 	char		*ns_prefix;	/* its prefix ("INBOX."); NULL = none */
+	/* imap_hibernate_timeout: an IDLE session hands its client to the
+	 * hibernate process after this long (imap_hibernate.c); 0 = never */
+	unsigned long long hibernate_timeout_ms;
+	/* imap_idle_notify_interval: IDLE's "* OK Still here", also from the
+	 * hibernate process; 0 = the default (2 minutes) */
+	unsigned long long idle_notify_ms;
 };
 
 /* imap_conf_load - from a parsed configuration (never fails: what is

@@ -35,6 +35,7 @@ struct imap_sess {
 	bool		 rev2;		/* ENABLE IMAP4rev2 (imap_enable.c) */
 	bool		 utf8;		/* ENABLE UTF8=ACCEPT: names in UTF-8 */
 	size_t		 nsaved;
+	bool		 hibernated;	/* the client went to the hibernate process */
 	unsigned long long in, out;
 	unsigned	 expunged, deleted, body_count;
 	unsigned long long body_bytes;
@@ -57,6 +58,10 @@ void	 imap_sess_printf(struct imap_sess *, const char *fmt, ...)
 int	 imap_sess_name_check(const struct imap_sess *, const char *name, struct str *error);
 /* imap_sess_dir - the Maildir of a mailbox name (checked by the caller) */
 char	*imap_sess_dir(const struct imap_sess *, const char *name);
+
+/* imap_service_conf - the service's settings (imap_conf.c), read once by
+ * the service process; NULL when they could not be read */
+const struct imap_conf *imap_service_conf(void);
 
 /* imap_cmd_status - STATUS (imap_mail.c; LIST-STATUS calls it too) */
 const char *imap_cmd_status(struct imap_sess *, const struct imap_arg *, size_t,

@@ -26,6 +26,8 @@
 #include "imap/imap_compress.h"
 #include "imap/imap_conf.h"
 #include "imap/imap_enable.h"
+#include "imap/imap_hib_state.h"
+#include "imap/imap_hibernate.h"
 #include "imap/imap_io.h"
 #include "imap/imap_list.h"
 #include "imap/imap_quota.h"
@@ -41,7 +43,7 @@
 #include "pop3/pop3.h"
 #include "pop3/pop3_conn_deflate.h"
 
-#define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)
+#define IDLE_KEEPALIVE_MS	(2 * 60 * 1000)	/* imap_idle_notify_interval's default */
 #define IDLE_FALLBACK_CHECK_MS	1000	/* without inotify */
 
 void
@@ -118,13 +120,14 @@ imap_sess_flag_lists(struct imap_sess *s)
 	str_deinit(&kws);
 }
 
+static void sync_report(struct imap_sess *, struct imap_mbox_snap *, size_t nkw_before);
+
 void
 imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 {
 	struct imap_mbox_snap now;
 	const char *err;
-	size_t i = 0, j = 0, removed = 0, recent = 0, nkw_before = s->nkw;
-	struct str line;
+	size_t nkw_before = s->nkw;
 
 	if (!s->selected || !expunges_ok)
 		return;
@@ -151,6 +154,18 @@ imap_sess_sync(struct imap_sess *s, bool expunges_ok)
 		imap_mbox_snap_free(&now);
 		return;
 	}
+	sync_report(s, &now, nkw_before);
+}
+
+/* sync_report - what differs between the session's snapshot and now
+ * (taken over): EXPUNGE or VANISHED, FETCH FLAGS, EXISTS and RECENT */
+static void
+sync_report(struct imap_sess *s, struct imap_mbox_snap *now_p, size_t nkw_before)
+{
+	struct imap_mbox_snap now = *now_p;
+	size_t i = 0, j = 0, removed = 0, recent = 0;
+	struct str line;
+
 	imap_mbox_keywords_read(s->sel_dir, s->kw, &s->nkw);
 	if (s->nkw != nkw_before)
 		imap_sess_flag_lists(s);
@@ -745,17 +760,30 @@ cmd_append(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 	return "OK";
 }
 
-/* cmd_idle - until DONE; deliveries and other sessions' changes are
- * reported as they happen (inotify on new/ and cur/) */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* idle_wait - IDLE after its "+ idling", until DONE; deliveries and
+ * other sessions' changes are reported as they happen (inotify on new/
+ * and cur/). After imap_hibernate_timeout without a word either way the
+ * client goes to the hibernate process (s->hibernated, NULL returned). */
 static const char *
-cmd_idle(struct imap_sess *s, struct str *reply)
+idle_wait(struct imap_sess *s, struct str *reply)
 {
 	struct str line;
 	int ifd = -1;
+	bool fallback = false;
+	long long hib_ms = s->conf != NULL ? (long long)s->conf->hibernate_timeout_ms : 0;
+	long long notify_ms = s->conf != NULL && s->conf->idle_notify_ms > 0 ?
+	    (long long)s->conf->idle_notify_ms : IDLE_KEEPALIVE_MS;
+	long long keepalive_at = now_ms() + notify_ms, hib_at = -1;
 
-	int wait_ms = IDLE_KEEPALIVE_MS, quiet_ms = 0;
-
-	imap_sess_printf(s, "+ idling\r\n");
 	if (s->selected && (ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
 		/* without inotify (the per-user instance limit reached) the
 		 * mailbox is looked at every second, as Dovecot falls back to
@@ -766,7 +794,7 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 			    (unsigned)getuid());
 		else
 			log_warn("imap(%s): inotify_init1() failed: %s", s->user, strerror(errno));
-		wait_ms = IDLE_FALLBACK_CHECK_MS;
+		fallback = true;
 	}
 	if (ifd >= 0 && imap_mboxf_is(s->sel_dir)) {
 		/* an mbox: its directory, as appends change the file and
@@ -787,31 +815,51 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 		free(cd);
 	}
 	imap_sess_sync(s, true);
+	if (hib_ms > 0)
+		hib_at = now_ms() + hib_ms;
 	str_init(&line, 64);
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = s->conn->fd, .events = POLLIN },
 			{ .fd = ifd, .events = POLLIN } };
+		long long now, wait;
 		int r;
 
 		if (pop3_conn_flush(s->conn) != 0)
 			break;
+		now = now_ms();
+		if (hib_at >= 0 && now >= hib_at) {
+			if (imap_hibernate_possible(s) && imap_hibernate_handover(s, ifd) == 1) {
+				s->hibernated = true;
+				break;
+			}
+			hib_at = now + hib_ms;	/* not now: again after another while */
+		}
+		wait = keepalive_at - now;
+		if (fallback && wait > IDLE_FALLBACK_CHECK_MS)
+			wait = IDLE_FALLBACK_CHECK_MS;
+		if (hib_at >= 0 && hib_at - now < wait)
+			wait = hib_at - now;
+		if (wait < 0)
+			wait = 0;
 		if (s->conn->in_pos < s->conn->in_len ||
 		    (s->conn->z != NULL && pop3_deflate_pending(s->conn->z))) {
 			pfd[0].revents = POLLIN;
 			r = 1;
 		} else {
-			r = mem_idle_poll(pfd, ifd >= 0 ? 2 : 1, wait_ms);
+			r = mem_idle_poll(pfd, ifd >= 0 ? 2 : 1, (int)wait);
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r == 0 && wait_ms != IDLE_KEEPALIVE_MS) {
-			imap_sess_sync(s, true);
-			if ((quiet_ms += wait_ms) < IDLE_KEEPALIVE_MS)
-				continue;
-			quiet_ms = 0;
-		}
+		if (r < 0)
+			break;
 		if (r == 0) {
-			imap_sess_printf(s, "* OK Still here\r\n");
+			now = now_ms();
+			if (fallback)
+				imap_sess_sync(s, true);
+			if (now >= keepalive_at) {
+				imap_sess_printf(s, "* OK Still here\r\n");
+				keepalive_at = now + notify_ms;
+			}
 			continue;
 		}
 		if (ifd >= 0 && (pfd[1].revents & POLLIN)) {
@@ -821,6 +869,8 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 				;
 			usleep(20000);	/* a delivery's rename and uidlist settle */
 			imap_sess_sync(s, true);
+			if (hib_ms > 0)
+				hib_at = now_ms() + hib_ms;
 		}
 		if (pfd[0].revents != 0) {
 			enum pop3_read rd = pop3_conn_getline(s->conn, &line, IMAP_DEFAULT_MAX_LINE);
@@ -846,6 +896,14 @@ cmd_idle(struct imap_sess *s, struct str *reply)
 	if (ifd >= 0)
 		close(ifd);
 	return NULL;
+}
+
+/* cmd_idle - IDLE (RFC 2177) */
+static const char *
+cmd_idle(struct imap_sess *s, struct str *reply)
+{
+	imap_sess_printf(s, "+ idling\r\n");
+	return idle_wait(s, reply);
 }
 
 /* --- the loop --- */
@@ -976,13 +1034,160 @@ imap_mail_mbox_inbox(const char *path, const char **error_r)
 /* the special-use and quota settings, read once by the service process
  * (imap_service_init) and inherited by each session: a session no longer
  * parses dovecot.conf after its login */
-static struct imap_conf imap_service_conf;
-static bool imap_service_conf_ok;
+static struct imap_conf service_conf;
+static bool service_conf_ok;
+
+const struct imap_conf *
+imap_service_conf(void)
+{
+	return service_conf_ok ? &service_conf : NULL;
+}
 
 static void
 imap_service_init(const char *conf_path)
 {
-	imap_service_conf_ok = imap_conf_read(&imap_service_conf, conf_path) == 0;
+	service_conf_ok = imap_conf_read(&service_conf, conf_path) == 0;
+}
+
+/* sess_open - a session's set-up after its login or restore: the
+ * layout of the user's folders and the service's settings; 0, or -1
+ * (logged, and tag NO'd when tag is not NULL) */
+static int
+sess_open(struct imap_sess *s, struct pop3_client *c, struct pop3_conn *conn, const char *user,
+    const char *mailbox_path, bool maildir, const char *tag)
+{
+	const char *err;
+
+	memset(s, 0, sizeof(*s));
+	s->client = c;
+	s->conn = conn;
+	s->user = user;
+	s->root = xstrdup(mailbox_path);
+	if (imap_layout_init(&s->layout, c->mail_location, user, getenv("HOME"), s->root,
+	    &err) != 0 || (!maildir && !s->layout.mbox && (err = "mbox INBOX without an "
+	    "mbox mail_location") != NULL) || (s->layout.mbox && imap_mail_mbox_inbox(s->root,
+	    &err) != 0)) {
+		log_error("imap(%s): mail_location: %s", user, err);
+		if (tag != NULL)
+			imap_sess_printf(s, "%s NO [SERVERBUG] Internal error occurred. Refer to server "
+			    "log for more information.\r\n", tag);
+		(void)pop3_conn_flush(conn);
+		free(s->root);
+		return -1;
+	}
+	/* special-use mailboxes and quota (imap_conf.c), read by the service */
+	if (!service_conf_ok)
+		log_warn("imap(%s): cannot read %s: special-use mailboxes and quota are off",
+		    user, c->set->conf_path);
+	s->conf = &service_conf;
+	imap_parser_init(&s->parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
+	return 0;
+}
+
+/* sess_loop - the commands until the session ends, then the logout line;
+ * why: the reason so far (NULL: go on reading commands) */
+static int
+sess_loop(struct imap_sess *s, struct str *reply, const char *why)
+{
+	struct pop3_conn *conn = s->conn;
+
+	while (why == NULL) {
+		struct imap_arg *args;
+		struct strvec names;
+		const char *ctag, *name, *status;
+		struct timespec start;
+		char timing[64];
+		size_t n;
+		bool logout = false;
+		enum imap_read rd = imap_read_command(conn, &s->parser);
+
+		why = "Connection closed";
+		if (rd == IMAP_READ_TIMEOUT) {
+			why = "Inactivity - no input for 1800 secs";
+			imap_sess_printf(s, "* BYE Disconnected for inactivity.\r\n");
+			break;
+		}
+		if (rd == IMAP_READ_FATAL) {
+			why = imap_parser_error(&s->parser);
+			break;
+		}
+		if (rd != IMAP_READ_COMMAND)
+			break;
+		why = NULL;
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		s->in += s->parser.buf.len + 2;
+		str_reset(reply);
+		if (imap_parser_args(&s->parser, &ctag, &name, &args, &n) != 0) {
+			imap_timing(timing, sizeof(timing), &start);
+			if (strcmp(imap_parser_error(&s->parser), "Invalid tag") == 0)
+				imap_sess_printf(s, "* BAD Error in IMAP tag: Invalid tag%s\r\n", timing);
+			else
+				imap_sess_printf(s, "%s BAD Error in IMAP command %s: %s%s\r\n", ctag, name,
+				    imap_parser_error(&s->parser), timing);
+			imap_parser_reset(&s->parser);
+			continue;
+		}
+		s->tag = ctag;
+		strvec_init(&names);
+		/* UTF8=ACCEPT: names arrive in UTF-8, are kept in mUTF-7 */
+		if (imap_enable_name_args(s, name, args, n, &names, reply) != 0) {
+			status = reply->len > 0 ? "NO" : "BAD";
+			if (reply->len == 0)
+				str_appendf(reply, "Error in IMAP command %s: Mailbox name is not "
+				    "valid UTF-8", name);
+		} else {
+			bool had_condstore = s->condstore, had_mailbox = s->selected;
+
+			status = imap_dispatch(s, name, args, n, reply, &logout);
+			/* RFC 7162 3.1: the first CONDSTORE enabling command with
+			 * a mailbox selected reports its HIGHESTMODSEQ (SELECT
+			 * and EXAMINE say it themselves) */
+			if (status != NULL && !had_condstore && s->condstore && had_mailbox &&
+			    s->selected && strcmp(name, "SELECT") != 0 && strcmp(name, "EXAMINE") != 0)
+				imap_sess_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+				    (unsigned long long)s->snap.highestmodseq);
+		}
+		strvec_deinit(&names);
+		if (status == NULL) {
+			why = "Connection closed";
+			break;
+		}
+		imap_timing(timing, sizeof(timing), &start);
+		/* Dovecot ends a BAD argument error with the timing, too */
+		if (reply->len > 0 && reply->s[reply->len - 1] == '.')
+			str_truncate(reply, reply->len - 1);
+		imap_sess_printf(s, "%s %s %s%s\r\n", ctag, status, reply->s, timing);
+		imap_parser_reset(&s->parser);
+		if (s->compress_start) {
+			/* the OK goes out plain; everything after is deflated */
+			s->compress_start = false;
+			if (pop3_conn_flush(conn) != 0 || pop3_conn_compress(conn) != 0) {
+				why = "Connection closed";
+				break;
+			}
+		}
+		if (logout) {
+			why = "Logged out";
+			break;
+		}
+		if (conn->broken) {
+			why = "Connection closed";
+			break;
+		}
+	}
+	if (!s->hibernated) {
+		(void)pop3_conn_flush(conn);
+		log_info("imap(%s)<%ld><%s>: Disconnected: %s in=%llu out=%llu deleted=%u "
+		    "expunged=%u trashed=0 hdr_count=0 hdr_bytes=0 body_count=%u body_bytes=%llu",
+		    s->user, (long)getpid(), s->client->session, why, s->in, s->out, s->deleted,
+		    s->expunged, s->body_count, s->body_bytes);
+	}
+	sess_close(s);
+	str_deinit(reply);
+	imap_parser_deinit(&s->parser);
+	imap_layout_deinit(&s->layout);
+	free(s->root);
+	return 0;
 }
 
 int
@@ -992,14 +1197,9 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	struct imap_sess s;
 	struct str reply;
 	char tag[256];
-	const char *nl, *why = "Connection closed";
+	const char *nl;
 	size_t tl;
 
-	memset(&s, 0, sizeof(s));
-	s.client = c;
-	s.conn = conn;
-	s.user = user;
-	s.root = xstrdup(mailbox_path);
 	/* the login's tag comes first (imap_login.c's hand-over) */
 	nl = memchr(conn->in + conn->in_pos, '\n', conn->in_len - conn->in_pos);
 	tl = nl != NULL ? (size_t)(nl - (conn->in + conn->in_pos)) : 0;
@@ -1008,128 +1208,119 @@ imap_mail_run(struct pop3_client *c, struct pop3_conn *conn, const char *user,
 	memcpy(tag, conn->in + conn->in_pos, tl);
 	tag[tl] = '\0';
 	conn->in_pos += tl + 1;
-	{
-		const char *err;
-
-		if (imap_layout_init(&s.layout, c->mail_location, user, getenv("HOME"), s.root,
-		    &err) != 0 || (!maildir && !s.layout.mbox && (err = "mbox INBOX without an "
-		    "mbox mail_location") != NULL) || (s.layout.mbox && imap_mail_mbox_inbox(s.root,
-		    &err) != 0)) {
-			log_error("imap(%s): mail_location: %s", user, err);
-			imap_sess_printf(&s, "%s NO [SERVERBUG] Internal error occurred. Refer to server "
-			    "log for more information.\r\n", tag);
-			(void)pop3_conn_flush(conn);
-			free(s.root);
-			return 1;
-		}
-	}
-	/* special-use mailboxes and quota (imap_conf.c), read by the service */
-	if (!imap_service_conf_ok)
-		log_warn("imap(%s): cannot read %s: special-use mailboxes and quota are off",
-		    user, c->set->conf_path);
-	s.conf = &imap_service_conf;
+	if (sess_open(&s, c, conn, user, mailbox_path, maildir, tag) != 0)
+		return 1;
 	imap_list_autocreate(&s);
-	imap_parser_init(&s.parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
 	str_init(&reply, 256);
 	imap_sess_printf(&s, "%s OK [CAPABILITY %s%s] Logged in\r\n", tag, IMAP_CAPS_POSTLOGIN,
 	    imap_quota_caps(&s));
-	for (;;) {
-		struct imap_arg *args;
-		struct strvec names;
-		const char *ctag, *name, *status;
-		struct timespec start;
-		char timing[64];
-		size_t n;
-		bool logout = false;
-		enum imap_read rd = imap_read_command(conn, &s.parser);
+	return sess_loop(&s, &reply, NULL);
+}
 
-		if (rd == IMAP_READ_TIMEOUT) {
-			why = "Inactivity - no input for 1800 secs";
-			imap_sess_printf(&s, "* BYE Disconnected for inactivity.\r\n");
-			break;
-		}
-		if (rd == IMAP_READ_FATAL) {
-			why = imap_parser_error(&s.parser);
-			break;
-		}
-		if (rd != IMAP_READ_COMMAND)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &start);
-		s.in += s.parser.buf.len + 2;
-		str_reset(&reply);
-		if (imap_parser_args(&s.parser, &ctag, &name, &args, &n) != 0) {
-			imap_timing(timing, sizeof(timing), &start);
-			if (strcmp(imap_parser_error(&s.parser), "Invalid tag") == 0)
-				imap_sess_printf(&s, "* BAD Error in IMAP tag: Invalid tag%s\r\n", timing);
-			else
-				imap_sess_printf(&s, "%s BAD Error in IMAP command %s: %s%s\r\n", ctag, name,
-				    imap_parser_error(&s.parser), timing);
-			imap_parser_reset(&s.parser);
-			continue;
-		}
-		s.tag = ctag;
-		strvec_init(&names);
-		/* UTF8=ACCEPT: names arrive in UTF-8, are kept in mUTF-7 */
-		if (imap_enable_name_args(&s, name, args, n, &names, &reply) != 0) {
-			status = reply.len > 0 ? "NO" : "BAD";
-			if (reply.len == 0)
-				str_appendf(&reply, "Error in IMAP command %s: Mailbox name is not "
-				    "valid UTF-8", name);
-		} else {
-			bool had_condstore = s.condstore, had_mailbox = s.selected;
+/* restore_snapshot - the client's view from the record: a message for
+ * each UID it was told of, with the flags it was last told where known
+ * (those changed since the record's HIGHESTMODSEQ are marked changed, so
+ * that sync_report sends their FETCH); UIDs gone since are kept so that
+ * their EXPUNGE carries the right sequence number */
+static void
+restore_snapshot(struct imap_sess *s, const struct imap_hib_state *st,
+    const struct imap_mbox_snap *now)
+{
+	size_t r, j = 0, k = 0;
 
-			status = imap_dispatch(&s, name, args, n, &reply, &logout);
-			/* RFC 7162 3.1: the first CONDSTORE enabling command with
-			 * a mailbox selected reports its HIGHESTMODSEQ (SELECT
-			 * and EXAMINE say it themselves) */
-			if (status != NULL && !had_condstore && s.condstore && had_mailbox &&
-			    s.selected && strcmp(name, "SELECT") != 0 && strcmp(name, "EXAMINE") != 0)
-				imap_sess_printf(&s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
-				    (unsigned long long)s.snap.highestmodseq);
+	memset(&s->snap, 0, sizeof(s->snap));
+	s->snap.m = xcalloc(st->count + 1, sizeof(*s->snap.m));
+	for (r = 0; r < st->nuids; r++) {
+		uint64_t uid;
+
+		for (uid = st->uids[r].lo; uid <= st->uids[r].hi; uid++) {
+			struct imap_msg *m = &s->snap.m[k++];
+
+			m->uid = (uint32_t)uid;
+			m->name_borrowed = true;	/* no name: never read, never freed */
+			while (j < now->n && now->m[j].uid < uid)
+				j++;
+			if (j < now->n && now->m[j].uid == uid) {
+				m->flags = now->m[j].flags;
+				m->kw = now->m[j].kw;
+				m->modseq = now->m[j].modseq;
+				if (st->modseq > 0 && now->m[j].modseq > st->modseq)
+					m->flags ^= IMAP_FLAG_DRAFT;	/* changed: reported */
+			}
 		}
-		strvec_deinit(&names);
-		if (status == NULL) {
-			why = "Connection closed";
-			break;
-		}
-		imap_timing(timing, sizeof(timing), &start);
-		/* Dovecot ends a BAD argument error with the timing, too */
-		if (reply.len > 0 && reply.s[reply.len - 1] == '.')
-			str_truncate(&reply, reply.len - 1);
-		imap_sess_printf(&s, "%s %s %s%s\r\n", ctag, status, reply.s, timing);
-		imap_parser_reset(&s.parser);
-		if (s.compress_start) {
-			/* the OK goes out plain; everything after is deflated */
-			s.compress_start = false;
-			if (pop3_conn_flush(conn) != 0 || pop3_conn_compress(conn) != 0)
-				break;
-		}
-		if (logout) {
-			why = "Logged out";
-			break;
-		}
-		if (conn->broken)
-			break;
 	}
-	(void)pop3_conn_flush(conn);
-	log_info("imap(%s)<%ld><%s>: Disconnected: %s in=%llu out=%llu deleted=%u expunged=%u "
-	    "trashed=0 hdr_count=0 hdr_bytes=0 body_count=%u body_bytes=%llu", user, (long)getpid(),
-	    c->session, why, s.in, s.out, s.deleted, s.expunged, s.body_count, s.body_bytes);
-	sess_close(&s);
-	str_deinit(&reply);
-	imap_parser_deinit(&s.parser);
-	imap_layout_deinit(&s.layout);
-	free(s.root);
-	return 0;
+	s->snap.n = k;
+	s->snap.uidvalidity = now->uidvalidity;
+	s->snap.uidnext = now->uidnext;
+	s->snap.highestmodseq = st->modseq;
+}
+
+int
+imap_mail_restore(struct pop3_client *c, struct pop3_conn *conn, const char *user,
+    const char *mailbox_path, bool maildir, const struct imap_hib_state *st)
+{
+	struct imap_sess s;
+	struct imap_mbox_snap now;
+	struct str reply, e;
+	const char *err, *status, *why = NULL;
+	char *dir;
+	int rc;
+
+	if (sess_open(&s, c, conn, user, mailbox_path, maildir, NULL) != 0)
+		return 1;
+	str_init(&reply, 256);
+	s.condstore = st->condstore;
+	s.qresync = st->qresync;
+	s.rev2 = st->rev2;
+	s.utf8 = st->utf8;
+	s.in = st->in;
+	s.out = st->out;
+	str_init(&e, 64);
+	if (!imap_mailbox_is_inbox(st->mailbox) && imap_sess_name_check(&s, st->mailbox, &e) != 0) {
+		log_error("imap(%s): restored session: mailbox %s: %s", user, st->mailbox, e.s);
+		str_deinit(&e);
+		imap_sess_printf(&s, "* BYE [UNAVAILABLE] Temporary failure.\r\n");
+		return sess_loop(&s, &reply, "Restore failed");
+	}
+	str_deinit(&e);
+	dir = imap_sess_dir(&s, st->mailbox);
+	rc = imap_mbox_scan(dir, &now, &err);
+	if (rc != 0 || now.uidvalidity != st->uidvalidity) {
+		/* gone, or its UIDs mean other messages now: the client must
+		 * select again, which a new connection does */
+		log_info("imap(%s): restored session: %s changed under it", user, st->mailbox);
+		if (rc == 0)
+			imap_mbox_snap_free(&now);
+		free(dir);
+		imap_sess_printf(&s, "* BYE [UNAVAILABLE] Mailbox changed while hibernated.\r\n");
+		return sess_loop(&s, &reply, "Mailbox changed");
+	}
+	s.selected = true;
+	s.readonly = st->readonly;
+	s.sel_dir = dir;
+	s.sel_name = xstrdup(st->mailbox);
+	imap_mbox_keywords_read(dir, s.kw, &s.nkw);
+	restore_snapshot(&s, st, &now);
+	sync_report(&s, &now, s.nkw);
+	/* back in the client's IDLE */
+	s.tag = st->tag;
+	status = idle_wait(&s, &reply);
+	if (status != NULL)
+		imap_sess_printf(&s, "%s %s %s\r\n", st->tag, status, reply.s);
+	else
+		why = s.hibernated ? "Hibernated" : "Connection closed";
+	str_reset(&reply);
+	s.tag = NULL;
+	return sess_loop(&s, &reply, why);
 }
 
 int
 cmd_imap(int argc, char **argv)
 {
 	static const struct pop3_proto imap = { "imap", NULL, imap_login_run, imap_mail_run, false,
-	    imap_service_init };
+	    imap_service_init, imap_hibernate_start };
 	int rc = pop3_service_main(argc, argv, &imap);
 
-	imap_conf_free(&imap_service_conf);
+	imap_conf_free(&service_conf);
 	return rc;
 }

@@ -31,7 +31,7 @@ static long l_mpid;
 static void refuse(int ctl, enum login_refusal, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* refuse - tell L: "ERR TAB kind TAB text" */
+/* refuse - tell L: "ERR TAB kind TAB text" (ctl < 0: nobody) */
 static void
 refuse(int ctl, enum login_refusal kind, const char *fmt, ...)
 {
@@ -39,6 +39,8 @@ refuse(int ctl, enum login_refusal kind, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (ctl < 0)
+		return;	/* a restored session: no login process to tell */
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
@@ -215,6 +217,78 @@ become(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* session_setup - what every session of a user is set up with, after
+ * the auth service named the user (a login's REQUEST, or the USER lookup
+ * of a session restored from hibernation): the uid rules, the session
+ * file and mail_max_userip_connections, home and the mail location. 1, or
+ * 0 refused (logged; L told when ctl >= 0). expect_uid >= 0: the uid the
+ * hibernated session ran as, which the userdb must still give. */
+static int
+session_setup(const struct login_split_params *p, int ctl, struct auth_client_userdb *udb,
+    long expect_uid, struct login_split_result *r, uid_t *uid_r, gid_t *gid_r)
+{
+	uid_t uid;
+	gid_t gid;
+
+	r->user = xstrdup(udb->user);
+	uid = udb->uid >= 0 ? (uid_t)udb->uid : geteuid();
+	gid = udb->gid >= 0 ? (gid_t)udb->gid : getegid();
+	/* as Dovecot: never below first_valid_uid, never root, except that an
+	 * instance run by root with first_valid_uid = 0 (yubin dev as root)
+	 * serves users whose uid is its own; without root, only our own uid */
+	if (geteuid() == 0 ? uid < p->first_valid_uid ||
+	    (uid == 0 && p->first_valid_uid != 0) : uid != geteuid()) {
+		log_error("%s(%s)<%ld><%s>: Logins with UID %ld not permitted", p->protocol,
+		    r->user, (long)getpid(), p->session, (long)uid);
+		refuse(ctl, LOGIN_REFUSED_PERM, "Login not permitted.");
+		return 0;
+	}
+	if (expect_uid >= 0 && (long)uid != expect_uid) {
+		log_error("%s(%s)<%ld><%s>: restored session: the userdb gives uid %ld, the "
+		    "session ran as %ld: refused", p->protocol, r->user, (long)getpid(), p->session,
+		    (long)uid, expect_uid);
+		return 0;
+	}
+	if (login_session_register(p->sessions_dir, p->max_userip, r->user, p->protocol, p->rip,
+	    p->lip, p->session) != 0) {
+		log_info("%s-login: Disconnected: Maximum number of connections from user+IP "
+		    "exceeded (mail_max_userip_connections=%lu): user=<%s>, method=%s, rip=%s, "
+		    "lip=%s, session=<%s>", p->protocol, p->max_userip, r->user, r->method, p->rip,
+		    p->lip, p->session);
+		refuse(ctl, LOGIN_REFUSED_IN_USE, "Maximum number of connections from user+IP "
+		    "exceeded (mail_max_userip_connections=%lu)", p->max_userip);
+		return 0;
+	}
+	r->home = udb->home != NULL ? xstrdup(udb->home) : NULL;
+	r->mail_location = xstrdup(udb->mail != NULL ? udb->mail :
+	    p->mail_location != NULL ? p->mail_location : "");
+	r->mail_path = login_mail_path(r->mail_location, r->user, r->home, &r->maildir);
+	if (r->mail_path == NULL) {
+		refuse(ctl, LOGIN_REFUSED_TEMP, "Temporary authentication failure.");
+		return 0;
+	}
+	*uid_r = uid;
+	*gid_r = gid;
+	return 1;
+}
+
+/* session_become - the user's uid and gid, and home as the working
+ * directory; 1, or 0 (logged, L told when ctl >= 0) */
+static int
+session_become(const struct login_split_params *p, int ctl, struct login_split_result *r,
+    uid_t uid, gid_t gid)
+{
+	if (become(uid, gid) != 0) {
+		log_error("%s(%s): cannot become uid %ld: %s", p->protocol, r->user, (long)uid,
+		    strerror(errno));
+		refuse(ctl, LOGIN_REFUSED_TEMP, "Internal error.");
+		return 0;
+	}
+	if (r->home != NULL && chdir(r->home) != 0)
+		(void)chdir("/");
+	return 1;
+}
+
 static int login_split_serve(const struct login_split_params *, int client_fd,
 	    struct login_split_result *);
 
@@ -322,37 +396,8 @@ login_split_serve(const struct login_split_params *p, int client_fd,
 		refuse(sp[0], LOGIN_REFUSED_TEMP, "Temporary authentication failure.");
 		goto out;
 	}
-	r->user = xstrdup(udb.user);
-	uid = udb.uid >= 0 ? (uid_t)udb.uid : geteuid();
-	gid = udb.gid >= 0 ? (gid_t)udb.gid : getegid();
-	/* as Dovecot: never below first_valid_uid, never root, except that an
-	 * instance run by root with first_valid_uid = 0 (yubin dev as root)
-	 * serves users whose uid is its own; without root, only our own uid */
-	if (geteuid() == 0 ? uid < p->first_valid_uid ||
-	    (uid == 0 && p->first_valid_uid != 0) : uid != geteuid()) {
-		log_error("%s(%s)<%ld><%s>: Logins with UID %ld not permitted", p->protocol,
-		    r->user, (long)getpid(), p->session, (long)uid);
-		refuse(sp[0], LOGIN_REFUSED_PERM, "Login not permitted.");
+	if (!session_setup(p, sp[0], &udb, -1, r, &uid, &gid))
 		goto out;
-	}
-	if (login_session_register(p->sessions_dir, p->max_userip, r->user, p->protocol, p->rip,
-	    p->lip, p->session) != 0) {
-		log_info("%s-login: Disconnected: Maximum number of connections from user+IP "
-		    "exceeded (mail_max_userip_connections=%lu): user=<%s>, method=%s, rip=%s, "
-		    "lip=%s, session=<%s>", p->protocol, p->max_userip, r->user, r->method, p->rip,
-		    p->lip, p->session);
-		refuse(sp[0], LOGIN_REFUSED_IN_USE, "Maximum number of connections from user+IP "
-		    "exceeded (mail_max_userip_connections=%lu)", p->max_userip);
-		goto out;
-	}
-	r->home = udb.home != NULL ? xstrdup(udb.home) : NULL;
-	r->mail_location = xstrdup(udb.mail != NULL ? udb.mail :
-	    p->mail_location != NULL ? p->mail_location : "");
-	r->mail_path = login_mail_path(r->mail_location, r->user, r->home, &r->maildir);
-	if (r->mail_path == NULL) {
-		refuse(sp[0], LOGIN_REFUSED_TEMP, "Temporary authentication failure.");
-		goto out;
-	}
 	if (p->resumable) {
 		/* S stays root for the next login; a child becomes the user */
 		pid_t pid;
@@ -368,14 +413,8 @@ login_split_serve(const struct login_split_params *p, int client_fd,
 			goto out;
 		}
 	}
-	if (become(uid, gid) != 0) {
-		log_error("%s(%s): cannot become uid %ld: %s", p->protocol, r->user, (long)uid,
-		    strerror(errno));
-		refuse(sp[0], LOGIN_REFUSED_TEMP, "Internal error.");
+	if (!session_become(p, sp[0], r, uid, gid))
 		goto out;
-	}
-	if (r->home != NULL && chdir(r->home) != 0)
-		(void)chdir("/");
 	/* resumable: S is what doveadm kick and the service's stop signal;
 	 * the user's process goes with it (set after the uid change, which
 	 * clears it) */
@@ -402,6 +441,47 @@ login_split_serve(const struct login_split_params *p, int client_fd,
 
 		(void)!write(sp[0], okline, (size_t)len);
 	}
+	ok = 1;
+out:
+	auth_client_free(&auth);
+	auth_client_userdb_deinit(&udb);
+	if (!ok)
+		login_split_result_deinit(r);
+	return ok;
+}
+
+int
+login_split_restore(const struct login_split_params *p, const char *user, long expect_uid,
+    int client_fd, struct login_split_result *r)
+{
+	struct auth_client_userdb udb;
+	struct auth_client *auth = auth_client_new(p->auth_master_socket, NULL);
+	const char *err;
+	uid_t uid;
+	gid_t gid;
+	int n, ok = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = r->ctl = -1;
+	memset(&udb, 0, sizeof(udb));
+	r->method = xstrdup("hibernate");
+	n = auth_client_userdb(auth, user, p->protocol, &udb, &err);
+	if (n <= 0) {
+		log_error("%s(%s)<%ld><%s>: userdb lookup failed: %s", p->protocol, user,
+		    (long)getpid(), p->session, n == 0 ? "no such user" : err);
+		goto out;
+	}
+	if (strcmp(udb.user, user) != 0) {
+		/* the userdb renames the user: the hibernated session ran as
+		 * the name it gives, so another name is not that session's */
+		log_error("%s(%s)<%ld><%s>: restored session: the userdb names %s: refused",
+		    p->protocol, user, (long)getpid(), p->session, udb.user);
+		goto out;
+	}
+	if (!session_setup(p, -1, &udb, expect_uid, r, &uid, &gid) ||
+	    !session_become(p, -1, r, uid, gid))
+		goto out;
+	r->fd = client_fd;
 	ok = 1;
 out:
 	auth_client_free(&auth);

@@ -90,6 +90,16 @@ long	 login_split_mpid(void);
  * LOGIN_SPLIT_EXIT_RESUME; the same returns as login_split_run */
 int	 login_split_next(const struct login_split_params *, int client_fd,
 	    struct login_split_result *r);
+/* login_split_restore - in a root process (the hibernate process's child)
+ * for a session handed back from hibernation: the same set-up as after a
+ * login (userdb by the auth service's USER lookup, first_valid_uid, the
+ * session file, the mail location, becoming the user), with the user's
+ * name the only fact taken from the hibernated session; the userdb must
+ * give the uid that session ran as (expect_uid: its peer credentials).
+ * 1 running as the user with r filled (r->fd = client_fd), 0 refused
+ * (logged). */
+int	 login_split_restore(const struct login_split_params *, const char *user,
+	    long expect_uid, int client_fd, struct login_split_result *r);
 void	 login_split_result_deinit(struct login_split_result *);
 /* login_split_resolve_user - default_login_user's uid and gid, once per
  * service rather than a passwd lookup in every login process; when the

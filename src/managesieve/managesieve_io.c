@@ -82,7 +82,7 @@ int
 cmd_managesieve(int argc, char **argv)
 {
 	static const struct pop3_proto managesieve = { "managesieve", "sieve", msieve_login_run,
-		msieve_mail_run, true, NULL };
+		msieve_mail_run, true, NULL, NULL };
 	const char *conf = NULL;
 	int c, rc;
 

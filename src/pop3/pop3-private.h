@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <openssl/ssl.h>
+#include <sys/types.h>
 
 #include "pop3/pop3_conn.h"
 
@@ -16,6 +17,10 @@
 #define POP3_IDLE_TIMEOUT_MS	(10 * 60 * 1000)
 
 enum pop3_ssl { POP3_SSL_NO, POP3_SSL_YES, POP3_SSL_REQUIRED };
+
+/* the service's listening socket, as the master passes it; no process
+ * that serves a client or a user keeps it */
+#define POP3_LISTEN_FD	3
 
 struct pop3_settings {
 	char	*conf_path;
@@ -98,6 +103,10 @@ struct pop3_proto {
 	/* optional: once in the service process after its settings, before
 	 * any connection (what every session would otherwise read again) */
 	void	(*service_init)(const char *conf_path);
+	/* optional: a helper process of the service (IMAP's hibernate
+	 * process), started after service_init and again when it ends (at
+	 * most once a second); its pid, or -1. */
+	pid_t	(*service_helper)(const struct pop3_settings *, const char *listener);
 };
 
 /* pop3_service_main - a service process (argv: NAME -c DOVECOT_CONF -l
@@ -106,5 +115,8 @@ int	 pop3_service_main(int argc, char **argv, const struct pop3_proto *);
 
 /* pop3_proctitle - what ps shows (verbose_proctitle) */
 void	 pop3_proctitle(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* pop3_proctitle_full - the whole title, without "dovecot/NAME ", and
+ * name as the process's comm (a service's helper process) */
+void	 pop3_proctitle_full(const char *comm, const char *title);
 
 #endif

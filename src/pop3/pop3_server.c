@@ -44,8 +44,6 @@
 #include "pop3/pop3-private.h"
 #include "pop3/pop3.h"
 
-#define POP3_LISTEN_FD	3
-
 static char *proctitle_start;
 static size_t proctitle_len;
 static volatile sig_atomic_t pop3_stop, pop3_retire;
@@ -70,6 +68,17 @@ pop3_proctitle(const char *fmt, ...)
 	memcpy(proctitle_start, buf, strlen(buf) < proctitle_len - 1 ? strlen(buf) :
 	    proctitle_len - 1);
 	(void)prctl(PR_SET_NAME, proto->name, 0, 0, 0);
+}
+
+void
+pop3_proctitle_full(const char *comm, const char *title)
+{
+	if (proctitle_start == NULL)
+		return;
+	memset(proctitle_start, 0, proctitle_len);
+	memcpy(proctitle_start, title, strlen(title) < proctitle_len - 1 ? strlen(title) :
+	    proctitle_len - 1);
+	(void)prctl(PR_SET_NAME, comm, 0, 0, 0);
 }
 
 /* --- settings --- */
@@ -349,14 +358,35 @@ static struct login_pool *service_pool;
 #define PRUNE_INTERVAL	600
 static time_t last_prune;
 
+/* helper_keep - the protocol's helper process (IMAP's hibernation) runs,
+ * restarted at most once a second */
 static void
-pop3_reap(const struct pop3_settings *set, size_t *live)
+helper_keep(const struct pop3_settings *set, const char *listener, pid_t *helper,
+    time_t *started)
+{
+	if (*helper < 0 && proto->service_helper != NULL && time(NULL) != *started) {
+		*started = time(NULL);
+		*helper = proto->service_helper(set, listener);
+	}
+}
+
+/* pop3_reap - ended session processes; the helper's pid is set to -1
+ * when it ended */
+static void
+pop3_reap(const struct pop3_settings *set, size_t *live, pid_t *helper)
 {
 	time_t now;
 	pid_t pid;
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == *helper) {
+			log_error("%s: helper process %ld ended (%s %d)", proto->name, (long)pid,
+			    WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) :
+			    WTERMSIG(st));
+			*helper = -1;
+			continue;
+		}
 		if (service_pool != NULL && login_pool_reaped(service_pool, pid))
 			continue;	/* a login process, never a session */
 		/* its file stays as a spare for the next session */
@@ -485,7 +515,7 @@ int
 cmd_pop3(int argc, char **argv)
 {
 	static const struct pop3_proto pop3 = { "pop3", NULL, pop3_login_run, pop3_mail_run,
-	    false, NULL };
+	    false, NULL, NULL };
 
 	return pop3_service_main(argc, argv, &pop3);
 }
@@ -519,24 +549,29 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 {
 	struct pop3_settings set;
 	struct sigaction sa;
-	const char *conf = NULL, *listener, *err;
+	const char *conf = NULL, *err, *listener_arg;
+	char *listener;
 	char *conf_path;
 	bool implicit = false;
 	size_t live = 0, limit;
+	pid_t helper = -1;
+	time_t helper_started = 0;
 	int c, i;
 
 	proto = served;
 	malloc_no_tcache(argv);
-	listener = served->name;
+	listener_arg = served->name;
 	optind = 1;
 	while ((c = getopt(argc, argv, "c:l:s")) != -1) {
 		if (c == 'c')
 			conf = optarg;
 		else if (c == 'l')
-			listener = optarg;
+			listener_arg = optarg;
 		else if (c == 's')
 			implicit = true;
 	}
+	/* argv's memory becomes the process title: keep the name apart */
+	listener = xstrdup(listener_arg);
 	proctitle_start = argv[0];
 	for (i = 0; i < argc; i++)
 		proctitle_len = (size_t)(argv[i] + strlen(argv[i]) + 1 - argv[0]);
@@ -582,7 +617,8 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 
 		service_pool = login_pool_new(POP3_LISTEN_FD, &ps);
 		while (!pop3_stop && !pop3_retire) {
-			pop3_reap(&set, &live);
+			pop3_reap(&set, &live, &helper);
+			helper_keep(&set, listener, &helper, &helper_started);
 			if (live >= limit) {
 				usleep(10000);	/* Ls wait for their OK meanwhile */
 				continue;
@@ -601,7 +637,8 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 		pid_t pid;
 		int fd;
 
-		pop3_reap(&set, &live);
+		pop3_reap(&set, &live, &helper);
+		helper_keep(&set, listener, &helper, &helper_started);
 		if (live >= limit) {
 			usleep(10000);	/* wait for a slot; the kernel queues the rest */
 			continue;
@@ -634,5 +671,6 @@ pop3_service_main(int argc, char **argv, const struct pop3_proto *served)
 		(void)kill(0, SIGTERM);	/* our own process group: see setpgid above */
 	}
 	pop3_settings_deinit(&set);
+	free(listener);
 	return 0;
 }
