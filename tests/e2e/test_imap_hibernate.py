@@ -438,3 +438,28 @@ def test_hibernated_client_gets_keepalives(tmp_path, bindir):
         s.close()
     finally:
         b.cleanup()
+
+
+def test_hibernation_with_the_login_pool(tmp_path, bindir):
+    """with pooled login processes (service_count = 0) the session process
+    is the service's child too: it hibernates, and a delivery brings it
+    back with the client's view"""
+    b = ImapBox(bindir, tmp_path, extra="imap_hibernate_timeout = 1 secs\n"
+                "verbose_proctitle = yes\nmail_max_userip_connections = 100\n"
+                "service imap-login {\n  service_count = 0\n  process_min_avail = 2\n}\n")
+    try:
+        for i in range(1, 4):
+            b.put("170000000%d.M%dP1.test:2," % (i, i), MSG % (i, i), sub="cur")
+        b.start()
+        s, f = idle_client(b)
+        hib = wait_hibernated(b)
+        deliver(b, "1700000009.M9P9.test", MSG % (9, 9))
+        assert f.readline() == b"* 4 EXISTS\r\n"
+        assert wait_for(lambda: len(sessions(b)) == 1)
+        assert _ppid(sessions(b)[0]) == hib
+        s.sendall(b"DONE\r\nd UID FETCH 4 (UID)\r\ne LOGOUT\r\n")
+        got = b"".join(read_until(f, b"e "))
+        assert b"c OK Idle completed" in got and b"* 4 FETCH (UID 4)" in got, got
+        s.close()
+    finally:
+        b.cleanup()
