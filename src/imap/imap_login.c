@@ -97,15 +97,31 @@ login_handoff(struct imap_login *l, const char *tag, const char *user, const cha
 	return ret;
 }
 
+/* IMAP's challenges and responses: "+ base64" and a line (RFC 3501 6.2.2) */
+static void
+sasl_challenge(void *ctx, const char *b64)
+{
+	pop3_conn_printf(&((struct imap_login *)ctx)->conn, "+ %s\r\n", b64);
+}
+
+static enum login_sasl_read
+sasl_response(void *ctx, struct str *line)
+{
+	/* the parser is idle between commands: its bytes are conn's */
+	return pop3_conn_getline(&((struct imap_login *)ctx)->conn, line, IMAP_DEFAULT_MAX_LINE) ==
+	    POP3_READ_LINE ? LOGIN_SASL_LINE : LOGIN_SASL_GONE;
+}
+
 /* login_sasl - one SASL exchange; 1 logged in, 0 not (reply sent), -1 gone */
 static int
 login_sasl(struct imap_login *l, const char *tag, const char *mech, const char *ir)
 {
+	const struct login_sasl_io io = { sasl_challenge, sasl_response, l };
 	struct auth_client_info info;
 	struct auth_client_request *req = NULL;
 	struct auth_client_reply reply;
 	const struct auth_client_mech *m;
-	struct str line, dec;
+	struct str dec;
 	const char *resp = ir;
 	enum auth_client_result r;
 	int ret = 0;
@@ -121,7 +137,6 @@ login_sasl(struct imap_login *l, const char *tag, const char *mech, const char *
 		    "disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
 		return 0;
 	}
-	str_init(&line, 256);
 	str_init(&dec, 256);
 	if (ir != NULL && strcmp(ir, "=") == 0)
 		resp = "";
@@ -129,45 +144,22 @@ login_sasl(struct imap_login *l, const char *tag, const char *mech, const char *
 		pop3_conn_printf(&l->conn, "%s BAD Invalid base64 data in initial response\r\n", tag);
 		goto out;
 	}
-	memset(&info, 0, sizeof(info));
-	info.mech = m->name;
-	info.service = "imap";
-	info.remote_ip = l->client->rip;
-	info.local_ip = l->client->lip;
-	info.remote_port = l->client->rport;
-	info.local_port = l->client->lport;
-	info.secured = login_secured(l->client, &l->conn);
-	info.tls = l->conn.ssl != NULL;
-	info.session_id = l->client->session;
+	login_auth_info(&info, &l->t, l->client, &l->conn, m->name, "imap");
 	auth_client_reply_init(&reply);
-	snprintf(l->t.last_method, sizeof(l->t.last_method), "%s", m->name);
-	l->t.attempts++;
-	r = auth_client_login(l->auth, &req, &info, resp, &reply);
-	while (r == AUTH_CLIENT_RESULT_CONTINUE) {
-		enum pop3_read rd;
-
-		pop3_conn_printf(&l->conn, "+ %s\r\n", reply.challenge != NULL ? reply.challenge : "");
-		/* the parser is idle between commands: its bytes are conn's */
-		rd = pop3_conn_getline(&l->conn, &line, IMAP_DEFAULT_MAX_LINE);
-		if (rd != POP3_READ_LINE) {
-			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
-			ret = -1;
-			goto done;
-		}
-		str_reset(&dec);
-		if (strcmp(line.s, "*") == 0) {
-			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
-			pop3_conn_printf(&l->conn, "%s BAD Authentication aborted by client.\r\n", tag);
-			goto done;
-		}
-		if (base64_decode(&dec, line.s, line.len) != 0) {
-			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
-			pop3_conn_printf(&l->conn, "%s BAD Invalid base64 data in continued response\r\n",
-			    tag);
-			goto done;
-		}
-		r = auth_client_login(l->auth, &req, &info, line.s, &reply);
-		explicit_bzero(line.s, line.len);
+	switch (login_sasl_run(l->auth, &req, &info, resp, &reply, &r, &io)) {
+	case LOGIN_SASL_RESULT:
+		break;
+	case LOGIN_SASL_DISCONNECTED:
+	case LOGIN_SASL_BAD_SYNTAX:
+		ret = -1;
+		goto done;
+	case LOGIN_SASL_ABORTED:
+		pop3_conn_printf(&l->conn, "%s BAD Authentication aborted by client.\r\n", tag);
+		goto done;
+	case LOGIN_SASL_BAD_BASE64:
+		pop3_conn_printf(&l->conn, "%s BAD Invalid base64 data in continued response\r\n",
+		    tag);
+		goto done;
 	}
 	if (r == AUTH_CLIENT_RESULT_OK) {
 		const char *user = reply.user != NULL ? reply.user : "";
@@ -190,7 +182,6 @@ login_sasl(struct imap_login *l, const char *tag, const char *mech, const char *
 done:
 	auth_client_reply_deinit(&reply);
 out:
-	str_deinit(&line);
 	str_deinit(&dec);
 	return ret;
 }

@@ -11,8 +11,11 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "auth/auth_client.h"
+
 struct pop3_client;
 struct pop3_conn;
+struct str;
 
 /* What a login process remembers for its log lines. */
 struct login_track {
@@ -46,5 +49,39 @@ void	 login_log_login(const struct login_track *, const struct pop3_client *,
  * authentication, ...") */
 void	 login_log_disconnect(const struct login_track *, const struct pop3_client *,
 	    const struct pop3_conn *, const char *why);
+
+/* login_auth_info - the facts of an authentication by mechanism mech on
+ * this connection for the auth service; the attempt is counted in t */
+void	 login_auth_info(struct auth_client_info *, struct login_track *t,
+	    const struct pop3_client *, const struct pop3_conn *, const char *mech,
+	    const char *service);
+
+/* The protocol's half of a SASL exchange: how a challenge is sent and a
+ * response read ("+ base64" lines for POP3 and IMAP, strings for
+ * ManageSieve). */
+enum login_sasl_read {
+	LOGIN_SASL_LINE,	/* a response in line */
+	LOGIN_SASL_GONE,	/* the client went away */
+	LOGIN_SASL_SYNTAX,	/* not a response the protocol allows */
+};
+struct login_sasl_io {
+	void			(*challenge)(void *ctx, const char *base64);
+	enum login_sasl_read	(*response)(void *ctx, struct str *line);
+	void			*ctx;
+};
+enum login_sasl_end {
+	LOGIN_SASL_RESULT,	/* *result_r is OK, FAIL or an error */
+	LOGIN_SASL_DISCONNECTED,
+	LOGIN_SASL_ABORTED,	/* the client answered "*" */
+	LOGIN_SASL_BAD_BASE64,
+	LOGIN_SASL_BAD_SYNTAX,
+};
+
+/* login_sasl_run - the exchange from the first response (NULL: none) to
+ * its end; a request the client ended is cancelled with the auth service.
+ * Responses are wiped from memory after use. */
+enum login_sasl_end login_sasl_run(struct auth_client *, struct auth_client_request **,
+	    const struct auth_client_info *, const char *first, struct auth_client_reply *,
+	    enum auth_client_result *result_r, const struct login_sasl_io *);
 
 #endif

@@ -91,15 +91,43 @@ login_handoff(struct msieve_login *l, const char *user, const char *method,
 	return ret;
 }
 
+/* ManageSieve's challenges and responses: strings (RFC 5804 2.1) */
+static void
+sasl_challenge(void *ctx, const char *b64)
+{
+	struct msieve_login *l = ctx;
+	struct str q;
+
+	str_init(&q, strlen(b64) + 4);
+	msieve_quote(&q, b64, strlen(b64));
+	str_append(&q, "\r\n");
+	pop3_conn_append(&l->conn, q.s, q.len);
+	str_deinit(&q);
+}
+
+static enum login_sasl_read
+sasl_response(void *ctx, struct str *line)
+{
+	switch (msieve_read_string(&((struct msieve_login *)ctx)->rd, line)) {
+	case MSIEVE_READ_CMD:
+		return LOGIN_SASL_LINE;
+	case MSIEVE_READ_BAD:
+		return LOGIN_SASL_SYNTAX;
+	default:
+		return LOGIN_SASL_GONE;
+	}
+}
+
 /* login_sasl - one SASL exchange; 1 logged in, 0 not (reply sent), -1 gone */
 static int
 login_sasl(struct msieve_login *l, const char *mech, const char *ir)
 {
+	const struct login_sasl_io io = { sasl_challenge, sasl_response, l };
 	struct auth_client_info info;
 	struct auth_client_request *req = NULL;
 	struct auth_client_reply reply;
 	const struct auth_client_mech *m;
-	struct str resp, dec;
+	struct str dec;
 	enum auth_client_result r;
 	int ret = 0;
 
@@ -113,71 +141,34 @@ login_sasl(struct msieve_login *l, const char *mech, const char *ir)
 		(void)msieve_replyf(&l->conn, "NO", NULL, "Plaintext authentication disabled.");
 		return 0;
 	}
-	str_init(&resp, 256);
 	str_init(&dec, 256);
 	if (ir != NULL && *ir != '\0' && base64_decode(&dec, ir, strlen(ir)) != 0) {
 		(void)msieve_replyf(&l->conn, "NO", NULL,
 		    "Invalid base64 data in initial response.");
 		goto out;
 	}
-	memset(&info, 0, sizeof(info));
-	info.mech = m->name;
-	info.service = "sieve";
-	info.remote_ip = l->client->rip;
-	info.local_ip = l->client->lip;
-	info.remote_port = l->client->rport;
-	info.local_port = l->client->lport;
-	info.secured = login_secured(l->client, &l->conn);
-	info.tls = l->conn.ssl != NULL;
-	info.session_id = l->client->session;
+	login_auth_info(&info, &l->t, l->client, &l->conn, m->name, "sieve");
 	auth_client_reply_init(&reply);
-	snprintf(l->t.last_method, sizeof(l->t.last_method), "%s", m->name);
-	l->t.attempts++;
 	/* an empty initial response is "=" to the auth protocol */
-	r = auth_client_login(l->auth, &req, &info, ir != NULL && *ir == '\0' ? "" : ir, &reply);
-	while (r == AUTH_CLIENT_RESULT_CONTINUE) {
-		enum msieve_read rd;
-
-		/* the challenge is a string line of its own: "base64" */
-		{
-			const char *ch = reply.challenge != NULL ? reply.challenge : "";
-			struct str q;
-
-			str_init(&q, strlen(ch) + 4);
-			msieve_quote(&q, ch, strlen(ch));
-			str_append(&q, "\r\n");
-			pop3_conn_append(&l->conn, q.s, q.len);
-			str_deinit(&q);
-		}
-		str_reset(&resp);
-		rd = msieve_read_string(&l->rd, &resp);
-		if (rd != MSIEVE_READ_CMD && rd != MSIEVE_READ_BAD) {
-			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
-			ret = -1;
-			goto done;
-		}
-		if (rd == MSIEVE_READ_BAD) {
-			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
-			(void)msieve_replyf(&l->conn, "NO", NULL,
-			    "Error in MANAGESIEVE command received by server.");
-			l->bad++;
-			goto done;
-		}
-		if (strcmp(resp.s, "*") == 0) {
-			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
-			(void)msieve_replyf(&l->conn, "NO", NULL,
-			    "Authentication aborted by client.");
-			goto done;
-		}
-		str_reset(&dec);
-		if (base64_decode(&dec, resp.s, resp.len) != 0) {
-			r = auth_client_login(l->auth, &req, &info, NULL, &reply);
-			(void)msieve_replyf(&l->conn, "NO", NULL,
-			    "Invalid base64 data in continued response.");
-			goto done;
-		}
-		r = auth_client_login(l->auth, &req, &info, resp.s, &reply);
-		explicit_bzero(resp.s, resp.len);
+	switch (login_sasl_run(l->auth, &req, &info, ir != NULL && *ir == '\0' ? "" : ir, &reply,
+	    &r, &io)) {
+	case LOGIN_SASL_RESULT:
+		break;
+	case LOGIN_SASL_DISCONNECTED:
+		ret = -1;
+		goto done;
+	case LOGIN_SASL_BAD_SYNTAX:
+		(void)msieve_replyf(&l->conn, "NO", NULL,
+		    "Error in MANAGESIEVE command received by server.");
+		l->bad++;
+		goto done;
+	case LOGIN_SASL_ABORTED:
+		(void)msieve_replyf(&l->conn, "NO", NULL, "Authentication aborted by client.");
+		goto done;
+	case LOGIN_SASL_BAD_BASE64:
+		(void)msieve_replyf(&l->conn, "NO", NULL,
+		    "Invalid base64 data in continued response.");
+		goto done;
 	}
 	if (r == AUTH_CLIENT_RESULT_OK) {
 		const char *user = reply.user != NULL ? reply.user : "";
@@ -199,9 +190,7 @@ login_sasl(struct msieve_login *l, const char *mech, const char *ir)
 done:
 	auth_client_reply_deinit(&reply);
 out:
-	explicit_bzero(resp.s, resp.len);
 	explicit_bzero(dec.s, dec.len);
-	str_deinit(&resp);
 	str_deinit(&dec);
 	return ret;
 }
