@@ -42,6 +42,7 @@
 #include "queue/qdir.h"
 #include "queue/qfile.h"
 #include "queue/qmsg.h"
+#include "queue/qspare.h"
 
 struct qmgr {
 	struct skeleton	 sk;
@@ -967,11 +968,19 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 		wpath = qdir_path(q->sk.queue_dir, "trace", id);
 		(void)unlink(wpath);
 		free(wpath);
-		/* every mark is fsync'd above, so the unlink needs no directory
-		 * fsync: a crash that undoes it brings back a file with nothing
-		 * to deliver, which the next pass removes again (an fsync of
-		 * what a crash cannot lose) */
-		if (qdir_remove_unsynced(q->sk.queue_dir, "active", id) == 0)
+		/* the unlink (or the move to spare/) needs no directory fsync:
+		 * a crash that undoes it brings back a file whose deliveries
+		 * are on disk, delivered again at worst (the crash rules
+		 * above), never lost. A spare with a second name after such a
+		 * crash is never reused (qspare.c checks the link count). */
+		if (qspare_put(q->sk.queue_dir, "active", id, m->fd) == 0) {
+			/* the file is kept for a receiver to reuse (qspare.h):
+			 * for the queue, the message is gone all the same */
+			wpath = qdir_defer_path(q->sk.queue_dir, id);
+			(void)unlink(wpath);
+			free(wpath);
+			log_info("%s: removed", id);
+		} else if (qdir_remove_unsynced(q->sk.queue_dir, "active", id) == 0)
 			log_info("%s: removed", id);
 		else
 			log_error("%s: remove: %s", id, strerror(errno));

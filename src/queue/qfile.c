@@ -22,6 +22,7 @@
 #include "lib/str.h"
 #include "lib/util.h"
 #include "queue/qmsg.h"
+#include "queue/qspare.h"
 
 _Static_assert(QMSG_REC_HDR_SIZE == 1 + sizeof(uint32_t), "record header: type + 32-bit length");
 
@@ -52,6 +53,7 @@ struct qfile_writer {
 	bool		 failed;	/* a write failed: commit must fail */
 	bool		 begun;		/* commit_begin done: only the group commit left */
 	bool		 committed;
+	bool		 reused;	/* a spare file (qspare.h): truncate at commit */
 };
 
 static void
@@ -210,7 +212,12 @@ qfile_writer_open_queue(const char *queue_dir, const char *queue, bool long_ids,
 	/* a temporary name is never a valid queue ID (it has dots) */
 	w->tmp_path = xasprintf("%s/t.%ld.%u.%06ld", w->dir, (long)getpid(), counter++,
 	    (long)tv.tv_usec);
-	w->fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* a spare file of a finished message, if the queue manager kept one:
+	 * no inode to allocate (qspare.h); else a new file */
+	if (strcmp(queue, "incoming") == 0 && (w->fd = qspare_claim(queue_dir, w->tmp_path)) >= 0)
+		w->reused = true;
+	else
+		w->fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0 || fstat(w->fd, &st) != 0) {
 		*error_r = strerror(errno);
 		if (w->fd >= 0)
@@ -343,8 +350,11 @@ qfile_writer_commit_begin(struct qfile_writer *w, int *errno_r)
 	}
 	qfile_put(w, QMSG_REC_END, "", 0);
 	qfile_size_text(text, sizeof(text), w->size, w->nrcpt);
+	/* a reused file may be longer than this message: cut the old tail
+	 * off (the fsync of the commit covers the new length) */
 	if (w->failed || qfile_flush(w) != 0 ||
-	    pwrite(w->fd, text, strlen(text), w->size_offset) != (ssize_t)strlen(text)) {
+	    pwrite(w->fd, text, strlen(text), w->size_offset) != (ssize_t)strlen(text) ||
+	    (w->reused && ftruncate(w->fd, w->written) != 0)) {
 		saved = errno;
 		(void)unlink(w->tmp_path);
 		w->failed = true;
