@@ -145,23 +145,50 @@ instance_pids() {
 	done | sed 's/,$//'
 }
 
-# count_fsyncs NAME PORT MAILLOG USER DIR - fsync+fdatasync calls per
-# delivered message, under strace
+# count_fsyncs NAME PORT MAILLOG USER DIR - the durability and name work
+# per delivered message, under strace: fsync and fdatasync calls, renames,
+# files created (openat with O_CREAT or O_TMPFILE), unlinks, and how many
+# of them failed
 count_fsyncs() {
-	local name=$1 before n sp out=$SANDBOX/strace.$1
+	local name=$1 before n sp try out=$SANDBOX/strace.${1// /.}
 	before=$(sent_count "$3")
-	strace -f -c -o "$out" -e trace=fsync,fdatasync -p "$(instance_pids "$5")" 2>/dev/null &
-	sp=$!
-	sleep 1
+	# a process that exits between the listing and the attach makes
+	# strace give up: list again and retry
+	for try in 1 2 3 4 5; do
+		strace -f -o "$out" -e signal=none \
+		    -e trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat,unlink,unlinkat,openat \
+		    -p "$(instance_pids "$5")" 2>/dev/null &
+		sp=$!
+		sleep 1
+		kill -0 "$sp" 2>/dev/null && break
+	done
 	timeout "$WAIT_LIMIT" smtp-source -s "$SESSIONS" -m "$MSGS" -l "$SIZE" \
 	    -t "$4@bench.test" -f sender@bench.test "127.0.0.1:$2" >/dev/null 2>&1
 	n=$(wait_sent "$3" "$before" "$MSGS" "$WAIT_LIMIT")
 	sleep 1
 	kill -INT "$sp" 2>/dev/null
 	wait "$sp" 2>/dev/null
-	awk -v n="$n" -v who="$name" '$NF == "fsync" || $NF == "fdatasync" { c += $4 }
-	    END { printf "%s: %d fsync/fdatasync calls for %d messages, %.2f per message\n",
-	    who, c, n, (n > 0 ? c / n : 0) }' "$out"
+	# a call is its first line (complete, or "<unfinished ...>"); its
+	# result is on the same line or on its "<... resumed>" line
+	awk -v n="$n" -v who="$name" '
+	    /<\.\.\. [a-z0-9_]+ resumed>/ {
+		split($0, a, "<... "); split(a[2], b, " "); call = b[1]
+		if ($0 ~ /= -1 /) fail[call]++
+		next
+	    }
+	    match($0, /^[0-9]+ +[a-z0-9_]+\(/) {
+		call = $2; sub(/\(.*/, "", call)
+		if (call == "openat" && $0 !~ /O_CREAT|O_TMPFILE/) next
+		if (call == "openat") call = "create"
+		c[call]++
+		if ($0 ~ /= -1 /) fail[call]++
+	    }
+	    END {
+		printf "%s, per message (%d messages):", who, n
+		for (k in c) printf " %s %.2f%s", k, c[k] / n,
+		    (fail[k] > 0 ? sprintf(" (%.2f failed)", fail[k] / n) : "")
+		printf "\n"
+	    }' "$out"
 }
 
 main() {
@@ -219,6 +246,8 @@ main() {
 		[ -n "$OUT" ] && echo "$line" >> "$OUT"
 		if [ -n "${FSYNCS:-}" ]; then
 			count_fsyncs "postfix $fmt" "$PF_PORT" "$pf_log" "$PF_USER" "$SANDBOX/postfix" >&2
+			[ -n "$YUBIN_BASE" ] &&
+				count_fsyncs "base $fmt" "$BS_PORT" "$bs_log" "$BS_USER" "$SANDBOX/base" >&2
 			count_fsyncs "yubin $fmt" "$YB_PORT" "$yb_log" "$YB_USER" "$SANDBOX/yubin" >&2
 		fi
 	done
