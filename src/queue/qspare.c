@@ -79,8 +79,10 @@ qspare_list(const char *queue_dir, struct strvec *out, size_t max)
 	if (d == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL && (max == 0 || n < max)) {
-		/* spares keep the name of the message they held */
-		if (!qfile_id_is_valid(de->d_name))
+		/* spares keep the name of the message they held, and are
+		 * plain files (a stranger is left where it is) */
+		if (!qfile_id_is_valid(de->d_name) ||
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
 			continue;
 		if (out != NULL)
 			strvec_push(out, de->d_name);
@@ -96,7 +98,7 @@ qspare_claim(const char *queue_dir, const char *path)
 	struct stat st;
 	long long now;
 	char *src;
-	int fd;
+	int fd, e, listings = 0;
 
 	qspare_for(queue_dir);
 	for (;;) {
@@ -104,6 +106,12 @@ qspare_claim(const char *queue_dir, const char *path)
 			now = qspare_now_ms();
 			if (qspare_empty_at >= 0 && now - qspare_empty_at < QSPARE_RELIST_MS)
 				return -1;
+			/* two listings whose every name went to others: give up
+			 * for now rather than chase them */
+			if (listings++ == 2) {
+				qspare_empty_at = now;
+				return -1;
+			}
 			strvec_deinit(&qspare_names);
 			strvec_init(&qspare_names);
 			qspare_left = qspare_list(queue_dir, &qspare_names, QSPARE_BATCH);
@@ -120,8 +128,15 @@ qspare_claim(const char *queue_dir, const char *path)
 		qspare_pos++;
 		qspare_left--;
 		if (rename(src, path) != 0) {
+			e = errno;
 			free(src);
-			continue;	/* another receiver took it */
+			if (e == ENOENT)
+				continue;	/* another receiver took it */
+			/* spare/ unusable (rights, another file system): new
+			 * files, and a look again later */
+			qspare_left = 0;
+			qspare_empty_at = qspare_now_ms();
+			return -1;
 		}
 		free(src);
 		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);

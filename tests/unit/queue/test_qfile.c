@@ -402,6 +402,32 @@ test_spare_with_another_name_is_never_reused(void **state)
 }
 
 static void
+test_strangers_in_spare_are_left_alone(void **state)
+{
+	struct fixture *f = *state;
+	char id[QFILE_ID_SIZE], *d, *l, *path;
+	struct stat st;
+
+	/* a directory and a symlink with queue-ID names: never claimed */
+	d = qdir_path(f->dir, QSPARE_DIR, "ABCDE12345");
+	l = qdir_path(f->dir, QSPARE_DIR, "ABCDE12346");
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(symlink("/etc/passwd", l), 0);
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(lstat(d, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(lstat(l, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(count_entries(f->dir, "incoming"), 1);
+	free(d);
+	free(l);
+	free(path);
+}
+
+static void
 test_spare_put_keeps_only_small_files(void **state)
 {
 	struct fixture *f = *state;
@@ -465,6 +491,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spare_file_is_reused_with_its_old_tail_cut_off,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spare_with_another_name_is_never_reused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_strangers_in_spare_are_left_alone, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_put_keeps_only_small_files, setup,
 		    teardown),
