@@ -171,6 +171,8 @@ def test_kill_9_of_smtpd_writing_into_a_reused_file_delivers_nothing_of_it(run, 
     kept = {os.stat(os.path.join(spare, n)).st_ino for n in os.listdir(spare)}
     assert kept
     incoming = os.path.join(inst["spool"], "incoming")
+    # a receiver that found spare/ empty looks again after 100 ms
+    time.sleep(0.5)
     s = socket.create_connection(("127.0.0.1", inst["port"]), timeout=20)
     f = s.makefile("rb")
     f.readline()
