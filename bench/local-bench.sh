@@ -8,9 +8,12 @@
 #
 # Usage (as root, Debian 12 with scripts/bootstrap done and build/ built):
 #   [SANDBOX=/tmp/yubin-local-bench] [RUNS=3] [MSGS=1000] [SIZE=4096]
-#   [SESSIONS=10] [FORMATS="mbox maildir"] [FSYNCS=1] bench/local-bench.sh [OUT.md]
+#   [SESSIONS=10] [FORMATS="mbox maildir"] [FSYNCS=1] [YUBIN_BASE=<other build>/bin]
+#   bench/local-bench.sh [OUT.md]
 # Reports delivered messages per second (from the first byte sent to the
-# last status=sent line) and the yubin/Postfix ratio. FSYNCS=1 adds one
+# last status=sent line) and the yubin/Postfix ratio. YUBIN_BASE adds a
+# third server, another yubin build (the one before a change), in the same
+# rounds: Postfix, base, yubin, each round. FSYNCS=1 adds one
 # more run of each under strace -f (attached to every process of the
 # instance, children followed) that counts fsync and fdatasync calls per
 # message delivered: the durability work each server does (its rate is
@@ -27,10 +30,13 @@ SESSIONS=${SESSIONS:-10}
 FORMATS=${FORMATS:-"mbox maildir"}
 PF_PORT=${PF_PORT:-12625}
 YB_PORT=${YB_PORT:-12626}
+BS_PORT=${BS_PORT:-12627}
+YUBIN_BASE=${YUBIN_BASE:-}
 WAIT_LIMIT=${WAIT_LIMIT:-600}
 OUT=${1:-}
 PF_USER=ybpfbench$$
 YB_USER=ybybbench$$
+BS_USER=ybbsbench$$
 
 . "$ROOT/bench/lib.sh"
 
@@ -66,7 +72,8 @@ setup_postfix() {
 # as Postfix: the queue manager runs as postfix, its root delivery helper
 # becomes each recipient
 setup_yubin() {
-	bench_yubin "$SANDBOX/yubin" "$YB_PORT" "$(common_main "$1")" \
+	local dir=${2:-yubin} port=${3:-$YB_PORT}
+	bench_yubin "$SANDBOX/$dir" "$port" "$(common_main "$1")" \
 	    "qmgr      unix  n       -       n       300     1       qmgr
 local     unix  -       n       n       -       -       local
 discard   unix  -       -       n       -       -       discard" postfix
@@ -74,6 +81,7 @@ discard   unix  -       -       n       -       -       discard" postfix
 
 stop_all() {
 	bench_stop "$SANDBOX/postfix" "$SANDBOX/yubin"
+	[ -n "$YUBIN_BASE" ] && YUBIN=$YUBIN_BASE bench_stop "$SANDBOX/base"
 	sleep 1
 }
 
@@ -81,18 +89,35 @@ cleanup() {
 	stop_all
 	userdel -r "$PF_USER" >/dev/null 2>&1
 	userdel -r "$YB_USER" >/dev/null 2>&1
+	userdel -r "$BS_USER" >/dev/null 2>&1
 }
 
-# run_one NAME PORT MAILLOG USER -> delivered msg/s
+# tree_cpu DIR - CPU seconds (user + system, reaped children included) of
+# the instance in DIR: its master and every process below it
+tree_cpu() {
+	local p
+	for p in $(descendants "$(tr -d ' \n' < "$1/spool/pid/master.pid")"); do
+		sed 's/.*) //' "/proc/$p/stat" 2>/dev/null
+	done | awk -v hz="$(getconf CLK_TCK)" '{ t += $12 + $13 + $14 + $15 } END { printf "%.2f", t / hz }'
+}
+
+# run_one NAME PORT MAILLOG USER [DIR] -> delivered msg/s; with DIR, the
+# instance's CPU milliseconds per message go to $SANDBOX/cpu.NAME.$CUR_FMT
 run_one() {
-	local name=$1 port=$2 maillog=$3 user=$4 before t0 t2 n
+	local name=$1 port=$2 maillog=$3 user=$4 dir=${5:-} before t0 t2 n c0 c1
 	before=$(sent_count "$maillog")
+	[ -n "$dir" ] && c0=$(tree_cpu "$dir")
 	t0=$(now)
 	timeout "$WAIT_LIMIT" smtp-source -s "$SESSIONS" -m "$MSGS" -l "$SIZE" \
 	    -t "$user@bench.test" -f sender@bench.test "127.0.0.1:$port" ||
 		log "$name: smtp-source exit $?"
 	n=$(wait_sent "$maillog" "$before" "$MSGS" "$WAIT_LIMIT")
 	t2=$(now)
+	if [ -n "$dir" ]; then
+		c1=$(tree_cpu "$dir")
+		awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { if (n > 0) printf "%.3f\n", 1000 * (b - a) / n }' \
+		    >> "$SANDBOX/cpu.$name.${CUR_FMT:-x}"
+	fi
 	[ "$n" -lt "$MSGS" ] && log "$name: only $n of $MSGS delivered"
 	rate "$n" "$t0" "$t2"
 }
@@ -120,23 +145,50 @@ instance_pids() {
 	done | sed 's/,$//'
 }
 
-# count_fsyncs NAME PORT MAILLOG USER DIR - fsync+fdatasync calls per
-# delivered message, under strace
+# count_fsyncs NAME PORT MAILLOG USER DIR - the durability and name work
+# per delivered message, under strace: fsync and fdatasync calls, renames,
+# files created (openat with O_CREAT or O_TMPFILE), unlinks, and how many
+# of them failed
 count_fsyncs() {
-	local name=$1 before n sp out=$SANDBOX/strace.$1
+	local name=$1 before n sp try out=$SANDBOX/strace.${1// /.}
 	before=$(sent_count "$3")
-	strace -f -c -o "$out" -e trace=fsync,fdatasync -p "$(instance_pids "$5")" 2>/dev/null &
-	sp=$!
-	sleep 1
+	# a process that exits between the listing and the attach makes
+	# strace give up: list again and retry
+	for try in 1 2 3 4 5; do
+		strace -f -o "$out" -e signal=none \
+		    -e trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat,unlink,unlinkat,openat \
+		    -p "$(instance_pids "$5")" 2>/dev/null &
+		sp=$!
+		sleep 1
+		kill -0 "$sp" 2>/dev/null && break
+	done
 	timeout "$WAIT_LIMIT" smtp-source -s "$SESSIONS" -m "$MSGS" -l "$SIZE" \
 	    -t "$4@bench.test" -f sender@bench.test "127.0.0.1:$2" >/dev/null 2>&1
 	n=$(wait_sent "$3" "$before" "$MSGS" "$WAIT_LIMIT")
 	sleep 1
 	kill -INT "$sp" 2>/dev/null
 	wait "$sp" 2>/dev/null
-	awk -v n="$n" -v who="$name" '$NF == "fsync" || $NF == "fdatasync" { c += $4 }
-	    END { printf "%s: %d fsync/fdatasync calls for %d messages, %.2f per message\n",
-	    who, c, n, (n > 0 ? c / n : 0) }' "$out"
+	# a call is its first line (complete, or "<unfinished ...>"); its
+	# result is on the same line or on its "<... resumed>" line
+	awk -v n="$n" -v who="$name" '
+	    /<\.\.\. [a-z0-9_]+ resumed>/ {
+		split($0, a, "<... "); split(a[2], b, " "); call = b[1]
+		if ($0 ~ /= -1 /) fail[call]++
+		next
+	    }
+	    match($0, /^[0-9]+ +[a-z0-9_]+\(/) {
+		call = $2; sub(/\(.*/, "", call)
+		if (call == "openat" && $0 !~ /O_CREAT|O_TMPFILE/) next
+		if (call == "openat") call = "create"
+		c[call]++
+		if ($0 ~ /= -1 /) fail[call]++
+	    }
+	    END {
+		printf "%s, per message (%d messages):", who, n
+		for (k in c) printf " %s %.2f%s", k, c[k] / n,
+		    (fail[k] > 0 ? sprintf(" (%.2f failed)", fail[k] / n) : "")
+		printf "\n"
+	    }' "$out"
 }
 
 main() {
@@ -147,28 +199,55 @@ main() {
 	trap cleanup EXIT
 	useradd -m -d "$SANDBOX/home/$PF_USER" -s /bin/sh -U "$PF_USER" || exit 1
 	useradd -m -d "$SANDBOX/home/$YB_USER" -s /bin/sh -U "$YB_USER" || exit 1
-	printf '| format | Postfix delivered/s | yubin delivered/s | ratio |\n'
-	printf '| --- | ---: | ---: | ---: |\n'
-	local fmt pf_log yb_log r line pd yd
+	if [ -n "$YUBIN_BASE" ]; then
+		useradd -m -d "$SANDBOX/home/$BS_USER" -s /bin/sh -U "$BS_USER" || exit 1
+		printf '| format | Postfix delivered/s | yubin base delivered/s | ratio | yubin delivered/s | ratio |\n'
+		printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
+	else
+		printf '| format | Postfix delivered/s | yubin delivered/s | ratio |\n'
+		printf '| --- | ---: | ---: | ---: |\n'
+	fi
+	local fmt pf_log yb_log bs_log r line pd yd bd
 	for fmt in $FORMATS; do
 		stop_all
 		pf_log=$(setup_postfix "$fmt") || exit 1
 		yb_log=$(setup_yubin "$fmt") || exit 1
+		if [ -n "$YUBIN_BASE" ]; then
+			bs_log=$(YUBIN=$YUBIN_BASE setup_yubin "$fmt" base "$BS_PORT") || exit 1
+		fi
 		sleep 1
-		: > "$SANDBOX/pf.$fmt"; : > "$SANDBOX/yb.$fmt"
+		: > "$SANDBOX/pf.$fmt"; : > "$SANDBOX/yb.$fmt"; : > "$SANDBOX/bs.$fmt"
+		CUR_FMT=$fmt
 		for r in $(seq 1 "$RUNS"); do
-			run_one postfix "$PF_PORT" "$pf_log" "$PF_USER" >> "$SANDBOX/pf.$fmt"
+			run_one postfix "$PF_PORT" "$pf_log" "$PF_USER" "$SANDBOX/postfix" >> "$SANDBOX/pf.$fmt"
 			echo >> "$SANDBOX/pf.$fmt"
-			run_one yubin "$YB_PORT" "$yb_log" "$YB_USER" >> "$SANDBOX/yb.$fmt"
+			if [ -n "$YUBIN_BASE" ]; then
+				run_one base "$BS_PORT" "$bs_log" "$BS_USER" "$SANDBOX/base" >> "$SANDBOX/bs.$fmt"
+				echo >> "$SANDBOX/bs.$fmt"
+			fi
+			run_one yubin "$YB_PORT" "$yb_log" "$YB_USER" "$SANDBOX/yubin" >> "$SANDBOX/yb.$fmt"
 			echo >> "$SANDBOX/yb.$fmt"
 		done
 		pd=$(grep . "$SANDBOX/pf.$fmt" | median); yd=$(grep . "$SANDBOX/yb.$fmt" | median)
-		line=$(awk -v f="$fmt" -v pd="$pd" -v yd="$yd" 'BEGIN{
-			printf "| %s | %.0f | %.0f | %.2f |", f, pd, yd, (pd>0?yd/pd:0)}')
+		if [ -n "$YUBIN_BASE" ]; then
+			bd=$(grep . "$SANDBOX/bs.$fmt" | median)
+			line=$(awk -v f="$fmt" -v pd="$pd" -v yd="$yd" -v bd="$bd" 'BEGIN{
+				printf "| %s | %.0f | %.0f | %.2f | %.0f | %.2f |", f, pd, bd,
+				    (pd>0?bd/pd:0), yd, (pd>0?yd/pd:0)}')
+		else
+			line=$(awk -v f="$fmt" -v pd="$pd" -v yd="$yd" 'BEGIN{
+				printf "| %s | %.0f | %.0f | %.2f |", f, pd, yd, (pd>0?yd/pd:0)}')
+		fi
+		log "$fmt CPU ms per message (median): postfix $(median < "$SANDBOX/cpu.postfix.$fmt")" \
+		    "base $( [ -n "$YUBIN_BASE" ] && median < "$SANDBOX/cpu.base.$fmt")" \
+		    "yubin $(median < "$SANDBOX/cpu.yubin.$fmt")"
+		log "$fmt runs: postfix $(tr '\n' ' ' < "$SANDBOX/pf.$fmt")/ base $(tr '\n' ' ' < "$SANDBOX/bs.$fmt")/ yubin $(tr '\n' ' ' < "$SANDBOX/yb.$fmt")"
 		echo "$line"
 		[ -n "$OUT" ] && echo "$line" >> "$OUT"
 		if [ -n "${FSYNCS:-}" ]; then
 			count_fsyncs "postfix $fmt" "$PF_PORT" "$pf_log" "$PF_USER" "$SANDBOX/postfix" >&2
+			[ -n "$YUBIN_BASE" ] &&
+				count_fsyncs "base $fmt" "$BS_PORT" "$bs_log" "$BS_USER" "$SANDBOX/base" >&2
 			count_fsyncs "yubin $fmt" "$YB_PORT" "$yb_log" "$YB_USER" "$SANDBOX/yubin" >&2
 		fi
 	done

@@ -42,6 +42,7 @@
 #include "queue/qdir.h"
 #include "queue/qfile.h"
 #include "queue/qmsg.h"
+#include "queue/qspare.h"
 
 struct qmgr {
 	struct skeleton	 sk;
@@ -967,11 +968,19 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 		wpath = qdir_path(q->sk.queue_dir, "trace", id);
 		(void)unlink(wpath);
 		free(wpath);
-		/* every mark is fsync'd above, so the unlink needs no directory
-		 * fsync: a crash that undoes it brings back a file with nothing
-		 * to deliver, which the next pass removes again (an fsync of
-		 * what a crash cannot lose) */
-		if (qdir_remove_unsynced(q->sk.queue_dir, "active", id) == 0)
+		/* the unlink (or the move to spare/) needs no directory fsync:
+		 * a crash that undoes it brings back a file whose deliveries
+		 * are on disk, delivered again at worst (the crash rules
+		 * above), never lost. A spare with a second name after such a
+		 * crash is never reused (qspare.c checks the link count). */
+		if (qspare_put(q->sk.queue_dir, "active", id, m->fd) == 0) {
+			/* the file is kept for a receiver to reuse (qspare.h):
+			 * for the queue, the message is gone all the same */
+			wpath = qdir_defer_path(q->sk.queue_dir, id);
+			(void)unlink(wpath);
+			free(wpath);
+			log_info("%s: removed", id);
+		} else if (qdir_remove_unsynced(q->sk.queue_dir, "active", id) == 0)
 			log_info("%s: removed", id);
 		else
 			log_error("%s: remove: %s", id, strerror(errno));
@@ -1115,6 +1124,31 @@ qmgr_list(struct qmgr *q, const char *queue, struct strvec *ids, size_t *pos)
 	(void)qdir_list(q->sk.queue_dir, queue, ids);
 }
 
+/* qmgr_pid_alive - pid is a running process: a zombie is not (a receiver
+ * killed together with its master stays one until init reaps it, which
+ * some inits are slow to do) */
+static bool
+qmgr_pid_alive(long pid)
+{
+	char path[64], buf[256], *close_paren;
+	ssize_t n;
+	int fd;
+
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;	/* no /proc: trust kill() */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')' */
+	close_paren = strrchr(buf, ')');
+	return close_paren == NULL || close_paren[1] != ' ' || close_paren[2] != 'Z';
+}
+
 /* qmgr_clean_temporaries - remove the temporary files of receivers that
  * died before their commit ("t.PID.N.USEC", see qfile.c): they were never
  * acknowledged, so nothing is lost. A live PID keeps its file (it may be a
@@ -1137,7 +1171,7 @@ qmgr_clean_temporaries(struct qmgr *q)
 		pid = strtol(names.v[i] + 2, &end, 10);
 		if (end == names.v[i] + 2 || *end != '.' || pid <= 0)
 			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (qmgr_pid_alive(pid))
 			continue;
 		path = xasprintf("%s/incoming/%s", q->sk.queue_dir, names.v[i]);
 		if (unlink(path) == 0)

@@ -18,10 +18,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "lib/fsync_many.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
 #include "queue/qmsg.h"
+#include "queue/qspare.h"
 
 _Static_assert(QMSG_REC_HDR_SIZE == 1 + sizeof(uint32_t), "record header: type + 32-bit length");
 
@@ -52,6 +54,7 @@ struct qfile_writer {
 	bool		 failed;	/* a write failed: commit must fail */
 	bool		 begun;		/* commit_begin done: only the group commit left */
 	bool		 committed;
+	bool		 reused;	/* a spare file (qspare.h): truncate at commit */
 };
 
 static void
@@ -210,7 +213,12 @@ qfile_writer_open_queue(const char *queue_dir, const char *queue, bool long_ids,
 	/* a temporary name is never a valid queue ID (it has dots) */
 	w->tmp_path = xasprintf("%s/t.%ld.%u.%06ld", w->dir, (long)getpid(), counter++,
 	    (long)tv.tv_usec);
-	w->fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* a spare file of a finished message, if the queue manager kept one:
+	 * no inode to allocate (qspare.h); else a new file */
+	if (strcmp(queue, "incoming") == 0 && (w->fd = qspare_claim(queue_dir, w->tmp_path)) >= 0)
+		w->reused = true;
+	else
+		w->fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0 || fstat(w->fd, &st) != 0) {
 		*error_r = strerror(errno);
 		if (w->fd >= 0)
@@ -343,8 +351,11 @@ qfile_writer_commit_begin(struct qfile_writer *w, int *errno_r)
 	}
 	qfile_put(w, QMSG_REC_END, "", 0);
 	qfile_size_text(text, sizeof(text), w->size, w->nrcpt);
+	/* a reused file may be longer than this message: cut the old tail
+	 * off (the fsync of the commit covers the new length) */
 	if (w->failed || qfile_flush(w) != 0 ||
-	    pwrite(w->fd, text, strlen(text), w->size_offset) != (ssize_t)strlen(text)) {
+	    pwrite(w->fd, text, strlen(text), w->size_offset) != (ssize_t)strlen(text) ||
+	    (w->reused && ftruncate(w->fd, w->written) != 0)) {
 		saved = errno;
 		(void)unlink(w->tmp_path);
 		w->failed = true;
@@ -361,21 +372,28 @@ qfile_writer_commit_begin(struct qfile_writer *w, int *errno_r)
 void
 qfile_writer_commit_group(struct qfile_writer *const *ws, size_t n, int *errnos)
 {
+	int small[64] = { 0 }, *fds = n <= 64 ? small : xcalloc(n, sizeof(*fds));
 	size_t i, j;
 
+	/* every file's fsync at once (fsync_many.h): the group waits for the
+	 * disk about once, not once per file */
+	for (i = 0; i < n; i++)
+		fds[i] = ws[i]->begun && !ws[i]->committed ? ws[i]->fd : -1;
+	fsync_many(fds, n, errnos);
 	for (i = 0; i < n; i++) {
 		struct qfile_writer *w = ws[i];
 
-		if (!w->begun || w->committed) {
+		if (fds[i] < 0) {
 			errnos[i] = EINVAL;
 			continue;
 		}
-		errnos[i] = 0;
-		if (fsync(w->fd) != 0 || rename(w->tmp_path, w->final_path) != 0) {
+		if (errnos[i] == 0 && rename(w->tmp_path, w->final_path) != 0)
 			errnos[i] = errno != 0 ? errno : EIO;
+		if (errnos[i] != 0)
 			(void)unlink(w->tmp_path);
-		}
 	}
+	if (fds != small)
+		free(fds);
 	/* one fsync per directory covers every rename into it above (a group
 	 * is normally all incoming/); none is committed before it returns */
 	for (i = 0; i < n; i++) {

@@ -68,8 +68,8 @@ int	 qfile_writer_commit(struct qfile_writer *, const char **error_r);
  * several sessions together (smtpd's group commit): commit_begin writes
  * the last records and starts the write-back (0, or -1 with *errno_r; the
  * file is then removed), commit_group makes n begun files durable and
- * visible: each fsync'd and renamed, then one fsync of the directory for
- * all of them. errnos[i] is 0 for each file committed; a failed one is
+ * visible: all fsync'd at once (fsync_many.h), each renamed, then one
+ * fsync of the directory for all of them. errnos[i] is 0 for each file committed; a failed one is
  * removed. commit_group touches nothing but the writers given to it, so
  * it may run in another thread while the caller works on. */
 int	 qfile_writer_commit_begin(struct qfile_writer *, int *errno_r);

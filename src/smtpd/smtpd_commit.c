@@ -1,8 +1,9 @@
 /* smtpd_commit.c - group commit of queue files (smtpd_commit.h). One
  * thread, two lists under one mutex: files to commit and files committed.
  * The thread allocates nothing and calls nothing but the file system
- * calls of qfile_writer_commit_group; a pipe rings the event loop, which
- * answers the sessions. Tests: tests/e2e/test_smtpd.py, test_crash.py */
+ * calls of qfile_writer_commit_group (whose fsyncs run together, in
+ * short-lived threads of fsync_many.h); a pipe rings the event loop,
+ * which answers the sessions. Tests: tests/e2e/test_smtpd.py, test_crash.py */
 #include "smtpd/smtpd_commit.h"
 
 #include <errno.h>

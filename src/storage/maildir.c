@@ -1,7 +1,9 @@
 /* maildir.c - storing a message in a Maildir (storage.h): write to tmp/
  * under a unique name, fsync the file, rename into new/, fsync new/, as
  * Postfix's and Dovecot's delivery do; ",S=SIZE" in the name lets Dovecot
- * skip a stat. Missing tmp/, new/, cur/ are made with mode 0700.
+ * skip a stat. A batch (storage_maildir_deliver_many) writes every file,
+ * fsyncs them all at once (fsync_many.h), renames them and fsyncs new/
+ * once. Missing tmp/, new/, cur/ are made with mode 0700.
  * Tests: tests/unit/storage/test_storage.c */
 #include "storage/storage-private.h"
 
@@ -14,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "lib/fsync_many.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
@@ -164,16 +167,15 @@ out:
 	str_deinit(&buf);
 }
 
-/* maildir_sync_tmp - fsync and close the file of an item still ok */
+/* maildir_sync_tmp - close the file of an item still ok, whose fsync
+ * gave fsync_err (0 or an errno) */
 static void
-maildir_sync_tmp(struct maildir_item *it, struct storage_error *error_r)
+maildir_sync_tmp(struct maildir_item *it, int fsync_err, struct storage_error *error_r)
 {
-	int e, r;
+	int e = fsync_err, r = fsync_err == 0 ? 0 : -1;
 
 	if (!it->ok)
 		return;
-	r = fsync(it->fd);
-	e = errno;
 	if (close(it->fd) != 0 && r == 0) {
 		r = -1;
 		e = errno;
@@ -197,7 +199,7 @@ maildir_many(const char *path, const struct storage_mail *mails, size_t n, off_t
 	struct str base;
 	char *sub;
 	size_t i, renamed = 0, ok = 0;
-	int e;
+	int e, *fds, *errs;
 
 	for (i = 0; i < n; i++)
 		memset(&errors[i], 0, sizeof(errors[i]));
@@ -209,12 +211,20 @@ maildir_many(const char *path, const struct storage_mail *mails, size_t n, off_t
 		return 0;
 	}
 	items = xcalloc(n > 0 ? n : 1, sizeof(*items));
-	/* every file written first, then every fsync: the data of the later
-	 * files is on its way while the earlier ones are waited for */
-	for (i = 0; i < n; i++)
+	fds = xcalloc(n > 0 ? n : 1, sizeof(*fds));
+	errs = xcalloc(n > 0 ? n : 1, sizeof(*errs));
+	/* every file written first (its write-back started), then every
+	 * fsync at once (fsync_many): the batch waits for the disk about once,
+	 * not once per file */
+	for (i = 0; i < n; i++) {
 		maildir_write_tmp(base.s, &mails[i], size_limit, &items[i], &errors[i]);
+		fds[i] = items[i].ok ? items[i].fd : -1;
+	}
+	fsync_many(fds, n, errs);
 	for (i = 0; i < n; i++)
-		maildir_sync_tmp(&items[i], &errors[i]);
+		maildir_sync_tmp(&items[i], errs[i], &errors[i]);
+	free(fds);
+	free(errs);
 	for (i = 0; i < n; i++) {
 		if (!items[i].ok)
 			continue;

@@ -153,3 +153,70 @@ def test_kill_9_during_load_loses_nothing_and_delivers_once(run, inst):
         d = os.path.join(inst["spool"], q)
         left = [f for f in os.listdir(d)] if os.path.isdir(d) else []
         assert not [f for f in left if not f.startswith(".")], (q, left[:5])
+
+
+def test_kill_9_of_smtpd_writing_into_a_reused_file_delivers_nothing_of_it(run, inst):
+    """A receiver killed while it writes into a reused queue file (one the
+    queue manager kept in spare/ after an earlier delivery) leaves only its
+    temporary name: the queue manager removes it, nothing of it is ever
+    delivered, and the next message goes through whole."""
+    start(run, inst)
+    obj = inst["obj"]
+    for n in range(5):
+        with smtplib.SMTP("127.0.0.1", inst["port"], timeout=20) as s:
+            s.sendmail("sender@crash.test", ["first%d@crash.test" % n],
+                       b"Subject: first %d\r\n\r\n%s\r\n" % (n, b"f" * 5000))
+    assert obj.wait_log(r": removed$", count=5, timeout=60), obj.maillog()[-2000:]
+    spare = os.path.join(inst["spool"], "spare")
+    kept = {os.stat(os.path.join(spare, n)).st_ino for n in os.listdir(spare)}
+    assert kept
+    incoming = os.path.join(inst["spool"], "incoming")
+    # a receiver that found spare/ empty looks again after 100 ms
+    time.sleep(0.5)
+    s = socket.create_connection(("127.0.0.1", inst["port"]), timeout=20)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"EHLO client.crash.test\r\n")
+    while not f.readline().startswith(b"250 "):
+        pass
+    for cmd in (b"MAIL FROM:<sender@crash.test>", b"RCPT TO:<victim@crash.test>", b"DATA"):
+        s.sendall(cmd + b"\r\n")
+        assert f.readline()[:1] in (b"2", b"3")
+    s.sendall(b"Subject: never\r\n\r\n" + b"v" * 3000 + b"\r\n")
+    deadline = time.time() + 10
+    while time.time() < deadline and not [n for n in os.listdir(incoming)
+                                          if n.startswith("t.")]:
+        time.sleep(0.05)
+    temps = [n for n in os.listdir(incoming) if n.startswith("t.")]
+    assert temps, os.listdir(incoming)
+    # the receiver writes into a kept file, not a new one
+    assert os.stat(os.path.join(incoming, temps[0])).st_ino in kept
+    smtpd = [p for p in obj.pids()
+             if open("/proc/%d/cmdline" % p, "rb").read().startswith(b"smtpd\0")]
+    assert smtpd
+    for pid in smtpd:
+        os.kill(pid, signal.SIGKILL)
+    s.close()
+    # the queue manager removes what a dead receiver left (queue_run_delay)
+    deadline = time.time() + 30
+    while time.time() < deadline and set(temps) & set(os.listdir(incoming)):
+        time.sleep(0.1)
+    assert not set(temps) & set(os.listdir(incoming)), os.listdir(incoming)
+    assert "removed a partial queue file of a receiver that died" in obj.maillog()
+    # a new smtpd (the master starts one) takes the next message whole
+    deadline = time.time() + 20
+    while True:
+        try:
+            with smtplib.SMTP("127.0.0.1", inst["port"], timeout=20) as c:
+                c.sendmail("sender@crash.test", ["after@crash.test"],
+                           b"Subject: after\r\n\r\nafter\r\n")
+            break
+        except (OSError, smtplib.SMTPException):
+            assert time.time() < deadline
+            time.sleep(0.2)
+    assert obj.wait_log(r"to=<after@crash\.test>.*status=sent", timeout=30), obj.maillog()
+    time.sleep(1.5)
+    log = obj.maillog()
+    assert "victim@crash.test" not in log, log[-2000:]
+    assert len(re.findall(r"status=sent", log)) == 6, log[-2000:]
+    assert not os.listdir(os.path.join(inst["spool"], "corrupt"))

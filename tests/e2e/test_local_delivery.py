@@ -1379,3 +1379,40 @@ def test_backlog_into_an_mbox_in_batches_keeps_every_message_once(lab):
     for m in box:
         assert m.get_payload() == filler
     assert os.path.getsize(os.path.join(lab.mail, u.pw_name)) <= 200000
+
+
+def test_reused_queue_files_hold_only_their_own_message(lab):
+    """The queue manager keeps the file of a delivered message in spare/
+    and the next message is written into it (no new inode per message):
+    each message, longer or shorter than the one before it in that file,
+    reaches the Maildir whole and with nothing of the earlier message, and
+    the queue IDs show the reuse (a short ID ends in the file's inode)."""
+    u = lab.useradd()
+    lab.configure("home_mailbox = Maildir/\n", owner="postfix")
+    lab.start()
+    bodies = {}
+    sizes = [20000, 300, 9000, 40, 15000, 2000, 100, 25000, 10, 5000]
+    for k, size in enumerate(sizes):
+        line = ("%d-" % k + "z" * 70 + "\n")
+        bodies[k] = (line * (size // len(line) + 1))[:size].rstrip("\n") + "\n"
+        assert lab.send(["%s@local.test" % u.pw_name], body=bodies[k],
+                        subject="spare %d" % k) == {}
+        # delivered and removed, so that the next message can take its file
+        assert wait_for(lambda: len(re.findall(r": removed$", lab.maillog(), re.M)) > k,
+                        30), lab.maillog()[-2000:]
+    spare = os.path.join(lab.spool, "spare")
+    assert os.listdir(spare), "no file was kept for reuse"
+    ids = re.findall(r"smtpd\[\d+\]: ([0-9A-F]{10,}): client=", lab.maillog())
+    assert len(ids) == len(sizes)
+    inodes = [i[5:] for i in ids]
+    assert len(set(inodes)) < len(inodes), ids
+    new = os.path.join(u.pw_dir, "Maildir", "new")
+    seen = {}
+    for name in os.listdir(new):
+        with open(os.path.join(new, name)) as f:
+            text = f.read()
+        k = int(re.search(r"^Subject: spare (\d+)$", text, re.M).group(1))
+        assert text.split("\n\n", 1)[1] == bodies[k], (k, len(text))
+        assert text.endswith(bodies[k])
+        seen[k] = seen.get(k, 0) + 1
+    assert seen == {k: 1 for k in range(len(sizes))}

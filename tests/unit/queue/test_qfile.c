@@ -1,5 +1,6 @@
 /* test_qfile.c - the queue file writer, reader and directories: round trip,
- * commit visibility, abort, done marking, corrupt files, queue IDs. */
+ * commit visibility, abort, done marking, corrupt files, queue IDs, spare
+ * files (qspare.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "queue/qdir.h"
 #include "queue/qfile.h"
 #include "queue/qmsg.h"
+#include "queue/qspare.h"
 
 struct fixture {
 	char	 dir[64];
@@ -292,6 +294,186 @@ test_move_and_find(void **state)
 	free(path);
 }
 
+/* write_big - a committed message whose content is n bytes of 'x' */
+static void
+write_big(const char *dir, size_t n, char *id)
+{
+	struct qfile_writer *w;
+	const char *err;
+	char *body = xmalloc(n);
+
+	memset(body, 'x', n);
+	assert_int_equal(qfile_writer_open(dir, false, &w, &err), 0);
+	assert_int_equal(qfile_writer_sender(w, "big@example.org"), 0);
+	assert_int_equal(qfile_writer_rcpt(w, "bob@example.net", NULL, 0), 0);
+	assert_int_equal(qfile_writer_content(w, body, n, 0), 0);
+	snprintf(id, QFILE_ID_SIZE, "%s", qfile_writer_id(w));
+	assert_int_equal(qfile_writer_commit(w, &err), 0);
+	qfile_writer_free(&w);
+	free(body);
+}
+
+/* spare_put - qspare_put of queue_dir/queue/id, through an open fd */
+static int
+spare_put(const char *dir, const char *queue, const char *id)
+{
+	char *path = qdir_path(dir, queue, id);
+	int fd = open(path, O_RDONLY), ret;
+
+	assert_true(fd >= 0);
+	ret = qspare_put(dir, queue, id, fd);
+	close(fd);
+	free(path);
+	return ret;
+}
+
+static void
+test_spare_file_is_reused_with_its_old_tail_cut_off(void **state)
+{
+	struct fixture *f = *state;
+	char big[QFILE_ID_SIZE], id[QFILE_ID_SIZE], id2[QFILE_ID_SIZE], *path, *path2;
+	struct stat st_big, st, st2;
+	struct qmsg *m;
+	struct str content;
+	const char *err;
+
+	write_big(f->dir, 20000, big);
+	path = qdir_path(f->dir, "incoming", big);
+	assert_int_equal(stat(path, &st_big), 0);
+	free(path);
+	assert_int_equal(spare_put(f->dir, "incoming", big), 0);
+	assert_int_equal(count_entries(f->dir, "incoming"), 0);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 1);
+	/* the next message takes the spare: same inode, a new ID, and only
+	 * its own bytes (the same size as a new file with the same records) */
+	write_message(f->dir, false, id);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_ino, st_big.st_ino);
+	assert_string_not_equal(id, big);
+	write_message(f->dir, false, id2);
+	path2 = qdir_path(f->dir, "incoming", id2);
+	assert_int_equal(stat(path2, &st2), 0);
+	assert_int_not_equal(st2.st_ino, st_big.st_ino);
+	assert_int_equal(st.st_size, st2.st_size);
+	assert_int_equal(qmsg_open(path, false, &m, &err), 0);
+	assert_string_equal(m->id, id);
+	assert_string_equal(m->sender, "alice@example.org");
+	assert_int_equal(m->nrcpts, 2);
+	str_init(&content, 64);
+	qmsg_content(m, &content);
+	assert_string_equal(content.s, "Subject: hi\n\nbody\n");
+	str_deinit(&content);
+	qmsg_free(&m);
+	free(path);
+	free(path2);
+}
+
+static void
+test_spare_with_another_name_is_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	char id[QFILE_ID_SIZE], keep[256], *spare, *path;
+	struct stat st_keep, st;
+	int fd;
+
+	/* a file that a crash left under two names (or a hard link someone
+	 * made): taking it would overwrite the other name's message */
+	snprintf(keep, sizeof(keep), "%s/deferred/ABCDE12345", f->dir);
+	fd = open(keep, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keep me", 7), 7);
+	close(fd);
+	spare = qdir_path(f->dir, QSPARE_DIR, "ABCDE12345");
+	assert_int_equal(link(keep, spare), 0);
+	/* nor will the queue manager keep a file with two names */
+	assert_int_equal(spare_put(f->dir, "deferred", "ABCDE12345"), -1);
+	write_message(f->dir, false, id);
+	assert_int_equal(stat(keep, &st_keep), 0);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_not_equal(st.st_ino, st_keep.st_ino);
+	assert_int_equal(st_keep.st_size, 7);
+	assert_int_equal(st_keep.st_nlink, 1);	/* the spare name was dropped */
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	free(spare);
+	free(path);
+}
+
+static void
+test_strangers_in_spare_are_left_alone(void **state)
+{
+	struct fixture *f = *state;
+	char id[QFILE_ID_SIZE], *d, *l, *path;
+	struct stat st;
+
+	/* a directory and a symlink with queue-ID names: never claimed */
+	d = qdir_path(f->dir, QSPARE_DIR, "ABCDE12345");
+	l = qdir_path(f->dir, QSPARE_DIR, "ABCDE12346");
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(symlink("/etc/passwd", l), 0);
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(lstat(d, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(lstat(l, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(count_entries(f->dir, "incoming"), 1);
+	free(d);
+	free(l);
+	free(path);
+}
+
+static void
+test_spare_put_keeps_only_small_files(void **state)
+{
+	struct fixture *f = *state;
+	char big[QFILE_ID_SIZE], *path;
+
+	write_big(f->dir, QSPARE_MAX_SIZE + 1, big);
+	assert_int_equal(spare_put(f->dir, "incoming", big), -1);
+	path = qdir_path(f->dir, "incoming", big);
+	assert_int_equal(access(path, F_OK), 0);
+	free(path);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	/* an invalid ID is never a name in spare/ */
+	assert_int_equal(qspare_put(f->dir, "incoming", "../x", 0), -1);
+}
+
+static void
+test_spares_are_bounded(void **state)
+{
+	struct fixture *f = *state;
+	char name[32], *path;
+	size_t i;
+	int fd;
+
+	for (i = 0; i <= QSPARE_MAX; i++) {
+		snprintf(name, sizeof(name), "%010zX", i + 0x100000);
+		path = qdir_path(f->dir, "active", name);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(qspare_put(f->dir, "active", name, fd), i < QSPARE_MAX ? 0 : -1);
+		close(fd);
+		free(path);
+	}
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), QSPARE_MAX);
+	assert_int_equal(count_entries(f->dir, "active"), 1);
+	/* receivers take spares without telling: once one is taken, a file
+	 * is kept again (the count is made again, at most once a second while
+	 * spare/ is full) */
+	write_message(f->dir, false, name);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), QSPARE_MAX - 1);
+	sleep(1);
+	snprintf(name, sizeof(name), "%010zX", (size_t)QSPARE_MAX + 0x100000);
+	assert_int_equal(spare_put(f->dir, "active", name), 0);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), QSPARE_MAX);
+	assert_int_equal(count_entries(f->dir, "active"), 0);
+}
+
 int
 main(void)
 {
@@ -306,6 +488,15 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_queue_ids_are_validated),
 		cmocka_unit_test_setup_teardown(test_move_and_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spare_file_is_reused_with_its_old_tail_cut_off,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spare_with_another_name_is_never_reused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_strangers_in_spare_are_left_alone, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spare_put_keeps_only_small_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spares_are_bounded, setup, teardown),
 	};
 
 	log_open("test_qfile", 0);

@@ -1,0 +1,201 @@
+/* qspare.c - spare queue files (qspare.h). A receiver lists spare/ once
+ * for up to QSPARE_BATCH names and claims them one at a time; several
+ * receivers list the same names, so each starts at its own place in the
+ * list and a name someone else took (ENOENT) just moves it on. An empty
+ * spare/ is listed again at most every QSPARE_RELIST_MS (a listing of an
+ * empty directory costs far less than the inode it may save).
+ * Tests: tests/unit/queue/test_qfile.c, tests/e2e/test_smtpd_spare.py */
+#include "queue/qspare.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/mem.h"
+#include "lib/util.h"
+#include "queue/qfile.h"
+
+/* names taken from one listing */
+#define QSPARE_BATCH		64
+/* an empty spare/ is looked at again after this long */
+#define QSPARE_RELIST_MS	100
+
+/* What this process knows of one queue directory's spare/ (a process
+ * uses one; another directory starts over). */
+static char *qspare_dir;			/* owned: the queue_dir it is for */
+/* the receiver's side: names from the last listing, not yet tried */
+static struct strvec qspare_names;
+static size_t qspare_pos, qspare_left;
+static long long qspare_empty_at = -1;	/* ms: the last listing found none, then */
+/* the queue manager's side: spares it believes exist */
+static size_t qspare_count;
+static time_t qspare_full_at = -1;	/* a count found QSPARE_MAX, then */
+static bool qspare_known;
+
+/* qspare_for - the state above, for queue_dir */
+static void
+qspare_for(const char *queue_dir)
+{
+	if (qspare_dir != NULL && strcmp(qspare_dir, queue_dir) == 0)
+		return;
+	free(qspare_dir);
+	qspare_dir = xstrdup(queue_dir);
+	strvec_deinit(&qspare_names);
+	strvec_init(&qspare_names);
+	qspare_pos = qspare_left = 0;
+	qspare_empty_at = -1;
+	qspare_count = 0;
+	qspare_full_at = -1;
+	qspare_known = false;
+}
+
+/* qspare_now_ms - a monotonic clock in milliseconds */
+static long long
+qspare_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* qspare_list - up to max spare names into out; the number found */
+static size_t
+qspare_list(const char *queue_dir, struct strvec *out, size_t max)
+{
+	struct dirent *de;
+	char *dir = xasprintf("%s/%s", queue_dir, QSPARE_DIR);
+	DIR *d = opendir(dir);
+	size_t n = 0;
+
+	free(dir);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && (max == 0 || n < max)) {
+		/* spares keep the name of the message they held, and are
+		 * plain files (a stranger is left where it is) */
+		if (!qfile_id_is_valid(de->d_name) ||
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+			continue;
+		if (out != NULL)
+			strvec_push(out, de->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+qspare_claim(const char *queue_dir, const char *path)
+{
+	struct stat st;
+	long long now;
+	char *src;
+	int fd, e, listings = 0;
+
+	qspare_for(queue_dir);
+	for (;;) {
+		if (qspare_left == 0) {
+			now = qspare_now_ms();
+			if (qspare_empty_at >= 0 && now - qspare_empty_at < QSPARE_RELIST_MS)
+				return -1;
+			/* two listings whose every name went to others: give up
+			 * for now rather than chase them */
+			if (listings++ == 2) {
+				qspare_empty_at = now;
+				return -1;
+			}
+			strvec_deinit(&qspare_names);
+			strvec_init(&qspare_names);
+			qspare_left = qspare_list(queue_dir, &qspare_names, QSPARE_BATCH);
+			if (qspare_left == 0) {
+				qspare_empty_at = now;
+				return -1;
+			}
+			qspare_empty_at = -1;
+			/* receivers that listed the same names start apart */
+			qspare_pos = (size_t)getpid() % qspare_left;
+		}
+		src = xasprintf("%s/%s/%s", queue_dir, QSPARE_DIR,
+		    qspare_names.v[qspare_pos % qspare_names.n]);
+		qspare_pos++;
+		qspare_left--;
+		if (rename(src, path) != 0) {
+			e = errno;
+			free(src);
+			if (e == ENOENT)
+				continue;	/* another receiver took it */
+			/* spare/ unusable (rights, another file system): new
+			 * files, and a look again later */
+			qspare_left = 0;
+			qspare_empty_at = qspare_now_ms();
+			return -1;
+		}
+		free(src);
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			(void)unlink(path);
+			continue;
+		}
+		/* only a plain file of ours with no other name is reused; a
+		 * stranger is removed and the next one tried */
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+		    st.st_uid != geteuid() || st.st_size > QSPARE_MAX_SIZE) {
+			close(fd);
+			(void)unlink(path);
+			continue;
+		}
+		return fd;
+	}
+}
+
+int
+qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
+{
+	struct stat st;
+	time_t now = time(NULL);
+	char *src, *dst;
+	int ret = -1;
+
+	qspare_for(queue_dir);
+	if (!qfile_id_is_valid(id) || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || st.st_size > QSPARE_MAX_SIZE)
+		return -1;
+	/* the receivers take spares without telling: count them again when
+	 * the limit seems reached, and once a second at most while it really
+	 * is reached */
+	if (!qspare_known || (qspare_count >= QSPARE_MAX && qspare_full_at != now)) {
+		qspare_count = qspare_list(queue_dir, NULL, 0);
+		qspare_known = true;
+		if (qspare_count >= QSPARE_MAX)
+			qspare_full_at = now;
+	}
+	if (qspare_count >= QSPARE_MAX)
+		return -1;
+	src = xasprintf("%s/%s/%s", queue_dir, queue, id);
+	dst = xasprintf("%s/%s/%s", queue_dir, QSPARE_DIR, id);
+	if (rename(src, dst) == 0)
+		ret = 0;
+	else if (errno == ENOENT && access(src, F_OK) == 0) {
+		/* no spare/ yet: made on first use, the queue's own mode */
+		char *dir = xasprintf("%s/%s", queue_dir, QSPARE_DIR);
+
+		if ((mkdir(dir, 0700) == 0 || errno == EEXIST) && rename(src, dst) == 0)
+			ret = 0;
+		free(dir);
+	}
+	if (ret == 0) {
+		qspare_count++;
+		qspare_empty_at = -1;	/* not empty now, whatever the last listing said */
+	}
+	free(src);
+	free(dst);
+	return ret;
+}

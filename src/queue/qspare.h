@@ -1,0 +1,44 @@
+/* qspare.h - spare queue files: the queue manager keeps the file of a
+ * finished message (renamed into queue_dir/spare/ instead of unlinked),
+ * and a receiver that needs a new queue file takes one from there
+ * (renamed to its temporary name in incoming/, overwritten, truncated to
+ * its new length) instead of creating one. A message then costs no inode
+ * allocation and no inode release: on ext4 without a journal, which skips
+ * recently freed inodes when it allocates one, that search was the largest
+ * single cost of a message (docs/benchmarks.md); everywhere it saves an
+ * inode's creation and deletion.
+ *
+ * What a spare file holds is garbage: a name in spare/ is never a queue
+ * file, no reader looks there, and a receiver claims one by an atomic
+ * rename to its own temporary name, so two receivers never share one. The
+ * queue ID is made after the claim from the time and the inode, as for a
+ * new file (the inode is unique among live files either way). Spares are
+ * bounded in number and in size (larger files are unlinked as before).
+ * Tests: tests/unit/queue/test_qfile.c, tests/e2e/test_smtpd_spare.py */
+#ifndef YUBIN_QSPARE_H
+#define YUBIN_QSPARE_H
+
+#include <sys/types.h>
+
+/* the directory under queue_directory */
+#define QSPARE_DIR		"spare"
+/* at most this many spares (the queue manager recounts once a second when
+ * it thinks it has reached this): enough for the messages a burst leaves
+ * waiting, whose files only come back once they are delivered */
+#define QSPARE_MAX		1024
+/* files larger than this are removed, not kept (so spares hold at most
+ * QSPARE_MAX * QSPARE_MAX_SIZE = 32 MiB) */
+#define QSPARE_MAX_SIZE		(32 * 1024)
+
+/* qspare_claim - a spare file renamed to path (a temporary name in the
+ * queue the caller writes, on the same file system): an open descriptor
+ * (read-write, offset 0, the old contents still there: overwrite and
+ * truncate), or -1 when there is none (create a file as before) */
+int	 qspare_claim(const char *queue_dir, const char *path);
+
+/* qspare_put - keep queue_dir/queue/id as a spare instead of removing it;
+ * fd is the caller's open descriptor of it (for its size). 0 kept, -1 not
+ * (too big, enough spares, or an error: the caller unlinks it). */
+int	 qspare_put(const char *queue_dir, const char *queue, const char *id, int fd);
+
+#endif

@@ -1,0 +1,83 @@
+/* test_fsync_many.c - fsync several files at once: every file's own
+ * outcome, whatever thread did it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/fsync_many.h"
+
+static void
+test_none_is_nothing(void **state)
+{
+	(void)state;
+	fsync_many(NULL, 0, NULL);
+}
+
+static void
+test_each_file_gets_its_own_outcome(void **state)
+{
+	char dir[] = "/tmp/test_fsync_many.XXXXXX", path[128];
+	enum { N = 40 };
+	int fds[N], errs[N], p[2];
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "%s/f%zu", dir, i);
+		fds[i] = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(write(fds[i], "data\n", 5), 5);
+		errs[i] = -1;
+	}
+	/* a skipped slot, a descriptor that is not open, a pipe (fsync of a
+	 * pipe is EINVAL): each answered on its own, the others unharmed */
+	assert_int_equal(pipe(p), 0);
+	close(fds[3]);
+	fds[3] = -1;
+	close(fds[7]);
+	close(fds[11]);
+	fds[11] = p[0];
+	fsync_many(fds, N, errs);
+	for (i = 0; i < N; i++) {
+		if (i == 7)
+			assert_int_equal(errs[i], EBADF);
+		else if (i == 11)
+			assert_int_equal(errs[i], EINVAL);
+		else
+			assert_int_equal(errs[i], 0);
+	}
+	/* fewer files than threads */
+	fsync_many(&fds[0], 1, errs);
+	assert_int_equal(errs[0], 0);
+	fsync_many(&fds[0], 2, errs);
+	assert_int_equal(errs[0] + errs[1], 0);
+	for (i = 0; i < N; i++) {
+		if (fds[i] >= 0 && i != 7)
+			close(fds[i]);
+		snprintf(path, sizeof(path), "%s/f%zu", dir, i);
+		(void)unlink(path);
+	}
+	close(p[1]);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_none_is_nothing),
+		cmocka_unit_test(test_each_file_gets_its_own_outcome),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
