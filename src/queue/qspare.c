@@ -38,6 +38,9 @@ static long long qspare_empty_at = -1;	/* ms: the last listing found none, then 
 static size_t qspare_count;
 static time_t qspare_full_at = -1;	/* a count found QSPARE_MAX, then */
 static bool qspare_known;
+/* kept this turn, still under their hidden names (qspare_publish) */
+static struct strvec qspare_pending;
+static char *qspare_pending_queue;	/* owned: the queue they left */
 
 /* qspare_for - the state above, for queue_dir */
 static void
@@ -45,6 +48,12 @@ qspare_for(const char *queue_dir)
 {
 	if (qspare_dir != NULL && strcmp(qspare_dir, queue_dir) == 0)
 		return;
+	/* spares of another directory still hidden stay so, for its
+	 * qspare_clean (never published without their fsync) */
+	strvec_deinit(&qspare_pending);
+	strvec_init(&qspare_pending);
+	free(qspare_pending_queue);
+	qspare_pending_queue = NULL;
 	free(qspare_dir);
 	qspare_dir = xstrdup(queue_dir);
 	strvec_deinit(&qspare_names);
@@ -157,7 +166,8 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 	 * the limit seems reached, and once a second at most while it really
 	 * is reached */
 	if (!qspare_known || (qspare_count >= QSPARE_MAX && qspare_full_at != now)) {
-		qspare_count = qspare_list(queue_dir, NULL, 0);
+		/* the hidden ones of this turn count too */
+		qspare_count = qspare_list(queue_dir, NULL, 0) + qspare_pending.n;
 		qspare_known = true;
 		if (qspare_count >= QSPARE_MAX)
 			qspare_full_at = now;
@@ -165,7 +175,12 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 	if (qspare_count >= QSPARE_MAX)
 		return -1;
 	src = xasprintf("%s/%s/%s", queue_dir, queue, id);
-	dst = xasprintf("%s/%s/%s", queue_dir, QSPARE_DIR, id);
+	/* a hidden name (not a queue ID: no receiver lists it) until
+	 * qspare_publish has made the removal from queue/ durable */
+	if (qspare_pending_queue != NULL && strcmp(qspare_pending_queue, queue) != 0 &&
+	    qspare_publish(queue_dir) != 0)
+		return -1;
+	dst = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN, id);
 	if (rename(src, dst) == 0)
 		ret = 0;
 	else if (errno == ENOENT && access(src, F_OK) == 0) {
@@ -177,10 +192,74 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 		free(dir);
 	}
 	if (ret == 0) {
+		strvec_push(&qspare_pending, id);
+		if (qspare_pending_queue == NULL)
+			qspare_pending_queue = xstrdup(queue);
 		qspare_count++;
-		qspare_empty_at = -1;	/* not empty now, whatever the last listing said */
 	}
 	free(src);
 	free(dst);
 	return ret;
+}
+
+int
+qspare_publish(const char *queue_dir)
+{
+	char *dir, *src, *dst;
+	size_t i;
+	int ret = 0, e = 0;
+
+	qspare_for(queue_dir);
+	if (qspare_pending.n == 0)
+		return 0;
+	/* the old names gone for good first: a crash must never bring one
+	 * back on a file that a receiver has filled with another message */
+	dir = xasprintf("%s/%s", queue_dir, qspare_pending_queue);
+	if (dir_fsync(dir) != 0) {
+		ret = -1;
+		e = errno;
+	}
+	free(dir);
+	for (i = 0; i < qspare_pending.n; i++) {
+		src = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN,
+		    qspare_pending.v[i]);
+		dst = xasprintf("%s/%s/%s", queue_dir, QSPARE_DIR, qspare_pending.v[i]);
+		/* not known gone from the queue: never reused, removed */
+		if (ret != 0 || rename(src, dst) != 0) {
+			(void)unlink(src);
+			if (qspare_count > 0)
+				qspare_count--;
+		} else
+			qspare_empty_at = -1;	/* not empty now */
+		free(src);
+		free(dst);
+	}
+	strvec_deinit(&qspare_pending);
+	strvec_init(&qspare_pending);
+	free(qspare_pending_queue);
+	qspare_pending_queue = NULL;
+	if (ret != 0)
+		errno = e;
+	return ret;
+}
+
+void
+qspare_clean(const char *queue_dir)
+{
+	struct dirent *de;
+	char *dir = xasprintf("%s/%s", queue_dir, QSPARE_DIR), *path;
+	DIR *d = opendir(dir);
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, QSPARE_HIDDEN, strlen(QSPARE_HIDDEN)) != 0 ||
+			    strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			path = xasprintf("%s/%s", dir, de->d_name);
+			(void)unlink(path);
+			free(path);
+		}
+		closedir(d);
+	}
+	free(dir);
 }

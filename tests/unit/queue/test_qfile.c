@@ -344,6 +344,17 @@ test_spare_file_is_reused_with_its_old_tail_cut_off(void **state)
 	assert_int_equal(spare_put(f->dir, "incoming", big), 0);
 	assert_int_equal(count_entries(f->dir, "incoming"), 0);
 	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 1);
+	/* not before the removal from incoming/ is fsync'd (qspare_publish):
+	 * a crash could bring that name back on the next message's bytes */
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_not_equal(st.st_ino, st_big.st_ino);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 1);
+	assert_int_equal(qspare_publish(f->dir), 0);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 1);
 	/* the next message takes the spare: same inode, a new ID, and only
 	 * its own bytes (the same size as a new file with the same records) */
 	write_message(f->dir, false, id);
@@ -434,6 +445,7 @@ test_spares_are_bounded(void **state)
 		close(fd);
 		free(path);
 	}
+	assert_int_equal(qspare_publish(f->dir), 0);
 	assert_int_equal(count_entries(f->dir, QSPARE_DIR), QSPARE_MAX);
 	assert_int_equal(count_entries(f->dir, "active"), 1);
 	/* receivers take spares without telling: once one is taken, a file
@@ -444,8 +456,35 @@ test_spares_are_bounded(void **state)
 	sleep(1);
 	snprintf(name, sizeof(name), "%010zX", (size_t)QSPARE_MAX + 0x100000);
 	assert_int_equal(spare_put(f->dir, "active", name), 0);
+	assert_int_equal(qspare_publish(f->dir), 0);
 	assert_int_equal(count_entries(f->dir, QSPARE_DIR), QSPARE_MAX);
 	assert_int_equal(count_entries(f->dir, "active"), 0);
+}
+
+static void
+test_hidden_spares_are_cleaned_not_claimed(void **state)
+{
+	struct fixture *f = *state;
+	char id[QFILE_ID_SIZE], big[QFILE_ID_SIZE], *path;
+	struct stat st_big, st;
+
+	/* the queue manager died between the move and the publish: the
+	 * spare stays hidden, and the next start removes it */
+	write_big(f->dir, 100, big);
+	path = qdir_path(f->dir, "incoming", big);
+	assert_int_equal(stat(path, &st_big), 0);
+	free(path);
+	assert_int_equal(spare_put(f->dir, "incoming", big), 0);
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_not_equal(st.st_ino, st_big.st_ino);
+	free(path);
+	qspare_clean(f->dir);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	/* and a publish after that has nothing left to rename */
+	assert_int_equal(qspare_publish(f->dir), 0);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
 }
 
 int
@@ -465,6 +504,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spare_file_is_reused_with_its_old_tail_cut_off,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spare_with_another_name_is_never_reused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_spares_are_cleaned_not_claimed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_put_keeps_only_small_files, setup,
 		    teardown),
