@@ -146,6 +146,18 @@ qspare_claim(const char *queue_dir, const char *path)
 			(void)unlink(path);
 			continue;
 		}
+		/* nor one that another process still has open: a reader of
+		 * the old message (mailq, postcat, a delivery agent left
+		 * behind by a dead helper) would go on reading the new one's
+		 * bytes under the old ID. A write lease is granted only to
+		 * the only opener of a file (fcntl(2)); where leases are not
+		 * available the file is not reused either. */
+		if (fcntl(fd, F_SETLEASE, F_WRLCK) != 0) {
+			close(fd);
+			(void)unlink(path);
+			continue;
+		}
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 		return fd;
 	}
 }

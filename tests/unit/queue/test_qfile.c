@@ -413,6 +413,37 @@ test_spare_with_another_name_is_never_reused(void **state)
 }
 
 static void
+test_spare_open_elsewhere_is_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	char big[QFILE_ID_SIZE], id[QFILE_ID_SIZE], buf[16], *path;
+	struct stat st_big, st;
+	int rfd;
+
+	/* a reader (mailq, postcat, an agent) opened the message before it
+	 * was kept: it must never see another message's bytes through it */
+	write_big(f->dir, 100, big);
+	path = qdir_path(f->dir, "incoming", big);
+	assert_int_equal(stat(path, &st_big), 0);
+	rfd = open(path, O_RDONLY);
+	assert_true(rfd >= 0);
+	free(path);
+	assert_int_equal(spare_put(f->dir, "incoming", big), 0);
+	assert_int_equal(qspare_publish(f->dir), 0);
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_not_equal(st.st_ino, st_big.st_ino);
+	free(path);
+	/* the file was dropped from spare/, its reader still sees its own */
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	assert_int_equal(pread(rfd, buf, 1, 0), 1);
+	assert_int_equal(fstat(rfd, &st), 0);
+	assert_int_equal(st.st_size, st_big.st_size);
+	close(rfd);
+}
+
+static void
 test_spare_put_keeps_only_small_files(void **state)
 {
 	struct fixture *f = *state;
@@ -506,6 +537,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spare_with_another_name_is_never_reused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_spares_are_cleaned_not_claimed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spare_open_elsewhere_is_never_reused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_put_keeps_only_small_files, setup,
 		    teardown),
