@@ -104,12 +104,18 @@ qspare_claim(const char *queue_dir, const char *path)
 {
 	struct stat st;
 	long long now;
+	bool listed = false;
 	char *src;
 	int fd;
 
 	qspare_for(queue_dir);
 	for (;;) {
 		if (qspare_left == 0) {
+			/* one listing a call: what it found may all be
+			 * strangers left in place */
+			if (listed)
+				return -1;
+			listed = true;
 			now = qspare_now_ms();
 			if (qspare_empty_at >= 0 && now - qspare_empty_at < QSPARE_RELIST_MS)
 				return -1;
@@ -128,12 +134,20 @@ qspare_claim(const char *queue_dir, const char *path)
 		    qspare_names.v[qspare_pos % qspare_names.n]);
 		qspare_pos++;
 		qspare_left--;
+		/* only a plain file is taken at all: a directory renamed to
+		 * path would stay there (unlink cannot remove it) and make
+		 * this message's own file fail with EEXIST; a device or FIFO
+		 * is not opened */
+		if (lstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(src);
+			continue;
+		}
 		if (rename(src, path) != 0) {
 			free(src);
 			continue;	/* another receiver took it */
 		}
 		free(src);
-		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			(void)unlink(path);
 			continue;
@@ -141,7 +155,8 @@ qspare_claim(const char *queue_dir, const char *path)
 		/* only a plain file of ours with no other name is reused; a
 		 * stranger is removed and the next one tried */
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-		    st.st_uid != geteuid() || st.st_size > QSPARE_MAX_SIZE) {
+		    st.st_uid != geteuid() || (st.st_mode & 07077) != 0 ||
+		    st.st_size > QSPARE_MAX_SIZE) {
 			close(fd);
 			(void)unlink(path);
 			continue;

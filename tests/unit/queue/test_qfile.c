@@ -444,6 +444,40 @@ test_spare_open_elsewhere_is_never_reused(void **state)
 }
 
 static void
+test_strangers_in_spare_are_never_taken(void **state)
+{
+	struct fixture *f = *state;
+	char id[QFILE_ID_SIZE], *p1, *p2, *p3, *path;
+	struct stat st;
+	int fd;
+
+	/* a directory, a symlink and a file others may read, under names
+	 * that look like spares: the writer neither breaks on them nor
+	 * writes a message into them */
+	p1 = qdir_path(f->dir, QSPARE_DIR, "ABCDE12345");
+	assert_int_equal(mkdir(p1, 0700), 0);
+	p2 = qdir_path(f->dir, QSPARE_DIR, "ABCDE12346");
+	assert_int_equal(symlink("/etc/passwd", p2), 0);
+	p3 = qdir_path(f->dir, QSPARE_DIR, "ABCDE12347");
+	fd = open(p3, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+	write_message(f->dir, false, id);
+	assert_int_equal(count_entries(f->dir, "incoming"), 1);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	/* (a new file may get the freed inode's number: the mode tells) */
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(path);
+	assert_int_equal(access(p1, F_OK), 0);
+	assert_int_equal(rmdir(p1), 0);
+	free(p1);
+	free(p2);
+	free(p3);
+}
+
+static void
 test_spare_put_keeps_only_small_files(void **state)
 {
 	struct fixture *f = *state;
@@ -539,6 +573,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hidden_spares_are_cleaned_not_claimed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_open_elsewhere_is_never_reused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_strangers_in_spare_are_never_taken, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_put_keeps_only_small_files, setup,
 		    teardown),
