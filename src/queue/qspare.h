@@ -12,7 +12,10 @@
  * file, no reader looks there, and a receiver claims one by an atomic
  * rename to its own temporary name, so two receivers never share one. The
  * queue ID is made after the claim from the time and the inode, as for a
- * new file (the inode is unique among live files either way). Spares are
+ * new file (the inode is unique among live files either way). A kept
+ * file becomes claimable only once its old name's removal is durable
+ * (qspare_publish), and is taken only while no other process has it open
+ * (a reader of the old message would see the new one). Spares are
  * bounded in number and in size (larger files are unlinked as before).
  * Tests: tests/unit/queue/test_qfile.c, tests/e2e/test_smtpd_spare.py */
 #ifndef YUBIN_QSPARE_H
