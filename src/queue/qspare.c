@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fsync_many.h"
 #include "lib/mem.h"
 #include "lib/util.h"
 #include "queue/qfile.h"
@@ -232,21 +233,49 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 int
 qspare_publish(const char *queue_dir)
 {
+	/* the queues a kept file's older names may still be in */
+	static const char *const qspare_old_queues[] = { "incoming", "deferred", "active", NULL };
+	int fds[sizeof(qspare_old_queues) / sizeof(qspare_old_queues[0])];
+	int errs[sizeof(fds) / sizeof(fds[0])];
 	char *dir, *src, *dst;
-	size_t i;
+	size_t i, nfds;
 	int ret = 0, e = 0;
 
 	qspare_for(queue_dir);
 	if (qspare_pending.n == 0)
 		return 0;
 	/* the old names gone for good first: a crash must never bring one
-	 * back on a file that a receiver has filled with another message */
+	 * back on a file that a receiver has filled with another message.
+	 * Not only the queue the files left: the queue manager moves a
+	 * message incoming/ -> active/ <-> deferred/ without a directory
+	 * fsync (qdir_move_unsynced), so an older name may still be on disk
+	 * in any of them. The fsyncs run together (fsync_many.h). */
+	for (i = 0; qspare_old_queues[i] != NULL; i++) {
+		dir = xasprintf("%s/%s", queue_dir, qspare_old_queues[i]);
+		fds[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fds[i] < 0 && ret == 0) {
+			ret = -1;
+			e = errno;
+		}
+		free(dir);
+	}
 	dir = xasprintf("%s/%s", queue_dir, qspare_pending_queue);
-	if (dir_fsync(dir) != 0) {
+	fds[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fds[i] < 0 && ret == 0) {
 		ret = -1;
 		e = errno;
 	}
 	free(dir);
+	nfds = i + 1;
+	fsync_many(fds, nfds, errs);
+	for (i = 0; i < nfds; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		if (errs[i] != 0 && ret == 0) {
+			ret = -1;
+			e = errs[i];
+		}
+	}
 	for (i = 0; i < qspare_pending.n; i++) {
 		src = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN,
 		    qspare_pending.v[i]);

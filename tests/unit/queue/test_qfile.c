@@ -413,6 +413,35 @@ test_spare_with_another_name_is_never_reused(void **state)
 }
 
 static void
+test_spare_needs_every_old_queue_synced(void **state)
+{
+	struct fixture *f = *state;
+	char big[QFILE_ID_SIZE], id[QFILE_ID_SIZE], *path;
+	struct stat st_big, st;
+
+	/* the queue manager moves a message through incoming/, active/ and
+	 * deferred/ without directory fsyncs: publish fsyncs them all, and
+	 * one it cannot fsync (here: gone) means no reuse at all */
+	write_big(f->dir, 100, big);
+	path = qdir_path(f->dir, "incoming", big);
+	assert_int_equal(stat(path, &st_big), 0);
+	free(path);
+	assert_int_equal(qdir_move(f->dir, big, "incoming", "active"), 0);
+	path = xasprintf("%s/deferred", f->dir);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(spare_put(f->dir, "active", big), 0);
+	assert_int_equal(qspare_publish(f->dir), -1);
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(path);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	free(path);
+	assert_int_equal(count_entries(f->dir, "active"), 0);
+}
+
+static void
 test_spare_open_elsewhere_is_never_reused(void **state)
 {
 	struct fixture *f = *state;
@@ -571,6 +600,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spare_with_another_name_is_never_reused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_spares_are_cleaned_not_claimed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spare_needs_every_old_queue_synced, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_open_elsewhere_is_never_reused, setup,
 		    teardown),
