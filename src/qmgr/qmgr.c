@@ -968,11 +968,12 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 		wpath = qdir_path(q->sk.queue_dir, "trace", id);
 		(void)unlink(wpath);
 		free(wpath);
-		/* the unlink (or the move to spare/) needs no directory fsync:
-		 * a crash that undoes it brings back a file whose deliveries
-		 * are on disk, delivered again at worst (the crash rules
-		 * above), never lost. A spare with a second name after such a
-		 * crash is never reused (qspare.c checks the link count). */
+		/* the unlink needs no directory fsync: a crash that undoes it
+		 * brings back a file whose deliveries are on disk, delivered
+		 * again at worst (the crash rules above), never lost. The move
+		 * to spare/ does need it before a receiver may overwrite the
+		 * file: qmgr_reap publishes the turn's spares after one fsync
+		 * of active/ (qspare.h) */
 		if (qspare_put(q->sk.queue_dir, "active", id, m->fd) == 0) {
 			/* the file is kept for a receiver to reuse (qspare.h):
 			 * for the queue, the message is gone all the same */
@@ -1050,6 +1051,11 @@ qmgr_reap(struct qmgr *q)
 		qmgr_msg_free(&mm);
 		q->nmsgs--;
 	}
+	/* the files kept this turn become claimable only now, after one
+	 * fsync of active/ for all of them */
+	if (qspare_publish(q->sk.queue_dir) != 0)
+		log_warn("fsync %s/active: %s; spare files removed", q->sk.queue_dir,
+		    strerror(errno));
 	if (q->last == NULL)
 		for (q->last = q->msgs; q->last != NULL && q->last->next != NULL;
 		    q->last = q->last->next)
@@ -1191,6 +1197,7 @@ qmgr_recover(struct qmgr *q)
 	size_t i;
 
 	qmgr_clean_temporaries(q);
+	qspare_clean(q->sk.queue_dir);
 	strvec_init(&ids);
 	(void)qdir_list(q->sk.queue_dir, "active", &ids);
 	for (i = 0; i < ids.n; i++)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fsync_many.h"
 #include "lib/mem.h"
 #include "lib/util.h"
 #include "queue/qfile.h"
@@ -38,6 +39,9 @@ static long long qspare_empty_at = -1;	/* ms: the last listing found none, then 
 static size_t qspare_count;
 static time_t qspare_full_at = -1;	/* a count found QSPARE_MAX, then */
 static bool qspare_known;
+/* kept this turn, still under their hidden names (qspare_publish) */
+static struct strvec qspare_pending;
+static char *qspare_pending_queue;	/* owned: the queue they left */
 
 /* qspare_for - the state above, for queue_dir */
 static void
@@ -45,6 +49,12 @@ qspare_for(const char *queue_dir)
 {
 	if (qspare_dir != NULL && strcmp(qspare_dir, queue_dir) == 0)
 		return;
+	/* spares of another directory still hidden stay so, for its
+	 * qspare_clean (never published without their fsync) */
+	strvec_deinit(&qspare_pending);
+	strvec_init(&qspare_pending);
+	free(qspare_pending_queue);
+	qspare_pending_queue = NULL;
 	free(qspare_dir);
 	qspare_dir = xstrdup(queue_dir);
 	strvec_deinit(&qspare_names);
@@ -97,12 +107,18 @@ qspare_claim(const char *queue_dir, const char *path)
 {
 	struct stat st;
 	long long now;
+	bool listed = false;
 	char *src;
 	int fd, e, listings = 0;
 
 	qspare_for(queue_dir);
 	for (;;) {
 		if (qspare_left == 0) {
+			/* one listing a call: what it found may all be
+			 * strangers left in place */
+			if (listed)
+				return -1;
+			listed = true;
 			now = qspare_now_ms();
 			if (qspare_empty_at >= 0 && now - qspare_empty_at < QSPARE_RELIST_MS)
 				return -1;
@@ -127,6 +143,14 @@ qspare_claim(const char *queue_dir, const char *path)
 		    qspare_names.v[qspare_pos % qspare_names.n]);
 		qspare_pos++;
 		qspare_left--;
+		/* only a plain file is taken at all: a directory renamed to
+		 * path would stay there (unlink cannot remove it) and make
+		 * this message's own file fail with EEXIST; a device or FIFO
+		 * is not opened */
+		if (lstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(src);
+			continue;
+		}
 		if (rename(src, path) != 0) {
 			e = errno;
 			free(src);
@@ -139,7 +163,7 @@ qspare_claim(const char *queue_dir, const char *path)
 			return -1;
 		}
 		free(src);
-		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			(void)unlink(path);
 			continue;
@@ -147,11 +171,24 @@ qspare_claim(const char *queue_dir, const char *path)
 		/* only a plain file of ours with no other name is reused; a
 		 * stranger is removed and the next one tried */
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-		    st.st_uid != geteuid() || st.st_size > QSPARE_MAX_SIZE) {
+		    st.st_uid != geteuid() || (st.st_mode & 07077) != 0 ||
+		    st.st_size > QSPARE_MAX_SIZE) {
 			close(fd);
 			(void)unlink(path);
 			continue;
 		}
+		/* nor one that another process still has open: a reader of
+		 * the old message (mailq, postcat, a delivery agent left
+		 * behind by a dead helper) would go on reading the new one's
+		 * bytes under the old ID. A write lease is granted only to
+		 * the only opener of a file (fcntl(2)); where leases are not
+		 * available the file is not reused either. */
+		if (fcntl(fd, F_SETLEASE, F_WRLCK) != 0) {
+			close(fd);
+			(void)unlink(path);
+			continue;
+		}
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 		return fd;
 	}
 }
@@ -172,7 +209,8 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 	 * the limit seems reached, and once a second at most while it really
 	 * is reached */
 	if (!qspare_known || (qspare_count >= QSPARE_MAX && qspare_full_at != now)) {
-		qspare_count = qspare_list(queue_dir, NULL, 0);
+		/* the hidden ones of this turn count too */
+		qspare_count = qspare_list(queue_dir, NULL, 0) + qspare_pending.n;
 		qspare_known = true;
 		if (qspare_count >= QSPARE_MAX)
 			qspare_full_at = now;
@@ -180,7 +218,12 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 	if (qspare_count >= QSPARE_MAX)
 		return -1;
 	src = xasprintf("%s/%s/%s", queue_dir, queue, id);
-	dst = xasprintf("%s/%s/%s", queue_dir, QSPARE_DIR, id);
+	/* a hidden name (not a queue ID: no receiver lists it) until
+	 * qspare_publish has made the removal from queue/ durable */
+	if (qspare_pending_queue != NULL && strcmp(qspare_pending_queue, queue) != 0 &&
+	    qspare_publish(queue_dir) != 0)
+		return -1;
+	dst = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN, id);
 	if (rename(src, dst) == 0)
 		ret = 0;
 	else if (errno == ENOENT && access(src, F_OK) == 0) {
@@ -192,10 +235,102 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 		free(dir);
 	}
 	if (ret == 0) {
+		strvec_push(&qspare_pending, id);
+		if (qspare_pending_queue == NULL)
+			qspare_pending_queue = xstrdup(queue);
 		qspare_count++;
-		qspare_empty_at = -1;	/* not empty now, whatever the last listing said */
 	}
 	free(src);
 	free(dst);
 	return ret;
+}
+
+int
+qspare_publish(const char *queue_dir)
+{
+	/* the queues a kept file's older names may still be in */
+	static const char *const qspare_old_queues[] = { "incoming", "deferred", "active", NULL };
+	int fds[sizeof(qspare_old_queues) / sizeof(qspare_old_queues[0])];
+	int errs[sizeof(fds) / sizeof(fds[0])];
+	char *dir, *src, *dst;
+	size_t i, nfds;
+	int ret = 0, e = 0;
+
+	qspare_for(queue_dir);
+	if (qspare_pending.n == 0)
+		return 0;
+	/* the old names gone for good first: a crash must never bring one
+	 * back on a file that a receiver has filled with another message.
+	 * Not only the queue the files left: the queue manager moves a
+	 * message incoming/ -> active/ <-> deferred/ without a directory
+	 * fsync (qdir_move_unsynced), so an older name may still be on disk
+	 * in any of them. The fsyncs run together (fsync_many.h). */
+	for (i = 0; qspare_old_queues[i] != NULL; i++) {
+		dir = xasprintf("%s/%s", queue_dir, qspare_old_queues[i]);
+		fds[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fds[i] < 0 && ret == 0) {
+			ret = -1;
+			e = errno;
+		}
+		free(dir);
+	}
+	dir = xasprintf("%s/%s", queue_dir, qspare_pending_queue);
+	fds[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fds[i] < 0 && ret == 0) {
+		ret = -1;
+		e = errno;
+	}
+	free(dir);
+	nfds = i + 1;
+	fsync_many(fds, nfds, errs);
+	for (i = 0; i < nfds; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		if (errs[i] != 0 && ret == 0) {
+			ret = -1;
+			e = errs[i];
+		}
+	}
+	for (i = 0; i < qspare_pending.n; i++) {
+		src = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN,
+		    qspare_pending.v[i]);
+		dst = xasprintf("%s/%s/%s", queue_dir, QSPARE_DIR, qspare_pending.v[i]);
+		/* not known gone from the queue: never reused, removed */
+		if (ret != 0 || rename(src, dst) != 0) {
+			(void)unlink(src);
+			if (qspare_count > 0)
+				qspare_count--;
+		} else
+			qspare_empty_at = -1;	/* not empty now */
+		free(src);
+		free(dst);
+	}
+	strvec_deinit(&qspare_pending);
+	strvec_init(&qspare_pending);
+	free(qspare_pending_queue);
+	qspare_pending_queue = NULL;
+	if (ret != 0)
+		errno = e;
+	return ret;
+}
+
+void
+qspare_clean(const char *queue_dir)
+{
+	struct dirent *de;
+	char *dir = xasprintf("%s/%s", queue_dir, QSPARE_DIR), *path;
+	DIR *d = opendir(dir);
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, QSPARE_HIDDEN, strlen(QSPARE_HIDDEN)) != 0 ||
+			    strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			path = xasprintf("%s/%s", dir, de->d_name);
+			(void)unlink(path);
+			free(path);
+		}
+		closedir(d);
+	}
+	free(dir);
 }

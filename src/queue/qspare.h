@@ -12,7 +12,10 @@
  * file, no reader looks there, and a receiver claims one by an atomic
  * rename to its own temporary name, so two receivers never share one. The
  * queue ID is made after the claim from the time and the inode, as for a
- * new file (the inode is unique among live files either way). Spares are
+ * new file (the inode is unique among live files either way). A kept
+ * file becomes claimable only once its old name's removal is durable
+ * (qspare_publish), and is taken only while no other process has it open
+ * (a reader of the old message would see the new one). Spares are
  * bounded in number and in size (larger files are unlinked as before).
  * Tests: tests/unit/queue/test_qfile.c, tests/e2e/test_smtpd_spare.py */
 #ifndef YUBIN_QSPARE_H
@@ -30,6 +33,9 @@
  * QSPARE_MAX * QSPARE_MAX_SIZE = 32 MiB) */
 #define QSPARE_MAX_SIZE		(32 * 1024)
 
+/* the prefix of a spare not yet published: not a queue ID, never claimed */
+#define QSPARE_HIDDEN		".k."
+
 /* qspare_claim - a spare file renamed to path (a temporary name in the
  * queue the caller writes, on the same file system): an open descriptor
  * (read-write, offset 0, the old contents still there: overwrite and
@@ -38,7 +44,21 @@ int	 qspare_claim(const char *queue_dir, const char *path);
 
 /* qspare_put - keep queue_dir/queue/id as a spare instead of removing it;
  * fd is the caller's open descriptor of it (for its size). 0 kept, -1 not
- * (too big, enough spares, or an error: the caller unlinks it). */
+ * (too big, enough spares, or an error: the caller unlinks it). The file
+ * is renamed to a hidden name in spare/ that no receiver takes: the rename
+ * out of queue/ is not durable yet, and a crash that undid it after a
+ * receiver had overwritten the file would bring back the old name on the
+ * new message (delivered twice, or mixed with the old one's records). */
 int	 qspare_put(const char *queue_dir, const char *queue, const char *id, int fd);
+
+/* qspare_publish - make the spares kept since the last call claimable:
+ * one fsync of the queue they left, then each renamed to its ID. When the
+ * fsync fails they are removed instead (-1). Call it once per batch of
+ * qspare_put (the queue manager: once per loop turn). */
+int	 qspare_publish(const char *queue_dir);
+
+/* qspare_clean - remove the hidden spares a crash left (queue manager
+ * start) */
+void	 qspare_clean(const char *queue_dir);
 
 #endif

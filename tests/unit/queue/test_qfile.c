@@ -344,6 +344,17 @@ test_spare_file_is_reused_with_its_old_tail_cut_off(void **state)
 	assert_int_equal(spare_put(f->dir, "incoming", big), 0);
 	assert_int_equal(count_entries(f->dir, "incoming"), 0);
 	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 1);
+	/* not before the removal from incoming/ is fsync'd (qspare_publish):
+	 * a crash could bring that name back on the next message's bytes */
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_not_equal(st.st_ino, st_big.st_ino);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 1);
+	assert_int_equal(qspare_publish(f->dir), 0);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 1);
 	/* the next message takes the spare: same inode, a new ID, and only
 	 * its own bytes (the same size as a new file with the same records) */
 	write_message(f->dir, false, id);
@@ -428,6 +439,100 @@ test_strangers_in_spare_are_left_alone(void **state)
 }
 
 static void
+test_spare_needs_every_old_queue_synced(void **state)
+{
+	struct fixture *f = *state;
+	char big[QFILE_ID_SIZE], id[QFILE_ID_SIZE], *path;
+	struct stat st_big, st;
+
+	/* the queue manager moves a message through incoming/, active/ and
+	 * deferred/ without directory fsyncs: publish fsyncs them all, and
+	 * one it cannot fsync (here: gone) means no reuse at all */
+	write_big(f->dir, 100, big);
+	path = qdir_path(f->dir, "incoming", big);
+	assert_int_equal(stat(path, &st_big), 0);
+	free(path);
+	assert_int_equal(qdir_move(f->dir, big, "incoming", "active"), 0);
+	path = xasprintf("%s/deferred", f->dir);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(spare_put(f->dir, "active", big), 0);
+	assert_int_equal(qspare_publish(f->dir), -1);
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(path);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	free(path);
+	assert_int_equal(count_entries(f->dir, "active"), 0);
+}
+
+static void
+test_spare_open_elsewhere_is_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	char big[QFILE_ID_SIZE], id[QFILE_ID_SIZE], buf[16], *path;
+	struct stat st_big, st;
+	int rfd;
+
+	/* a reader (mailq, postcat, an agent) opened the message before it
+	 * was kept: it must never see another message's bytes through it */
+	write_big(f->dir, 100, big);
+	path = qdir_path(f->dir, "incoming", big);
+	assert_int_equal(stat(path, &st_big), 0);
+	rfd = open(path, O_RDONLY);
+	assert_true(rfd >= 0);
+	free(path);
+	assert_int_equal(spare_put(f->dir, "incoming", big), 0);
+	assert_int_equal(qspare_publish(f->dir), 0);
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_not_equal(st.st_ino, st_big.st_ino);
+	free(path);
+	/* the file was dropped from spare/, its reader still sees its own */
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	assert_int_equal(pread(rfd, buf, 1, 0), 1);
+	assert_int_equal(fstat(rfd, &st), 0);
+	assert_int_equal(st.st_size, st_big.st_size);
+	close(rfd);
+}
+
+static void
+test_strangers_in_spare_are_never_taken(void **state)
+{
+	struct fixture *f = *state;
+	char id[QFILE_ID_SIZE], *p1, *p2, *p3, *path;
+	struct stat st;
+	int fd;
+
+	/* a directory, a symlink and a file others may read, under names
+	 * that look like spares: the writer neither breaks on them nor
+	 * writes a message into them */
+	p1 = qdir_path(f->dir, QSPARE_DIR, "ABCDE12345");
+	assert_int_equal(mkdir(p1, 0700), 0);
+	p2 = qdir_path(f->dir, QSPARE_DIR, "ABCDE12346");
+	assert_int_equal(symlink("/etc/passwd", p2), 0);
+	p3 = qdir_path(f->dir, QSPARE_DIR, "ABCDE12347");
+	fd = open(p3, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+	write_message(f->dir, false, id);
+	assert_int_equal(count_entries(f->dir, "incoming"), 1);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	/* (a new file may get the freed inode's number: the mode tells) */
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(path);
+	assert_int_equal(access(p1, F_OK), 0);
+	assert_int_equal(rmdir(p1), 0);
+	free(p1);
+	free(p2);
+	free(p3);
+}
+
+static void
 test_spare_put_keeps_only_small_files(void **state)
 {
 	struct fixture *f = *state;
@@ -460,6 +565,7 @@ test_spares_are_bounded(void **state)
 		close(fd);
 		free(path);
 	}
+	assert_int_equal(qspare_publish(f->dir), 0);
 	assert_int_equal(count_entries(f->dir, QSPARE_DIR), QSPARE_MAX);
 	assert_int_equal(count_entries(f->dir, "active"), 1);
 	/* receivers take spares without telling: once one is taken, a file
@@ -470,8 +576,35 @@ test_spares_are_bounded(void **state)
 	sleep(1);
 	snprintf(name, sizeof(name), "%010zX", (size_t)QSPARE_MAX + 0x100000);
 	assert_int_equal(spare_put(f->dir, "active", name), 0);
+	assert_int_equal(qspare_publish(f->dir), 0);
 	assert_int_equal(count_entries(f->dir, QSPARE_DIR), QSPARE_MAX);
 	assert_int_equal(count_entries(f->dir, "active"), 0);
+}
+
+static void
+test_hidden_spares_are_cleaned_not_claimed(void **state)
+{
+	struct fixture *f = *state;
+	char id[QFILE_ID_SIZE], big[QFILE_ID_SIZE], *path;
+	struct stat st_big, st;
+
+	/* the queue manager died between the move and the publish: the
+	 * spare stays hidden, and the next start removes it */
+	write_big(f->dir, 100, big);
+	path = qdir_path(f->dir, "incoming", big);
+	assert_int_equal(stat(path, &st_big), 0);
+	free(path);
+	assert_int_equal(spare_put(f->dir, "incoming", big), 0);
+	write_message(f->dir, false, id);
+	path = qdir_path(f->dir, "incoming", id);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_not_equal(st.st_ino, st_big.st_ino);
+	free(path);
+	qspare_clean(f->dir);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
+	/* and a publish after that has nothing left to rename */
+	assert_int_equal(qspare_publish(f->dir), 0);
+	assert_int_equal(count_entries(f->dir, QSPARE_DIR), 0);
 }
 
 int
@@ -493,6 +626,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spare_with_another_name_is_never_reused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_strangers_in_spare_are_left_alone, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_spares_are_cleaned_not_claimed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spare_needs_every_old_queue_synced, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spare_open_elsewhere_is_never_reused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_strangers_in_spare_are_never_taken, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_put_keeps_only_small_files, setup,
 		    teardown),
