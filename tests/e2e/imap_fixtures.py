@@ -59,10 +59,10 @@ def login(box, tls="starttls"):
     return m
 
 
-def real_dovecot(box, location="maildir:~/Maildir", extra=""):
-    """Debian's Dovecot on the box's users with this mail_location and
-    extra configuration (loopback, a free port, its own base_dir, stopped
-    by its PID); returns (port, stop)."""
+def real_dovecot(box, location="maildir:~/Maildir", extra="", protocol="imap"):
+    """Debian's Dovecot serving protocol ("imap" or "pop3") on the box's
+    users with this mail_location and extra configuration (loopback, a
+    free port, its own base_dir, stopped by its PID); returns (port, stop)."""
     dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.path.exists(dovecot) or os.getuid() != 0:
         pytest.skip("needs Debian's dovecot and root")
@@ -72,14 +72,15 @@ def real_dovecot(box, location="maildir:~/Maildir", extra=""):
     port = free_port()
     conf = real / "dovecot.conf"
     conf.write_text(
-        "base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols = imap\n"
+        "base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols = %s\n"
         "listen = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\nfirst_valid_uid = 1\n"
         "mail_location = %s\n"
         "passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n}\n"
         "userdb {\n driver = passwd-file\n args = %s/users\n}\n"
-        "service imap-login {\n inet_listener imap {\n  port = %d\n }\n"
-        " inet_listener imaps {\n  port = 0\n }\n}\n%s"
-        % (real, real, real, location, box.root, box.root, port, extra))
+        "service %s-login {\n inet_listener %s {\n  port = %d\n }\n"
+        " inet_listener %ss {\n  port = 0\n }\n}\n%s"
+        % (real, real, real, protocol, location, box.root, box.root, protocol, protocol,
+           port, protocol, extra))
     # no pipes: the daemonized master may keep them open
     with open(str(real / "start.log"), "w") as errf:
         r = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,

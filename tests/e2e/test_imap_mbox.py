@@ -501,44 +501,10 @@ def test_rewrite_keeps_owner_group_and_mode(mboxbox):
 
 
 def real_dovecot_pop3(box, location):
-    """Debian's Dovecot serving POP3 on the box's user (as real_dovecot
-    does for IMAP); returns (port, stop)."""
-    import pathlib
-    import shutil
-    import signal
-    import tempfile
-    from conftest import free_port
-    from pop3_fixtures import listening, wait_for
-    dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not os.path.exists(dovecot) or os.getuid() != 0:
-        pytest.skip("needs Debian's dovecot and root")
-    real = pathlib.Path(tempfile.mkdtemp(dir=box.root, prefix="realpop"))
-    (real / "run").mkdir(parents=True)
-    os.chmod(str(real), 0o755)
-    port = free_port()
-    conf = real / "dovecot.conf"
-    conf.write_text(
-        "base_dir = %s/run\nstate_dir = %s\nlog_path = %s/log\nprotocols = pop3\n"
-        "listen = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\nfirst_valid_uid = 1\n"
-        "mail_location = %s\npop3_uidl_format = %%08Xu%%08Xv\n"
-        "passdb {\n driver = passwd-file\n args = scheme=PLAIN %s/users\n}\n"
-        "userdb {\n driver = passwd-file\n args = %s/users\n}\n"
-        "service pop3-login {\n inet_listener pop3 {\n  port = %d\n }\n"
-        " inet_listener pop3s {\n  port = 0\n }\n}\n"
-        % (real, real, real, location, box.root, box.root, port))
-    with open(str(real / "start.log"), "w") as errf:
-        # a file, not a pipe: the daemon's children would keep a pipe open
-        r = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                           stdout=errf, stderr=errf, timeout=60)
-    assert r.returncode == 0, open(str(real / "start.log")).read()
-
-    def stop():
-        with open(str(real / "run" / "master.pid")) as f:
-            pid = int(f.read())
-        os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20)
-    assert wait_for(lambda: listening(port))
-    return port, stop
+    """Debian's Dovecot serving POP3 on the box's user, with Dovecot's
+    default UIDL format spelled out"""
+    from imap_fixtures import real_dovecot as any_dovecot
+    return any_dovecot(box, location, "pop3_uidl_format = %08Xu%08Xv\n", protocol="pop3")
 
 
 def pop3_all(p):
