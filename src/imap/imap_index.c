@@ -1239,6 +1239,26 @@ imap_cache_batch_init(struct imap_cache_batch *b)
 	str_init(&b->buf, 4096);
 }
 
+/* batch_push - one entry of kind magic (envelope/body/bodystructure, or
+ * header fields) for m */
+static void
+batch_push(struct imap_cache_batch *b, struct imap_msg *m, uint32_t magic, const char *data,
+    size_t len)
+{
+	b->uids = xreallocarray(b->uids, b->n + 1, sizeof(*b->uids));
+	b->offs = xreallocarray(b->offs, b->n + 1, sizeof(*b->offs));
+	b->lens = xreallocarray(b->lens, b->n + 1, sizeof(*b->lens));
+	b->msgs = xreallocarray(b->msgs, b->n + 1, sizeof(*b->msgs));
+	b->hdr = xreallocarray(b->hdr, b->n + 1, sizeof(*b->hdr));
+	b->uids[b->n] = m->uid;
+	b->offs[b->n] = b->buf.len;
+	b->lens[b->n] = (uint32_t)len;
+	b->msgs[b->n] = m;
+	b->hdr[b->n] = magic == CACHE_HDR_MAGIC;
+	b->n++;
+	cache_entry_append(&b->buf, magic, m->uid, data, len);
+}
+
 void
 imap_cache_batch_add(struct imap_cache_batch *b, struct imap_msg *m, const char *envelope,
     const char *body, const char *bodystructure)
@@ -1252,18 +1272,7 @@ imap_cache_batch_add(struct imap_cache_batch *b, struct imap_msg *m, const char 
 	str_append_n(&data, envelope, le);
 	str_append_n(&data, body, lb);
 	str_append_n(&data, bodystructure, ls);
-	b->uids = xreallocarray(b->uids, b->n + 1, sizeof(*b->uids));
-	b->offs = xreallocarray(b->offs, b->n + 1, sizeof(*b->offs));
-	b->lens = xreallocarray(b->lens, b->n + 1, sizeof(*b->lens));
-	b->msgs = xreallocarray(b->msgs, b->n + 1, sizeof(*b->msgs));
-	b->hdr = xreallocarray(b->hdr, b->n + 1, sizeof(*b->hdr));
-	b->uids[b->n] = m->uid;
-	b->offs[b->n] = b->buf.len;
-	b->lens[b->n] = (uint32_t)data.len;
-	b->msgs[b->n] = m;
-	b->hdr[b->n] = false;
-	b->n++;
-	cache_entry_append(&b->buf, CACHE_ENTRY_MAGIC, m->uid, data.s, data.len);
+	batch_push(b, m, CACHE_ENTRY_MAGIC, data.s, data.len);
 	str_deinit(&data);
 }
 
@@ -1272,18 +1281,7 @@ imap_cache_batch_add_hdr(struct imap_cache_batch *b, struct imap_msg *m, const s
 {
 	if (record->len == 0 || record->len > IMAP_HDR_MAX_RECORD)
 		return;
-	b->uids = xreallocarray(b->uids, b->n + 1, sizeof(*b->uids));
-	b->offs = xreallocarray(b->offs, b->n + 1, sizeof(*b->offs));
-	b->lens = xreallocarray(b->lens, b->n + 1, sizeof(*b->lens));
-	b->msgs = xreallocarray(b->msgs, b->n + 1, sizeof(*b->msgs));
-	b->hdr = xreallocarray(b->hdr, b->n + 1, sizeof(*b->hdr));
-	b->uids[b->n] = m->uid;
-	b->offs[b->n] = b->buf.len;
-	b->lens[b->n] = (uint32_t)record->len;
-	b->msgs[b->n] = m;
-	b->hdr[b->n] = true;
-	b->n++;
-	cache_entry_append(&b->buf, CACHE_HDR_MAGIC, m->uid, record->s, record->len);
+	batch_push(b, m, CACHE_HDR_MAGIC, record->s, record->len);
 }
 
 void
