@@ -798,3 +798,10 @@ def test_condstore_on_unwritable_spool_is_nomodseq(mboxbox):
     assert not [x for x in r if b"HIGHESTMODSEQ" in x], r
     assert not os.path.exists(os.path.join(mboxbox.spool_dir, ".imap"))
     c.close()
+    # CONDSTORE enabled with the mailbox already selected says it too
+    c = Raw(mboxbox)
+    typ, r = c.cmd("SELECT INBOX")
+    typ, r = c.cmd("ENABLE CONDSTORE")
+    assert typ.startswith(b"OK"), r
+    assert b"* OK [NOMODSEQ] No permanent modsequences" in r, r
+    c.close()
