@@ -1,7 +1,8 @@
 /* fuzz_mbox_index.c - an mbox's offset cache file (storage/mbox_index.c)
  * on arbitrary input, also with a valid checksum recomputed over it:
  * parsing never reads past the input, what it accepts keeps its promises
- * (UIDs growing below UIDNEXT, places in order inside the file) and
+ * (UIDs growing below UIDNEXT, places in order inside the file, no
+ * modseq above the highest) and
  * formats back to the same bytes. */
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +25,8 @@ check(const char *buf, size_t len)
 		return;
 	for (i = 0; i < ix.n; i++)
 		if (ix.r[i].uid == 0 || ix.r[i].uid >= ix.uidnext || ix.r[i].end > ix.key.size ||
-		    ix.r[i].from >= ix.r[i].end || (i > 0 && ix.r[i].from < ix.r[i - 1].end))
+		    ix.r[i].from >= ix.r[i].end || (i > 0 && ix.r[i].from < ix.r[i - 1].end) ||
+		    ix.r[i].modseq > ix.highestmodseq)
 			__builtin_trap();
 	str_init(&out, len + 1);
 	mbox_index_format(&ix, &out);

@@ -248,7 +248,11 @@ imap_condstore_select_done(struct imap_sess *s, struct imap_qresync *q)
 {
 	size_t i;
 
-	if (s->condstore)
+	/* no modseqs (an mbox whose cache cannot be written): RFC 7162
+	 * 3.1.2.2's NOMODSEQ, as Dovecot says it */
+	if (s->condstore && s->snap.highestmodseq == 0)
+		pop3_conn_printf(s->conn, "* OK [NOMODSEQ] No permanent modsequences\r\n");
+	else if (s->condstore)
 		pop3_conn_printf(s->conn, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 		    (unsigned long long)s->snap.highestmodseq);
 	if (q->set && q->uidvalidity == s->snap.uidvalidity) {

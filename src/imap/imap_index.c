@@ -1083,6 +1083,9 @@ imap_index_changed(const char *dir, struct imap_mbox_snap *snap, const size_t *i
 
 	if (n == 0)
 		return snap->highestmodseq;
+	/* an mbox: its offset cache keeps the modseqs */
+	if (imap_mboxf_is(dir) && (hms = imap_mboxf_changed(dir, snap, idx, n)) > 0)
+		return hms;
 	if (idx_rw_open(dir, &w) != 0) {
 		hms = ++snap->highestmodseq;
 		for (i = 0; i < n; i++)

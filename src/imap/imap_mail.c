@@ -1143,9 +1143,14 @@ sess_loop(struct imap_sess *s, struct str *reply, const char *why)
 			 * a mailbox selected reports its HIGHESTMODSEQ (SELECT
 			 * and EXAMINE say it themselves) */
 			if (status != NULL && !had_condstore && s->condstore && had_mailbox &&
-			    s->selected && strcmp(name, "SELECT") != 0 && strcmp(name, "EXAMINE") != 0)
-				imap_sess_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
-				    (unsigned long long)s->snap.highestmodseq);
+			    s->selected && strcmp(name, "SELECT") != 0 && strcmp(name, "EXAMINE") != 0) {
+				if (s->snap.highestmodseq == 0)	/* no modseqs: an mbox */
+					imap_sess_printf(s, "* OK [NOMODSEQ] No permanent "
+					    "modsequences\r\n");
+				else
+					imap_sess_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+					    (unsigned long long)s->snap.highestmodseq);
+			}
 		}
 		strvec_deinit(&names);
 		if (status == NULL) {

@@ -88,16 +88,78 @@ static void
 index_put(const char *path, struct mbox_index *ix)
 {
 	char *ixpath = mbox_index_path(path);
+	size_t i;
 
 	/* a cache: when it cannot be written (a spool directory that is not
-	 * ours), scans read the file as before */
-	(void)mbox_index_write(ixpath, ix);
+	 * ours), scans read the file as before, and there are no modseqs:
+	 * ones kept only in memory would not survive the session
+	 * (docs/compat.md) */
+	if (mbox_index_write(ixpath, ix) != 0) {
+		ix->highestmodseq = 0;
+		for (i = 0; i < ix->n; i++)
+			ix->r[i].modseq = 0;
+	}
 	free(ixpath);
 	free(ixmem.path);
 	mbox_index_free(&ixmem.ix);
 	ixmem.path = xstrdup(path);
 	ixmem.ix = *ix;
 	memset(ix, 0, sizeof(*ix));
+}
+
+/* modseqs_carry - CONDSTORE's modseqs for ix, a cache rebuilt from the
+ * file, from the previous cache on disk (whatever file it was made from):
+ * a message keeps its modseq when its UID was there with the same flags
+ * and keywords; changed and new ones get one new modseq (the highest +
+ * 1), which an expunge (an old UID gone) makes the highest too; another
+ * UIDVALIDITY's cache gives none of its modseqs. Without a readable
+ * previous cache (never made, damaged, lost) every message starts at the
+ * clock in microseconds, as imap_index.c does for a lost Maildir index:
+ * above any modseq a lost cache handed out. */
+static void
+modseqs_carry(const char *path, struct mbox_index *ix)
+{
+	struct mbox_index old;
+	char *ixpath = mbox_index_path(path);
+	uint64_t next;
+	size_t i, j = 0;
+	bool bumped = false, have_old;
+
+	have_old = mbox_index_load(ixpath, NULL, &old) == 0 && old.highestmodseq > 0;
+	free(ixpath);
+	if (!have_old) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ix->highestmodseq = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		for (i = 0; i < ix->n; i++)
+			ix->r[i].modseq = ix->highestmodseq;
+		return;
+	}
+	next = old.highestmodseq + 1;
+	for (i = 0; i < ix->n; i++) {
+		struct mbox_index_rec *r = &ix->r[i];
+
+		while (j < old.n && old.r[j].uid < r->uid) {
+			bumped = true;	/* expunged */
+			j++;
+		}
+		if (old.uidvalidity == ix->uidvalidity && j < old.n && old.r[j].uid == r->uid &&
+		    old.r[j].modseq > 0 &&
+		    (old.r[j].flags & ~IMAP_FLAG_RECENT) == (r->flags & ~IMAP_FLAG_RECENT) &&
+		    old.r[j].kw == r->kw)
+			r->modseq = old.r[j].modseq;
+		else {
+			r->modseq = next;
+			bumped = true;
+		}
+		if (j < old.n && old.r[j].uid == r->uid)
+			j++;
+	}
+	if (j < old.n)
+		bumped = true;	/* expunged at the end */
+	ix->highestmodseq = bumped ? next : old.highestmodseq;
+	mbox_index_free(&old);
 }
 
 /* read_locked - the whole file under a shared fcntl lock, and *key_r
@@ -389,8 +451,10 @@ snap_of_index(const struct mbox_index *ix, struct imap_mbox_snap *out, struct kw
 		m->kw = ix->r[i].kw;
 		m->vsize = (size_t)ix->r[i].vsize;
 		m->date = (time_t)ix->r[i].date;
+		m->modseq = ix->r[i].modseq;
 	}
 	out->n = ix->n;
+	out->highestmodseq = ix->highestmodseq;
 	out->uidvalidity = ix->uidvalidity;
 	out->uidnext = ix->uidnext;
 	memset(kw, 0, sizeof(*kw));
@@ -423,7 +487,7 @@ again:
 		dirty = false;
 	} else {
 		dirty = parse(buf.s, buf.len, out, &kw, &rec);
-		if (!dirty && key.ino != 0 && out->n > 0) {
+		if (!dirty && key.ino != 0) {
 			struct mbox_index ix;
 			size_t i;
 
@@ -436,7 +500,12 @@ again:
 			rec = NULL;
 			for (i = 0; i < kw.n && i < MBOX_INDEX_MAX_KEYWORDS; i++)
 				ix.kw[ix.nkw++] = xstrdup(kw.v[i]);
+			modseqs_carry(path, &ix);
 			index_put(path, &ix);
+			/* the modseqs as kept (none when it could not be written) */
+			for (i = 0; i < out->n && i < ixmem.ix.n; i++)
+				out->m[i].modseq = ixmem.ix.r[i].modseq;
+			out->highestmodseq = ixmem.ix.highestmodseq;
 		}
 		free(rec);
 		rec = NULL;
@@ -1298,4 +1367,39 @@ imap_mboxf_delete(const char *path)
 	close(fd);
 	storage_dotlock_release(&dotlock);
 	return ret;
+}
+
+uint64_t
+imap_mboxf_changed(const char *path, struct imap_mbox_snap *snap, const size_t *idx, size_t n)
+{
+	struct imap_mbox_snap now;
+	const char *error;
+	size_t i;
+
+	if (imap_mboxf_scan(path, &now, &error) != 0)
+		return 0;
+	if (now.highestmodseq == 0) {
+		imap_mbox_snap_free(&now);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		struct imap_msg *m = &snap->m[idx[i]];
+		size_t lo = 0, hi = now.n;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (now.m[mid].uid < m->uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		/* expunged meanwhile: the highest, which covers its change */
+		m->modseq = lo < now.n && now.m[lo].uid == m->uid ? now.m[lo].modseq :
+		    now.highestmodseq;
+	}
+	if (now.highestmodseq > snap->highestmodseq)
+		snap->highestmodseq = now.highestmodseq;
+	imap_mbox_snap_free(&now);
+	return snap->highestmodseq;
 }

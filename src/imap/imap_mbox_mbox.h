@@ -57,6 +57,12 @@ int	 imap_mboxf_expunge(const char *path, const uint32_t *uids, size_t n);
 /* imap_mboxf_assign_uids - X-UID in every message and X-IMAPbase in the
  * first written into the file, as Dovecot does on its first sync */
 int	 imap_mboxf_assign_uids(const char *path);
+/* imap_mboxf_changed - after a STORE rewrote the file: the modseqs the
+ * rebuilt offset cache gives the messages idx of snap (their changed
+ * flags already in the file), and snap's highest raised to the cache's;
+ * that highest, or 0 when the cache cannot be kept (no modseqs) */
+uint64_t imap_mboxf_changed(const char *path, struct imap_mbox_snap *snap, const size_t *idx,
+	    size_t n);
 /* imap_mboxf_cache_drop - forget the offset cache kept in memory (the
  * one on disk stays; tests use it to read that one) */
 void	 imap_mboxf_cache_drop(void);

@@ -1,8 +1,8 @@
 /* mbox_index.c - the offset cache of an mbox (mbox_index.h).
  *
  * File: "YUBMBOX1", then u32 version, n, nkw, names_len, uidvalidity,
- * uidnext, the key (7 x 64 bits), n records (struct mbox_index_rec, 48
- * bytes each, native byte order: the cache never leaves the host), the
+ * uidnext, the key (7 x 64 bits), the highest modseq (64 bits), n records
+ * (struct mbox_index_rec, 56 bytes each, native byte order: the cache never leaves the host), the
  * keyword names NUL-terminated (names_len bytes), then a 64-bit FNV-1a
  * of everything before it. */
 #include "storage/mbox_index.h"
@@ -18,12 +18,13 @@
 #include "lib/util.h"
 
 #define MAGIC		"YUBMBOX1"
-#define VERSION		1
-#define HDR_LEN		(8 + 6 * 4 + sizeof(struct mbox_index_key))
+/* version 2 added the modseqs; a version 1 file is refused (rebuilt) */
+#define VERSION		2
+#define HDR_LEN		(8 + 6 * 4 + sizeof(struct mbox_index_key) + 8)
 /* an index larger than this is not read (50 million messages) */
-#define INDEX_MAX	(48ull * 50 * 1000 * 1000)
+#define INDEX_MAX	(56ull * 50 * 1000 * 1000)
 
-_Static_assert(sizeof(struct mbox_index_rec) == 48, "mbox_index_rec is 48 bytes on disk");
+_Static_assert(sizeof(struct mbox_index_rec) == 56, "mbox_index_rec is 56 bytes on disk");
 _Static_assert(sizeof(struct mbox_index_key) == 56, "mbox_index_key is 56 bytes on disk");
 
 static uint64_t
@@ -106,6 +107,7 @@ mbox_index_parse(const char *buf, size_t len, struct mbox_index *out)
 	out->uidvalidity = get32(buf + 24);
 	out->uidnext = get32(buf + 28);
 	memcpy(&out->key, buf + 32, sizeof(out->key));
+	memcpy(&out->highestmodseq, buf + 32 + sizeof(out->key), 8);
 	p = buf + HDR_LEN;
 	out->r = xreallocarray(NULL, (size_t)n + 1, sizeof(*out->r));
 	memcpy(out->r, p, (size_t)n * sizeof(*out->r));
@@ -117,7 +119,7 @@ mbox_index_parse(const char *buf, size_t len, struct mbox_index *out)
 		 * inside the file, in order */
 		if (r->uid == 0 || r->uid >= out->uidnext || (i > 0 && r->uid <= out->r[i - 1].uid) ||
 		    r->from >= r->end || r->end > out->key.size ||
-		    (i > 0 && r->from < out->r[i - 1].end))
+		    (i > 0 && r->from < out->r[i - 1].end) || r->modseq > out->highestmodseq)
 			goto bad;
 	}
 	names = p + (size_t)n * sizeof(*out->r);
@@ -159,7 +161,9 @@ mbox_index_format(const struct mbox_index *ix, struct str *out)
 	put32(out, ix->uidvalidity);
 	put32(out, ix->uidnext);
 	str_append_n(out, (const char *)&ix->key, sizeof(ix->key));
-	str_append_n(out, (const char *)ix->r, ix->n * sizeof(*ix->r));
+	str_append_n(out, (const char *)&ix->highestmodseq, 8);
+	if (ix->n > 0)	/* an emptied mbox has no records (r NULL) */
+		str_append_n(out, (const char *)ix->r, ix->n * sizeof(*ix->r));
 	for (i = 0; i < ix->nkw; i++)
 		str_append_n(out, ix->kw[i], strlen(ix->kw[i]) + 1);
 	sum = fnv(out->s, out->len);
@@ -175,7 +179,7 @@ mbox_index_load(const char *path, const struct mbox_index_key *key, struct mbox_
 	memset(out, 0, sizeof(*out));
 	str_init(&buf, 4096);
 	if (file_read(path, INDEX_MAX, &buf) == 0 && mbox_index_parse(buf.s, buf.len, out) == 0) {
-		if (memcmp(&out->key, key, sizeof(*key)) == 0)
+		if (key == NULL || memcmp(&out->key, key, sizeof(*key)) == 0)
 			ret = 0;
 		else
 			mbox_index_free(out);	/* the mbox changed since */

@@ -645,3 +645,163 @@ def test_store_over_many_messages_at_once(mboxbox):
     typ, data = m.uid("SEARCH", "KEYWORD", "Big")
     assert typ == "OK" and len(data[0].split()) == 27
     m.logout()
+
+
+class Raw:
+    """A plain IMAP connection: cmd() returns (untagged lines, tagged line)."""
+
+    def __init__(self, box):
+        self.s = socket.create_connection(("127.0.0.1", box.imap), timeout=30)
+        self.f = self.s.makefile("rb")
+        self.f.readline()
+        self.n = 0
+        typ, _ = self.cmd("LOGIN alice secret")
+        assert typ.startswith(b"OK"), typ
+
+    def cmd(self, line):
+        self.n += 1
+        tag = b"t%d" % self.n
+        self.s.sendall(tag + b" " + line.encode() + b"\r\n")
+        out = []
+        while True:
+            got = self.f.readline()
+            assert got, "connection closed"
+            if got.startswith(tag + b" "):
+                return got[len(tag) + 1:].rstrip(), out
+            out.append(got.rstrip())
+
+    def close(self):
+        self.cmd("LOGOUT")
+        self.s.close()
+
+
+def modseqs(lines):
+    """{uid: modseq} from FETCH lines that carry UID and MODSEQ"""
+    import re
+    got = {}
+    for line in lines:
+        m = re.search(rb"UID (\d+)", line)
+        q = re.search(rb"MODSEQ \((\d+)\)", line)
+        if m and q:
+            got[int(m.group(1))] = int(q.group(1))
+    return got
+
+
+def highest(lines):
+    for line in lines:
+        if line.startswith(b"* OK [HIGHESTMODSEQ "):
+            return int(line.split()[3].rstrip(b"]"))
+    raise AssertionError(lines)
+
+
+def test_condstore_on_mbox_from_the_offset_cache(mboxbox, bindir):
+    """CONDSTORE on an mbox (modseqs kept in its offset cache, as Dovecot
+    keeps them in its index): HIGHESTMODSEQ grows on STORE, CHANGEDSINCE
+    names exactly what changed, UNCHANGEDSINCE answers [MODIFIED], and the
+    modseqs survive a delivery (the cache rebuilt from the changed file)
+    and a restart."""
+    write_spool(mboxbox, DOVECOT_STYLE)
+    mboxbox.start()
+    c = Raw(mboxbox)
+    typ, r = c.cmd("SELECT INBOX (CONDSTORE)")
+    assert typ.startswith(b"OK"), r
+    h0 = highest(r)
+    assert h0 >= 1
+    typ, r = c.cmd("UID FETCH 1:* (MODSEQ)")
+    ms = modseqs(r)
+    assert sorted(ms) == [5, 7, 8] and max(ms.values()) <= h0
+    # STORE: a higher modseq, told in the FETCH reply
+    typ, r = c.cmd("UID STORE 5 +FLAGS (\\Answered)")
+    assert typ.startswith(b"OK"), r
+    m1 = modseqs(r)[5]
+    assert m1 > h0
+    typ, r = c.cmd("NOOP")
+    s2 = Raw(mboxbox)
+    typ, r = s2.cmd("STATUS INBOX (HIGHESTMODSEQ)")
+    assert typ.startswith(b"OK") and (b"HIGHESTMODSEQ %d" % m1) in r[0], r
+    # CHANGEDSINCE: exactly what changed after h0
+    typ, r = c.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % h0)
+    assert typ.startswith(b"OK") and sorted(modseqs(r)) == [5], r
+    # UNCHANGEDSINCE: 7 is unchanged since h0 (stored), 5 is not
+    typ, r = c.cmd("UID STORE 7 (UNCHANGEDSINCE %d) +FLAGS (\\Seen)" % h0)
+    assert typ.startswith(b"OK Store completed"), (typ, r)
+    m2 = modseqs(r)[7]
+    assert m2 > m1
+    typ, r = c.cmd("UID STORE 5 (UNCHANGEDSINCE %d) +FLAGS (\\Deleted)" % h0)
+    assert typ.startswith(b"OK [MODIFIED 5]"), (typ, r)
+    typ, r = c.cmd("UID FETCH 5 (FLAGS)")
+    assert b"\\Deleted" not in r[0]
+    # another session's STORE is seen with its modseq
+    typ, r = s2.cmd("SELECT INBOX (CONDSTORE)")
+    assert highest(r) == m2
+    typ, r = s2.cmd("UID STORE 8 +FLAGS (\\Flagged)")
+    m3 = modseqs(r)[8]
+    assert m3 > m2
+    s2.close()
+    typ, r = c.cmd("NOOP")
+    assert modseqs(r) == {8: m3}, r
+    # a delivery changes the file: the cache is rebuilt, modseqs stay
+    # and the new message gets a higher one
+    deliver(mboxbox, bindir, b"Subject: new\n\nfresh\n")
+    typ, r = c.cmd("NOOP")
+    assert b"* 4 EXISTS" in r, r
+    typ, r = c.cmd("UID FETCH 1:* (MODSEQ)")
+    after = modseqs(r)
+    assert len(after) == 4
+    new_uid = max(after)
+    assert {u: after[u] for u in (5, 7, 8)} == {5: m1, 7: m2, 8: m3}
+    assert after[new_uid] > m3
+    typ, r = c.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % m2)
+    assert sorted(modseqs(r)) == [8, new_uid], r
+    typ, r = c.cmd("UID SEARCH MODSEQ %d" % (m2 + 1))
+    assert typ.startswith(b"OK")
+    line = [x for x in r if x.startswith(b"* SEARCH")][0]
+    assert sorted(int(x) for x in line.split()[2:-2]) == [8, new_uid], line
+    c.close()
+    # a restart: the same modseqs from the cache on disk
+    mboxbox.stop()
+    mboxbox.start()
+    c = Raw(mboxbox)
+    typ, r = c.cmd("SELECT INBOX (CONDSTORE)")
+    assert highest(r) == after[new_uid]
+    typ, r = c.cmd("UID FETCH 1:* (MODSEQ)")
+    assert modseqs(r) == after
+    # expunge: the rest keep theirs, HIGHESTMODSEQ still grows
+    typ, r = c.cmd("UID STORE 7 +FLAGS.SILENT (\\Deleted)")
+    typ, r = c.cmd("EXPUNGE")
+    assert typ.startswith(b"OK"), r
+    c.close()
+    c = Raw(mboxbox)
+    typ, r = c.cmd("SELECT INBOX (CONDSTORE)")
+    h_end = highest(r)
+    assert h_end > after[new_uid]
+    typ, r = c.cmd("UID FETCH 1:* (MODSEQ)")
+    final = modseqs(r)
+    assert final[5] == m1 and final[8] == m3 and 7 not in final
+    c.close()
+
+
+def test_condstore_on_unwritable_spool_is_nomodseq(mboxbox):
+    """A spool directory the user cannot write holds no cache: no
+    modseqs, NOMODSEQ at SELECT and HIGHESTMODSEQ 0 in STATUS (Dovecot's
+    answer without its index)."""
+    write_spool(mboxbox, DOVECOT_STYLE.replace(b"Subject: three\n", b"Subject: three\nX-UID: 8\n"))
+    os.chown(mboxbox.spool_dir, 0, 0)
+    os.chmod(mboxbox.spool_dir, 0o755)
+    mboxbox.start()
+    c = Raw(mboxbox)
+    typ, r = c.cmd("STATUS INBOX (MESSAGES HIGHESTMODSEQ)")
+    assert typ.startswith(b"OK") and b"HIGHESTMODSEQ 0" in r[0], r
+    typ, r = c.cmd("SELECT INBOX (CONDSTORE)")
+    assert typ.startswith(b"OK"), r
+    assert b"* OK [NOMODSEQ] No permanent modsequences" in r, r
+    assert not [x for x in r if b"HIGHESTMODSEQ" in x], r
+    assert not os.path.exists(os.path.join(mboxbox.spool_dir, ".imap"))
+    c.close()
+    # CONDSTORE enabled with the mailbox already selected says it too
+    c = Raw(mboxbox)
+    typ, r = c.cmd("SELECT INBOX")
+    typ, r = c.cmd("ENABLE CONDSTORE")
+    assert typ.startswith(b"OK"), r
+    assert b"* OK [NOMODSEQ] No permanent modsequences" in r, r
+    c.close()
