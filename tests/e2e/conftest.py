@@ -136,6 +136,21 @@ def account_tool(*argv, check=False):
     return r
 
 
+def fill_filesystem(path, leave):
+    """fill the file system of directory path with one file, then give
+    back `leave` bytes; returns the file (unlink it to free the space)"""
+    filler = os.path.join(path, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"x" * 4096) > 0:
+            pass
+    except OSError:
+        pass
+    os.close(fd)
+    os.truncate(filler, max(0, os.path.getsize(filler) - leave))
+    return filler
+
+
 def free_port():
     import socket
     s = socket.socket()

@@ -786,15 +786,7 @@ def test_full_disk_defers_and_never_truncates_the_mbox(lab):
             f.write(old)
         os.chown(box, u.pw_uid, u.pw_gid)
         os.chmod(box, 0o600)
-        filler = os.path.join(small, "filler")
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while os.write(fd, b"x" * 4096) > 0:
-                pass
-        except OSError:
-            pass
-        os.close(fd)
-        os.truncate(filler, os.path.getsize(filler) - 16 * 1024)
+        filler = conftest.fill_filesystem(small, 16 * 1024)
         lab.start()
         body = ("line of a large message %s\n" % ("y" * 60)) * 1500   # ~130 KB
         assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="big") == {}
@@ -1182,15 +1174,7 @@ def test_full_disk_defers_a_maildir_delivery_without_leftovers(lab):
         for d in (md, os.path.join(md, "tmp"), os.path.join(md, "new"), os.path.join(md, "cur")):
             os.chown(d, u.pw_uid, u.pw_gid)
             os.chmod(d, 0o700)
-        filler = os.path.join(small, "filler")
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while os.write(fd, b"x" * 4096) > 0:
-                pass
-        except OSError:
-            pass
-        os.close(fd)
-        os.truncate(filler, os.path.getsize(filler) - 16 * 1024)
+        filler = conftest.fill_filesystem(small, 16 * 1024)
         lab.start()
         body = ("line of a large message %s\n" % ("y" * 60)) * 1500
         assert lab.send(["%s@local.test" % u.pw_name], body=body, subject="big md") == {}

@@ -37,17 +37,8 @@ def small_spool(tmp_path):
 
 
 def fill(path, leave):
-    """fill the file system of path, then give back `leave` bytes"""
-    filler = os.path.join(path, "filler")
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while os.write(fd, b"x" * 4096) > 0:
-            pass
-    except OSError:
-        pass
-    os.close(fd)
-    os.truncate(filler, max(0, os.path.getsize(filler) - leave))
-    return filler
+    from conftest import fill_filesystem
+    return fill_filesystem(path, leave)
 
 
 def spool_instance(instance_factory, small_spool, extra=""):
