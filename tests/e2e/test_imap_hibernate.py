@@ -273,7 +273,13 @@ def test_many_clients_one_process_small_memory(box):
     # and, once, the receive buffer and the slot array
     grown = _pss(hib) - before[hib]
     print("hibernate process PSS %d KiB, grown %d KiB for %d clients" % (_pss(hib), grown, n))
-    assert grown < 256 + 8 * n, grown
+    import conftest
+    if conftest.sanitized_build():
+        # ASan's allocator keeps freed memory in its quarantine: only a
+        # runaway is caught there
+        assert grown < 16 * 1024, grown
+    else:
+        assert grown < 256 + 8 * n, grown
     deliver(box, "1700000010.M10P10.test", MSG % (10, 10))
     for s, f in clients:
         assert f.readline() == b"* 4 EXISTS\r\n"
