@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imap/imap_esearch.h"
 #include "imap/imap_conf.h"
@@ -50,7 +51,13 @@ ns_roundtrip(const char *name)
 		str_init(&err, 32);
 		if (imap_ns_in(&s, name, &in, &err) == 0) {
 			imap_ns_out(&s, in.s, &out);
-			if (strcmp(out.s, name) != 0 || err.len != 0)
+			/* INBOX is INBOX in any case, and so is the INBOX of
+			 * "inbox/child" (Dovecot's rule): it comes back as
+			 * "INBOX" */
+			if (strncasecmp(name, "INBOX", 5) == 0 && strncmp(out.s, "INBOX", 5) == 0 &&
+			    strcmp(out.s + 5, name + 5) == 0)
+				;
+			else if (strcmp(out.s, name) != 0 || err.len != 0)
 				__builtin_trap();
 		} else if (err.len == 0) {
 			__builtin_trap();
