@@ -202,6 +202,7 @@ def test_killed_login_process_takes_only_its_client(pool):
     m2.logout()
     m.logout()
     assert wait_for(lambda: victim not in login_procs(pool))
+    assert wait_for(lambda: len(logins(pool)) == 2), pool.logtext()
     assert victim not in {lp for lp, _, _ in logins(pool)[1:]}
 
 
@@ -310,7 +311,10 @@ def test_who_and_kick_with_reused_session_files(pool):
     spares = os.listdir(os.path.join(sessions, ".spare"))
     assert 1 <= len(spares) <= 4, spares
     m = imap_login(pool)
-    mpid = logins(pool)[-1][2]
+    # the Login line goes through the log pipe: wait for it rather than
+    # take whatever line came last (bob's could still be the last one)
+    assert wait_for(lambda: [s for _, u, s in logins(pool) if u == "alice"]), pool.logtext()
+    mpid = [s for _, u, s in logins(pool) if u == "alice"][-1]
     who = pool.doveadm("who")
     row = [line for line in who.stdout.splitlines() if line.startswith("alice")]
     assert len(row) == 1 and str(mpid) in row[0] and " imap " in row[0], who.stdout
