@@ -6,16 +6,14 @@ what changed with the client's sequence numbers. Killing the hibernate
 process loses no mail; a connection to its socket from a process that is
 not one of the service's sessions is refused; TLS clients stay awake.
 Raw sockets and imaplib against a real instance."""
-import imaplib
 import os
 import signal
 import socket
-import ssl
 import time
 
 import pytest
 
-from imap_fixtures import ImapBox
+from imap_fixtures import ImapBox, login, tls_ctx
 from pop3_fixtures import wait_for
 
 MSG = b"From: a@example.org\nSubject: %d\n\nbody %d\n"
@@ -159,20 +157,6 @@ def read_until(f, prefix):
         lines.append(line)
         if line.startswith(prefix):
             return lines
-
-
-def login(b):
-    m = imaplib.IMAP4("127.0.0.1", b.imap, timeout=20)
-    m.starttls(ssl_context=_tls())
-    m.login("alice", "secret")
-    return m
-
-
-def _tls():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def test_delivery_wakes_a_hibernated_session(box):
@@ -345,7 +329,7 @@ def test_tls_client_hibernates_behind_its_login_process(box):
     session's end of the proxy goes to the hibernate process"""
     box.start()
     raw = socket.create_connection(("127.0.0.1", box.imaps), timeout=20)
-    s = _tls().wrap_socket(raw, server_hostname="localhost")
+    s = tls_ctx().wrap_socket(raw, server_hostname="localhost")
     f = s.makefile("rb")
     assert f.readline().startswith(b"* OK")
     s.sendall(b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc IDLE\r\n")

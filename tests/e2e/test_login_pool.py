@@ -11,11 +11,10 @@ import poplib
 import re
 import signal
 import socket
-import ssl
 
 import pytest
 
-from imap_fixtures import ImapBox
+from imap_fixtures import ImapBox, tls_ctx
 from pop3_fixtures import wait_for
 
 POOL = ("service imap-login {\n  service_count = 0\n  process_min_avail = 2\n}\n"
@@ -27,13 +26,6 @@ ONE = ("service imap-login {\n  service_count = 0\n  process_min_avail = 1\n"
 
 LOGIN_RE = re.compile(r"dovecot\[(\d+)\]: (imap|pop3)-login: Login: user=<(\w+)>, "
                       r"method=\w+, rip=[\d.]+, lip=[\d.]+, mpid=(\d+)")
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def logins(box, proto="imap"):
