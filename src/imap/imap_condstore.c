@@ -243,6 +243,16 @@ imap_condstore_select(struct imap_sess *s, const struct imap_arg *list, struct i
 	return true;
 }
 
+bool
+imap_condstore_nomodseq(const struct imap_sess *s, const char *cmd, struct str *reply)
+{
+	if (!s->selected || !s->nomodseq)
+		return false;
+	str_appendf(reply, "Error in IMAP command %s: Mailbox has no permanent modsequences",
+	    cmd);
+	return true;
+}
+
 void
 imap_condstore_select_done(struct imap_sess *s, struct imap_qresync *q)
 {
@@ -250,7 +260,7 @@ imap_condstore_select_done(struct imap_sess *s, struct imap_qresync *q)
 
 	/* no modseqs (an mbox whose cache cannot be written): RFC 7162
 	 * 3.1.2.2's NOMODSEQ, as Dovecot says it */
-	if (s->condstore && s->snap.highestmodseq == 0)
+	if (s->condstore && s->nomodseq)
 		pop3_conn_printf(s->conn, "* OK [NOMODSEQ] No permanent modsequences\r\n");
 	else if (s->condstore)
 		pop3_conn_printf(s->conn, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",

@@ -39,6 +39,11 @@ struct imap_qresync {
 };
 bool	 imap_condstore_select(struct imap_sess *, const struct imap_arg *list,
 	    struct imap_qresync *q, const char **error_r);
+/* imap_condstore_nomodseq - the selected mailbox keeps no modseqs (an
+ * mbox whose offset cache cannot be written; SELECT said NOMODSEQ).
+ * RFC 7162 3.1.2.2: FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE
+ * and SEARCH MODSEQ then get BAD, with this text in reply. */
+bool	 imap_condstore_nomodseq(const struct imap_sess *, const char *cmd, struct str *reply);
 /* imap_condstore_select_done - after the SELECT lines: HIGHESTMODSEQ,
  * and for QRESYNC with the right UIDVALIDITY, VANISHED (EARLIER) and the
  * FETCH of what changed since the client's modseq */

@@ -489,6 +489,15 @@ imap_cmd_fetch(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 		return str_appendf(reply, "Error in IMAP command %sFETCH: Invalid messageset",
 		    uid ? "UID " : ""), "BAD";
 	}
+	for (k = 0; k < nitems && changedsince == 0; k++)
+		if (items[k].kind == FI_MODSEQ)
+			break;
+	if ((changedsince > 0 || k < nitems) &&
+	    imap_condstore_nomodseq(s, uid ? "UID FETCH" : "FETCH", reply)) {
+		items_free(items, nitems);
+		free(idx);
+		return "BAD";
+	}
 	for (k = 0; k < nitems; k++) {
 		if (items[k].kind == FI_MODSEQ)
 			want_modseq = s->condstore = true;
@@ -899,7 +908,7 @@ again:
 			str_append(&fl, " FLAGS ");
 			imap_sess_flags(s, m, &fl);
 		}
-		if (s->condstore)
+		if (s->condstore && !s->nomodseq)
 			str_appendf(&fl, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 		if (uid)
 			pop3_conn_printf(s->conn, "* %zu FETCH (UID %u%s)\r\n", done[k] + 1, m->uid,
@@ -939,6 +948,8 @@ imap_cmd_store(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t n
 	    strcmp(a[1].list[1].str, "0") == 0))
 		return str_appendf(reply, "Error in IMAP command %sSTORE: Invalid arguments",
 		    uid ? "UID " : ""), "BAD";
+	if (imap_condstore_nomodseq(s, uid ? "UID STORE" : "STORE", reply))
+		return "BAD";
 	s->condstore = true;
 	b = xcalloc(n, sizeof(*b));
 	b[0] = a[0];
@@ -1019,6 +1030,11 @@ imap_cmd_search(struct imap_sess *s, bool uid, const struct imap_arg *a, size_t 
 	if ((prog = imap_search_parse(a, n, &err)) == NULL)
 		return str_appendf(reply, "Error in IMAP command %sSEARCH: %s", uid ? "UID " : "",
 		    err), "BAD";
+	if (imap_search_uses_modseq(prog) &&
+	    imap_condstore_nomodseq(s, uid ? "UID SEARCH" : "SEARCH", reply)) {
+		imap_search_free(&prog);
+		return "BAD";
+	}
 	uses_saved = imap_search_uses_saved(prog);
 	sc.s = s;
 	sc.headers = imap_search_uses_headers(prog) && !imap_mboxf_is(s->sel_dir);

@@ -26,6 +26,8 @@ struct imap_sess {
 	/* the selected mailbox */
 	bool		 selected, readonly;
 	bool		 condstore, qresync;	/* enabled (imap_condstore.c) */
+	bool		 nomodseq;	/* the selected mailbox had no modseqs at SELECT
+					 * (mbox without its cache): no MODSEQ shown */
 	char		*sel_name, *sel_dir;
 	struct imap_mbox_snap snap;
 	char		*kw[IMAP_MAX_KEYWORDS];

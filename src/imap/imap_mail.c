@@ -180,7 +180,7 @@ sync_report(struct imap_sess *s, struct imap_mbox_snap *now_p, size_t nkw_before
 			    now.m[j].kw != o->kw) {
 				str_reset(&line);
 				imap_sess_flags(s, &now.m[j], &line);
-				if (s->condstore)
+				if (s->condstore && !s->nomodseq)
 					imap_sess_printf(s, "* %zu FETCH (UID %u FLAGS %s MODSEQ (%llu))\r\n",
 					    j + 1, now.m[j].uid, line.s,
 					    (unsigned long long)now.m[j].modseq);
@@ -275,6 +275,7 @@ cmd_select(struct imap_sess *s, const struct imap_arg *a, size_t n, bool examine
 		return "NO";
 	}
 	s->selected = true;
+	s->nomodseq = s->snap.highestmodseq == 0;
 	s->readonly = examine;
 	s->sel_dir = dir;
 	s->sel_name = xstrdup(imap_mailbox_is_inbox(name) ? "INBOX" : name);
@@ -1144,7 +1145,7 @@ sess_loop(struct imap_sess *s, struct str *reply, const char *why)
 			 * and EXAMINE say it themselves) */
 			if (status != NULL && !had_condstore && s->condstore && had_mailbox &&
 			    s->selected && strcmp(name, "SELECT") != 0 && strcmp(name, "EXAMINE") != 0) {
-				if (s->snap.highestmodseq == 0)	/* no modseqs: an mbox */
+				if (s->nomodseq)	/* no modseqs: an mbox */
 					imap_sess_printf(s, "* OK [NOMODSEQ] No permanent "
 					    "modsequences\r\n");
 				else
@@ -1301,6 +1302,7 @@ imap_mail_restore(struct pop3_client *c, struct pop3_conn *conn, const char *use
 		return sess_loop(&s, &reply, "Mailbox changed");
 	}
 	s.selected = true;
+	s.nomodseq = now.highestmodseq == 0;
 	s.readonly = st->readonly;
 	s.sel_dir = dir;
 	s.sel_name = xstrdup(st->mailbox);

@@ -804,4 +804,14 @@ def test_condstore_on_unwritable_spool_is_nomodseq(mboxbox):
     typ, r = c.cmd("ENABLE CONDSTORE")
     assert typ.startswith(b"OK"), r
     assert b"* OK [NOMODSEQ] No permanent modsequences" in r, r
+    # RFC 7162 3.1.2.2: what needs modseqs is refused with BAD there
+    for cmd in ("FETCH 1 (FLAGS MODSEQ)", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)",
+                "STORE 1 (UNCHANGEDSINCE 5) +FLAGS (\\Seen)", "SEARCH MODSEQ 1",
+                "UID SEARCH OR MODSEQ 1 SEEN"):
+        typ, r = c.cmd(cmd)
+        assert typ.startswith(b"BAD") and b"no permanent modsequences" in typ, (cmd, typ)
+    typ, r = c.cmd("FETCH 1 (FLAGS)")
+    assert typ.startswith(b"OK") and not [x for x in r if b"MODSEQ" in x], r
+    typ, r = c.cmd("STORE 1 +FLAGS (\\Flagged)")
+    assert typ.startswith(b"OK") and r and not [x for x in r if b"MODSEQ" in x], r
     c.close()
