@@ -45,11 +45,26 @@ ns_roundtrip(const char *name)
 		s.conf = &conf;
 		conf.ns_sep = v == 0 ? '/' : v == 1 ? '.' : '\0';
 		conf.ns_prefix = v == 1 ? prefix : NULL;
-		s.layout.fs = v == 2;
+		s.layout.fs = s.layout.dots = v == 2;
 		str_init(&in, 32);
 		str_init(&out, 32);
 		str_init(&err, 32);
 		if (imap_ns_in(&s, name, &in, &err) == 0) {
+			/* whatever the name, its LAYOUT=fs directory has no
+			 * "." or ".." component */
+			if (v == 2) {
+				char root[] = "/r";
+				char *dir, *c;
+
+				s.layout.root = root;
+				dir = imap_layout_dir(&s.layout, in.s);
+				for (c = dir; c != NULL; c = strchr(c + 1, '/'))
+					if (strcmp(c, "/.") == 0 || strcmp(c, "/..") == 0 ||
+					    strncmp(c, "/./", 3) == 0 || strncmp(c, "/../", 4) == 0)
+						__builtin_trap();
+				free(dir);
+				s.layout.root = NULL;
+			}
 			imap_ns_out(&s, in.s, &out);
 			/* INBOX is INBOX in any case, and so is the INBOX of
 			 * "inbox/child" (Dovecot's rule): it comes back as

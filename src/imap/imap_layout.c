@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "imap/imap_mailbox_name.h"
 #include "imap/imap_mbox.h"
 #include "lib/mem.h"
 #include "lib/str.h"
@@ -62,8 +63,21 @@ imap_layout_dir(const struct imap_layout *l, const char *name)
 	str_init(&p, strlen(l->root) + strlen(name) + 2);
 	str_append(&p, l->root);
 	str_append_c(&p, '/');
-	for (c = name; *c != '\0'; c++)
-		str_append_c(&p, *c == '.' ? '/' : *c);
+	for (c = name; *c != '\0'; c++) {
+		bool level_start = c == name || c[-1] == '.';
+		size_t dots = 0;
+
+		/* a level "." or ".." (refused as a name, but a subscriptions
+		 * file can hold anything) keeps its bytes: never a path's */
+		while (level_start && c[dots] == IMAP_NAME_DOT)
+			dots++;
+		if (level_start && dots > 0 && dots <= 2 && (c[dots] == '.' || c[dots] == '\0')) {
+			str_append_n(&p, c, dots);
+			c += dots - 1;
+			continue;
+		}
+		str_append_c(&p, *c == '.' ? '/' : *c == IMAP_NAME_DOT ? '.' : *c);
+	}
 	return str_export(&p);
 }
 
@@ -109,11 +123,35 @@ is_reg(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* walk - the directories under dir as "prefix.name"; Maildir's own
- * cur/new/tmp, dot entries and names with the separator in them (they
- * could not be named) are not mailboxes */
+/* name_listed - a directory entry that may name a mailbox: not "." or
+ * "..", no control characters (a client could not name it), and for mbox
+ * not the index directory or a dot-lock of another mbox. A name such as
+ * ".Trash" is listed, as Dovecot lists it under LAYOUT=fs. */
+static bool
+name_listed(const struct imap_layout *l, const char *name)
+{
+	size_t len = strlen(name);
+	const char *c;
+
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (c = name; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	if (!l->dots && strchr(name, '.') != NULL)
+		return false;	/* "a.b" would be read as a/b */
+	if (l->mbox)	/* its index directory, and other mboxes' dot-locks */
+		return strcmp(name, ".imap") != 0 &&
+		    !(len > 5 && strcmp(name + len - 5, ".lock") == 0);
+	return true;
+}
+
+/* walk - the directories under dir as "prefix.name" ('.' inside a name
+ * as IMAP_NAME_DOT); Maildir's own cur/new/tmp and names a client could
+ * not send are not mailboxes */
 static void
-walk(const char *dir, const char *prefix, unsigned depth, bool mbox, struct strvec *out)
+walk(const struct imap_layout *l, const char *dir, const char *prefix, unsigned depth,
+    struct strvec *out)
 {
 	DIR *d;
 	struct dirent *de;
@@ -123,21 +161,25 @@ walk(const char *dir, const char *prefix, unsigned depth, bool mbox, struct strv
 	while ((de = readdir(d)) != NULL) {
 		char *p, *name;
 
-		if (de->d_name[0] == '.' || strchr(de->d_name, '.') != NULL ||
+		if (!name_listed(l, de->d_name) ||
 		    strcmp(de->d_name, "cur") == 0 || strcmp(de->d_name, "new") == 0 ||
 		    strcmp(de->d_name, "tmp") == 0)
 			continue;
 		p = path_join(dir, de->d_name);
-		if (!is_dir(p) && !(mbox && is_reg(p))) {
+		if (!is_dir(p) && !(l->mbox && is_reg(p))) {
 			free(p);
 			continue;
 		}
 		name = *prefix != '\0' ? xasprintf("%s.%s", prefix, de->d_name) :
 		    xstrdup(de->d_name);
+		/* the file name's dots are inside this level */
+		for (char *dot = name + (*prefix != '\0' ? strlen(prefix) + 1 : 0); *dot != '\0'; dot++)
+			if (*dot == '.')
+				*dot = IMAP_NAME_DOT;
 		/* a folder that is called INBOX would shadow the real one */
 		if (depth > 0 || strcasecmp(name, "INBOX") != 0)
 			strvec_push(out, name);
-		walk(p, name, depth + 1, mbox, out);
+		walk(l, p, name, depth + 1, out);
 		free(name);
 		free(p);
 	}
@@ -150,7 +192,7 @@ imap_layout_folders(const struct imap_layout *l, struct strvec *out)
 	if (!l->fs)
 		imap_mbox_folders(l->root, out);
 	else
-		walk(l->root, "", 0, l->mbox, out);
+		walk(l, l->root, "", 0, out);
 }
 
 bool

@@ -16,6 +16,9 @@ struct imap_layout {
 	char	*root;		/* the folders' root (owned) */
 	bool	 fs;		/* LAYOUT=fs */
 	bool	 mbox;		/* mbox files: folders ROOT/A/B files (imap_mbox_mbox.c) */
+	bool	 dots;		/* fs, and the client's separator is not '.': a
+				 * directory "a.b" is the folder "a.b" (set by
+				 * the session once it knows the separator) */
 };
 
 /* imap_layout_init - from the location in effect (NULL or "": the one

@@ -121,6 +121,7 @@ imap_subscriptions_read(const char *root, struct strvec *out)
 	char *path = path_join(root, "subscriptions");
 	struct str buf;
 	char *line, *save = NULL;
+	bool v2 = false;
 
 	str_init(&buf, 256);
 	if (file_read(path, 1024 * 1024, &buf) == 0) {
@@ -128,12 +129,19 @@ imap_subscriptions_read(const char *root, struct strvec *out)
 		    line = strtok_r(NULL, "\n", &save)) {
 			char *t;
 
-			if (strncmp(line, "V\t", 2) == 0 || *line == '\0')
+			if (strncmp(line, "V\t", 2) == 0) {
+				v2 = true;
 				continue;
-			/* Dovecot's version 2 file separates levels with TAB */
-			for (t = line; *t != '\0'; t++)
+			}
+			if (*line == '\0')
+				continue;
+			/* Dovecot's version 2 file separates levels with TAB,
+			 * so a '.' there is inside a level (LAYOUT=fs) */
+			for (t = line; v2 && *t != '\0'; t++)
 				if (*t == '\t')
 					*t = '.';
+				else if (*t == '.')
+					*t = IMAP_NAME_DOT;
 			if (!strvec_contains(out, line))
 				strvec_push(out, line);
 		}
@@ -177,7 +185,7 @@ imap_subscriptions_write(const char *root, const struct strvec *names)
 		const char *c;
 
 		for (c = names->v[i]; *c != '\0'; c++)
-			str_append_c(&buf, *c == '.' ? '\t' : *c);
+			str_append_c(&buf, *c == '.' ? '\t' : *c == IMAP_NAME_DOT ? '.' : *c);
 		str_append_c(&buf, '\n');
 	}
 	ret = file_write_atomic(path, buf.s, buf.len, 0600);
@@ -548,7 +556,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
     struct str *reply)
 {
 	struct list_req r;
-	struct strvec names, subs, existing;
+	struct strvec names, subs, existing, parents;
 	const char *status = "OK";
 	size_t k;
 
@@ -568,11 +576,13 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 	strvec_init(&names);
 	strvec_init(&subs);
 	strvec_init(&existing);
+	strvec_init(&parents);
 	imap_subscriptions_read(s->layout.root, &subs);
 	{
 		struct strvec dirs;
 
-		/* LAYOUT=fs: a directory without cur/ is only a parent */
+		/* LAYOUT=fs: a directory without cur/ is only a parent,
+		 * listed \Noselect even when empty, as Dovecot lists it */
 		strvec_init(&dirs);
 		imap_layout_folders(&s->layout, &dirs);
 		for (k = 0; k < dirs.n; k++) {
@@ -580,6 +590,8 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 
 			if (imap_layout_selectable(&s->layout, dir))
 				strvec_push(&existing, dirs.v[k]);
+			else if (s->layout.fs)
+				strvec_push(&parents, dirs.v[k]);
 			free(dir);
 		}
 		strvec_deinit(&dirs);
@@ -587,6 +599,8 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 	strvec_push(&existing, "INBOX");
 	for (k = 0; k < existing.n; k++)
 		strvec_push(&names, existing.v[k]);
+	for (k = 0; k < parents.n; k++)
+		strvec_push(&names, parents.v[k]);
 	if (r.opts & SEL_SUBSCRIBED)
 		for (k = 0; k < subs.n; k++)
 			if (!strvec_contains(&names, subs.v[k]))
@@ -597,8 +611,10 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 		const char *name = names.v[k];
 		const char *use = s->conf != NULL ? imap_conf_special_use(s->conf, name) : "";
 		bool exists = strvec_contains(&existing, name);
+		bool on_disk = exists || strvec_contains(&parents, name);
 		bool subscribed = strvec_contains(&subs, name);
-		bool children = has_descendant(&existing, name) || inbox_parent(s, name, &existing);
+		bool children = has_descendant(&existing, name) || has_descendant(&parents, name) ||
+		    inbox_parent(s, name, &existing);
 		bool childinfo = false;
 		struct str attrs, q;
 
@@ -626,7 +642,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 					    !any_match(s, &r, subs.v[j]))
 						childinfo = true;
 			}
-		} else if (!exists && !children) {
+		} else if (!on_disk && !children) {
 			continue;
 		}
 		if ((r.opts & SEL_SPECIALUSE) && (!exists || *use == '\0'))
@@ -635,7 +651,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 		if (!r.extended) {
 			/* IMAP4rev2 (RFC 9051 7.3.1) says \NonExistent */
 			if (!exists)
-				str_append(&attrs, s->rev2 ? "\\NonExistent " : "\\Noselect ");
+				str_append(&attrs, s->rev2 && !on_disk ? "\\NonExistent " : "\\Noselect ");
 			str_append(&attrs, children ? "\\HasChildren" : "\\HasNoChildren");
 			if (*use != '\0')
 				str_appendf(&attrs, " %s", use);
@@ -643,7 +659,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 			if (subscribed && (r.opts & (SEL_SUBSCRIBED | RET_SUBSCRIBED)))
 				str_append(&attrs, " \\Subscribed");
 			if (!exists)
-				str_append(&attrs, " \\NonExistent");
+				str_append(&attrs, on_disk ? " \\Noselect" : " \\NonExistent");
 			if (r.opts & RET_CHILDREN)
 				str_append(&attrs, children ? " \\HasChildren" : " \\HasNoChildren");
 			if (*use != '\0' && (r.opts & (SEL_SPECIALUSE | RET_SPECIALUSE)))
@@ -661,6 +677,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 	strvec_deinit(&names);
 	strvec_deinit(&subs);
 	strvec_deinit(&existing);
+	strvec_deinit(&parents);
 	imap_list_req_free(&r);
 	str_append(reply, "List completed");
 	return status;

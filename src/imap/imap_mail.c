@@ -486,6 +486,18 @@ cmd_rename(struct imap_sess *s, const struct imap_arg *a, size_t n, struct str *
 		}
 	}
 	strvec_deinit(&folders);
+	/* LAYOUT=fs: the source's parents that are left empty go, as with
+	 * Dovecot (rmdir removes nothing that holds a file) */
+	if (s->layout.fs) {
+		size_t rl = strlen(s->layout.root);
+		char *slash;
+
+		while ((slash = strrchr(fdir, '/')) != NULL && (size_t)(slash - fdir) > rl) {
+			*slash = '\0';
+			if (rmdir(fdir) != 0)
+				break;
+		}
+	}
 	free(fdir);
 	free(tdir);
 	str_append(reply, "Rename completed");
@@ -1081,6 +1093,7 @@ sess_open(struct imap_sess *s, struct pop3_client *c, struct pop3_conn *conn, co
 		log_warn("imap(%s): cannot read %s: special-use mailboxes and quota are off",
 		    user, c->set->conf_path);
 	s->conf = &service_conf;
+	s->layout.dots = s->layout.fs && imap_ns_sep(s) != '.';
 	imap_parser_init(&s->parser, IMAP_DEFAULT_MAX_LINE, IMAP_MAX_APPEND);
 	return 0;
 }

@@ -1,10 +1,25 @@
 /* imap_mailbox_name.c - see imap_mailbox_name.h */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_utf7.h"
+#include "lib/mem.h"
+
+/* undot - name with IMAP_NAME_DOT as '.' again, for the mUTF-7 checks
+ * (caller frees) */
+static char *
+undot(const char *name)
+{
+	char *copy = xstrdup(name), *p;
+
+	for (p = copy; *p != '\0'; p++)
+		if (*p == IMAP_NAME_DOT)
+			*p = '.';
+	return copy;
+}
 
 int
 imap_mailbox_is_inbox(const char *name)
@@ -81,6 +96,8 @@ imap_mailbox_name_check(const char *name, struct str *error)
 {
 	size_t len = strlen(name);
 	struct str dec;
+	char *plain;
+	const char *level;
 	bool bad;
 
 	str_reset(error);
@@ -91,7 +108,9 @@ imap_mailbox_name_check(const char *name, struct str *error)
 	/* mutf7_valid lets UTF-16 surrogates through: the full decoder
 	 * (imap_utf7.c) also wants them paired */
 	str_init(&dec, len + 8);
-	bad = !mutf7_valid(name) || imap_mutf7_to_utf8(name, &dec) != 0;
+	plain = undot(name);
+	bad = !mutf7_valid(plain) || imap_mutf7_to_utf8(plain, &dec) != 0;
+	free(plain);
 	str_deinit(&dec);
 	if (bad) {
 		str_append(error, "Mailbox name is not valid mUTF-7");
@@ -114,6 +133,21 @@ imap_mailbox_name_check(const char *name, struct str *error)
 		str_append(error, "[CANNOT] Invalid mailbox name: Name must not have '/' characters");
 		return -1;
 	}
+	/* a level "." or ".." under LAYOUT=fs would be a path's; Dovecot's
+	 * texts (a level such as ".hidden" is a name like any other there) */
+	for (level = name; level != NULL; level = strchr(level, '.')) {
+		if (*level == '.')
+			level++;
+		if (level[0] == IMAP_NAME_DOT && (level[1] == '.' || level[1] == '\0')) {
+			str_append(error, "[CANNOT] Invalid mailbox name: Contains '.' part");
+			return -1;
+		}
+		if (level[0] == IMAP_NAME_DOT && level[1] == IMAP_NAME_DOT &&
+		    (level[2] == '.' || level[2] == '\0')) {
+			str_append(error, "[CANNOT] Invalid mailbox name: Contains '..' part");
+			return -1;
+		}
+	}
 	if (name[0] == '~') {
 		str_append(error, "[CANNOT] Invalid mailbox name: Begins with '~'");
 		return -1;
@@ -131,12 +165,14 @@ imap_mailbox_name_controls(const char *name)
 	struct str dec;
 	size_t i;
 	bool found = false;
+	char *plain = undot(name);
 
 	str_init(&dec, strlen(name) + 8);
-	if (imap_mutf7_to_utf8(name, &dec) == 0)
+	if (imap_mutf7_to_utf8(plain, &dec) == 0)
 		for (i = 0; i < dec.len; i++)
 			if ((unsigned char)dec.s[i] < 0x20)
 				found = true;
 	str_deinit(&dec);
+	free(plain);
 	return found;
 }

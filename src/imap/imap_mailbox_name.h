@@ -11,6 +11,13 @@
 
 #include "lib/str.h"
 
+/* IMAP_NAME_DOT - a '.' inside one level of a name under LAYOUT=fs (and
+ * mbox), whose separator is '/': the internal separator is '.', so the
+ * client's '.' travels as this byte (imap_ns.c) and becomes '.' again in
+ * the directory name (imap_layout.c) and in replies. No client can send
+ * it: names with control characters are refused. */
+#define IMAP_NAME_DOT	'\x01'
+
 /* imap_mailbox_name_check - 0 when name may be used; else -1 with the
  * text of the NO reply (without the tag) in error */
 int	 imap_mailbox_name_check(const char *name, struct str *error);

@@ -48,8 +48,18 @@ imap_ns_in(const struct imap_sess *s, const char *name, struct str *out, struct 
 		}
 	}
 	for (c = name; *c != '\0'; c++) {
+		if (*c == IMAP_NAME_DOT) {
+			/* never the client's: it stands for '.' inside */
+			str_append(error, "Mailbox name is not valid mUTF-7");
+			return -1;
+		}
 		if (*c == '.' && sep != '.') {
-			/* the internal separator cannot be part of a level */
+			/* the internal separator: a directory per level
+			 * (LAYOUT=fs, mbox) can hold it, Maildir++ cannot */
+			if (s->layout.dots) {
+				str_append_c(out, IMAP_NAME_DOT);
+				continue;
+			}
 			str_append(error, "[CANNOT] Character not allowed in mailbox name: '.'");
 			return -1;
 		}
@@ -75,7 +85,7 @@ imap_ns_out(const struct imap_sess *s, const char *name, struct str *out)
 	}
 	str_append(out, imap_ns_prefix(s));
 	for (c = name; *c != '\0'; c++)
-		str_append_c(out, *c == '.' ? sep : *c);
+		str_append_c(out, *c == '.' ? sep : *c == IMAP_NAME_DOT ? '.' : *c);
 }
 
 const char *

@@ -815,3 +815,52 @@ def test_condstore_on_unwritable_spool_is_nomodseq(mboxbox):
     typ, r = c.cmd("STORE 1 +FLAGS (\\Flagged)")
     assert typ.startswith(b"OK") and r and not [x for x in r if b"MODSEQ" in x], r
     c.close()
+
+
+def test_folder_files_with_dots_in_their_names(mboxbox):
+    """~/mail/lists.debian is the folder "lists.debian" (separator "/",
+    Dovecot's default for mbox), as Dovecot serves it; the mbox index
+    directory and another mbox's dot-lock are not folders."""
+    with open(mboxbox.conf) as f:
+        text = f.read()
+    with open(mboxbox.conf, "w") as f:
+        f.write(text.replace("separator = .\n", "separator = /\n"))
+    write_spool(mboxbox, DOVECOT_STYLE)
+    os.makedirs(os.path.join(mboxbox.mail, "arch.2025"))
+    os.chown(os.path.join(mboxbox.mail, "arch.2025"), mboxbox.uid, mboxbox.gid)
+    write_spool(mboxbox, DOVECOT_STYLE, os.path.join(mboxbox.mail, "lists.debian"))
+    write_spool(mboxbox, DOVECOT_STYLE, os.path.join(mboxbox.mail, "arch.2025", "q1.old"))
+    write_spool(mboxbox, b"", os.path.join(mboxbox.mail, "other.lock"))
+    mboxbox.start()
+    m = login(mboxbox)
+    typ, data = m.list('""', "*")
+    names = sorted(x.decode().split(' "/" ')[1] for x in data)
+    assert names == ["INBOX", "arch.2025", "arch.2025/q1.old", "lists.debian"], data
+    typ, data = m.select("lists.debian")
+    assert typ == "OK" and data == [b"3"], data
+    typ, data = m.uid("FETCH", "7", "(FLAGS)")
+    assert typ == "OK" and b"\\Flagged" in data[0], data
+    m.close()
+    typ, data = m.status("arch.2025/q1.old", "(MESSAGES)")
+    assert typ == "OK" and b"MESSAGES 3" in data[0], data
+    assert m.create("new.box")[0] == "OK"
+    assert os.path.isfile(os.path.join(mboxbox.mail, "new.box"))
+    assert m.rename("new.box", "arch.2025/moved.box")[0] == "OK"
+    assert os.path.isfile(os.path.join(mboxbox.mail, "arch.2025", "moved.box"))
+    typ, data = m.create("x/..")
+    assert typ == "NO" and b"Contains '..' part" in data[0], data
+    m.logout()
+
+
+def test_folder_files_with_dots_under_separator_dot(mboxbox):
+    """with "." as the separator a file "a.b" cannot be named: not listed
+    (it would read as a/b), and "a.b" is the file a/b"""
+    write_spool(mboxbox, DOVECOT_STYLE)
+    write_spool(mboxbox, DOVECOT_STYLE, os.path.join(mboxbox.mail, "lists.debian"))
+    mboxbox.start()
+    m = login(mboxbox)
+    typ, data = m.list('""', "*")
+    assert [x for x in data if b"lists" in x] == [], data
+    assert m.create("a.b")[0] == "OK"
+    assert os.path.isfile(os.path.join(mboxbox.mail, "a", "b"))
+    m.logout()

@@ -112,12 +112,26 @@ def test_layout_fs_default_separator(bindir, tmp_path):
         m = login(b)
         assert run(m, "NAMESPACE")[1] == ['NAMESPACE (("" "/")) NIL NIL']
         assert run(m, "CREATE", '"c/d"')[0] == "OK"
-        # a "." inside a level cannot be carried (docs/compat.md)
-        assert run(m, "CREATE", '"a.b"')[0] == "NO"
+        # a "." inside a level is the directory's own (Dovecot's LAYOUT=fs)
+        assert run(m, "CREATE", '"a.b/x.y"')[0] == "OK"
         assert os.path.isdir(os.path.join(b.maildir, "c", "d", "cur"))
+        assert os.path.isdir(os.path.join(b.maildir, "a.b", "x.y", "cur"))
         assert run(m, "LIST", '""', '"*"')[1] == [
-            'LIST (\\HasNoChildren) "/" INBOX', 'LIST (\\HasNoChildren) "/" c/d',
+            'LIST (\\HasNoChildren) "/" INBOX', 'LIST (\\HasNoChildren) "/" a.b/x.y',
+            'LIST (\\HasNoChildren) "/" c/d', 'LIST (\\Noselect \\HasChildren) "/" a.b',
             'LIST (\\Noselect \\HasChildren) "/" c']
+        m.append("a.b/x.y", "(\\Seen)", None, b"Subject: dots\r\n\r\nbody\r\n")
+        assert m.select("a.b/x.y")[1] == [b"1"]
+        assert run(m, "SUBSCRIBE", '"a.b/x.y"')[0] == "OK"
+        with open(os.path.join(b.maildir, "subscriptions")) as f:
+            assert f.read() == "V\t2\n\na.b\tx.y\n"
+        assert run(m, "LSUB", '""', '"*"')[1] == ['LSUB () "/" a.b/x.y']
+        # "." and ".." levels would be paths' (Dovecot's texts)
+        assert run(m, "CREATE", '"a/../b"')[2] == "[CANNOT] Invalid mailbox name: Contains '..' part"
+        assert run(m, "CREATE", '"../b"')[2] == "[CANNOT] Invalid mailbox name: Contains '..' part"
+        assert run(m, "CREATE", '"a/."')[2] == "[CANNOT] Invalid mailbox name: Contains '.' part"
+        assert run(m, "RENAME", '"c/d"', '"c/.."')[0] == "NO"
+        assert sorted(os.listdir(b.maildir)).count("b") == 0
         m.logout()
     finally:
         b.cleanup()
@@ -184,9 +198,16 @@ def dovecot_lines(location, ns, script):
 
 
 DEFAULT = "namespace inbox {\n  inbox = yes\n}\n"
-# LAYOUT=fs: Dovecot takes "a.b" as one level; yubin's internal names
-# use "." between levels, so it refuses such names (docs/compat.md)
-FS_SCRIPT = [c for c in SCRIPT if not any("." in x for x in c[1:])]
+# LAYOUT=fs: "a.b" is one level, as Dovecot takes it (yubin's internal
+# separator is "."; the level's dot travels as IMAP_NAME_DOT), and levels
+# that would be ".", ".." or hidden files
+FS_SCRIPT = SCRIPT + [
+    ("CREATE", '"x.y/z"'), ("CREATE", '"p/.q"'), ("CREATE", '".."'), ("CREATE", '"a/../b"'),
+    ("CREATE", '"a/./b"'), ("CREATE", '".hidden"'), ("CREATE", '"k/l..m"'),
+    ("SUBSCRIBE", '"x.y/z"'), ("LSUB", '""', '"*"'), ("LIST", '""', '"*"'),
+    ("LIST", '""', '"x.y/%"'), ("LIST", '""', '"x%"'), ("RENAME", '"x.y/z"', '"m.n"'),
+    ("LIST", '""', '"*"'), ("SELECT", '"m.n"'), ("SELECT", "INBOX"), ("STATUS", '"a.b"', "(MESSAGES)"),
+    ("DELETE", '"m.n"'), ("DELETE", '"k/l..m"'), ("LIST", '""', '"*"'), ("LSUB", '""', '"*"')]
 
 
 @pytest.mark.parametrize("ns,location,script", [

@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_layout.h"
 #include "imap/imap_mailbox_name.h"
 #include "imap/imap_mime.h"
 
@@ -110,7 +112,14 @@ test_mailbox_names(void **state)
 		{ "a/b", "[CANNOT] Invalid mailbox name: Name must not have '/' characters" },
 		{ "&2D0-", "Mailbox name is not valid mUTF-7" },
 		{ "~x", "[CANNOT] Invalid mailbox name: Begins with '~'" },
-		{ "a\001b", "Mailbox name is not valid mUTF-7" },
+		{ "a\002b", "Mailbox name is not valid mUTF-7" },
+		/* IMAP_NAME_DOT: a '.' inside a LAYOUT=fs level (imap_ns.c) */
+		{ "a\001b.c", NULL },
+		{ "\001hidden", NULL },
+		{ "a.\001\001\001", NULL },
+		{ "\001\001.x", "[CANNOT] Invalid mailbox name: Contains '..' part" },
+		{ "x.\001\001", "[CANNOT] Invalid mailbox name: Contains '..' part" },
+		{ "x.\001.y", "[CANNOT] Invalid mailbox name: Contains '.' part" },
 		{ "caf\xc3\xa9", "Mailbox name is not valid mUTF-7" },
 		{ "&AGE-", "Mailbox name is not valid mUTF-7" },
 		{ "x.", "[CANNOT] Invalid mailbox name: Ends with hierarchy separator" },
@@ -131,6 +140,31 @@ test_mailbox_names(void **state)
 	str_deinit(&e);
 }
 
+static void
+test_layout_fs_dirs(void **state)
+{
+	struct imap_layout l;
+	const char *err = NULL;
+	char *d;
+
+	assert_int_equal(imap_layout_init(&l, "maildir:/srv/m:LAYOUT=fs", "u", "/home/u",
+	    "/srv/m", &err), 0);
+	d = imap_layout_dir(&l, "a\001b.c\001d");
+	assert_string_equal(d, "/srv/m/a.b/c.d");
+	free(d);
+	/* levels of dots alone never become "." or ".." in a path */
+	d = imap_layout_dir(&l, "\001\001.x");
+	assert_string_equal(d, "/srv/m/\001\001/x");
+	free(d);
+	d = imap_layout_dir(&l, "x.\001");
+	assert_string_equal(d, "/srv/m/x/\001");
+	free(d);
+	d = imap_layout_dir(&l, "x.\001\001\001");
+	assert_string_equal(d, "/srv/m/x/...");
+	free(d);
+	imap_layout_deinit(&l);
+}
+
 int
 main(void)
 {
@@ -138,6 +172,7 @@ main(void)
 		cmocka_unit_test(test_envelope_and_bodystructure),
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_mailbox_names),
+		cmocka_unit_test(test_layout_fs_dirs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
