@@ -17,7 +17,7 @@
 
 const char *const qdir_all[] = {
 	"incoming", "active", "deferred", "hold", "corrupt", "maildrop", "bounce", "defer",
-	"pid", "public", "private", "spare", NULL,
+	"trace", "flush", "pid", "public", "private", "spare", NULL,
 };
 
 const char *const qdir_message_queues[] = {

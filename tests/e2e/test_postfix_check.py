@@ -200,3 +200,15 @@ def test_missing_files_and_usage(run, confdir, instance):
         assert r.rc == 1 and "not running" in r.err + r.out, (cmd, r)
     r = run("postfix", "-c", str(instance), "flush")
     assert r.rc == 1 and "mail system is down" in r.err, r
+
+
+def test_a_started_instance_passes_its_own_check(run, instance_factory):
+    """the queue that `postfix start` makes is the one `postfix check`
+    looks for (trace/ and flush/ were missing: two warnings on every
+    fresh instance, `yubin dev` included)"""
+    inst = instance_factory()
+    inst.start()
+    r = run("postfix", "-c", inst.etc, "check")
+    assert r.rc == 0 and "missing queue directory" not in r.err, r
+    for sub in QUEUE_DIRS:
+        assert os.path.isdir(os.path.join(inst.spool, sub)), sub
