@@ -751,7 +751,10 @@ cmd_deliver(int argc, char **argv)
 			"sieve_virustest_status_header", "sieve_virustest_max_value",
 			"sieve_include_max_nesting_depth", "sieve_include_max_includes",
 			"sieve_variables_max_scope_size", "sieve_variables_max_variable_size",
-			"sieve_global", NULL };
+			"sieve_global", "sieve_spamtest_max_header", "sieve_virustest_max_header",
+			"sieve_duplicate_default_period", "sieve_duplicate_max_period",
+			"sieve_editheader_max_header_size", "sieve_editheader_protected",
+			"sieve_editheader_forbid_add", "sieve_editheader_forbid_delete", NULL };
 		size_t k;
 
 		for (k = 0; keys[k] != NULL; k++) {
@@ -811,6 +814,7 @@ cmd_deliver(int argc, char **argv)
 	env.phase = "during";
 	env.spam = &cfg.spam;
 	env.virus = &cfg.virus;
+	env.editheader = &cfg.editheader;
 	env.mailbox_exists = cb_mailbox_exists;
 	env.special_use_exists = cb_special_use_exists;
 	env.duplicate_check = cb_dup_check;

@@ -81,6 +81,7 @@ ts_env(struct ts *t)
 	t->env.env_auth = t->env_auth;
 	t->env.spam = &t->cfg.spam;
 	t->env.virus = &t->cfg.virus;
+	t->env.editheader = &t->cfg.editheader;
 }
 
 static void

@@ -225,6 +225,7 @@ sieve_tool_env_defaults(struct sieve_env *env, struct sieve_config *cfg, struct 
 	env->phase = "post";
 	env->spam = &cfg->spam;
 	env->virus = &cfg->virus;
+	env->editheader = &cfg->editheader;
 	env->loader = &cfg->loader;
 }
 

@@ -760,6 +760,16 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 		if (!n->pos[0]->v[0].vars && (h[0] == 0 || h[j] != 0))
 			sv_error(vs->errs, n->pos[0]->line, n->pos[0]->col, "%s: specified field "
 			    "name '%s' is invalid", n->name, h);
+		/* a constant value over sieve_editheader_max_header_size can never
+		 * be added: Pigeonhole refuses the script */
+		if (d->id == SV_C_ADDHEADER && !n->pos[1]->v[0].vars &&
+		    n->pos[1]->v[0].len > vs->sc->limits.editheader_max_header_size)
+			sv_error(vs->errs, n->pos[1]->line, n->pos[1]->col, "addheader command: "
+			    "specified header value is too large (%zu bytes)", n->pos[1]->v[0].len);
+		if (d->id == SV_C_DELETEHEADER && !n->pos[0]->v[0].vars &&
+		    (strcasecmp(h, "received") == 0 || strcasecmp(h, "auto-submitted") == 0))
+			sv_warning(vs->errs, n->line, "deleteheader command: deleting specified "
+			    "header field '%s' is forbidden; modification will be denied", h);
 		break;
 	}
 	default:
