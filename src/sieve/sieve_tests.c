@@ -352,25 +352,25 @@ test_environment(struct sv_run *r, const struct sv_node *n)
 	return rc;
 }
 
-/* score_value - the configured header's value (regex group 1 if a
- * pattern is set), or NULL; caller frees */
+/* header_score_value - the first field name's value (regex group 1 if a
+ * pattern is given), or NULL; caller frees */
 static char *
-score_value(struct sv_run *r, const struct sieve_scorecfg *sc)
+header_score_value(struct sv_run *r, const char *name, const char *pattern)
 {
 	struct strvec raw;
 	char *v = NULL;
 
 	strvec_init(&raw);
-	sv_header_values(r, 0, sc->header, false, &raw);
+	sv_header_values(r, 0, name, false, &raw);
 	if (raw.n > 0) {
-		if (sc->regex == NULL)
+		if (pattern == NULL)
 			v = xstrdup(raw.v[0]);
 		else {
 			regex_t re;
 			regmatch_t m[2];
 			const char *err;
 
-			if (sv_regex_compile(&re, sc->regex, SV_CMP_OCTET, &err) == 0) {
+			if (sv_regex_compile(&re, pattern, SV_CMP_OCTET, &err) == 0) {
 				if (regexec(&re, raw.v[0], 2, m, 0) == 0) {
 					int g = m[1].rm_so >= 0 ? 1 : 0;
 
@@ -382,6 +382,51 @@ score_value(struct sv_run *r, const struct sieve_scorecfg *sc)
 	}
 	strvec_deinit(&raw);
 	return v;
+}
+
+/* score_number - a scanner's decimal number, the whole string: an optional
+ * sign, digits, an optional fraction (Pigeonhole reads "5.5 ", "1e1" or
+ * "0x5" as no number, so the test says "not tested") */
+static bool
+score_number(const char *v, double *out)
+{
+	const char *p = v;
+	size_t digits = 0;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	for (; isdigit((unsigned char)*p); p++)
+		digits++;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits++;
+	if (*p != 0 || digits > 30)
+		return false;
+	*out = digits > 0 ? strtod(v, NULL) : 0;
+	return true;
+}
+
+/* score_max - the maximum score: sieve_*_max_value, or read from the
+ * message by sieve_*_max_header; <= 0 when there is none (the test then
+ * says "not tested"). Pigeonhole refuses the two together. */
+static double
+score_max(struct sv_run *r, const struct sieve_scorecfg *sc, unsigned line, const char *test)
+{
+	char *v;
+	double mx = 0;
+
+	if (sc->max_header == NULL)
+		return sc->max;
+	if (sc->max > 0) {
+		sv_run_warning(r, line, "%s: sieve_%s_max_header and sieve_%s_max_value cannot "
+		    "both be configured", test, test, test);
+		return 0;
+	}
+	v = header_score_value(r, sc->max_header, sc->max_regex);
+	if (v == NULL || !score_number(v, &mx))
+		mx = 0;
+	free(v);
+	return mx;
 }
 
 /* spamtest / virustest (RFC 5235): the configured header as a score */
@@ -397,7 +442,7 @@ test_spamtest(struct sv_run *r, const struct sv_node *n)
 
 	strvec_init(&vals);
 	if (sc != NULL && sc->header != NULL)
-		v = score_value(r, sc);
+		v = header_score_value(r, sc->header, sc->regex);
 	if (v != NULL) {
 		if (sc->type == SIEVE_SCORE_TEXT) {
 			int i;
@@ -407,12 +452,15 @@ test_spamtest(struct sv_run *r, const struct sv_node *n)
 					level = i;
 			if (level > 0)
 				frac = (double)(level - 1) / (top - 1);
-		} else if (sc->max > 0) {
-			char *end;
-			double x = sc->type == SIEVE_SCORE_STRLEN ? (double)strlen(v) : strtod(v, &end);
+		} else {
+			double mx = score_max(r, sc, n->line, virus ? "virustest" : "spamtest"), x;
+			bool ok = sc->type == SIEVE_SCORE_STRLEN;
 
-			if (sc->type == SIEVE_SCORE_STRLEN || end != v)
-				frac = x <= 0 ? 0 : x >= sc->max ? 1 : x / sc->max;
+			x = ok ? (double)strlen(v) : 0;
+			if (!ok)
+				ok = score_number(v, &x);
+			if (ok && mx > 0)
+				frac = x <= 0 ? 0 : x >= mx ? 1 : x / mx;
 		}
 	}
 	/* 0: not tested; 1 .. top (RFC 5235 3) or 0 .. 100 with :percent */
