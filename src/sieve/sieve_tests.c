@@ -488,6 +488,7 @@ test_duplicate(struct sv_run *r, const struct sv_node *n)
 	char *u = tag_str(r, n, ":uniqueid"), *h = tag_str(r, n, ":header");
 	char *hd = tag_str(r, n, ":handle");
 	struct sv_arg *sa;
+	uint64_t period;
 	int rc = 0;
 
 	strvec_init(&raw);
@@ -505,10 +506,17 @@ test_duplicate(struct sv_run *r, const struct sv_node *n)
 		str_append(&id, hd);
 	if (r->env->duplicate_check != NULL)
 		rc = r->env->duplicate_check(r->env->ctx, id.s, id.len) > 0;
-	/* marked as seen only when the result is executed (RFC 7352 3) */
-	if (!rc)
-		sv_result_track_dup(r->res, id.s, id.len, hd,
-		    sv_node_tag(n, ":seconds", &sa) != NULL ? sa->num : 7 * 86400);
+	/* the period: :seconds or sieve_duplicate_default_period, both capped
+	 * by sieve_duplicate_max_period (0: no cap) */
+	period = sv_node_tag(n, ":seconds", &sa) != NULL ? sa->num :
+	    r->sc->limits.duplicate_default_period;
+	if (r->sc->limits.duplicate_max_period > 0 && period > r->sc->limits.duplicate_max_period)
+		period = r->sc->limits.duplicate_max_period;
+	/* marked as seen only when the result is executed (RFC 7352 3); a
+	 * new ID starts its period, and with :last a duplicate starts it
+	 * again (the period counts from the last time it was seen) */
+	if (!rc || sv_has_tag(n, ":last"))
+		sv_result_track_dup(r->res, id.s, id.len, hd, period);
 out:
 	strvec_deinit(&raw);
 	str_deinit(&id);
