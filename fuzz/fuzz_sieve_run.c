@@ -3,8 +3,8 @@
  * discarding store: the interpreter, :matches, :regex, variables, the MIME
  * walker, include (a loader that returns the script itself, so loops are
  * tried) and the executor must stay within their limits; spamtest and
- * virustest (its maximum read from the message) and editheader with a
- * site policy are configured. The input's
+ * virustest (its maximum read from the message), editheader with a
+ * site policy and vnd.dovecot.environment's config items are configured. The input's
  * first line, when it starts with "#M", is used as the message instead
  * (so the message parser is fuzzed too). */
 #include <stddef.h>
@@ -118,6 +118,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			hdr.forbid_add = (char *)(uintptr_t)"X-C";
 			hdr.forbid_delete = (char *)(uintptr_t)" X-D  Received ";
 			env.editheader = &hdr;
+		}
+		{
+			static char dept[] = "dept=sales", empty[] = "empty=";
+			static char *const cfgitems[] = { dept, empty, NULL };
+
+			env.env_config = cfgitems;
+			env.user = "bob";
+			env.hostname = "mx.example.com";
 		}
 		env.now = 1790000000;
 		loader.load = load;

@@ -763,6 +763,22 @@ cmd_deliver(int argc, char **argv)
 			if (v != NULL && *v != 0 && sieve_config_set(&cfg, keys[k], v, &err) < 0)
 				lda_log(&d, "Warning", "plugin/%s: %s", keys[k], err);
 		}
+		{
+			/* sieve_env_NAME: vnd.dovecot.environment's config items */
+			const struct dovecot_conf_section *root = dovecot_conf_root(d.dc);
+			const char *key, *val;
+
+			for (size_t s = 0; s < dovecot_conf_section_count(root); s++) {
+				const struct dovecot_conf_section *sec =
+				    dovecot_conf_section_child(root, s);
+				const char *t = dovecot_conf_section_type(sec);
+
+				for (size_t j = 0; t != NULL && strcmp(t, "plugin") == 0 &&
+				    dovecot_conf_section_key(sec, j, &key, &val); j++)
+					if (strncmp(key, "sieve_env_", 10) == 0)
+						(void)sieve_config_set(&cfg, key, val, &err);
+			}
+		}
 		for (k = 0; k < overrides.n; k++) {
 			char *eq = strchr(overrides.v[k], '=');
 			const char *key = overrides.v[k];
@@ -815,6 +831,7 @@ cmd_deliver(int argc, char **argv)
 	env.spam = &cfg.spam;
 	env.virus = &cfg.virus;
 	env.editheader = &cfg.editheader;
+	env.env_config = cfg.env_config;
 	env.mailbox_exists = cb_mailbox_exists;
 	env.special_use_exists = cb_special_use_exists;
 	env.duplicate_check = cb_dup_check;

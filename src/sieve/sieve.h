@@ -127,6 +127,9 @@ struct sieve_env {
 	time_t		 now;		/* 0 = time(NULL) */
 	const struct sieve_scorecfg *spam, *virus;	/* spamtest, virustest (may be NULL) */
 	const struct sieve_hdrcfg *editheader;		/* may be NULL */
+	/* vnd.dovecot.environment's "vnd.dovecot.config.NAME": the settings
+	 * sieve_env_NAME, as "NAME=value" strings (NULL-ended; may be NULL) */
+	char *const	*env_config;
 	const struct sieve_loader *loader;
 	/* mailbox_exists - 1 yes, 0 no (mailboxexists, fileinto :create) */
 	int	(*mailbox_exists)(void *ctx, const char *mailbox);

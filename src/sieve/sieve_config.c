@@ -69,6 +69,9 @@ sieve_config_deinit(struct sieve_config *c)
 	score_free(&c->spam);
 	score_free(&c->virus);
 	hdrcfg_free(&c->editheader);
+	for (size_t i = 0; i < c->nenv_config; i++)
+		free(c->env_config[i]);
+	free(c->env_config);
 	free(c->personal_dir);
 	free(c->global_dir);
 	memset(c, 0, sizeof(*c));
@@ -253,6 +256,29 @@ sieve_config_set(struct sieve_config *c, const char *key, const char *value,
 		}
 		return 0;
 	}
+	if (strncmp(key, "sieve_env_", 10) == 0 && key[10] != 0) {
+		/* vnd.dovecot.environment's vnd.dovecot.config.NAME */
+		size_t kl = strlen(key + 10), e;
+
+		for (e = 0; e < c->nenv_config; e++)
+			if (strncmp(c->env_config[e], key + 10, kl) == 0 &&
+			    c->env_config[e][kl] == '=')
+				break;
+		if (e == c->nenv_config) {
+			if (c->nenv_config >= 1000) {
+				snprintf(err, sizeof(err), "too many sieve_env_ settings");
+				*error_r = err;
+				return -1;
+			}
+			c->env_config = xreallocarray(c->env_config, c->nenv_config + 2,
+			    sizeof(char *));
+			c->nenv_config++;
+		} else
+			free(c->env_config[e]);
+		c->env_config[e] = xasprintf("%s=%s", key + 10, value);
+		c->env_config[c->nenv_config] = NULL;
+		return 1;
+	}
 	if (strcmp(key, "sieve_editheader_max_header_size") == 0) {
 		/* Pigeonhole's minimum is 1024; less is an invalid value */
 		if (parse_u64(value, true, false, &n) < 0 || n < 1024 || n > SIZE_MAX / 2) {
@@ -321,7 +347,19 @@ sieve_config_unset(struct sieve_config *c, const char *key)
 		c->limits.duplicate_max_period = d.limits.duplicate_max_period;
 	} else if (strcmp(key, "sieve_editheader_max_header_size") == 0)
 		c->limits.editheader_max_header_size = d.limits.editheader_max_header_size;
-	else if (strcmp(key, "sieve_editheader_protected") == 0)
+	else if (strncmp(key, "sieve_env_", 10) == 0) {
+		size_t kl = strlen(key + 10);
+
+		for (size_t i = 0; i < c->nenv_config; i++)
+			if (strncmp(c->env_config[i], key + 10, kl) == 0 &&
+			    c->env_config[i][kl] == '=') {
+				free(c->env_config[i]);
+				memmove(&c->env_config[i], &c->env_config[i + 1],
+				    (c->nenv_config - i) * sizeof(char *));
+				c->nenv_config--;
+				break;
+			}
+	} else if (strcmp(key, "sieve_editheader_protected") == 0)
 		XFREE(c->editheader.protect);
 	else if (strcmp(key, "sieve_editheader_forbid_add") == 0)
 		XFREE(c->editheader.forbid_add);

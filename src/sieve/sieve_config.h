@@ -13,6 +13,9 @@ struct sieve_config {
 	struct sieve_extset exts;
 	struct sieve_scorecfg spam, virus;
 	struct sieve_hdrcfg editheader;	/* sieve_editheader_protected / forbid_* */
+	char	**env_config;		/* sieve_env_NAME = value as "NAME=value",
+					 * NULL-ended (vnd.dovecot.environment) */
+	size_t	 nenv_config;
 	char	*personal_dir;		/* include :personal (the script's directory) */
 	char	*global_dir;		/* include :global (sieve_global) */
 	struct sieve_loader loader;	/* loads NAME.sieve from the two */

@@ -1022,12 +1022,20 @@ sv_ext_command(struct sv_run *r, const struct sv_node *n)
 	}
 }
 
-/* sv_ns_lookup_default - ${ns.name}: the engine knows no namespace of its
- * own (Pigeonhole has no env. either); the caller's (tst. in the
- * testsuite) or "" */
+/* sv_ns_lookup_default - ${ns.name}: env.ITEM when the script requires
+ * vnd.dovecot.environment (an unknown item is ""), else the caller's
+ * namespace (tst. in the testsuite), else "" */
 void
 sv_ns_lookup_default(struct sv_run *r, const char *name, size_t len, struct str *out)
 {
+	if (len > 4 && strncasecmp(name, "env.", 4) == 0 &&
+	    ((r->sc->exts.bits | r->main->exts.bits) & (UINT64_C(1) << SV_EXT_VND_ENVIRONMENT))) {
+		const char *v = sv_env_item(r, name + 4, len - 4, true);
+
+		if (v != NULL)
+			str_append(out, v);
+		return;
+	}
 	if (r->env->var_namespace != NULL)
 		r->env->var_namespace(r->env->ctx, name, len, out);
 }

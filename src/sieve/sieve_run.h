@@ -71,6 +71,7 @@ void	 sv_ext_command(struct sv_run *, const struct sv_node *);
 int	 sv_test_hasflag(struct sv_run *, const struct sv_node *);
 /* sieve_tests.c */
 int	 sv_ext_test(struct sv_run *, const struct sv_node *);
+const char *sv_env_item(struct sv_run *, const char *name, size_t len, bool var);
 void	 sv_mime_header_values(struct sv_run *, const struct sv_node *, const char *name,
 	    bool raw, struct strvec *out);
 void	 sv_mime_ct_values(struct sv_run *, const struct sv_node *, const struct strvec *in,

@@ -315,35 +315,83 @@ test_date(struct sv_run *r, const struct sv_node *n)
 	return rc;
 }
 
+/* name_is - does the item name (len bytes) equal want? In the env.
+ * variables namespace "-" is written "_" (vnd.dovecot.environment 4) */
+static bool
+name_is(const char *name, size_t len, const char *want, bool var)
+{
+	size_t i;
+
+	if (strlen(want) != len)
+		return false;
+	for (i = 0; i < len; i++) {
+		char a = (char)tolower((unsigned char)name[i]), b = want[i];
+
+		if (a != b && !(var && a == '_' && b == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* sv_env_item - an environment item's value (RFC 5183 4; the
+ * vnd.dovecot.* ones when the script requires vnd.dovecot.environment),
+ * or NULL when the item does not exist. remote-host and remote-ip are
+ * not among them: the message comes from the MTA over LMTP or a pipe,
+ * which does not pass the SMTP client on (no XCLIENT), as in Pigeonhole.
+ * var: the name is written as an env. variable. */
+const char *
+sv_env_item(struct sv_run *r, const char *name, size_t len, bool var)
+{
+	bool vnd = (r->sc->exts.bits & (UINT64_C(1) << SV_EXT_VND_ENVIRONMENT)) != 0 ||
+	    (r->main->exts.bits & (UINT64_C(1) << SV_EXT_VND_ENVIRONMENT)) != 0;
+
+	if (name_is(name, len, "domain", var)) {
+		const char *h = r->env->hostname;
+
+		return h != NULL && strchr(h, '.') != NULL ? strchr(h, '.') + 1 : h;
+	}
+	if (name_is(name, len, "host", var))
+		return r->env->hostname;
+	if (name_is(name, len, "location", var))
+		return r->env->location != NULL ? r->env->location : "MS";
+	if (name_is(name, len, "phase", var))
+		return r->env->phase != NULL ? r->env->phase : "during";
+	if (name_is(name, len, "name", var))
+		return "yubin Sieve";
+	if (name_is(name, len, "version", var))
+		return YUBIN_VERSION;
+	if (!vnd)
+		return NULL;
+	if (name_is(name, len, "vnd.dovecot.default-mailbox", var))
+		return r->env->default_mailbox != NULL ? r->env->default_mailbox : "INBOX";
+	if (name_is(name, len, "vnd.dovecot.username", var))
+		return r->env->user;
+	if (len > 19 && strncasecmp(name, "vnd.dovecot.config.", 19) == 0 &&
+	    r->env->env_config != NULL) {
+		/* the setting sieve_env_NAME; its name as written (settings are
+		 * case-sensitive in Dovecot) */
+		const char *k = name + 19;
+		size_t kl = len - 19;
+
+		for (char *const *c = r->env->env_config; *c != NULL; c++)
+			if (strncmp(*c, k, kl) == 0 && (*c)[kl] == '=')
+				return *c + kl + 1;
+	}
+	return NULL;
+}
+
 static int
 test_environment(struct sv_run *r, const struct sv_node *n)
 {
 	struct strvec vals;
 	struct str name;
-	const char *v = NULL;
+	const char *v;
 	int rc;
 
 	strvec_init(&vals);
 	str_init(&name, 32);
 	sv_expand(r, &n->pos[0]->v[0], &name);
-	if (strcasecmp(name.s, "domain") == 0) {
-		const char *h = r->env->hostname;
-
-		v = h != NULL && strchr(h, '.') != NULL ? strchr(h, '.') + 1 : h;
-	} else if (strcasecmp(name.s, "host") == 0)
-		v = r->env->hostname;
-	else if (strcasecmp(name.s, "location") == 0)
-		v = r->env->location != NULL ? r->env->location : "MS";
-	else if (strcasecmp(name.s, "phase") == 0)
-		v = r->env->phase != NULL ? r->env->phase : "during";
-	else if (strcasecmp(name.s, "name") == 0)
-		v = "yubin Sieve";
-	else if (strcasecmp(name.s, "version") == 0)
-		v = YUBIN_VERSION;
-	else if (strcasecmp(name.s, "vnd.dovecot.default-mailbox") == 0)
-		v = r->env->default_mailbox != NULL ? r->env->default_mailbox : "INBOX";
-	else if (strcasecmp(name.s, "vnd.dovecot.username") == 0)
-		v = r->env->user;
+	v = sv_env_item(r, name.s, name.len, false);
 	if (v != NULL)
 		strvec_push(&vals, v);
 	rc = vals.n > 0 ? sv_match_values(r, n, &vals, n->pos[1]) : 0;

@@ -697,6 +697,9 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 				vs->sc->exts.bits |= UINT64_C(1) << SV_EXT_SPAMTEST;
 			if (e == SV_EXT_EREJECT)
 				vs->sc->exts.bits |= UINT64_C(1) << SV_EXT_EREJECT;
+			/* vnd.dovecot.environment implies environment */
+			if (e == SV_EXT_VND_ENVIRONMENT)
+				vs->sc->exts.bits |= UINT64_C(1) << SV_EXT_ENVIRONMENT;
 		}
 		break;
 	}

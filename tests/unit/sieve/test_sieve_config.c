@@ -1,6 +1,6 @@
 /* test_sieve_config.c - Pigeonhole's plugin settings as sieve_config_set
  * reads them: editheader limits and lists, duplicate periods,
- * spamtest/virustest max_header; bad values are refused (the callers log
+ * spamtest/virustest max_header, sieve_env_*; bad values are refused (the callers log
  * a warning and keep the default, as Pigeonhole does). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -91,6 +91,31 @@ test_score_max_header(void **state)
 	sieve_config_deinit(&c);
 }
 
+static void
+test_env_settings(void **state)
+{
+	struct sieve_config c;
+	const char *err = NULL;
+
+	(void)state;
+	sieve_config_init(&c);
+	assert_null(c.env_config);
+	assert_int_equal(sieve_config_set(&c, "sieve_env_a", "1", &err), 1);
+	assert_int_equal(sieve_config_set(&c, "sieve_env_b", "two words", &err), 1);
+	assert_int_equal(sieve_config_set(&c, "sieve_env_a", "3", &err), 1);
+	assert_int_equal(c.nenv_config, 2);
+	assert_string_equal(c.env_config[0], "a=3");
+	assert_string_equal(c.env_config[1], "b=two words");
+	assert_null(c.env_config[2]);
+	sieve_config_unset(&c, "sieve_env_a");
+	assert_int_equal(c.nenv_config, 1);
+	assert_string_equal(c.env_config[0], "b=two words");
+	assert_null(c.env_config[1]);
+	/* "sieve_env_" alone names nothing */
+	assert_int_equal(sieve_config_set(&c, "sieve_env_", "x", &err), 0);
+	sieve_config_deinit(&c);
+}
+
 int
 main(void)
 {
@@ -98,6 +123,7 @@ main(void)
 		cmocka_unit_test(test_editheader_settings),
 		cmocka_unit_test(test_duplicate_periods),
 		cmocka_unit_test(test_score_max_header),
+		cmocka_unit_test(test_env_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
