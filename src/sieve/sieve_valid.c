@@ -120,7 +120,7 @@ static const char *const exclusive[] = {
 	":is :contains :matches :regex :count :value", ":all :localpart :domain :user :detail",
 	":over :under", ":raw :content :text", ":zone :originalzone", ":lower :upper",
 	":lowerfirst :upperfirst", ":days :seconds", ":type :subtype :contenttype :param",
-	":personal :global", NULL,
+	":personal :global", ":header :uniqueid", NULL,
 };
 
 static const char *const ext_names[] = {

@@ -246,6 +246,23 @@ def test_environment_items_as_pigeonhole(bindir, wd, script):
     y = _yubin(bindir, args, wd)
     assert y.returncode == p.returncode == (0 if script == "plain" else 89)
 
+def test_duplicate_header_and_uniqueid_conflict_as_pigeonhole(bindir, wd):
+    _put(wd, "d.sieve", 'require "duplicate";\n'
+         'if duplicate :header "X-A" :uniqueid "y" { discard; }\n')
+    real = real_tool("sievec")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(wd)}
+    kw = {}
+    if os.geteuid() == 0:
+        os.chown(wd, pwd.getpwnam("nobody").pw_uid, -1)
+        kw = {"user": "nobody", "group": pwd.getpwnam("nobody").pw_gid}
+    p = subprocess.run([real, "d.sieve"], cwd=wd, env=env, capture_output=True, text=True,
+                       timeout=60, **kw)
+    y = subprocess.run([os.path.join(bindir, "sievec"), "d.sieve"], cwd=wd,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == y.returncode == 89, (p.stderr, y.stderr)
+    assert "d: line 2: error:" in p.stderr and "d: line 2: error:" in y.stderr
+
+
 # --- deliver: the settings from dovecot.conf's plugin { } on real mail ---
 
 class User:
