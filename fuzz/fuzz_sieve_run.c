@@ -2,7 +2,9 @@
  * run it against a fixed MIME message and execute the result into a
  * discarding store: the interpreter, :matches, :regex, variables, the MIME
  * walker, include (a loader that returns the script itself, so loops are
- * tried) and the executor must stay within their limits. The input's
+ * tried) and the executor must stay within their limits; spamtest and
+ * virustest (its maximum read from the message), editheader with a
+ * site policy and vnd.dovecot.environment's config items are configured. The input's
  * first line, when it starts with "#M", is used as the message instead
  * (so the message parser is fuzzed too). */
 #include <stddef.h>
@@ -23,6 +25,7 @@ static const char fixed[] =
 	"Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
 	"Message-ID: <1@example.org>\r\n"
 	"X-Spam-Score: 5\r\n"
+	"X-Spam-Max: max=9.5\r\n"
 	"MIME-Version: 1.0\r\n"
 	"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
 	"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
@@ -88,6 +91,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sieve_limits_default(&lim);
 	lim.max_script_size = 64 * 1024;
 	lim.max_steps = 20000;
+	lim.editheader_max_header_size = 1024;
+	lim.duplicate_max_period = 3600;
 	ext.bits = (UINT64_C(1) << SV_EXT_COUNT) - 1;
 	ext.bits &= ~(UINT64_C(1) << SV_EXT_TESTSUITE);
 	str_init(&errs, 256);
@@ -98,11 +103,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		env.env_from = "alice@example.org";
 		env.env_to = "bob+x@example.com";
 		{
-			static struct sieve_scorecfg spam;
+			static struct sieve_scorecfg spam, virus;
+			static struct sieve_hdrcfg hdr;
 
 			spam.header = (char *)(uintptr_t)"X-Spam-Score";
 			spam.max = 10;
 			env.spam = &spam;
+			/* the maximum read from the message (sieve_*_max_header) */
+			virus.header = (char *)(uintptr_t)"X-Spam-Score";
+			virus.max_header = (char *)(uintptr_t)"X-Spam-Max";
+			virus.max_regex = (char *)(uintptr_t)"max=([-+0-9.]+)";
+			env.virus = &virus;
+			hdr.protect = (char *)(uintptr_t)"X-A x-b";
+			hdr.forbid_add = (char *)(uintptr_t)"X-C";
+			hdr.forbid_delete = (char *)(uintptr_t)" X-D  Received ";
+			env.editheader = &hdr;
+		}
+		{
+			static char dept[] = "dept=sales", empty[] = "empty=";
+			static char *const cfgitems[] = { dept, empty, NULL };
+
+			env.env_config = cfgitems;
+			env.user = "bob";
+			env.hostname = "mx.example.com";
 		}
 		env.now = 1790000000;
 		loader.load = load;

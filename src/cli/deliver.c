@@ -751,7 +751,10 @@ cmd_deliver(int argc, char **argv)
 			"sieve_virustest_status_header", "sieve_virustest_max_value",
 			"sieve_include_max_nesting_depth", "sieve_include_max_includes",
 			"sieve_variables_max_scope_size", "sieve_variables_max_variable_size",
-			"sieve_global", NULL };
+			"sieve_global", "sieve_spamtest_max_header", "sieve_virustest_max_header",
+			"sieve_duplicate_default_period", "sieve_duplicate_max_period",
+			"sieve_editheader_max_header_size", "sieve_editheader_protected",
+			"sieve_editheader_forbid_add", "sieve_editheader_forbid_delete", NULL };
 		size_t k;
 
 		for (k = 0; keys[k] != NULL; k++) {
@@ -759,6 +762,22 @@ cmd_deliver(int argc, char **argv)
 
 			if (v != NULL && *v != 0 && sieve_config_set(&cfg, keys[k], v, &err) < 0)
 				lda_log(&d, "Warning", "plugin/%s: %s", keys[k], err);
+		}
+		{
+			/* sieve_env_NAME: vnd.dovecot.environment's config items */
+			const struct dovecot_conf_section *root = dovecot_conf_root(d.dc);
+			const char *key, *val;
+
+			for (size_t s = 0; s < dovecot_conf_section_count(root); s++) {
+				const struct dovecot_conf_section *sec =
+				    dovecot_conf_section_child(root, s);
+				const char *t = dovecot_conf_section_type(sec);
+
+				for (size_t j = 0; t != NULL && strcmp(t, "plugin") == 0 &&
+				    dovecot_conf_section_key(sec, j, &key, &val); j++)
+					if (strncmp(key, "sieve_env_", 10) == 0)
+						(void)sieve_config_set(&cfg, key, val, &err);
+			}
 		}
 		for (k = 0; k < overrides.n; k++) {
 			char *eq = strchr(overrides.v[k], '=');
@@ -811,6 +830,8 @@ cmd_deliver(int argc, char **argv)
 	env.phase = "during";
 	env.spam = &cfg.spam;
 	env.virus = &cfg.virus;
+	env.editheader = &cfg.editheader;
+	env.env_config = cfg.env_config;
 	env.mailbox_exists = cb_mailbox_exists;
 	env.special_use_exists = cb_special_use_exists;
 	env.duplicate_check = cb_dup_check;

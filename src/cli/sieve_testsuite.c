@@ -81,6 +81,8 @@ ts_env(struct ts *t)
 	t->env.env_auth = t->env_auth;
 	t->env.spam = &t->cfg.spam;
 	t->env.virus = &t->cfg.virus;
+	t->env.editheader = &t->cfg.editheader;
+	t->env.env_config = t->cfg.env_config;
 }
 
 static void

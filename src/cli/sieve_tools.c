@@ -4,6 +4,7 @@
  * sievec checks and reports, it writes no .svbin. Tests:
  * tests/e2e/test_sieve.py (side by side with Debian's Pigeonhole tools). */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,8 +224,20 @@ sieve_tool_env_defaults(struct sieve_env *env, struct sieve_config *cfg, struct 
 	/* RFC 5183: Pigeonhole's sieve-test says "MS" and "post" */
 	env->location = "MS";
 	env->phase = "post";
+	if (env->user == NULL) {
+		/* vnd.dovecot.username: the user running the tool, as in Pigeonhole */
+		static char user[64];
+		const struct passwd *pw = getpwuid(getuid());
+
+		if (pw != NULL && strlen(pw->pw_name) < sizeof(user)) {
+			memcpy(user, pw->pw_name, strlen(pw->pw_name) + 1);
+			env->user = user;
+		}
+	}
 	env->spam = &cfg->spam;
 	env->virus = &cfg->virus;
+	env->editheader = &cfg->editheader;
+	env->env_config = cfg->env_config;
 	env->loader = &cfg->loader;
 }
 

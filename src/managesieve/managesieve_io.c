@@ -38,7 +38,8 @@ msieve_settings_load(const char *conf)
 	static const char *const keys[] = { "sieve_extensions", "sieve_max_script_size",
 		"sieve_max_actions", "sieve_max_redirects", "sieve_include_max_nesting_depth",
 		"sieve_include_max_includes", "sieve_variables_max_scope_size",
-		"sieve_variables_max_variable_size", "sieve_global", NULL };
+		"sieve_variables_max_variable_size", "sieve_global",
+		"sieve_editheader_max_header_size", NULL };
 	struct msieve_settings *s = &msieve_set;
 	struct dovecot_conf *dc = dovecot_conf_new();
 	char *path = instance_dovecot_conf(conf);

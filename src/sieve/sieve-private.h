@@ -28,6 +28,7 @@
 	X(EXTRACTTEXT, "extracttext", 1) X(SPAMTEST, "spamtest", 0) \
 	X(SPAMTESTPLUS, "spamtestplus", 0) X(VIRUSTEST, "virustest", 0) \
 	X(EDITHEADER, "editheader", 0) X(SPECIAL_USE, "special-use", 0) \
+	X(VND_ENVIRONMENT, "vnd.dovecot.environment", 0) \
 	X(TESTSUITE, "vnd.dovecot.testsuite", 0)
 
 enum sieve_ext {

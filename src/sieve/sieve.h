@@ -38,6 +38,11 @@ struct sieve_limits {
 	uint64_t vacation_min_period;	/* sieve_vacation_min_period, 1 day */
 	uint64_t vacation_max_period;	/* sieve_vacation_max_period, 90 days */
 	uint64_t vacation_default_period; /* sieve_vacation_default_period, 7 days */
+	uint64_t duplicate_default_period; /* sieve_duplicate_default_period, 14 days */
+	uint64_t duplicate_max_period;	/* sieve_duplicate_max_period, 7 days (caps both
+					 * :seconds and the default, as in Pigeonhole) */
+	size_t	 editheader_max_header_size; /* sieve_editheader_max_header_size, 2048
+					 * (at least 1024): the longest addheader value */
 };
 
 void	 sieve_limits_default(struct sieve_limits *);
@@ -65,9 +70,23 @@ enum sieve_score_type { SIEVE_SCORE_SCORE, SIEVE_SCORE_STRLEN, SIEVE_SCORE_TEXT 
 struct sieve_scorecfg {
 	char	*header;
 	char	*regex;
+	/* sieve_*_max_header: the maximum score read from the message itself
+	 * (instead of max), with its own optional pattern */
+	char	*max_header;
+	char	*max_regex;
 	enum sieve_score_type type;
 	double	 max;
 	char	*texts[11];	/* sieve_spamtest_text_value1..10 */
+};
+
+/* editheader settings (Pigeonhole's sieve_editheader_*): space-separated
+ * field names that addheader / deleteheader may not touch (protect: both).
+ * Received and Auto-Submitted can never be deleted and Subject can always
+ * be added and deleted (RFC 5293 6), whatever these say. */
+struct sieve_hdrcfg {
+	char	*protect;
+	char	*forbid_add;
+	char	*forbid_delete;
 };
 
 /* Where a script comes from: include needs to load others. */
@@ -107,6 +126,10 @@ struct sieve_env {
 	const char	*phase;		/* environment "phase": "during" */
 	time_t		 now;		/* 0 = time(NULL) */
 	const struct sieve_scorecfg *spam, *virus;	/* spamtest, virustest (may be NULL) */
+	const struct sieve_hdrcfg *editheader;		/* may be NULL */
+	/* vnd.dovecot.environment's "vnd.dovecot.config.NAME": the settings
+	 * sieve_env_NAME, as "NAME=value" strings (NULL-ended; may be NULL) */
+	char *const	*env_config;
 	const struct sieve_loader *loader;
 	/* mailbox_exists - 1 yes, 0 no (mailboxexists, fileinto :create) */
 	int	(*mailbox_exists)(void *ctx, const char *mailbox);

@@ -47,9 +47,20 @@ score_free(struct sieve_scorecfg *s)
 
 	free(s->header);
 	free(s->regex);
+	free(s->max_header);
+	free(s->max_regex);
 	for (i = 0; i < 11; i++)
 		free(s->texts[i]);
 	memset(s, 0, sizeof(*s));
+}
+
+static void
+hdrcfg_free(struct sieve_hdrcfg *h)
+{
+	free(h->protect);
+	free(h->forbid_add);
+	free(h->forbid_delete);
+	memset(h, 0, sizeof(*h));
 }
 
 void
@@ -57,6 +68,10 @@ sieve_config_deinit(struct sieve_config *c)
 {
 	score_free(&c->spam);
 	score_free(&c->virus);
+	hdrcfg_free(&c->editheader);
+	for (size_t i = 0; i < c->nenv_config; i++)
+		free(c->env_config[i]);
+	free(c->env_config);
 	free(c->personal_dir);
 	free(c->global_dir);
 	memset(c, 0, sizeof(*c));
@@ -101,6 +116,43 @@ parse_u64(const char *v, bool size, bool period, uint64_t *out)
 	return 0;
 }
 
+/* header_spec - "X-Spam-Score: regexp": the name, then the value's
+ * pattern (optional; blanks after the colon are not part of it) */
+static void
+header_spec(const char *value, char **name_r, char **regex_r)
+{
+	const char *colon = strchr(value, ':');
+	size_t n = colon != NULL ? (size_t)(colon - value) : strlen(value);
+
+	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	free(*name_r);
+	XFREE(*regex_r);
+	*name_r = xstrndup(value, n);
+	if (colon != NULL) {
+		colon++;
+		while (*colon == ' ' || *colon == '\t')
+			colon++;
+		if (*colon != 0)
+			*regex_r = xstrdup(colon);
+	}
+}
+
+/* names_set - a space-separated list of header field names; each must be
+ * a valid field name (RFC 5322 ftext) */
+static int
+names_set(char **p, const char *value)
+{
+	const unsigned char *v = (const unsigned char *)value;
+
+	for (; *v != 0; v++)
+		if (*v != ' ' && *v != '\t' && (*v < 33 || *v > 126 || *v == ':'))
+			return -1;
+	free(*p);
+	*p = *value != 0 ? xstrdup(value) : NULL;
+	return 0;
+}
+
 int
 sieve_config_set(struct sieve_config *c, const char *key, const char *value,
     const char **error_r)
@@ -119,6 +171,8 @@ sieve_config_set(struct sieve_config *c, const char *key, const char *value,
 		{ "sieve_vacation_min_period", 'p', &c->limits.vacation_min_period },
 		{ "sieve_vacation_max_period", 'p', &c->limits.vacation_max_period },
 		{ "sieve_vacation_default_period", 'p', &c->limits.vacation_default_period },
+		{ "sieve_duplicate_default_period", 'p', &c->limits.duplicate_default_period },
+		{ "sieve_duplicate_max_period", 'p', &c->limits.duplicate_max_period },
 		{ NULL, 0, NULL },
 	};
 	size_t i;
@@ -155,20 +209,11 @@ sieve_config_set(struct sieve_config *c, const char *key, const char *value,
 		const char *k = key + (key[6] == 's' ? 15 : 16);
 
 		if (strcmp(k, "status_header") == 0) {
-			/* "X-Spam-Score: regexp": the name, then the value's pattern */
-			const char *colon = strchr(value, ':');
-
-			free(sc->header);
-			XFREE(sc->regex);
-			sc->header = xstrndup(value, colon != NULL ? (size_t)(colon - value) :
-			    strlen(value));
-			if (colon != NULL) {
-				colon++;
-				while (*colon == ' ' || *colon == '\t')
-					colon++;
-				if (*colon != 0)
-					sc->regex = xstrdup(colon);
-			}
+			header_spec(value, &sc->header, &sc->regex);
+			return 1;
+		}
+		if (strcmp(k, "max_header") == 0) {
+			header_spec(value, &sc->max_header, &sc->max_regex);
 			return 1;
 		}
 		if (strcmp(k, "status_type") == 0) {
@@ -211,6 +256,56 @@ sieve_config_set(struct sieve_config *c, const char *key, const char *value,
 		}
 		return 0;
 	}
+	if (strncmp(key, "sieve_env_", 10) == 0 && key[10] != 0) {
+		/* vnd.dovecot.environment's vnd.dovecot.config.NAME */
+		size_t kl = strlen(key + 10), e;
+
+		for (e = 0; e < c->nenv_config; e++)
+			if (strncmp(c->env_config[e], key + 10, kl) == 0 &&
+			    c->env_config[e][kl] == '=')
+				break;
+		if (e == c->nenv_config) {
+			if (c->nenv_config >= 1000) {
+				snprintf(err, sizeof(err), "too many sieve_env_ settings");
+				*error_r = err;
+				return -1;
+			}
+			c->env_config = xreallocarray(c->env_config, c->nenv_config + 2,
+			    sizeof(char *));
+			c->nenv_config++;
+		} else
+			free(c->env_config[e]);
+		c->env_config[e] = xasprintf("%s=%s", key + 10, value);
+		c->env_config[c->nenv_config] = NULL;
+		return 1;
+	}
+	if (strcmp(key, "sieve_editheader_max_header_size") == 0) {
+		/* Pigeonhole's minimum is 1024; less is an invalid value */
+		if (parse_u64(value, true, false, &n) < 0 || n < 1024 || n > SIZE_MAX / 2) {
+			snprintf(err, sizeof(err), "invalid value for %s: %.60s (at least 1024)",
+			    key, value);
+			*error_r = err;
+			return -1;
+		}
+		c->limits.editheader_max_header_size = (size_t)n;
+		return 1;
+	}
+	if (strncmp(key, "sieve_editheader_", 17) == 0) {
+		const char *k = key + 17;
+		char **p = strcmp(k, "protected") == 0 ? &c->editheader.protect :
+		    strcmp(k, "forbid_add") == 0 ? &c->editheader.forbid_add :
+		    strcmp(k, "forbid_delete") == 0 ? &c->editheader.forbid_delete : NULL;
+
+		if (p == NULL)
+			return 0;
+		if (names_set(p, value) < 0) {
+			snprintf(err, sizeof(err), "invalid header field name in %s: %.60s", key,
+			    value);
+			*error_r = err;
+			return -1;
+		}
+		return 1;
+	}
 	if (strcmp(key, "sieve_global") == 0 || strcmp(key, "sieve_global_dir") == 0) {
 		free(c->global_dir);
 		c->global_dir = xstrdup(strncmp(value, "file:", 5) == 0 ? value + 5 : value);
@@ -247,7 +342,30 @@ sieve_config_unset(struct sieve_config *c, const char *key)
 		c->limits.vacation_min_period = d.limits.vacation_min_period;
 		c->limits.vacation_max_period = d.limits.vacation_max_period;
 		c->limits.vacation_default_period = d.limits.vacation_default_period;
-	} else if (strncmp(key, "sieve_spamtest_", 15) == 0)
+	} else if (strncmp(key, "sieve_duplicate_", 16) == 0) {
+		c->limits.duplicate_default_period = d.limits.duplicate_default_period;
+		c->limits.duplicate_max_period = d.limits.duplicate_max_period;
+	} else if (strcmp(key, "sieve_editheader_max_header_size") == 0)
+		c->limits.editheader_max_header_size = d.limits.editheader_max_header_size;
+	else if (strncmp(key, "sieve_env_", 10) == 0) {
+		size_t kl = strlen(key + 10);
+
+		for (size_t i = 0; i < c->nenv_config; i++)
+			if (strncmp(c->env_config[i], key + 10, kl) == 0 &&
+			    c->env_config[i][kl] == '=') {
+				free(c->env_config[i]);
+				memmove(&c->env_config[i], &c->env_config[i + 1],
+				    (c->nenv_config - i) * sizeof(char *));
+				c->nenv_config--;
+				break;
+			}
+	} else if (strcmp(key, "sieve_editheader_protected") == 0)
+		XFREE(c->editheader.protect);
+	else if (strcmp(key, "sieve_editheader_forbid_add") == 0)
+		XFREE(c->editheader.forbid_add);
+	else if (strcmp(key, "sieve_editheader_forbid_delete") == 0)
+		XFREE(c->editheader.forbid_delete);
+	else if (strncmp(key, "sieve_spamtest_", 15) == 0)
 		score_free(&c->spam);
 	else if (strncmp(key, "sieve_virustest_", 16) == 0)
 		score_free(&c->virus);

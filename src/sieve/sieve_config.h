@@ -1,5 +1,6 @@
 /* sieve_config.h - Pigeonhole's plugin settings (sieve_extensions,
- * sieve_max_*, sieve_vacation_*_period, sieve_spamtest_*, sieve_global,
+ * sieve_max_*, sieve_vacation_*_period, sieve_duplicate_*_period,
+ * sieve_editheader_*, sieve_spamtest_*, sieve_global,
  * ...) as one struct, and the file loader include uses. Shared by the
  * command-line tools, the testsuite and deliver. */
 #ifndef YUBIN_SIEVE_CONFIG_H
@@ -11,6 +12,10 @@ struct sieve_config {
 	struct sieve_limits limits;
 	struct sieve_extset exts;
 	struct sieve_scorecfg spam, virus;
+	struct sieve_hdrcfg editheader;	/* sieve_editheader_protected / forbid_* */
+	char	**env_config;		/* sieve_env_NAME = value as "NAME=value",
+					 * NULL-ended (vnd.dovecot.environment) */
+	size_t	 nenv_config;
 	char	*personal_dir;		/* include :personal (the script's directory) */
 	char	*global_dir;		/* include :global (sieve_global) */
 	struct sieve_loader loader;	/* loads NAME.sieve from the two */

@@ -692,10 +692,42 @@ ehdr_init(struct sv_run *r)
 	res->ehdr_set = true;
 }
 
+/* name_listed - is name in a space-separated list (case-insensitive)? */
 static bool
-header_protected(const char *name)
+name_listed(const char *list, const char *name)
 {
-	return strcasecmp(name, "received") == 0 || strcasecmp(name, "auto-submitted") == 0;
+	size_t nl = strlen(name);
+
+	while (list != NULL && *list != 0) {
+		size_t n;
+
+		while (*list == ' ' || *list == '\t')
+			list++;
+		n = strcspn(list, " \t");
+		if (n == nl && n > 0 && strncasecmp(list, name, n) == 0)
+			return true;
+		list += n;
+	}
+	return false;
+}
+
+/* edit_forbidden - may this field be added (or deleted)? RFC 5293 6:
+ * Received is never deleted (Auto-Submitted neither, as in Pigeonhole),
+ * Subject is always editable; the rest is the site's policy
+ * (sieve_editheader_protected, _forbid_add, _forbid_delete) */
+static bool
+edit_forbidden(const struct sv_run *r, const char *name, bool add)
+{
+	const struct sieve_hdrcfg *h = r->env->editheader;
+
+	if (strcasecmp(name, "subject") == 0)
+		return false;
+	if (!add && (strcasecmp(name, "received") == 0 || strcasecmp(name, "auto-submitted") == 0))
+		return true;
+	if (h == NULL)
+		return false;
+	return name_listed(h->protect, name) ||
+	    name_listed(add ? h->forbid_add : h->forbid_delete, name);
 }
 
 static void
@@ -709,12 +741,32 @@ cmd_addheader(struct sv_run *r, const struct sv_node *n)
 	for (i = 0; name[i] != 0; i++)
 		if ((unsigned char)name[i] <= 32 || name[i] == ':' || (unsigned char)name[i] >= 127)
 			break;
-	if (name[0] == 0 || name[i] != 0 || header_protected(name) || strlen(value) > 998 * 10) {
-		if (header_protected(name))
-			; /* RFC 5293 6: silently not added */
-		else
-			sv_run_error(r, n->line, "addheader action: specified field name '%s' is "
-			    "invalid", name);
+	if (name[0] == 0 || name[i] != 0) {
+		sv_run_error(r, n->line, "addheader action: specified field name '%s' is invalid",
+		    name);
+		free(name);
+		free(value);
+		return;
+	}
+	if (strlen(value) > r->sc->limits.editheader_max_header_size) {
+		/* sieve_editheader_max_header_size: an error, as in Pigeonhole;
+		 * the message shows the start of the value on one line */
+		char shown[84];
+		size_t k;
+
+		for (k = 0; k < 80 && value[k] != 0; k++)
+			shown[k] = (unsigned char)value[k] < 32 ? '?' : value[k];
+		shown[k] = 0;
+		sv_run_error(r, n->line, "addheader action: specified header value '%s...' is "
+		    "too large (%zu bytes)", shown, strlen(value));
+		free(name);
+		free(value);
+		return;
+	}
+	if (edit_forbidden(r, name, true)) {
+		/* RFC 5293 6: ignored; Pigeonhole warns */
+		sv_run_warning(r, n->line, "addheader action: adding specified header field '%s' "
+		    "is forbidden; modification denied", name);
 		free(name);
 		free(value);
 		return;
@@ -777,7 +829,9 @@ cmd_deleteheader(struct sv_run *r, const struct sv_node *n)
 	struct sv_arg *ia = NULL;
 	size_t i, occ = 0, total = 0;
 
-	if (header_protected(name)) {
+	if (edit_forbidden(r, name, false)) {
+		sv_run_warning(r, n->line, "deleteheader action: deleting specified header field "
+		    "'%s' is forbidden; modification denied", name);
 		free(name);
 		return;
 	}
@@ -968,12 +1022,20 @@ sv_ext_command(struct sv_run *r, const struct sv_node *n)
 	}
 }
 
-/* sv_ns_lookup_default - ${ns.name}: the engine knows no namespace of its
- * own (Pigeonhole has no env. either); the caller's (tst. in the
- * testsuite) or "" */
+/* sv_ns_lookup_default - ${ns.name}: env.ITEM when the script requires
+ * vnd.dovecot.environment (an unknown item is ""), else the caller's
+ * namespace (tst. in the testsuite), else "" */
 void
 sv_ns_lookup_default(struct sv_run *r, const char *name, size_t len, struct str *out)
 {
+	if (len > 4 && strncasecmp(name, "env.", 4) == 0 &&
+	    ((r->sc->exts.bits | r->main->exts.bits) & (UINT64_C(1) << SV_EXT_VND_ENVIRONMENT))) {
+		const char *v = sv_env_item(r, name + 4, len - 4, true);
+
+		if (v != NULL)
+			str_append(out, v);
+		return;
+	}
 	if (r->env->var_namespace != NULL)
 		r->env->var_namespace(r->env->ctx, name, len, out);
 }

@@ -65,7 +65,7 @@ sv_warning(struct sv_errs *e, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	str_vappendf(e->out, fmt, ap);
 	va_end(ap);
-	str_append_c(e->out, '\n');
+	str_append(e->out, ".\n");	/* Pigeonhole's warnings end in a full stop */
 }
 
 static void

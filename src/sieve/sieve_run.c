@@ -31,6 +31,9 @@ sieve_limits_default(struct sieve_limits *l)
 	l->max_variables = 255;
 	l->max_variable_size = 4096;
 	l->max_steps = 1000000;
+	l->duplicate_default_period = 14 * 86400;
+	l->duplicate_max_period = 7 * 86400;
+	l->editheader_max_header_size = 2048;
 	l->vacation_min_period = 86400;
 	l->vacation_max_period = 0;		/* Pigeonhole: no maximum */
 	l->vacation_default_period = 7 * 86400;
@@ -161,6 +164,22 @@ sv_run_error(struct sv_run *r, unsigned line, const char *fmt, ...)
 	if (r->errs == NULL)
 		return;
 	str_appendf(r->errs, "%s: line %u: error: ", r->sc->name, line);
+	va_start(ap, fmt);
+	str_vappendf(r->errs, fmt, ap);
+	va_end(ap);
+	str_append(r->errs, ".\n");
+}
+
+/* sv_run_warning - a run-time problem that does not stop the script (an
+ * edit local policy forbids: RFC 5293 6 says it is ignored) */
+void
+sv_run_warning(struct sv_run *r, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->errs == NULL)
+		return;
+	str_appendf(r->errs, "%s: line %u: warning: ", r->sc->name, line);
 	va_start(ap, fmt);
 	str_vappendf(r->errs, fmt, ap);
 	va_end(ap);

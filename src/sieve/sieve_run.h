@@ -51,6 +51,8 @@ struct sv_run {
 
 void	 sv_run_error(struct sv_run *, unsigned line, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+void	 sv_run_warning(struct sv_run *, unsigned line, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 void	 sv_expand(struct sv_run *, const struct sv_string *, struct str *out);
 const char *sv_arg_str(struct sv_run *, const struct sv_arg *, size_t i, struct str *buf);
 struct sv_var *sv_var_get(struct sv_run *, const char *name, size_t len, bool create);
@@ -69,6 +71,7 @@ void	 sv_ext_command(struct sv_run *, const struct sv_node *);
 int	 sv_test_hasflag(struct sv_run *, const struct sv_node *);
 /* sieve_tests.c */
 int	 sv_ext_test(struct sv_run *, const struct sv_node *);
+const char *sv_env_item(struct sv_run *, const char *name, size_t len, bool var);
 void	 sv_mime_header_values(struct sv_run *, const struct sv_node *, const char *name,
 	    bool raw, struct strvec *out);
 void	 sv_mime_ct_values(struct sv_run *, const struct sv_node *, const struct strvec *in,

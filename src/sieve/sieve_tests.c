@@ -315,35 +315,83 @@ test_date(struct sv_run *r, const struct sv_node *n)
 	return rc;
 }
 
+/* name_is - does the item name (len bytes) equal want? In the env.
+ * variables namespace "-" is written "_" (vnd.dovecot.environment 4) */
+static bool
+name_is(const char *name, size_t len, const char *want, bool var)
+{
+	size_t i;
+
+	if (strlen(want) != len)
+		return false;
+	for (i = 0; i < len; i++) {
+		char a = (char)tolower((unsigned char)name[i]), b = want[i];
+
+		if (a != b && !(var && a == '_' && b == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* sv_env_item - an environment item's value (RFC 5183 4; the
+ * vnd.dovecot.* ones when the script requires vnd.dovecot.environment),
+ * or NULL when the item does not exist. remote-host and remote-ip are
+ * not among them: the message comes from the MTA over LMTP or a pipe,
+ * which does not pass the SMTP client on (no XCLIENT), as in Pigeonhole.
+ * var: the name is written as an env. variable. */
+const char *
+sv_env_item(struct sv_run *r, const char *name, size_t len, bool var)
+{
+	bool vnd = (r->sc->exts.bits & (UINT64_C(1) << SV_EXT_VND_ENVIRONMENT)) != 0 ||
+	    (r->main->exts.bits & (UINT64_C(1) << SV_EXT_VND_ENVIRONMENT)) != 0;
+
+	if (name_is(name, len, "domain", var)) {
+		const char *h = r->env->hostname;
+
+		return h != NULL && strchr(h, '.') != NULL ? strchr(h, '.') + 1 : h;
+	}
+	if (name_is(name, len, "host", var))
+		return r->env->hostname;
+	if (name_is(name, len, "location", var))
+		return r->env->location != NULL ? r->env->location : "MS";
+	if (name_is(name, len, "phase", var))
+		return r->env->phase != NULL ? r->env->phase : "during";
+	if (name_is(name, len, "name", var))
+		return "yubin Sieve";
+	if (name_is(name, len, "version", var))
+		return YUBIN_VERSION;
+	if (!vnd)
+		return NULL;
+	if (name_is(name, len, "vnd.dovecot.default-mailbox", var))
+		return r->env->default_mailbox != NULL ? r->env->default_mailbox : "INBOX";
+	if (name_is(name, len, "vnd.dovecot.username", var))
+		return r->env->user;
+	if (len > 19 && strncasecmp(name, "vnd.dovecot.config.", 19) == 0 &&
+	    r->env->env_config != NULL) {
+		/* the setting sieve_env_NAME; its name as written (settings are
+		 * case-sensitive in Dovecot) */
+		const char *k = name + 19;
+		size_t kl = len - 19;
+
+		for (char *const *c = r->env->env_config; *c != NULL; c++)
+			if (strncmp(*c, k, kl) == 0 && (*c)[kl] == '=')
+				return *c + kl + 1;
+	}
+	return NULL;
+}
+
 static int
 test_environment(struct sv_run *r, const struct sv_node *n)
 {
 	struct strvec vals;
 	struct str name;
-	const char *v = NULL;
+	const char *v;
 	int rc;
 
 	strvec_init(&vals);
 	str_init(&name, 32);
 	sv_expand(r, &n->pos[0]->v[0], &name);
-	if (strcasecmp(name.s, "domain") == 0) {
-		const char *h = r->env->hostname;
-
-		v = h != NULL && strchr(h, '.') != NULL ? strchr(h, '.') + 1 : h;
-	} else if (strcasecmp(name.s, "host") == 0)
-		v = r->env->hostname;
-	else if (strcasecmp(name.s, "location") == 0)
-		v = r->env->location != NULL ? r->env->location : "MS";
-	else if (strcasecmp(name.s, "phase") == 0)
-		v = r->env->phase != NULL ? r->env->phase : "during";
-	else if (strcasecmp(name.s, "name") == 0)
-		v = "yubin Sieve";
-	else if (strcasecmp(name.s, "version") == 0)
-		v = YUBIN_VERSION;
-	else if (strcasecmp(name.s, "vnd.dovecot.default-mailbox") == 0)
-		v = r->env->default_mailbox != NULL ? r->env->default_mailbox : "INBOX";
-	else if (strcasecmp(name.s, "vnd.dovecot.username") == 0)
-		v = r->env->user;
+	v = sv_env_item(r, name.s, name.len, false);
 	if (v != NULL)
 		strvec_push(&vals, v);
 	rc = vals.n > 0 ? sv_match_values(r, n, &vals, n->pos[1]) : 0;
@@ -352,25 +400,25 @@ test_environment(struct sv_run *r, const struct sv_node *n)
 	return rc;
 }
 
-/* score_value - the configured header's value (regex group 1 if a
- * pattern is set), or NULL; caller frees */
+/* header_score_value - the first field name's value (regex group 1 if a
+ * pattern is given), or NULL; caller frees */
 static char *
-score_value(struct sv_run *r, const struct sieve_scorecfg *sc)
+header_score_value(struct sv_run *r, const char *name, const char *pattern)
 {
 	struct strvec raw;
 	char *v = NULL;
 
 	strvec_init(&raw);
-	sv_header_values(r, 0, sc->header, false, &raw);
+	sv_header_values(r, 0, name, false, &raw);
 	if (raw.n > 0) {
-		if (sc->regex == NULL)
+		if (pattern == NULL)
 			v = xstrdup(raw.v[0]);
 		else {
 			regex_t re;
 			regmatch_t m[2];
 			const char *err;
 
-			if (sv_regex_compile(&re, sc->regex, SV_CMP_OCTET, &err) == 0) {
+			if (sv_regex_compile(&re, pattern, SV_CMP_OCTET, &err) == 0) {
 				if (regexec(&re, raw.v[0], 2, m, 0) == 0) {
 					int g = m[1].rm_so >= 0 ? 1 : 0;
 
@@ -382,6 +430,51 @@ score_value(struct sv_run *r, const struct sieve_scorecfg *sc)
 	}
 	strvec_deinit(&raw);
 	return v;
+}
+
+/* score_number - a scanner's decimal number, the whole string: an optional
+ * sign, digits, an optional fraction (Pigeonhole reads "5.5 ", "1e1" or
+ * "0x5" as no number, so the test says "not tested") */
+static bool
+score_number(const char *v, double *out)
+{
+	const char *p = v;
+	size_t digits = 0;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	for (; isdigit((unsigned char)*p); p++)
+		digits++;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits++;
+	if (*p != 0 || digits > 30)
+		return false;
+	*out = digits > 0 ? strtod(v, NULL) : 0;
+	return true;
+}
+
+/* score_max - the maximum score: sieve_*_max_value, or read from the
+ * message by sieve_*_max_header; <= 0 when there is none (the test then
+ * says "not tested"). Pigeonhole refuses the two together. */
+static double
+score_max(struct sv_run *r, const struct sieve_scorecfg *sc, unsigned line, const char *test)
+{
+	char *v;
+	double mx = 0;
+
+	if (sc->max_header == NULL)
+		return sc->max;
+	if (sc->max > 0) {
+		sv_run_warning(r, line, "%s: sieve_%s_max_header and sieve_%s_max_value cannot "
+		    "both be configured", test, test, test);
+		return 0;
+	}
+	v = header_score_value(r, sc->max_header, sc->max_regex);
+	if (v == NULL || !score_number(v, &mx))
+		mx = 0;
+	free(v);
+	return mx;
 }
 
 /* spamtest / virustest (RFC 5235): the configured header as a score */
@@ -397,7 +490,7 @@ test_spamtest(struct sv_run *r, const struct sv_node *n)
 
 	strvec_init(&vals);
 	if (sc != NULL && sc->header != NULL)
-		v = score_value(r, sc);
+		v = header_score_value(r, sc->header, sc->regex);
 	if (v != NULL) {
 		if (sc->type == SIEVE_SCORE_TEXT) {
 			int i;
@@ -407,12 +500,15 @@ test_spamtest(struct sv_run *r, const struct sv_node *n)
 					level = i;
 			if (level > 0)
 				frac = (double)(level - 1) / (top - 1);
-		} else if (sc->max > 0) {
-			char *end;
-			double x = sc->type == SIEVE_SCORE_STRLEN ? (double)strlen(v) : strtod(v, &end);
+		} else {
+			double mx = score_max(r, sc, n->line, virus ? "virustest" : "spamtest"), x;
+			bool ok = sc->type == SIEVE_SCORE_STRLEN;
 
-			if (sc->type == SIEVE_SCORE_STRLEN || end != v)
-				frac = x <= 0 ? 0 : x >= sc->max ? 1 : x / sc->max;
+			x = ok ? (double)strlen(v) : 0;
+			if (!ok)
+				ok = score_number(v, &x);
+			if (ok && mx > 0)
+				frac = x <= 0 ? 0 : x >= mx ? 1 : x / mx;
 		}
 	}
 	/* 0: not tested; 1 .. top (RFC 5235 3) or 0 .. 100 with :percent */
@@ -440,6 +536,7 @@ test_duplicate(struct sv_run *r, const struct sv_node *n)
 	char *u = tag_str(r, n, ":uniqueid"), *h = tag_str(r, n, ":header");
 	char *hd = tag_str(r, n, ":handle");
 	struct sv_arg *sa;
+	uint64_t period;
 	int rc = 0;
 
 	strvec_init(&raw);
@@ -457,10 +554,17 @@ test_duplicate(struct sv_run *r, const struct sv_node *n)
 		str_append(&id, hd);
 	if (r->env->duplicate_check != NULL)
 		rc = r->env->duplicate_check(r->env->ctx, id.s, id.len) > 0;
-	/* marked as seen only when the result is executed (RFC 7352 3) */
-	if (!rc)
-		sv_result_track_dup(r->res, id.s, id.len, hd,
-		    sv_node_tag(n, ":seconds", &sa) != NULL ? sa->num : 7 * 86400);
+	/* the period: :seconds or sieve_duplicate_default_period, both capped
+	 * by sieve_duplicate_max_period (0: no cap) */
+	period = sv_node_tag(n, ":seconds", &sa) != NULL ? sa->num :
+	    r->sc->limits.duplicate_default_period;
+	if (r->sc->limits.duplicate_max_period > 0 && period > r->sc->limits.duplicate_max_period)
+		period = r->sc->limits.duplicate_max_period;
+	/* marked as seen only when the result is executed (RFC 7352 3); a
+	 * new ID starts its period, and with :last a duplicate starts it
+	 * again (the period counts from the last time it was seen) */
+	if (!rc || sv_has_tag(n, ":last"))
+		sv_result_track_dup(r->res, id.s, id.len, hd, period);
 out:
 	strvec_deinit(&raw);
 	str_deinit(&id);

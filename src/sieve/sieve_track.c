@@ -26,13 +26,16 @@ digest(char kind, const void *key, size_t len, char hex[65])
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
-/* each line: "EXPIRY KIND HEX\n" */
+/* each line: "EXPIRY KIND HEX\n". scan - is want (64 hex digits and the
+ * kind) recorded and unexpired? With keep, collect the unexpired lines
+ * other than want's (an add replaces want's line: duplicate :last moves
+ * its expiry), the newest SIEVE_TRACK_MAX - 1 of them. */
 static int
 scan(const char *path, const char *want, time_t now, struct str *keep, bool *found_r)
 {
 	struct str text;
 	const char *p;
-	size_t kept = 0;
+	size_t *starts = NULL, nlines = 0, cap = 0, first = 0;
 
 	*found_r = false;
 	str_init(&text, 4096);
@@ -47,19 +50,33 @@ scan(const char *path, const char *want, time_t now, struct str *keep, bool *fou
 		char kind, hex[65];
 
 		if (n < 80 && sscanf(p, "%lld %c %64s", &exp, &kind, hex) == 3 && exp > (long long)now) {
-			if (want != NULL && strlen(hex) == 64 && strncmp(hex, want, 64) == 0 &&
-			    (char)kind == want[64])
+			bool mine = want != NULL && strlen(hex) == 64 && strncmp(hex, want, 64) == 0 &&
+			    (char)kind == want[64];
+
+			if (mine)
 				*found_r = true;
-			if (keep != NULL && kept < SIEVE_TRACK_MAX - 1) {
-				str_append_n(keep, p, n);
-				str_append_c(keep, '\n');
-				kept++;
+			if (keep != NULL && !mine) {
+				if (nlines == cap) {
+					cap = cap == 0 ? 64 : cap * 2;
+					starts = xreallocarray(starts, cap, sizeof(*starts));
+				}
+				starts[nlines++] = (size_t)(p - text.s);
 			}
 		}
 		p += n;
 		if (*p == '\n')
 			p++;
 	}
+	/* the oldest entries go first when the record is full */
+	if (nlines > SIEVE_TRACK_MAX - 1)
+		first = nlines - (SIEVE_TRACK_MAX - 1);
+	for (size_t i = first; i < nlines; i++) {
+		const char *l = text.s + starts[i];
+
+		str_append_n(keep, l, strcspn(l, "\n"));
+		str_append_c(keep, '\n');
+	}
+	free(starts);
 	str_deinit(&text);
 	return 0;
 }
@@ -69,16 +86,11 @@ sieve_track_seen(const char *path, char kind, const void *key, size_t len, time_
 {
 	char want[66];
 	bool found;
-	struct str dummy;
-	int rc;
 
 	digest(kind, key, len, want);
 	want[64] = kind;
 	want[65] = 0;
-	str_init(&dummy, 0);
-	rc = scan(path, want, now, NULL, &found);
-	str_deinit(&dummy);
-	if (rc < 0)
+	if (scan(path, want, now, NULL, &found) < 0)
 		return -1;
 	return found ? 1 : 0;
 }
@@ -96,7 +108,7 @@ sieve_track_add(const char *path, char kind, const void *key, size_t len, time_t
 	hex[64] = kind;
 	hex[65] = 0;
 	str_init(&keep, 4096);
-	if (scan(path, NULL, now, &keep, &found) < 0) {
+	if (scan(path, hex, now, &keep, &found) < 0) {
 		str_deinit(&keep);
 		return -1;
 	}

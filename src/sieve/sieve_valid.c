@@ -120,7 +120,7 @@ static const char *const exclusive[] = {
 	":is :contains :matches :regex :count :value", ":all :localpart :domain :user :detail",
 	":over :under", ":raw :content :text", ":zone :originalzone", ":lower :upper",
 	":lowerfirst :upperfirst", ":days :seconds", ":type :subtype :contenttype :param",
-	":personal :global", NULL,
+	":personal :global", ":header :uniqueid", NULL,
 };
 
 static const char *const ext_names[] = {
@@ -697,6 +697,9 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 				vs->sc->exts.bits |= UINT64_C(1) << SV_EXT_SPAMTEST;
 			if (e == SV_EXT_EREJECT)
 				vs->sc->exts.bits |= UINT64_C(1) << SV_EXT_EREJECT;
+			/* vnd.dovecot.environment implies environment */
+			if (e == SV_EXT_VND_ENVIRONMENT)
+				vs->sc->exts.bits |= UINT64_C(1) << SV_EXT_ENVIRONMENT;
 		}
 		break;
 	}
@@ -760,6 +763,16 @@ validate_node(struct vstate *vs, struct sv_node *n, bool test)
 		if (!n->pos[0]->v[0].vars && (h[0] == 0 || h[j] != 0))
 			sv_error(vs->errs, n->pos[0]->line, n->pos[0]->col, "%s: specified field "
 			    "name '%s' is invalid", n->name, h);
+		/* a constant value over sieve_editheader_max_header_size can never
+		 * be added: Pigeonhole refuses the script */
+		if (d->id == SV_C_ADDHEADER && !n->pos[1]->v[0].vars &&
+		    n->pos[1]->v[0].len > vs->sc->limits.editheader_max_header_size)
+			sv_error(vs->errs, n->pos[1]->line, n->pos[1]->col, "addheader command: "
+			    "specified header value is too large (%zu bytes)", n->pos[1]->v[0].len);
+		if (d->id == SV_C_DELETEHEADER && !n->pos[0]->v[0].vars &&
+		    (strcasecmp(h, "received") == 0 || strcasecmp(h, "auto-submitted") == 0))
+			sv_warning(vs->errs, n->line, "deleteheader command: deleting specified "
+			    "header field '%s' is forbidden; modification will be denied", h);
 		break;
 	}
 	default:
