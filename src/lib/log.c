@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,12 @@ static int log_flags = LOG_TO_STDERR;
 static int log_file_fd = -1;
 static int log_verbose;
 static unsigned log_counts[LOG_LEVEL_PANIC + 1];
+/* the host name and pid of each line, looked up once per process rather
+ * than per line (gethostname is a uname(2), getpid a system call: two of
+ * the few per SMTP session left); a fork's child looks its pid up again */
+static char log_host[256];
+static pid_t log_pid;
+static pthread_once_t log_atfork_once = PTHREAD_ONCE_INIT;
 
 static const char *const level_prefix[] = {
 	[LOG_LEVEL_DEBUG] = "",
@@ -86,15 +93,35 @@ log_count(enum log_level level)
 }
 
 static void
-log_short_hostname(char *buf, size_t size)
+log_forget_pid(void)
+{
+	log_pid = 0;
+}
+
+static void
+log_atfork(void)
+{
+	(void)pthread_atfork(NULL, NULL, log_forget_pid);
+}
+
+/* log_identity - the short host name and this process's pid */
+static void
+log_identity(const char **host_r, pid_t *pid_r)
 {
 	char *dot;
 
-	if (gethostname(buf, size) != 0)
-		snprintf(buf, size, "localhost");
-	buf[size - 1] = '\0';
-	if ((dot = strchr(buf, '.')) != NULL)
-		*dot = '\0';
+	if (log_host[0] == '\0') {
+		(void)pthread_once(&log_atfork_once, log_atfork);
+		if (gethostname(log_host, sizeof(log_host)) != 0)
+			snprintf(log_host, sizeof(log_host), "localhost");
+		log_host[sizeof(log_host) - 1] = '\0';
+		if ((dot = strchr(log_host, '.')) != NULL)
+			*dot = '\0';
+	}
+	if (log_pid == 0)
+		log_pid = getpid();
+	*host_r = log_host;
+	*pid_r = log_pid;
 }
 
 void
@@ -144,12 +171,13 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if (log_flags & LOG_TO_SYSLOG)
 		syslog(level_syslog[level], "%s%s", level_prefix[level], text.s);
 	if (log_file_fd >= 0 || (log_flags & LOG_STDERR_FULL)) {
-		char host[256];
+		const char *host;
+		pid_t pid;
 
-		log_short_hostname(host, sizeof(host));
+		log_identity(&host, &pid);
 		str_init(&line, text.len + 64);
-		log_format_line(&line, (long)time(NULL), host, log_tag_buf, (long)getpid(),
-		    level, text.s);
+		log_format_line(&line, (long)time(NULL), host, log_tag_buf, (long)pid, level,
+		    text.s);
 		if (log_file_fd >= 0)
 			(void)!write(log_file_fd, line.s, line.len);
 		if (log_flags & LOG_STDERR_FULL)

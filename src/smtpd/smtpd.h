@@ -137,6 +137,10 @@ struct smtpd_session {
 	bool	 tls;			/* TLS is active */
 	bool	 skip_line;		/* discarding the rest of an over-long line */
 	bool	 paused;		/* output backlog: input waits */
+	bool	 direct;		/* plaintext: replies go straight to the socket
+					 * (smtpd_flush), EV_WRITE only for a backlog */
+	bool	 in_process;		/* inside smtpd_process: replies wait for its
+					 * end, so pipelined ones leave together */
 	bool	 freeing;
 	int	 error_count;
 	int	 junk_count;

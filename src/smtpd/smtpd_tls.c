@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -96,6 +97,10 @@ smtpd_tls_start(struct smtpd_session *s, int fd)
 
 	in = bufferevent_get_input(s->bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
+	/* "220 Ready to start TLS" and the rest leave through libevent, as
+	 * every reply does under TLS */
+	s->direct = false;
+	bufferevent_enable(s->bev, EV_WRITE);
 	ssl = SSL_new(s->srv->cfg.ssl_ctx);
 	if (ssl == NULL)
 		return -1;

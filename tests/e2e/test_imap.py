@@ -332,7 +332,9 @@ def test_idle_without_inotify_still_reports_a_delivery(box):
     finally:
         os.kill(holder, signal.SIGKILL)
         os.waitpid(holder, 0)
-    assert "Inotify instance limit for user %d exceeded" % box.uid in box.logtext()
+    # the line goes through the log pipe: it may land after the session ended
+    assert wait_for(lambda: "Inotify instance limit for user %d exceeded" % box.uid
+                    in box.logtext()), box.logtext()
 
 
 def test_copy_and_move_are_all_or_nothing(box):
