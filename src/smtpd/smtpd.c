@@ -79,7 +79,11 @@ smtpd_flush(struct smtpd_session *s)
 	out = bufferevent_get_output(s->bev);
 	if (evbuffer_get_length(out) == 0)
 		return;
+	/* a socket bufferevent keeps its output's front frozen (only its own
+	 * write callback drains it): thawed for this write, as that callback does */
+	evbuffer_unfreeze(out, 1);
 	(void)evbuffer_write(out, bufferevent_getfd(s->bev));
+	evbuffer_freeze(out, 1);
 	if (evbuffer_get_length(out) > 0)
 		bufferevent_enable(s->bev, EV_WRITE);
 }
@@ -534,10 +538,13 @@ smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *s
 		smtpd_session_free(s);
 		return;
 	}
-	smtpd_tls_attach(s);
-	if (!s->tls) {
+	if (s->tls) {
+		smtpd_tls_attach(s);
+	} else {
+		bufferevent_setcb(s->bev, smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, s);
+		bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+		bufferevent_enable(s->bev, EV_READ);
 		s->direct = true;
-		bufferevent_disable(s->bev, EV_WRITE);
 	}
 	smtpd_deadline_reset(s, cfg->timeout);
 	if (cfg->conn_limit > 0 && smtpd_check_mynetworks(cfg->checks, s->addr, s->name) != 1) {
