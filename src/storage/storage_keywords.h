@@ -5,7 +5,8 @@
  * that yubin's IMAP sessions, its deliver/LMTP and Dovecot never give one
  * letter two names. Shared by the IMAP server (imap/imap_mbox.c) and
  * deliver (cli/deliver.c, Sieve imap4flags). Everything runs as the
- * mailbox owner. Tests: tests/unit/storage/test_storage_keywords.c */
+ * mailbox owner. Tests: tests/unit/storage/test_storage_keywords.c,
+ * fuzz/fuzz_storage_keywords.c */
 #ifndef YUBIN_STORAGE_KEYWORDS_H
 #define YUBIN_STORAGE_KEYWORDS_H
 
