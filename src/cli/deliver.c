@@ -294,8 +294,8 @@ sysflag_of(const char *f)
 /* flags_split - imap4flags' list as system flags (bits of sysflags) and
  * keywords (borrowed, no duplicates); a keyword that is not an IMAP atom
  * (RFC 5232 section 3; "\\Recent" and other unknown \flags too) is
- * skipped with a warning, as Pigeonhole does: the message is still
- * stored */
+ * skipped with a warning (Dovecot's LDA skips it silently): the message
+ * is still stored with the rest (docs/compat.md) */
 static void
 flags_split(struct deliver *d, char *const *flags, unsigned *sys_r, char **kw,
     size_t *nkw_r)
