@@ -11,8 +11,11 @@
  * sieve_after  sieve_after2..  sieve_global  sieve_* limits }. A script that
  * does not compile, or fails while running, leaves the message in the
  * default mailbox (RFC 5228 2.10.6): mail is never lost. Mail goes through
- * src/storage (Maildir or mbox, mail_location); Maildir system flags of
- * imap4flags are set by the file name (":2,FS"); messages leave through
+ * src/storage (Maildir or mbox, mail_location); imap4flags are stored as
+ * Dovecot's LDA stores them: in a Maildir by the file name (":2,FSab",
+ * keywords lettered by storage/storage_keywords.c), in an mbox by the
+ * Status, X-Status and X-Keywords headers with the names in the first
+ * message's X-IMAPbase; messages leave through
  * sendmail_path (execv, no shell). Exit codes as dovecot-lda: 0 delivered,
  * 67 unknown user, 75 temporary failure, 77 rejected with -e.
  * Tests: tests/e2e/test_sieve_deliver.py */
@@ -44,6 +47,10 @@
 #include "sieve/sieve_exec.h"
 #include "sieve/sieve_track.h"
 #include "storage/storage.h"
+#include "storage/storage_keywords.h"
+#include "storage/mbox_file.h"
+#include "storage/mbox_meta.h"
+#include "imap/imap_mbox_mbox.h"
 
 #define EX_NOUSER	67
 #define EX_TEMPFAIL	75
@@ -260,27 +267,98 @@ cb_mailbox_exists(void *ctx, const char *name)
 	return rc;
 }
 
-/* maildir_flags - rename new/NAME to cur/NAME:2,FLAGS for system flags */
-static void
-maildir_flags(const char *newpath, char *const *flags)
+/* the system flags of imap4flags: Maildir letters (in the order of the
+ * ":2," part) and the mbox Status/X-Status bits (storage/mbox_meta.h) */
+static const struct {
+	const char *flag;
+	char	 letter;
+	unsigned mbox;
+} sysflags[] = {
+	{ "\\Draft", 'D', MBOX_DRAFT }, { "\\Flagged", 'F', MBOX_FLAGGED },
+	{ "\\Answered", 'R', MBOX_ANSWERED }, { "\\Seen", 'S', MBOX_SEEN },
+	{ "\\Deleted", 'T', MBOX_DELETED },
+};
+#define NSYSFLAGS	(sizeof(sysflags) / sizeof(sysflags[0]))
+
+static int
+sysflag_of(const char *f)
 {
-	char letters[8];
-	size_t n = 0, i;
-	static const struct { const char *flag; char c; } map[] = {
-		{ "\\Draft", 'D' }, { "\\Flagged", 'F' }, { "\\Answered", 'R' },
-		{ "\\Seen", 'S' }, { "\\Deleted", 'T' },
-	};
 	size_t k;
+
+	for (k = 0; k < NSYSFLAGS; k++)
+		if (strcasecmp(f, sysflags[k].flag) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* flags_split - imap4flags' list as system flags (bits of sysflags) and
+ * keywords (borrowed, no duplicates); a keyword that is not an IMAP atom
+ * (RFC 5232 section 3; "\\Recent" and other unknown \flags too) is
+ * skipped with a warning (Dovecot's LDA skips it silently): the message
+ * is still stored with the rest (docs/compat.md) */
+static void
+flags_split(struct deliver *d, char *const *flags, unsigned *sys_r, char **kw,
+    size_t *nkw_r)
+{
+	size_t i, j, nkw = 0;
+	const char *why;
+	int k;
+
+	*sys_r = 0;
+	for (i = 0; flags != NULL && flags[i] != NULL; i++) {
+		if ((k = sysflag_of(flags[i])) >= 0) {
+			*sys_r |= 1u << k;
+			continue;
+		}
+		if ((why = storage_keyword_check(flags[i], true)) != NULL) {
+			lda_log(d, "Warning", "sieve: invalid keyword '%s' ignored: %s", flags[i],
+			    why);
+			continue;
+		}
+		for (j = 0; j < nkw && strcasecmp(kw[j], flags[i]) != 0; j++)
+			;
+		if (j == nkw && nkw < MBOX_META_MAX_KEYWORDS)
+			kw[nkw++] = flags[i];
+	}
+	*nkw_r = nkw;
+}
+
+/* maildir_flags - rename new/NAME to cur/NAME:2,FLAGS: system flags by
+ * their letters, keywords by the letters of dir's dovecot-keywords
+ * (names added there first). The message is already on disk in new/
+ * (fsync'd); the rename is what makes the flags visible, and a failure
+ * leaves it there, unflagged. */
+static void
+maildir_flags(struct deliver *d, const char *dir, const char *newpath, char *const *flags)
+{
+	char *kw[MBOX_META_MAX_KEYWORDS];
+	char *names[STORAGE_KEYWORDS_MAX] = { 0 };
+	char letters[NSYSFLAGS + STORAGE_KEYWORDS_MAX + 1];
+	size_t n = 0, nkw, nnames = 0, i;
+	unsigned sys;
+	uint32_t bits = 0;
 	char *cur, *slash;
 
-	if (flags == NULL)
-		return;
-	for (k = 0; k < 5; k++)
-		for (i = 0; flags[i] != NULL; i++)
-			if (strcasecmp(flags[i], map[k].flag) == 0) {
-				letters[n++] = map[k].c;
-				break;
-			}
+	flags_split(d, flags, &sys, kw, &nkw);
+	if (nkw > 0)
+		storage_keywords_read(dir, names, &nnames);
+	for (i = 0; i < nkw; i++) {
+		int k = storage_keyword_index(dir, names, &nnames, kw[i], true);
+
+		if (k < 0)
+			lda_log(d, "Warning", "sieve: keyword '%s' not stored: %s", kw[i],
+			    errno == ENOSPC ? "all 26 keyword letters in use" : strerror(errno));
+		else
+			bits |= 1u << k;
+	}
+	for (i = 0; i < STORAGE_KEYWORDS_MAX; i++)
+		free(names[i]);
+	for (i = 0; i < NSYSFLAGS; i++)
+		if (sys & (1u << i))
+			letters[n++] = sysflags[i].letter;
+	for (i = 0; i < STORAGE_KEYWORDS_MAX; i++)
+		if (bits & (1u << i))
+			letters[n++] = (char)('a' + i);
 	letters[n] = 0;
 	if (n == 0)
 		return;
@@ -288,8 +366,69 @@ maildir_flags(const char *newpath, char *const *flags)
 	if (slash == NULL || slash - newpath < 4 || strncmp(slash - 4, "/new", 4) != 0)
 		return;
 	cur = xasprintf("%.*s/cur%s:2,%s", (int)(slash - 4 - newpath), newpath, slash, letters);
-	(void)rename(newpath, cur);
+	if (rename(newpath, cur) != 0)
+		lda_log(d, "Warning", "sieve: flags not set: rename(%s, %s) failed: %s", newpath,
+		    cur, strerror(errno));
 	free(cur);
+}
+
+/* mbox_head_lacks - some of kw is missing from the X-IMAPbase (or the
+ * pseudo message's X-IMAP) of path's first message, read from the
+ * file's head; false for a missing or empty file */
+static bool
+mbox_head_lacks(const char *path, char *const *kw, size_t nkw)
+{
+	char buf[65536];
+	size_t got = 0, pos = 0, from, msg, mlen, i, j;
+	struct mbox_meta mm;
+	ssize_t r;
+	bool lacks = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	while (got < sizeof(buf) && (r = read(fd, buf + got, sizeof(buf) - got)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (got == 0)
+		return false;
+	/* a header longer than the head read: mbox_meta_parse sees part of
+	 * it, and a name it does not find only costs a rewrite */
+	if (!mbox_file_next(buf, got, &pos, &from, &msg, &mlen))
+		return true;
+	mbox_meta_parse(buf + msg, mlen, &mm);
+	for (i = 0; i < nkw && !lacks; i++) {
+		for (j = 0; j < mm.nbase_keywords; j++)
+			if (strcasecmp(mm.base_keywords[j], kw[i]) == 0)
+				break;
+		lacks = !mm.has_base || j == mm.nbase_keywords;
+	}
+	mbox_meta_free(&mm);
+	return lacks;
+}
+
+/* mbox_base_add - kw written into the X-IMAPbase of path's first
+ * message, where Dovecot looks for the names it accepts in X-Keywords
+ * (it drops an X-Keywords name the mailbox does not list): the file is
+ * rewritten under its locks by the IMAP server's mbox writer, which also
+ * gives every message its X-UID, as Dovecot's first sync does */
+static void
+mbox_base_add(struct deliver *d, const char *path, char *const *kw, size_t nkw)
+{
+	size_t i;
+
+	if (!mbox_head_lacks(path, kw, nkw))
+		return;
+	for (i = 0; i < nkw; i++)
+		(void)imap_mboxf_keyword_index(path, kw[i], true);
+	if (imap_mboxf_assign_uids(path) != 0)
+		lda_log(d, "Warning", "sieve: cannot list keywords in %s's X-IMAPbase: %s", path,
+		    strerror(errno));
 }
 
 static int
@@ -301,7 +440,10 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 	struct storage_mail m;
 	struct storage_error err;
 	char where[STORAGE_TEXT_SIZE];
-	struct str prefix;
+	struct str prefix, first;
+	char *kw[MBOX_META_MAX_KEYWORDS];
+	size_t nkw = 0, i;
+	unsigned sys;
 	int rc;
 
 	if (path == NULL) {
@@ -320,6 +462,36 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 	/* Return-Path once: local(8) may have put one there already */
 	if (!d->has_return_path)
 		str_appendf(&prefix, "Return-Path: <%s>\n", d->sender);
+	if (!d->maildir && flags != NULL) {
+		/* mbox: the flags in the message's own header, as Dovecot
+		 * writes them (storage/mbox_meta.h); X-IMAPbase lists the
+		 * keywords, made first when the file has mail already and
+		 * given with this message (mbox_first) when it is the first */
+		struct mbox_meta w;
+
+		memset(&w, 0, sizeof(w));
+		flags_split(d, flags, &sys, kw, &nkw);
+		for (i = 0; i < NSYSFLAGS; i++)
+			if (sys & (1u << i))
+				w.flags |= sysflags[i].mbox;
+		for (i = 0; i < nkw; i++)
+			w.keywords[i] = kw[i];	/* borrowed: w is not freed */
+		w.nkeywords = nkw;
+		mbox_meta_format(&w, false, &prefix);
+		if (nkw > 0) {
+			memset(&w, 0, sizeof(w));
+			w.uidvalidity = (uint32_t)d->now;
+			w.last_uid = 1;
+			w.uid = 1;
+			for (i = 0; i < nkw; i++)
+				w.base_keywords[i] = kw[i];
+			w.nbase_keywords = nkw;
+			str_init(&first, 128);
+			mbox_meta_format(&w, true, &first);
+			m.mbox_first = first.s;
+			mbox_base_add(d, path, kw, nkw);
+		}
+	}
 	m.sender = d->sender;
 	m.arrival = d->now;
 	m.prefix = prefix.s;
@@ -342,7 +514,12 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 	if (rc < 0)
 		lda_log(d, "Error", "sieve: failed to store into mailbox '%s': %s", mailbox, err.text);
 	else if (d->maildir)
-		maildir_flags(where, flags);
+		maildir_flags(d, path, where, flags);
+	else if (nkw > 0)
+		/* another delivery may have come first into an empty file */
+		mbox_base_add(d, path, kw, nkw);
+	if (m.mbox_first != NULL)
+		str_deinit(&first);
 	str_deinit(&prefix);
 	free(path);
 	return rc;
@@ -625,7 +802,7 @@ cmd_deliver(int argc, char **argv)
 	size_t i;
 	int c, rc = EX_TEMPFAIL;
 	struct strvec overrides;
-	char *fqdn = NULL;
+	char *fqdn = NULL, *orig_from_hdr = NULL;
 
 	memset(&d, 0, sizeof(d));
 	strvec_init(&scripts);
@@ -805,12 +982,29 @@ cmd_deliver(int argc, char **argv)
 	{
 		size_t hl = header_section_len(msg.s, msg.len), off = 0, n;
 		struct header_field f;
+		/* without -a, the original recipient from this header's first
+		 * address (Dovecot's lda_original_recipient_header, e.g.
+		 * X-Original-To from Postfix's local(8)) */
+		const char *orig_hdr = orig == NULL ?
+		    dovecot_conf_get(d.dc, "lda_original_recipient_header") : NULL;
 
 		while (off < hl && (n = header_next(msg.s + off, hl - off, &f)) > 0) {
 			if (header_is(&f, "return-path"))
 				d.has_return_path = true;
+			if (orig_hdr != NULL && *orig_hdr != 0 && orig_from_hdr == NULL &&
+			    header_is(&f, orig_hdr)) {
+				struct strvec addrs;
+
+				strvec_init(&addrs);
+				if (header_addresses(f.value, f.value_len, &addrs) > 0 &&
+				    *addrs.v[0] != 0)
+					orig_from_hdr = xstrdup(addrs.v[0]);
+				strvec_deinit(&addrs);
+			}
 			off += n;
 		}
+		if (orig_from_hdr != NULL)
+			orig = orig_from_hdr;
 	}
 	memset(&env, 0, sizeof(env));
 	env.env_from = strcmp(d.sender, "MAILER-DAEMON") == 0 ? "" : d.sender;
@@ -989,6 +1183,7 @@ out:
 	free(dir);
 	free(active);
 	free(fqdn);
+	free(orig_from_hdr);
 	free(d.home);
 	free(d.root);
 	free(d.inbox);

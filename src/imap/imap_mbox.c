@@ -17,6 +17,7 @@
 #include "lib/util.h"
 #include "storage/mailbox.h"
 #include "storage/storage.h"
+#include "storage/storage_keywords.h"
 
 void
 imap_mbox_parse_info(const char *name, unsigned *flags, uint32_t *kw)
@@ -134,65 +135,31 @@ imap_mbox_snap_free(struct imap_mbox_snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
-#define KEYWORD_MAX_LEN	50	/* Dovecot's mail_max_keyword_length */
-
+/* the keyword file itself is src/storage's (storage_keywords.c), shared
+ * with deliver; here the IMAP wording and the mbox case */
 const char *
 imap_keyword_check(const char *name, bool new_name)
 {
-	const unsigned char *p = (const unsigned char *)name;
+	const char *why = storage_keyword_check(name, new_name);
 
-	if (*p == '\0')
-		return "[CANNOT] Invalid characters in keyword";
-	for (; *p != '\0'; p++)
-		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
-			return "[CANNOT] Invalid characters in keyword";
-	if (new_name && (size_t)(p - (const unsigned char *)name) > KEYWORD_MAX_LEN)
-		return "[CANNOT] Keyword length too long";
-	return NULL;
+	if (why == NULL)
+		return NULL;
+	return strcmp(why, "Keyword length too long") == 0 ?
+	    "[CANNOT] Keyword length too long" : "[CANNOT] Invalid characters in keyword";
 }
 
 void
 imap_mbox_keywords_read(const char *dir, char **names, size_t *n_r)
 {
-	if (imap_mboxf_is(dir)) {
+	if (imap_mboxf_is(dir))
 		imap_mboxf_keywords(dir, names, n_r);	/* X-IMAPbase's list */
-		return;
-	}
-	char *path = path_join(dir, "dovecot-keywords");
-	struct str buf;
-	char *line, *save = NULL;
-
-	str_init(&buf, 256);
-	if (file_read(path, 65536, &buf) == 0) {
-		for (line = strtok_r(buf.s, "\n", &save); line != NULL;
-		    line = strtok_r(NULL, "\n", &save)) {
-			char *e;
-			unsigned long idx = strtoul(line, &e, 10);
-
-			if (e == line || *e != ' ' || idx >= IMAP_MAX_KEYWORDS || e[1] == '\0' ||
-			    imap_keyword_check(e + 1, false) != NULL)
-				continue;
-			/* names already known stay: only new ones are added */
-			if (names[idx] == NULL)
-				names[idx] = xstrdup(e + 1);
-			if (idx + 1 > *n_r)
-				*n_r = idx + 1;
-		}
-	}
-	str_deinit(&buf);
-	free(path);
+	else
+		storage_keywords_read(dir, names, n_r);
 }
-
-#define KEYWORD_LOCK_TRIES	300	/* 10 ms apart: 3 s for another writer */
 
 int
 imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const char *name, bool create)
 {
-	char *file[IMAP_MAX_KEYWORDS] = { 0 }, *path, *lock = NULL;
-	struct str buf;
-	size_t i, nf = 0;
-	int ret = -1, tries;
-
 	if (imap_mboxf_is(dir)) {
 		int k = imap_mboxf_keyword_index(dir, name, create);
 
@@ -200,57 +167,7 @@ imap_mbox_keyword_index(const char *dir, char **names, size_t *n, const char *na
 		imap_mboxf_keywords(dir, names, n);
 		return k;
 	}
-	for (i = 0; i < *n; i++)
-		if (names[i] != NULL && strcasecmp(names[i], name) == 0)
-			return (int)i;
-	if (!create)
-		return -1;
-	/* another session may have added keywords since this one read the
-	 * file: it is read again under Dovecot's dot-lock and the name goes
-	 * to a free index, so that no index ever names two keywords (it gave
-	 * each session's new keyword the same letter, and the last writer's
-	 * name to all of them) */
-	path = path_join(dir, "dovecot-keywords");
-	for (tries = 0; storage_dotlock_take(path, &lock) != 0; tries++) {
-		if (errno != EEXIST || tries >= KEYWORD_LOCK_TRIES) {
-			free(path);
-			return -1;
-		}
-		usleep(10000);
-	}
-	imap_mbox_keywords_read(dir, file, &nf);
-	for (i = 0; i < nf; i++)
-		if (file[i] != NULL && strcasecmp(file[i], name) == 0)
-			ret = (int)i;
-	for (i = 0; ret < 0 && i < IMAP_MAX_KEYWORDS; i++) {
-		if (file[i] != NULL || (i < *n && names[i] != NULL))
-			continue;
-		file[i] = xstrdup(name);
-		if (i + 1 > nf)
-			nf = i + 1;
-		str_init(&buf, 256);
-		for (size_t k = 0; k < nf; k++)
-			if (file[k] != NULL)
-				str_appendf(&buf, "%zu %s\n", k, file[k]);
-		if (file_write_atomic(path, buf.s, buf.len, 0600) == 0)
-			ret = (int)i;
-		else
-			XFREE(file[i]);
-		str_deinit(&buf);
-		break;
-	}
-	storage_dotlock_release(&lock);
-	free(path);
-	/* the file's names are the session's from now on */
-	for (i = 0; i < IMAP_MAX_KEYWORDS; i++) {
-		if (file[i] == NULL)
-			continue;
-		free(names[i]);
-		names[i] = file[i];
-		if (i + 1 > *n)
-			*n = i + 1;
-	}
-	return ret;
+	return storage_keyword_index(dir, names, n, name, create);
 }
 
 static void

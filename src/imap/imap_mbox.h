@@ -13,10 +13,11 @@
 #include <time.h>
 
 #include "lib/str.h"
+#include "storage/storage_keywords.h"
 
 struct strvec;
 
-#define IMAP_MAX_KEYWORDS	26
+#define IMAP_MAX_KEYWORDS	STORAGE_KEYWORDS_MAX	/* storage/storage_keywords.h */
 
 struct imap_msg {
 	uint32_t	 uid;

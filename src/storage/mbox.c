@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/mem.h"
 #include "lib/str.h"
 
 /* mbox_many - append n messages under one lock with one fsync: each one
@@ -80,7 +81,20 @@ mbox_many(const char *path, const struct storage_mail *mails, size_t n, off_t si
 	str_init(&buf, mails[0].len + 512);
 	for (i = 0; i < n && written != NULL; i++) {
 		str_reset(&buf);
-		storage_render(&buf, &mails[i], true);
+		if (end == 0 && mails[i].mbox_first != NULL) {
+			/* the first message of the file carries the mailbox's
+			 * own header (storage_mail.mbox_first), before any
+			 * other: Dovecot reads X-IMAPbase's keyword names
+			 * before it accepts them in X-Keywords */
+			struct storage_mail first = mails[i];
+			char *both = xasprintf("%s%s", first.mbox_first,
+			    first.prefix != NULL ? first.prefix : "");
+
+			first.prefix = both;
+			storage_render(&buf, &first, true);
+			free(both);
+		} else
+			storage_render(&buf, &mails[i], true);
 		if (size_limit > 0 && end + (off_t)buf.len > size_limit) {
 			storage_error_set(&errors[i], EFBIG, "5.2.2",
 			    "cannot update mailbox %s: error writing message: %s", path,

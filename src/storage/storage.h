@@ -40,7 +40,9 @@ struct storage_mail {
 	size_t		 len;
 	bool		 any_owner;	/* an mbox file need not be ours: files named in
 					 * aliases and .forward (Postfix's deliver_file);
-					 * mailboxes must belong to the recipient */
+					 * mailboxes must belong to the recipient */	const char	*mbox_first;	/* mbox: header lines put before prefix only when
+					 * the message is the first in the file (deliver's
+					 * X-IMAPbase: decided under the lock); may be NULL */
 };
 
 #define STORAGE_STATUS_SIZE	8

@@ -422,3 +422,27 @@ def test_special_use_from_the_namespace_config(lab):
     assert r.returncode == 0, r.stderr
     assert [m["subject"] for m in maildir(u, "Spam")] == ["spammy"]
     assert not os.path.exists(os.path.join(u.home, "Maildir", ".never"))
+
+
+def test_original_recipient_header_without_a(lab):
+    """lda_original_recipient_header: without -a, the original recipient
+    (Sieve's envelope "to" here) is the header's address; -a wins over it;
+    without the setting the header means nothing"""
+    u = lab.user()
+    conf = os.path.join(lab.base, "orig.conf")
+    with open(lab.conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text + "lda_original_recipient_header = X-Original-To\n")
+    u.write(".dovecot.sieve", 'require ["envelope", "fileinto"];\n'
+            'if envelope :is "to" "list-owner@example.org" { fileinto "Orig"; }\n')
+
+    def with_header(subject):
+        return msg(u, subject).replace(
+            "Subject:", "X-Original-To: List Owner <list-owner@example.org>\nSubject:")
+    assert lab.deliver(u, with_header("via header"), conf=conf).returncode == 0
+    assert lab.deliver(u, with_header("dash a"), "-a", "other@example.org",
+                       conf=conf).returncode == 0
+    assert lab.deliver(u, with_header("no setting")).returncode == 0
+    assert [m["subject"] for m in maildir(u, "Orig")] == ["via header"]
+    assert sorted(m["subject"] for m in maildir(u)) == ["dash a", "no setting"]

@@ -92,6 +92,38 @@ test_mbox_quoting_and_separator(void **state)
 	free(path);
 }
 
+/* mbox_first goes into the file's first message only, before the
+ * prefix; a sender's X-Keywords is dropped while the prefix's stays */
+static void
+test_mbox_first_only_in_first_message(void **state)
+{
+	struct storage_mail m;
+	struct storage_error err;
+	struct str text;
+	char *path = path_join(tmpdir, "first");
+
+	setenv("TZ", "UTC", 1);
+	mail_init(&m, "X-Keywords: spoofed\nSubject: one\n\nbody\n");
+	m.prefix = "Return-Path: <alice@example.org>\nX-Keywords: mine\n";
+	m.mbox_first = "X-IMAPbase: 7 0000000001 mine\nX-UID: 1\n";
+	assert_int_equal(storage_deliver(path, STORAGE_MBOX, &m, 0, NULL, &err), 0);
+	m.data = "Subject: two\n\nbody\n";
+	m.len = strlen(m.data);
+	assert_int_equal(storage_deliver(path, STORAGE_MBOX, &m, 0, NULL, &err), 0);
+	str_init(&text, 256);
+	read_file(path, &text);
+	assert_string_equal(text.s,
+	    "From alice@example.org  Thu Jan  1 00:00:00 1970\n"
+	    "X-IMAPbase: 7 0000000001 mine\nX-UID: 1\n"
+	    "Return-Path: <alice@example.org>\nX-Keywords: mine\n"
+	    "Subject: one\n\nbody\n\n"
+	    "From alice@example.org  Thu Jan  1 00:00:00 1970\n"
+	    "Return-Path: <alice@example.org>\nX-Keywords: mine\n"
+	    "Subject: two\n\nbody\n\n");
+	str_deinit(&text);
+	free(path);
+}
+
 static void
 test_mbox_dotlock_held_defers(void **state)
 {
@@ -389,6 +421,7 @@ main(void)
 		cmocka_unit_test(test_maildir_layout_and_name),
 		cmocka_unit_test(test_maildir_many_one_batch),
 		cmocka_unit_test(test_mbox_many_one_lock),
+		cmocka_unit_test(test_mbox_first_only_in_first_message),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
