@@ -198,6 +198,7 @@ out:
 
 struct hib_client {
 	bool	 used;
+	bool	 registered;		/* its registry entry was written */
 	int	 fd;			/* the client's socket (owned) */
 	int	 wd[HIB_MAX_FDS - 1];	/* its inotify watches, -1: none */
 	long	 uid;			/* the uid its session ran as (SO_PEERCRED) */
@@ -205,7 +206,6 @@ struct hib_client {
 	size_t	 rec_len;
 	time_t	 keepalive;		/* when the next "* OK Still here" is due */
 	unsigned long id;		/* its registry entry "PID.ID" (login.h) */
-	bool	 registered;		/* that entry was written */
 };
 
 struct hib_watch {
