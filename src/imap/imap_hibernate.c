@@ -220,6 +220,7 @@ struct hib {
 	size_t	 ncl, used;
 	struct hib_watch *w;		/* owned */
 	size_t	 nw;
+	size_t	 kids;			/* restored sessions not reaped yet */
 };
 
 static volatile sig_atomic_t hib_stop, hib_kick;
@@ -649,6 +650,7 @@ wake(struct hib *h, size_t slot)
 	}
 	if (pid == 0)
 		restore_child(h, slot);
+	h->kids++;
 	client_free(h, slot);
 	hib_title(h);
 }
@@ -780,8 +782,11 @@ hib_main(const struct pop3_settings *set)
 			kick_gone(&h);
 		}
 		/* restored sessions that ended: their session files go */
-		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			login_session_unregister(set->sessions_dir, (long)pid);
+			if (h.kids > 0)
+				h.kids--;
+		}
 		if (now != last) {
 			last = now;
 			keepalive(&h, now);
@@ -794,7 +799,10 @@ hib_main(const struct pop3_settings *set)
 			hib_listen_fd = -1;
 			(void)unlink(hib_socket_path);
 		}
-		if (hib_listen_fd < 0 && h.used == 0)
+		/* after a reload: ends with its last client, once the
+		 * restored sessions it reaps (and whose entries it removes)
+		 * have ended too */
+		if (hib_listen_fd < 0 && h.used == 0 && h.kids == 0)
 			break;
 	}
 	if (hib_listen_fd >= 0)

@@ -397,6 +397,9 @@ def test_reload_keeps_hibernated_clients(box):
     assert wait_for(lambda: len(hibernators(box)) == 2 and old not in hibernators(box), 30), \
         (hibernators(box), box.logtext())
     assert _comm(old) == "imap-hibernate"
+    # the new service's start (its sweep of ended sessions) keeps the old
+    # process's client in doveadm who
+    assert who_rows(box) == [(1, "imap", "(%d)" % old, "(127.0.0.1)")]
     deliver(box, "1700000013.M13P13.test", MSG % (13, 13))
     assert f.readline() == b"* 4 EXISTS\r\n"
     s.sendall(b"DONE\r\n")
@@ -404,6 +407,7 @@ def test_reload_keeps_hibernated_clients(box):
     s.sendall(b"d LOGOUT\r\n")
     read_until(f, b"d ")
     s.close()
+    assert wait_for(lambda: who_rows(box) == [] and entries(box) == []), entries(box)
     # with its last client gone, the old one ends; new clients go to the new
     assert wait_for(lambda: _comm(old) != "imap-hibernate", 30)
     s, f = idle_client(box)
