@@ -139,7 +139,7 @@ userip_count(const char *sessions_dir, const char *dir, const char *user, const 
 	str_init(&data, 256);
 	while ((de = readdir(d)) != NULL) {
 		/* "PID", or "PID.ID" for a client the hibernate process PID
-		 * holds: either way the entry lives while PID does */
+		 * holds (login_session_alive tells whether it still does) */
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(entry, sizeof(entry), "%s/%s", dir, de->d_name);
