@@ -1,7 +1,8 @@
 /* doveadm_mail.c - doveadm's process and mailbox commands for the
  * retrieval half: who, kick, stop, reload, and mailbox list | create |
- * delete | rename | status -u USER. Sessions are the files that POP3
- * session processes leave in $base_dir/sessions/ (src/pop3/pop3_server.c);
+ * delete | rename | status -u USER. Sessions are the files that session
+ * processes leave in $base_dir/sessions/ (src/login/login_session.c;
+ * "PID.ID" for a client in the imap-hibernate process PID);
  * users and their mail location come from the auth service's userdb; the
  * mailbox commands run as the user, as Dovecot's doveadm does.
  * Mailboxes other than INBOX are Maildir++ folders (~/Maildir/.NAME).
