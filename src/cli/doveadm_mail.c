@@ -1,7 +1,8 @@
 /* doveadm_mail.c - doveadm's process and mailbox commands for the
  * retrieval half: who, kick, stop, reload, and mailbox list | create |
- * delete | rename | status -u USER. Sessions are the files that POP3
- * session processes leave in $base_dir/sessions/ (src/pop3/pop3_server.c);
+ * delete | rename | status -u USER. Sessions are the files that session
+ * processes leave in $base_dir/sessions/ (src/login/login_session.c;
+ * "PID.ID" for a client in the imap-hibernate process PID);
  * users and their mail location come from the auth service's userdb; the
  * mailbox commands run as the user, as Dovecot's doveadm does.
  * Mailboxes other than INBOX are Maildir++ folders (~/Maildir/.NAME).
@@ -26,6 +27,7 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/util.h"
+#include "login/login.h"
 #include "storage/mail_location.h"
 #include "storage/mailbox.h"
 
@@ -39,12 +41,29 @@ struct who_row {
 	char	*proto;
 	char	*ip;
 	struct strvec pids;
+	size_t	 count;		/* connections */
 };
 
+/* entry_name_ok - "PID" or "PID.ID" (a file being written is "NAME.tmp") */
+static bool
+entry_name_ok(const char *name)
+{
+	size_t n = strspn(name, "0123456789"), m;
+
+	if (n == 0)
+		return false;
+	if (name[n] == '\0')
+		return true;
+	m = name[n] == '.' ? strspn(name + n + 1, "0123456789") : 0;
+	return m > 0 && name[n + 1 + m] == '\0';
+}
+
 /* doveadm_sessions - live sessions from $base_dir/sessions: each entry a
- * "PID\tuser\tproto\trip" string */
+ * "NAME\tuser\tproto\trip" string, NAME the file's name: "PID" for a
+ * session process, "PID.ID" for a client hibernated in the
+ * imap-hibernate process PID (login.h); *dir_r the directory (owned) */
 static int
-doveadm_sessions(const char *conf_path, struct strvec *out)
+doveadm_sessions(const char *conf_path, struct strvec *out, char **dir_r)
 {
 	const char *err;
 	char *base = dovecot_base_dir(conf_path, &err), *dir;
@@ -66,7 +85,7 @@ doveadm_sessions(const char *conf_path, struct strvec *out)
 			char *f[4], *p;
 			int n;
 
-			if (de->d_name[0] == '.' || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+			if (!entry_name_ok(de->d_name) || pid <= 0 || !login_session_alive(de->d_name))
 				continue;
 			path = path_join(dir, de->d_name);
 			str_reset(&data);
@@ -78,14 +97,18 @@ doveadm_sessions(const char *conf_path, struct strvec *out)
 						*p++ = '\0';
 				}
 				if (n == 4)
-					strvec_push_take(out, xasprintf("%ld\t%s\t%s\t%s", pid, f[0], f[1], f[2]));
+					strvec_push_take(out, xasprintf("%s\t%s\t%s\t%s", de->d_name, f[0],
+					    f[1], f[2]));
 			}
 			free(path);
 		}
 		closedir(d);
 	}
 	str_deinit(&data);
-	free(dir);
+	if (dir_r != NULL)
+		*dir_r = dir;
+	else
+		free(dir);
 	return 0;
 }
 
@@ -94,11 +117,11 @@ doveadm_who(const char *conf_path, int argc, char **argv)
 {
 	struct strvec s;
 	struct who_row *rows = NULL;
-	size_t i, j, nrows = 0;
+	size_t i, i2, j, nrows = 0;
 	const char *mask = argc > 0 ? argv[argc - 1] : NULL;
 
 	strvec_init(&s);
-	if (doveadm_sessions(conf_path, &s) != 0)
+	if (doveadm_sessions(conf_path, &s, NULL) != 0)
 		return EX_TEMPFAIL_;
 	strvec_sort(&s);
 	/* one row per user, protocol and address, as doveadm who groups */
@@ -125,10 +148,20 @@ doveadm_who(const char *conf_path, int argc, char **argv)
 			rows[j].user = f[1];
 			rows[j].proto = f[2];
 			rows[j].ip = f[3];
+			rows[j].count = 0;
 			strvec_init(&rows[j].pids);
 			nrows++;
 		}
-		strvec_push(&rows[j].pids, f[0]);
+		/* a connection each; its process's pid once, as Dovecot lists
+		 * the imap-hibernate process once for all its clients */
+		rows[j].count++;
+		if ((p = strchr(f[0], '.')) != NULL)
+			*p = '\0';
+		for (i2 = 0; i2 < rows[j].pids.n; i2++)
+			if (strcmp(rows[j].pids.v[i2], f[0]) == 0)
+				break;
+		if (i2 == rows[j].pids.n)
+			strvec_push(&rows[j].pids, f[0]);
 	}
 	printf("%-16s # %-5s %-20s %s\n", "username", "proto", "(pids)", "(ips)");
 	for (j = 0; j < nrows; j++) {
@@ -139,7 +172,7 @@ doveadm_who(const char *conf_path, int argc, char **argv)
 		for (i = 0; i < rows[j].pids.n; i++)
 			str_appendf(&pids, "%s%s", i > 0 ? " " : "", rows[j].pids.v[i]);
 		str_append_c(&pids, ')');
-		printf("%-16s %zu %-5s %-20s (%s)\n", rows[j].user, rows[j].pids.n, rows[j].proto,
+		printf("%-16s %zu %-5s %-20s (%s)\n", rows[j].user, rows[j].count, rows[j].proto,
 		    pids.s, rows[j].ip);
 		str_deinit(&pids);
 		strvec_deinit(&rows[j].pids);
@@ -155,6 +188,7 @@ doveadm_kick(const char *conf_path, int argc, char **argv)
 	struct strvec s;
 	size_t i, kicked = 0;
 	struct str names;
+	char *dir = NULL;
 
 	if (argc < 1) {
 		fprintf(stderr, "doveadm kick: user mask or IP address needed\n");
@@ -162,9 +196,10 @@ doveadm_kick(const char *conf_path, int argc, char **argv)
 	}
 	strvec_init(&s);
 	str_init(&names, 64);
-	if (doveadm_sessions(conf_path, &s) != 0)
+	if (doveadm_sessions(conf_path, &s, &dir) != 0)
 		return EX_TEMPFAIL_;
 	for (i = 0; i < s.n; i++) {
+		bool done;
 		char *f[4], *p = s.v[i];
 		int n;
 
@@ -176,7 +211,17 @@ doveadm_kick(const char *conf_path, int argc, char **argv)
 		}
 		if (n < 4 || (strcmp(f[1], argv[0]) != 0 && strcmp(f[3], argv[0]) != 0))
 			continue;
-		if (kill((pid_t)atol(f[0]), SIGTERM) == 0) {
+		if (strchr(f[0], '.') != NULL) {
+			/* a hibernated client: its entry goes, and the
+			 * imap-hibernate process, told, drops the clients
+			 * whose entries are gone (the others stay) */
+			done = login_session_remove(dir, f[0]);
+			if (done)
+				(void)kill((pid_t)atol(f[0]), SIGUSR1);
+		} else {
+			done = kill((pid_t)atol(f[0]), SIGTERM) == 0;
+		}
+		if (done) {
 			kicked++;
 			if (strstr(names.s, f[1]) == NULL)
 				str_appendf(&names, "%s%s", names.len > 0 ? ", " : "", f[1]);
@@ -188,6 +233,7 @@ doveadm_kick(const char *conf_path, int argc, char **argv)
 		printf("%s kicked\n", names.s);
 	str_deinit(&names);
 	strvec_deinit(&s);
+	free(dir);
 	return 0;
 }
 

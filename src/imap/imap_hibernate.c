@@ -178,6 +178,11 @@ imap_hibernate_handover(struct imap_sess *s, int ifd)
 	}
 	if (send(sock, "GO", 2, MSG_NOSIGNAL) != 2)
 		goto out;
+	/* the hibernate process takes this session's registry entry over
+	 * and then closes: until then this process stays, as its end lets
+	 * the service retire the entry (bounded by SO_RCVTIMEO; the
+	 * hibernate process writes the entry anew when it comes late) */
+	(void)recv(sock, reply, sizeof(reply) - 1, 0);
 	ret = 1;
 out:
 	if (sock >= 0)
@@ -193,12 +198,14 @@ out:
 
 struct hib_client {
 	bool	 used;
+	bool	 registered;		/* its registry entry was written */
 	int	 fd;			/* the client's socket (owned) */
 	int	 wd[HIB_MAX_FDS - 1];	/* its inotify watches, -1: none */
 	long	 uid;			/* the uid its session ran as (SO_PEERCRED) */
 	char	*rec;			/* the state record as received (owned) */
 	size_t	 rec_len;
 	time_t	 keepalive;		/* when the next "* OK Still here" is due */
+	unsigned long id;		/* its registry entry "PID.ID" (login.h) */
 };
 
 struct hib_watch {
@@ -213,9 +220,12 @@ struct hib {
 	size_t	 ncl, used;
 	struct hib_watch *w;		/* owned */
 	size_t	 nw;
+	size_t	 kids;			/* restored sessions not reaped yet */
 };
 
-static volatile sig_atomic_t hib_stop;
+static volatile sig_atomic_t hib_stop, hib_kick;
+/* the number of the next client's registry entry */
+static unsigned long hib_next_id = 1;
 /* seconds between keepalives: imap_idle_notify_interval, as in IDLE */
 static time_t hib_keepalive_s = HIB_KEEPALIVE_S;
 /* the IMAP service that started this process: its children are the
@@ -225,8 +235,21 @@ static pid_t hib_service_pid;
 static void
 hib_on_signal(int sig)
 {
-	(void)sig;
-	hib_stop = 1;
+	if (sig == SIGUSR1)
+		hib_kick = 1;	/* doveadm kick removed entries of ours */
+	else
+		hib_stop = 1;
+}
+
+/* the hibernate process's pid (also in its restoring children) */
+static pid_t hib_pid;
+
+/* entry_name - a client's registry entry: "PID.ID", PID the hibernate
+ * process's */
+static void
+entry_name(unsigned long id, char *buf, size_t size)
+{
+	snprintf(buf, size, "%ld.%lu", (long)hib_pid, id);
 }
 
 static void
@@ -238,7 +261,7 @@ hib_title(const struct hib *h)
 		snprintf(t, sizeof(t), "dovecot/imap-hibernate [%zu connections]", h->used);
 	else
 		snprintf(t, sizeof(t), "dovecot/imap-hibernate");
-	pop3_proctitle_full("imap-hibernate", t);
+	pop3_proctitle_full(LOGIN_SESSION_HOLDER, t);
 }
 
 /* watch_add - a watch on the directory fd stands for (a /proc path, so
@@ -301,6 +324,63 @@ client_free(struct hib *h, size_t i)
 	free(c->rec);
 	memset(c, 0, sizeof(*c));
 	h->used--;
+}
+
+/* client_drop - a client that leaves the hibernate process other than
+ * by a restore: its registry entry goes with it */
+static void
+client_drop(struct hib *h, size_t i)
+{
+	struct hib_client *c = &h->cl[i];
+	char name[48];
+
+	if (c->used && c->registered) {
+		entry_name(c->id, name, sizeof(name));
+		(void)login_session_remove(h->set->sessions_dir, name);
+	}
+	client_free(h, i);
+}
+
+/* client_log_end - the client's logout line, as its session would have
+ * logged it, with why */
+static void
+client_log_end(const struct hib_client *c, const char *why)
+{
+	struct imap_hib_state st;
+	const char *err;
+
+	if (imap_hib_state_parse(&st, c->rec, c->rec_len, &err) == 0)
+		log_info("imap(%s)<%s>: Disconnected: %s (hibernated) in=%llu out=%llu", st.user,
+		    st.session, why, st.in, st.out);
+	imap_hib_state_deinit(&st);
+}
+
+/* kick_gone - doveadm kick removed the entries of the clients it kicks
+ * and sent SIGUSR1: those clients are disconnected, as a kicked
+ * session's are (its process ends: the client sees the connection
+ * close, no BYE) */
+static void
+kick_gone(struct hib *h)
+{
+	char name[48];
+	size_t i;
+	bool any = false;
+
+	for (i = 0; i < h->ncl; i++) {
+		struct hib_client *c = &h->cl[i];
+
+		if (!c->used || !c->registered)
+			continue;
+		entry_name(c->id, name, sizeof(name));
+		if (login_session_exists(h->set->sessions_dir, name))
+			continue;
+		client_log_end(c, "Kicked");
+		(void)shutdown(c->fd, SHUT_RDWR);
+		client_free(h, i);
+		any = true;
+	}
+	if (any)
+		hib_title(h);
 }
 
 /* peer_is_ours - the connecting process is a session of this service: a
@@ -440,12 +520,25 @@ hib_accept(struct hib *h)
 	memcpy(c->rec, rec, rec_len);
 	c->rec_len = rec_len;
 	c->keepalive = time(NULL) + hib_keepalive_s;
+	/* the session's registry entry becomes this client's here, so that
+	 * doveadm who, kick and mail_max_userip_connections see it as they
+	 * saw the session (the session waits for our close to end) */
+	{
+		char from[24], name[48];
+
+		c->id = hib_next_id++;
+		snprintf(from, sizeof(from), "%ld", (long)cred.pid);
+		entry_name(c->id, name, sizeof(name));
+		(void)login_session_move(h->set->sessions_dir, from, name, true, st.user, "imap",
+		    st.rip, st.lip, st.session);
+		c->registered = login_session_exists(h->set->sessions_dir, name);
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.u64 = slot;
 	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
 		log_error("imap-hibernate: epoll_ctl: %s", strerror(errno));
-		client_free(h, slot);
+		client_drop(h, slot);
 	}
 	hib_title(h);
 fail:
@@ -473,11 +566,30 @@ restore_child(struct hib *h, size_t slot)
 	struct pop3_conn conn;
 	const char *err;
 	int status = 1, fd = c->fd;
+	bool registered = c->registered;
+	char name[48], me[24];
+	sigset_t none;
 	size_t i;
 
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* the client's registry entry becomes this process's first of all:
+	 * whatever ends it from here on, the hibernate process's reap of
+	 * this pid removes it. Gone already: doveadm kick took it. */
+	if (registered) {
+		entry_name(c->id, name, sizeof(name));
+		snprintf(me, sizeof(me), "%ld", (long)getpid());
+		if (login_session_move(set->sessions_dir, name, me, false, NULL, NULL, NULL, NULL,
+		    NULL) != 0) {
+			client_log_end(c, "Kicked");
+			(void)shutdown(fd, SHUT_RDWR);
+			_exit(0);
+		}
+	}
 	/* nothing of the other clients' stays in this process */
 	close(h->ep);
 	close(h->ino);
@@ -499,6 +611,7 @@ restore_child(struct hib *h, size_t slot)
 	p.auth_master_socket = set->auth_master_socket;
 	p.first_valid_uid = set->first_valid_uid;
 	p.max_userip = 0;	/* counted at its login; a restore is not a new login */
+	p.registered = registered;	/* the entry taken over above */
 	p.sessions_dir = set->sessions_dir;
 	p.mail_location = set->mail_location;
 	p.rip = client.rip;
@@ -537,6 +650,7 @@ wake(struct hib *h, size_t slot)
 	}
 	if (pid == 0)
 		restore_child(h, slot);
+	h->kids++;
 	client_free(h, slot);
 	hib_title(h);
 }
@@ -558,16 +672,8 @@ on_client(struct hib *h, size_t slot)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	{
-		struct imap_hib_state st;
-		const char *err;
-
-		if (imap_hib_state_parse(&st, h->cl[slot].rec, h->cl[slot].rec_len, &err) == 0)
-			log_info("imap(%s)<%s>: Disconnected: Connection closed (hibernated) in=%llu "
-			    "out=%llu", st.user, st.session, st.in, st.out);
-		imap_hib_state_deinit(&st);
-	}
-	client_free(h, slot);
+	client_log_end(&h->cl[slot], "Connection closed");
+	client_drop(h, slot);
 	hib_title(h);
 }
 
@@ -610,7 +716,7 @@ keepalive(struct hib *h, time_t now)
 		c->keepalive = now + hib_keepalive_s;
 		if (send(c->fd, line, sizeof(line) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) !=
 		    (ssize_t)sizeof(line) - 1) {
-			client_free(h, i);
+			client_drop(h, i);
 			hib_title(h);
 		}
 	}
@@ -623,15 +729,24 @@ hib_main(const struct pop3_settings *set)
 	struct hib h;
 	struct epoll_event ev, evs[64];
 	struct sigaction sa;
+	sigset_t block, waiting;
 	time_t last = 0;
 
 	memset(&h, 0, sizeof(h));
 	h.set = set;
+	hib_pid = getpid();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = hib_on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	/* SIGUSR1 (a kick) is taken only inside epoll_pwait, so one that
+	 * comes while the loop works is not slept through */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &waiting);
+	sigdelset(&waiting, SIGUSR1);
 	signal(SIGHUP, SIG_IGN);	/* a reload leaves hibernated clients be */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
@@ -648,7 +763,8 @@ hib_main(const struct pop3_settings *set)
 	ev.data.u64 = HIB_EV_INOTIFY;
 	(void)epoll_ctl(h.ep, EPOLL_CTL_ADD, h.ino, &ev);
 	while (!hib_stop) {
-		int n = epoll_wait(h.ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), 1000), i;
+		int n = epoll_pwait(h.ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), 1000, &waiting),
+		    i;
 		time_t now = time(NULL);
 		pid_t pid;
 		int st;
@@ -661,9 +777,16 @@ hib_main(const struct pop3_settings *set)
 			else
 				on_client(&h, (size_t)evs[i].data.u64);
 		}
+		if (hib_kick) {
+			hib_kick = 0;
+			kick_gone(&h);
+		}
 		/* restored sessions that ended: their session files go */
-		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			login_session_unregister(set->sessions_dir, (long)pid);
+			if (h.kids > 0)
+				h.kids--;
+		}
 		if (now != last) {
 			last = now;
 			keepalive(&h, now);
@@ -676,14 +799,17 @@ hib_main(const struct pop3_settings *set)
 			hib_listen_fd = -1;
 			(void)unlink(hib_socket_path);
 		}
-		if (hib_listen_fd < 0 && h.used == 0)
+		/* after a reload: ends with its last client, once the
+		 * restored sessions it reaps (and whose entries it removes)
+		 * have ended too */
+		if (hib_listen_fd < 0 && h.used == 0 && h.kids == 0)
 			break;
 	}
 	if (hib_listen_fd >= 0)
 		(void)unlink(hib_socket_path);
 	/* stopping: the clients are disconnected as the sessions' are */
 	for (size_t i = 0; i < h.ncl; i++)
-		client_free(&h, i);
+		client_drop(&h, i);
 	_exit(0);
 }
 

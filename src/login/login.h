@@ -31,6 +31,31 @@ void	 login_session_unregister(const char *sessions_dir, long pid);
  * the next login_session_register renames in (true), which saves the file
  * system an inode per login; false: removed */
 bool	 login_session_retire(const char *sessions_dir, long pid);
+/* A client held by the imap-hibernate process keeps its session's entry
+ * under the name "HPID.ID" (HPID that process's pid, ID its number for
+ * the client there): it lives while HPID does, doveadm who shows HPID,
+ * doveadm kick removes the entry and sends HPID SIGUSR1, upon which the
+ * process drops the clients whose entries are gone. */
+#define LOGIN_SESSION_HOLDER	"imap-hibernate"	/* its process name (comm) */
+/* login_session_alive - whether the entry name's process lives: "PID"
+ * that pid, "PID.ID" that pid as a LOGIN_SESSION_HOLDER process */
+bool	 login_session_alive(const char *name);
+/* login_session_move - under the lock, the entry from ("PID" or
+ * "PID.ID") becomes to, with its index entry: a hibernating session's
+ * entry goes to the hibernate process, a restored session takes it back.
+ * When from is not there: with create a new entry to is written from the
+ * fields (0), else -1 (doveadm kick removed it). */
+int	 login_session_move(const char *sessions_dir, const char *from, const char *to,
+	    bool create, const char *user, const char *protocol, const char *rip,
+	    const char *lip, const char *session);
+/* login_session_remove - under the lock, the entry name and its index
+ * entry go; whether it was there */
+bool	 login_session_remove(const char *sessions_dir, const char *name);
+/* login_session_exists - whether the entry name is there */
+bool	 login_session_exists(const char *sessions_dir, const char *name);
+/* login_session_drop_holder - the entries "PID.ID" of the ended process
+ * pid go (a hibernate process killed: its clients are gone) */
+void	 login_session_drop_holder(const char *sessions_dir, long pid);
 /* login_session_prune - remove emptied .userip directories (kept between
  * a user's logins) and spares past a few dozen; the service calls it now
  * and then */

@@ -31,6 +31,32 @@ pid_alive(long pid)
 	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
+bool
+login_session_alive(const char *name)
+{
+	long pid = atol(name);
+	char path[64], comm[32];
+	ssize_t n;
+	int fd;
+
+	if (!pid_alive(pid))
+		return false;
+	if (strchr(name, '.') == NULL)
+		return true;
+	/* a hibernated client's: its holder must be that process still,
+	 * not another that got its pid after it ended unseen (a service
+	 * gone by a reload reaps no more) */
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;	/* no /proc to ask: its pid lives */
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	comm[n] = '\0';
+	return strcmp(comm, LOGIN_SESSION_HOLDER "\n") == 0;
+}
+
 /* The sessions of one user from one address, for the
  * mail_max_userip_connections count without reading every session's file:
  * $sessions/.userip/KEY/PID, an empty file beside each session's own file,
@@ -112,13 +138,13 @@ userip_count(const char *sessions_dir, const char *dir, const char *user, const 
 		return 0;
 	str_init(&data, 256);
 	while ((de = readdir(d)) != NULL) {
-		long pid = atol(de->d_name);
-
+		/* "PID", or "PID.ID" for a client the hibernate process PID
+		 * holds (login_session_alive tells whether it still does) */
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(entry, sizeof(entry), "%s/%s", dir, de->d_name);
-		snprintf(path, sizeof(path), "%s/%ld", sessions_dir, pid);
-		if (!pid_alive(pid)) {
+		snprintf(path, sizeof(path), "%s/%s", sessions_dir, de->d_name);
+		if (!login_session_alive(de->d_name)) {
 			(void)unlink(path);	/* a session that ended unseen */
 			(void)unlink(entry);
 			continue;
@@ -137,19 +163,19 @@ userip_count(const char *sessions_dir, const char *dir, const char *user, const 
 	return count;
 }
 
-/* userip_add - this process's entry in dir: a hard link to its session
- * file (path), as allocating a second inode per login was most of a
- * login's file system work; an empty file when there is no session file.
- * The directory is made when missing (a sweep may remove an emptied one
+/* userip_add - the entry name in dir: a hard link to its session file
+ * (path), as allocating a second inode per login was most of a login's
+ * file system work; an empty file when there is no session file. The
+ * directory is made when missing (a sweep may remove an emptied one
  * between the mkdir and the link). */
 static void
-userip_add(const char *sessions_dir, const char *dir, const char *path)
+userip_add(const char *sessions_dir, const char *dir, const char *path, const char *name)
 {
-	char top[600], entry[620];
+	char top[600], entry[700];
 	int fd;
 
 	snprintf(top, sizeof(top), "%s/" USERIP_DIR, sessions_dir);
-	snprintf(entry, sizeof(entry), "%s/%ld", dir, (long)getpid());
+	snprintf(entry, sizeof(entry), "%s/%s", dir, name);
 	for (int i = 0; i < 3; i++) {
 		if (link(path, entry) == 0)
 			return;
@@ -198,18 +224,28 @@ session_file_write(const char *sessions_dir, const char *path, const char *data,
 		(void)unlink(tmp);
 }
 
+/* sessions_lock - the registry's lock (an fd to close), or -1 when it
+ * cannot be had (then the caller goes on unlocked, as it always did) */
+static int
+sessions_lock(const char *sessions_dir)
+{
+	char *lockp = path_join(sessions_dir, ".lock");
+	int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	free(lockp);
+	if (lfd >= 0)
+		(void)flock(lfd, LOCK_EX);
+	return lfd;
+}
+
 int
 login_session_register(const char *sessions_dir, unsigned long max_userip, const char *user,
     const char *protocol, const char *rip, const char *lip, const char *session)
 {
-	char *lockp = path_join(sessions_dir, ".lock"), path[600], dir[600];
+	char path[600], dir[600], name[24];
 	struct str content;
-	int lfd, ret = 0;
+	int lfd = sessions_lock(sessions_dir), ret = 0;
 
-	lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(lockp);
-	if (lfd >= 0)
-		(void)flock(lfd, LOCK_EX);
 	str_init(&content, 256);
 	str_appendf(&content, "%s\t%s\t%s\t%s\t%s\n", user, protocol, rip, lip, session);
 	userip_dir(sessions_dir, user, rip, dir, sizeof(dir));
@@ -219,7 +255,8 @@ login_session_register(const char *sessions_dir, unsigned long max_userip, const
 		snprintf(path, sizeof(path), "%s/%ld", sessions_dir, (long)getpid());
 		session_file_write(sessions_dir, path, content.s, content.len);
 		/* kept without a limit too: a reload may set one */
-		userip_add(sessions_dir, dir, path);
+		snprintf(name, sizeof(name), "%ld", (long)getpid());
+		userip_add(sessions_dir, dir, path, name);
 	}
 	if (lfd >= 0)
 		close(lfd);
@@ -227,19 +264,17 @@ login_session_register(const char *sessions_dir, unsigned long max_userip, const
 	return ret;
 }
 
-/* session_end - the session of pid ended: its index entry goes; its file
- * goes too, or with keep becomes the spare .spare/PID (true) */
-static bool
-session_end(const char *sessions_dir, long pid, bool keep)
+/* entry_userip_dir - the index directory of the session file path
+ * ("user TAB protocol TAB rip TAB ..."): 0, or -1 when it cannot be read */
+static int
+entry_userip_dir(const char *sessions_dir, const char *path, char *dir, size_t size)
 {
-	char path[600], dir[600], entry[620], spare[620], *f[3], *p;
+	char *f[3], *p;
 	struct str data;
-	int n;
+	int n, ret = -1;
 
-	snprintf(path, sizeof(path), "%s/%ld", sessions_dir, pid);
 	str_init(&data, 256);
 	if (file_read(path, 4096, &data) == 0) {
-		/* "user TAB protocol TAB rip TAB ..." */
 		for (p = data.s, n = 0; n < 3 && p != NULL; n++) {
 			f[n] = p;
 			p = strchr(p, '\t');
@@ -247,41 +282,146 @@ session_end(const char *sessions_dir, long pid, bool keep)
 				*p++ = '\0';
 		}
 		if (n == 3 && p != NULL) {
-			userip_dir(sessions_dir, f[0], f[2], dir, sizeof(dir));
-			snprintf(entry, sizeof(entry), "%s/%ld", dir, pid);
-			/* the directory stays for the user's next login (a
-			 * mkdir and rmdir per login were ~4% of its CPU);
-			 * login_session_sweep removes emptied ones */
-			(void)unlink(entry);
+			userip_dir(sessions_dir, f[0], f[2], dir, size);
+			ret = 0;
 		}
 	}
 	str_deinit(&data);
+	return ret;
+}
+
+/* session_end - the session entry name ("PID" or "PID.ID") ended: its
+ * index entry goes; its file goes too, or with keep becomes the spare
+ * .spare/NAME (true); *removed_r: whether the file was there to go */
+static bool
+session_end(const char *sessions_dir, const char *name, bool keep, bool *removed_r)
+{
+	char path[600], dir[600], entry[700], spare[620];
+
+	*removed_r = false;
+	snprintf(path, sizeof(path), "%s/%s", sessions_dir, name);
+	if (entry_userip_dir(sessions_dir, path, dir, sizeof(dir)) == 0) {
+		snprintf(entry, sizeof(entry), "%s/%s", dir, name);
+		/* the directory stays for the user's next login (a mkdir and
+		 * rmdir per login were ~4% of its CPU); login_session_sweep
+		 * removes emptied ones */
+		(void)unlink(entry);
+	}
 	if (keep) {
-		snprintf(spare, sizeof(spare), "%s/" SPARE_DIR "/%ld", sessions_dir, pid);
+		snprintf(spare, sizeof(spare), "%s/" SPARE_DIR "/%s", sessions_dir, name);
 		if (rename(path, spare) == 0)
 			return true;
 		if (errno == ENOENT && access(path, F_OK) == 0) {
 			snprintf(spare, sizeof(spare), "%s/" SPARE_DIR, sessions_dir);
 			(void)mkdir(spare, 0755);
-			snprintf(spare, sizeof(spare), "%s/" SPARE_DIR "/%ld", sessions_dir, pid);
+			snprintf(spare, sizeof(spare), "%s/" SPARE_DIR "/%s", sessions_dir, name);
 			if (rename(path, spare) == 0)
 				return true;
 		}
 	}
-	(void)unlink(path);
+	*removed_r = unlink(path) == 0;
 	return false;
 }
 
 void
 login_session_unregister(const char *sessions_dir, long pid)
 {
-	(void)session_end(sessions_dir, pid, false);
+	char name[24];
+	bool removed;
+
+	snprintf(name, sizeof(name), "%ld", pid);
+	(void)session_end(sessions_dir, name, false, &removed);
 }
 
 bool
 login_session_retire(const char *sessions_dir, long pid)
 {
-	return session_end(sessions_dir, pid, true);
+	char name[24];
+	bool removed;
+
+	snprintf(name, sizeof(name), "%ld", pid);
+	return session_end(sessions_dir, name, true, &removed);
+}
+
+bool
+login_session_remove(const char *sessions_dir, const char *name)
+{
+	int lfd = sessions_lock(sessions_dir);
+	bool removed;
+
+	/* under the lock: a restore's login_session_move either took the
+	 * entry before (the remove finds nothing) or finds it gone */
+	(void)session_end(sessions_dir, name, false, &removed);
+	if (lfd >= 0)
+		close(lfd);
+	return removed;
+}
+
+bool
+login_session_exists(const char *sessions_dir, const char *name)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/%s", sessions_dir, name);
+	return access(path, F_OK) == 0;
+}
+
+int
+login_session_move(const char *sessions_dir, const char *from, const char *to, bool create,
+    const char *user, const char *protocol, const char *rip, const char *lip,
+    const char *session)
+{
+	char src[600], dst[600], dir[600], entry[700];
+	int lfd = sessions_lock(sessions_dir), ret = 0;
+
+	snprintf(src, sizeof(src), "%s/%s", sessions_dir, from);
+	snprintf(dst, sizeof(dst), "%s/%s", sessions_dir, to);
+	/* the file first: where it went is where the entry is, whoever
+	 * else looks at it (doveadm kick removes it under the same lock) */
+	if (rename(src, dst) == 0) {
+		if (entry_userip_dir(sessions_dir, dst, dir, sizeof(dir)) == 0) {
+			snprintf(entry, sizeof(entry), "%s/%s", dir, from);
+			(void)unlink(entry);
+			userip_add(sessions_dir, dir, dst, to);
+		}
+	} else if (create) {
+		/* the old entry was never written or is gone: a new one */
+		struct str content;
+
+		str_init(&content, 256);
+		str_appendf(&content, "%s\t%s\t%s\t%s\t%s\n", user, protocol, rip, lip, session);
+		session_file_write(sessions_dir, dst, content.s, content.len);
+		str_deinit(&content);
+		userip_dir(sessions_dir, user, rip, dir, sizeof(dir));
+		userip_add(sessions_dir, dir, dst, to);
+	} else {
+		ret = -1;
+	}
+	if (lfd >= 0)
+		close(lfd);
+	return ret;
+}
+
+void
+login_session_drop_holder(const char *sessions_dir, long pid)
+{
+	char prefix[32];
+	struct dirent *de;
+	struct strvec names;
+	DIR *d;
+	size_t i, plen;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%ld.", pid);
+	strvec_init(&names);
+	if ((d = opendir(sessions_dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strncmp(de->d_name, prefix, plen) == 0)
+				strvec_push(&names, de->d_name);
+		closedir(d);
+	}
+	for (i = 0; i < names.n; i++)
+		(void)login_session_remove(sessions_dir, names.v[i]);
+	strvec_deinit(&names);
 }
 
 void
@@ -341,7 +481,7 @@ login_session_sweep(const char *sessions_dir)
 	/* the sessions of processes gone unseen (a stopped service's) */
 	if ((d = opendir(sessions_dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.' || pid_alive(atol(de->d_name)))
+			if (de->d_name[0] == '.' || login_session_alive(de->d_name))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", sessions_dir, de->d_name);
 			(void)unlink(path);

@@ -249,8 +249,8 @@ session_setup(const struct login_split_params *p, int ctl, struct auth_client_us
 		    (long)uid, expect_uid);
 		return 0;
 	}
-	if (login_session_register(p->sessions_dir, p->max_userip, r->user, p->protocol, p->rip,
-	    p->lip, p->session) != 0) {
+	if (!p->registered && login_session_register(p->sessions_dir, p->max_userip, r->user,
+	    p->protocol, p->rip, p->lip, p->session) != 0) {
 		log_info("%s-login: Disconnected: Maximum number of connections from user+IP "
 		    "exceeded (mail_max_userip_connections=%lu): user=<%s>, method=%s, rip=%s, "
 		    "lip=%s, session=<%s>", p->protocol, p->max_userip, r->user, r->method, p->rip,

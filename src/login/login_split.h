@@ -44,6 +44,10 @@ struct login_split_params {
 	 * L's next login. Under TLS the child's data channel is a socketpair
 	 * of its own, passed to L with the OK (login_split_handoff_fd). */
 	bool	 resumable;
+	/* the session's entry is in place already (a session restored from
+	 * hibernation took its hibernated entry over, login_session_move):
+	 * neither counted against max_userip nor written again */
+	bool	 registered;
 };
 
 struct login_split_result {

@@ -385,6 +385,9 @@ pop3_reap(const struct pop3_settings *set, size_t *live, pid_t *helper)
 			    WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) :
 			    WTERMSIG(st));
 			*helper = -1;
+			/* the clients IMAP's hibernate process held went with
+			 * it: their registry entries ("PID.ID") go too */
+			login_session_drop_holder(set->sessions_dir, (long)pid);
 			continue;
 		}
 		if (service_pool != NULL && login_pool_reaped(service_pool, pid))

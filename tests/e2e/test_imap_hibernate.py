@@ -6,9 +6,11 @@ what changed with the client's sequence numbers. Killing the hibernate
 process loses no mail; a connection to its socket from a process that is
 not one of the service's sessions is refused; TLS clients stay awake.
 Raw sockets and imaplib against a real instance."""
+import imaplib
 import os
 import signal
 import socket
+import ssl
 import time
 
 import pytest
@@ -395,6 +397,9 @@ def test_reload_keeps_hibernated_clients(box):
     assert wait_for(lambda: len(hibernators(box)) == 2 and old not in hibernators(box), 30), \
         (hibernators(box), box.logtext())
     assert _comm(old) == "imap-hibernate"
+    # the new service's start (its sweep of ended sessions) keeps the old
+    # process's client in doveadm who
+    assert who_rows(box) == [(1, "imap", "(%d)" % old, "(127.0.0.1)")]
     deliver(box, "1700000013.M13P13.test", MSG % (13, 13))
     assert f.readline() == b"* 4 EXISTS\r\n"
     s.sendall(b"DONE\r\n")
@@ -402,6 +407,7 @@ def test_reload_keeps_hibernated_clients(box):
     s.sendall(b"d LOGOUT\r\n")
     read_until(f, b"d ")
     s.close()
+    assert wait_for(lambda: who_rows(box) == [] and entries(box) == []), entries(box)
     # with its last client gone, the old one ends; new clients go to the new
     assert wait_for(lambda: _comm(old) != "imap-hibernate", 30)
     s, f = idle_client(box)
@@ -451,5 +457,231 @@ def test_hibernation_with_the_login_pool(tmp_path, bindir):
         got = b"".join(read_until(f, b"e "))
         assert b"c OK Idle completed" in got and b"* 4 FETCH (UID 4)" in got, got
         s.close()
+    finally:
+        b.cleanup()
+
+
+# --- hibernated clients in the session registry: doveadm who and kick,
+# mail_max_userip_connections ---
+
+def who_rows(b, user="alice"):
+    """doveadm who's rows for user: (count, proto, pids, ips)"""
+    r = b.doveadm("who")
+    assert r.returncode == 0, r
+    out = []
+    for line in r.stdout.splitlines()[1:]:
+        p = line.split(None, 3)
+        if p and p[0] == user:
+            rest = p[3]
+            pids, ips = rest.rsplit(" (", 1)
+            out.append((int(p[1]), p[2], pids.strip(), "(" + ips))
+    return out
+
+
+def add_user(b, user):
+    """a second passwd-file user with its own Maildir, same uid"""
+    home = os.path.join(b.root, "home", user)
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(home, "Maildir", sub), exist_ok=True)
+    with open(os.path.join(b.root, "users"), "a") as f:
+        f.write("%s:{PLAIN}secret:%d:%d::%s::\n" % (user, b.uid, b.gid, home))
+    b.chown()
+
+
+def idle_client_as(b, user):
+    s = socket.create_connection(("127.0.0.1", b.imap), timeout=20)
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    s.sendall(b"a LOGIN %s secret\r\nb SELECT INBOX\r\nc IDLE\r\n" % user.encode())
+    while True:
+        line = f.readline()
+        assert line, b.logtext()
+        if line.startswith(b"+ idling"):
+            return s, f
+
+
+def entries(b):
+    d = os.path.join(b.base, "sessions")
+    return sorted(n for n in os.listdir(d) if not n.startswith("."))
+
+
+def test_who_shows_hibernated_sessions_as_before(box):
+    box.start()
+    # two sessions of alice, both awake: one row, two connections
+    s = socket.create_connection(("127.0.0.1", box.imap), timeout=20)
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    s.sendall(b"a LOGIN alice secret\r\nb SELECT INBOX\r\n")
+    read_until(f, b"b OK")
+    m = login(box, "plain")
+    assert wait_for(lambda: len(sessions(box)) == 2)
+    awake = sorted(sessions(box))
+    before = who_rows(box)
+    assert len(before) == 1 and before[0][0] == 2 and before[0][1] == "imap", before
+    assert before[0][3] == "(127.0.0.1)"
+    assert sorted(int(p) for p in before[0][2].strip("()").split()) == awake
+    # one goes to sleep: still one row of two connections, its pid now
+    # the hibernate process's (as Dovecot shows imap-hibernate's)
+    s.sendall(b"c IDLE\r\n")
+    assert f.readline().startswith(b"+ idling")
+    assert wait_for(lambda: len(holding(box, 1)) == 1 and len(sessions(box)) == 1, 30)
+    hib = holding(box, 1)[0]
+    after = who_rows(box)
+    assert len(after) == 1 and after[0][0] == 2 and after[0][1] == "imap", after
+    assert after[0][3] == "(127.0.0.1)"
+    assert sorted(int(p) for p in after[0][2].strip("()").split()) == \
+        sorted([hib] + sessions(box)), (after, hib, sessions(box))
+    assert [n for n in entries(box) if n.startswith("%d." % hib)], entries(box)
+    # the awake one hibernates too: one pid for both, two connections
+    m.select("INBOX")
+    m.send(b"x IDLE\r\n")
+    assert m.readline().startswith(b"+ idling")
+    assert wait_for(lambda: len(holding(box, 2)) == 1 and sessions(box) == [], 30)
+    both = who_rows(box)
+    assert both == [(2, "imap", "(%d)" % hib, "(127.0.0.1)")], both
+    # woken (DONE): the restored session has the entry back under its pid
+    s.sendall(b"DONE\r\n")
+    assert f.readline().startswith(b"c OK Idle completed")
+    assert wait_for(lambda: len(sessions(box)) == 1)
+    woke = who_rows(box)
+    assert len(woke) == 1 and woke[0][:2] == (2, "imap"), woke
+    assert sorted(int(p) for p in woke[0][2].strip("()").split()) == \
+        sorted([hib, sessions(box)[0]]), (woke, hib, sessions(box))
+    assert str(sessions(box)[0]) in entries(box)
+    # a hibernated client that goes away takes its entry with it
+    m.shutdown()
+    assert wait_for(lambda: who_rows(box) == [(1, "imap", "(%d)" % sessions(box)[0],
+                                               "(127.0.0.1)")]), who_rows(box)
+    assert not [n for n in entries(box) if "." in n], entries(box)
+    assert wait_for(lambda: "Disconnected: Connection closed (hibernated)" in box.logtext())
+    s.sendall(b"d LOGOUT\r\n")
+    read_until(f, b"d OK")
+    s.close()
+    assert wait_for(lambda: who_rows(box) == [] and entries(box) == []), entries(box)
+
+
+def test_kick_of_a_hibernated_user_closes_its_clients_only(box):
+    add_user(box, "bob")
+    box.start()
+    a1, fa1 = idle_client(box)
+    a2, fa2 = idle_client(box)
+    b1, fb1 = idle_client_as(box, "bob")
+    hib = wait_hibernated(box, 3)
+    # and one of alice's sessions awake (selected, not in IDLE)
+    a3 = socket.create_connection(("127.0.0.1", box.imap), timeout=20)
+    fa3 = a3.makefile("rb")
+    assert fa3.readline().startswith(b"* OK")
+    a3.sendall(b"a LOGIN alice secret\r\nb SELECT INBOX\r\n")
+    read_until(fa3, b"b OK")
+    assert wait_for(lambda: len(sessions(box)) == 1)
+    assert who_rows(box) == [(3, "imap", "(%d %d)" % tuple(sorted([hib, sessions(box)[0]],
+                                                                  key=str)),
+                              "(127.0.0.1)")], (who_rows(box), hib, sessions(box))
+    assert who_rows(box, "bob") == [(1, "imap", "(%d)" % hib, "(127.0.0.1)")]
+    kick = box.doveadm("kick", "alice")
+    assert kick.returncode == 0 and kick.stdout.strip() == "alice kicked", kick
+    # alice's hibernated connections close as her awake session's does
+    # (no BYE: its process ends); bob's stays hibernated in the same process
+    assert fa3.readline() == b""
+    assert fa1.readline() == b"" and fa2.readline() == b""
+    assert wait_for(lambda: who_rows(box) == [])
+    assert who_rows(box, "bob") == [(1, "imap", "(%d)" % hib, "(127.0.0.1)")]
+    assert wait_for(lambda: holding(box, 1) == [hib]), box.logtext()
+    assert box.logtext().count("imap(alice)") and \
+        box.logtext().count("Disconnected: Kicked (hibernated)") == 2, box.logtext()
+    b1.sendall(b"DONE\r\n")
+    assert fb1.readline().startswith(b"c OK Idle completed")
+    # kicking nobody hibernated or awake says so
+    assert box.doveadm("kick", "alice").stdout.strip() == "no users kicked"
+    kick = box.doveadm("kick", "bob")
+    assert kick.stdout.strip() == "bob kicked", kick
+    assert fb1.readline() == b""
+    for s in (a1, a2, a3, b1):
+        s.close()
+    assert wait_for(lambda: entries(box) == []), entries(box)
+
+
+def test_kick_of_a_hibernated_tls_client(box):
+    """imaps: the hibernate process holds the proxy's socketpair; the kick
+    closes it and the login process ends the TLS connection"""
+    box.start()
+    raw = socket.create_connection(("127.0.0.1", box.imaps), timeout=20)
+    s = tls_ctx().wrap_socket(raw, server_hostname="localhost")
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    s.sendall(b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc IDLE\r\n")
+    while not f.readline().startswith(b"+ idling"):
+        pass
+    hib = wait_hibernated(box)
+    assert who_rows(box) == [(1, "imap", "(%d)" % hib, "(127.0.0.1)")]
+    assert box.doveadm("kick", "127.0.0.1").stdout.strip() == "alice kicked"
+    try:
+        assert f.readline() == b""
+    except (ssl.SSLError, OSError):
+        pass	# an unclean TLS end is a closed connection too
+    assert wait_for(lambda: who_rows(box) == [] and entries(box) == []), entries(box)
+    assert wait_for(lambda: len(holding(box, 0)) == 2)
+    s.close()
+
+
+def _limited(bindir, tmp_path, limit):
+    b = ImapBox(bindir, tmp_path, extra="imap_hibernate_timeout = 1 secs\n"
+                "verbose_proctitle = yes\nmail_max_userip_connections = %d\n" % limit)
+    b.put("1700000001.M1P1.test:2,", MSG % (1, 1), sub="cur")
+    return b
+
+
+def refused(b):
+    m = imaplib.IMAP4("127.0.0.1", b.imap, timeout=20)
+    try:
+        with pytest.raises(imaplib.IMAP4.error, match="Maximum number of connections from "
+                           "user\\+IP exceeded"):
+            m.login("alice", "secret")
+    finally:
+        m.shutdown()
+
+
+def test_userip_limit_counts_hibernated_sessions(tmp_path, bindir):
+    b = _limited(bindir, tmp_path, 2)
+    try:
+        b.start()
+        s1, f1 = idle_client(b)
+        s2, f2 = idle_client(b)
+        wait_hibernated(b, 2)
+        # both asleep: a third login is over the limit
+        refused(b)
+        # waking one is no new login: it is served
+        s1.sendall(b"DONE\r\nd NOOP\r\n")
+        assert f1.readline().startswith(b"c OK Idle completed")
+        assert f1.readline().startswith(b"d OK")
+        refused(b)
+        # one gone: room for one
+        s2.shutdown(socket.SHUT_RDWR)
+        s2.close()
+        assert wait_for(lambda: len(holding(b, 0)) == 2 and who_rows(b)[0][0] == 1), \
+            who_rows(b)
+        m = login(b, "plain")
+        refused(b)
+        m.logout()
+        s1.close()
+    finally:
+        b.cleanup()
+
+
+def test_kill_of_the_hibernate_process_leaves_no_entry_counted(tmp_path, bindir):
+    b = _limited(bindir, tmp_path, 1)
+    try:
+        b.start()
+        s, f = idle_client(b)
+        hib = wait_hibernated(b)
+        refused(b)
+        os.kill(hib, signal.SIGKILL)
+        assert f.readline() == b""
+        s.close()
+        assert wait_for(lambda: who_rows(b) == [] and entries(b) == []), entries(b)
+        # under the limit of 1 again: a login is served
+        m = login(b, "plain")
+        m.select("INBOX")
+        m.logout()
     finally:
         b.cleanup()

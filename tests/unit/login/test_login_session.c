@@ -2,7 +2,9 @@
  * and its .userip entry share one inode (a hard link), an ended
  * session's file is kept as a spare that the next session renames in (no
  * new inode), mail_max_userip_connections counts live sessions only,
- * pruning removes emptied .userip directories and trims the spares. */
+ * pruning removes emptied .userip directories and trims the spares; a
+ * hibernated client's entry ("PID.ID") moves with its index entry, is
+ * counted while PID lives and goes with PID (login_session_drop_holder). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -190,6 +193,111 @@ test_userip_limit_counts_live_sessions(void **state)
 	login_session_unregister(dir, (long)getpid());
 }
 
+/* link_count - the entry's link count, -1 when it is not there */
+static long
+link_count(const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long)st.st_nlink : -1;
+}
+
+static void
+test_hibernated_entries_move_count_and_go(void **state)
+{
+	char me[24], hib[48], udir[600], entry[700];
+	struct stat st;
+	int fds[2];
+	pid_t child;
+	char c;
+
+	/* entries "PID.ID" count while PID is the hibernate process */
+	char comm[32] = "";
+
+	assert_int_equal(prctl(PR_GET_NAME, comm, 0, 0, 0), 0);
+	assert_int_equal(prctl(PR_SET_NAME, LOGIN_SESSION_HOLDER, 0, 0, 0), 0);
+	snprintf(me, sizeof(me), "%ld", (long)getpid());
+	snprintf(hib, sizeof(hib), "%ld.7", (long)getpid());
+	assert_int_equal(login_session_register(dir, 1, "alice", "imap", "127.0.0.1",
+	    "127.0.0.1", "s"), 0);
+	/* hibernated: the file and its index entry under the new name */
+	assert_int_equal(login_session_move(dir, me, hib, false, NULL, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(link_count(me), -1);
+	assert_int_equal(link_count(hib), 2);
+	userip_dir(udir, sizeof(udir));
+	assert_int_equal(entries(udir), 1);
+	snprintf(entry, sizeof(entry), "%s/%s", udir, hib);
+	assert_int_equal(stat(entry, &st), 0);
+	assert_true(login_session_exists(dir, hib));
+	/* counted: the limit of one is reached */
+	assert_int_equal(login_session_register(dir, 1, "alice", "imap", "127.0.0.1",
+	    "127.0.0.1", "t"), -1);
+	/* restored: back under a pid, still one entry */
+	assert_int_equal(login_session_move(dir, hib, me, false, NULL, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(link_count(hib), -1);
+	assert_int_equal(link_count(me), 2);
+	assert_int_equal(entries(udir), 1);
+	/* a kicked entry is not there to take over */
+	assert_int_equal(login_session_move(dir, me, hib, false, NULL, NULL, NULL, NULL, NULL), 0);
+	assert_true(login_session_remove(dir, hib));
+	assert_false(login_session_remove(dir, hib));
+	assert_false(login_session_exists(dir, hib));
+	assert_int_equal(entries(udir), 0);
+	assert_int_equal(login_session_move(dir, hib, me, false, NULL, NULL, NULL, NULL, NULL), -1);
+	assert_int_equal(link_count(me), -1);
+	/* nothing to move from: written anew from the fields */
+	assert_int_equal(login_session_move(dir, me, hib, true, "alice", "imap", "127.0.0.1",
+	    "127.0.0.1", "s"), 0);
+	assert_int_equal(link_count(hib), 2);
+	assert_true(login_session_remove(dir, hib));
+
+	/* the entries of a holder that ends: counted while it lives, and
+	 * login_session_drop_holder removes them */
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(fds[0]);
+		(void)!write(fds[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	snprintf(hib, sizeof(hib), "%ld.1", (long)child);
+	assert_int_equal(login_session_move(dir, "none", hib, true, "alice", "imap",
+	    "127.0.0.1", "127.0.0.1", "a"), 0);
+	snprintf(hib, sizeof(hib), "%ld.2", (long)child);
+	assert_int_equal(login_session_move(dir, "none", hib, true, "bob", "imap",
+	    "127.0.0.1", "127.0.0.1", "b"), 0);
+	assert_int_equal(login_session_register(dir, 1, "alice", "imap", "127.0.0.1",
+	    "127.0.0.1", "t"), -1);
+	/* a live process of another name under that pid (the holder ended
+	 * unseen, its pid taken): the entries are not counted */
+	assert_int_equal(prctl(PR_SET_NAME, comm, 0, 0, 0), 0);
+	snprintf(hib, sizeof(hib), "%ld.3", (long)getpid());
+	assert_int_equal(login_session_move(dir, "none", hib, true, "carol", "imap",
+	    "127.0.0.1", "127.0.0.1", "c"), 0);
+	assert_false(login_session_alive(hib));
+	assert_int_equal(login_session_register(dir, 1, "carol", "imap", "127.0.0.1",
+	    "127.0.0.1", "t"), 0);
+	assert_int_equal(link_count(hib), -1);	/* removed where it was found */
+	login_session_unregister(dir, (long)getpid());
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	login_session_drop_holder(dir, (long)child);
+	assert_int_equal(link_count(hib), -1);
+	snprintf(hib, sizeof(hib), "%ld.1", (long)child);
+	assert_int_equal(link_count(hib), -1);
+	assert_int_equal(login_session_register(dir, 1, "alice", "imap", "127.0.0.1",
+	    "127.0.0.1", "t"), 0);
+	login_session_unregister(dir, (long)getpid());
+	assert_int_equal(entries(dir), 2);	/* .lock and .userip */
+}
+
 int
 main(void)
 {
@@ -199,6 +307,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_userip_limit_counts_live_sessions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_prune_trims_spares, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hibernated_entries_move_count_and_go, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
