@@ -50,7 +50,12 @@
 #include "storage/storage_keywords.h"
 #include "storage/mbox_file.h"
 #include "storage/mbox_meta.h"
+#include "imap/imap_conf.h"
+#include "imap/imap_layout.h"
+#include "imap/imap_mailbox_name.h"
 #include "imap/imap_mbox_mbox.h"
+#include "imap/imap_ns.h"
+#include "imap/imap_utf7.h"
 
 #define EX_NOUSER	67
 #define EX_TEMPFAIL	75
@@ -66,6 +71,8 @@ struct deliver {
 	char	*inbox;		/* INBOX path */
 	bool	 maildir;
 	bool	 layout_fs;	/* mail_location's LAYOUT=fs */
+	struct imap_layout layout;	/* names to paths, as IMAP maps them */
+	struct imap_conf ns;	/* the inbox namespace's separator and prefix */
 	bool	 autocreate;
 	char	*sendmail;
 	char	*track;		/* vacation/duplicate record */
@@ -152,44 +159,44 @@ mail_setup(struct deliver *d)
 	d->inbox = ml.inbox;
 	ml.root = ml.inbox = NULL;
 	mail_location_deinit(&ml);
+	/* the layout imap_layout_init makes of the same location */
+	d->layout.inbox = xstrdup(d->inbox);
+	d->layout.root = xstrdup(d->root);
+	d->layout.mbox = !d->maildir;
+	d->layout.fs = d->layout_fs || d->layout.mbox;
+	imap_conf_load(&d->ns, d->dc);
+	d->layout.dots = d->layout.fs && imap_ns_conf_sep(&d->ns, &d->layout) != '.';
 	return 0;
 }
 
-/* folder_path - where mailbox name lives: INBOX, else a Maildir++ folder
- * (".A.B" for "A/B" or "A.B") or an mbox file under the root. NULL for a
- * name that could leave the root. */
+/* folder_path - where mailbox name (a Sieve name: UTF-8, the inbox
+ * namespace's separator and prefix, as Pigeonhole takes it) lives: the
+ * path IMAP serves that name from (imap_ns.c, imap_layout.c), so that
+ * fileinto "A/B" lands where a client sees "A/B". NULL for a name IMAP
+ * refuses (it could also leave the root). */
 static char *
 folder_path(const struct deliver *d, const char *name)
 {
-	struct str p;
-	const char *s;
+	struct str m, in, err;
+	char *path = NULL;
 
 	if (strcasecmp(name, "INBOX") == 0)
 		return xstrdup(d->inbox);
-	if (strncasecmp(name, "INBOX.", 6) == 0 || strncasecmp(name, "INBOX/", 6) == 0)
-		name += 6;
-	if (*name == 0 || *name == '.' || strstr(name, "..") != NULL || strstr(name, "/.") != NULL ||
-	    name[0] == '/')
-		return NULL;
-	for (s = name; *s != 0; s++)
-		if ((unsigned char)*s < 0x20 || (d->maildir && *s == '/' && s[1] == 0))
-			return NULL;
-	str_init(&p, 128);
-	str_append(&p, d->root);
-	if (d->maildir && d->layout_fs) {
-		/* LAYOUT=fs: ROOT/A/B for "A.B" or "A/B" */
-		str_append_c(&p, '/');
-		for (s = name; *s != 0; s++)
-			str_append_c(&p, *s == '.' ? '/' : *s);
-	} else if (d->maildir) {
-		str_append(&p, "/.");
-		for (s = name; *s != 0; s++)
-			str_append_c(&p, *s == '/' ? '.' : *s);
-	} else {
-		str_append_c(&p, '/');
-		str_append(&p, name);
+	str_init(&m, strlen(name) + 16);
+	str_init(&in, strlen(name) + 16);
+	str_init(&err, 64);
+	if (imap_utf8_to_mutf7(name, &m) == 0 &&
+	    imap_ns_conf_in(&d->ns, &d->layout, m.s, &in, &err) == 0) {
+		if (imap_mailbox_is_inbox(in.s))
+			path = xstrdup(d->inbox);
+		else if (imap_mailbox_name_check(in.s, &err) == 0 &&
+		    imap_layout_name_check(&d->layout, in.s, &err) == 0)
+			path = imap_layout_dir(&d->layout, in.s);
 	}
-	return str_export(&p);
+	str_deinit(&m);
+	str_deinit(&in);
+	str_deinit(&err);
+	return path;
 }
 
 static bool
@@ -500,7 +507,7 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 	where[0] = 0;
 	if (d->maildir && !folder_exists(d, d->root))
 		(void)mkdir(d->root, 0700);
-	if (d->maildir && d->layout_fs) {
+	if (d->layout.fs && strncmp(path, d->root, strlen(d->root)) == 0) {
 		/* the parents of ROOT/A/B (the folder itself storage_deliver makes) */
 		char *q = path + strlen(d->root);
 
@@ -1185,6 +1192,8 @@ out:
 	free(fqdn);
 	free(orig_from_hdr);
 	free(d.home);
+	imap_layout_deinit(&d.layout);
+	imap_conf_free(&d.ns);
 	free(d.root);
 	free(d.inbox);
 	free(d.sendmail);

@@ -8,26 +8,45 @@
 #include "imap/imap_ns.h"
 
 char
+imap_ns_conf_sep(const struct imap_conf *conf, const struct imap_layout *layout)
+{
+	if (conf != NULL && conf->ns_sep != '\0')
+		return conf->ns_sep;
+	/* Dovecot's default is the storage's own: "/" for LAYOUT=fs */
+	return layout->fs ? '/' : '.';
+}
+
+char
 imap_ns_sep(const struct imap_sess *s)
 {
-	if (s->conf != NULL && s->conf->ns_sep != '\0')
-		return s->conf->ns_sep;
-	/* Dovecot's default is the storage's own: "/" for LAYOUT=fs */
-	return s->layout.fs ? '/' : '.';
+	return imap_ns_conf_sep(s->conf, &s->layout);
+}
+
+static const char *
+conf_prefix(const struct imap_conf *conf)
+{
+	return conf != NULL && conf->ns_prefix != NULL ? conf->ns_prefix : "";
 }
 
 const char *
 imap_ns_prefix(const struct imap_sess *s)
 {
-	return s->conf != NULL && s->conf->ns_prefix != NULL ? s->conf->ns_prefix : "";
+	return conf_prefix(s->conf);
 }
 
 int
 imap_ns_in(const struct imap_sess *s, const char *name, struct str *out, struct str *error)
 {
-	const char *prefix = imap_ns_prefix(s), *c;
+	return imap_ns_conf_in(s->conf, &s->layout, name, out, error);
+}
+
+int
+imap_ns_conf_in(const struct imap_conf *conf, const struct imap_layout *layout,
+    const char *name, struct str *out, struct str *error)
+{
+	const char *prefix = conf_prefix(conf), *c;
 	size_t pl = strlen(prefix), start = out->len;
-	char sep = imap_ns_sep(s);
+	char sep = imap_ns_conf_sep(conf, layout);
 
 	/* INBOX stays INBOX whatever the prefix */
 	if (imap_mailbox_is_inbox(name)) {
@@ -56,7 +75,7 @@ imap_ns_in(const struct imap_sess *s, const char *name, struct str *out, struct 
 		if (*c == '.' && sep != '.') {
 			/* the internal separator: a directory per level
 			 * (LAYOUT=fs, mbox) can hold it, Maildir++ cannot */
-			if (s->layout.dots) {
+			if (layout->dots) {
 				str_append_c(out, IMAP_NAME_DOT);
 				continue;
 			}

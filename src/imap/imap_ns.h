@@ -10,7 +10,16 @@
 
 #include "lib/str.h"
 
+struct imap_conf;
+struct imap_layout;
 struct imap_sess;
+
+/* imap_ns_conf_sep, imap_ns_conf_in - the same as imap_ns_sep and
+ * imap_ns_in from the namespace settings and the layout alone, for
+ * those that name mailboxes outside a session (deliver's Sieve fileinto) */
+char	 imap_ns_conf_sep(const struct imap_conf *, const struct imap_layout *);
+int	 imap_ns_conf_in(const struct imap_conf *, const struct imap_layout *, const char *name,
+	    struct str *out, struct str *error);
 
 /* imap_ns_sep - the separator clients see */
 char	 imap_ns_sep(const struct imap_sess *);
