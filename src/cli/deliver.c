@@ -507,8 +507,10 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 	where[0] = 0;
 	if (d->maildir && !folder_exists(d, d->root))
 		(void)mkdir(d->root, 0700);
-	if (d->layout.fs && strncmp(path, d->root, strlen(d->root)) == 0) {
-		/* the parents of ROOT/A/B (the folder itself storage_deliver makes) */
+	if (d->layout.fs && strlen(path) > strlen(d->root) &&
+	    strncmp(path, d->root, strlen(d->root)) == 0) {
+		/* the parents of ROOT/A/B (the folder itself storage_deliver
+		 * makes); INBOX under LAYOUT=fs is ROOT itself: none */
 		char *q = path + strlen(d->root);
 
 		while ((q = strchr(q + 1, '/')) != NULL) {
