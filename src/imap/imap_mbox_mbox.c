@@ -794,11 +794,11 @@ append_new(struct rw_ctx *r, const struct imap_mboxf_new *a)
 	str_deinit(&lf);
 }
 
-/* lock_both - the dot-lock (skipped where the spool directory does not
+/* lock_once - the dot-lock (skipped where the spool directory does not
  * let us make it, as local delivery does) and the fcntl write lock, each
  * waited for a bounded time */
 static int
-lock_both(const char *path, int fd, char **dotlock_r)
+lock_once(const char *path, int fd, char **dotlock_r)
 {
 	int i;
 
@@ -818,6 +818,36 @@ lock_both(const char *path, int fd, char **dotlock_r)
 		usleep(MBOXF_LOCK_WAIT_US);
 	}
 	return 0;
+}
+
+#define MBOXF_REOPEN_TRIES	20
+
+/* lock_both - *fdp (open on path) locked as lock_once does, and still the
+ * file at path once locked: a rewriter that held the locks meanwhile may
+ * have renamed a new file in (replace()), and one that went on with the
+ * old, unlinked file would rename it back over mail delivered since. The
+ * path is then opened again (*fdp replaced). */
+static int
+lock_both(const char *path, int *fdp, char **dotlock_r)
+{
+	struct stat held, now;
+	int i, nfd;
+
+	for (i = 0; i < MBOXF_REOPEN_TRIES; i++) {
+		if (lock_once(path, *fdp, dotlock_r) != 0)
+			return -1;
+		if (fstat(*fdp, &held) == 0 && stat(path, &now) == 0 &&
+		    held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+			return 0;
+		storage_fcntl_unlock(*fdp);
+		storage_dotlock_release(dotlock_r);
+		if ((nfd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			return -1;
+		close(*fdp);
+		*fdp = nfd;
+	}
+	errno = EAGAIN;
+	return -1;
 }
 
 /* in_place - data written over fd's content (the owner, group, mode and
@@ -1003,7 +1033,7 @@ mboxf_rewrite(const char *path, mboxf_edit_fn *edit, void *ctx, struct imap_mbox
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
-	if (lock_both(path, fd, &dotlock) != 0) {
+	if (lock_both(path, &fd, &dotlock) != 0) {
 		e = errno;
 		close(fd);
 		return errno = e, -1;
@@ -1344,7 +1374,7 @@ imap_mboxf_delete(const char *path)
 	char *dotlock = NULL;
 
 	/* under the locks: a delivery in progress finishes first */
-	if (fd < 0 || lock_both(path, fd, &dotlock) != 0) {
+	if (fd < 0 || lock_both(path, &fd, &dotlock) != 0) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
