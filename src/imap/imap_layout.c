@@ -95,6 +95,15 @@ imap_layout_name_check(const struct imap_layout *l, const char *name, struct str
 
 		end = strchr(part, '.');
 		len = end != NULL ? (size_t)(end - part) : strlen(part);
+		/* mbox: the index directory, the subscriptions file and
+		 * dot-locks are not mailboxes (Dovecot's text; it accepts
+		 * ".subscriptions" and then hides it behind its own file) */
+		if (l->mbox && ((len == 5 && strncmp(part, IMAP_NAME_DOT_S "imap", 5) == 0) ||
+		    (len == 14 && strncmp(part, IMAP_NAME_DOT_S "subscriptions", 14) == 0) ||
+		    (len >= 5 && strncmp(part + len - 5, IMAP_NAME_DOT_S "lock", 5) == 0))) {
+			str_append(error, "[CANNOT] Invalid mailbox name: Contains reserved name");
+			return -1;
+		}
 		if ((len == 3 && (strncmp(part, "cur", 3) == 0 || strncmp(part, "new", 3) == 0 ||
 		    strncmp(part, "tmp", 3) == 0))) {
 			str_appendf(error, "[CANNOT] Invalid mailbox name: %.*s is reserved for the "
@@ -140,9 +149,9 @@ name_listed(const struct imap_layout *l, const char *name)
 			return false;
 	if (!l->dots && strchr(name, '.') != NULL)
 		return false;	/* "a.b" would be read as a/b */
-	if (l->mbox)	/* its index directory, and other mboxes' dot-locks */
-		return strcmp(name, ".imap") != 0 &&
-		    !(len > 5 && strcmp(name + len - 5, ".lock") == 0);
+	if (l->mbox)	/* its index, subscriptions, other mboxes' dot-locks */
+		return strcmp(name, ".imap") != 0 && strcmp(name, ".subscriptions") != 0 &&
+		    !(len >= 5 && strcmp(name + len - 5, ".lock") == 0);
 	return true;
 }
 

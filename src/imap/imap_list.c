@@ -115,13 +115,19 @@ imap_list_match(const char *pattern, const char *name, char sep)
 	return m;
 }
 
-void
-imap_subscriptions_read(const char *root, struct strvec *out)
+static char *
+subscriptions_path(const struct imap_layout *l)
 {
-	char *path = path_join(root, "subscriptions");
+	return path_join(l->root, l->mbox ? ".subscriptions" : "subscriptions");
+}
+
+void
+imap_subscriptions_read(const struct imap_layout *l, struct strvec *out)
+{
+	char *path = subscriptions_path(l);
 	struct str buf;
 	char *line, *save = NULL;
-	bool v2 = false;
+	bool v2 = false, first = true;
 
 	str_init(&buf, 256);
 	if (file_read(path, 1024 * 1024, &buf) == 0) {
@@ -129,10 +135,14 @@ imap_subscriptions_read(const char *root, struct strvec *out)
 		    line = strtok_r(NULL, "\n", &save)) {
 			char *t;
 
-			if (strncmp(line, "V\t", 2) == 0) {
+			/* the version header is the first line only: "V\tx"
+			 * later is the mailbox V/x */
+			if (first && strncmp(line, "V\t", 2) == 0) {
+				first = false;
 				v2 = true;
 				continue;
 			}
+			first = false;
 			if (*line == '\0')
 				continue;
 			/* Dovecot's version 2 file separates levels with TAB,
@@ -151,9 +161,9 @@ imap_subscriptions_read(const char *root, struct strvec *out)
 }
 
 char *
-imap_subscriptions_lock(const char *root)
+imap_subscriptions_lock(const struct imap_layout *l)
 {
-	char *path = path_join(root, "subscriptions"), *lock = NULL;
+	char *path = subscriptions_path(l), *lock = NULL;
 	int tries;
 
 	for (tries = 0; storage_dotlock_take(path, &lock) != 0; tries++) {
@@ -172,9 +182,9 @@ imap_subscriptions_unlock(char **lock)
 }
 
 int
-imap_subscriptions_write(const char *root, const struct strvec *names)
+imap_subscriptions_write(const struct imap_layout *l, const struct strvec *names)
 {
-	char *path = path_join(root, "subscriptions");
+	char *path = subscriptions_path(l);
 	struct str buf;
 	size_t i;
 	int ret;
@@ -249,8 +259,8 @@ imap_list_autocreate(struct imap_sess *s)
 		}
 	}
 	strvec_init(&subs);
-	lock = imap_subscriptions_lock(s->layout.root);
-	imap_subscriptions_read(s->layout.root, &subs);
+	lock = imap_subscriptions_lock(&s->layout);
+	imap_subscriptions_read(&s->layout, &subs);
 	for (i = 0; i < s->conf->nmb; i++) {
 		const struct imap_special *sp = &s->conf->mb[i];
 		struct str e;
@@ -277,7 +287,7 @@ imap_list_autocreate(struct imap_sess *s)
 			changed = true;
 		}
 	}
-	if (changed && imap_subscriptions_write(s->layout.root, &subs) != 0)
+	if (changed && imap_subscriptions_write(&s->layout, &subs) != 0)
 		log_error("imap(%s): cannot write subscriptions: %s", s->user, strerror(errno));
 	imap_subscriptions_unlock(&lock);
 	strvec_deinit(&subs);
@@ -440,7 +450,7 @@ cmd_lsub(struct imap_sess *s, const struct list_req *r, struct str *reply)
 
 	strvec_init(&subs);
 	strvec_init(&all);
-	imap_subscriptions_read(s->layout.root, &subs);
+	imap_subscriptions_read(&s->layout, &subs);
 	for (i = 0; i < subs.n; i++)
 		strvec_push(&all, subs.v[i]);
 	add_parents(&all);
@@ -577,7 +587,7 @@ imap_cmd_list(struct imap_sess *s, const struct imap_arg *a, size_t n, bool lsub
 	strvec_init(&subs);
 	strvec_init(&existing);
 	strvec_init(&parents);
-	imap_subscriptions_read(s->layout.root, &subs);
+	imap_subscriptions_read(&s->layout, &subs);
 	{
 		struct strvec dirs;
 

@@ -13,6 +13,8 @@
 
 #include "lib/str.h"
 
+struct imap_layout;
+
 struct imap_sess;
 struct imap_arg;
 struct strvec;
@@ -38,13 +40,15 @@ void	 imap_list_req_free(struct imap_list_req *);
 const char *imap_cmd_list(struct imap_sess *, const struct imap_arg *, size_t, bool lsub,
 	    struct str *reply);
 
-/* the subscriptions file under root (names with "." separators) */
-void	 imap_subscriptions_read(const char *root, struct strvec *out);
-int	 imap_subscriptions_write(const char *root, const struct strvec *names);
+/* the subscriptions file of the layout's root (names with "."
+ * separators): "subscriptions", and ".subscriptions" under mbox as
+ * Dovecot names it there (a file "subscriptions" would be an mbox) */
+void	 imap_subscriptions_read(const struct imap_layout *, struct strvec *out);
+int	 imap_subscriptions_write(const struct imap_layout *, const struct strvec *names);
 /* imap_subscriptions_lock - Dovecot's dot-lock of that file, held from
  * the read to the write of a change (two sessions lost each other's
  * otherwise), waited for up to 3 s; NULL when not taken */
-char	*imap_subscriptions_lock(const char *root);
+char	*imap_subscriptions_lock(const struct imap_layout *);
 void	 imap_subscriptions_unlock(char **lock);
 
 /* imap_list_autocreate - the configured mailboxes with auto = create or

@@ -530,14 +530,14 @@ cmd_subscribe(struct imap_sess *s, const struct imap_arg *a, size_t n, bool sub,
 	}
 	strvec_init(&subs);
 	strvec_init(&keep);
-	lock = imap_subscriptions_lock(s->layout.root);
-	imap_subscriptions_read(s->layout.root, &subs);
+	lock = imap_subscriptions_lock(&s->layout);
+	imap_subscriptions_read(&s->layout, &subs);
 	for (i = 0; i < subs.n; i++)
 		if (strcmp(subs.v[i], name) != 0)
 			strvec_push(&keep, subs.v[i]);
 	if (sub)
 		strvec_push(&keep, name);
-	(void)imap_subscriptions_write(s->layout.root, &keep);
+	(void)imap_subscriptions_write(&s->layout, &keep);
 	imap_subscriptions_unlock(&lock);
 	strvec_deinit(&subs);
 	strvec_deinit(&keep);

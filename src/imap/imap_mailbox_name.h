@@ -17,6 +17,7 @@
  * the directory name (imap_layout.c) and in replies. No client can send
  * it: names with control characters are refused. */
 #define IMAP_NAME_DOT	'\x01'
+#define IMAP_NAME_DOT_S	"\x01"
 
 /* imap_mailbox_name_check - 0 when name may be used; else -1 with the
  * text of the NO reply (without the tag) in error */

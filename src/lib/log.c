@@ -98,26 +98,26 @@ log_forget_pid(void)
 	log_pid = 0;
 }
 
+/* log_once - the host name, and the fork handler (once: two threads'
+ * first lines would otherwise fill log_host together) */
 static void
-log_atfork(void)
+log_once(void)
 {
+	char *dot;
+
 	(void)pthread_atfork(NULL, NULL, log_forget_pid);
+	if (gethostname(log_host, sizeof(log_host)) != 0)
+		snprintf(log_host, sizeof(log_host), "localhost");
+	log_host[sizeof(log_host) - 1] = '\0';
+	if ((dot = strchr(log_host, '.')) != NULL)
+		*dot = '\0';
 }
 
 /* log_identity - the short host name and this process's pid */
 static void
 log_identity(const char **host_r, pid_t *pid_r)
 {
-	char *dot;
-
-	if (log_host[0] == '\0') {
-		(void)pthread_once(&log_atfork_once, log_atfork);
-		if (gethostname(log_host, sizeof(log_host)) != 0)
-			snprintf(log_host, sizeof(log_host), "localhost");
-		log_host[sizeof(log_host) - 1] = '\0';
-		if ((dot = strchr(log_host, '.')) != NULL)
-			*dot = '\0';
-	}
+	(void)pthread_once(&log_atfork_once, log_once);
 	if (log_pid == 0)
 		log_pid = getpid();
 	*host_r = log_host;

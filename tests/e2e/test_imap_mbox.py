@@ -864,3 +864,37 @@ def test_folder_files_with_dots_under_separator_dot(mboxbox):
     assert m.create("a.b")[0] == "OK"
     assert os.path.isfile(os.path.join(mboxbox.mail, "a", "b"))
     m.logout()
+
+
+def test_mbox_own_file_names_are_not_mailboxes(mboxbox):
+    """"X.lock" (a dot-lock: a later lock of X would take it for a stale
+    one and unlink it), ".imap" (the index directory) and ".subscriptions"
+    (the subscriptions file, Dovecot's name under mbox) are refused with
+    Dovecot's text; "subscriptions" is a mailbox like any other, and a
+    child "V/x" of a mailbox "V" stays subscribed (only the file's first
+    line is the version header)."""
+    with open(mboxbox.conf) as f:
+        text = f.read()
+    with open(mboxbox.conf, "w") as f:
+        f.write(text.replace("separator = .\n", "separator = /\n"))
+    write_spool(mboxbox, DOVECOT_STYLE)
+    mboxbox.start()
+    m = login(mboxbox)
+    for name in ("Work.lock", "a/b.lock", ".imap", "x/.imap", ".subscriptions"):
+        typ, data = m.create(name)
+        assert typ == "NO" and data[0].startswith(
+            b"[CANNOT] Invalid mailbox name: Contains reserved name"), (name, data)
+        typ, data = m.append(name, None, None, b"x\r\n\r\n")
+        assert typ == "NO", (name, data)
+    assert not os.path.exists(os.path.join(mboxbox.mail, "Work.lock"))
+    for name in ("Work", "subscriptions", "V/x", "x.lockx"):
+        assert m.create(name)[0] == "OK", name
+    assert m.subscribe("V/x")[0] == "OK" and m.subscribe("Work")[0] == "OK"
+    with open(os.path.join(mboxbox.mail, ".subscriptions")) as f:
+        assert f.read() == "V\t2\n\nV\tx\nWork\n"
+    typ, data = m.lsub('""', "*")
+    assert sorted(data) == [b'() "/" V/x', b'() "/" Work'], data
+    typ, data = m.list('""', "*")
+    names = sorted(x.decode().split(' "/" ')[1] for x in data)
+    assert names == ["INBOX", "V", "V/x", "Work", "subscriptions", "x.lockx"], data
+    m.logout()
