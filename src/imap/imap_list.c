@@ -128,7 +128,9 @@ imap_subscriptions_read(const struct imap_layout *l, struct strvec *out)
 	struct str buf;
 	char *line, *save = NULL;
 	bool v2 = false, first = true;
+	struct str err;
 
+	str_init(&err, 64);
 	str_init(&buf, 256);
 	if (file_read(path, 1024 * 1024, &buf) == 0) {
 		for (line = strtok_r(buf.s, "\n", &save); line != NULL;
@@ -152,11 +154,17 @@ imap_subscriptions_read(const struct imap_layout *l, struct strvec *out)
 					*t = '.';
 				else if (*t == '.')
 					*t = IMAP_NAME_DOT;
+			/* a name no client could subscribe ("../x" in an
+			 * old file) never reaches a path */
+			if (imap_mailbox_name_check(line, &err) != 0 &&
+			    strcasecmp(line, "INBOX") != 0)
+				continue;
 			if (!strvec_contains(out, line))
 				strvec_push(out, line);
 		}
 	}
 	str_deinit(&buf);
+	str_deinit(&err);
 	free(path);
 }
 
