@@ -330,25 +330,31 @@ flags_split(struct deliver *d, char *const *flags, unsigned *sys_r, char **kw,
 	*nkw_r = nkw;
 }
 
-/* maildir_flags - rename new/NAME to cur/NAME:2,FLAGS: system flags by
- * their letters, keywords by the letters of dir's dovecot-keywords
- * (names added there first). The message is already on disk in new/
- * (fsync'd); the rename is what makes the flags visible, and a failure
- * leaves it there, unflagged. */
+#define MAILDIR_INFO_SIZE	(NSYSFLAGS + STORAGE_KEYWORDS_MAX + 1)
+
+/* maildir_info - the letters after ":2," for flags: system flags by their
+ * letters, keywords by the letters of dir's dovecot-keywords (names added
+ * there first, dir made if it is new), so that the message is stored
+ * straight into cur/ with them (storage_mail.maildir_info), as Dovecot's
+ * LDA stores flagged mail: never visible in new/ without its flags */
 static void
-maildir_flags(struct deliver *d, const char *dir, const char *newpath, char *const *flags)
+maildir_info(struct deliver *d, const char *dir, char *const *flags,
+    char letters[MAILDIR_INFO_SIZE])
 {
 	char *kw[MBOX_META_MAX_KEYWORDS];
 	char *names[STORAGE_KEYWORDS_MAX] = { 0 };
-	char letters[NSYSFLAGS + STORAGE_KEYWORDS_MAX + 1];
 	size_t n = 0, nkw, nnames = 0, i;
 	unsigned sys;
 	uint32_t bits = 0;
-	char *cur, *slash;
 
+	letters[0] = '\0';
+	if (flags == NULL)
+		return;
 	flags_split(d, flags, &sys, kw, &nkw);
-	if (nkw > 0)
+	if (nkw > 0) {
+		(void)mkdir(dir, 0700);
 		storage_keywords_read(dir, names, &nnames);
+	}
 	for (i = 0; i < nkw; i++) {
 		int k = storage_keyword_index(dir, names, &nnames, kw[i], true);
 
@@ -367,16 +373,6 @@ maildir_flags(struct deliver *d, const char *dir, const char *newpath, char *con
 		if (bits & (1u << i))
 			letters[n++] = (char)('a' + i);
 	letters[n] = 0;
-	if (n == 0)
-		return;
-	slash = strrchr(newpath, '/');
-	if (slash == NULL || slash - newpath < 4 || strncmp(slash - 4, "/new", 4) != 0)
-		return;
-	cur = xasprintf("%.*s/cur%s:2,%s", (int)(slash - 4 - newpath), newpath, slash, letters);
-	if (rename(newpath, cur) != 0)
-		lda_log(d, "Warning", "sieve: flags not set: rename(%s, %s) failed: %s", newpath,
-		    cur, strerror(errno));
-	free(cur);
 }
 
 /* mbox_head_lacks - some of kw is missing from the X-IMAPbase (or the
@@ -446,7 +442,7 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 	char *path = folder_path(d, mailbox);
 	struct storage_mail m;
 	struct storage_error err;
-	char where[STORAGE_TEXT_SIZE];
+	char where[STORAGE_TEXT_SIZE], info[MAILDIR_INFO_SIZE];
 	struct str prefix, first;
 	char *kw[MBOX_META_MAX_KEYWORDS];
 	size_t nkw = 0, i;
@@ -519,12 +515,14 @@ op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const 
 			*q = '/';
 		}
 	}
+	if (d->maildir) {
+		maildir_info(d, path, flags, info);
+		m.maildir_info = info;
+	}
 	rc = storage_deliver(path, d->maildir ? STORAGE_MAILDIR : STORAGE_MBOX, &m, 0, where, &err);
 	if (rc < 0)
 		lda_log(d, "Error", "sieve: failed to store into mailbox '%s': %s", mailbox, err.text);
-	else if (d->maildir)
-		maildir_flags(d, path, where, flags);
-	else if (nkw > 0)
+	else if (!d->maildir && nkw > 0)
 		/* another delivery may have come first into an empty file */
 		mbox_base_add(d, path, kw, nkw);
 	if (m.mbox_first != NULL)

@@ -114,11 +114,13 @@ maildir_prepare(const char *path, struct str *base_r, struct storage_error *erro
 	return 0;
 }
 
-/* One message of a batch on its way from tmp/ to new/. */
+/* One message of a batch on its way from tmp/ to new/ (or cur/ with its
+ * flags: storage_mail.maildir_info). */
 struct maildir_item {
 	char	*tmp, *newp;	/* owned */
 	int	 fd;
 	bool	 ok;		/* so far */
+	bool	 cur;		/* newp is in cur/ */
 };
 
 /* maildir_write_tmp - the rendered message into a new file in tmp/, its
@@ -135,7 +137,9 @@ maildir_write_tmp(const char *base, const struct storage_mail *m, off_t size_lim
 	str_init(&name, 128);
 	storage_maildir_name(&name, buf.len);
 	it->tmp = xasprintf("%s/tmp/%s", base, name.s);
-	it->newp = xasprintf("%s/new/%s", base, name.s);
+	it->cur = m->maildir_info != NULL && *m->maildir_info != '\0';
+	it->newp = it->cur ? xasprintf("%s/cur/%s:2,%s", base, name.s, m->maildir_info) :
+	    xasprintf("%s/new/%s", base, name.s);
 	it->fd = -1;
 	if (size_limit > 0 && (off_t)buf.len > size_limit) {
 		storage_error_set(error_r, EFBIG, "5.2.2", "create maildir file %s: %s", it->tmp,
@@ -198,7 +202,7 @@ maildir_many(const char *path, const struct storage_mail *mails, size_t n, off_t
 	struct maildir_item *items;
 	struct str base;
 	char *sub;
-	size_t i, renamed = 0, ok = 0;
+	size_t i, renamed = 0, ok = 0, d;
 	int e, *fds, *errs;
 
 	for (i = 0; i < n; i++)
@@ -238,22 +242,32 @@ maildir_many(const char *path, const struct storage_mail *mails, size_t n, off_t
 		}
 		renamed++;
 	}
-	/* one fsync of new/ covers every name renamed into it above; none
-	 * of them counts as delivered before it returns */
-	sub = xasprintf("%s/new", base.s);
-	if (renamed > 0 && dir_fsync(sub) != 0) {
-		e = errno;
-		for (i = 0; i < n; i++) {
-			if (!items[i].ok)
-				continue;
-			storage_error_set(&errors[i], e, "4.3.0", "fsync %s: %s", sub, strerror(e));
-			/* not known durable: take it back so the retry does not
-			 * duplicate */
-			(void)unlink(items[i].newp);
-			items[i].ok = false;
+	/* one fsync of new/ (and of cur/ for flagged ones) covers every name
+	 * renamed into it above; none of them counts as delivered before it
+	 * returns */
+	for (d = 0; d < 2 && renamed > 0; d++) {
+		bool any = false;
+
+		for (i = 0; i < n; i++)
+			any |= items[i].ok && items[i].cur == (d == 1);
+		if (!any)
+			continue;
+		sub = xasprintf("%s/%s", base.s, d == 1 ? "cur" : "new");
+		if (dir_fsync(sub) != 0) {
+			e = errno;
+			for (i = 0; i < n; i++) {
+				if (!items[i].ok || items[i].cur != (d == 1))
+					continue;
+				storage_error_set(&errors[i], e, "4.3.0", "fsync %s: %s", sub,
+				    strerror(e));
+				/* not known durable: take it back so the retry does
+				 * not duplicate */
+				(void)unlink(items[i].newp);
+				items[i].ok = false;
+			}
 		}
+		free(sub);
 	}
-	free(sub);
 	for (i = 0; i < n; i++) {
 		if (items[i].ok) {
 			ok++;

@@ -38,6 +38,11 @@ struct storage_mail {
 					 * Delivered-To: ...), LF-terminated; may be NULL */
 	const char	*data;		/* borrowed */
 	size_t		 len;
+	const char	*maildir_info;	/* Maildir: the flag letters after ":2," (system
+					 * flags, then keyword letters): the message is
+					 * stored straight into cur/NAME:2,LETTERS, as
+					 * Dovecot's LDA stores flagged mail; NULL or ""
+					 * for new/ */
 	bool		 any_owner;	/* an mbox file need not be ours: files named in
 					 * aliases and .forward (Postfix's deliver_file);
 					 * mailboxes must belong to the recipient */	const char	*mbox_first;	/* mbox: header lines put before prefix only when
