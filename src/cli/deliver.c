@@ -434,6 +434,25 @@ mbox_base_add(struct deliver *d, const char *path, char *const *kw, size_t nkw)
 		    strerror(errno));
 }
 
+/* log_lines - each line of the engine's messages, at level, then none
+ * left (script: the script's name before each, for compile errors) */
+static void
+log_lines(struct deliver *d, const char *level, const char *script, struct str *lines)
+{
+	const char *p = lines->s;
+
+	while (*p != 0) {
+		size_t n = strcspn(p, "\n");
+
+		if (script != NULL)
+			lda_log(d, level, "sieve: %s: %.*s", script, (int)n, p);
+		else
+			lda_log(d, level, "sieve: %.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	str_reset(lines);
+}
+
 static int
 op_store(void *ctx, const char *mailbox, char *const *flags, bool create, const char *data,
     size_t len)
@@ -1097,32 +1116,21 @@ cmd_deliver(int argc, char **argv)
 		str_deinit(&text);
 		free(name);
 		if (sc == NULL) {
-			const char *p = errs.s;
-
-			while (*p != 0) {
-				size_t n = strcspn(p, "\n");
-
-				lda_log(&d, "Error", "sieve: %s: %.*s", scripts.v[i], (int)n, p);
-				p += n + (p[n] == '\n');
-			}
+			log_lines(&d, "Error", scripts.v[i], &errs);
 			d.failures++;
 			continue;
 		}
+		/* a script that compiled may still have warned */
+		log_lines(&d, "Warning", NULL, &errs);
 		if (sieve_run(sc, m, &env, res, &errs) != SIEVE_OK) {
-			const char *p = errs.s;
-
-			while (*p != 0) {
-				size_t n = strcspn(p, "\n");
-
-				lda_log(&d, "Error", "sieve: %.*s", (int)n, p);
-				p += n + (p[n] == '\n');
-			}
+			log_lines(&d, "Error", NULL, &errs);
 			/* a failed run: its actions are dropped, the message kept */
 			sieve_result_reset(res);
 			d.failures++;
 			sieve_script_free(&sc);
 			break;
 		}
+		log_lines(&d, "Warning", NULL, &errs);	/* run-time warnings */
 		sieve_script_free(&sc);
 		last = i + 1 == scripts.n || sieve_result_stopped(res) || !sieve_result_kept(res);
 		if (last)

@@ -341,6 +341,11 @@ def test_deliver_stores_the_message_as_the_policy_allows(lda):
             '  set "v" "%s";\n  addheader "X-Big" "${v}";\n}\n' % ("b" * 1025))
     r = lda.deliver(u, "small")
     assert r.returncode == 0, r.stderr
+    # the edits the policy forbids are skipped, and said so in the log
+    # although the run succeeded (Pigeonhole logs its warnings too)
+    warns = [line for line in r.stderr.decode().splitlines() if ": Warning: sieve: " in line]
+    assert any("X-Verified" in w for w in warns) and any("X-Spam-Flag" in w for w in warns), \
+        r.stderr
     r = lda.deliver(u, "big")
     assert r.returncode == 0, r.stderr
     assert b"too large (1025 bytes)" in r.stderr
