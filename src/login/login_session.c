@@ -109,9 +109,12 @@ userip_dir(const char *sessions_dir, const char *user, const char *rip, char *ou
 	snprintf(out, size, "%s/" USERIP_DIR "/%016llx", sessions_dir, (unsigned long long)h);
 }
 
-/* session_matches - whether a session file's text names user and rip */
+/* session_matches - whether a session file's text ("user TAB protocol TAB
+ * rip TAB ...") names user, protocol and rip: Dovecot counts
+ * mail_max_userip_connections per protocol (an IMAP session at the limit
+ * leaves POP3 logins of the same user and address alone) */
 static bool
-session_matches(const char *text, const char *user, const char *rip)
+session_matches(const char *text, const char *user, const char *protocol, const char *rip)
 {
 	const char *tab1 = strchr(text, '\t');
 	const char *tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
@@ -119,14 +122,17 @@ session_matches(const char *text, const char *user, const char *rip)
 
 	/* Dovecot compares user names case-sensitively here */
 	return tab3 != NULL && (size_t)(tab1 - text) == strlen(user) &&
-	    strncmp(text, user, strlen(user)) == 0 && (size_t)(tab3 - tab2 - 1) == strlen(rip) &&
-	    strncmp(tab2 + 1, rip, strlen(rip)) == 0;
+	    strncmp(text, user, strlen(user)) == 0 &&
+	    (size_t)(tab2 - tab1 - 1) == strlen(protocol) &&
+	    strncmp(tab1 + 1, protocol, strlen(protocol)) == 0 &&
+	    (size_t)(tab3 - tab2 - 1) == strlen(rip) && strncmp(tab2 + 1, rip, strlen(rip)) == 0;
 }
 
 /* userip_count - the live sessions of user from rip, from their index
  * directory (stale entries removed) */
 static unsigned long
-userip_count(const char *sessions_dir, const char *dir, const char *user, const char *rip)
+userip_count(const char *sessions_dir, const char *dir, const char *user, const char *protocol,
+    const char *rip)
 {
 	char path[600], entry[900];
 	struct dirent *de;
@@ -155,7 +161,7 @@ userip_count(const char *sessions_dir, const char *dir, const char *user, const 
 				(void)unlink(entry);
 			continue;
 		}
-		if (session_matches(data.s, user, rip))
+		if (session_matches(data.s, user, protocol, rip))
 			count++;
 	}
 	closedir(d);
@@ -249,7 +255,7 @@ login_session_register(const char *sessions_dir, unsigned long max_userip, const
 	str_init(&content, 256);
 	str_appendf(&content, "%s\t%s\t%s\t%s\t%s\n", user, protocol, rip, lip, session);
 	userip_dir(sessions_dir, user, rip, dir, sizeof(dir));
-	if (max_userip > 0 && userip_count(sessions_dir, dir, user, rip) >= max_userip) {
+	if (max_userip > 0 && userip_count(sessions_dir, dir, user, protocol, rip) >= max_userip) {
 		ret = -1;
 	} else {
 		snprintf(path, sizeof(path), "%s/%ld", sessions_dir, (long)getpid());

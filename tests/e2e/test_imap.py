@@ -538,6 +538,13 @@ def test_userip_limit_and_proctitle(bindir, tmp_path):
         with pytest.raises(imaplib.IMAP4.error, match="Maximum number of connections from "
                            "user\\+IP exceeded \\(mail_max_userip_connections=1\\)"):
             m2.login("alice", "secret")
+        # counted per protocol, as Dovecot counts it (checked against
+        # Debian's Dovecot: POP3 logs in beside an IMAP session at the limit)
+        p = poplib.POP3("127.0.0.1", b.pop3, timeout=20)
+        p.stls(context=tls_ctx()) if hasattr(p, "stls") else None
+        p.user("alice")
+        assert p.pass_("secret").startswith(b"+OK")
+        p.quit()
         m.logout()
     finally:
         b.cleanup()
