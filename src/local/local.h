@@ -59,6 +59,9 @@ int	 local_user_getpwnam(const char *name, struct local_user *user_r);
  * by the next batch, as Postfix's local(8) sees it at its next delivery. */
 void	 local_user_cache_begin(void);
 void	 local_user_cache_end(void);
+/* local_euid - geteuid(), asked once per batch between the two calls
+ * above (the helper's identity does not change within one) */
+uid_t	 local_euid(void);
 
 /* The variables of forward_path (local(8)): $user, $home, $shell,
  * $recipient, $extension, $domain, $local, $recipient_delimiter. */

@@ -85,12 +85,20 @@ static struct local_user_cached {
 } local_user_cache[LOCAL_USER_CACHE_MAX];
 static size_t local_user_ncache;
 static bool local_user_caching;
+static uid_t local_user_euid;	/* geteuid() at local_user_cache_begin */
 
 void
 local_user_cache_begin(void)
 {
 	local_user_cache_end();
+	local_user_euid = geteuid();
 	local_user_caching = true;
+}
+
+uid_t
+local_euid(void)
+{
+	return local_user_caching ? local_user_euid : geteuid();
 }
 
 void
