@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +144,62 @@ test_pool_kept_and_fork(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* two threads of one process at once: one gets the pool, the other its
+ * own threads; both get every file's outcome */
+struct twice_arg {
+	const int	*fds;
+	size_t		 n;
+	int		 bad;	/* outcomes that were not 0 */
+};
+
+static void *
+twice_run(void *p)
+{
+	struct twice_arg *a = p;
+	int errs[16];
+
+	for (int round = 0; round < 200; round++) {
+		memset(errs, 0xff, sizeof(errs));
+		fsync_many(a->fds, a->n, errs);
+		for (size_t k = 0; k < a->n; k++)
+			if (errs[k] != 0)
+				a->bad++;
+	}
+	return NULL;
+}
+
+static void
+test_two_callers_at_once(void **state)
+{
+	char dir[] = "/tmp/test_fsync_many.XXXXXX", path[128];
+	enum { N = 8 };
+	int fds[2 * N];
+	struct twice_arg a, b;
+	pthread_t th;
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 2 * N; i++) {
+		snprintf(path, sizeof(path), "%s/f%zu", dir, i);
+		fds[i] = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fds[i] >= 0);
+	}
+	a = (struct twice_arg){ .fds = fds, .n = N };
+	b = (struct twice_arg){ .fds = fds + N, .n = N };
+	assert_int_equal(pthread_create(&th, NULL, twice_run, &a), 0);
+	(void)twice_run(&b);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.bad, 0);
+	assert_int_equal(b.bad, 0);
+	for (i = 0; i < 2 * N; i++) {
+		close(fds[i]);
+		snprintf(path, sizeof(path), "%s/f%zu", dir, i);
+		(void)unlink(path);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -150,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_none_is_nothing),
 		cmocka_unit_test(test_each_file_gets_its_own_outcome),
 		cmocka_unit_test(test_pool_kept_and_fork),
+		cmocka_unit_test(test_two_callers_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
