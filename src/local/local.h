@@ -50,6 +50,18 @@ void	 local_user_deinit(struct local_user *);
  * tests put their own) */
 typedef int local_user_lookup_fn(const char *name, struct local_user *user_r);
 int	 local_user_getpwnam(const char *name, struct local_user *user_r);
+/* local_user_cache_begin, local_user_cache_end - between the two,
+ * local_user_getpwnam answers a name it has looked up already (found or
+ * not) from memory: the delivery helper brackets each batch it reads, so
+ * a batch costs one passwd lookup per user instead of one per message (a
+ * stat of nsswitch.conf and an open, read and close of /etc/passwd each
+ * time). A batch is one moment: a change to the passwd database is seen
+ * by the next batch, as Postfix's local(8) sees it at its next delivery. */
+void	 local_user_cache_begin(void);
+void	 local_user_cache_end(void);
+/* local_euid - geteuid(), asked once per batch between the two calls
+ * above (the helper's identity does not change within one) */
+uid_t	 local_euid(void);
 
 /* The variables of forward_path (local(8)): $user, $home, $shell,
  * $recipient, $extension, $domain, $local, $recipient_delimiter. */

@@ -72,8 +72,51 @@ local_user_deinit(struct local_user *u)
 	XFREE(u->shell);
 }
 
-int
-local_user_getpwnam(const char *name, struct local_user *user_r)
+/* local_user_copy - dst gets its own copies of src's strings */
+static void local_user_copy(struct local_user *dst, const struct local_user *src);
+
+/* the lookups of the current batch (local_user_cache_begin); a batch names
+ * a few users at most, further ones are looked up each time */
+#define LOCAL_USER_CACHE_MAX	16
+static struct local_user_cached {
+	char			*key;	/* owned: the name looked up */
+	int			 found;	/* 1, or 0: no such user */
+	struct local_user	 user;	/* owned, when found */
+} local_user_cache[LOCAL_USER_CACHE_MAX];
+static size_t local_user_ncache;
+static bool local_user_caching;
+static uid_t local_user_euid;	/* geteuid() at local_user_cache_begin */
+
+void
+local_user_cache_begin(void)
+{
+	local_user_cache_end();
+	local_user_euid = geteuid();
+	local_user_caching = true;
+}
+
+uid_t
+local_euid(void)
+{
+	return local_user_caching ? local_user_euid : geteuid();
+}
+
+void
+local_user_cache_end(void)
+{
+	size_t i;
+
+	for (i = 0; i < local_user_ncache; i++) {
+		free(local_user_cache[i].key);
+		local_user_deinit(&local_user_cache[i].user);
+	}
+	local_user_ncache = 0;
+	local_user_caching = false;
+}
+
+/* local_user_getpwnam_r - the lookup itself */
+static int
+local_user_getpwnam_r(const char *name, struct local_user *user_r)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -89,6 +132,36 @@ local_user_getpwnam(const char *name, struct local_user *user_r)
 	user_r->uid = pw.pw_uid;
 	user_r->gid = pw.pw_gid;
 	return 1;
+}
+
+int
+local_user_getpwnam(const char *name, struct local_user *user_r)
+{
+	struct local_user_cached *c;
+	size_t i;
+	int r;
+
+	if (local_user_caching)
+		for (i = 0; i < local_user_ncache; i++) {
+			c = &local_user_cache[i];
+			if (strcmp(c->key, name) != 0)
+				continue;
+			memset(user_r, 0, sizeof(*user_r));
+			if (c->found)
+				local_user_copy(user_r, &c->user);
+			return c->found;
+		}
+	r = local_user_getpwnam_r(name, user_r);
+	/* an error is not kept: the next message tries again */
+	if (local_user_caching && r >= 0 && local_user_ncache < LOCAL_USER_CACHE_MAX) {
+		c = &local_user_cache[local_user_ncache++];
+		c->key = xstrdup(name);
+		c->found = r;
+		memset(&c->user, 0, sizeof(c->user));
+		if (r == 1)
+			local_user_copy(&c->user, user_r);
+	}
+	return r;
 }
 
 static void

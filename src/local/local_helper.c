@@ -184,6 +184,8 @@ local_helper_serve(int fd, struct maincf *cf)
 			}
 		if (nitems == 0)
 			nitems = 1;	/* an empty request still gets its reply */
+		/* one passwd lookup per user for the whole batch */
+		local_user_cache_begin();
 		for (i = 0; i < nitems; i++) {
 			struct local_helper_item *it = &items[i];
 
@@ -219,6 +221,7 @@ local_helper_serve(int fd, struct maincf *cf)
 			}
 			it->prepared = true;
 		}
+		local_user_cache_end();
 		if (nitems > 1)
 			local_helper_batch(items, nitems);
 		for (i = 0; i < nitems; i++) {

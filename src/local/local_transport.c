@@ -438,7 +438,7 @@ local_prepare(const struct transport_request *req, struct local_prep *p,
 	ctx.service = req->service;
 	ctx.sender = m->sender;
 	ctx.delivered_to = &p->delivered;
-	ctx.dev_mode = geteuid() != 0;
+	ctx.dev_mode = local_euid() != 0;
 	if (local_expand(&ctx, r->addr, &p->plan, &err) != 0) {
 		transport_dsn_set(dsn, "4.3.0", "local", err);
 		return -1;

@@ -965,9 +965,14 @@ qmgr_finish(struct qmgr *q, struct qmgr_msg *mm)
 
 		(void)unlink(wpath);
 		free(wpath);
-		wpath = qdir_path(q->sk.queue_dir, "trace", id);
-		(void)unlink(wpath);
-		free(wpath);
+		/* trace/ID is only ever written for a message that asked for
+		 * a report (qmgr_trace_report): no unlink that finds nothing
+		 * for every other message */
+		if (qmsg_attr(m, "trace_flags") != NULL) {
+			wpath = qdir_path(q->sk.queue_dir, "trace", id);
+			(void)unlink(wpath);
+			free(wpath);
+		}
 		/* the unlink needs no directory fsync: a crash that undoes it
 		 * brings back a file whose deliveries are on disk, delivered
 		 * again at worst (the crash rules above), never lost. The move

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,6 +370,45 @@ qfile_writer_commit_begin(struct qfile_writer *w, int *errno_r)
 	return 0;
 }
 
+/* The queue directory a group's renames went into (incoming/, nearly
+ * always) stays open for its fsync: smtpd commits a group every few
+ * messages, and an open and a close of the directory each time were two
+ * of its system calls per message. One entry for the process; the fsync
+ * runs under the lock, so the descriptor is never closed under it (a
+ * process has one committing thread anyway). */
+static pthread_mutex_t qfile_dir_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *qfile_dir_path;	/* owned */
+static int qfile_dir_fd = -1;
+
+/* qfile_dir_fsync - dir_fsync(dir), through the kept descriptor */
+static int
+qfile_dir_fsync(const char *dir)
+{
+	int ret, e;
+
+	pthread_mutex_lock(&qfile_dir_lock);
+	if (qfile_dir_path == NULL || strcmp(qfile_dir_path, dir) != 0) {
+		if (qfile_dir_fd >= 0)
+			close(qfile_dir_fd);
+		free(qfile_dir_path);
+		qfile_dir_path = xstrdup(dir);
+		qfile_dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (qfile_dir_fd < 0) {
+		/* not kept: the next group opens it again */
+		e = errno;
+		XFREE(qfile_dir_path);
+		pthread_mutex_unlock(&qfile_dir_lock);
+		errno = e;
+		return -1;
+	}
+	ret = fsync(qfile_dir_fd);
+	e = errno;
+	pthread_mutex_unlock(&qfile_dir_lock);
+	errno = e;
+	return ret;
+}
+
 void
 qfile_writer_commit_group(struct qfile_writer *const *ws, size_t n, int *errnos)
 {
@@ -407,7 +447,7 @@ qfile_writer_commit_group(struct qfile_writer *const *ws, size_t n, int *errnos)
 				first = false;
 		if (!first)
 			continue;
-		if (dir_fsync(ws[i]->dir) != 0)
+		if (qfile_dir_fsync(ws[i]->dir) != 0)
 			e = errno != 0 ? errno : EIO;
 		for (j = i; j < n; j++) {
 			if (errnos[j] != 0 || strcmp(ws[j]->dir, ws[i]->dir) != 0)

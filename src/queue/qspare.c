@@ -42,6 +42,13 @@ static bool qspare_known;
 /* kept this turn, still under their hidden names (qspare_publish) */
 static struct strvec qspare_pending;
 static char *qspare_pending_queue;	/* owned: the queue they left */
+/* the queues a kept file's older names may still be in (qspare_publish) */
+static const char *const qspare_old_queues[] = { "incoming", "deferred", "active", NULL };
+#define QSPARE_NOLD	(sizeof(qspare_old_queues) / sizeof(qspare_old_queues[0]) - 1)
+/* their directories, opened on first use and kept open: publish runs once
+ * per loop turn of the queue manager, which then paid an open and a close
+ * of each per turn (-1: not open) */
+static int qspare_old_fds[QSPARE_NOLD] = { -1, -1, -1 };
 
 /* qspare_for - the state above, for queue_dir */
 static void
@@ -55,6 +62,11 @@ qspare_for(const char *queue_dir)
 	strvec_init(&qspare_pending);
 	free(qspare_pending_queue);
 	qspare_pending_queue = NULL;
+	for (size_t i = 0; i < QSPARE_NOLD; i++)
+		if (qspare_old_fds[i] >= 0) {
+			close(qspare_old_fds[i]);
+			qspare_old_fds[i] = -1;
+		}
 	free(qspare_dir);
 	qspare_dir = xstrdup(queue_dir);
 	strvec_deinit(&qspare_names);
@@ -248,12 +260,10 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 int
 qspare_publish(const char *queue_dir)
 {
-	/* the queues a kept file's older names may still be in */
-	static const char *const qspare_old_queues[] = { "incoming", "deferred", "active", NULL };
-	int fds[sizeof(qspare_old_queues) / sizeof(qspare_old_queues[0])];
-	int errs[sizeof(fds) / sizeof(fds[0])];
+	int fds[QSPARE_NOLD + 1];
+	int errs[QSPARE_NOLD + 1];
 	char *dir, *src, *dst;
-	size_t i, nfds;
+	size_t i, nfds, own = QSPARE_NOLD;
 	int ret = 0, e = 0;
 
 	qspare_for(queue_dir);
@@ -264,33 +274,42 @@ qspare_publish(const char *queue_dir)
 	 * Not only the queue the files left: the queue manager moves a
 	 * message incoming/ -> active/ <-> deferred/ without a directory
 	 * fsync (qdir_move_unsynced), so an older name may still be on disk
-	 * in any of them. The fsyncs run together (fsync_many.h). */
-	for (i = 0; qspare_old_queues[i] != NULL; i++) {
-		dir = xasprintf("%s/%s", queue_dir, qspare_old_queues[i]);
-		fds[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fds[i] < 0 && ret == 0) {
+	 * in any of them. The fsyncs run together (fsync_many.h); the queue
+	 * the files left is fsync'd once, not again when it is one of those
+	 * (active/, nearly always: it was fsync'd twice per turn). */
+	for (i = 0; i < QSPARE_NOLD; i++) {
+		if (qspare_old_fds[i] < 0) {
+			dir = xasprintf("%s/%s", queue_dir, qspare_old_queues[i]);
+			qspare_old_fds[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (qspare_old_fds[i] < 0 && ret == 0) {
+				ret = -1;
+				e = errno;
+			}
+			free(dir);
+		}
+		fds[i] = qspare_old_fds[i];
+		if (strcmp(qspare_old_queues[i], qspare_pending_queue) == 0)
+			own = i;
+	}
+	nfds = QSPARE_NOLD;
+	if (own == QSPARE_NOLD) {
+		dir = xasprintf("%s/%s", queue_dir, qspare_pending_queue);
+		fds[nfds] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fds[nfds] < 0 && ret == 0) {
 			ret = -1;
 			e = errno;
 		}
 		free(dir);
+		nfds++;
 	}
-	dir = xasprintf("%s/%s", queue_dir, qspare_pending_queue);
-	fds[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fds[i] < 0 && ret == 0) {
-		ret = -1;
-		e = errno;
-	}
-	free(dir);
-	nfds = i + 1;
 	fsync_many(fds, nfds, errs);
-	for (i = 0; i < nfds; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
+	if (own == QSPARE_NOLD && fds[QSPARE_NOLD] >= 0)
+		close(fds[QSPARE_NOLD]);
+	for (i = 0; i < nfds; i++)
 		if (errs[i] != 0 && ret == 0) {
 			ret = -1;
 			e = errs[i];
 		}
-	}
 	for (i = 0; i < qspare_pending.n; i++) {
 		src = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN,
 		    qspare_pending.v[i]);

@@ -174,20 +174,39 @@ smtpd_msg_content(struct smtpd_session *s)
 	str_reset(&d->out);
 }
 
+/* The queue manager's FIFO stays open between messages (it was an open
+ * and a close per message). A write that finds no reader (EPIPE: the
+ * queue manager restarted, or the FIFO was made anew) closes it, and the
+ * FIFO is opened again and written once more. */
+static int smtpd_wake_fd = -1;
+static char *smtpd_wake_path;	/* owned: the FIFO smtpd_wake_fd is */
+
 void
 smtpd_msg_wake_qmgr(const char *queue_dir)
 {
 	char *path = xasprintf("%s/public/qmgr", queue_dir);
-	int fd;
+	int tries;
 
-	/* non-blocking: no reader (ENXIO) or a full FIFO (EAGAIN) is fine,
-	 * the queue manager also scans incoming on its own */
-	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)!write(fd, "A", 1);
-		close(fd);
+	if (smtpd_wake_path == NULL || strcmp(smtpd_wake_path, path) != 0) {
+		if (smtpd_wake_fd >= 0)
+			close(smtpd_wake_fd);
+		smtpd_wake_fd = -1;
+		free(smtpd_wake_path);
+		smtpd_wake_path = path;
+	} else
+		free(path);
+	/* non-blocking: no reader (ENXIO at the open) or a full FIFO
+	 * (EAGAIN) is fine, the queue manager also scans incoming on its
+	 * own; SIGPIPE is ignored (smtpd.c) */
+	for (tries = 0; tries < 2; tries++) {
+		if (smtpd_wake_fd < 0 &&
+		    (smtpd_wake_fd = open(smtpd_wake_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+			return;
+		if (write(smtpd_wake_fd, "A", 1) == 1 || errno == EAGAIN || errno == EINTR)
+			return;
+		close(smtpd_wake_fd);
+		smtpd_wake_fd = -1;
 	}
-	free(path);
 }
 
 /* smtpd_msg_queued - the queue file is durable: log, 250, wake the queue

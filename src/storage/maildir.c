@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,22 +22,46 @@
 #include "lib/str.h"
 #include "lib/util.h"
 
+/* The host name and pid of the unique names, looked up once per process
+ * (a uname(2) and a getpid per delivered file otherwise); a fork's child
+ * looks its pid up again, so two processes never share one (the pid is
+ * what keeps their names apart) */
+static char maildir_host[256];
+static pid_t maildir_pid;
+static pthread_once_t maildir_atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+maildir_forget_pid(void)
+{
+	maildir_pid = 0;
+}
+
+static void
+maildir_atfork(void)
+{
+	(void)pthread_atfork(NULL, NULL, maildir_forget_pid);
+}
+
 void
 storage_maildir_name(struct str *out, size_t size)
 {
 	static unsigned long counter;
 	struct timeval tv;
-	char host[256];
 	const char *h;
 
+	(void)pthread_once(&maildir_atfork_once, maildir_atfork);
+	if (maildir_host[0] == '\0') {
+		if (gethostname(maildir_host, sizeof(maildir_host)) != 0 || maildir_host[0] == '\0')
+			snprintf(maildir_host, sizeof(maildir_host), "localhost");
+		maildir_host[sizeof(maildir_host) - 1] = '\0';
+	}
+	if (maildir_pid == 0)
+		maildir_pid = getpid();
 	gettimeofday(&tv, NULL);
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	str_appendf(out, "%ld.M%ldP%ldQ%lu.", (long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+	str_appendf(out, "%ld.M%ldP%ldQ%lu.", (long)tv.tv_sec, (long)tv.tv_usec, (long)maildir_pid,
 	    ++counter);
 	/* Maildir's own escapes: "/" and ":" cannot appear in a name part */
-	for (h = host; *h != '\0'; h++) {
+	for (h = maildir_host; *h != '\0'; h++) {
 		if (*h == '/')
 			str_append(out, "\\057");
 		else if (*h == ':')

@@ -407,6 +407,40 @@ test_plan_owner_request_special(void **state)
 	str_deinit(&out);
 }
 
+/* within a batch's cache scope a user is looked up once: the same answer
+ * (found or not) as the direct lookup, the same again from the cache, and
+ * nothing kept after the scope ends */
+static void
+test_user_cache_batch(void **state)
+{
+	struct local_user direct, a, b;
+	int r;
+
+	(void)state;
+	assert_int_equal(local_user_getpwnam("root", &direct), 1);
+	local_user_cache_begin();
+	assert_int_equal(local_user_getpwnam("root", &a), 1);
+	assert_int_equal(local_user_getpwnam("root", &b), 1);
+	assert_string_equal(a.name, direct.name);
+	assert_string_equal(b.home, direct.home);
+	assert_string_equal(b.shell, direct.shell);
+	assert_int_equal(b.uid, direct.uid);
+	assert_int_equal(b.gid, direct.gid);
+	/* each answer is the caller's own copy */
+	assert_ptr_not_equal(a.name, b.name);
+	local_user_deinit(&a);
+	local_user_deinit(&b);
+	r = local_user_getpwnam("no-such-user-yubin-test", &a);
+	assert_int_equal(r, 0);
+	assert_int_equal(local_user_getpwnam("no-such-user-yubin-test", &a), 0);
+	assert_null(a.name);
+	local_user_cache_end();
+	assert_int_equal(local_user_getpwnam("root", &a), 1);
+	assert_int_equal(a.uid, direct.uid);
+	local_user_deinit(&a);
+	local_user_deinit(&direct);
+}
+
 int
 main(void)
 {
@@ -415,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_forward_path_expansion),
 		cmocka_unit_test(test_split_targets),
 		cmocka_unit_test(test_delivered_to_scan),
+		cmocka_unit_test(test_user_cache_batch),
 		cmocka_unit_test_setup_teardown(test_plan_user_and_extension, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_plan_alias_kinds, fixture_setup,

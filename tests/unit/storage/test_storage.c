@@ -408,6 +408,47 @@ test_mbox_many_one_lock(void **state)
 	free(path);
 }
 
+/* the unique name's pid part is the process's own, also in a child forked
+ * after the parent made a name (the pid is looked up once per process) */
+static void
+test_maildir_name_pid_after_fork(void **state)
+{
+	struct str a, want;
+	int fds[2], status;
+	char buf[512];
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	str_init(&a, 64);
+	str_init(&want, 32);
+	storage_maildir_name(&a, 1);
+	str_appendf(&want, "P%ldQ", (long)getpid());
+	assert_non_null(strstr(a.s, want.s));
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct str c;
+
+		str_init(&c, 64);
+		storage_maildir_name(&c, 1);
+		(void)!write(fds[1], c.s, c.len);
+		_exit(0);
+	}
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	str_reset(&want);
+	str_appendf(&want, "P%ldQ", (long)pid);
+	assert_non_null(strstr(buf, want.s));
+	str_deinit(&a);
+	str_deinit(&want);
+}
+
 int
 main(void)
 {
@@ -419,6 +460,7 @@ main(void)
 		cmocka_unit_test(test_mbox_write_error_truncates),
 		cmocka_unit_test(test_mbox_symlink_refused),
 		cmocka_unit_test(test_maildir_layout_and_name),
+		cmocka_unit_test(test_maildir_name_pid_after_fork),
 		cmocka_unit_test(test_maildir_many_one_batch),
 		cmocka_unit_test(test_mbox_many_one_lock),
 		cmocka_unit_test(test_mbox_first_only_in_first_message),
