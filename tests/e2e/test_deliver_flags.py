@@ -19,6 +19,7 @@ import pytest
 
 from conftest import free_port
 from imap_fixtures import ImapBox, real_dovecot
+from lda_fixtures import both_ldas
 from pop3_fixtures import listening, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -201,24 +202,6 @@ def test_yubin_imap_sees_delivered_flags_before_any_other_reader(box):
     m.logout()
 
 
-DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
-
-LDA_CONF = """base_dir = %(dir)s/run
-state_dir = %(dir)s
-log_path = /dev/stderr
-first_valid_uid = 1
-ssl = no
-mail_location = %(location)s
-lda_mailbox_autocreate = yes
-protocol lda {
-  mail_plugins = sieve
-}
-plugin {
-  sieve = file:~/sieve;active=~/.dovecot.sieve
-}
-"""
-
-
 def store_flags(kind, home):
     """{folder: {subject: flags}} read from the files with Python's own
     mailbox module: mbox Status/X-Status/X-Keywords, Maildir letters with
@@ -262,50 +245,11 @@ def test_same_flags_as_debian_dovecot_lda(bindir, tmp_path, kind):
     per message (Dovecot's LDA drops all of a message's keywords when one
     is longer than 50 characters, so that name is left out here:
     docs/compat.md)"""
-    if not os.path.exists(DOVECOT_LDA):
-        pytest.skip("Debian's dovecot-lda is not installed")
-    import pwd
-    import shutil
-    import tempfile
-    nobody = pwd.getpwnam("nobody")
-    base = tempfile.mkdtemp(prefix="yubin-ldaflags-")
-    try:
-        os.chmod(base, 0o755)
-        location = ("mbox:~/mail:INBOX=~/mail/inbox" if kind == "mbox"
-                    else "maildir:~/Maildir")
-        conf = os.path.join(base, "dovecot.conf")
-        with open(conf, "w") as f:
-            f.write(LDA_CONF % {"dir": base, "location": location})
-        script = SCRIPT.replace('"%s", ' % LONG, "")
-        homes = {}
-        for who in ("dovecot", "yubin"):
-            home = os.path.join(base, who)
-            os.makedirs(os.path.join(home, "mail"))
-            with open(os.path.join(home, ".dovecot.sieve"), "w") as f:
-                f.write(script)
-            homes[who] = home
-        os.makedirs(os.path.join(base, "run"))
-        for d, dirs, files in os.walk(base):
-            os.chown(d, nobody.pw_uid, nobody.pw_gid)
-            for n in files:
-                os.chown(os.path.join(d, n), nobody.pw_uid, nobody.pw_gid)
-
-        def as_nobody():
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-        for who, argv in (("dovecot", [DOVECOT_LDA, "-c", conf]),
-                          ("yubin", [os.path.join(bindir, "deliver"), "-c", conf])):
-            env = {"HOME": homes[who], "USER": "nobody", "PATH": "/usr/bin:/bin"}
-            env.update((k, v) for k, v in os.environ.items() if k.endswith("SAN_OPTIONS"))
-            for subject, _, _ in WANT:
-                r = subprocess.run(argv + ["-f", "sender@example.org"],
-                                   input=message(subject).replace(b"\r\n", b"\n"),
-                                   capture_output=True, timeout=60, env=env,
-                                   preexec_fn=as_nobody)
-                assert r.returncode == 0, (who, r.stderr)
+    location = "mbox:~/mail:INBOX=~/mail/inbox" if kind == "mbox" else "maildir:~/Maildir"
+    script = SCRIPT.replace('"%s", ' % LONG, "")
+    msgs = [message(subject).replace(b"\r\n", b"\n") for subject, _, _ in WANT]
+    with both_ldas(bindir, location, script, msgs) as homes:
         theirs = store_flags(kind, homes["dovecot"])
         ours = store_flags(kind, homes["yubin"])
         assert theirs == ours
         assert ours == {f: {s: fl for s, fo, fl in WANT if fo == f} for f in ("INBOX", "Work")}
-    finally:
-        shutil.rmtree(base, ignore_errors=True)

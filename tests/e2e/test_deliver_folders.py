@@ -6,32 +6,13 @@ stored in modified UTF-7, the inbox namespace's separator, Maildir++
 Dovecot refuses kept in INBOX. Each store is compared with the one
 Debian's dovecot-lda makes from the same script and messages."""
 import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 
 import pytest
 
-DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
+from lda_fixtures import both_ldas
 
 NAMES = ["Work", "A/B", "a.b", "INBOX.sub", "INBOX/sub2", "Entw\u00fcrfe", "lists.debian/x",
          "x/../y", "&bad", "tab\there"]
-
-CONF = """base_dir = %(dir)s/run
-state_dir = %(dir)s
-log_path = /dev/stderr
-first_valid_uid = 1
-ssl = no
-mail_location = %(location)s
-lda_mailbox_autocreate = yes
-protocol lda {
-  mail_plugins = sieve
-}
-plugin {
-  sieve = file:~/sieve;active=~/.dovecot.sieve
-}
-"""
 
 LOCATIONS = {
     "maildir": "maildir:~/Maildir",
@@ -86,40 +67,8 @@ def store(kind, home):
 
 @pytest.mark.parametrize("kind", sorted(LOCATIONS))
 def test_fileinto_folders_as_debian_dovecot_lda(bindir, kind):
-    if not os.path.exists(DOVECOT_LDA) or os.getuid() != 0:
-        pytest.skip("needs Debian's dovecot-lda and root")
-    nobody = pwd.getpwnam("nobody")
-    base = tempfile.mkdtemp(prefix="yubin-ldafolders-")
-    try:
-        os.chmod(base, 0o755)
-        conf = os.path.join(base, "dovecot.conf")
-        with open(conf, "w") as f:
-            f.write(CONF % {"dir": base, "location": LOCATIONS[kind]})
-        homes = {}
-        for who in ("dovecot", "yubin"):
-            home = os.path.join(base, who)
-            os.makedirs(os.path.join(home, "mail"))
-            with open(os.path.join(home, ".dovecot.sieve"), "w") as f:
-                f.write(script())
-            homes[who] = home
-        os.makedirs(os.path.join(base, "run"))
-        for d, dirs, files in os.walk(base):
-            os.chown(d, nobody.pw_uid, nobody.pw_gid)
-            for n in files:
-                os.chown(os.path.join(d, n), nobody.pw_uid, nobody.pw_gid)
-
-        def as_nobody():
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-        for who, argv in (("dovecot", [DOVECOT_LDA, "-c", conf]),
-                          ("yubin", [os.path.join(bindir, "deliver"), "-c", conf])):
-            env = {"HOME": homes[who], "USER": "nobody", "PATH": "/usr/bin:/bin"}
-            env.update((k, v) for k, v in os.environ.items() if k.endswith("SAN_OPTIONS"))
-            for i in range(len(NAMES)):
-                r = subprocess.run(argv + ["-f", "sender@example.org"], input=message(i),
-                                   capture_output=True, timeout=60, env=env,
-                                   preexec_fn=as_nobody)
-                assert r.returncode == 0, (who, NAMES[i], r.stderr)
+    msgs = [message(i) for i in range(len(NAMES))]
+    with both_ldas(bindir, LOCATIONS[kind], script(), msgs) as homes:
         theirs = store(kind, homes["dovecot"])
         ours = store(kind, homes["yubin"])
         assert len(ours) == len(NAMES), ours
@@ -128,5 +77,3 @@ def test_fileinto_folders_as_debian_dovecot_lda(bindir, kind):
         where = dict((s, w) for w, s in ours)
         assert where["m0"] in ("Work", ".Work")
         assert where["m5"] in ("Entw&APw-rfe", ".Entw&APw-rfe")
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
