@@ -4,7 +4,8 @@
  * list and a name someone else took (ENOENT) just moves it on. An empty
  * spare/ is listed again at most every QSPARE_RELIST_MS (a listing of an
  * empty directory costs far less than the inode it may save).
- * Tests: tests/unit/queue/test_qfile.c, tests/e2e/test_smtpd_spare.py */
+ * Tests: tests/unit/queue/test_qfile.c; tests/e2e/test_crash.py and
+ * test_local_delivery.py (the spare files) */
 #include "queue/qspare.h"
 
 #include <dirent.h>

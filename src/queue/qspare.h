@@ -17,7 +17,8 @@
  * (qspare_publish), and is taken only while no other process has it open
  * (a reader of the old message would see the new one). Spares are
  * bounded in number and in size (larger files are unlinked as before).
- * Tests: tests/unit/queue/test_qfile.c, tests/e2e/test_smtpd_spare.py */
+ * Tests: tests/unit/queue/test_qfile.c; tests/e2e/test_crash.py and
+ * test_local_delivery.py (the spare files) */
 #ifndef YUBIN_QSPARE_H
 #define YUBIN_QSPARE_H
 
