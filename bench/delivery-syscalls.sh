@@ -86,22 +86,7 @@ main() {
 	chmod 755 "$SANDBOX" "$SANDBOX/home"
 	trap cleanup EXIT
 	useradd -m -d "$SANDBOX/home/$USER_" -s /bin/sh -U "$USER_" || exit 1
-	LOG=$(bench_yubin "$SANDBOX/yubin" "$PORT" "compatibility_level = 3.6
-myhostname = mx.bench.test
-mydomain = bench.test
-mydestination = bench.test, localhost
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost =
-alias_maps =
-alias_database =
-local_recipient_maps =
-local_transport = local
-default_transport = discard:bench
-mailbox_size_limit = 0
-biff = no
-home_mailbox = Maildir/" "qmgr      unix  n       -       n       300     1       qmgr
+	LOG=$(bench_yubin "$SANDBOX/yubin" "$PORT" "$(bench_local_main_cf maildir "$SANDBOX/spool")" "qmgr      unix  n       -       n       300     1       qmgr
 local     unix  -       n       n       -       -       local
 discard   unix  -       -       n       -       -       discard" postfix) || exit 1
 	sleep 1

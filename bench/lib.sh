@@ -215,3 +215,29 @@ bench_tree_mem() {
 	for p in $pids; do cat "/proc/$p/smaps_rollup" 2>/dev/null; done |
 		awk -v n="$(echo $pids | wc -w)" '$1=="Rss:"{r+=$2} $1=="Pss:"{p+=$2} END{print r+0, p+0, n}'
 }
+
+# bench_local_main_cf FORMAT SPOOL - main.cf of a local-delivery bench
+# (local-bench.sh, delivery-syscalls.sh): bench.test delivered by local(8)
+# into each user's Maildir (FORMAT maildir) or an mbox in SPOOL
+bench_local_main_cf() {
+	local mailbox="mail_spool_directory = $2"
+	[ "$1" = maildir ] && mailbox="home_mailbox = Maildir/"
+	cat <<EOC
+compatibility_level = 3.6
+myhostname = mx.bench.test
+mydomain = bench.test
+mydestination = bench.test, localhost
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost =
+alias_maps =
+alias_database =
+local_recipient_maps =
+local_transport = local
+default_transport = discard:bench
+mailbox_size_limit = 0
+biff = no
+$mailbox
+EOC
+}

@@ -40,28 +40,9 @@ BS_USER=ybbsbench$$
 
 . "$ROOT/bench/lib.sh"
 
-# common_main FORMAT USER
+# common_main FORMAT: main.cf for both servers (bench/lib.sh)
 common_main() {
-	local mailbox="mail_spool_directory = $SANDBOX/spool-mail"
-	[ "$1" = maildir ] && mailbox="home_mailbox = Maildir/"
-	cat <<EOC
-compatibility_level = 3.6
-myhostname = mx.bench.test
-mydomain = bench.test
-mydestination = bench.test, localhost
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost =
-alias_maps =
-alias_database =
-local_recipient_maps =
-local_transport = local
-default_transport = discard:bench
-mailbox_size_limit = 0
-biff = no
-$mailbox
-EOC
+	bench_local_main_cf "$1" "$SANDBOX/spool-mail"
 }
 
 setup_postfix() {
