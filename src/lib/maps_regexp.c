@@ -76,6 +76,14 @@ struct rx_pattern {
 	bool		 match;
 };
 
+/* is_interval - p (at "{") starts a repetition bound: "{m", "{m,n}" or
+ * glibc's "{,n}" (from 0) */
+static bool
+is_interval(const char *p)
+{
+	return isdigit((unsigned char)p[1]) || (p[1] == ',' && isdigit((unsigned char)p[2]));
+}
+
 /* pattern_is_bounded - estimate the size glibc's regcomp will build.
  * "x+" becomes "xx*" and "x{m,n}" n copies of x, so nested repeats
  * multiply: "(((a+)+)+)..." doubles per level and "(a{255}){255}" is 65025
@@ -106,7 +114,7 @@ pattern_is_bounded(const char *re, const char **why_r)
 		/* "a+++*++..." means nothing more than "a*" but makes glibc's
 		 * epsilon closure exponential (a fuzzer found one that takes
 		 * minutes): more than two operators in a row are refused. */
-		if (c == '*' || c == '+' || c == '?' || (c == '{' && isdigit((unsigned char)p[1]))) {
+		if (c == '*' || c == '+' || c == '?' || (c == '{' && is_interval(p))) {
 			if (++reps > 2) {
 				*why_r = "too many repetition operators in a row";
 				return false;
@@ -133,9 +141,9 @@ pattern_is_bounded(const char *re, const char **why_r)
 		} else if (c == '+') {
 			f->total += f->last;
 			f->last *= 2;
-		} else if (c == '{' && isdigit((unsigned char)p[1])) {
+		} else if (c == '{' && is_interval(p)) {
 			char *end;
-			unsigned long a = strtoul(p + 1, &end, 10), b = a;
+			unsigned long a = strtoul(p + 1, &end, 10), b = a;	/* "{,n}": a = 0 */
 
 			if (*end == ',' && isdigit((unsigned char)end[1]))
 				b = strtoul(end + 1, &end, 10);
@@ -149,7 +157,17 @@ pattern_is_bounded(const char *re, const char **why_r)
 				f->total += f->last * (b - 1);
 				f->last *= b;
 			}
-			p = end - 1;	/* the closing brace is skipped as text */
+			/* past the closing "}" (or basic syntax's "\}"): it is no
+			 * atom, and "x{255}{255}" must count as the 65025 copies
+			 * glibc makes, with its two operators in a row (a fuzzer
+			 * found "\.{0,255}{0,255}{1,255}" taking gigabytes when
+			 * the brace was counted as text and reset both counts) */
+			if (*end == '}')
+				p = end;
+			else if (*end == '\\' && end[1] == '}')
+				p = end + 1;
+			else
+				p = end - 1;
 		} else if (c == '[' && !esc) {
 			/* a bracket expression is one node; find its end */
 			const char *q = p + 1;

@@ -325,8 +325,15 @@ test_regexp(void **state)
 	    "/^k+?$/ two in a row are allowed\n"
 	    "/^[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+\\.[a-z]+"
 	    "\\.[a-z]+\\.[a-z]+\\.[a-z]+$/ twelve\n"
-	    "/^([0-9]{1,3}\\.){3}[0-9]{1,3}$/ ipv4\n");
+	    "/^([0-9]{1,3}\\.){3}[0-9]{1,3}$/ ipv4\n"
+	    "/\\.{0,255}{0,255}{1,255}/ braces in a row (a fuzzer's: gigabytes in glibc)\n"
+	    "/^x{255}{255}$/ 65025 copies\n"
+	    "/^q{2}{2}$/ four qs\n"
+	    "/5{,2505}{1,255}/ glibc's {,n} counts too (another fuzzer's)\n");
 	spec = xasprintf("regexp:%s", path);
+	expect(spec, 0, "...", NULL);
+	expect(spec, 0, "55555", NULL);
+	expect(spec, 0, "qqqq", "four qs");
 	expect(spec, 0, "kkkk", "two in a row are allowed");
 	expect(spec, 0, "$kk01}1!", NULL);
 	expect(spec, 0, "b.c.d.e.f.g.h.i.j.k.l.m", "twelve");
