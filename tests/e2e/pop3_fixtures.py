@@ -104,7 +104,8 @@ class Retrieval:
 
     def start(self):
         r = self.yubin("dovecot", "-c", self.conf)
-        assert r.returncode == 0, r
+        # the master's own words are in its log ("see the log")
+        assert r.returncode == 0, (r, self.logtext()[-3000:])
         assert wait_for(lambda: listening(self.pop3) and listening(self.pop3s) and
                         os.path.exists(os.path.join(self.base, "auth-client"))), self.logtext()
 
