@@ -40,6 +40,11 @@
 #define MAPS_REGEXP_NODES_MAX	20000
 #define MAPS_REGEXP_GROUPS_MAX	256
 #define MAPS_REGEXP_NESTING_MAX	100
+/* repetition of repetition: "((a*)+)*" is height 3; glibc's epsilon
+ * closures grow with it, and with many copies of a group that can match
+ * in several ways ("(.*){1,255}" took its regcomp past 10 s) */
+#define MAPS_REGEXP_HEIGHT_MAX	4
+#define MAPS_REGEXP_VAR_COPIES_MAX	8
 
 enum rx_op {
 	RX_MATCH,
@@ -96,6 +101,8 @@ pattern_is_bounded(const char *re, const char **why_r)
 {
 	struct frame {
 		unsigned long total, last;
+		unsigned height, last_height;	/* repetition nesting: the
+						 * frame's, its last atom's */
 	} stack[MAPS_REGEXP_GROUPS_MAX];
 	size_t depth = 0;
 	unsigned reps = 0;	/* repetition operators in a row on one atom */
@@ -106,6 +113,7 @@ pattern_is_bounded(const char *re, const char **why_r)
 		return false;
 	}
 	stack[0].total = stack[0].last = 0;
+	stack[0].height = stack[0].last_height = 0;
 	for (p = re; *p != '\0'; p++) {
 		struct frame *f = &stack[depth];
 		bool esc = *p == '\\' && p[1] != '\0';
@@ -119,6 +127,24 @@ pattern_is_bounded(const char *re, const char **why_r)
 				*why_r = "too many repetition operators in a row";
 				return false;
 			}
+			if (c == '{' && f->last_height > 0) {
+				unsigned long hi = strtoul(p + 1, NULL, 10);
+				const char *comma = strchr(p, ',');
+
+				if (comma != NULL && isdigit((unsigned char)comma[1]) &&
+				    (strchr(p, '}') == NULL || comma < strchr(p, '}')))
+					hi = strtoul(comma + 1, NULL, 10);
+				if (hi > MAPS_REGEXP_VAR_COPIES_MAX) {
+					*why_r = "a repeated group repeated too many times";
+					return false;
+				}
+			}
+			if (++f->last_height > MAPS_REGEXP_HEIGHT_MAX) {
+				*why_r = "repetitions nested too deep";
+				return false;
+			}
+			if (f->last_height > f->height)
+				f->height = f->last_height;
 		} else {
 			reps = 0;
 		}
@@ -130,6 +156,7 @@ pattern_is_bounded(const char *re, const char **why_r)
 			}
 			stack[++depth].total = 0;
 			stack[depth].last = 0;
+			stack[depth].height = stack[depth].last_height = 0;
 			continue;
 		}
 		if (c == ')' && depth > 0) {
@@ -138,6 +165,9 @@ pattern_is_bounded(const char *re, const char **why_r)
 			depth--;
 			stack[depth].total += size;
 			stack[depth].last = size;
+			stack[depth].last_height = f->height;
+			if (f->height > stack[depth].height)
+				stack[depth].height = f->height;
 		} else if (c == '+') {
 			f->total += f->last;
 			f->last *= 2;
@@ -147,6 +177,8 @@ pattern_is_bounded(const char *re, const char **why_r)
 
 			if (*end == ',' && isdigit((unsigned char)end[1]))
 				b = strtoul(end + 1, &end, 10);
+			else if (*end == ',')
+				end++;		/* "{m,}": no upper bound, as '*' */
 			if (a > 255 || b > 255) {
 				*why_r = "repetition bound is larger than 255";
 				return false;
@@ -188,9 +220,16 @@ pattern_is_bounded(const char *re, const char **why_r)
 			p = *q == '\0' ? q - 1 : q;
 			f->total += 1;
 			f->last = 1;
-		} else if (c != '*' && c != '?' && c != '|') {
+			f->last_height = 0;
+		} else if (c == '|') {
+			/* alternatives make a group match in several ways
+			 * ("(.|){1,255}"), as a repetition does */
+			if (f->height == 0)
+				f->height = 1;
+		} else if (c != '*' && c != '?') {
 			f->total += 1;
 			f->last = 1;
+			f->last_height = 0;
 		}
 		if (f->total > MAPS_REGEXP_NODES_MAX || f->last > MAPS_REGEXP_NODES_MAX) {
 			*why_r = "pattern expands too much (nested repetition)";

@@ -329,10 +329,21 @@ test_regexp(void **state)
 	    "/\\.{0,255}{0,255}{1,255}/ braces in a row (a fuzzer's: gigabytes in glibc)\n"
 	    "/^x{255}{255}$/ 65025 copies\n"
 	    "/^q{2}{2}$/ four qs\n"
-	    "/5{,2505}{1,255}/ glibc's {,n} counts too (another fuzzer's)\n");
+	    "/5{,2505}{1,255}/ glibc's {,n} counts too (another fuzzer's)\n"
+	    "/^(.*){1,255}e/ a variable group 255 times (a third fuzzer's)\n"
+	    "/^(((((z*)*)*)*)*)$/ height 5\n"
+	    "/^(w*)+v$/ height 2 is fine\n"
+	    "/^(.|){1,255}y$/ alternatives 255 times\n"
+	    "/^(ab|cd){2}$/ alternatives twice\n"
+	    "/\\.{0,255}{0,}{1,255}/ an open interval in the row\n");
 	spec = xasprintf("regexp:%s", path);
 	expect(spec, 0, "...", NULL);
 	expect(spec, 0, "55555", NULL);
+	expect(spec, 0, "xe", NULL);
+	expect(spec, 0, "zz", NULL);
+	expect(spec, 0, "wwv", "height 2 is fine");
+	expect(spec, 0, "xy", NULL);
+	expect(spec, 0, "abcd", "alternatives twice");
 	expect(spec, 0, "qqqq", "four qs");
 	expect(spec, 0, "kkkk", "two in a row are allowed");
 	expect(spec, 0, "$kk01}1!", NULL);
