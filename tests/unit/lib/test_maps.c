@@ -335,7 +335,10 @@ test_regexp(void **state)
 	    "/^(w*)+v$/ height 2 is fine\n"
 	    "/^(.|){1,255}y$/ alternatives 255 times\n"
 	    "/^(ab|cd){2}$/ alternatives twice\n"
-	    "/\\.{0,255}{0,}{1,255}/ an open interval in the row\n");
+	    "/\\.{0,255}{0,}{1,255}/ an open interval in the row\n"
+	    "/.|(^){1,255}e\\.com$/ an anchor 255 times (a fifth fuzzer's)\n"
+	    "/^((\\<){1,8}){1,8}a$/ 64 anchors are fine\n"
+	    "/(a)\\1{1,200}/ back-references count as anchors\n");
 	spec = xasprintf("regexp:%s", path);
 	expect(spec, 0, "...", NULL);
 	expect(spec, 0, "55555", NULL);
@@ -343,6 +346,9 @@ test_regexp(void **state)
 	expect(spec, 0, "zz", NULL);
 	expect(spec, 0, "wwv", "height 2 is fine");
 	expect(spec, 0, "xy", NULL);
+	expect(spec, 0, "e.com", NULL);
+	expect(spec, 0, "a", "64 anchors are fine");
+	expect(spec, 0, "aaa", NULL);
 	expect(spec, 0, "abcd", "alternatives twice");
 	expect(spec, 0, "qqqq", "four qs");
 	expect(spec, 0, "kkkk", "two in a row are allowed");
