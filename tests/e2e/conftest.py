@@ -151,13 +151,55 @@ def fill_filesystem(path, leave):
     return filler
 
 
-def free_port():
+# Ports for test servers come from below the kernel's ephemeral range
+# (32768-60999 on Debian), so that no client connection made meanwhile can
+# take one between the check here and the server's bind; each pytest-xdist
+# worker has its own slice and walks it in order, so workers never hand out
+# the same port and a process does not reuse one soon.
+_PORT_LOW, _PORT_HIGH = 10000, 32000
+_port_next = None
+
+
+def _port_slice():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    try:
+        n = int(worker.lstrip("gw"))
+    except ValueError:
+        n = 0
+    count = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    size = (_PORT_HIGH - _PORT_LOW) // max(count, 8)
+    low = _PORT_LOW + (n % max(count, 8)) * size
+    return low, low + size
+
+
+def _port_is_free(port, hosts):
     import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    for h in hosts:
+        family = socket.AF_INET6 if ":" in h else socket.AF_INET
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(family, kind)
+            try:
+                s.bind((h, port))
+            except OSError:
+                return False
+            finally:
+                s.close()
+    return True
+
+
+def free_port(*hosts):
+    """A port free for TCP and UDP on every host (default 127.0.0.1)."""
+    global _port_next
+    hosts = hosts or ("127.0.0.1",)
+    low, high = _port_slice()
+    if _port_next is None or not low <= _port_next < high:
+        _port_next = low + os.getpid() % (high - low)
+    for _ in range(high - low):
+        port = _port_next
+        _port_next = _port_next + 1 if _port_next + 1 < high else low
+        if _port_is_free(port, hosts):
+            return port
+    raise RuntimeError("no free port in %d-%d" % (low, high))
 
 
 class Instance:

@@ -23,16 +23,9 @@ import uuid
 import pytest
 
 import conftest
+from conftest import free_port
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for useradd")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(pred, timeout=20.0):

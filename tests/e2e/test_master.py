@@ -9,14 +9,7 @@ import socket
 import time
 
 import pytest
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from conftest import free_port
 
 
 def wait_for(pred, timeout=15.0):

@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from smtp_peers import Peer, RawPeer  # noqa: E402
+from conftest import free_port
 
 MASTER = ("smtp      unix  -       -       n       -       -       smtp\n"
           "relay     unix  -       -       n       -       -       smtp\n"
@@ -21,26 +22,6 @@ MASTER = ("smtp      unix  -       -       n       -       -       smtp\n"
 
 MSG = ("From: sender@origin.test\r\nTo: user@example.test\r\n"
        "Subject: outbound\r\n\r\nhello from yubin\r\n.leading dot\r\n")
-
-
-def free_port_on(*hosts):
-    import socket
-    for _ in range(100):
-        s = socket.socket()
-        s.bind((hosts[0], 0))
-        port = s.getsockname()[1]
-        s.close()
-        ok = True
-        for h in hosts[1:]:
-            t = socket.socket()
-            try:
-                t.bind((h, port))
-            except OSError:
-                ok = False
-            t.close()
-        if ok:
-            return port
-    raise RuntimeError("no common free port")
 
 
 def zone(port_hosts="", extra=""):
@@ -112,7 +93,7 @@ def raw_peers():
 
 
 def test_lowest_preference_mx_gets_the_mail(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.2", "127.0.0.3")
+    port = free_port("127.0.0.2", "127.0.0.3")
     dns_server.set_zone(zone())
     mx1 = peers("127.0.0.2", port)
     mx2 = peers("127.0.0.3", port)
@@ -133,7 +114,7 @@ def test_lowest_preference_mx_gets_the_mail(instance_factory, dns_server, peers)
 
 
 def test_falls_back_when_the_best_mx_refuses(instance_factory, dns_server, peers, raw_peers):
-    port = free_port_on("127.0.0.2", "127.0.0.3")
+    port = free_port("127.0.0.2", "127.0.0.3")
     dns_server.set_zone(zone())
     bad = raw_peers("5xx_greeting", "127.0.0.2", port)
     mx2 = peers("127.0.0.3", port)
@@ -145,7 +126,7 @@ def test_falls_back_when_the_best_mx_refuses(instance_factory, dns_server, peers
 
 
 def test_falls_back_when_the_best_mx_is_down(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.2", "127.0.0.3")
+    port = free_port("127.0.0.2", "127.0.0.3")
     dns_server.set_zone(zone())
     mx2 = peers("127.0.0.3", port)
     inst = make(instance_factory, dns_server, port)
@@ -156,7 +137,7 @@ def test_falls_back_when_the_best_mx_is_down(instance_factory, dns_server, peers
 
 
 def test_no_mx_falls_back_to_the_address_record(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.5")
+    port = free_port("127.0.0.5")
     dns_server.set_zone(zone(extra="plain.test. 300 IN A 127.0.0.5\n"))
     p = peers("127.0.0.5", port)
     inst = make(instance_factory, dns_server, port)
@@ -166,7 +147,7 @@ def test_no_mx_falls_back_to_the_address_record(instance_factory, dns_server, pe
 
 
 def test_deferred_when_all_are_down_then_flushed(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.2", "127.0.0.3")
+    port = free_port("127.0.0.2", "127.0.0.3")
     dns_server.set_zone(zone())
     # no automatic retry during the test: only postqueue -f brings it back
     inst = make(instance_factory, dns_server, port,
@@ -191,7 +172,7 @@ def test_deferred_when_all_are_down_then_flushed(instance_factory, dns_server, p
 
 
 def test_5xx_bounces_with_the_remote_text(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.2", "127.0.0.4")
+    port = free_port("127.0.0.2", "127.0.0.4")
     dns_server.set_zone(zone())
     mx1 = peers("127.0.0.2", port)
     mx1.handler.rcpt_reply = "550 5.1.1 <user@example.test>: Recipient address rejected: no such user"
@@ -211,7 +192,7 @@ def test_5xx_bounces_with_the_remote_text(instance_factory, dns_server, peers):
 
 
 def test_4xx_on_rcpt_defers(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.2", "127.0.0.3")
+    port = free_port("127.0.0.2", "127.0.0.3")
     dns_server.set_zone(zone())
     mx1 = peers("127.0.0.2", port)
     mx1.handler.rcpt_reply = "451 4.3.0 try later"
@@ -224,7 +205,7 @@ def test_4xx_on_rcpt_defers(instance_factory, dns_server, peers):
 
 
 def test_mx_pointing_at_myself_bounces(instance_factory, dns_server):
-    port = free_port_on("127.0.0.2")
+    port = free_port("127.0.0.2")
     dns_server.set_zone(zone())
     inst = make(instance_factory, dns_server, port)
     send(inst, rcpts=("user@loop.test",))
@@ -233,7 +214,7 @@ def test_mx_pointing_at_myself_bounces(instance_factory, dns_server):
 
 
 def test_unknown_domain_bounces_dns_failure_defers(instance_factory, dns_server):
-    port = free_port_on("127.0.0.2")
+    port = free_port("127.0.0.2")
     dns_server.set_zone(zone())
     dns_server.misbehave("broken.test", "servfail")
     inst = make(instance_factory, dns_server, port)
@@ -247,7 +228,7 @@ def test_unknown_domain_bounces_dns_failure_defers(instance_factory, dns_server)
 
 
 def test_transport_maps_nexthop(instance_factory, dns_server, peers, tmp_path):
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     p = peers("127.0.0.1", port)
     tm = tmp_path / "transport"
@@ -266,7 +247,7 @@ def test_transport_maps_nexthop(instance_factory, dns_server, peers, tmp_path):
 ])
 def test_hostile_peer_keeps_the_message_queued(instance_factory, dns_server, raw_peers,
                                                how, phase):
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     peer = raw_peers(how, "127.0.0.1", port, delay=8)
     inst = make(instance_factory, dns_server, 1,
@@ -290,7 +271,7 @@ def test_relayhost_with_starttls_and_auth(instance_factory, dns_server, peers, t
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(cert), str(key))
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     relay = peers("127.0.0.1", port, tls_context=ctx, users={"relayuser": "s3cret"},
                   require_starttls=True)
@@ -320,7 +301,7 @@ def test_verify_refuses_an_untrusted_certificate(instance_factory, dns_server, p
                    check=True, capture_output=True)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(cert), str(key))
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     relay = peers("127.0.0.1", port, tls_context=ctx)
     inst = make(instance_factory, dns_server, 1,
@@ -334,7 +315,7 @@ def test_verify_refuses_an_untrusted_certificate(instance_factory, dns_server, p
 
 
 def test_encrypt_requires_starttls(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     plain = peers("127.0.0.1", port)
     inst = make(instance_factory, dns_server, 1,
@@ -355,7 +336,7 @@ def test_may_uses_tls_when_offered(instance_factory, dns_server, peers, tmp_path
                    check=True, capture_output=True)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(cert), str(key))
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     p = peers("127.0.0.1", port, tls_context=ctx)
     inst = make(instance_factory, dns_server, 1,
@@ -380,7 +361,7 @@ def test_lmtp_inet_and_unix(instance_factory, dns_server, tmp_path):
         def factory(self):
             return LMTP(self.handler)
 
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     h1, h2 = Handler(), Handler()
     sock = str(tmp_path / "lmtp.sock")
     c1 = LMTPInet(h1, hostname="127.0.0.1", port=port)
@@ -409,7 +390,7 @@ def test_no_open_relay_for_clients_outside_mynetworks(instance_factory, dns_serv
     """A client outside mynetworks (from 127.0.0.9, mynetworks 127.0.0.1/32)
     cannot relay to a remote domain; mail for relay_domains is accepted and
     goes out through relay_transport to the domain's MX."""
-    port = free_port_on("127.0.0.2", "127.0.0.3")
+    port = free_port("127.0.0.2", "127.0.0.3")
     dns_server.set_zone(zone())
     mx1 = peers("127.0.0.2", port)
     inst = make(instance_factory, dns_server, port,
@@ -434,7 +415,7 @@ def test_no_open_relay_for_clients_outside_mynetworks(instance_factory, dns_serv
 def test_destination_concurrency_limit(instance_factory, dns_server, peers):
     """default_destination_concurrency_limit bounds the deliveries to one
     nexthop in flight at once, and more than one do run in parallel"""
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     p = peers("127.0.0.1", port)
     p.handler.data_delay = 0.5
@@ -452,7 +433,7 @@ def test_many_messages_to_smtp_sink(instance_factory, dns_server, tmp_path):
     """Postfix's smtp-sink as the peer: every message is sent, none stays"""
     import conftest
     sink = conftest.real_tool("smtp-sink")
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     proc = subprocess.Popen([sink, "-u", "nobody", "-c", "127.0.0.1:%d" % port, "64"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -478,7 +459,7 @@ def test_many_messages_to_smtp_sink(instance_factory, dns_server, tmp_path):
 def test_connection_cache_reuses_a_session(instance_factory, dns_server, peers):
     """deliveries to one nexthop in a burst share a connection
     (conn_use=N in the log, as Postfix); with the cache off, they do not"""
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     p = peers("127.0.0.1", port)
     inst = make(instance_factory, dns_server, 1,
@@ -506,7 +487,7 @@ def test_cached_connection_closed_by_the_peer_is_not_a_failure(instance_factory,
                                                               peers):
     """a cached session the server has closed meanwhile: the next delivery
     connects again and is sent, nothing deferred"""
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     p = peers("127.0.0.1", port)
     inst = make(instance_factory, dns_server, 1,
@@ -526,7 +507,7 @@ def test_cached_connection_closed_by_the_peer_is_not_a_failure(instance_factory,
 def test_size_and_smtputf8_limits_of_the_peer(instance_factory, dns_server, peers):
     """a message larger than the peer's SIZE, or a UTF-8 address for a
     peer without SMTPUTF8, bounces with Postfix's texts"""
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     peers("127.0.0.1", port, data_size_limit=100, enable_SMTPUTF8=False)
     inst = make(instance_factory, dns_server, 1,
@@ -549,7 +530,7 @@ def test_client_process_killed_mid_delivery_loses_nothing(instance_factory, dns_
     among them) while a delivery hangs: the recipient is deferred, not
     lost, and goes out once a server answers"""
     import signal
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     silent = raw_peers("silent", "127.0.0.1", port)
     inst = make(instance_factory, dns_server, 1,
@@ -588,7 +569,7 @@ def test_client_process_killed_mid_delivery_loses_nothing(instance_factory, dns_
 def test_dsn_request_is_passed_on(instance_factory, dns_server, raw_peers):
     """NOTIFY, RET and ENVID given to smtpd go to a server that offers DSN;
     a server without DSN gets plain MAIL and RCPT"""
-    port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     peer = raw_peers("dsn", "127.0.0.1", port)
     inst = make(instance_factory, dns_server, 1,
@@ -606,8 +587,8 @@ def test_dsn_request_is_passed_on(instance_factory, dns_server, raw_peers):
 
 
 def test_fallback_relay_when_the_mx_hosts_fail(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.2", "127.0.0.3")
-    relay_port = free_port_on("127.0.0.1")
+    port = free_port("127.0.0.2", "127.0.0.3")
+    relay_port = free_port("127.0.0.1")
     dns_server.set_zone(zone())
     relay = peers("127.0.0.1", relay_port)
     inst = make(instance_factory, dns_server, port,
@@ -632,7 +613,7 @@ def test_mx_on_my_own_address_bounces(instance_factory, dns_server):
 
 
 def test_postqueue_s_site_retries_only_that_site(instance_factory, dns_server, peers):
-    port = free_port_on("127.0.0.2", "127.0.0.4")
+    port = free_port("127.0.0.2", "127.0.0.4")
     dns_server.set_zone(zone())
     inst = make(instance_factory, dns_server, port,
                 "minimal_backoff_time = 1h\nmaximal_backoff_time = 2h\nqueue_run_delay = 1h\n")

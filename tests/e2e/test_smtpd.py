@@ -11,17 +11,10 @@ import subprocess
 import time
 
 import pytest
+from conftest import free_port
 
 QUEUE_DIRS = ("incoming", "active", "deferred", "hold", "corrupt", "maildrop",
               "bounce", "defer", "pid", "public", "private")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Smtpd:
