@@ -23,6 +23,7 @@
 #include "lib/maps-private.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -85,12 +86,44 @@ struct rx_pattern {
 	bool		 match;
 };
 
-/* is_interval - p (at "{") starts a repetition bound: "{m", "{m,n}" or
- * glibc's "{,n}" (from 0) */
+/* interval_at - p (at "{") starts a repetition bound as glibc reads it:
+ * "{m", "{m,n}", "{m,}" or "{,n}" (from 0), where a backslash may stand
+ * before a digit or the comma ("{\,255}" is "{,255}" to glibc). Sets the
+ * bounds (hi = lo when there is no comma, ULONG_MAX when open) and *end_r
+ * to the last character read before the closing brace. */
 static bool
-is_interval(const char *p)
+interval_at(const char *p, unsigned long *lo_r, unsigned long *hi_r, const char **end_r)
 {
-	return isdigit((unsigned char)p[1]) || (p[1] == ',' && isdigit((unsigned char)p[2]));
+	const char *q = p + 1;
+	char *e;
+	bool any = false;
+
+#define SKIP_ESC(q) do { \
+	if ((q)[0] == '\\' && ((q)[1] == ',' || isdigit((unsigned char)(q)[1]))) \
+		(q)++; \
+} while (0)
+	*lo_r = 0;
+	SKIP_ESC(q);
+	if (isdigit((unsigned char)*q)) {
+		*lo_r = strtoul(q, &e, 10);
+		q = e;
+		any = true;
+	}
+	*hi_r = *lo_r;
+	SKIP_ESC(q);
+	if (*q == ',') {
+		q++;
+		*hi_r = ULONG_MAX;
+		SKIP_ESC(q);
+		if (isdigit((unsigned char)*q)) {
+			*hi_r = strtoul(q, &e, 10);
+			q = e;
+			any = true;
+		}
+	}
+#undef SKIP_ESC
+	*end_r = q;
+	return any;
 }
 
 /* pattern_is_bounded - estimate the size glibc's regcomp will build.
@@ -128,7 +161,11 @@ pattern_is_bounded(const char *re, const char **why_r)
 		/* "a+++*++..." means nothing more than "a*" but makes glibc's
 		 * epsilon closure exponential (a fuzzer found one that takes
 		 * minutes): more than two operators in a row are refused. */
-		if (c == '*' || c == '+' || c == '?' || (c == '{' && is_interval(p))) {
+		unsigned long lo = 0, hi = 0;
+		const char *end = p;
+		bool interval = c == '{' && interval_at(p, &lo, &hi, &end);
+
+		if (c == '*' || c == '+' || c == '?' || interval) {
 			if (++reps > 2) {
 				*why_r = "too many repetition operators in a row";
 				return false;
@@ -167,14 +204,9 @@ pattern_is_bounded(const char *re, const char **why_r)
 			f->last *= 2;
 			f->anchors += f->last_anchors;
 			f->last_anchors *= 2;
-		} else if (c == '{' && is_interval(p)) {
-			char *end;
-			unsigned long a = strtoul(p + 1, &end, 10), b = a;	/* "{,n}": a = 0 */
+		} else if (interval) {
+			unsigned long a = lo, b = hi == ULONG_MAX ? lo : hi;	/* "{m,}" as "*" */
 
-			if (*end == ',' && isdigit((unsigned char)end[1]))
-				b = strtoul(end + 1, &end, 10);
-			else if (*end == ',')
-				end++;		/* "{m,}": no upper bound, as '*' */
 			if (a > 255 || b > 255) {
 				*why_r = "repetition bound is larger than 255";
 				return false;

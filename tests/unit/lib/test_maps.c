@@ -338,7 +338,9 @@ test_regexp(void **state)
 	    "/\\.{0,255}{0,}{1,255}/ an open interval in the row\n"
 	    "/.|(^){1,255}e\\.com$/ an anchor 255 times (a fifth fuzzer's)\n"
 	    "/^((\\<){1,8}){1,8}a$/ 64 anchors are fine\n"
-	    "/(a)\\1{1,200}/ back-references count as anchors\n");
+	    "/(a)\\1{1,200}/ back-references count as anchors\n"
+	    "/^(.*){\\,255}g/ an escaped comma in an interval (a sixth fuzzer's)\n"
+	    "/^(h){1\\,3}$/ an escaped comma, as glibc reads it\n");
 	spec = xasprintf("regexp:%s", path);
 	expect(spec, 0, "...", NULL);
 	expect(spec, 0, "55555", NULL);
@@ -349,6 +351,8 @@ test_regexp(void **state)
 	expect(spec, 0, "e.com", NULL);
 	expect(spec, 0, "a", "64 anchors are fine");
 	expect(spec, 0, "aaa", NULL);
+	expect(spec, 0, "xg", NULL);
+	expect(spec, 0, "hhh", "an escaped comma, as glibc reads it");
 	expect(spec, 0, "abcd", "alternatives twice");
 	expect(spec, 0, "qqqq", "four qs");
 	expect(spec, 0, "kkkk", "two in a row are allowed");
