@@ -155,8 +155,9 @@ def fill_filesystem(path, leave):
 # (32768-60999 on Debian), so that no client connection made meanwhile can
 # take one between the check here and the server's bind; each pytest-xdist
 # worker has its own slice and walks it in order, so workers never hand out
-# the same port and a process does not reuse one soon.
-_PORT_LOW, _PORT_HIGH = 10000, 32000
+# the same port and a process does not reuse one soon. (dev_port_base
+# takes its ports from 20000 up.)
+_PORT_LOW, _PORT_HIGH = 10000, 20000
 _port_next = None
 
 
