@@ -8,7 +8,7 @@
 #
 # Usage (as root, Debian 12 with scripts/bootstrap done and build/ built):
 #   [SANDBOX=/tmp/yubin-local-bench] [RUNS=3] [MSGS=1000] [SIZE=4096]
-#   [SESSIONS=10] [FORMATS="mbox maildir"] [FSYNCS=1] [YUBIN_BASE=<other build>/bin]
+#   [SESSIONS=10] [FORMATS="mbox maildir"] [FSYNCS=1] [ROLES=1] [YUBIN_BASE=<other build>/bin]
 #   bench/local-bench.sh [OUT.md]
 # Reports delivered messages per second (from the first byte sent to the
 # last status=sent line) and the yubin/Postfix ratio. YUBIN_BASE adds a
@@ -17,7 +17,9 @@
 # more run of each under strace -f (attached to every process of the
 # instance, children followed) that counts fsync and fdatasync calls per
 # message delivered: the durability work each server does (its rate is
-# not measured, strace slows it down). Everything listens on 127.0.0.1
+# not measured, strace slows it down). ROLES=1 logs each run's CPU per
+# message by process title (master, smtpd, qmgr, ...; a process's reaped
+# children count in its own). Everything listens on 127.0.0.1
 # only; every wait is bounded.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,12 +84,24 @@ tree_cpu() {
 	done | awk -v hz="$(getconf CLK_TCK)" '{ t += $12 + $13 + $14 + $15 } END { printf "%.2f", t / hz }'
 }
 
+# tree_cpu_roles DIR - "role seconds" lines for the instance in DIR: the
+# same sums as tree_cpu, by process title (its first word, as ps shows it)
+tree_cpu_roles() {
+	local p
+	for p in $(descendants "$(tr -d ' \n' < "$1/spool/pid/master.pid")"); do
+		printf '%s ' "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | awk '{ print $1 }')"
+		sed 's/.*) //' "/proc/$p/stat" 2>/dev/null
+	done | awk -v hz="$(getconf CLK_TCK)" 'NF > 15 { t[$1] += $13 + $14 + $15 + $16 }
+	    END { for (r in t) printf "%s %.3f\n", r, t[r] / hz }'
+}
+
 # run_one NAME PORT MAILLOG USER [DIR] -> delivered msg/s; with DIR, the
 # instance's CPU milliseconds per message go to $SANDBOX/cpu.NAME.$CUR_FMT
 run_one() {
 	local name=$1 port=$2 maillog=$3 user=$4 dir=${5:-} before t0 t2 n c0 c1
 	before=$(sent_count "$maillog")
 	[ -n "$dir" ] && c0=$(tree_cpu "$dir")
+	[ -n "$dir" ] && [ -n "${ROLES:-}" ] && tree_cpu_roles "$dir" > "$SANDBOX/roles0"
 	t0=$(now)
 	timeout "$WAIT_LIMIT" smtp-source -s "$SESSIONS" -m "$MSGS" -l "$SIZE" \
 	    -t "$user@bench.test" -f sender@bench.test "127.0.0.1:$port" ||
@@ -98,6 +112,12 @@ run_one() {
 		c1=$(tree_cpu "$dir")
 		awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { if (n > 0) printf "%.3f\n", 1000 * (b - a) / n }' \
 		    >> "$SANDBOX/cpu.$name.${CUR_FMT:-x}"
+		if [ -n "${ROLES:-}" ]; then
+			tree_cpu_roles "$dir" | awk -v n="$n" -v who="$name" '
+			    NR == FNR { a[$1] = $2; next }
+			    { d = $2 - a[$1]; if (n > 0 && d > 0) line = line sprintf(" %s %.3f", $1, 1000 * d / n) }
+			    END { print who ", CPU ms per message by process:" line }' "$SANDBOX/roles0" - >&2
+		fi
 	fi
 	[ "$n" -lt "$MSGS" ] && log "$name: only $n of $MSGS delivered"
 	rate "$n" "$t0" "$t2"
