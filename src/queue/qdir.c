@@ -35,6 +35,34 @@ static const struct {
 };
 
 static char qdir_error[512];
+/* bit i: qdir_all[i] lost a name to an unsynced move (qdir_unsynced) */
+static unsigned long qdir_unsynced_mask = ~0UL;
+
+static int
+qdir_index(const char *queue)
+{
+	for (int i = 0; qdir_all[i] != NULL; i++)
+		if (strcmp(qdir_all[i], queue) == 0)
+			return i;
+	return -1;
+}
+
+bool
+qdir_unsynced(const char *queue)
+{
+	int i = qdir_index(queue);
+
+	return i < 0 || (qdir_unsynced_mask & (1UL << i)) != 0;
+}
+
+void
+qdir_synced(const char *queue)
+{
+	int i = qdir_index(queue);
+
+	if (i >= 0)
+		qdir_unsynced_mask &= ~(1UL << i);
+}
 
 bool
 qdir_is_message_queue(const char *name)
@@ -127,6 +155,13 @@ qdir_move_unsynced(const char *queue_dir, const char *id, const char *from, cons
 	}
 	src = qdir_path(queue_dir, from, id);
 	dst = qdir_path(queue_dir, to, id);
+	/* marked first: set, it costs at most one fsync more */
+	{
+		int i = qdir_index(from);
+
+		if (i >= 0)
+			qdir_unsynced_mask |= 1UL << i;
+	}
 	ret = rename(src, dst);
 	free(src);
 	free(dst);

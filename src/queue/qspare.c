@@ -22,6 +22,7 @@
 #include "lib/fsync_many.h"
 #include "lib/mem.h"
 #include "lib/util.h"
+#include "queue/qdir.h"
 #include "queue/qfile.h"
 
 /* names taken from one listing */
@@ -275,8 +276,11 @@ qspare_publish(const char *queue_dir)
 	 * Not only the queue the files left: the queue manager moves a
 	 * message incoming/ -> active/ <-> deferred/ without a directory
 	 * fsync (qdir_move_unsynced), so an older name may still be on disk
-	 * in any of them. The fsyncs run together (fsync_many.h); the queue
-	 * the files left is fsync'd once, not again when it is one of those
+	 * in any of them, but only where this process moved one since it
+	 * last fsync'd the directory (qdir_unsynced: deferred/ is skipped
+	 * while no deferred mail is retried, incoming/ while no new mail is
+	 * loaded). The fsyncs run together (fsync_many.h); the queue the
+	 * files left is fsync'd once, not again when it is one of those
 	 * (active/, nearly always: it was fsync'd twice per turn). */
 	for (i = 0; i < QSPARE_NOLD; i++) {
 		if (qspare_old_fds[i] < 0) {
@@ -288,9 +292,9 @@ qspare_publish(const char *queue_dir)
 			}
 			free(dir);
 		}
-		fds[i] = qspare_old_fds[i];
 		if (strcmp(qspare_old_queues[i], qspare_pending_queue) == 0)
 			own = i;
+		fds[i] = own == i || qdir_unsynced(qspare_old_queues[i]) ? qspare_old_fds[i] : -1;
 	}
 	nfds = QSPARE_NOLD;
 	if (own == QSPARE_NOLD) {
@@ -310,6 +314,8 @@ qspare_publish(const char *queue_dir)
 		if (errs[i] != 0 && ret == 0) {
 			ret = -1;
 			e = errs[i];
+		} else if (errs[i] == 0 && fds[i] >= 0 && i < QSPARE_NOLD) {
+			qdir_synced(qspare_old_queues[i]);
 		}
 	for (i = 0; i < qspare_pending.n; i++) {
 		src = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN,

@@ -468,6 +468,45 @@ test_spare_needs_every_old_queue_synced(void **state)
 }
 
 static void
+test_publish_tracks_queues_moved_from_unsynced(void **state)
+{
+	struct fixture *f = *state;
+	char id[QFILE_ID_SIZE];
+
+	/* publish fsyncs an old queue only while this process may have left
+	 * a name in it unsynced: deferred/ not at all while nothing is
+	 * retried from it */
+	write_message(f->dir, false, id);
+	assert_int_equal(qdir_move_unsynced(f->dir, id, "incoming", "active"), 0);
+	assert_true(qdir_unsynced("incoming"));
+	assert_int_equal(spare_put(f->dir, "active", id), 0);
+	assert_int_equal(qspare_publish(f->dir), 0);
+	assert_false(qdir_unsynced("incoming"));
+	assert_false(qdir_unsynced("deferred"));
+	assert_false(qdir_unsynced("active"));
+
+	write_message(f->dir, false, id);
+	assert_int_equal(qdir_move_unsynced(f->dir, id, "incoming", "deferred"), 0);
+	assert_true(qdir_unsynced("incoming"));
+	assert_false(qdir_unsynced("deferred"));
+	assert_int_equal(qdir_move_unsynced(f->dir, id, "deferred", "active"), 0);
+	assert_true(qdir_unsynced("deferred"));
+	/* a move that fails counts too: it costs an fsync at most */
+	qdir_synced("hold");
+	assert_false(qdir_unsynced("hold"));
+	assert_int_equal(qdir_move_unsynced(f->dir, id, "hold", "active"), -1);
+	assert_true(qdir_unsynced("hold"));
+	assert_true(qdir_unsynced("no such queue"));
+	assert_int_equal(spare_put(f->dir, "active", id), 0);
+	assert_int_equal(qspare_publish(f->dir), 0);
+	assert_false(qdir_unsynced("incoming"));
+	assert_false(qdir_unsynced("deferred"));
+	assert_true(qdir_unsynced("hold"));
+	qdir_synced("hold");
+	assert_false(qdir_unsynced("hold"));
+}
+
+static void
 test_spare_open_elsewhere_is_never_reused(void **state)
 {
 	struct fixture *f = *state;
@@ -630,6 +669,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hidden_spares_are_cleaned_not_claimed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_needs_every_old_queue_synced, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_publish_tracks_queues_moved_from_unsynced, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_open_elsewhere_is_never_reused, setup,
 		    teardown),
