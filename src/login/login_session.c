@@ -221,9 +221,12 @@ session_file_write(const char *sessions_dir, const char *path, const char *data,
 	spare_pick(sessions_dir, spare, sizeof(spare));
 	if (spare[0] != '\0')
 		(void)rename(spare, tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+	/* cut to the new length after the write, not to 0 before it: on
+	 * ext4 a file truncated to 0 is flushed to disk at its close
+	 * (auto_da_alloc), a write-back per login for nothing */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
 		return;
-	ok = write(fd, data, len) == (ssize_t)len;
+	ok = pwrite(fd, data, len, 0) == (ssize_t)len && ftruncate(fd, (off_t)len) == 0;
 	if (close(fd) != 0)
 		ok = false;
 	if (!ok || rename(tmp, path) != 0)

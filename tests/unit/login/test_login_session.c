@@ -120,6 +120,8 @@ test_entry_is_a_link_and_files_are_reused(void **state)
 		fclose(f);
 		assert_string_equal(buf, "bob\tpop3\t127.0.0.2\t127.0.0.1\tsess2\n");
 	}
+	/* alice's longer text cut off after it */
+	assert_int_equal(sst.st_size, strlen("bob\tpop3\t127.0.0.2\t127.0.0.1\tsess2\n"));
 	/* without a spare, a new file */
 	login_session_unregister(dir, me);
 	assert_int_equal(stat(path, &sst), -1);
