@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,12 +157,18 @@ qdir_move_unsynced(const char *queue_dir, const char *id, const char *from, cons
 	}
 	src = qdir_path(queue_dir, from, id);
 	dst = qdir_path(queue_dir, to, id);
-	/* marked first: set, it costs at most one fsync more */
+	/* marked first: set, it costs at most one fsync more. Both ends: the
+	 * name left behind may come back after a crash, and without a
+	 * journal the new one may be lost while the removal is on disk (the
+	 * publication's fsync of the old directory would make that final:
+	 * it fsyncs the new one too) */
 	{
-		int i = qdir_index(from);
+		int i = qdir_index(from), j = qdir_index(to);
 
 		if (i >= 0)
 			qdir_unsynced_mask |= 1UL << i;
+		if (j >= 0)
+			qdir_unsynced_mask |= 1UL << j;
 	}
 	ret = rename(src, dst);
 	free(src);
@@ -183,9 +191,33 @@ qdir_move(const char *queue_dir, const char *id, const char *from, const char *t
 	d1 = xasprintf("%s/%s", queue_dir, from);
 	d2 = xasprintf("%s/%s", queue_dir, to);
 	/* the target directory first: the message must exist somewhere after
-	 * a crash; two names are harmless, none is a lost message */
-	if (rename(src, dst) == 0 && dir_fsync(d2) == 0 && dir_fsync(d1) == 0)
-		ret = 0;
+	 * a crash; two names are harmless, none is a lost message. The source
+	 * is fsync'd whatever became of the target's: the queue manager only
+	 * fsyncs the directories its own moves touched before it reuses a
+	 * file (qdir_unsynced), so the old name must not stay unsynced here.
+	 * For the same reason no SIGINT or SIGTERM may cut the three calls
+	 * apart (postsuper -H ALL, interrupted). */
+	{
+		sigset_t block, old;
+		int e;
+
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGHUP);
+		sigaddset(&block, SIGQUIT);
+		(void)pthread_sigmask(SIG_BLOCK, &block, &old);
+		if (rename(src, dst) == 0) {
+			int r2 = dir_fsync(d2), e2 = errno, r1 = dir_fsync(d1);
+
+			ret = r2 == 0 && r1 == 0 ? 0 : -1;
+			if (r2 != 0)
+				errno = e2;
+		}
+		e = errno;
+		(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
 	free(src);
 	free(dst);
 	free(d1);

@@ -45,12 +45,13 @@ int	 qdir_move(const char *queue_dir, const char *id, const char *from, const ch
  * scanned again, so only the time of the next attempt can change. */
 int	 qdir_move_unsynced(const char *queue_dir, const char *id, const char *from,
 	    const char *to);
-/* qdir_unsynced - whether queue may still hold, on disk, a name that this
- * process moved away without a directory fsync (qdir_move_unsynced) since
- * qdir_synced(queue); true for every queue until its first qdir_synced,
- * since a crash may undo what an earlier process moved. qdir_synced - the
- * caller has fsync'd queue's directory. Spares (qspare.h) need an old
- * name gone for good before its file is reused. */
+/* qdir_unsynced - whether this process moved a name into or out of queue
+ * without a directory fsync (qdir_move_unsynced) since qdir_synced(queue):
+ * on disk the old name may still be there, or the new one not yet; true
+ * for every queue until its first qdir_synced, since a crash may undo
+ * what an earlier process moved. qdir_synced - the caller has fsync'd
+ * queue's directory. Spares (qspare.h) need an old name gone for good
+ * before its file is reused. */
 bool	 qdir_unsynced(const char *queue);
 void	 qdir_synced(const char *queue);
 

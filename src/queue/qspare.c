@@ -51,6 +51,8 @@ static const char *const qspare_old_queues[] = { "incoming", "deferred", "active
  * per loop turn of the queue manager, which then paid an open and a close
  * of each per turn (-1: not open) */
 static int qspare_old_fds[QSPARE_NOLD] = { -1, -1, -1 };
+/* a directory fsync failed once: no more publishing (qspare_publish) */
+static bool qspare_fsync_failed;
 
 /* qspare_for - the state above, for queue_dir */
 static void
@@ -123,7 +125,7 @@ qspare_claim(const char *queue_dir, const char *path)
 	long long now;
 	bool listed = false;
 	char *src;
-	int fd, e, listings = 0;
+	int fd, e;
 
 	qspare_for(queue_dir);
 	for (;;) {
@@ -136,12 +138,6 @@ qspare_claim(const char *queue_dir, const char *path)
 			now = qspare_now_ms();
 			if (qspare_empty_at >= 0 && now - qspare_empty_at < QSPARE_RELIST_MS)
 				return -1;
-			/* two listings whose every name went to others: give up
-			 * for now rather than chase them */
-			if (listings++ == 2) {
-				qspare_empty_at = now;
-				return -1;
-			}
 			strvec_deinit(&qspare_names);
 			strvec_init(&qspare_names);
 			qspare_left = qspare_list(queue_dir, &qspare_names, QSPARE_BATCH);
@@ -235,8 +231,10 @@ qspare_put(const char *queue_dir, const char *queue, const char *id, int fd)
 	/* a hidden name (not a queue ID: no receiver lists it) until
 	 * qspare_publish has made the removal from queue/ durable */
 	if (qspare_pending_queue != NULL && strcmp(qspare_pending_queue, queue) != 0 &&
-	    qspare_publish(queue_dir) != 0)
+	    qspare_publish(queue_dir) != 0) {
+		free(src);
 		return -1;
+	}
 	dst = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN, id);
 	if (rename(src, dst) == 0)
 		ret = 0;
@@ -276,10 +274,11 @@ qspare_publish(const char *queue_dir)
 	 * Not only the queue the files left: the queue manager moves a
 	 * message incoming/ -> active/ <-> deferred/ without a directory
 	 * fsync (qdir_move_unsynced), so an older name may still be on disk
-	 * in any of them, but only where this process moved one since it
-	 * last fsync'd the directory (qdir_unsynced: deferred/ is skipped
-	 * while no deferred mail is retried, incoming/ while no new mail is
-	 * loaded). The fsyncs run together (fsync_many.h); the queue the
+	 * in any of them, but only where this process moved one in or out
+	 * since it last fsync'd the directory (qdir_unsynced: deferred/ is
+	 * skipped while no mail is deferred or retried, incoming/ while no
+	 * new mail is loaded). Other processes fsync both ends of their
+	 * moves (qdir_move). The fsyncs run together (fsync_many.h); the queue the
 	 * files left is fsync'd once, not again when it is one of those
 	 * (active/, nearly always: it was fsync'd twice per turn). */
 	for (i = 0; i < QSPARE_NOLD; i++) {
@@ -307,13 +306,30 @@ qspare_publish(const char *queue_dir)
 		free(dir);
 		nfds++;
 	}
+	/* after a failed fsync of a directory, Linux reports the next one
+	 * through the same descriptor as a success although the entries may
+	 * never have reached the disk: no file is reused again until a new
+	 * queue manager starts */
+	if (qspare_fsync_failed) {
+		if (own == QSPARE_NOLD && fds[QSPARE_NOLD] >= 0)
+			close(fds[QSPARE_NOLD]);
+		for (i = 0; i < nfds; i++)
+			fds[i] = -1;
+		if (ret == 0) {
+			ret = -1;
+			e = EIO;
+		}
+	}
 	fsync_many(fds, nfds, errs);
 	if (own == QSPARE_NOLD && fds[QSPARE_NOLD] >= 0)
 		close(fds[QSPARE_NOLD]);
 	for (i = 0; i < nfds; i++)
-		if (errs[i] != 0 && ret == 0) {
-			ret = -1;
-			e = errs[i];
+		if (errs[i] != 0) {
+			qspare_fsync_failed = true;
+			if (ret == 0) {
+				ret = -1;
+				e = errs[i];
+			}
 		} else if (errs[i] == 0 && fds[i] >= 0 && i < QSPARE_NOLD) {
 			qdir_synced(qspare_old_queues[i]);
 		}
