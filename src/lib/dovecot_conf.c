@@ -1339,6 +1339,40 @@ dovecot_conf_get_filtered(const struct dovecot_conf *conf, const struct dovecot_
 	return v;
 }
 
+char *
+dovecot_conf_protocol_str(const struct dovecot_conf *conf, const char *protocol, const char *key)
+{
+	const struct dovecot_conf_filter f = { .protocol = protocol };
+	const char *v = dovecot_conf_get_filtered(conf, &f, key);
+
+	return xstrdup(v != NULL ? v : "");
+}
+
+bool
+dovecot_conf_protocol_bool(const struct dovecot_conf *conf, const char *protocol, const char *key)
+{
+	char *v = dovecot_conf_protocol_str(conf, protocol, key);
+	const char *err;
+	bool b = false;
+
+	(void)dovecot_conf_parse_bool(v, &b, &err);
+	free(v);
+	return b;
+}
+
+unsigned long
+dovecot_conf_protocol_uint(const struct dovecot_conf *conf, const char *protocol,
+    const char *key)
+{
+	char *v = dovecot_conf_protocol_str(conf, protocol, key);
+	unsigned long long n = 0;
+	const char *err;
+
+	(void)dovecot_conf_parse_uint(v, &n, &err);
+	free(v);
+	return (unsigned long)n;
+}
+
 int
 dovecot_conf_value_read(const struct dovecot_conf *conf, const char *value, struct str *out)
 {

@@ -100,6 +100,17 @@ struct dovecot_conf_filter {
 const char *dovecot_conf_get_filtered(const struct dovecot_conf *,
 	    const struct dovecot_conf_filter *, const char *key);
 
+/* dovecot_conf_protocol_str - key as a process of protocol sees it
+ * (dovecot_conf_get_filtered without addresses), "" when unset; the
+ * caller frees. _bool and _uint: the same read as a boolean or a number,
+ * false or 0 when unset or not one. */
+char	*dovecot_conf_protocol_str(const struct dovecot_conf *, const char *protocol,
+	    const char *key);
+bool	 dovecot_conf_protocol_bool(const struct dovecot_conf *, const char *protocol,
+	    const char *key);
+unsigned long dovecot_conf_protocol_uint(const struct dovecot_conf *, const char *protocol,
+	    const char *key);
+
 /* typed readers of a value (for daemons): 0, or -1 with *error_r a literal */
 int	 dovecot_conf_parse_bool(const char *value, bool *r, const char **error_r);
 int	 dovecot_conf_parse_uint(const char *value, unsigned long long *r, const char **error_r);

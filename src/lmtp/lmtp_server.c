@@ -45,27 +45,6 @@ static volatile sig_atomic_t lmtp_stop, lmtp_retire;
 
 /* --- settings --- */
 
-static char *
-lmtp_get(const struct dovecot_conf *dc, const char *key)
-{
-	static const struct dovecot_conf_filter f = { .protocol = "lmtp" };
-	const char *v = dovecot_conf_get_filtered(dc, &f, key);
-
-	return xstrdup(v != NULL ? v : "");
-}
-
-static bool
-lmtp_get_bool(const struct dovecot_conf *dc, const char *key)
-{
-	char *v = lmtp_get(dc, key);
-	const char *err;
-	bool b = false;
-
-	(void)dovecot_conf_parse_bool(v, &b, &err);
-	free(v);
-	return b;
-}
-
 static int
 lmtp_settings_load(struct lmtp_settings *set, const char *conf_path, const char **error_r)
 {
@@ -79,9 +58,9 @@ lmtp_settings_load(struct lmtp_settings *set, const char *conf_path, const char 
 		return -1;
 	}
 	set->conf_path = xstrdup(conf_path);
-	set->base_dir = lmtp_get(dc, "base_dir");
+	set->base_dir = dovecot_conf_protocol_str(dc, "lmtp", "base_dir");
 	set->auth_master_socket = path_join(set->base_dir, "auth-master");
-	set->hostname = lmtp_get(dc, "hostname");
+	set->hostname = dovecot_conf_protocol_str(dc, "lmtp", "hostname");
 	if (*set->hostname == '\0') {
 		char host[256] = "localhost";
 
@@ -90,12 +69,12 @@ lmtp_settings_load(struct lmtp_settings *set, const char *conf_path, const char 
 		host[sizeof(host) - 1] = '\0';
 		set->hostname = xstrdup(host);
 	}
-	set->greeting = lmtp_get(dc, "login_greeting");
-	set->delimiters = lmtp_get(dc, "recipient_delimiter");
-	set->temp_dir = lmtp_get(dc, "mail_temp_dir");
-	set->save_to_detail = lmtp_get_bool(dc, "lmtp_save_to_detail_mailbox");
-	set->add_received = lmtp_get_bool(dc, "lmtp_add_received_header");
-	v = lmtp_get(dc, "first_valid_uid");
+	set->greeting = dovecot_conf_protocol_str(dc, "lmtp", "login_greeting");
+	set->delimiters = dovecot_conf_protocol_str(dc, "lmtp", "recipient_delimiter");
+	set->temp_dir = dovecot_conf_protocol_str(dc, "lmtp", "mail_temp_dir");
+	set->save_to_detail = dovecot_conf_protocol_bool(dc, "lmtp", "lmtp_save_to_detail_mailbox");
+	set->add_received = dovecot_conf_protocol_bool(dc, "lmtp", "lmtp_add_received_header");
+	v = dovecot_conf_protocol_str(dc, "lmtp", "first_valid_uid");
 	set->first_valid_uid = strtoul(v, NULL, 10);
 	free(v);
 	set->timeout_ms = LMTP_TIMEOUT_MS;
@@ -103,7 +82,7 @@ lmtp_settings_load(struct lmtp_settings *set, const char *conf_path, const char 
 	if (getenv("YUBIN_LMTP_TIMEOUT_MS") != NULL)
 		set->timeout_ms = atoi(getenv("YUBIN_LMTP_TIMEOUT_MS"));
 	set->max_message = LMTP_MAX_MESSAGE;
-	logpath = lmtp_get(dc, "log_path");
+	logpath = dovecot_conf_protocol_str(dc, "lmtp", "log_path");
 	if (*logpath != '\0' && strcmp(logpath, "syslog") != 0 && strcmp(logpath, "/dev/stderr") != 0)
 		(void)log_set_file(logpath);
 	free(logpath);

@@ -19,27 +19,6 @@
 #include "lib/str.h"
 #include "login/login.h"
 
-static char *
-get(const struct dovecot_conf *dc, const char *protocol, const char *key)
-{
-	struct dovecot_conf_filter f = { .protocol = protocol };
-	const char *v = dovecot_conf_get_filtered(dc, &f, key);
-
-	return xstrdup(v != NULL ? v : "");
-}
-
-static bool
-get_bool(const struct dovecot_conf *dc, const char *protocol, const char *key)
-{
-	char *v = get(dc, protocol, key);
-	const char *err;
-	bool b = false;
-
-	(void)dovecot_conf_parse_bool(v, &b, &err);
-	free(v);
-	return b;
-}
-
 static int
 tls_version(const char *name)
 {
@@ -68,14 +47,14 @@ tls_client_ca(const struct dovecot_conf *dc, const char *protocol, SSL_CTX *ctx,
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 	STACK_OF(X509_NAME) *names;
 	struct str pem;
-	char *v = get(dc, protocol, "ssl_ca");
+	char *v = dovecot_conf_protocol_str(dc, protocol, "ssl_ca");
 	BIO *bio;
 	X509 *x;
 	int n = 0;
 
 	if (*v == '\0') {
 		free(v);
-		if (get_bool(dc, protocol, "ssl_verify_client_cert")) {
+		if (dovecot_conf_protocol_bool(dc, protocol, "ssl_verify_client_cert")) {
 			*error_r = "ssl_verify_client_cert = yes needs ssl_ca";
 			return -1;
 		}
@@ -110,7 +89,7 @@ tls_client_ca(const struct dovecot_conf *dc, const char *protocol, SSL_CTX *ctx,
 		return -1;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
-	if (get_bool(dc, protocol, "ssl_verify_client_cert"))
+	if (dovecot_conf_protocol_bool(dc, protocol, "ssl_verify_client_cert"))
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	return 0;
 }
@@ -128,14 +107,14 @@ login_tls_ctx(const struct dovecot_conf *dc, const char *protocol, const char **
 
 	str_init(&cert, 4096);
 	str_init(&key, 4096);
-	v = get(dc, protocol, "ssl_cert");
+	v = dovecot_conf_protocol_str(dc, protocol, "ssl_cert");
 	if (*v == '\0' || dovecot_conf_value_read(dc, v, &cert) != 0) {
 		*error_r = *v == '\0' ? "ssl_cert not set" : "cannot read ssl_cert";
 		free(v);
 		goto fail;
 	}
 	free(v);
-	v = get(dc, protocol, "ssl_key");
+	v = dovecot_conf_protocol_str(dc, protocol, "ssl_key");
 	if (*v == '\0' || dovecot_conf_value_read(dc, v, &key) != 0) {
 		*error_r = *v == '\0' ? "ssl_key not set" : "cannot read ssl_key";
 		free(v);
@@ -166,7 +145,7 @@ login_tls_ctx(const struct dovecot_conf *dc, const char *protocol, const char **
 	if ((pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL ||
 	    SSL_CTX_use_PrivateKey(ctx, pk) != 1 || SSL_CTX_check_private_key(ctx) != 1)
 		goto ssl_fail;
-	minp = get(dc, protocol, "ssl_min_protocol");
+	minp = dovecot_conf_protocol_str(dc, protocol, "ssl_min_protocol");
 	minv = tls_version(minp);
 	free(minp);
 	if (minv < 0) {
@@ -174,7 +153,7 @@ login_tls_ctx(const struct dovecot_conf *dc, const char *protocol, const char **
 		goto fail;
 	}
 	SSL_CTX_set_min_proto_version(ctx, minv);
-	ciphers = get(dc, protocol, "ssl_cipher_list");
+	ciphers = dovecot_conf_protocol_str(dc, protocol, "ssl_cipher_list");
 	if (*ciphers != '\0' && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
 		free(ciphers);
 		*error_r = "invalid ssl_cipher_list";
@@ -182,7 +161,7 @@ login_tls_ctx(const struct dovecot_conf *dc, const char *protocol, const char **
 	}
 	free(ciphers);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-	if (get_bool(dc, protocol, "ssl_prefer_server_ciphers"))
+	if (dovecot_conf_protocol_bool(dc, protocol, "ssl_prefer_server_ciphers"))
 		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (tls_client_ca(dc, protocol, ctx, error_r) != 0)
 		goto fail;

@@ -83,38 +83,11 @@ pop3_proctitle_full(const char *comm, const char *title)
 
 /* --- settings --- */
 
-static char *
-pop3_get(const struct dovecot_conf *dc, const char *key)
+/* conf_protocol - the protocol name filters see for this service */
+static const char *
+conf_protocol(void)
 {
-	const struct dovecot_conf_filter f = { .protocol = proto->conf_protocol != NULL ?
-	    proto->conf_protocol : proto->name };
-	const char *v = dovecot_conf_get_filtered(dc, &f, key);
-
-	return xstrdup(v != NULL ? v : "");
-}
-
-static bool
-pop3_get_bool(const struct dovecot_conf *dc, const char *key)
-{
-	char *v = pop3_get(dc, key);
-	const char *err;
-	bool b = false;
-
-	(void)dovecot_conf_parse_bool(v, &b, &err);
-	free(v);
-	return b;
-}
-
-static unsigned long
-pop3_get_uint(const struct dovecot_conf *dc, const char *key)
-{
-	char *v = pop3_get(dc, key);
-	unsigned long long n = 0;
-	const char *err;
-
-	(void)dovecot_conf_parse_uint(v, &n, &err);
-	free(v);
-	return (unsigned long)n;
+	return proto->conf_protocol != NULL ? proto->conf_protocol : proto->name;
 }
 
 /* pop3_login_service_load - service NAME-login's service_count,
@@ -161,28 +134,28 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 		return -1;
 	}
 	set->conf_path = xstrdup(conf_path);
-	set->base_dir = pop3_get(dc, "base_dir");
+	set->base_dir = dovecot_conf_protocol_str(dc, conf_protocol(), "base_dir");
 	set->auth_socket = path_join(set->base_dir, "auth-client");
 	set->auth_master_socket = path_join(set->base_dir, "auth-master");
 	set->sessions_dir = path_join(set->base_dir, "sessions");
-	set->greeting = pop3_get(dc, "login_greeting");
-	set->mail_location = pop3_get(dc, "mail_location");
-	set->uidl_format = pop3_get(dc, "pop3_uidl_format");
-	set->login_user = pop3_get(dc, "default_login_user");
+	set->greeting = dovecot_conf_protocol_str(dc, conf_protocol(), "login_greeting");
+	set->mail_location = dovecot_conf_protocol_str(dc, conf_protocol(), "mail_location");
+	set->uidl_format = dovecot_conf_protocol_str(dc, conf_protocol(), "pop3_uidl_format");
+	set->login_user = dovecot_conf_protocol_str(dc, conf_protocol(), "default_login_user");
 	/* once here, not a passwd lookup (nsswitch.conf, nscd's socket,
 	 * /etc/passwd) in each connection's login process */
 	login_split_resolve_user(set->login_user, &set->login_uid, &set->login_gid);
-	set->disable_plaintext_auth = pop3_get_bool(dc, "disable_plaintext_auth");
-	set->verbose_proctitle = pop3_get_bool(dc, "verbose_proctitle");
-	set->max_userip = pop3_get_uint(dc, "mail_max_userip_connections");
-	set->first_valid_uid = pop3_get_uint(dc, "first_valid_uid");
+	set->disable_plaintext_auth = dovecot_conf_protocol_bool(dc, conf_protocol(), "disable_plaintext_auth");
+	set->verbose_proctitle = dovecot_conf_protocol_bool(dc, conf_protocol(), "verbose_proctitle");
+	set->max_userip = dovecot_conf_protocol_uint(dc, conf_protocol(), "mail_max_userip_connections");
+	set->first_valid_uid = dovecot_conf_protocol_uint(dc, conf_protocol(), "first_valid_uid");
 	pop3_login_service_load(set, dc);
 	set->login_timeout_ms = POP3_LOGIN_TIMEOUT_MS;
 	set->idle_timeout_ms = POP3_IDLE_TIMEOUT_MS;
 	/* tests shorten the timeouts; never meant for production */
 	if (getenv("YUBIN_POP3_TIMEOUT_MS") != NULL)
 		set->login_timeout_ms = set->idle_timeout_ms = atoi(getenv("YUBIN_POP3_TIMEOUT_MS"));
-	logpath = pop3_get(dc, "log_path");
+	logpath = dovecot_conf_protocol_str(dc, conf_protocol(), "log_path");
 	if (*logpath != '\0' && strcmp(logpath, "syslog") != 0 && strcmp(logpath, "/dev/stderr") != 0 &&
 	    log_set_file(logpath) == 0 && getenv("YUBIN_LOG_STDERR") == NULL) {
 		/* as Dovecot, a log_path file is the only sink: no syslog
@@ -192,7 +165,7 @@ pop3_settings_load(struct pop3_settings *set, const char *conf_path, const char 
 		log_open("dovecot", 0);
 	}
 	free(logpath);
-	v = pop3_get(dc, "ssl");
+	v = dovecot_conf_protocol_str(dc, conf_protocol(), "ssl");
 	set->ssl = strcmp(v, "no") == 0 ? POP3_SSL_NO : strcmp(v, "required") == 0 ?
 	    POP3_SSL_REQUIRED : POP3_SSL_YES;
 	free(v);

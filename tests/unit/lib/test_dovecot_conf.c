@@ -206,6 +206,28 @@ test_filters(void **state)
 	f.local_ip = "192.0.2.1";
 	assert_string_equal(dovecot_conf_get_filtered(conf, &f, "mail_plugins"), "local");
 	dovecot_conf_free(&conf);
+
+	/* the typed readers of a protocol's view: "" / false / 0 when unset
+	 * or not of the type */
+	conf = parse_ok("mail_max_userip_connections = 7\n"
+	    "protocol pop3 {\n  mail_max_userip_connections = 3\n  verbose_proctitle = yes\n}\n"
+	    "protocol imap {\n  login_greeting = lots\n}\n");
+	{
+		char *v = dovecot_conf_protocol_str(conf, "pop3", "mail_max_userip_connections");
+
+		assert_string_equal(v, "3");
+		free(v);
+		v = dovecot_conf_protocol_str(conf, "pop3", "no_such_setting");
+		assert_string_equal(v, "");
+		free(v);
+	}
+	assert_int_equal(dovecot_conf_protocol_uint(conf, "pop3", "mail_max_userip_connections"), 3);
+	assert_int_equal(dovecot_conf_protocol_uint(conf, "lmtp", "mail_max_userip_connections"), 7);
+	assert_int_equal(dovecot_conf_protocol_uint(conf, "imap", "login_greeting"), 0);
+	assert_true(dovecot_conf_protocol_bool(conf, "pop3", "verbose_proctitle"));
+	assert_false(dovecot_conf_protocol_bool(conf, "imap", "verbose_proctitle"));
+	assert_false(dovecot_conf_protocol_bool(conf, "pop3", "mail_max_userip_connections"));
+	dovecot_conf_free(&conf);
 	want_error("protocol imap {\n  protocol pop3 {\n  }\n}\n",
 	    "Error in configuration file /x/dovecot.conf line 2: "
 	    "Nested protocol { protocol { .. } } block not allowed");
