@@ -753,7 +753,7 @@ dovecot_master_start(const char *conf_path, int foreground)
 {
 	const char *err;
 	pid_t pid;
-	int i, fd, status;
+	int i, status;
 
 	pid = dovecot_master_pid(conf_path, &err);
 	if (pid < 0) {
@@ -769,19 +769,7 @@ dovecot_master_start(const char *conf_path, int foreground)
 	if ((pid = fork()) < 0)
 		return 1;
 	if (pid == 0) {
-		if (setsid() < 0)
-			_exit(1);
-		if ((pid = fork()) != 0)
-			_exit(pid < 0 ? 1 : 0);
-		if (chdir("/") != 0)
-			_exit(1);
-		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (fd > 2)
-				close(fd);
-		}
+		daemon_detach();
 		_exit(dm_run(conf_path));
 	}
 	(void)waitpid(pid, &status, 0);

@@ -205,3 +205,24 @@ path_join(const char *dir, const char *name)
 		return xstrdup(name);
 	return xasprintf("%s/%s", dir, name);
 }
+
+void
+daemon_detach(void)
+{
+	pid_t pid;
+	int fd;
+
+	if (setsid() < 0)
+		_exit(1);
+	if ((pid = fork()) != 0)
+		_exit(pid < 0 ? 1 : 0);
+	if (chdir("/") != 0)
+		_exit(1);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}

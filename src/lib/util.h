@@ -32,6 +32,13 @@ int	 file_write_atomic(const char *path, const char *data, size_t len, int mode)
 int	 dir_fsync(const char *dir);
 /* dir_fsync_of - dir_fsync of the directory that holds path */
 int	 dir_fsync_of(const char *path);
+
+/* daemon_detach - in a forked child of a starting command: a session of
+ * its own, a second fork (the daemon can never take a terminal again; the
+ * middle process exits 0 here, or 1 when that fork fails), "/" as the
+ * working directory, /dev/null as stdin, stdout and stderr. Returns in
+ * the daemon; exits 1 on failure. */
+void	 daemon_detach(void);
 /* path_dirname - the directory part of path into out (no trailing slash) */
 void	 path_dirname(struct str *out, const char *path);
 /* path_join - dir "/" name, or name alone when it is absolute */

@@ -753,7 +753,7 @@ static int
 master_start(const char *config_dir, const char *queue_dir)
 {
 	pid_t pid;
-	int i, fd, status, ready[2];
+	int i, status, ready[2];
 	char byte;
 	ssize_t n;
 
@@ -765,19 +765,7 @@ master_start(const char *config_dir, const char *queue_dir)
 	if (pid == 0) {
 		close(ready[0]);
 		master_ready_fd = ready[1];
-		if (setsid() < 0)
-			_exit(1);
-		if ((pid = fork()) != 0)
-			_exit(pid < 0 ? 1 : 0);
-		if (chdir("/") != 0)
-			_exit(1);
-		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-			if (fd > 2)
-				close(fd);
-		}
+		daemon_detach();
 		_exit(master_run(config_dir, false));
 	}
 	close(ready[1]);
