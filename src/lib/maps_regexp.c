@@ -87,61 +87,95 @@ struct rx_pattern {
 };
 
 /* interval_at - p (at "{") starts a repetition bound as glibc reads it:
- * "{m", "{m,n}", "{m,}" or "{,n}" (from 0), where a backslash may stand
- * before a digit or the comma ("{\,255}" is "{,255}" to glibc). Sets the
- * bounds (hi = lo when there is no comma, ULONG_MAX when open) and *end_r
- * to the last character read before the closing brace. */
+ * "{m", "{m,n}", "{m,}", "{,n}" (from 0) or "{,}", where a backslash may
+ * stand before the comma and "\0" is a digit anywhere in a number
+ * ("{\,2\0\0}" is "{,200}" to glibc). Sets the bounds (hi = lo without a
+ * comma, ULONG_MAX when open) and *end_r to where the reading stopped
+ * (the closing brace, or its backslash). */
 static bool
 interval_at(const char *p, unsigned long *lo_r, unsigned long *hi_r, const char **end_r)
 {
 	const char *q = p + 1;
-	char *e;
-	bool any = false;
+	unsigned long n = 0;
+	bool digits = false, comma = false;
 
-#define SKIP_ESC(q) do { \
-	if ((q)[0] == '\\' && ((q)[1] == ',' || isdigit((unsigned char)(q)[1]))) \
-		(q)++; \
-} while (0)
-	*lo_r = 0;
-	SKIP_ESC(q);
-	if (isdigit((unsigned char)*q)) {
-		*lo_r = strtoul(q, &e, 10);
-		q = e;
-		any = true;
-	}
-	*hi_r = *lo_r;
-	SKIP_ESC(q);
-	if (*q == ',') {
-		q++;
-		*hi_r = ULONG_MAX;
-		SKIP_ESC(q);
-		if (isdigit((unsigned char)*q)) {
-			*hi_r = strtoul(q, &e, 10);
-			q = e;
-			any = true;
+	for (;;) {
+		bool esc = q[0] == '\\' && q[1] != '\0';
+		char c = esc ? q[1] : q[0];
+
+		if (isdigit((unsigned char)c) && (!esc || c == '0')) {
+			if (n < 100000)
+				n = n * 10 + (unsigned long)(c - '0');
+			digits = true;
+		} else if (c == ',' && !comma) {
+			*lo_r = digits ? n : 0;
+			comma = true;
+			n = 0;
+			digits = false;
+		} else {
+			break;
 		}
+		q += esc ? 2 : 1;
 	}
-#undef SKIP_ESC
 	*end_r = q;
-	return any;
+	if (comma) {
+		*hi_r = digits ? n : ULONG_MAX;
+		return true;
+	}
+	*lo_r = *hi_r = n;
+	return digits;
+}
+
+struct rx_frame {
+	unsigned long total, last;
+	unsigned long anchors, last_anchors;	/* zero-width copies */
+	unsigned height, last_height;	/* repetition nesting: the frame's,
+					 * its last atom's */
+};
+
+/* frame_close - the group on top of stack ends: one atom of its parent */
+static void
+frame_close(struct rx_frame *stack, size_t *depth)
+{
+	const struct rx_frame *f = &stack[*depth];
+	struct rx_frame *up = &stack[--*depth];
+	unsigned long size = f->total > 0 ? f->total : 1;
+	/* a group of nothing but zero-width atoms, "()" included, is one
+	 * itself: "^(){1,255}" costs glibc what "^(^){1,255}" does */
+	unsigned long zw = f->total == f->anchors && f->anchors == 0 ? 1 : f->anchors;
+
+	up->total += size;
+	up->last = size;
+	up->anchors += zw;
+	up->last_anchors = zw;
+	up->last_height = f->height;
+	if (f->height > up->height)
+		up->height = f->height;
+}
+
+/* frame_over - why f is past a limit, or NULL */
+static const char *
+frame_over(const struct rx_frame *f)
+{
+	if (f->total > MAPS_REGEXP_NODES_MAX || f->last > MAPS_REGEXP_NODES_MAX)
+		return "pattern expands too much (nested repetition)";
+	if (f->anchors > MAPS_REGEXP_ANCHORS_MAX)
+		return "too many anchors or back-references";
+	return NULL;
 }
 
 /* pattern_is_bounded - estimate the size glibc's regcomp will build.
  * "x+" becomes "xx*" and "x{m,n}" n copies of x, so nested repeats
  * multiply: "(((a+)+)+)..." doubles per level and "(a{255}){255}" is 65025
  * copies. The estimate walks the pattern with a stack of groups (each
- * knowing its size so far and the size of its last atom), treating "\("
- * and "\{" like "(" and "{" so that the same count serves extended and
- * basic syntax. Over MAPS_REGEXP_NODES_MAX the rule is refused. */
+ * knowing its size so far and the size of its last atom). Operators are
+ * what the syntax makes them: in extended syntax "(", ")", "{", "|", "+"
+ * and "?" bare, in basic syntax escaped (GNU's "\+", "\?", "\|"); "*" and
+ * "[" are bare in both. Over a limit the rule is refused. */
 static bool
-pattern_is_bounded(const char *re, const char **why_r)
+pattern_is_bounded(const char *re, bool ere, const char **why_r)
 {
-	struct frame {
-		unsigned long total, last;
-		unsigned long anchors, last_anchors;	/* zero-width copies */
-		unsigned height, last_height;	/* repetition nesting: the
-						 * frame's, its last atom's */
-	} stack[MAPS_REGEXP_GROUPS_MAX];
+	struct rx_frame stack[MAPS_REGEXP_GROUPS_MAX];
 	size_t depth = 0;
 	unsigned reps = 0;	/* repetition operators in a row on one atom */
 	const char *p;
@@ -152,20 +186,21 @@ pattern_is_bounded(const char *re, const char **why_r)
 	}
 	memset(&stack[0], 0, sizeof(stack[0]));
 	for (p = re; *p != '\0'; p++) {
-		struct frame *f = &stack[depth];
+		struct rx_frame *f = &stack[depth];
 		bool esc = *p == '\\' && p[1] != '\0';
 		char c = esc ? *++p : *p;
+		bool op = ere ? !esc : esc;
+		bool star = c == '*' && !esc, rep1 = (c == '+' || c == '?') && op;
 		bool zero_width = esc ? strchr("<>bB`'123456789", c) != NULL :
 		    c == '^' || c == '$';
+		unsigned long lo = 0, hi = 0;
+		const char *end = p;
+		bool interval = c == '{' && op && interval_at(p, &lo, &hi, &end);
 
 		/* "a+++*++..." means nothing more than "a*" but makes glibc's
 		 * epsilon closure exponential (a fuzzer found one that takes
 		 * minutes): more than two operators in a row are refused. */
-		unsigned long lo = 0, hi = 0;
-		const char *end = p;
-		bool interval = c == '{' && interval_at(p, &lo, &hi, &end);
-
-		if (c == '*' || c == '+' || c == '?' || interval) {
+		if (star || rep1 || interval) {
 			if (++reps > 2) {
 				*why_r = "too many repetition operators in a row";
 				return false;
@@ -180,7 +215,7 @@ pattern_is_bounded(const char *re, const char **why_r)
 			reps = 0;
 		}
 
-		if (c == '(') {
+		if (c == '(' && op) {
 			if (depth + 1 >= MAPS_REGEXP_GROUPS_MAX) {
 				*why_r = "too many nested groups";
 				return false;
@@ -188,18 +223,9 @@ pattern_is_bounded(const char *re, const char **why_r)
 			memset(&stack[++depth], 0, sizeof(stack[depth]));
 			continue;
 		}
-		if (c == ')' && depth > 0) {
-			unsigned long size = f->total > 0 ? f->total : 1;
-
-			depth--;
-			stack[depth].total += size;
-			stack[depth].last = size;
-			stack[depth].anchors += f->anchors;
-			stack[depth].last_anchors = f->anchors;
-			stack[depth].last_height = f->height;
-			if (f->height > stack[depth].height)
-				stack[depth].height = f->height;
-		} else if (c == '+') {
+		if (c == ')' && op && depth > 0) {
+			frame_close(stack, &depth);
+		} else if (c == '+' && rep1) {
 			f->total += f->last;
 			f->last *= 2;
 			f->anchors += f->last_anchors;
@@ -258,26 +284,29 @@ pattern_is_bounded(const char *re, const char **why_r)
 			f->last = 1;
 			f->last_anchors = 0;
 			f->last_height = 0;
-		} else if (c == '|') {
+		} else if (c == '|' && op) {
 			/* alternatives make a group match in several ways
 			 * ("(.|){1,255}"), as a repetition does */
 			if (f->height == 0)
 				f->height = 1;
-		} else if (c != '*' && c != '?') {
+		} else if (!star && !rep1) {
 			f->total += 1;
 			f->last = 1;
 			f->last_anchors = zero_width ? 1 : 0;
 			f->anchors += f->last_anchors;
 			f->last_height = 0;
 		}
-		if (f->total > MAPS_REGEXP_NODES_MAX || f->last > MAPS_REGEXP_NODES_MAX) {
-			*why_r = "pattern expands too much (nested repetition)";
+		/* the frame on top now: after a ")" its parent, which took the
+		 * group's counts ("((^){127})" eight times in a row was never
+		 * checked at the top level) */
+		if ((*why_r = frame_over(&stack[depth])) != NULL)
 			return false;
-		}
-		if (f->anchors > MAPS_REGEXP_ANCHORS_MAX) {
-			*why_r = "too many anchors or back-references";
+	}
+	/* groups left open (regcomp refuses them, but count them anyway) */
+	while (depth > 0) {
+		frame_close(stack, &depth);
+		if ((*why_r = frame_over(&stack[depth])) != NULL)
 			return false;
-		}
 	}
 	return true;
 }
@@ -341,7 +370,7 @@ compile(struct rx_table *tb, int line, const struct rx_pattern *pat, int extra, 
 	char buf[256];
 	int err;
 
-	if (!pattern_is_bounded(pat->text, &why)) {
+	if (!pattern_is_bounded(pat->text, (pat->cflags & REG_EXTENDED) != 0, &why)) {
 		log_warn("regexp map %s, line %d: %s: skipping this rule", tb->path, line, why);
 		return false;
 	}

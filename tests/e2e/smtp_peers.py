@@ -55,10 +55,9 @@ class Peer:
         self.handler = Handler()
         self.host = host
         if port == 0:
-            s = socket.socket()
-            s.bind((host, 0))
-            port = s.getsockname()[1]
-            s.close()
+            # below the ephemeral range, this worker's (conftest.free_port)
+            from conftest import free_port
+            port = free_port(host)
         self.port = port
         kw = {}
         if tls_context is not None:

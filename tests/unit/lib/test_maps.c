@@ -362,6 +362,48 @@ test_regexp(void **state)
 	free(spec);
 	free(path);
 
+	/* a review's findings: counts a ")" hands to the top level, groups
+	 * as the syntax makes them, "\0" as a digit inside an interval */
+	{
+		struct str t;
+
+		str_init(&t, 16384);
+		for (int i = 0; i < 8; i++)
+			str_append(&t, i == 0 ? "/((^){127})" : "((^){127})");
+		str_append(&t, "/ top-level anchors\n");
+		for (int i = 0; i < 390; i++)
+			str_append(&t, i == 0 ? "/((((a{8}){8}){8}){4})" : "((((a{8}){8}){8}){4})");
+		str_append(&t, "/ top-level nodes\n");
+		str_append(&t, "/(((a{255}\\)\\))){255}\\)){255}/ escaped parens are text in ERE\n");
+		str_append(&t, "/\\(\\(a\\{255\\}(\\)\\{255\\}(\\)\\{255\\}/x parens are text in BRE\n");
+		str_append(&t, "/((a{2\\0\\0}){2\\0\\0}){2\\0\\0}/ zeros escaped in a bound\n");
+		str_append(&t, "/^a{2\\0\\0}$/ two hundred\n");
+		str_append(&t, "/^\\(q\\)$/ a parenthesised q\n");
+		str_append(&t, "/^\\(rs\\)*$/x basic groups\n");
+		str_append(&t, "/^(){1,255}e/ empty groups are zero-width (a fuzzer's)\n");
+		str_append(&t, "/^f(){1,8}$/ eight empty groups\n");
+		path = write_tmp("re4", t.s);
+		str_deinit(&t);
+	}
+	spec = xasprintf("regexp:%s", path);
+	expect(spec, 0, "^", NULL);
+	expect(spec, 0, "aaaaaaaa", NULL);
+	expect(spec, 0, "(q)", "a parenthesised q");
+	expect(spec, 0, "rsrs", "basic groups");
+	expect(spec, 0, "e", NULL);
+	expect(spec, 0, "f", "eight empty groups");
+	{
+		char a200[201];
+
+		memset(a200, 'a', 200);
+		a200[200] = '\0';
+		expect(spec, 0, a200, "two hundred");
+		a200[199] = '\0';
+		expect(spec, 0, a200, NULL);
+	}
+	free(spec);
+	free(path);
+
 	path = write_tmp("re2", "/^ab/\tinner\nif /^a/\n/^ac/ ac\n");
 	spec = xasprintf("regexp:%s", path);
 	expect(spec, 0, "ab", "inner");
