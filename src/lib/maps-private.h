@@ -51,6 +51,10 @@ extern const struct maps_backend maps_backend_regexp;
 extern const struct maps_backend maps_backend_unix;
 extern const struct maps_backend maps_backend_nis;
 
+/* the CPU time a costly pattern may take in regcomp_is_cheap's child (0: the
+ * default, 1 s); for tests */
+void	 maps_regexp_set_probe_ms(unsigned ms);
+
 /* maps_error - an error text that stays valid for the life of the process
  * (interned: the same text is stored once; past a cap, a generic text) */
 const char *maps_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

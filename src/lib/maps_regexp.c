@@ -22,13 +22,20 @@
  * Tests: tests/unit/lib/test_maps.c, fuzz/fuzz_maps_regexp.c */
 #include "lib/maps-private.h"
 
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
 #include <ctype.h>
-#include <limits.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -50,6 +57,31 @@
  * consumed between them cost glibc cubic time: 500 copies of "($)" take
  * a second, "(^){1,255}" four; 128 copies stay under 20 ms */
 #define MAPS_REGEXP_ANCHORS_MAX	128
+/* regcomp_is_cheap's child: its limits, what one table's children may
+ * take in all, and which patterns it sees (more nodes or zero-width atoms
+ * than these, or repetition nested this deep; "^([0-9]{1,3}\.){3}" is
+ * far below) */
+#define MAPS_REGEXP_PROBE_MS	1000
+#define MAPS_REGEXP_PROBE_MEM	(512UL << 20)
+#define MAPS_REGEXP_PROBE_TABLE_MS	3000
+#define MAPS_REGEXP_PROBE_NODES	500
+#define MAPS_REGEXP_PROBE_ANCHORS	8
+#define MAPS_REGEXP_PROBE_HEIGHT	3
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MAPS_REGEXP_HAS_ASAN	1
+#endif
+#endif
+#ifndef MAPS_REGEXP_HAS_ASAN
+#define MAPS_REGEXP_HAS_ASAN	0
+#endif
+static unsigned maps_regexp_probe_ms = MAPS_REGEXP_PROBE_MS;
+
+void
+maps_regexp_set_probe_ms(unsigned ms)
+{
+	maps_regexp_probe_ms = ms > 0 ? ms : MAPS_REGEXP_PROBE_MS;
+}
 
 enum rx_op {
 	RX_MATCH,
@@ -78,6 +110,7 @@ struct rx_table {
 	size_t		*stack;		/* open IFs while parsing */
 	size_t		 nesting;
 	const char	*path;		/* borrowed while parsing */
+	unsigned long	 probe_ms;	/* CPU of regcomp_is_cheap's children */
 };
 
 struct rx_pattern {
@@ -173,13 +206,14 @@ frame_over(const struct rx_frame *f)
  * and "?" bare, in basic syntax escaped (GNU's "\+", "\?", "\|"); "*" and
  * "[" are bare in both. Over a limit the rule is refused. */
 static bool
-pattern_is_bounded(const char *re, bool ere, const char **why_r)
+pattern_is_bounded(const char *re, bool ere, bool *costly_r, const char **why_r)
 {
 	struct rx_frame stack[MAPS_REGEXP_GROUPS_MAX];
 	size_t depth = 0;
 	unsigned reps = 0;	/* repetition operators in a row on one atom */
 	const char *p;
 
+	*costly_r = false;
 	if (strlen(re) > MAPS_REGEXP_PATTERN_MAX) {
 		*why_r = "pattern is too long";
 		return false;
@@ -308,7 +342,76 @@ pattern_is_bounded(const char *re, bool ere, const char **why_r)
 		if ((*why_r = frame_over(&stack[depth])) != NULL)
 			return false;
 	}
+	if (stack[0].total > MAPS_REGEXP_PROBE_NODES || stack[0].anchors > MAPS_REGEXP_PROBE_ANCHORS ||
+	    stack[0].height >= MAPS_REGEXP_PROBE_HEIGHT)
+		*costly_r = true;
 	return true;
+}
+
+/* regcomp_is_cheap - whether glibc compiles text within a bounded cost,
+ * found out in a child process held to maps_regexp_probe_ms of CPU time
+ * (MAPS_REGEXP_PROBE_MS) and, outside sanitizer builds (their shadow memory needs terabytes
+ * of address space), MAPS_REGEXP_PROBE_MEM bytes of it. The estimate
+ * above catches the known ways to make regcomp take seconds or gigabytes,
+ * but fuzzers kept finding new ones in glibc's compiler; a pattern it
+ * calls costly is compiled here first. A child that cannot be had (fork
+ * fails) leaves the estimate to decide. */
+static bool
+regcomp_is_cheap(const char *text, int cflags, unsigned long *cpu_ms_r)
+{
+	sigset_t block, old;
+	struct rusage ru;
+	pid_t pid;
+	int st = 0;
+	bool cheap = true;
+
+	*cpu_ms_r = 0;
+
+	/* no SIGCHLD handler of the caller's may reap the child first */
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	(void)pthread_sigmask(SIG_BLOCK, &block, &old);
+	pid = fork();
+	if (pid == 0) {
+		/* SIGPROF's default action ends the child when its CPU time
+		 * is up; RLIMIT_CPU is the backstop */
+		struct itimerval budget = { { 0, 0 }, { maps_regexp_probe_ms / 1000,
+		    (suseconds_t)(maps_regexp_probe_ms % 1000) * 1000 } };
+		struct rlimit cpu = { maps_regexp_probe_ms / 1000 + 2, maps_regexp_probe_ms / 1000 + 3 };
+		struct rlimit none = { 0, 0 };
+		sigset_t prof;
+		regex_t re;
+		int rc;
+
+		(void)setrlimit(RLIMIT_CORE, &none);
+		(void)setrlimit(RLIMIT_CPU, &cpu);
+		signal(SIGPROF, SIG_DFL);
+		sigemptyset(&prof);
+		sigaddset(&prof, SIGPROF);
+		(void)pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
+		(void)setitimer(ITIMER_PROF, &budget, NULL);
+#if !defined(__SANITIZE_ADDRESS__) && !MAPS_REGEXP_HAS_ASAN
+		{
+			struct rlimit mem = { MAPS_REGEXP_PROBE_MEM, MAPS_REGEXP_PROBE_MEM };
+
+			(void)setrlimit(RLIMIT_AS, &mem);
+		}
+#endif
+		rc = regcomp(&re, text, cflags);
+		_exit(rc == 0 ? 0 : rc == REG_ESPACE ? 2 : 1);
+	}
+	if (pid > 0) {
+		memset(&ru, 0, sizeof(ru));
+		while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
+			;
+		*cpu_ms_r = (unsigned long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		    (unsigned long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+		/* a compile error is regcomp's to report again in here; out of
+		 * memory or killed (SIGXCPU) is too costly */
+		cheap = WIFEXITED(st) && WEXITSTATUS(st) != 2;
+	}
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return cheap;
 }
 
 /* get_pattern - "[!...]<d>text<d>flags" at *pp; advances *pp past it */
@@ -367,12 +470,32 @@ static bool
 compile(struct rx_table *tb, int line, const struct rx_pattern *pat, int extra, regex_t *re)
 {
 	const char *why;
+	bool costly;
 	char buf[256];
 	int err;
 
-	if (!pattern_is_bounded(pat->text, (pat->cflags & REG_EXTENDED) != 0, &why)) {
+	if (!pattern_is_bounded(pat->text, (pat->cflags & REG_EXTENDED) != 0, &costly, &why)) {
 		log_warn("regexp map %s, line %d: %s: skipping this rule", tb->path, line, why);
 		return false;
+	}
+	if (costly && tb->probe_ms > MAPS_REGEXP_PROBE_TABLE_MS) {
+		/* a table of many slow patterns must not take minutes */
+		log_warn("regexp map %s, line %d: the table's patterns took regcomp over %d ms "
+		    "already: skipping this costly rule", tb->path, line,
+		    MAPS_REGEXP_PROBE_TABLE_MS);
+		return false;
+	}
+	if (costly) {
+		unsigned long ms;
+		bool cheap = regcomp_is_cheap(pat->text, pat->cflags | extra, &ms);
+
+		tb->probe_ms += ms;
+		if (!cheap) {
+			log_warn("regexp map %s, line %d: pattern takes glibc's regcomp over %u ms "
+			    "or %d MB: skipping this rule", tb->path, line, maps_regexp_probe_ms,
+			    (int)(MAPS_REGEXP_PROBE_MEM >> 20));
+			return false;
+		}
 	}
 	if ((err = regcomp(re, pat->text, pat->cflags | extra)) != 0) {
 		regerror(err, re, buf, sizeof(buf));

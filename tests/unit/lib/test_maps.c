@@ -404,6 +404,24 @@ test_regexp(void **state)
 	free(spec);
 	free(path);
 
+	/* what the estimate lets through but glibc compiles slowly (128
+	 * anchors of two kinds: seconds here) is tried in a child first,
+	 * under a CPU budget; costly but quick patterns pass that test */
+	maps_regexp_set_probe_ms(100);
+	path = write_tmp("re5",
+	    "/(\\<){1,63}(\\>){1,63}|^(y)$/ slow $3 (submatches: no REG_NOSUB)\n"
+	    "/^(ab){2,3}$/ repeated group\n"
+	    "/^\\(cd\\)\\{2\\}$/x basic interval\n"
+	    "/^x/ plain\n");
+	spec = xasprintf("regexp:%s", path);
+	expect(spec, 0, "x", "plain");
+	expect(spec, 0, "y", NULL);
+	expect(spec, 0, "ababab", "repeated group");
+	expect(spec, 0, "cdcd", "basic interval");
+	free(spec);
+	free(path);
+	maps_regexp_set_probe_ms(0);
+
 	path = write_tmp("re2", "/^ab/\tinner\nif /^a/\n/^ac/ ac\n");
 	spec = xasprintf("regexp:%s", path);
 	expect(spec, 0, "ab", "inner");
