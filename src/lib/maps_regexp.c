@@ -359,18 +359,25 @@ pattern_is_bounded(const char *re, bool ere, bool *costly_r, const char **why_r)
 static bool
 regcomp_is_cheap(const char *text, int cflags, unsigned long *cpu_ms_r)
 {
+	struct sigaction dfl, old_chld;
 	sigset_t block, old;
 	struct rusage ru;
-	pid_t pid;
+	pid_t pid, got = -1;
 	int st = 0;
 	bool cheap = true;
 
 	*cpu_ms_r = 0;
 
-	/* no SIGCHLD handler of the caller's may reap the child first */
+	/* no SIGCHLD handler of the caller's may reap the child first, nor
+	 * the kernel when the caller ignores SIGCHLD (an ignored SIGCHLD
+	 * reaps children at exit): the default disposition meanwhile */
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	(void)pthread_sigmask(SIG_BLOCK, &block, &old);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	(void)sigaction(SIGCHLD, &dfl, &old_chld);
 	pid = fork();
 	if (pid == 0) {
 		/* SIGPROF's default action ends the child when its CPU time
@@ -402,14 +409,15 @@ regcomp_is_cheap(const char *text, int cflags, unsigned long *cpu_ms_r)
 	}
 	if (pid > 0) {
 		memset(&ru, 0, sizeof(ru));
-		while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
+		while ((got = wait4(pid, &st, 0, &ru)) < 0 && errno == EINTR)
 			;
 		*cpu_ms_r = (unsigned long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 		    (unsigned long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 		/* a compile error is regcomp's to report again in here; out of
 		 * memory or killed (SIGXCPU) is too costly */
-		cheap = WIFEXITED(st) && WEXITSTATUS(st) != 2;
+		cheap = got == pid && WIFEXITED(st) && WEXITSTATUS(st) != 2;
 	}
+	(void)sigaction(SIGCHLD, &old_chld, NULL);
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return cheap;
 }
