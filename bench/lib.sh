@@ -216,12 +216,10 @@ bench_tree_mem() {
 		awk -v n="$(echo $pids | wc -w)" '$1=="Rss:"{r+=$2} $1=="Pss:"{p+=$2} END{print r+0, p+0, n}'
 }
 
-# bench_local_main_cf FORMAT SPOOL - main.cf of a local-delivery bench
-# (local-bench.sh, delivery-syscalls.sh): bench.test delivered by local(8)
-# into each user's Maildir (FORMAT maildir) or an mbox in SPOOL
-bench_local_main_cf() {
-	local mailbox="mail_spool_directory = $2"
-	[ "$1" = maildir ] && mailbox="home_mailbox = Maildir/"
+# bench_main_cf TRANSPORT-LINES... - the main.cf every SMTP bench starts
+# from (mx.bench.test on 127.0.0.1, no aliases, no local recipient
+# check), each argument one more line
+bench_main_cf() {
 	cat <<EOC
 compatibility_level = 3.6
 myhostname = mx.bench.test
@@ -234,10 +232,17 @@ relayhost =
 alias_maps =
 alias_database =
 local_recipient_maps =
-local_transport = local
-default_transport = discard:bench
-mailbox_size_limit = 0
 biff = no
-$mailbox
 EOC
+	printf '%s\n' "$@"
+}
+
+# bench_local_main_cf FORMAT SPOOL - main.cf of a local-delivery bench
+# (local-bench.sh, delivery-syscalls.sh): bench.test delivered by local(8)
+# into each user's Maildir (FORMAT maildir) or an mbox in SPOOL
+bench_local_main_cf() {
+	local mailbox="mail_spool_directory = $2"
+	[ "$1" = maildir ] && mailbox="home_mailbox = Maildir/"
+	bench_main_cf "local_transport = local" "default_transport = discard:bench" \
+	    "mailbox_size_limit = 0" "$mailbox"
 }

@@ -26,21 +26,8 @@ OUT=${1:-}
 
 . "$ROOT/bench/lib.sh"
 
-COMMON_MAIN="compatibility_level = 3.6
-myhostname = mx.bench.test
-mydomain = bench.test
-mydestination = bench.test, localhost
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost =
-alias_maps =
-alias_database =
-local_recipient_maps =
-local_transport = discard:bench
-default_transport = discard:bench
-biff = no
-smtpd_banner = \$myhostname ESMTP"
+COMMON_MAIN=$(bench_main_cf "local_transport = discard:bench" \
+    "default_transport = discard:bench" "smtpd_banner = \$myhostname ESMTP")
 
 setup_postfix() { bench_postfix "$SANDBOX/postfix" "$PF_PORT" "$COMMON_MAIN"; }
 

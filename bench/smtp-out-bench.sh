@@ -32,22 +32,7 @@ SINK_PIDS=""
 
 # common_main SINKPORT
 common_main() {
-	cat <<EOC
-compatibility_level = 3.6
-myhostname = mx.bench.test
-mydomain = bench.test
-mydestination = bench.test, localhost
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost =
-alias_maps =
-alias_database =
-local_recipient_maps =
-default_transport = smtp:[127.0.0.1]:$1
-smtp_tls_security_level = none
-biff = no
-EOC
+	bench_main_cf "default_transport = smtp:[127.0.0.1]:$1" "smtp_tls_security_level = none"
 }
 
 setup_postfix() {

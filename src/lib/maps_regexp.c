@@ -414,7 +414,7 @@ regcomp_is_cheap(const char *text, int cflags, unsigned long *cpu_ms_r)
 		*cpu_ms_r = (unsigned long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 		    (unsigned long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 		/* a compile error is regcomp's to report again in here; out of
-		 * memory or killed (SIGXCPU) is too costly */
+		 * memory or killed (SIGPROF, SIGXCPU) is too costly */
 		cheap = got == pid && WIFEXITED(st) && WEXITSTATUS(st) != 2;
 	}
 	(void)sigaction(SIGCHLD, &old_chld, NULL);

@@ -37,7 +37,7 @@ static const struct {
 };
 
 static char qdir_error[512];
-/* bit i: qdir_all[i] lost a name to an unsynced move (qdir_unsynced) */
+/* bit i: a name moved into or out of qdir_all[i] unsynced (qdir_unsynced) */
 static unsigned long qdir_unsynced_mask = ~0UL;
 
 static int
@@ -64,6 +64,15 @@ qdir_synced(const char *queue)
 
 	if (i >= 0)
 		qdir_unsynced_mask &= ~(1UL << i);
+}
+
+static void
+qdir_mark_unsynced(const char *queue)
+{
+	int i = qdir_index(queue);
+
+	if (i >= 0)
+		qdir_unsynced_mask |= 1UL << i;
 }
 
 bool
@@ -162,14 +171,8 @@ qdir_move_unsynced(const char *queue_dir, const char *id, const char *from, cons
 	 * journal the new one may be lost while the removal is on disk (the
 	 * publication's fsync of the old directory would make that final:
 	 * it fsyncs the new one too) */
-	{
-		int i = qdir_index(from), j = qdir_index(to);
-
-		if (i >= 0)
-			qdir_unsynced_mask |= 1UL << i;
-		if (j >= 0)
-			qdir_unsynced_mask |= 1UL << j;
-	}
+	qdir_mark_unsynced(from);
+	qdir_mark_unsynced(to);
 	ret = rename(src, dst);
 	free(src);
 	free(dst);

@@ -269,6 +269,15 @@ qspare_publish(const char *queue_dir)
 	qspare_for(queue_dir);
 	if (qspare_pending.n == 0)
 		return 0;
+	/* after a failed fsync of a directory, Linux reports the next one
+	 * through the same descriptor as a success although the entries may
+	 * never have reached the disk: no file is reused again until a new
+	 * queue manager starts */
+	if (qspare_fsync_failed) {
+		ret = -1;
+		e = EIO;
+		goto unpublish;
+	}
 	/* the old names gone for good first: a crash must never bring one
 	 * back on a file that a receiver has filled with another message.
 	 * Not only the queue the files left: the queue manager moves a
@@ -278,8 +287,8 @@ qspare_publish(const char *queue_dir)
 	 * since it last fsync'd the directory (qdir_unsynced: deferred/ is
 	 * skipped while no mail is deferred or retried, incoming/ while no
 	 * new mail is loaded). Other processes fsync both ends of their
-	 * moves (qdir_move). The fsyncs run together (fsync_many.h); the queue the
-	 * files left is fsync'd once, not again when it is one of those
+	 * moves (qdir_move). The fsyncs run together (fsync_many.h); the
+	 * queue the files left is fsync'd once, not again when it is one of those
 	 * (active/, nearly always: it was fsync'd twice per turn). */
 	for (i = 0; i < QSPARE_NOLD; i++) {
 		if (qspare_old_fds[i] < 0) {
@@ -306,20 +315,6 @@ qspare_publish(const char *queue_dir)
 		free(dir);
 		nfds++;
 	}
-	/* after a failed fsync of a directory, Linux reports the next one
-	 * through the same descriptor as a success although the entries may
-	 * never have reached the disk: no file is reused again until a new
-	 * queue manager starts */
-	if (qspare_fsync_failed) {
-		if (own == QSPARE_NOLD && fds[QSPARE_NOLD] >= 0)
-			close(fds[QSPARE_NOLD]);
-		for (i = 0; i < nfds; i++)
-			fds[i] = -1;
-		if (ret == 0) {
-			ret = -1;
-			e = EIO;
-		}
-	}
 	fsync_many(fds, nfds, errs);
 	if (own == QSPARE_NOLD && fds[QSPARE_NOLD] >= 0)
 		close(fds[QSPARE_NOLD]);
@@ -333,6 +328,7 @@ qspare_publish(const char *queue_dir)
 		} else if (errs[i] == 0 && fds[i] >= 0 && i < QSPARE_NOLD) {
 			qdir_synced(qspare_old_queues[i]);
 		}
+unpublish:
 	for (i = 0; i < qspare_pending.n; i++) {
 		src = xasprintf("%s/%s/%s%s", queue_dir, QSPARE_DIR, QSPARE_HIDDEN,
 		    qspare_pending.v[i]);
